@@ -1,0 +1,53 @@
+import { GraphQLError } from "graphql";
+import type { PrismaClient } from "../db/database.ts";
+import type { Clock } from "../clock.ts";
+import { AuthenticationError, type TokenVerifier } from "./verify-token.ts";
+import type { Viewer } from "./viewer.ts";
+
+export function unauthenticated(message: string): GraphQLError {
+  return new GraphQLError(`Authentication failed: ${message}.`, {
+    extensions: { code: "UNAUTHENTICATED", http: { status: 401 } },
+  });
+}
+
+/**
+ * From a bearer token to a viewer: the signature and claims (jose), then, for
+ * integration tokens, the revocation list (the token's jti must name an
+ * unrevoked, unexpired integration token of the same program).
+ * No token gives null (anonymous); a bad one an UNAUTHENTICATED error.
+ */
+export function createAuthenticator(verify: TokenVerifier, prisma: PrismaClient, clock: Clock) {
+  async function viewerFromToken(token: string): Promise<Viewer> {
+    let viewer: Viewer;
+    try {
+      viewer = await verify(token);
+    } catch (error) {
+      if (error instanceof AuthenticationError) throw unauthenticated(error.message);
+      throw error;
+    }
+    if (viewer.role === "integration") {
+      const row = await prisma.integrationToken.findUnique({
+        where: { id: viewer.tokenId },
+        select: { programId: true, revokedAt: true, expiresAt: true },
+      }).catch(() => null);
+      const now = clock.now();
+      if (!row || row.programId !== viewer.programId || row.revokedAt || (row.expiresAt && row.expiresAt <= now)) {
+        throw unauthenticated("the integration token is revoked or unknown");
+      }
+    }
+    return viewer;
+  }
+
+  return {
+    viewerFromToken,
+    /** Reads `Authorization: Bearer <token>`. */
+    async viewerFromHeader(header: string | null | undefined): Promise<Viewer | null> {
+      if (!header) return null;
+      const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+      if (!match) throw unauthenticated('send "Authorization: Bearer <token>"');
+      return viewerFromToken(match[1]!);
+    },
+  };
+}
+
+export type Authenticator = ReturnType<typeof createAuthenticator>;

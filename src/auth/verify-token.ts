@@ -1,0 +1,102 @@
+import { createRemoteJWKSet, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload } from "jose";
+import { z } from "zod";
+import { INTEGRATION_SCOPES, ROLES, type Viewer } from "./viewer.ts";
+
+export interface TokenVerifierOptions {
+  /** HS256 secret: our own tokens (dev tokens, integration tokens). */
+  secret?: string;
+  /** An identity provider's key set: RS256 / ES256 tokens. */
+  jwksUrl?: string;
+  issuer: string;
+  audience: string;
+  clockToleranceSeconds: number;
+  now?: () => Date;
+}
+
+export class AuthenticationError extends Error {
+  override name = "AuthenticationError";
+}
+
+const uuid = z.uuid();
+const Claims = z
+  .object({
+    sub: z.string().min(1),
+    role: z.enum(ROLES),
+    program_id: uuid.optional(),
+    partner_id: uuid.optional(),
+    scope: z.string().optional(),
+    jti: z.string().optional(),
+    exp: z.number(),
+  })
+  .superRefine((claims, ctx) => {
+    if (claims.role !== "platform" && !claims.program_id) ctx.addIssue({ code: "custom", message: "program_id is required" });
+    if (claims.role === "partner" && !claims.partner_id) ctx.addIssue({ code: "custom", message: "partner_id is required" });
+    if (claims.role === "integration" && !claims.jti) ctx.addIssue({ code: "custom", message: "jti is required" });
+  });
+
+const HMAC_ALGORITHMS = ["HS256"];
+const ASYMMETRIC_ALGORITHMS = ["RS256", "ES256"];
+
+/**
+ * Verifies bearer tokens with jose: signature with an explicit algorithm
+ * allow-list (never `none`), issuer, audience and expiry (with a small clock
+ * tolerance), then the claims' shape. Every failure is an AuthenticationError
+ * with a message safe to show.
+ */
+export function createTokenVerifier(options: TokenVerifierOptions) {
+  const secret = options.secret ? new TextEncoder().encode(options.secret) : undefined;
+  const jwks = options.jwksUrl ? createRemoteJWKSet(new URL(options.jwksUrl)) : undefined;
+  const common = () => ({
+    issuer: options.issuer,
+    audience: options.audience,
+    clockTolerance: options.clockToleranceSeconds,
+    requiredClaims: ["exp", "sub"],
+    currentDate: (options.now ?? (() => new Date()))(),
+  });
+
+  return async function verify(token: string): Promise<Viewer> {
+    let payload: JWTPayload;
+    try {
+      const { alg } = decodeProtectedHeader(token);
+      if (alg && HMAC_ALGORITHMS.includes(alg) && secret) {
+        ({ payload } = await jwtVerify(token, secret, { ...common(), algorithms: HMAC_ALGORITHMS }));
+      } else if (alg && ASYMMETRIC_ALGORITHMS.includes(alg) && jwks) {
+        ({ payload } = await jwtVerify(token, jwks, { ...common(), algorithms: ASYMMETRIC_ALGORITHMS }));
+      } else {
+        throw new AuthenticationError(`tokens signed with ${alg ?? "no algorithm"} are not accepted`);
+      }
+    } catch (error) {
+      if (error instanceof AuthenticationError) throw error;
+      if (error instanceof joseErrors.JWTExpired) throw new AuthenticationError("the token has expired");
+      if (error instanceof joseErrors.JWTClaimValidationFailed) throw new AuthenticationError(`the token's ${error.claim} claim is not accepted`);
+      throw new AuthenticationError("the token is invalid");
+    }
+    const parsed = Claims.safeParse(payload);
+    if (!parsed.success) throw new AuthenticationError(`the token's claims are invalid: ${parsed.error.issues.map((i) => i.message).join(", ")}`);
+    const claims = parsed.data;
+    const expiresAt = new Date(claims.exp * 1000);
+    switch (claims.role) {
+      case "platform":
+        return { role: "platform", subject: claims.sub, expiresAt };
+      case "partner":
+        return { role: "partner", subject: claims.sub, programId: claims.program_id!, partnerId: claims.partner_id!, expiresAt };
+      case "integration": {
+        const requested = (claims.scope ?? "").split(" ").filter(Boolean);
+        const unknown = requested.filter((scope) => !(INTEGRATION_SCOPES as readonly string[]).includes(scope));
+        if (unknown.length > 0) throw new AuthenticationError(`unknown scopes: ${unknown.join(", ")}`);
+        return {
+          role: "integration",
+          subject: claims.sub,
+          programId: claims.program_id!,
+          tokenId: claims.jti!,
+          scopes: new Set(requested as (typeof INTEGRATION_SCOPES)[number][]),
+          expiresAt,
+        };
+      }
+      default:
+        return { role: claims.role, subject: claims.sub, programId: claims.program_id!, expiresAt };
+    }
+  };
+}
+
+export type TokenVerifier = ReturnType<typeof createTokenVerifier>;

@@ -1,0 +1,114 @@
+import { z } from "zod";
+
+/**
+ * The environment, parsed once at start. Nothing else reads process.env.
+ * Every problem is listed in one message (see `loadConfig`).
+ */
+const booleanFlag = z
+  .enum(["1", "0", "true", "false"])
+  .transform((value) => value === "1" || value === "true");
+
+const ConfigSchema = z
+  .object({
+    NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+    HOST: z.string().min(1).default("0.0.0.0"),
+    PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+    LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+    DATABASE_URL: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, "must be a postgres:// or postgresql:// URL")
+      .optional(),
+    DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+    ACCRUE_DATA_DIR: z.string().min(1).default(".accrue"),
+    ACCRUE_JWT_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
+    ACCRUE_JWKS_URL: z.url().optional(),
+    ACCRUE_JWT_ISSUER: z.string().min(1).default("accrue"),
+    ACCRUE_JWT_AUDIENCE: z.string().min(1).default("accrue"),
+    ACCRUE_JWT_CLOCK_TOLERANCE_SECONDS: z.coerce.number().int().min(0).max(300).default(5),
+    /** base64 of 32 random bytes; encrypts bank and tax numbers at rest. */
+    ACCRUE_ENCRYPTION_KEY: z
+      .string()
+      .refine((value) => Buffer.from(value, "base64").length === 32, "must be base64 of 32 bytes")
+      .optional(),
+    REDIS_URL: z.string().regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL").optional(),
+    ACCRUE_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
+    ACCRUE_MAX_QUERY_DEPTH: z.coerce.number().int().min(2).max(50).default(12),
+    ACCRUE_MAX_QUERY_COST: z.coerce.number().int().min(100).default(50_000),
+    ACCRUE_GRAPHIQL: booleanFlag.optional(),
+  })
+  .superRefine((env, ctx) => {
+    if (env.NODE_ENV === "production" && !env.ACCRUE_JWT_SECRET && !env.ACCRUE_JWKS_URL) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["ACCRUE_JWT_SECRET"],
+        message: "production needs ACCRUE_JWT_SECRET or ACCRUE_JWKS_URL",
+      });
+    }
+    if (env.NODE_ENV === "production" && !env.ACCRUE_ENCRYPTION_KEY) {
+      ctx.addIssue({ code: "custom", path: ["ACCRUE_ENCRYPTION_KEY"], message: "production needs an encryption key" });
+    }
+  });
+
+export type Env = z.infer<typeof ConfigSchema>;
+
+export interface Config {
+  env: Env["NODE_ENV"];
+  host: string;
+  port: number;
+  logLevel: Env["LOG_LEVEL"];
+  database: { kind: "pglite"; dataDir: string } | { kind: "postgres"; url: string; poolSize: number };
+  /** Holds the embedded database, and the development secrets when none are configured. */
+  dataDir: string;
+  auth: {
+    secret?: string;
+    jwksUrl?: string;
+    issuer: string;
+    audience: string;
+    clockToleranceSeconds: number;
+  };
+  encryptionKey?: Buffer;
+  redisUrl?: string;
+  shutdownGraceMs: number;
+  limits: { maxDepth: number; maxCost: number };
+  graphiql: boolean;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`accrue cannot start; fix its configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** Parses the environment; throws a ConfigError listing every problem at once. */
+export function loadConfig(source: Record<string, string | undefined> = process.env): Config {
+  // Empty strings count as unset, as shells and .env files tend to produce them.
+  const cleaned = Object.fromEntries(Object.entries(source).filter(([, value]) => value !== undefined && value !== ""));
+  const parsed = ConfigSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join(".") || "environment"}: ${issue.message}`));
+  }
+  const env = parsed.data;
+  return {
+    env: env.NODE_ENV,
+    host: env.HOST,
+    port: env.PORT,
+    logLevel: env.LOG_LEVEL,
+    database: env.DATABASE_URL
+      ? { kind: "postgres", url: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE }
+      : { kind: "pglite", dataDir: env.ACCRUE_DATA_DIR },
+    dataDir: env.ACCRUE_DATA_DIR,
+    auth: {
+      secret: env.ACCRUE_JWT_SECRET,
+      jwksUrl: env.ACCRUE_JWKS_URL,
+      issuer: env.ACCRUE_JWT_ISSUER,
+      audience: env.ACCRUE_JWT_AUDIENCE,
+      clockToleranceSeconds: env.ACCRUE_JWT_CLOCK_TOLERANCE_SECONDS,
+    },
+    encryptionKey: env.ACCRUE_ENCRYPTION_KEY ? Buffer.from(env.ACCRUE_ENCRYPTION_KEY, "base64") : undefined,
+    redisUrl: env.REDIS_URL,
+    shutdownGraceMs: env.ACCRUE_SHUTDOWN_GRACE_MS,
+    limits: { maxDepth: env.ACCRUE_MAX_QUERY_DEPTH, maxCost: env.ACCRUE_MAX_QUERY_COST },
+    graphiql: env.ACCRUE_GRAPHIQL ?? env.NODE_ENV !== "production",
+  };
+}

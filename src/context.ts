@@ -1,0 +1,33 @@
+import type { Viewer } from "./auth/viewer.ts";
+import type { ScopedPrisma } from "./db/tenant-scope.ts";
+import type { Actor, ServiceDeps } from "./services/runtime.ts";
+
+/** The GraphQL context, made per request (HTTP) or per operation (WebSocket). */
+export interface Context {
+  viewer: Viewer | null;
+  /**
+   * Reads for this viewer: scoped to its program, and for partners to the
+   * partner's own rows. Anonymous and platform viewers get a scope that
+   * matches nothing.
+   */
+  db: ScopedPrisma;
+  deps: ServiceDeps;
+  /** The viewer as services see it; undefined for anonymous and platform viewers. */
+  actor: Actor | undefined;
+}
+
+/** No program has this id, so a client scoped to it reads nothing. */
+export const NO_PROGRAM = "00000000-0000-0000-0000-000000000000";
+
+export function createContext(deps: ServiceDeps, viewer: Viewer | null): Context {
+  if (!viewer || viewer.role === "platform") {
+    return { viewer, db: deps.tenant(NO_PROGRAM), deps, actor: undefined };
+  }
+  const partnerId = viewer.role === "partner" ? viewer.partnerId : undefined;
+  return {
+    viewer,
+    db: deps.tenant(viewer.programId, partnerId),
+    deps,
+    actor: { role: viewer.role, id: viewer.subject, programId: viewer.programId, partnerId },
+  };
+}

@@ -1,0 +1,67 @@
+/**
+ * Reading driver errors through Prisma's wrappers. With driver adapters the
+ * SQLSTATE and constraint sit at different depths depending on the call
+ * (ORM call: P2034/P2002 with meta.driverAdapterError; raw query: P2010;
+ * COMMIT: a bare DriverAdapterError), so these walk the chain.
+ */
+type Node = Record<string, unknown> | undefined;
+
+function* chain(error: unknown): Generator<Record<string, unknown>> {
+  const seen = new Set<unknown>();
+  const queue: unknown[] = [error];
+  while (queue.length > 0) {
+    const item = queue.shift();
+    if (!item || typeof item !== "object" || seen.has(item)) continue;
+    seen.add(item);
+    const node = item as Record<string, unknown>;
+    yield node;
+    const meta = node.meta as Node;
+    queue.push(node.cause, meta?.driverAdapterError, (meta?.driverAdapterError as Node)?.cause);
+  }
+}
+
+const SERIALIZATION_STATES = new Set(["40001", "40P01"]);
+
+/** A transaction lost a race (serialization failure, deadlock, write conflict): run it again. */
+export function isRetryableTransactionError(error: unknown): boolean {
+  for (const node of chain(error)) {
+    if (node.code === "P2034") return true;
+    if (node.kind === "TransactionWriteConflict") return true;
+    for (const key of ["originalCode", "code"]) {
+      const value = node[key];
+      if (typeof value === "string" && SERIALIZATION_STATES.has(value)) return true;
+    }
+    if (typeof node.message === "string" && /Code: `?(40001|40P01)`?/.test(node.message)) return true;
+  }
+  return false;
+}
+
+/** A lock wait bounded by `SET LOCAL lock_timeout` ran out (55P03). */
+export function isLockTimeout(error: unknown): boolean {
+  for (const node of chain(error)) {
+    if (node.originalCode === "55P03" || node.code === "55P03") return true;
+    if (typeof node.message === "string" && /Code: `?55P03`?/.test(node.message)) return true;
+  }
+  return false;
+}
+
+/**
+ * The constraint (index name, or its fields joined by ",") a unique violation
+ * hit, or undefined when the error is no unique violation.
+ */
+export function uniqueViolation(error: unknown): string | undefined {
+  for (const node of chain(error)) {
+    if (node.kind === "UniqueConstraintViolation" || node.code === "P2002" || node.code === "23505" || node.originalCode === "23505") {
+      for (const inner of chain(error)) {
+        const constraint = inner.constraint as { index?: string; fields?: string[] } | undefined;
+        if (constraint?.index) return constraint.index;
+        if (constraint?.fields) return constraint.fields.join(",");
+        const target = (inner.meta as Node)?.target;
+        if (Array.isArray(target)) return target.join(",");
+        if (typeof target === "string") return target;
+      }
+      return "";
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,116 @@
+import SchemaBuilder from "@pothos/core";
+import ComplexityPlugin from "@pothos/plugin-complexity";
+import PrismaPlugin from "@pothos/plugin-prisma";
+import RelayPlugin from "@pothos/plugin-relay";
+import ScopeAuthPlugin from "@pothos/plugin-scope-auth";
+import ValidationPlugin from "@pothos/plugin-validation";
+import { GraphQLError, isListType, isNonNullType, type GraphQLOutputType } from "graphql";
+import { z } from "zod";
+import type { IntegrationScope, Role } from "../auth/viewer.ts";
+import type { Context } from "../context.ts";
+import type PrismaTypes from "../generated/pothos-prisma-types.ts";
+import { getDatamodel } from "../generated/pothos-prisma-types.ts";
+
+export const MAX_PAGE_SIZE = 100;
+export const DEFAULT_PAGE_SIZE = 20;
+
+/** Decimal-like values: decimal.js instances (ours or Prisma's copy) or their strings. */
+export type DecimalLike = string | { toFixed(): string };
+
+export type ScalarTypes = {
+  /** Exact decimals travel as strings; inputs are checked by the services (scale, sign). */
+  Decimal: { Input: string; Output: DecimalLike };
+  DateTime: { Input: Date; Output: Date };
+  Date: { Input: string; Output: string };
+  CurrencyCode: { Input: string; Output: string };
+  JSONObject: { Input: Record<string, unknown>; Output: Record<string, unknown> };
+};
+
+export interface AuthScopes {
+  /** Any verified token. */
+  authenticated: boolean;
+  platform: boolean;
+  /** One of the given program roles. */
+  role: readonly Role[];
+  /** An integration token carrying this scope. */
+  integration: IntegrationScope;
+  partner: boolean;
+}
+
+function unauthorized(ctx: Context): GraphQLError {
+  return ctx.viewer
+    ? new GraphQLError("You are not allowed to do this.", { extensions: { code: "FORBIDDEN", http: { status: 403 } } })
+    : new GraphQLError("Authentication required: send a bearer token.", {
+        extensions: { code: "UNAUTHENTICATED", http: { status: 401 } },
+      });
+}
+
+function listLike(type: GraphQLOutputType): boolean {
+  return isListType(isNonNullType(type) ? type.ofType : type);
+}
+
+export const builder = new SchemaBuilder<{
+  Context: Context;
+  PrismaTypes: PrismaTypes;
+  Scalars: ScalarTypes;
+  AuthScopes: AuthScopes;
+  DefaultFieldNullability: false;
+  DefaultInputFieldRequiredness: false;
+  Connection: { totalCount: number | (() => number | Promise<number>) };
+}>({
+  // scope-auth first, so no other plugin's wrapper runs before authorization.
+  plugins: [ScopeAuthPlugin, RelayPlugin, PrismaPlugin, ValidationPlugin, ComplexityPlugin],
+  defaultFieldNullability: false,
+  scopeAuth: {
+    authorizeOnSubscribe: true,
+    authScopes: (ctx) => ({
+      authenticated: !!ctx.viewer,
+      platform: ctx.viewer?.role === "platform",
+      role: (roles) => !!ctx.viewer && (roles as string[]).includes(ctx.viewer.role),
+      integration: (scope) => ctx.viewer?.role === "integration" && ctx.viewer.scopes.has(scope),
+      partner: ctx.viewer?.role === "partner",
+    }),
+    unauthorizedError: (_parent, ctx) => unauthorized(ctx),
+  },
+  prisma: {
+    client: (ctx) => ctx.db as never,
+    dmmf: getDatamodel(),
+    filterConnectionTotalCount: true,
+    onUnusedQuery: null,
+  },
+  relay: {
+    clientMutationId: "omit",
+    cursorType: "String",
+    nodeQueryOptions: { nullable: true },
+    nodesQueryOptions: { nullable: true },
+    // Page sizes outside 1–100 are refused with an error, never silently capped.
+    firstArgOptions: { validate: z.number().int().min(1).max(MAX_PAGE_SIZE) },
+    lastArgOptions: { validate: z.number().int().min(1).max(MAX_PAGE_SIZE) },
+  },
+  validation: {
+    validationError: (result) =>
+      new GraphQLError(
+        result.issues
+          .map((issue) => {
+            const path = (issue.path ?? []).map((part) => (typeof part === "object" ? part.key : part)).join(".");
+            return path ? `${path}: ${issue.message}` : issue.message;
+          })
+          .join("; "),
+        { extensions: { code: "BAD_USER_INPUT" } },
+      ),
+  },
+  complexity: {
+    // Connections cost their page size times their selection; other lists ten.
+    fieldComplexity: (args, _ctx, field) => {
+      const pageSize = (args.first ?? args.last) as number | undefined;
+      if (field.args.some((arg) => arg.name === "first")) return { field: 1, multiplier: pageSize ?? DEFAULT_PAGE_SIZE };
+      return { field: 1, multiplier: listLike(field.type) ? 10 : 1 };
+    },
+    complexityError: (kind, result) => {
+      const found = { Complexity: [result.complexity, result.maxComplexity], Depth: [result.depth, result.maxDepth], Breadth: [result.breadth, result.maxBreadth] }[kind];
+      return new GraphQLError(`Query ${kind.toLowerCase()} ${found[0]} is over the limit of ${found[1]}`, {
+        extensions: { code: "QUERY_TOO_COMPLEX" },
+      });
+    },
+  },
+});

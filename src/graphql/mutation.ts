@@ -1,0 +1,57 @@
+import type { InputFieldMap, InputShapeFromFields, ObjectRef } from "@pothos/core";
+import type { Result, UserError } from "../domain/errors.ts";
+import type { Context } from "../context.ts";
+import { builder, type AuthScopes } from "./builder.ts";
+import { UserErrorRef } from "./types/common.ts";
+
+type Types = typeof builder.$inferSchemaTypes;
+type ScopeMap = { [K in keyof AuthScopes]?: AuthScopes[K] } & { $any?: ScopeMap; $all?: ScopeMap };
+
+interface Payload<T> {
+  result: T | null;
+  userErrors: UserError[];
+}
+
+/**
+ * One shape for every mutation, as integrators know it from Shopify's API:
+ * `name(input: NameInput!): NamePayload!`, where the payload holds the
+ * result (null on failure) and `userErrors` (empty on success). The resolver
+ * is thin: it hands the input to one service and maps its Result.
+ */
+export function defineMutation<Fields extends InputFieldMap, T>(
+  name: string,
+  options: {
+    description: string;
+    authScopes: ScopeMap;
+    input: (t: PothosSchemaTypes.InputFieldBuilder<Types, "InputObject">) => Fields;
+    result: { field: string; type: ObjectRef<Types, T> | ObjectRef<Types, T, unknown>; description?: string };
+    resolve: (input: InputShapeFromFields<Fields>, ctx: Context) => Promise<Result<T>>;
+  },
+) {
+  const typeName = name[0]!.toUpperCase() + name.slice(1);
+  const Input = builder.inputType(`${typeName}Input`, { fields: options.input });
+  const PayloadRef = builder.objectRef<Payload<T>>(`${typeName}Payload`).implement({
+    fields: (t) => ({
+      [options.result.field]: t.field({
+        type: options.result.type as ObjectRef<Types, T>,
+        nullable: true,
+        description: options.result.description,
+        resolve: (payload: Payload<T>) => payload.result as never,
+      }),
+      userErrors: t.field({ type: [UserErrorRef], resolve: (payload) => payload.userErrors }),
+    }),
+  });
+  builder.mutationField(name, (t) =>
+    t.field({
+      type: PayloadRef,
+      description: options.description,
+      authScopes: options.authScopes as never,
+      args: { input: t.arg({ type: Input, required: true }) },
+      resolve: async (_root, args, ctx) => {
+        const result = await options.resolve((args as { input: InputShapeFromFields<Fields> }).input, ctx);
+        return result.ok ? { result: result.value, userErrors: [] } : { result: null, userErrors: result.errors };
+      },
+    }),
+  );
+  return { Input, Payload: PayloadRef };
+}

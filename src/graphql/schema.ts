@@ -1,0 +1,24 @@
+import { lexicographicSortSchema, printSchema, type GraphQLSchema } from "graphql";
+import { builder } from "./builder.ts";
+import "./scalars.ts";
+import "./types/common.ts";
+import "./types/program.ts";
+import "./types/partner.ts";
+import "./types/viewer.ts";
+import "./types/integration-token.ts";
+
+builder.queryType({});
+builder.mutationType({});
+
+export interface SchemaLimits {
+  maxCost: number;
+}
+
+export function buildSchema(limits: SchemaLimits = { maxCost: 50_000 }): GraphQLSchema {
+  return builder.toSchema({ sortSchema: true, complexity: { limit: { complexity: limits.maxCost } } } as never);
+}
+
+/** schema.graphql's text: the printed schema, sorted. */
+export function printSortedSchema(schema: GraphQLSchema = buildSchema()): string {
+  return `${printSchema(lexicographicSortSchema(schema))}\n`;
+}

@@ -1,0 +1,49 @@
+import type { UserError } from "../../domain/errors.ts";
+import { USER_ERROR_CODES } from "../../domain/errors.ts";
+import { builder, type DecimalLike } from "../builder.ts";
+
+export interface MoneyShape {
+  amount: DecimalLike;
+  currency: string;
+}
+
+export const Money = builder.objectRef<MoneyShape>("Money").implement({
+  description: "An exact amount with its ISO 4217 currency.",
+  fields: (t) => ({
+    amount: t.field({ type: "Decimal", resolve: (money) => money.amount }),
+    currency: t.exposeString("currency", { description: "ISO 4217 code." }),
+  }),
+});
+
+export const UserErrorCode = builder.enumType("UserErrorCode", {
+  description: "What went wrong with a mutation's input, for clients to branch on.",
+  values: USER_ERROR_CODES,
+});
+
+export const UserErrorRef = builder.objectRef<UserError>("UserError").implement({
+  description: "A problem the caller can fix. Nothing was changed when a payload has any.",
+  fields: (t) => ({
+    code: t.field({ type: UserErrorCode, resolve: (error) => error.code }),
+    message: t.exposeString("message"),
+    field: t.stringList({
+      nullable: true,
+      description: 'Path to the input field at fault, like ["input", "items", "3", "amount"].',
+      resolve: (error) => error.field ?? null,
+    }),
+  }),
+});
+
+export const SortDirection = builder.enumType("SortDirection", { values: ["ASC", "DESC"] as const });
+
+export const Weekday = builder.enumType("Weekday", {
+  description: "ISO weekday.",
+  values: {
+    MONDAY: { value: 1 },
+    TUESDAY: { value: 2 },
+    WEDNESDAY: { value: 3 },
+    THURSDAY: { value: 4 },
+    FRIDAY: { value: 5 },
+    SATURDAY: { value: 6 },
+    SUNDAY: { value: 7 },
+  } as const,
+});

@@ -1,0 +1,143 @@
+import type { CommissionRule } from "../../domain/commission-rule.ts";
+import type { Prisma } from "../../generated/prisma/client.ts";
+import { createPartner } from "../../services/partners/create-partner.ts";
+import { updatePartner } from "../../services/partners/update-partner.ts";
+import { builder } from "../builder.ts";
+import { actorOf, assertMayNamePartner, OPERATORS } from "../guards.ts";
+import { defineMutation } from "../mutation.ts";
+import { SortDirection } from "./common.ts";
+import { CommissionRuleInput, CommissionRuleRef } from "./program.ts";
+
+export const PartnerStatus = builder.enumType("PartnerStatus", {
+  values: {
+    ACTIVE: { description: "Earns commissions." },
+    SUSPENDED: { description: "Earns nothing new; existing balances stay." },
+    ARCHIVED: { description: "Gone from the program; kept for the record." },
+  } as const,
+});
+
+export const PartnerRef = builder.prismaNode("Partner", {
+  id: { field: "id" },
+  findUnique: (id) => ({ id }),
+  nullable: true,
+  description: "An affiliate, reseller or creator in one program.",
+  fields: (t) => ({
+    externalId: t.exposeString("externalId", { nullable: true, description: "The integrator's own key; unique in the program." }),
+    email: t.exposeString("email", { nullable: true, description: "Unique in the program (case-insensitive)." }),
+    name: t.exposeString("name"),
+    status: t.expose("status", { type: PartnerStatus }),
+    country: t.exposeString("country", { nullable: true, description: "ISO 3166-1 alpha-2." }),
+    commissionRuleOverride: t.field({
+      type: CommissionRuleRef,
+      nullable: true,
+      description: "Replaces the program's rule for this partner's new sales.",
+      select: { commissionRuleOverride: true, program: { select: { currency: true } } },
+      resolve: (partner) =>
+        partner.commissionRuleOverride
+          ? { rule: partner.commissionRuleOverride as unknown as CommissionRule, currency: partner.program.currency }
+          : null,
+    }),
+    createdAt: t.expose("createdAt", { type: "DateTime" }),
+    updatedAt: t.expose("updatedAt", { type: "DateTime" }),
+  }),
+});
+
+const PartnerSortField = builder.enumType("PartnerSortField", { values: ["CREATED_AT", "NAME", "EXTERNAL_ID"] as const });
+
+const PartnerFilter = builder.inputType("PartnerFilter", {
+  fields: (t) => ({
+    status: t.field({ type: [PartnerStatus], description: "Any of these statuses." }),
+    search: t.string({ description: "Case-insensitive text in the name, email or externalId." }),
+  }),
+});
+
+const PartnerSort = builder.inputType("PartnerSort", {
+  fields: (t) => ({
+    field: t.field({ type: PartnerSortField, required: true }),
+    direction: t.field({ type: SortDirection, defaultValue: "ASC" }),
+  }),
+});
+
+const sortColumns = { CREATED_AT: "createdAt", NAME: "name", EXTERNAL_ID: "externalId" } as const;
+
+function partnerWhere(filter: { status?: string[] | null; search?: string | null } | null | undefined): Prisma.PartnerWhereInput {
+  const where: Prisma.PartnerWhereInput = {};
+  if (filter?.status?.length) where.status = { in: filter.status as Prisma.PartnerWhereInput["status"] as never };
+  const search = filter?.search?.trim();
+  if (search) {
+    where.OR = [
+      { name: { contains: search, mode: "insensitive" } },
+      { email: { contains: search, mode: "insensitive" } },
+      { externalId: { contains: search, mode: "insensitive" } },
+    ];
+  }
+  return where;
+}
+
+const PARTNER_READERS = { role: OPERATORS, integration: "partners:read" } as const;
+const PARTNER_WRITERS = { role: ["admin" as const], integration: "partners:write" } as const;
+
+builder.queryFields((t) => ({
+  partners: t.prismaConnection({
+    type: "Partner",
+    cursor: "id",
+    description: "The program's partners, filtered and sorted (newest first by default).",
+    authScopes: PARTNER_READERS,
+    args: {
+      filter: t.arg({ type: PartnerFilter }),
+      sort: t.arg({ type: PartnerSort }),
+    },
+    totalCount: (_parent, args, ctx) => ctx.db.partner.count({ where: partnerWhere(args.filter) }),
+    resolve: (query, _root, args, ctx) => {
+      const direction = (args.sort?.direction ?? "ASC").toLowerCase() as "asc" | "desc";
+      const orderBy: Prisma.PartnerOrderByWithRelationInput[] = args.sort
+        ? [{ [sortColumns[args.sort.field]]: direction }, { id: direction }]
+        : [{ id: "desc" }];
+      return ctx.db.partner.findMany({ ...query, where: partnerWhere(args.filter), orderBy });
+    },
+  }),
+  partner: t.prismaField({
+    type: "Partner",
+    nullable: true,
+    description: "A partner by id. A partner token may name only itself.",
+    authScopes: { ...PARTNER_READERS, partner: true },
+    args: { id: t.arg.globalID({ for: PartnerRef, required: true }) },
+    resolve: (query, _root, args, ctx) => {
+      assertMayNamePartner(ctx, args.id.id);
+      return ctx.db.partner.findUnique({ ...query, where: { id: args.id.id } });
+    },
+  }),
+  partnerByExternalId: t.prismaField({
+    type: "Partner",
+    nullable: true,
+    description: "A partner by the integrator's own key.",
+    authScopes: PARTNER_READERS,
+    args: { externalId: t.arg.string({ required: true }) },
+    resolve: (query, _root, args, ctx) =>
+      ctx.db.partner.findUnique({ ...query, where: { programId_externalId: { programId: actorOf(ctx).programId, externalId: args.externalId } } }),
+  }),
+}));
+
+const partnerFields = (t: PothosSchemaTypes.InputFieldBuilder<typeof builder.$inferSchemaTypes, "InputObject">) => ({
+  externalId: t.string({ description: "The integrator's own key; unique in the program." }),
+  email: t.string({ description: "Unique in the program." }),
+  country: t.string({ description: "ISO 3166-1 alpha-2, like US." }),
+  status: t.field({ type: PartnerStatus }),
+  commissionRuleOverride: t.field({ type: CommissionRuleInput, description: "Replaces the program's rule for this partner; null clears it." }),
+});
+
+defineMutation("createPartner", {
+  description: "Adds a partner to the program.",
+  authScopes: PARTNER_WRITERS,
+  input: (t) => ({ name: t.string({ required: true }), ...partnerFields(t) }),
+  result: { field: "partner", type: PartnerRef },
+  resolve: (input, ctx) => createPartner(ctx.deps, actorOf(ctx), input),
+});
+
+defineMutation("updatePartner", {
+  description: "Changes a partner. Absent fields stay; null clears an optional one.",
+  authScopes: PARTNER_WRITERS,
+  input: (t) => ({ id: t.globalID({ for: PartnerRef, required: true }), name: t.string(), ...partnerFields(t) }),
+  result: { field: "partner", type: PartnerRef },
+  resolve: ({ id, ...input }, ctx) => updatePartner(ctx.deps, actorOf(ctx), { ...input, id: id.id }),
+});

@@ -1,0 +1,156 @@
+import { EnvelopArmorPlugin } from "@escape.tech/graphql-armor";
+import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
+import { createYoga, type YogaServerInstance } from "graphql-yoga";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createAuthenticator, type Authenticator } from "./auth/authenticate.ts";
+import { loadOrCreateDevSecrets } from "./auth/dev-secrets.ts";
+import { signToken } from "./auth/sign-token.ts";
+import { createTokenVerifier } from "./auth/verify-token.ts";
+import type { Viewer } from "./auth/viewer.ts";
+import { systemClock, type Clock } from "./clock.ts";
+import type { Config } from "./config.ts";
+import { createContext, type Context } from "./context.ts";
+import { openDatabase, type Database } from "./db/database.ts";
+import { migrate } from "./db/migrate.ts";
+import { buildSchema } from "./graphql/schema.ts";
+import { createLogger, type Logger } from "./logger.ts";
+import { createTenantCache, type EventPublisher, type ServiceDeps, type TokenSigner } from "./services/runtime.ts";
+
+export interface AppOptions {
+  clock?: Clock;
+  logger?: Logger;
+  /** Count SQL statements (tests of N+1 behaviour). */
+  countStatements?: boolean;
+}
+
+export interface App {
+  config: Config;
+  db: Database;
+  deps: ServiceDeps;
+  clock: Clock;
+  logger: Logger;
+  auth: Authenticator;
+  /** HS256 secret in use, for issuing our own tokens (dev and integration tokens). */
+  jwtSecret: string | undefined;
+  /** Starts listening; resolves with the base URL (http://host:port). */
+  start(): Promise<string>;
+  /** Stops accepting, lets in-flight requests finish (up to the grace period), closes the database. */
+  stop(): Promise<void>;
+  url: string | undefined;
+}
+
+type ServerContext = { req: IncomingMessage; res: ServerResponse };
+type InitialContext = { request: Request; viewer?: Viewer | null };
+
+/**
+ * Assembles accrue: database (migrated), auth, services, GraphQL over HTTP.
+ * Nothing listens until `start()`.
+ */
+export async function buildApp(config: Config, options: AppOptions = {}): Promise<App> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const clock = options.clock ?? systemClock;
+  const devSecrets = config.env === "production" ? undefined : loadOrCreateDevSecrets(config.dataDir);
+  const jwtSecret = config.auth.secret ?? (config.auth.jwksUrl ? undefined : devSecrets?.jwtSecret);
+
+  const db = await openDatabase(
+    config.database.kind === "pglite"
+      ? { kind: "pglite", dataDir: config.database.dataDir, countStatements: options.countStatements }
+      : { kind: "postgres", url: config.database.url, poolSize: config.database.poolSize, countStatements: options.countStatements },
+  );
+  try {
+    const applied = await migrate(db.sql);
+    if (applied.length > 0) logger.info({ applied }, "applied migrations");
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
+
+  const events: EventPublisher = { publish: () => {} };
+  const tokens: TokenSigner | undefined = jwtSecret
+    ? {
+        sign: (claims, times) =>
+          signToken(claims, { secret: jwtSecret, issuer: config.auth.issuer, audience: config.auth.audience, ...times }),
+      }
+    : undefined;
+  const deps: ServiceDeps = { prisma: db.prisma, tokens, clock, logger, events, tenant: createTenantCache(db.prisma) };
+  const verify = createTokenVerifier({ ...config.auth, secret: jwtSecret, now: () => clock.now() });
+  const auth = createAuthenticator(verify, db.prisma, clock);
+
+  const schema = buildSchema({ maxCost: config.limits.maxCost });
+  const yoga: YogaServerInstance<ServerContext, Context> = createYoga<ServerContext, Context>({
+    schema,
+    graphqlEndpoint: "/graphql",
+    landingPage: false,
+    graphiql: config.graphiql ? { title: "accrue", defaultQuery: "{ viewer { role subject } }" } : false,
+    renderGraphiQL,
+    logging: {
+      debug: (...args) => logger.debug({ args }, "yoga"),
+      info: (...args) => logger.info({ args }, "yoga"),
+      warn: (...args) => logger.warn({ args }, "yoga"),
+      error: (...args) => logger.error({ err: args[0] }, "yoga error"),
+    },
+    context: async (initial: InitialContext & ServerContext) => {
+      const viewer = initial.viewer !== undefined ? initial.viewer : await auth.viewerFromHeader(initial.request.headers.get("authorization"));
+      return createContext(deps, viewer);
+    },
+    plugins: [
+      EnvelopArmorPlugin({
+        maxDepth: { n: config.limits.maxDepth },
+        costLimit: { enabled: false }, // cost is the schema's own (page sizes count), see builder.ts
+        maxAliases: { n: 30 },
+        maxDirectives: { n: 30 },
+        maxTokens: { n: 10_000 },
+        blockFieldSuggestion: { enabled: config.env === "production" },
+      }),
+    ],
+  });
+
+  const server: Server = createServer((req, res) => {
+    void yoga.handle(req, res, { req, res });
+  });
+  server.keepAliveTimeout = 5_000;
+
+  let url: string | undefined;
+  let stopping: Promise<void> | undefined;
+
+  const app: App = {
+    config,
+    db,
+    deps,
+    clock,
+    logger,
+    auth,
+    jwtSecret,
+    get url() {
+      return url;
+    },
+    async start() {
+      await new Promise<void>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(config.port, config.host, () => {
+          server.off("error", reject);
+          resolve();
+        });
+      });
+      const address = server.address() as AddressInfo;
+      const host = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
+      url = `http://${host}:${address.port}`;
+      return url;
+    },
+    stop() {
+      stopping ??= (async () => {
+        if (server.listening) {
+          const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+          server.closeIdleConnections();
+          const grace = setTimeout(() => server.closeAllConnections(), config.shutdownGraceMs);
+          await closed;
+          clearTimeout(grace);
+        }
+        await db.close();
+      })();
+      return stopping;
+    },
+  };
+  return app;
+}

@@ -1,0 +1,63 @@
+import type { CommissionRuleInput } from "../../domain/commission-rule.ts";
+import { parseCurrencyCode, type CurrencyCode } from "../../domain/currency.ts";
+import { fail, UserErrorsThrown, type Result, type UserError } from "../../domain/errors.ts";
+import type { Program } from "../../generated/prisma/client.ts";
+import { audit, transact, type Actor, type ServiceDeps } from "../runtime.ts";
+import { parseProgramSettings, type ProgramSettingsInput } from "./program-settings.ts";
+
+export interface UpdateProgramSettingsInput extends ProgramSettingsInput {
+  currency?: string | null;
+}
+
+/**
+ * Changes the program's settings; absent fields stay. The currency can change
+ * only while no money exists in the program (no conversion, commission or
+ * payout). Hold periods and rules are not retroactive: lines keep the
+ * payableAt and rule they were written with.
+ * Errors: CURRENCY_LOCKED, INVALID_CURRENCY, and those of the settings.
+ */
+export function updateProgramSettings(
+  deps: ServiceDeps,
+  actor: Actor,
+  input: UpdateProgramSettingsInput,
+): Promise<Result<Program>> {
+  return transact(deps, actor, async (tx) => {
+    // Locks the program row: settings changes are serialised, and a currency
+    // change cannot race the first conversion (which reads this row FOR SHARE).
+    await tx.db.$executeRaw`SELECT 1 FROM programs WHERE id = ${tx.programId}::uuid FOR UPDATE`;
+    const before = await tx.db.program.findUniqueOrThrow({ where: { id: tx.programId } });
+    const errors: UserError[] = [];
+    let currency = before.currency as CurrencyCode;
+    if (input.currency != null && input.currency !== before.currency) {
+      const parsed = parseCurrencyCode(input.currency);
+      if (!parsed) fail("INVALID_CURRENCY", `"${input.currency}" is not an ISO 4217 currency code`, ["input", "currency"]);
+      const [conversion, commission, payout] = await Promise.all([
+        tx.db.conversion.findFirst({ select: { id: true } }),
+        tx.db.commission.findFirst({ select: { id: true } }),
+        tx.db.payout.findFirst({ select: { id: true } }),
+      ]);
+      if (conversion || commission || payout) {
+        fail("CURRENCY_LOCKED", "the currency is fixed once the program has conversions, commissions or payouts", ["input", "currency"]);
+      }
+      currency = parsed;
+    }
+    // Amounts already stored must fit the new currency's minor unit too.
+    const checked: ProgramSettingsInput =
+      currency === before.currency
+        ? input
+        : {
+            ...input,
+            minimumPayout: input.minimumPayout ?? before.minimumPayout.toFixed(),
+            commissionRule: input.commissionRule ?? (before.commissionRule as unknown as CommissionRuleInput),
+          };
+    const data = parseProgramSettings(checked, currency, errors);
+    if (errors.length > 0) throw new UserErrorsThrown(errors);
+    if (currency !== before.currency) {
+      data.currency = currency;
+      await tx.db.balance.updateMany({ data: { currency } });
+    }
+    const after = await tx.db.program.update({ where: { id: tx.programId }, data });
+    await audit(tx, { action: "program.update_settings", entityType: "Program", entityId: after.id, before, after });
+    return after;
+  });
+}

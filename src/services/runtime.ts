@@ -1,0 +1,160 @@
+import type { Clock } from "../clock.ts";
+import type { PrismaClient } from "../db/database.ts";
+import { isRetryableTransactionError } from "../db/errors.ts";
+import { scopeToTenant, type ScopedPrisma, type ScopedTransaction } from "../db/tenant-scope.ts";
+import { UserErrorsThrown, type Result } from "../domain/errors.ts";
+import type { Logger } from "../logger.ts";
+import type { TokenClaims } from "../auth/sign-token.ts";
+import type { Role } from "../auth/viewer.ts";
+
+/** Who a service acts for: a token's role and subject, or the system (jobs). */
+export interface Actor {
+  role: Role | "system";
+  id: string;
+  programId: string;
+  /** Set when a partner acts for itself. */
+  partnerId?: string;
+}
+
+/** An event row written in a transaction, published once it commits. */
+export interface CommittedEvent {
+  id: string;
+  programId: string;
+  partnerId: string | null;
+  partnerSequence: string | null;
+  type: string;
+  entityId: string;
+  payload: unknown;
+  createdAt: string;
+}
+
+export interface EventPublisher {
+  publish(events: readonly CommittedEvent[]): void;
+}
+
+/** Signs our own HS256 tokens (integration tokens). */
+export interface TokenSigner {
+  sign(claims: TokenClaims, times: { issuedAt: Date; expiresAt: Date }): Promise<string>;
+}
+
+export interface ServiceDeps {
+  prisma: PrismaClient;
+  /** Absent when accrue has no HS256 secret. */
+  tokens?: TokenSigner;
+  clock: Clock;
+  logger: Logger;
+  events: EventPublisher;
+  /** A client scoped to one program, or one partner of it (cached). */
+  tenant(programId: string, partnerId?: string): ScopedPrisma;
+}
+
+/** What a service's transaction works with. */
+export interface Tx {
+  db: ScopedTransaction;
+  /** "Now" for everything in this transaction, read once from the clock. */
+  now: Date;
+  actor: Actor;
+  programId: string;
+  /** Events written so far; published after commit. */
+  events: CommittedEvent[];
+  /** State a helper keeps for the rest of the transaction (e.g. locks taken). */
+  memo: Map<string, unknown>;
+}
+
+export function createTenantCache(prisma: PrismaClient, max = 1000) {
+  const cache = new Map<string, ScopedPrisma>();
+  return (programId: string, partnerId?: string): ScopedPrisma => {
+    const key = partnerId ? `${programId}/${partnerId}` : programId;
+    let client = cache.get(key);
+    if (!client) {
+      if (cache.size >= max) cache.delete(cache.keys().next().value!);
+      client = scopeToTenant(prisma, { programId, partnerId });
+      cache.set(key, client);
+    }
+    return client;
+  };
+}
+
+export interface TransactOptions {
+  isolationLevel?: "ReadCommitted" | "RepeatableRead" | "Serializable";
+  /** Attempts when the transaction loses a race (serialization failure, deadlock). */
+  attempts?: number;
+  timeoutMs?: number;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Runs `work` in one transaction on the actor's program. A UserErrorsThrown
+ * rolls it back and becomes a failed Result; a lost race is retried with
+ * jittered backoff; any other error propagates (and is masked for clients).
+ * Events written inside are published only after the commit.
+ */
+export async function transact<T>(
+  deps: ServiceDeps,
+  actor: Actor,
+  work: (tx: Tx) => Promise<T>,
+  options: TransactOptions = {},
+): Promise<Result<T>> {
+  const attempts = options.attempts ?? 5;
+  for (let attempt = 1; ; attempt += 1) {
+    let events: CommittedEvent[] = [];
+    try {
+      const value = await deps.tenant(actor.programId).$transaction(
+        async (db) => {
+          const tx: Tx = { db, now: deps.clock.now(), actor, programId: actor.programId, events: [], memo: new Map() };
+          const result = await work(tx);
+          events = tx.events;
+          return result;
+        },
+        { isolationLevel: options.isolationLevel ?? "ReadCommitted", timeout: options.timeoutMs ?? 15_000, maxWait: 10_000 },
+      );
+      if (events.length > 0) deps.events.publish(events);
+      return { ok: true, value };
+    } catch (error) {
+      if (error instanceof UserErrorsThrown) return { ok: false, errors: error.errors };
+      if (attempt < attempts && isRetryableTransactionError(error)) {
+        await sleep(Math.random() * 10 * 2 ** attempt);
+        continue;
+      }
+      throw error;
+    }
+  }
+}
+
+export interface AuditInput {
+  action: string;
+  entityType: string;
+  entityId: string;
+  before?: unknown;
+  after?: unknown;
+  reason?: string | null;
+}
+
+/** Writes audit entries in the transaction: who did what to which record, from what to what. */
+export async function audit(tx: Tx, ...entries: AuditInput[]): Promise<void> {
+  if (entries.length === 0) return;
+  await tx.db.auditEntry.createMany({
+    data: entries.map((entry) => ({
+      programId: tx.programId,
+      actorRole: tx.actor.role,
+      actorId: tx.actor.id,
+      action: entry.action,
+      entityType: entry.entityType,
+      entityId: entry.entityId,
+      before: toJson(entry.before),
+      after: toJson(entry.after),
+      reason: entry.reason ?? null,
+    })),
+  });
+}
+
+/**
+ * JSON for audit and event payloads: Decimals become their toJSON strings
+ * (money here has at most 4 places, never exponent notation), Dates ISO
+ * strings, BigInts decimal strings; undefined stays out.
+ */
+export function toJson(value: unknown): any {
+  if (value === undefined || value === null) return undefined;
+  return JSON.parse(JSON.stringify(value, (_key, inner: unknown) => (typeof inner === "bigint" ? inner.toString() : inner)));
+}

@@ -1,0 +1,112 @@
+import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
+import { print } from "graphql";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { signToken, type TokenClaims } from "../../src/auth/sign-token.ts";
+import { ManualClock } from "../../src/clock.ts";
+import { loadConfig } from "../../src/config.ts";
+import { buildApp, type App } from "../../src/server.ts";
+import { createPostgresDatabase, type DatabaseTarget } from "./databases.ts";
+
+export const TEST_JWT_SECRET = "test-secret-that-is-long-enough-for-hs256!";
+
+export interface GraphQLResponse<T> {
+  status: number;
+  data?: T | null;
+  errors?: { message: string; path?: string[]; extensions?: { code?: string } & Record<string, unknown> }[];
+}
+
+export interface TestApp {
+  app: App;
+  url: string;
+  clock: ManualClock;
+  target: DatabaseTarget;
+  /** Sends a typed document over HTTP; `token` becomes the bearer token. */
+  gql<T, V>(document: TypedDocumentNode<T, V>, variables?: V, token?: string | null): Promise<GraphQLResponse<T>>;
+  /** Sends a raw request body (for malformed documents). */
+  raw(body: unknown, token?: string | null, headers?: Record<string, string>): Promise<GraphQLResponse<unknown>>;
+  token(claims: Partial<TokenClaims> & Pick<TokenClaims, "role">, expiresInSeconds?: number): Promise<string>;
+  stop(): Promise<void>;
+}
+
+/** Starts the real server (HTTP on a random port) on the given database. */
+export async function startTestApp(
+  target: DatabaseTarget,
+  options: { env?: Record<string, string>; countStatements?: boolean; clock?: ManualClock } = {},
+): Promise<TestApp> {
+  const dataDir = mkdtempSync(join(tmpdir(), "accrue-test-"));
+  const postgres = target === "postgres" ? await createPostgresDatabase() : undefined;
+  const clock = options.clock ?? new ManualClock("2026-03-10T12:00:00.000Z");
+  const config = loadConfig({
+    NODE_ENV: "test",
+    HOST: "127.0.0.1",
+    PORT: "0",
+    LOG_LEVEL: process.env.ACCRUE_TEST_LOG_LEVEL ?? "silent",
+    ACCRUE_DATA_DIR: dataDir,
+    ACCRUE_JWT_SECRET: TEST_JWT_SECRET,
+    ACCRUE_SHUTDOWN_GRACE_MS: "2000",
+    ...(postgres ? { DATABASE_URL: postgres.url } : {}),
+    ...options.env,
+  });
+  const app = await buildApp(config, { clock, countStatements: options.countStatements });
+  const url = await app.start();
+
+  async function post(body: unknown, token?: string | null, headers: Record<string, string> = {}) {
+    const response = await fetch(`${url}/graphql`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        accept: "application/graphql-response+json, application/json",
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...headers,
+      },
+      body: typeof body === "string" ? body : JSON.stringify(body),
+    });
+    const json = (await response.json()) as Omit<GraphQLResponse<unknown>, "status">;
+    return { status: response.status, ...json };
+  }
+
+  return {
+    app,
+    url,
+    clock,
+    target,
+    gql: (document, variables, token) => post({ query: print(document), variables }, token) as never,
+    raw: post,
+    token: (claims, expiresInSeconds = 3600) =>
+      signToken(
+        { subject: claims.subject ?? `${claims.role}-user`, ...claims },
+        {
+          secret: TEST_JWT_SECRET,
+          issuer: config.auth.issuer,
+          audience: config.auth.audience,
+          issuedAt: clock.now(),
+          expiresAt: new Date(clock.now().getTime() + expiresInSeconds * 1000),
+        },
+      ),
+    async stop() {
+      await app.stop();
+      await postgres?.drop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The database id inside a Relay global id ("Partner:<uuid>" in base64). */
+export function rawId(globalId: string): string {
+  const decoded = Buffer.from(globalId, "base64").toString("utf8");
+  return decoded.slice(decoded.indexOf(":") + 1);
+}
+
+export function globalId(type: string, id: string): string {
+  return Buffer.from(`${type}:${id}`).toString("base64");
+}
+
+/** Fails with the response when the GraphQL call has errors; returns its data. */
+export function dataOf<T>(response: GraphQLResponse<T>): T {
+  if (response.errors?.length || !response.data) {
+    throw new Error(`GraphQL call failed (${response.status}): ${JSON.stringify(response.errors ?? response)}`);
+  }
+  return response.data;
+}

@@ -1,0 +1,21 @@
+import { createRequire } from "node:module";
+import { defineConfig } from "vitest/config";
+
+const require = createRequire(import.meta.url);
+
+export default defineConfig({
+  resolve: {
+    // Vite would load graphql's ESM build for our code while Pothos and yoga
+    // load the CommonJS one: two realms, "Cannot use GraphQLScalarType from
+    // another module". One copy for everybody.
+    alias: [{ find: /^graphql$/, replacement: require.resolve("graphql") }],
+  },
+  test: {
+    include: ["test/**/*.test.ts"],
+    pool: "forks",
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    globalSetup: ["test/helpers/global-setup.ts"],
+    reporters: ["default"],
+  },
+});
