@@ -1,6 +1,7 @@
 import { ConfigError, loadConfig } from "./config.ts";
 import { DataDirLockedError } from "./db/data-dir-lock.ts";
 import { createLogger } from "./logger.ts";
+import { seedDemo } from "./demo/seed-demo.ts";
 import { buildApp } from "./server.ts";
 
 /** `npm start`: serves accrue until SIGTERM or SIGINT. `--demo` first fills a demo program. */
@@ -45,6 +46,15 @@ async function main(): Promise<void> {
   process.on("SIGINT", () => void shutdown("SIGINT"));
 
   const url = await app.start();
+  if (process.argv.includes("--demo")) {
+    const demo = await seedDemo(app);
+    logger.info({ programId: demo.programId }, "demo program ready");
+    // Development convenience only: production never prints a token.
+    if (config.env !== "production") {
+      if (demo.adminToken) logger.info(`demo admin token (12 h): ${demo.adminToken}`);
+      if (demo.partnerToken) logger.info(`demo partner token (12 h): ${demo.partnerToken}`);
+    }
+  }
   const database = config.database.kind === "pglite" ? `embedded PostgreSQL in ${config.database.dataDir}` : "PostgreSQL (DATABASE_URL)";
   logger.info({ url: `${url}/graphql`, database }, `accrue is serving GraphQL at ${url}/graphql`);
   logger.info(

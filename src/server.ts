@@ -1,5 +1,6 @@
 import { EnvelopArmorPlugin } from "@escape.tech/graphql-armor";
 import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
+import { GraphQLError, type ValidationContext } from "graphql";
 import { createYoga, type YogaServerInstance } from "graphql-yoga";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -13,6 +14,7 @@ import type { Config } from "./config.ts";
 import { createContext, type Context } from "./context.ts";
 import { openDatabase, type Database } from "./db/database.ts";
 import { migrate } from "./db/migrate.ts";
+import { useErrorCodes } from "./graphql/error-codes.ts";
 import { buildSchema } from "./graphql/schema.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { createTenantCache, type EventPublisher, type ServiceDeps, type TokenSigner } from "./services/runtime.ts";
@@ -39,6 +41,21 @@ export interface App {
   stop(): Promise<void>;
   url: string | undefined;
 }
+
+/**
+ * graphql-armor throws its rejections out of validation by default, where they
+ * lose their place among validation errors and have no code; reported through
+ * the validation context instead, they are ordinary validation errors.
+ */
+const reportAsValidationError = {
+  propagateOnRejection: false,
+  onReject: [
+    (context: ValidationContext | null, error: GraphQLError) =>
+      context?.reportError(
+        new GraphQLError(error.message.replace(/^Syntax Error: /, ""), { extensions: { code: "GRAPHQL_VALIDATION_FAILED" } }),
+      ),
+  ],
+};
 
 type ServerContext = { req: IncomingMessage; res: ServerResponse };
 type InitialContext = { request: Request; viewer?: Viewer | null };
@@ -95,11 +112,12 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       return createContext(deps, viewer);
     },
     plugins: [
+      useErrorCodes(),
       EnvelopArmorPlugin({
-        maxDepth: { n: config.limits.maxDepth },
+        maxDepth: { n: config.limits.maxDepth, ...reportAsValidationError },
         costLimit: { enabled: false }, // cost is the schema's own (page sizes count), see builder.ts
-        maxAliases: { n: 30 },
-        maxDirectives: { n: 30 },
+        maxAliases: { n: 30, ...reportAsValidationError },
+        maxDirectives: { n: 30, ...reportAsValidationError },
         maxTokens: { n: 10_000 },
         blockFieldSuggestion: { enabled: config.env === "production" },
       }),

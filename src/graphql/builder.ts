@@ -39,7 +39,7 @@ export interface AuthScopes {
 
 function unauthorized(ctx: Context): GraphQLError {
   return ctx.viewer
-    ? new GraphQLError("You are not allowed to do this.", { extensions: { code: "FORBIDDEN", http: { status: 403 } } })
+    ? new GraphQLError("You are not allowed to do this.", { extensions: { code: "FORBIDDEN" } })
     : new GraphQLError("Authentication required: send a bearer token.", {
         extensions: { code: "UNAUTHENTICATED", http: { status: 401 } },
       });
@@ -100,10 +100,12 @@ export const builder = new SchemaBuilder<{
       ),
   },
   complexity: {
-    // Connections cost their page size times their selection; other lists ten.
+    // A connection costs its page size times its selection (its edges and
+    // nodes lists are that page, not another multiplier); other lists ten.
     fieldComplexity: (args, _ctx, field) => {
       const pageSize = (args.first ?? args.last) as number | undefined;
       if (field.args.some((arg) => arg.name === "first")) return { field: 1, multiplier: pageSize ?? DEFAULT_PAGE_SIZE };
+      if (field.name === "edges" || field.name === "nodes") return { field: 1, multiplier: 1 };
       return { field: 1, multiplier: listLike(field.type) ? 10 : 1 };
     },
     complexityError: (kind, result) => {

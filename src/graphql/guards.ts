@@ -3,7 +3,7 @@ import type { Context } from "../context.ts";
 import type { Actor } from "../services/runtime.ts";
 
 export function forbidden(message = "You are not allowed to do this."): GraphQLError {
-  return new GraphQLError(message, { extensions: { code: "FORBIDDEN", http: { status: 403 } } });
+  return new GraphQLError(message, { extensions: { code: "FORBIDDEN" } });
 }
 
 export function badInput(message: string): GraphQLError {

@@ -1,6 +1,7 @@
 import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
 import { print } from "graphql";
-import { mkdtempSync, rmSync } from "node:fs";
+import { inject } from "vitest";
+import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { signToken, type TokenClaims } from "../../src/auth/sign-token.ts";
@@ -36,6 +37,7 @@ export async function startTestApp(
   options: { env?: Record<string, string>; countStatements?: boolean; clock?: ManualClock } = {},
 ): Promise<TestApp> {
   const dataDir = mkdtempSync(join(tmpdir(), "accrue-test-"));
+  if (target === "pglite") copyPgliteTemplate(dataDir);
   const postgres = target === "postgres" ? await createPostgresDatabase() : undefined;
   const clock = options.clock ?? new ManualClock("2026-03-10T12:00:00.000Z");
   const config = loadConfig({
@@ -91,6 +93,11 @@ export async function startTestApp(
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** Copies the migrated embedded database made by global-setup.ts into `dataDir`. */
+export function copyPgliteTemplate(dataDir: string): void {
+  cpSync(join(inject("pgliteTemplate"), "pgdata"), join(dataDir, "pgdata"), { recursive: true });
 }
 
 /** The database id inside a Relay global id ("Partner:<uuid>" in base64). */

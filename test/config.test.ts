@@ -1,0 +1,28 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "../src/config.ts";
+
+describe("configuration", () => {
+  it("runs on a bare machine with defaults: embedded database in .accrue, port 4000", () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({ port: 4000, database: { kind: "pglite", dataDir: ".accrue" }, graphiql: true });
+  });
+
+  it("switches to PostgreSQL with DATABASE_URL", () => {
+    expect(loadConfig({ DATABASE_URL: "postgresql://u@db:5432/accrue" }).database).toEqual({ kind: "postgres", url: "postgresql://u@db:5432/accrue", poolSize: 10 });
+  });
+
+  it("lists every problem in one error", () => {
+    try {
+      loadConfig({ PORT: "99999", DATABASE_URL: "mysql://x", ACCRUE_JWT_SECRET: "short", ACCRUE_ENCRYPTION_KEY: "bm90MzI=", LOG_LEVEL: "loud" });
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      const problems = (error as ConfigError).problems.join("\n");
+      for (const name of ["PORT", "DATABASE_URL", "ACCRUE_JWT_SECRET", "ACCRUE_ENCRYPTION_KEY", "LOG_LEVEL"]) expect(problems).toContain(name);
+    }
+  });
+
+  it("requires real secrets in production", () => {
+    expect(() => loadConfig({ NODE_ENV: "production" })).toThrow(/ACCRUE_JWT_SECRET or ACCRUE_JWKS_URL[\s\S]*encryption key/);
+  });
+});

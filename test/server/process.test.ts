@@ -1,0 +1,140 @@
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { createPostgresDatabase, hasPostgres } from "../helpers/databases.ts";
+import { ROOT, runServerToExit, startServerProcess } from "../helpers/server-process.ts";
+import { copyPgliteTemplate } from "../helpers/test-app.ts";
+
+const SECRET = "process-test-secret-long-enough-for-hs256";
+
+async function post(url: string, query: string, token?: string) {
+  const response = await fetch(`${url}/graphql`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify({ query }),
+  });
+  return { status: response.status, body: (await response.json()) as { data?: any; errors?: any[] } };
+}
+
+function token(args: string[], env: Record<string, string>): string {
+  return execFileSync(process.execPath, ["--import", "tsx", "scripts/token.ts", ...args], { cwd: ROOT, env: { ...process.env, ...env } })
+    .toString()
+    .trim();
+}
+
+describe("the server as a process (npm start)", () => {
+  const dirs: string[] = [];
+  /** A fresh data folder; `migrated` starts from a copy of the migrated template (saves an initdb). */
+  const tempDir = (migrated = true) => {
+    const dir = mkdtempSync(join(tmpdir(), "accrue-proc-"));
+    dirs.push(dir);
+    if (migrated) copyPgliteTemplate(dir);
+    return dir;
+  };
+  afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+
+  it("owns its data folder: a second process gets a clear error; data survives a restart; SIGTERM stops it cleanly", async () => {
+    const dataDir = tempDir(false);
+    const env = { ACCRUE_DATA_DIR: dataDir };
+    const first = await startServerProcess(env);
+    try {
+      const second = await runServerToExit(env);
+      expect(second.code).not.toBe(0);
+      expect(second.output).toMatch(/in use by another accrue process/);
+
+      // The dev secret is kept in the data folder, where the token command finds it.
+      const platform = token(["--role", "platform"], env);
+      const created = await post(
+        first.url,
+        'mutation { createProgram(input: { name: "Kept", currency: "EUR", commissionRule: { type: FLAT, amount: "5.00" } }) { program { id } userErrors { code } } }',
+        platform,
+      );
+      expect(created.body.data.createProgram.userErrors).toEqual([]);
+    } finally {
+      expect(await first.stop("SIGTERM")).toBe(0);
+    }
+    expect(first.output()).toMatch(/"msg":"stopped"/);
+
+    const again = await startServerProcess(env);
+    try {
+      const platform = token(["--role", "platform"], env);
+      const listed = await post(again.url, "{ programs { edges { node { name currency } } } }", platform);
+      expect(listed.body.data.programs.edges).toEqual([{ node: { name: "Kept", currency: "EUR" } }]);
+    } finally {
+      await again.stop("SIGINT");
+    }
+  });
+
+  it("finishes requests in flight when told to stop", async () => {
+    const dataDir = tempDir();
+    // At debug level yoga logs each request it starts processing.
+    const server = await startServerProcess({ ACCRUE_DATA_DIR: dataDir, ACCRUE_JWT_SECRET: SECRET, LOG_LEVEL: "debug" });
+    const platform = token(["--role", "platform"], { ACCRUE_DATA_DIR: dataDir, ACCRUE_JWT_SECRET: SECRET });
+    const inFlight = Array.from({ length: 10 }, (_, i) =>
+      post(server.url, `mutation { createProgram(input: { name: "P${i}", currency: "USD", commissionRule: { type: PERCENTAGE, percent: "5" } }) { program { id } } }`, platform),
+    );
+    // Signal once the server has started on all ten: the embedded database works
+    // through them one at a time, so most are still running when it comes.
+    const started = () => server.output().split("Processing GraphQL Parameters\"").length - 1;
+    while (started() < 10) await new Promise((resolve) => setTimeout(resolve, 1));
+    const code = server.stop("SIGTERM");
+    const results = await Promise.all(inFlight);
+    expect(await code).toBe(0);
+    expect(results.map((r) => r.status)).toEqual(Array(10).fill(200));
+    expect(results.every((r) => r.body.data.createProgram.program.id)).toBe(true);
+    expect(server.output()).toMatch(/shutting down/);
+  });
+
+  it("serves GraphiQL without loading anything from the internet", async () => {
+    const server = await startServerProcess({ ACCRUE_DATA_DIR: tempDir() });
+    try {
+      const response = await fetch(`${server.url}/graphql`, { headers: { accept: "text/html" } });
+      expect(response.status).toBe(200);
+      const html = await response.text();
+      expect(html).toMatch(/graphiql/i);
+      expect(html).not.toMatch(/<script[^>]+src=["']https?:/i);
+      expect(html).not.toMatch(/<link[^>]+href=["']https?:/i);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it("lists every configuration problem at once and exits non-zero", async () => {
+    const result = await runServerToExit({ PORT: "not-a-port", ACCRUE_JWT_SECRET: "short", DATABASE_URL: "mysql://x", ACCRUE_DATA_DIR: tempDir() });
+    expect(result.code).toBe(2);
+    expect(result.output).toMatch(/PORT/);
+    expect(result.output).toMatch(/ACCRUE_JWT_SECRET/);
+    expect(result.output).toMatch(/DATABASE_URL/);
+  });
+
+  it("fills a demo program with --demo and prints tokens that work", async () => {
+    const dataDir = tempDir();
+    const server = await startServerProcess({ ACCRUE_DATA_DIR: dataDir }, ["--demo"]);
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const match = /demo admin token \(12 h\): (\S+?)"/.exec(server.output());
+      expect(match).not.toBeNull();
+      const partners = await post(server.url, "{ partners { totalCount } program { name } }", match![1]);
+      expect(partners.body.data.partners.totalCount).toBeGreaterThanOrEqual(5);
+      expect(partners.body.data.program.name).toMatch(/Demo/);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it.runIf(hasPostgres)("runs on PostgreSQL with DATABASE_URL", async () => {
+    const database = await createPostgresDatabase();
+    const server = await startServerProcess({ ACCRUE_DATA_DIR: tempDir(), DATABASE_URL: database.url, ACCRUE_JWT_SECRET: SECRET });
+    try {
+      expect(server.output()).toMatch(/PostgreSQL \(DATABASE_URL\)/);
+      const platform = token(["--role", "platform"], { ACCRUE_JWT_SECRET: SECRET });
+      const listed = await post(server.url, "{ programs { totalCount } }", platform);
+      expect(listed.body.data.programs.totalCount).toBe(0);
+    } finally {
+      await server.stop();
+      await database.drop();
+    }
+  });
+});
