@@ -6,6 +6,10 @@ import "./types/program.ts";
 import "./types/partner.ts";
 import "./types/viewer.ts";
 import "./types/integration-token.ts";
+import "./types/commission.ts";
+import "./types/conversion.ts";
+import "./types/balance.ts";
+import "./types/audit.ts";
 
 builder.queryType({});
 builder.mutationType({});

@@ -1,6 +1,7 @@
 import type { Clock } from "../clock.ts";
 import type { PrismaClient } from "../db/database.ts";
 import { isRetryableTransactionError } from "../db/errors.ts";
+import { uuidv7 } from "../db/uuid.ts";
 import { scopeToTenant, type ScopedPrisma, type ScopedTransaction } from "../db/tenant-scope.ts";
 import { UserErrorsThrown, type Result } from "../domain/errors.ts";
 import type { Logger } from "../logger.ts";
@@ -82,6 +83,15 @@ export interface TransactOptions {
   timeoutMs?: number;
 }
 
+/**
+ * Thrown inside a transaction that found a concurrent writer's row (for
+ * example an idempotency key inserted meanwhile): the transaction is rolled
+ * back and run again, and then sees that row.
+ */
+export class RetryTransaction extends Error {
+  override name = "RetryTransaction";
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -113,7 +123,7 @@ export async function transact<T>(
       return { ok: true, value };
     } catch (error) {
       if (error instanceof UserErrorsThrown) return { ok: false, errors: error.errors };
-      if (attempt < attempts && isRetryableTransactionError(error)) {
+      if (attempt < attempts && (error instanceof RetryTransaction || isRetryableTransactionError(error))) {
         await sleep(Math.random() * 10 * 2 ** attempt);
         continue;
       }
@@ -134,19 +144,14 @@ export interface AuditInput {
 /** Writes audit entries in the transaction: who did what to which record, from what to what. */
 export async function audit(tx: Tx, ...entries: AuditInput[]): Promise<void> {
   if (entries.length === 0) return;
-  await tx.db.auditEntry.createMany({
-    data: entries.map((entry) => ({
-      programId: tx.programId,
-      actorRole: tx.actor.role,
-      actorId: tx.actor.id,
-      action: entry.action,
-      entityType: entry.entityType,
-      entityId: entry.entityId,
-      before: toJson(entry.before),
-      after: toJson(entry.after),
-      reason: entry.reason ?? null,
-    })),
-  });
+  const column = <K extends keyof AuditInput>(key: K) => entries.map((entry) => entry[key] ?? null);
+  const json = (key: "before" | "after") => entries.map((entry) => (entry[key] == null ? null : JSON.stringify(toJson(entry[key]))));
+  await tx.db.$executeRaw`
+    INSERT INTO audit_entries (id, program_id, actor_role, actor_id, action, entity_type, entity_id, before, after, reason, created_at)
+    SELECT a.id, ${tx.programId}::uuid, ${tx.actor.role}, ${tx.actor.id}, a.action, a.entity_type, a.entity_id, a.before, a.after, a.reason, ${tx.now}
+      FROM unnest(${entries.map(() => uuidv7())}::uuid[], ${column("action")}::text[], ${column("entityType")}::text[],
+                  ${column("entityId")}::uuid[], ${json("before")}::jsonb[], ${json("after")}::jsonb[], ${column("reason")}::text[])
+           AS a(id, action, entity_type, entity_id, before, after, reason)`;
 }
 
 /**

@@ -1,0 +1,116 @@
+import { dec } from "../../domain/money.ts";
+import type { Prisma } from "../../generated/prisma/client.ts";
+import { reconcileBalances, type BalanceMismatch, type ReconcileReport } from "../../services/balances/reconcile-balances.ts";
+import { builder } from "../builder.ts";
+import { actorOf, badInput, OPERATORS } from "../guards.ts";
+import { Money, SortDirection } from "./common.ts";
+import { PartnerRef } from "./partner.ts";
+
+export const BalanceRef = builder.prismaObject("Balance", {
+  description: "What a partner has earned and been paid, in the program's currency. Always the sum of the partner's lines.",
+  fields: (t) => ({
+    partner: t.relation("partner"),
+    pending: t.field({
+      type: Money,
+      description: "Pending approval, on hold, or approved but still inside the hold period.",
+      resolve: (b) => ({ amount: b.pending, currency: b.currency }),
+    }),
+    payable: t.field({
+      type: Money,
+      description: "Approved, past the hold period and in no open payout. Negative when clawbacks exceed earnings; it carries over.",
+      resolve: (b) => ({ amount: b.payable, currency: b.currency }),
+    }),
+    inPayouts: t.field({ type: Money, description: "In draft or approved payouts.", resolve: (b) => ({ amount: b.inPayouts, currency: b.currency }) }),
+    paid: t.field({ type: Money, resolve: (b) => ({ amount: b.paid, currency: b.currency }) }),
+    lifetimeEarned: t.field({
+      type: Money,
+      description: "Every line that counts: pending + payable + in payouts + paid.",
+      resolve: (b) => ({ amount: b.lifetimeEarned, currency: b.currency }),
+    }),
+    recoverable: t.field({
+      type: Money,
+      description: "What the partner owes back (the negative part of payable), to be recovered from future earnings.",
+      resolve: (b) => ({ amount: dec(b.payable).isNegative() ? dec(b.payable).negated() : dec("0"), currency: b.currency }),
+    }),
+    updatedAt: t.expose("updatedAt", { type: "DateTime" }),
+  }),
+});
+
+builder.prismaObjectField("Partner", "balance", (t) =>
+  t.relation("balance", {
+    nullable: true,
+    authScopes: { role: [...OPERATORS, "partner"], integration: "commissions:read" },
+  }),
+);
+
+const BalanceSortField = builder.enumType("BalanceSortField", { values: ["PAYABLE", "PENDING", "IN_PAYOUTS", "PAID", "LIFETIME_EARNED"] as const });
+const balanceColumns = { PAYABLE: "payable", PENDING: "pending", IN_PAYOUTS: "inPayouts", PAID: "paid", LIFETIME_EARNED: "lifetimeEarned" } as const;
+
+const BalanceFilter = builder.inputType("BalanceFilter", {
+  fields: (t) => ({
+    minimumPayable: t.field({ type: "Decimal", description: "Only partners whose payable balance is at least this." }),
+    negativeOnly: t.boolean({ description: "Only partners who owe money back." }),
+  }),
+});
+
+const BalanceSort = builder.inputType("BalanceSort", {
+  fields: (t) => ({
+    field: t.field({ type: BalanceSortField, required: true }),
+    direction: t.field({ type: SortDirection, defaultValue: "DESC" }),
+  }),
+});
+
+function balanceWhere(filter: typeof BalanceFilter.$inferInput | null | undefined): Prisma.BalanceWhereInput {
+  const where: Prisma.BalanceWhereInput = {};
+  if (filter?.minimumPayable != null) {
+    if (!/^-?\d+(\.\d+)?$/.test(filter.minimumPayable)) throw badInput("minimumPayable must be a plain decimal like 50.00");
+    where.payable = { gte: filter.minimumPayable };
+  }
+  if (filter?.negativeOnly) where.payable = { ...(where.payable as object), lt: "0" };
+  return where;
+}
+
+const MismatchRef = builder.objectRef<BalanceMismatch>("BalanceMismatch").implement({
+  fields: (t) => ({
+    partner: t.prismaField({
+      type: "Partner",
+      nullable: true,
+      resolve: (query, mismatch, _args, ctx) => ctx.db.partner.findUnique({ ...query, where: { id: mismatch.partnerId } }),
+    }),
+    bucket: t.exposeString("bucket"),
+    projected: t.field({ type: "Decimal", description: "The balance row's figure.", resolve: (m) => m.projected }),
+    computed: t.field({ type: "Decimal", description: "The sum of the lines.", resolve: (m) => m.computed }),
+  }),
+});
+
+const ReconcileReportRef = builder.objectRef<ReconcileReport>("ReconcileReport").implement({
+  description: "Whether every balance equals the sum of its lines.",
+  fields: (t) => ({
+    ok: t.boolean({ resolve: (report) => report.mismatches.length === 0 }),
+    checkedPartners: t.exposeInt("checkedPartners"),
+    mismatches: t.field({ type: [MismatchRef], resolve: (report) => report.mismatches }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  partnerBalances: t.prismaConnection({
+    type: "Balance",
+    cursor: "partnerId",
+    description: "Partners' balances, largest payable first unless sorted (operators).",
+    authScopes: { role: OPERATORS },
+    args: { filter: t.arg({ type: BalanceFilter }), sort: t.arg({ type: BalanceSort }) },
+    totalCount: (_parent, args, ctx) => ctx.db.balance.count({ where: balanceWhere(args.filter) }),
+    resolve: (query, _root, args, ctx) => {
+      const direction = (args.sort?.direction ?? "DESC").toLowerCase() as "asc" | "desc";
+      const column = balanceColumns[args.sort?.field ?? "PAYABLE"];
+      return ctx.db.balance.findMany({ ...query, where: balanceWhere(args.filter), orderBy: [{ [column]: direction }, { partnerId: direction }] });
+    },
+  }),
+  reconcileBalances: t.field({
+    type: ReconcileReportRef,
+    description: "Proves every balance equals the sum of its lines (admin). `npm run reconcile` calls this.",
+    authScopes: { role: ["admin"] },
+    resolve: (_root, _args, ctx) => reconcileBalances(ctx.db, actorOf(ctx).programId),
+  }),
+}));
+

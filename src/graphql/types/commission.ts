@@ -1,0 +1,258 @@
+import type { CommissionRule } from "../../domain/commission-rule.ts";
+import { USER_ERROR_CODES } from "../../domain/errors.ts";
+import type { Prisma } from "../../generated/prisma/client.ts";
+import { adjustCommission } from "../../services/commissions/adjust-commission.ts";
+import { REASON_CODES } from "../../services/commissions/correction-input.ts";
+import { creditPartner } from "../../services/commissions/credit-partner.ts";
+import { reviewCommissions, type BulkResult, type ReviewAction } from "../../services/commissions/review-commissions.ts";
+import { writeOffBalance } from "../../services/commissions/write-off-balance.ts";
+import type { LineRow } from "../../services/ledger/ledger.ts";
+import { builder } from "../builder.ts";
+import { actorOf, assertMayNamePartner, OPERATORS } from "../guards.ts";
+import { defineMutation, type Payload } from "../mutation.ts";
+import { inOrderOf } from "../reload.ts";
+import { Money, SortDirection, UserErrorCode } from "./common.ts";
+import { PartnerRef } from "./partner.ts";
+import { CommissionRuleRef } from "./program.ts";
+
+export const CommissionStatusEnum = builder.enumType("CommissionStatus", {
+  values: {
+    PENDING: { description: "Awaiting an operator's approval." },
+    APPROVED: { description: "Approved; payable once payableAt has passed." },
+    ON_HOLD: { description: "Held by an operator; release returns it to where it was." },
+    CANCELLED: { description: "Declined; an admin may reinstate it." },
+    PAID: { description: "Paid in a payout. Final." },
+    REVERSED: { description: "Reversed by a refund or chargeback before it was paid." },
+  } as const,
+});
+
+export const CommissionKindEnum = builder.enumType("CommissionKind", {
+  values: {
+    CONVERSION: { description: "Earned on a conversion." },
+    ADJUSTMENT: { description: "An operator's correction of another line." },
+    CREDIT: { description: "A bonus, or a bounced payment booked back to the partner." },
+    REVERSAL: { description: "The reversed share of an unpaid line (a partial refund)." },
+    CLAWBACK: { description: "A refund of a line already in an approved or paid payout; nets against the next payout." },
+    WRITE_OFF: { description: "An admin's write-off of a negative balance." },
+  } as const,
+});
+
+export const ReasonCodeEnum = builder.enumType("ReasonCode", { values: REASON_CODES });
+
+export const CommissionRef = builder.prismaNode("Commission", {
+  id: { field: "id" },
+  findUnique: (id) => ({ id }),
+  nullable: true,
+  description: "One line of what a partner earned or owes back. Amounts are never edited: corrections are lines of their own.",
+  fields: (t) => ({
+    kind: t.expose("kind", { type: CommissionKindEnum }),
+    status: t.expose("status", { type: CommissionStatusEnum }),
+    amount: t.field({ type: Money, description: "Rounded once to the currency's minor unit; negative for corrections.", resolve: (c) => ({ amount: c.amount, currency: c.currency }) }),
+    partner: t.relation("partner"),
+    conversion: t.relation("conversion", { nullable: true }),
+    reversal: t.relation("reversal", { nullable: true }),
+    related: t.relation("related", { nullable: true, description: "The line this one corrects." }),
+    corrections: t.relation("corrections", { description: "Lines that correct this one (adjustments, reversal shares, clawbacks)." }),
+    rule: t.field({
+      type: CommissionRuleRef,
+      nullable: true,
+      description: "The rule that computed a CONVERSION line, as it was then.",
+      resolve: (c) => (c.rule ? { rule: c.rule as unknown as CommissionRule, currency: c.currency } : null),
+    }),
+    tierSequence: t.exposeInt("tierSequence", { nullable: true, description: "The partner's sale number in its month (tiered rules)." }),
+    occurredAt: t.expose("occurredAt", { type: "DateTime" }),
+    payableAt: t.expose("payableAt", { type: "DateTime", description: "occurredAt plus the hold period, fixed when the line was written." }),
+    isPayable: t.boolean({
+      description: "APPROVED, payableAt has passed, and in no open payout.",
+      select: { status: true, payableAt: true, payoutItems: { where: { active: true, payout: { status: { in: ["DRAFT", "APPROVED"] } } }, select: { id: true } } },
+      resolve: (c, _args, ctx) => c.status === "APPROVED" && c.payableAt <= ctx.deps.clock.now() && c.payoutItems.length === 0,
+    }),
+    heldFromStatus: t.expose("heldFromStatus", { type: CommissionStatusEnum, nullable: true }),
+    statusReason: t.exposeString("statusReason", { nullable: true, description: "Why it was last held, cancelled or reversed." }),
+    reasonCode: t.exposeString("reasonCode", { nullable: true }),
+    note: t.exposeString("note", { nullable: true }),
+    createdBy: t.exposeString("createdBy", { description: "Who booked it (token subject), or the integration." }),
+    paidAt: t.expose("paidAt", { type: "DateTime", nullable: true }),
+    createdAt: t.expose("createdAt", { type: "DateTime" }),
+    updatedAt: t.expose("updatedAt", { type: "DateTime" }),
+  }),
+});
+
+const CommissionSortField = builder.enumType("CommissionSortField", { values: ["CREATED_AT", "OCCURRED_AT", "PAYABLE_AT", "AMOUNT"] as const });
+const sortColumns = { CREATED_AT: "createdAt", OCCURRED_AT: "occurredAt", PAYABLE_AT: "payableAt", AMOUNT: "amount" } as const;
+
+export const CommissionFilter = builder.inputType("CommissionFilter", {
+  fields: (t) => ({
+    status: t.field({ type: [CommissionStatusEnum] }),
+    kind: t.field({ type: [CommissionKindEnum] }),
+    partnerId: t.globalID({ for: PartnerRef }),
+    conversionId: t.id(),
+    occurredAfter: t.field({ type: "DateTime", description: "Inclusive." }),
+    occurredBefore: t.field({ type: "DateTime", description: "Exclusive." }),
+    payableBefore: t.field({ type: "DateTime", description: "payableAt before this instant (exclusive)." }),
+  }),
+});
+
+const CommissionSort = builder.inputType("CommissionSort", {
+  fields: (t) => ({
+    field: t.field({ type: CommissionSortField, required: true }),
+    direction: t.field({ type: SortDirection, defaultValue: "DESC" }),
+  }),
+});
+
+type FilterShape = typeof CommissionFilter.$inferInput | null | undefined;
+
+export function commissionWhere(filter: FilterShape): Prisma.CommissionWhereInput {
+  const where: Prisma.CommissionWhereInput = {};
+  if (filter?.status?.length) where.status = { in: filter.status };
+  if (filter?.kind?.length) where.kind = { in: filter.kind };
+  if (filter?.partnerId) where.partnerId = filter.partnerId.id;
+  if (filter?.conversionId) where.conversionId = decodeConversionId(filter.conversionId);
+  if (filter?.occurredAfter || filter?.occurredBefore) {
+    where.occurredAt = { ...(filter.occurredAfter ? { gte: filter.occurredAfter } : {}), ...(filter.occurredBefore ? { lt: filter.occurredBefore } : {}) };
+  }
+  if (filter?.payableBefore) where.payableAt = { lt: filter.payableBefore };
+  return where;
+}
+
+function decodeConversionId(id: string): string {
+  const decoded = Buffer.from(id, "base64").toString("utf8");
+  return decoded.startsWith("Conversion:") ? decoded.slice("Conversion:".length) : "00000000-0000-0000-0000-000000000000";
+}
+
+export function commissionOrder(sort: typeof CommissionSort.$inferInput | null | undefined): Prisma.CommissionOrderByWithRelationInput[] {
+  const direction = (sort?.direction ?? "DESC").toLowerCase() as "asc" | "desc";
+  return sort ? [{ [sortColumns[sort.field]]: direction }, { id: direction }] : [{ id: "desc" }];
+}
+
+export const COMMISSION_READERS = { role: [...OPERATORS, "partner" as const], integration: "commissions:read" as const };
+const REVIEWERS = { role: ["admin" as const, "finance" as const] };
+
+builder.queryFields((t) => ({
+  commissions: t.prismaConnection({
+    type: "Commission",
+    cursor: "id",
+    description: "Commission lines, newest first unless sorted. A partner sees its own only.",
+    authScopes: COMMISSION_READERS,
+    args: { filter: t.arg({ type: CommissionFilter }), sort: t.arg({ type: CommissionSort }) },
+    totalCount: (_parent, args, ctx) => {
+      if (args.filter?.partnerId) assertMayNamePartner(ctx, args.filter.partnerId.id);
+      return ctx.db.commission.count({ where: commissionWhere(args.filter) });
+    },
+    resolve: (query, _root, args, ctx) => {
+      if (args.filter?.partnerId) assertMayNamePartner(ctx, args.filter.partnerId.id);
+      return ctx.db.commission.findMany({ ...query, where: commissionWhere(args.filter), orderBy: commissionOrder(args.sort) });
+    },
+  }),
+  commission: t.prismaField({
+    type: "Commission",
+    nullable: true,
+    authScopes: COMMISSION_READERS,
+    args: { id: t.arg.globalID({ for: CommissionRef, required: true }) },
+    resolve: (query, _root, args, ctx) => ctx.db.commission.findUnique({ ...query, where: { id: args.id.id } }),
+  }),
+}));
+
+builder.prismaObjectField("Partner", "commissions", (t) =>
+  t.relatedConnection("commissions", {
+    cursor: "id",
+    description: "This partner's lines, newest first.",
+    totalCount: true,
+    args: { filter: t.arg({ type: CommissionFilter }) },
+    query: (args) => ({ where: commissionWhere(args.filter), orderBy: { id: "desc" } }),
+  }),
+);
+
+export const SkippedItemRef = builder.objectRef<{ id: string; code: (typeof USER_ERROR_CODES)[number]; message: string; typename: string }>("SkippedItem").implement({
+  description: "An item a bulk operation left alone, and why.",
+  fields: (t) => ({
+    id: t.id({ resolve: (item) => Buffer.from(`${item.typename}:${item.id}`).toString("base64") }),
+    code: t.field({ type: UserErrorCode, resolve: (item) => item.code }),
+    message: t.exposeString("message"),
+  }),
+});
+
+function bulkFields(t: PothosSchemaTypes.ObjectFieldBuilder<typeof builder.$inferSchemaTypes, Payload<any>>) {
+  return {
+    commissions: t.prismaField({
+      type: ["Commission"],
+      description: "The lines changed, in the order asked.",
+      resolve: async (query, payload, _args, ctx) => {
+        const changed = (payload.result as BulkResult | null)?.changed ?? [];
+        return inOrderOf(changed, await ctx.db.commission.findMany({ ...query, where: { id: { in: changed } } }));
+      },
+    }),
+    skipped: t.field({
+      type: [SkippedItemRef],
+      resolve: (payload) => ((payload.result as BulkResult | null)?.skipped ?? []).map((item) => ({ ...item, typename: "Commission" })),
+    }),
+  };
+}
+
+function defineReview(name: string, action: ReviewAction, description: string, options: { reason: "required" | "optional"; admin?: boolean }) {
+  defineMutation(name, {
+    description,
+    authScopes: options.admin ? { role: ["admin"] } : REVIEWERS,
+    input: (t) => ({
+      ids: t.globalIDList({ for: CommissionRef, required: true, description: "1 to 500 commissions." }),
+      reason: t.string({ required: options.reason === "required" }),
+    }),
+    fields: bulkFields,
+    resolve: (input, ctx) => reviewCommissions(ctx.deps, actorOf(ctx), action, input.ids.map((id) => id.id), input.reason),
+  });
+}
+
+defineReview("approveCommissions", "approve", "Approves PENDING lines (admin, finance).", { reason: "optional" });
+defineReview("holdCommissions", "hold", "Holds PENDING or APPROVED lines with a reason (admin, finance).", { reason: "required" });
+defineReview("releaseCommissions", "release", "Returns held lines to the status they had (admin, finance).", { reason: "optional" });
+defineReview("cancelCommissions", "cancel", "Declines lines with a reason (admin, finance).", { reason: "required" });
+defineReview("reinstateCommissions", "reinstate", "Returns cancelled lines to PENDING (admin).", { reason: "optional", admin: true });
+
+function lineResult(t: PothosSchemaTypes.ObjectFieldBuilder<typeof builder.$inferSchemaTypes, Payload<any>>, description: string) {
+  return {
+    commission: t.prismaField({
+      type: "Commission",
+      nullable: true,
+      description,
+      resolve: (query, payload, _args, ctx) => {
+        const line = payload.result as LineRow | null;
+        return line ? ctx.db.commission.findUnique({ ...query, where: { id: line.id } }) : null;
+      },
+    }),
+  };
+}
+
+defineMutation("adjustCommission", {
+  description: "Corrects a line by a signed amount, as a new ADJUSTMENT line linked to it (admin, finance).",
+  authScopes: REVIEWERS,
+  input: (t) => ({
+    id: t.globalID({ for: CommissionRef, required: true }),
+    amount: t.field({ type: "Decimal", required: true, description: 'Signed: "-5.00" takes five off.' }),
+    reasonCode: t.field({ type: ReasonCodeEnum, required: true }),
+    note: t.string(),
+  }),
+  fields: (t) => lineResult(t, "The new adjustment line."),
+  resolve: ({ id, ...input }, ctx) => adjustCommission(ctx.deps, actorOf(ctx), { ...input, commissionId: id.id }),
+});
+
+defineMutation("creditPartner", {
+  description: "Credits a partner (a bonus): an approved CREDIT line, payable at once (admin, finance).",
+  authScopes: REVIEWERS,
+  input: (t) => ({
+    partnerId: t.globalID({ for: PartnerRef, required: true }),
+    amount: t.field({ type: "Decimal", required: true }),
+    reasonCode: t.field({ type: ReasonCodeEnum, defaultValue: "BONUS" }),
+    note: t.string(),
+  }),
+  fields: (t) => lineResult(t, "The credit line."),
+  resolve: ({ partnerId, reasonCode, ...input }, ctx) =>
+    creditPartner(ctx.deps, actorOf(ctx), { ...input, reasonCode: reasonCode ?? "BONUS", partnerId: partnerId.id }),
+});
+
+defineMutation("writeOffBalance", {
+  description: "Writes off a partner's negative payable balance, with a reason (admin).",
+  authScopes: { role: ["admin"] },
+  input: (t) => ({ partnerId: t.globalID({ for: PartnerRef, required: true }), reason: t.string({ required: true }) }),
+  fields: (t) => lineResult(t, "The write-off line."),
+  resolve: (input, ctx) => writeOffBalance(ctx.deps, actorOf(ctx), { partnerId: input.partnerId.id, reason: input.reason }),
+});

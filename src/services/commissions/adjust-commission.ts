@@ -1,0 +1,62 @@
+import type { CurrencyCode } from "../../domain/currency.ts";
+import { fail, UserErrorsThrown, type Result } from "../../domain/errors.ts";
+import { insertLines, Ledger, loadLines, type LineRow } from "../ledger/ledger.ts";
+import { audit, transact, type Actor, type ServiceDeps } from "../runtime.ts";
+import { checkCorrection, type CorrectionInput } from "./correction-input.ts";
+
+/**
+ * Corrects a line by a signed amount: a new ADJUSTMENT line linked to it,
+ * never an edit in place. While the original is unpaid and in no payout, the
+ * adjustment shares its status and payableAt (and moves with it on review);
+ * once the original is paid or in a payout, the adjustment is approved and
+ * payable now, netting against the next payout.
+ * Errors: NOT_FOUND, INVALID_AMOUNT (zero, or too many places),
+ * INVALID_TRANSITION (the line is cancelled or reversed).
+ */
+export function adjustCommission(
+  deps: ServiceDeps,
+  actor: Actor,
+  input: CorrectionInput & { commissionId: string },
+): Promise<Result<LineRow>> {
+  return transact(deps, actor, async (tx) => {
+    const ledger = new Ledger(tx);
+    const found = await loadLines(tx, { id: input.commissionId });
+    if (!found[0]) fail("NOT_FOUND", "no such commission", ["input", "id"]);
+    await ledger.lockPartners([found[0].partnerId]);
+    const [line] = await loadLines(tx, { id: input.commissionId });
+    const original = line!;
+    const checked = checkCorrection(input, original.currency as CurrencyCode, { allowNegative: true });
+    if (checked.errors.length > 0) throw new UserErrorsThrown(checked.errors);
+    if (original.status === "CANCELLED" || original.status === "REVERSED") {
+      fail("INVALID_TRANSITION", `a ${original.status} commission cannot be adjusted`, ["input", "id"]);
+    }
+    const follows = !original.inOpenPayout && original.status !== "PAID";
+    const [adjustment] = await insertLines(tx, [
+      {
+        partnerId: original.partnerId,
+        kind: "ADJUSTMENT",
+        status: follows ? original.status : "APPROVED",
+        heldFromStatus: follows ? original.heldFromStatus : null,
+        amount: checked.amount!,
+        currency: original.currency,
+        occurredAt: tx.now,
+        payableAt: follows ? original.payableAt : tx.now,
+        matured: follows ? original.matured : true,
+        relatedId: original.id,
+        conversionId: original.conversionId,
+        reasonCode: input.reasonCode,
+        note: checked.note,
+      },
+    ]);
+    ledger.added(adjustment!);
+    await audit(tx, {
+      action: "commission.adjust",
+      entityType: "Commission",
+      entityId: adjustment!.id,
+      after: { amount: adjustment!.amount.toFixed(), relatedId: original.id, status: adjustment!.status, reasonCode: input.reasonCode },
+      reason: checked.note,
+    });
+    await ledger.flush();
+    return adjustment!;
+  });
+}

@@ -1,0 +1,323 @@
+import type { Decimal } from "decimal.js";
+import { computeCommission, type CommissionRule } from "../../domain/commission-rule.ts";
+import { parseCurrencyCode, type CurrencyCode } from "../../domain/currency.ts";
+import { userError, UserErrorsThrown, type Result, type UserError } from "../../domain/errors.ts";
+import { parseAmount, parseDecimal, roundToMinorUnit } from "../../domain/money.ts";
+import { addDays, monthOf } from "../../domain/program-time.ts";
+import { uuidv7 } from "../../db/uuid.ts";
+import { Ledger } from "../ledger/ledger.ts";
+import { audit, RetryTransaction, transact, type Actor, type ServiceDeps, type Tx } from "../runtime.ts";
+import { contentHash } from "./content-hash.ts";
+import { resolvePartners, type PartnerRefInput } from "./resolve-partners.ts";
+
+export const MAX_BATCH = 500;
+const MAX_PARTNERS_PER_CONVERSION = 10;
+const RATE_SCALE = 10;
+/** Clocks disagree a little; a sale further in the future than this is refused. */
+const FUTURE_TOLERANCE_MS = 5 * 60 * 1000;
+
+export interface ConversionInput {
+  externalId: string;
+  partners: PartnerRefInput[];
+  amount: string;
+  currency: string;
+  /** Program-currency units per unit of `currency`; required when they differ. */
+  exchangeRate?: string | null;
+  occurredAt: Date;
+  metadata?: Record<string, unknown> | null;
+}
+
+export interface RecordedConversion {
+  id: string;
+  externalId: string;
+  /** False when the same conversion was posted before (an idempotent retry). */
+  created: boolean;
+}
+
+interface ProgramRow {
+  currency: string;
+  time_zone: string;
+  commission_rule: CommissionRule;
+  hold_period_days: number;
+  approval_mode: "MANUAL" | "AUTOMATIC";
+}
+
+interface Checked {
+  index: number;
+  externalId: string;
+  partnerIds: string[];
+  amount: Decimal;
+  currency: CurrencyCode;
+  rate: Decimal | null;
+  occurredAt: Date;
+  metadata: Record<string, unknown> | null;
+  hash: string;
+}
+
+/**
+ * Records conversions posted by an integrator, all or nothing, and accrues a
+ * commission line for each (conversion, partner) by the partner's rule (its
+ * override, else the program's). Idempotent by the integrator's conversion
+ * id: the same id with the same content returns the first result; with
+ * other content it is an IDEMPOTENCY_CONFLICT.
+ *
+ * Tiered rules number each sale among the partner's non-reversed sales of
+ * its calendar month (program time), counted under the partner's balance
+ * lock so two concurrent sales can never both be number 100.
+ *
+ * Errors (each naming the item's field): INVALID_INPUT, INVALID_AMOUNT,
+ * INVALID_CURRENCY, EXCHANGE_RATE_REQUIRED, NOT_FOUND (partner),
+ * PARTNER_INACTIVE, IDEMPOTENCY_CONFLICT, TOO_MANY_ITEMS.
+ */
+export function recordConversions(
+  deps: ServiceDeps,
+  actor: Actor,
+  items: ConversionInput[],
+  pathOf: (index: number) => string[],
+): Promise<Result<RecordedConversion[]>> {
+  if (items.length === 0 || items.length > MAX_BATCH) {
+    return Promise.resolve({
+      ok: false,
+      errors: [userError("TOO_MANY_ITEMS", `send 1 to ${MAX_BATCH} conversions at a time (got ${items.length})`, ["input", "items"])],
+    });
+  }
+  return transact(deps, actor, (tx) => record(tx, items, pathOf));
+}
+
+async function record(tx: Tx, items: ConversionInput[], pathOf: (index: number) => string[]): Promise<RecordedConversion[]> {
+  // FOR SHARE: the currency and rule cannot change under a batch being accrued.
+  const [program] = await tx.db.$queryRaw<ProgramRow[]>`
+    SELECT currency, time_zone, commission_rule, hold_period_days, approval_mode::text AS approval_mode
+      FROM programs WHERE id = ${tx.programId}::uuid FOR SHARE`;
+  if (!program) throw new Error("program not found");
+  const programCurrency = program.currency as CurrencyCode;
+
+  const errors: UserError[] = [];
+  const refs = items.flatMap((item, index) => item.partners.map((ref, i) => ({ ref, path: [...pathOf(index), "partners", String(i)] })));
+  const partners = await resolvePartners(tx, refs);
+  errors.push(...partners.errors);
+
+  const checked: Checked[] = [];
+  const seen = new Map<string, number>();
+  items.forEach((item, index) => {
+    const at = (field: string) => [...pathOf(index), field];
+    const externalId = item.externalId.trim();
+    if (externalId.length === 0 || externalId.length > 255) errors.push(userError("INVALID_INPUT", "externalId must be 1 to 255 characters", at("externalId")));
+    const earlier = seen.get(externalId);
+    if (earlier !== undefined) {
+      errors.push(userError("INVALID_INPUT", `externalId "${externalId}" appears twice in this batch (items ${earlier} and ${index})`, at("externalId")));
+    }
+    seen.set(externalId, index);
+    const currency = parseCurrencyCode(item.currency);
+    if (!currency) errors.push(userError("INVALID_CURRENCY", `"${item.currency}" is not an ISO 4217 currency code`, at("currency")));
+    const amount = currency ? parseAmount(item.amount, currency) : undefined;
+    if (amount && !amount.ok) errors.push(userError("INVALID_AMOUNT", `amount ${amount.message}`, at("amount")));
+    let rate: Decimal | null = null;
+    if (currency && currency !== programCurrency) {
+      if (item.exchangeRate == null) {
+        errors.push(
+          userError("EXCHANGE_RATE_REQUIRED", `a sale in ${currency} needs exchangeRate (${programCurrency} per ${currency})`, at("exchangeRate")),
+        );
+      } else {
+        const parsed = parseDecimal(item.exchangeRate, { maxScale: RATE_SCALE, maxIntegerDigits: 13 });
+        if (parsed.ok) rate = parsed.value;
+        else errors.push(userError("INVALID_AMOUNT", `exchangeRate ${parsed.message}`, at("exchangeRate")));
+      }
+    } else if (currency && item.exchangeRate != null && item.exchangeRate !== "1") {
+      errors.push(userError("INVALID_INPUT", "a sale in the program's currency takes no exchangeRate", at("exchangeRate")));
+    }
+    if (Number.isNaN(item.occurredAt.getTime())) errors.push(userError("INVALID_INPUT", "occurredAt is not a time", at("occurredAt")));
+    else if (item.occurredAt.getTime() > tx.now.getTime() + FUTURE_TOLERANCE_MS) {
+      errors.push(userError("INVALID_INPUT", "occurredAt is in the future", at("occurredAt")));
+    }
+    if (item.partners.length === 0 || item.partners.length > MAX_PARTNERS_PER_CONVERSION) {
+      errors.push(userError("INVALID_INPUT", `name 1 to ${MAX_PARTNERS_PER_CONVERSION} partners`, at("partners")));
+    }
+    const partnerIds: string[] = [];
+    item.partners.forEach((ref, i) => {
+      const key = partners.keyOf(ref);
+      const partner = key ? partners.byRef.get(key) : undefined;
+      if (!partner) return;
+      if (partnerIds.includes(partner.id)) errors.push(userError("INVALID_INPUT", "the same partner is named twice", [...at("partners"), String(i)]));
+      partnerIds.push(partner.id);
+    });
+    if (!currency || !amount?.ok) return;
+    const metadata = item.metadata ?? null;
+    if (metadata && JSON.stringify(metadata).length > 16_384) errors.push(userError("INVALID_INPUT", "metadata is over 16 KB", at("metadata")));
+    const sortedPartners = [...partnerIds].sort();
+    checked.push({
+      index,
+      externalId,
+      partnerIds,
+      amount: amount.value,
+      currency,
+      rate,
+      occurredAt: item.occurredAt,
+      metadata,
+      hash: contentHash({
+        externalId,
+        partners: sortedPartners,
+        amount: amount.value.toFixed(),
+        currency,
+        rate: rate?.toFixed() ?? null,
+        occurredAt: item.occurredAt.toISOString(),
+        metadata,
+      }),
+    });
+  });
+
+  const existing = await tx.db.conversion.findMany({
+    where: { externalId: { in: checked.map((c) => c.externalId) } },
+    select: { id: true, externalId: true, contentHash: true },
+  });
+  const existingById = new Map(existing.map((row) => [row.externalId, row]));
+  for (const item of checked) {
+    const previous = existingById.get(item.externalId);
+    if (previous && previous.contentHash !== item.hash) {
+      errors.push(
+        userError("IDEMPOTENCY_CONFLICT", `conversion "${item.externalId}" was recorded before with other content`, [...pathOf(item.index), "externalId"]),
+      );
+    }
+  }
+  // Partner status matters only for sales we are about to accrue: a retry of an
+  // accepted sale still answers with its first result.
+  for (const item of checked) {
+    if (existingById.has(item.externalId)) continue;
+    item.partnerIds.forEach((id, i) => {
+      const partner = partners.byRef.get(`id:${id}`);
+      if (partner && partner.status !== "ACTIVE") {
+        errors.push(userError("PARTNER_INACTIVE", `the partner is ${partner.status.toLowerCase()} and earns no new commissions`, [...pathOf(item.index), "partners", String(i)]));
+      }
+    });
+  }
+  if (errors.length > 0) throw new UserErrorsThrown(errors);
+
+  const fresh = checked.filter((item) => !existingById.has(item.externalId));
+  const results = new Map<string, RecordedConversion>(existing.map((row) => [row.externalId, { id: row.id, externalId: row.externalId, created: false }]));
+  if (fresh.length > 0) await accrue(tx, program, fresh, results);
+  return checked.map((item) => results.get(item.externalId)!);
+}
+
+async function accrue(tx: Tx, program: ProgramRow, fresh: Checked[], results: Map<string, RecordedConversion>): Promise<void> {
+  const currency = program.currency as CurrencyCode;
+  const ids = fresh.map(() => uuidv7());
+  const saleAmounts = fresh.map((item) => (item.rate ? item.amount.times(item.rate) : item.amount));
+  // Inserted first, before any lock: a concurrent batch with one of these ids
+  // makes this insert wait for it, then skip the row; we then start over and
+  // find its conversion as an earlier post.
+  const inserted = await tx.db.$queryRaw<{ id: string; external_id: string }[]>`
+    INSERT INTO conversions (id, program_id, external_id, amount, currency, exchange_rate, program_amount, occurred_at, metadata, content_hash, created_at)
+    SELECT c.id, ${tx.programId}::uuid, c.external_id, c.amount, c.currency, c.rate, c.program_amount, c.occurred_at, c.metadata, c.hash, ${tx.now}
+      FROM unnest(${ids}::uuid[], ${fresh.map((i) => i.externalId)}::text[], ${fresh.map((i) => i.amount.toFixed())}::numeric[],
+                  ${fresh.map((i) => i.currency)}::text[], ${fresh.map((i) => i.rate?.toFixed() ?? null)}::numeric[],
+                  ${saleAmounts.map((a) => roundToMinorUnit(a, currency).toFixed())}::numeric[], ${fresh.map((i) => i.occurredAt)}::timestamptz[],
+                  ${fresh.map((i) => (i.metadata ? JSON.stringify(i.metadata) : null))}::jsonb[], ${fresh.map((i) => i.hash)}::text[])
+           AS c(id, external_id, amount, currency, rate, program_amount, occurred_at, metadata, hash)
+    ON CONFLICT (program_id, external_id) DO NOTHING
+    RETURNING id::text, external_id`;
+  if (inserted.length !== fresh.length) throw new RetryTransaction("a conversion id was recorded concurrently");
+
+  const ledger = new Ledger(tx);
+  const partnerIds = [...new Set(fresh.flatMap((item) => item.partnerIds))];
+  await ledger.lockPartners(partnerIds);
+  const overrides = await tx.db.partner.findMany({ where: { id: { in: partnerIds } }, select: { id: true, commissionRuleOverride: true } });
+  const ruleOf = new Map(overrides.map((p) => [p.id, (p.commissionRuleOverride as CommissionRule | null) ?? program.commission_rule]));
+
+  // Sale numbers for tiered rules, per partner and month, counted under the lock.
+  const nextSale = new Map<string, number>();
+  const tieredPartners = partnerIds.filter((id) => ruleOf.get(id)!.type === "TIERED");
+  if (tieredPartners.length > 0) {
+    const months = fresh.map((item) => monthOf(item.occurredAt, program.time_zone));
+    const from = new Date(Math.min(...months.map((m) => m.start.getTime())));
+    const to = new Date(Math.max(...months.map((m) => m.end.getTime())));
+    const counts = await tx.db.$queryRaw<{ partner_id: string; month: string; n: number }[]>`
+      SELECT c.partner_id::text, to_char(date_trunc('month', c.occurred_at AT TIME ZONE ${program.time_zone}), 'YYYY-MM') AS month,
+             count(*)::int AS n
+        FROM commissions c JOIN conversions v ON v.id = c.conversion_id
+       WHERE c.program_id = ${tx.programId}::uuid AND c.kind = 'CONVERSION' AND v.reversed_amount < v.amount
+         AND c.partner_id = ANY(${tieredPartners}::uuid[]) AND c.occurred_at >= ${from} AND c.occurred_at < ${to}
+       GROUP BY 1, 2`;
+    for (const row of counts) nextSale.set(`${row.partner_id}/${row.month}`, row.n);
+  }
+
+  const lines: {
+    id: string;
+    conversionId: string;
+    partnerId: string;
+    amount: Decimal;
+    rule: CommissionRule;
+    tierSequence: number | null;
+    occurredAt: Date;
+    payableAt: Date;
+    matured: boolean;
+  }[] = [];
+  const status = program.approval_mode === "AUTOMATIC" ? "APPROVED" : "PENDING";
+  fresh.forEach((item, i) => {
+    for (const partnerId of item.partnerIds) {
+      const rule = ruleOf.get(partnerId)!;
+      let saleNumber = 1;
+      if (rule.type === "TIERED") {
+        const key = `${partnerId}/${monthOf(item.occurredAt, program.time_zone).key}`;
+        saleNumber = (nextSale.get(key) ?? 0) + 1;
+        nextSale.set(key, saleNumber);
+      }
+      const quote = computeCommission(rule, { amount: saleAmounts[i]!, currency, saleNumber });
+      const payableAt = addDays(item.occurredAt, program.hold_period_days, program.time_zone);
+      lines.push({
+        id: uuidv7(),
+        conversionId: ids[i]!,
+        partnerId,
+        amount: quote.amount,
+        rule,
+        tierSequence: rule.type === "TIERED" ? saleNumber : null,
+        occurredAt: item.occurredAt,
+        payableAt,
+        matured: payableAt.getTime() <= tx.now.getTime(),
+      });
+    }
+  });
+
+  await tx.db.$executeRaw`
+    INSERT INTO commissions (id, program_id, partner_id, conversion_id, kind, status, amount, currency, rule, tier_sequence,
+                             occurred_at, payable_at, matured, created_by, created_at, updated_at)
+    SELECT l.id, ${tx.programId}::uuid, l.partner_id, l.conversion_id, 'CONVERSION', ${status}::"CommissionStatus", l.amount, ${currency},
+           l.rule, l.tier_sequence, l.occurred_at, l.payable_at, l.matured, ${tx.actor.id}, ${tx.now}, ${tx.now}
+      FROM unnest(${lines.map((l) => l.id)}::uuid[], ${lines.map((l) => l.partnerId)}::uuid[], ${lines.map((l) => l.conversionId)}::uuid[],
+                  ${lines.map((l) => l.amount.toFixed())}::numeric[], ${lines.map((l) => JSON.stringify(l.rule))}::jsonb[],
+                  ${lines.map((l) => l.tierSequence)}::int[], ${lines.map((l) => l.occurredAt)}::timestamptz[],
+                  ${lines.map((l) => l.payableAt)}::timestamptz[], ${lines.map((l) => l.matured)}::boolean[])
+           AS l(id, partner_id, conversion_id, amount, rule, tier_sequence, occurred_at, payable_at, matured)`;
+
+  for (const line of lines) {
+    ledger.move(line.partnerId, line.amount, null, { status, matured: line.matured, inOpenPayout: false });
+    ledger.emit(line.partnerId, "commission.accrued", line.id, {
+      id: line.id,
+      partnerId: line.partnerId,
+      kind: "CONVERSION",
+      status,
+      amount: line.amount.toFixed(),
+      currency,
+      conversionId: line.conversionId,
+      relatedId: null,
+      payableAt: line.payableAt.toISOString(),
+    });
+  }
+  await audit(
+    tx,
+    ...fresh.map((item, i) => ({
+      action: "conversion.record",
+      entityType: "Conversion",
+      entityId: ids[i]!,
+      after: {
+        externalId: item.externalId,
+        amount: item.amount.toFixed(),
+        currency: item.currency,
+        exchangeRate: item.rate?.toFixed() ?? null,
+        occurredAt: item.occurredAt.toISOString(),
+        commissions: lines.filter((l) => l.conversionId === ids[i]).map((l) => ({ id: l.id, partnerId: l.partnerId, amount: l.amount.toFixed(), status })),
+      },
+    })),
+  );
+  await ledger.flush();
+  fresh.forEach((item, i) => results.set(item.externalId, { id: ids[i]!, externalId: item.externalId, created: true }));
+}

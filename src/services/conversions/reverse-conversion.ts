@@ -1,0 +1,155 @@
+import type { Decimal } from "decimal.js";
+import type { CurrencyCode } from "../../domain/currency.ts";
+import { fail, userError, UserErrorsThrown, type Result } from "../../domain/errors.ts";
+import { dec, parseAmount } from "../../domain/money.ts";
+import { reversalDelta } from "../../domain/reversal.ts";
+import type { Reversal } from "../../generated/prisma/client.ts";
+import { insertLines, Ledger, loadLines, writeStatusChanges, type LineRow, type NewLine, type StatusChange } from "../ledger/ledger.ts";
+import { audit, transact, type Actor, type AuditInput, type ServiceDeps, type Tx } from "../runtime.ts";
+import { contentHash } from "./content-hash.ts";
+
+export interface ReverseConversionInput {
+  conversionId?: string | null;
+  conversionExternalId?: string | null;
+  /** The integrator's refund (or chargeback) id: a retry with it changes nothing. */
+  refundId: string;
+  /** In the sale's currency; absent means whatever is left. */
+  amount?: string | null;
+  kind?: "REFUND" | "CHARGEBACK" | null;
+  reason?: string | null;
+  occurredAt?: Date | null;
+}
+
+const DEPENDENT_KINDS = new Set(["ADJUSTMENT", "REVERSAL"]);
+
+/**
+ * Reverses a sale in full or in part (refund, chargeback). A partial refund
+ * reverses the same share of each of the sale's lines; refunds may repeat
+ * until the whole is reversed. Per line:
+ * - unpaid and in no payout: marked REVERSED when the sale is fully
+ *   refunded, else a linked negative REVERSAL line in the same status;
+ * - paid, or in an approved payout: untouched; a negative CLAWBACK line,
+ *   approved by the system with no hold, nets against the next payout.
+ * Reversals never re-rate other lines. Idempotent by refundId.
+ * Errors: NOT_FOUND, INVALID_INPUT, INVALID_AMOUNT, EXCEEDS_REMAINING,
+ * IDEMPOTENCY_CONFLICT.
+ */
+export function reverseConversion(deps: ServiceDeps, actor: Actor, input: ReverseConversionInput): Promise<Result<Reversal>> {
+  return transact(deps, actor, (tx) => reverse(tx, input));
+}
+
+async function reverse(tx: Tx, input: ReverseConversionInput): Promise<Reversal> {
+  const refundId = input.refundId.trim();
+  if (!refundId || refundId.length > 255) fail("INVALID_INPUT", "refundId must be 1 to 255 characters", ["input", "refundId"]);
+  if ((input.conversionId == null) === (input.conversionExternalId == null)) {
+    fail("INVALID_INPUT", "name the conversion by exactly one of conversionId or conversionExternalId", ["input", "conversionId"]);
+  }
+  const reason = input.reason?.trim() || null;
+  if (reason && reason.length > 1000) fail("INVALID_INPUT", "reason must be at most 1000 characters", ["input", "reason"]);
+  const found = await tx.db.conversion.findFirst({
+    where: input.conversionId ? { id: input.conversionId } : { externalId: input.conversionExternalId! },
+    select: { id: true, commissions: { select: { partnerId: true } } },
+  });
+  if (!found) fail("NOT_FOUND", "no such conversion", ["input", input.conversionId ? "conversionId" : "conversionExternalId"]);
+
+  // The partners' balance locks serialise every change to these lines, and
+  // with them every refund of this sale; the sale's row is read after them.
+  const ledger = new Ledger(tx);
+  await ledger.lockPartners(found.commissions.map((c) => c.partnerId));
+  const conversion = await tx.db.conversion.findUniqueOrThrow({ where: { id: found.id } });
+  const saleCurrency = conversion.currency as CurrencyCode;
+  const sale = dec(conversion.amount);
+  const refundedBefore = dec(conversion.reversedAmount);
+  const remaining = sale.minus(refundedBefore);
+
+  let amount: Decimal = remaining;
+  if (input.amount != null) {
+    const parsed = parseAmount(input.amount, saleCurrency);
+    if (!parsed.ok) throw new UserErrorsThrown([userError("INVALID_AMOUNT", `amount ${parsed.message}`, ["input", "amount"])]);
+    amount = parsed.value;
+  }
+  const kind = input.kind ?? "REFUND";
+  const occurredAt = input.occurredAt ?? tx.now;
+  const hash = contentHash({ conversionId: conversion.id, amount: input.amount == null ? "REST" : amount.toFixed(), kind });
+
+  const previous = await tx.db.reversal.findUnique({ where: { programId_externalId: { programId: tx.programId, externalId: refundId } } });
+  if (previous) {
+    if (previous.contentHash !== hash) fail("IDEMPOTENCY_CONFLICT", `refund "${refundId}" was recorded before with other content`, ["input", "refundId"]);
+    return previous;
+  }
+  if (remaining.isZero()) fail("EXCEEDS_REMAINING", "the sale is already fully reversed", ["input", "amount"]);
+  if (amount.greaterThan(remaining)) {
+    fail("EXCEEDS_REMAINING", `only ${remaining.toFixed()} ${saleCurrency} of the sale is left to reverse`, ["input", "amount"]);
+  }
+  const refundedAfter = refundedBefore.plus(amount);
+  const full = refundedAfter.equals(sale);
+
+  const reversal = await tx.db.reversal.create({
+    data: { programId: tx.programId, conversionId: conversion.id, externalId: refundId, kind, amount: amount.toFixed(), reason, contentHash: hash, occurredAt },
+  });
+  await tx.db.conversion.update({ where: { id: conversion.id }, data: { reversedAmount: refundedAfter.toFixed() } });
+
+  const lines = await loadLines(tx, { conversionId: conversion.id, kind: "CONVERSION" });
+  const dependents = await loadLines(tx, { relatedId: { in: lines.map((l) => l.id) } });
+  const changes: StatusChange[] = [];
+  const newLines: NewLine[] = [];
+  const audits: AuditInput[] = [];
+  const markReversed = (line: LineRow) => {
+    changes.push({ id: line.id, status: "REVERSED", heldFromStatus: null, statusReason: reason ?? kind.toLowerCase() });
+    ledger.changed(line, { ...line, status: "REVERSED", heldFromStatus: null });
+    audits.push({ action: "commission.reverse", entityType: "Commission", entityId: line.id, before: { status: line.status }, after: { status: "REVERSED", reversalId: reversal.id }, reason });
+  };
+
+  for (const line of lines) {
+    if (line.status === "REVERSED") continue;
+    const delta = reversalDelta(line.amount, sale, refundedBefore, refundedAfter, line.currency as CurrencyCode);
+    const unpaid = line.status !== "PAID" && !line.inOpenPayout;
+    if (unpaid && full) {
+      markReversed(line);
+      for (const dependent of dependents) {
+        if (dependent.relatedId === line.id && DEPENDENT_KINDS.has(dependent.kind) && dependent.status === line.status && !dependent.inOpenPayout) {
+          markReversed(dependent);
+        }
+      }
+    } else if (!delta.isZero()) {
+      newLines.push({
+        partnerId: line.partnerId,
+        kind: unpaid ? "REVERSAL" : "CLAWBACK",
+        status: unpaid ? line.status : "APPROVED",
+        heldFromStatus: unpaid ? line.heldFromStatus : null,
+        amount: delta.negated(),
+        currency: line.currency,
+        occurredAt,
+        payableAt: unpaid ? line.payableAt : tx.now,
+        matured: unpaid ? line.matured : true,
+        relatedId: line.id,
+        conversionId: conversion.id,
+        reversalId: reversal.id,
+        reasonCode: kind,
+        note: reason,
+      });
+    }
+  }
+  await writeStatusChanges(tx, changes);
+  for (const line of await insertLines(tx, newLines)) {
+    ledger.added(line);
+    audits.push({
+      action: line.kind === "CLAWBACK" ? "commission.clawback" : "commission.reverse_share",
+      entityType: "Commission",
+      entityId: line.id,
+      after: { amount: line.amount.toFixed(), relatedId: line.relatedId, status: line.status, reversalId: reversal.id },
+      reason,
+    });
+  }
+  audits.push({
+    action: "conversion.reverse",
+    entityType: "Conversion",
+    entityId: conversion.id,
+    before: { reversedAmount: refundedBefore.toFixed() },
+    after: { reversedAmount: refundedAfter.toFixed(), refundId, kind },
+    reason,
+  });
+  await audit(tx, ...audits);
+  await ledger.flush();
+  return reversal;
+}
