@@ -1,5 +1,8 @@
 import { signToken } from "../auth/sign-token.ts";
 import type { App } from "../server.ts";
+import { reviewCommissions } from "../services/commissions/review-commissions.ts";
+import { recordConversions, type ConversionInput } from "../services/conversions/record-conversions.ts";
+import { reverseConversion } from "../services/conversions/reverse-conversion.ts";
 import { createPartner } from "../services/partners/create-partner.ts";
 import { createProgram } from "../services/programs/create-program.ts";
 import type { Actor } from "../services/runtime.ts";
@@ -13,6 +16,30 @@ const DEMO_PARTNERS = [
   { name: "Paddle & Pine", email: "paddle@pine.example", externalId: "aff-1004", country: "CA" },
   { name: "Desert Miles Podcast", email: "ads@desertmiles.example", externalId: "aff-1005", country: "US" },
 ];
+
+/** Sixty days of sales, some approved, one refunded, so every screen has something to show. */
+async function seedSales(app: App, actor: Actor, partnerIds: string[]): Promise<void> {
+  const now = app.clock.now().getTime();
+  const items: ConversionInput[] = [];
+  for (let i = 0; i < 60; i += 1) {
+    const partner = partnerIds[i % partnerIds.length]!;
+    const cents = 1999 + ((i * 7919) % 30000);
+    items.push({
+      externalId: `demo-order-${1000 + i}`,
+      partners: [{ id: partner }],
+      amount: (cents / 100).toFixed(2),
+      currency: i % 9 === 4 ? "CAD" : "USD",
+      exchangeRate: i % 9 === 4 ? "0.7312" : null,
+      occurredAt: new Date(now - (60 - i) * 86_400_000),
+      metadata: { channel: i % 2 ? "blog" : "video" },
+    });
+  }
+  const recorded = await recordConversions(app.deps, { ...actor, role: "integration" }, items, (i) => ["items", String(i)]);
+  if (!recorded.ok) throw new Error(`demo sales: ${JSON.stringify(recorded.errors)}`);
+  const lines = await app.deps.tenant(actor.programId).commission.findMany({ where: { occurredAt: { lt: new Date(now - 25 * 86_400_000) } }, select: { id: true } });
+  await reviewCommissions(app.deps, actor, "approve", lines.map((line) => line.id));
+  await reverseConversion(app.deps, actor, { conversionExternalId: "demo-order-1003", refundId: "demo-refund-1", amount: "10.00", reason: "damaged item" });
+}
 
 /**
  * Fills a demo program through the services of the running server (the
@@ -40,10 +67,13 @@ export async function seedDemo(app: App): Promise<{ programId: string; adminToke
     if (!created.ok) throw new Error(`demo program: ${JSON.stringify(created.errors)}`);
     programId = created.value.id;
     const actor: Actor = { role: "admin", id: "demo-seed", programId };
+    const partnerIds: string[] = [];
     for (const partner of DEMO_PARTNERS) {
       const result = await createPartner(app.deps, actor, partner);
       if (!result.ok) throw new Error(`demo partner: ${JSON.stringify(result.errors)}`);
+      partnerIds.push(result.value.id);
     }
+    await seedSales(app, actor, partnerIds);
   }
   const firstPartner = await app.db.prisma.partner.findFirst({ where: { programId }, orderBy: { id: "asc" }, select: { id: true } });
   if (!app.jwtSecret) return { programId };

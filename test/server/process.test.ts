@@ -1,4 +1,5 @@
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
+import pg from "pg";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -135,6 +136,55 @@ describe("the server as a process (npm start)", () => {
     } finally {
       await server.stop();
       await database.drop();
+    }
+  });
+});
+
+describe("npm run reconcile", () => {
+  const run = (args: string[], env: Record<string, string>) =>
+    new Promise<{ code: number | null; output: string }>((resolve) => {
+      const child = spawn(process.execPath, ["--import", "tsx", "scripts/reconcile.ts", ...args], { cwd: ROOT, env: { ...process.env, ...env } });
+      let output = "";
+      child.stdout.on("data", (c: Buffer) => (output += c.toString()));
+      child.stderr.on("data", (c: Buffer) => (output += c.toString()));
+      child.on("exit", (code) => resolve({ code, output }));
+    });
+
+  it("proves the demo program's balances through the running server", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "accrue-rec-"));
+    copyPgliteTemplate(dataDir);
+    const server = await startServerProcess({ ACCRUE_DATA_DIR: dataDir }, ["--demo"]);
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const result = await run(["--url", server.url], { ACCRUE_DATA_DIR: dataDir });
+      expect(result.output).toMatch(/ok +Demo: Acme Outdoor: 5 balances checked, 0 off/);
+      expect(result.code).toBe(0);
+    } finally {
+      await server.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it.runIf(hasPostgres)("fails, naming the balance, when a balance row is off (PostgreSQL)", async () => {
+    const database = await createPostgresDatabase();
+    const dataDir = mkdtempSync(join(tmpdir(), "accrue-rec-"));
+    const env = { ACCRUE_DATA_DIR: dataDir, DATABASE_URL: database.url, ACCRUE_JWT_SECRET: SECRET };
+    const server = await startServerProcess(env, ["--demo"]);
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect((await run(["--url", server.url], env)).code).toBe(0);
+      const client = new pg.Client({ connectionString: database.url });
+      await client.connect();
+      await client.query("UPDATE balances SET payable = payable + 0.01 WHERE partner_id = (SELECT min(partner_id::text)::uuid FROM balances)");
+      await client.end();
+      const result = await run(["--url", server.url], env);
+      expect(result.code).toBe(1);
+      expect(result.output).toMatch(/FAIL Demo: Acme Outdoor: 5 balances checked, 1 off/);
+      expect(result.output).toMatch(/payable: balance [\d.]+, lines [\d.]+/);
+    } finally {
+      await server.stop();
+      await database.drop();
+      rmSync(dataDir, { recursive: true, force: true });
     }
   });
 });
