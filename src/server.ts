@@ -92,7 +92,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     : undefined;
   const deps: ServiceDeps = { prisma: db.prisma, tokens, clock, logger, events, tenant: createTenantCache(db.prisma) };
   const verify = createTokenVerifier({ ...config.auth, secret: jwtSecret, now: () => clock.now() });
-  const auth = createAuthenticator(verify, db.prisma, clock);
+  const auth = createAuthenticator(verify, db.prisma, clock, config.auth.clockToleranceSeconds);
 
   const schema = buildSchema({ maxCost: config.limits.maxCost });
   const yoga: YogaServerInstance<ServerContext, Context> = createYoga<ServerContext, Context>({

@@ -16,11 +16,26 @@ export function unauthenticated(message: string): GraphQLError {
  * unrevoked, unexpired integration token of the same program).
  * No token gives null (anonymous); a bad one an UNAUTHENTICATED error.
  */
-export function createAuthenticator(verify: TokenVerifier, prisma: PrismaClient, clock: Clock) {
+export function createAuthenticator(verify: TokenVerifier, prisma: PrismaClient, clock: Clock, toleranceSeconds = 5) {
+  // Signature checks cost more than the rest of a small request; a token that
+  // verified once is trusted again until it expires (the revocation list is
+  // still read every time). Bounded: the oldest entries go first.
+  const verified = new Map<string, Viewer>();
+  const MAX_CACHED = 10_000;
+
+  async function verifyOnce(token: string): Promise<Viewer> {
+    const cached = verified.get(token);
+    if (cached?.expiresAt && cached.expiresAt.getTime() + toleranceSeconds * 1000 > clock.now().getTime()) return cached;
+    const viewer = await verify(token);
+    if (verified.size >= MAX_CACHED) verified.delete(verified.keys().next().value!);
+    verified.set(token, viewer);
+    return viewer;
+  }
+
   async function viewerFromToken(token: string): Promise<Viewer> {
     let viewer: Viewer;
     try {
-      viewer = await verify(token);
+      viewer = await verifyOnce(token);
     } catch (error) {
       if (error instanceof AuthenticationError) throw unauthenticated(error.message);
       throw error;

@@ -83,7 +83,10 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     }
   }
 
-  const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10 });
+  // A row lock is never waited on for more than 5 s (the interactive
+  // transaction's own timeout does not interrupt a blocked statement); set
+  // per connection, so no transaction pays a SET for it.
+  const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10, options: "-c lock_timeout=5000" });
   // An idle connection dropped by the server must not crash the process.
   pool.on("error", () => {});
   const { prisma, statements } = countingClient(new PrismaPg(pool), options.countStatements ?? false);

@@ -58,8 +58,6 @@ export interface Tx {
   programId: string;
   /** Events written so far; published after commit. */
   events: CommittedEvent[];
-  /** State a helper keeps for the rest of the transaction (e.g. locks taken). */
-  memo: Map<string, unknown>;
 }
 
 export function createTenantCache(prisma: PrismaClient, max = 1000) {
@@ -112,12 +110,14 @@ export async function transact<T>(
     try {
       const value = await deps.tenant(actor.programId).$transaction(
         async (db) => {
-          const tx: Tx = { db, now: deps.clock.now(), actor, programId: actor.programId, events: [], memo: new Map() };
+          const tx: Tx = { db, now: deps.clock.now(), actor, programId: actor.programId, events: [] };
           const result = await work(tx);
           events = tx.events;
           return result;
         },
-        { isolationLevel: options.isolationLevel ?? "ReadCommitted", timeout: options.timeoutMs ?? 15_000, maxWait: 10_000 },
+        // No isolation level means PostgreSQL's default, READ COMMITTED, without
+        // the extra SET TRANSACTION statement Prisma sends when one is named.
+        { ...(options.isolationLevel ? { isolationLevel: options.isolationLevel } : {}), timeout: options.timeoutMs ?? 15_000, maxWait: 10_000 },
       );
       if (events.length > 0) deps.events.publish(events);
       return { ok: true, value };

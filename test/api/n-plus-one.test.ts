@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { graphql } from "../../src/generated/gql/index.ts";
 import { createPartnerFixture, createProgramFixture, type ProgramFixture } from "../helpers/fixtures.ts";
+import { recordSale } from "../helpers/ledger-docs.ts";
 import { dataOf, startTestApp, type TestApp } from "../helpers/test-app.ts";
 
 /**
@@ -21,13 +22,51 @@ const PartnersNestedDoc = graphql(`
   }
 `);
 
+const PartnersWithLinesDoc = graphql(`
+  query PartnersWithLines($first: Int!) {
+    partners(first: $first) {
+      edges {
+        node {
+          id name
+          balance { payable { amount } pending { amount } }
+          commissions(first: 5) {
+            totalCount
+            edges { node { id amount { amount } status conversion { externalId programAmount { amount } } corrections { id } } }
+          }
+        }
+      }
+    }
+  }
+`);
+
+const ConversionsWithLinesDoc = graphql(`
+  query ConversionsWithLines($first: Int!) {
+    conversions(first: $first) {
+      edges { node { id externalId reversals { refundId } commissions { id isPayable partner { id name } related { id } } } }
+    }
+  }
+`);
+
+const CommissionsWithParentsDoc = graphql(`
+  query CommissionsWithParents($first: Int!) {
+    commissions(first: $first) {
+      totalCount
+      edges { node { id partner { name balance { payable { amount } } } conversion { externalId commissions { id } } } }
+    }
+  }
+`);
+
 describe("statements per request", () => {
   let t: TestApp;
   let acme: ProgramFixture;
   beforeAll(async () => {
     t = await startTestApp("pglite", { countStatements: true });
     acme = await createProgramFixture(t);
-    for (let i = 0; i < 25; i += 1) await createPartnerFixture(t, acme);
+    const integration = await acme.integrationToken(["CONVERSIONS_WRITE"]);
+    for (let i = 0; i < 25; i += 1) {
+      const partner = await createPartnerFixture(t, acme);
+      for (let j = 0; j < 6; j += 1) await recordSale(t, integration, partner.id, { amount: `${10 + j}.00` });
+    }
   });
   afterAll(() => t?.stop());
 
@@ -45,5 +84,21 @@ describe("statements per request", () => {
     });
     expect(large).toBe(small);
     expect(small).toBeLessThanOrEqual(3);
+  });
+
+  it.each([
+    ["partners → balance, commissions → conversion, corrections", PartnersWithLinesDoc, "partners"],
+    ["conversions → reversals, commissions → partner, related", ConversionsWithLinesDoc, "conversions"],
+    ["commissions → partner → balance, conversion → commissions", CommissionsWithParentsDoc, "commissions"],
+  ] as const)("%s: constant in the page size", async (_name, document, field) => {
+    const count = (first: number) =>
+      statementsFor(async () => {
+        const data = dataOf(await t.gql(document as typeof PartnersWithLinesDoc, { first }, acme.adminToken)) as Record<string, { edges: unknown[] }>;
+        expect(data[field]!.edges).toHaveLength(first);
+      });
+    const small = await count(2);
+    const large = await count(20);
+    expect(large).toBe(small);
+    expect(small).toBeLessThanOrEqual(6);
   });
 });

@@ -194,11 +194,19 @@ async function record(tx: Tx, items: ConversionInput[], pathOf: (index: number) 
 
   const fresh = checked.filter((item) => !existingById.has(item.externalId));
   const results = new Map<string, RecordedConversion>(existing.map((row) => [row.externalId, { id: row.id, externalId: row.externalId, created: false }]));
-  if (fresh.length > 0) await accrue(tx, program, fresh, results);
+  // Overrides as read with the partners: a rule change racing a sale applies from the next one.
+  const overrides = new Map([...partners.byRef.values()].map((partner) => [partner.id, partner.commissionRuleOverride]));
+  if (fresh.length > 0) await accrue(tx, program, fresh, overrides, results);
   return checked.map((item) => results.get(item.externalId)!);
 }
 
-async function accrue(tx: Tx, program: ProgramRow, fresh: Checked[], results: Map<string, RecordedConversion>): Promise<void> {
+async function accrue(
+  tx: Tx,
+  program: ProgramRow,
+  fresh: Checked[],
+  overrides: Map<string, unknown>,
+  results: Map<string, RecordedConversion>,
+): Promise<void> {
   const currency = program.currency as CurrencyCode;
   const ids = fresh.map(() => uuidv7());
   const saleAmounts = fresh.map((item) => (item.rate ? item.amount.times(item.rate) : item.amount));
@@ -220,8 +228,7 @@ async function accrue(tx: Tx, program: ProgramRow, fresh: Checked[], results: Ma
   const ledger = new Ledger(tx);
   const partnerIds = [...new Set(fresh.flatMap((item) => item.partnerIds))];
   await ledger.lockPartners(partnerIds);
-  const overrides = await tx.db.partner.findMany({ where: { id: { in: partnerIds } }, select: { id: true, commissionRuleOverride: true } });
-  const ruleOf = new Map(overrides.map((p) => [p.id, (p.commissionRuleOverride as CommissionRule | null) ?? program.commission_rule]));
+  const ruleOf = new Map(partnerIds.map((id) => [id, (overrides.get(id) as CommissionRule | null) ?? program.commission_rule]));
 
   // Sale numbers for tiered rules, per partner and month, counted under the lock.
   const nextSale = new Map<string, number>();

@@ -55,15 +55,11 @@ export class Ledger {
 
   constructor(private readonly tx: Tx) {}
 
-  /** Locks the partners' balance rows; waits at most 5 s for another transaction. */
+  /** Locks the partners' balance rows (waits at most the connection's lock_timeout, 5 s). */
   async lockPartners(partnerIds: Iterable<string>): Promise<Map<string, BalanceRow>> {
     const ids = [...new Set(partnerIds)].filter((id) => !this.locked.has(id)).sort();
     const result = new Map<string, BalanceRow>();
     if (ids.length === 0) return result;
-    if (!this.tx.memo.has("lock_timeout")) {
-      await this.tx.db.$executeRawUnsafe("SET LOCAL lock_timeout = '5s'");
-      this.tx.memo.set("lock_timeout", true);
-    }
     const rows = await this.tx.db.$queryRaw<
       { partner_id: string; currency: string; pending: string; payable: string; in_payouts: string; paid: string; lifetime_earned: string }[]
     >`SELECT partner_id::text, currency, pending::text, payable::text, in_payouts::text, paid::text, lifetime_earned::text
