@@ -200,6 +200,13 @@ describe.each(databaseTargets())("recording conversions on %s", (target) => {
     await expectReconciled(t, acme.adminToken);
   });
 
+  it("fixes the program's currency once money exists", async () => {
+    const locked = dataOf(
+      await t.gql(graphql(`mutation LockedCurrency($input: UpdateProgramSettingsInput!) { updateProgramSettings(input: $input) { userErrors { code field } } }`), { input: { currency: "EUR" } }, acme.adminToken),
+    ).updateProgramSettings;
+    expect(locked.userErrors).toEqual([{ code: "CURRENCY_LOCKED", field: ["input", "currency"] }]);
+  });
+
   it("records with the helper too", async () => {
     const sale = await recordSale(t, integration, partner.id, { occurredAt: "2026-03-02T00:00:00.000Z" });
     expect(sale.amount).toBe("12.50");

@@ -140,6 +140,15 @@ export async function checkInvariants(h: ServiceHarness, world: World, before: S
       expect(net.toFixed(2), `sale ${conversion.id} line ${line.id}`).toBe(dec(line.amount).minus(reversed).toFixed(2));
     }
   }
+  // Each partner's events are numbered 1, 2, 3, … without a gap, and the last
+  // number is the one its balance row holds.
+  const events = await db.event.groupBy({ by: ["partnerId"], _count: true, _max: { partnerSequence: true }, _min: { partnerSequence: true } });
+  const balances = new Map((await db.balance.findMany({ select: { partnerId: true, eventSequence: true } })).map((b) => [b.partnerId, b.eventSequence]));
+  for (const group of events) {
+    expect(group._min.partnerSequence).toBe(1n);
+    expect(group._max.partnerSequence).toBe(BigInt(group._count));
+    expect(balances.get(group.partnerId!)).toBe(BigInt(group._count));
+  }
   return now;
 }
 
