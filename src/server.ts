@@ -10,6 +10,7 @@ import { signToken } from "./auth/sign-token.ts";
 import { createTokenVerifier } from "./auth/verify-token.ts";
 import type { Viewer } from "./auth/viewer.ts";
 import { systemClock, type Clock } from "./clock.ts";
+import { createSecretBox } from "./crypto/secret-box.ts";
 import type { Config } from "./config.ts";
 import { createContext, type Context } from "./context.ts";
 import { openDatabase, type Database } from "./db/database.ts";
@@ -90,7 +91,16 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
           signToken(claims, { secret: jwtSecret, issuer: config.auth.issuer, audience: config.auth.audience, ...times }),
       }
     : undefined;
-  const deps: ServiceDeps = { prisma: db.prisma, tokens, clock, logger, events, tenant: createTenantCache(db.prisma) };
+  const encryptionKey = config.encryptionKey ?? Buffer.from(devSecrets!.encryptionKey, "base64");
+  const deps: ServiceDeps = {
+    prisma: db.prisma,
+    secrets: createSecretBox(encryptionKey),
+    tokens,
+    clock,
+    logger,
+    events,
+    tenant: createTenantCache(db.prisma),
+  };
   const verify = createTokenVerifier({ ...config.auth, secret: jwtSecret, now: () => clock.now() });
   const auth = createAuthenticator(verify, db.prisma, clock, config.auth.clockToleranceSeconds);
 

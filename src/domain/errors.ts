@@ -75,3 +75,12 @@ export function fail(code: UserErrorCode, message: string, field?: readonly (str
 export function atPath(errors: UserError[], prefix: readonly (string | number)[]): UserError[] {
   return errors.map((error) => ({ ...error, field: [...prefix.map(String), ...(error.field ?? [])] }));
 }
+
+/**
+ * An actor lacks the right for this particular record (finance revealing
+ * bank details with nothing to pay). Authorisation stays a top-level
+ * FORBIDDEN error in the API, not a userError.
+ */
+export class Forbidden extends Error {
+  override name = "Forbidden";
+}

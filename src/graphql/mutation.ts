@@ -1,5 +1,6 @@
 import type { FieldMap, InputFieldMap, InputShapeFromFields, ObjectRef } from "@pothos/core";
-import type { Result, UserError } from "../domain/errors.ts";
+import { Forbidden, type Result, type UserError } from "../domain/errors.ts";
+import { forbidden } from "./guards.ts";
 import type { Context } from "../context.ts";
 import { builder, type AuthScopes } from "./builder.ts";
 import { UserErrorRef } from "./types/common.ts";
@@ -61,7 +62,10 @@ export function defineMutation<Fields extends InputFieldMap, T>(
       authScopes: options.authScopes as never,
       args: { input: t.arg({ type: Input, required: true }) },
       resolve: async (_root, args, ctx) => {
-        const result = await options.resolve((args as { input: InputShapeFromFields<Fields> }).input, ctx);
+        const result = await options.resolve((args as { input: InputShapeFromFields<Fields> }).input, ctx).catch((error: unknown) => {
+          if (error instanceof Forbidden) throw forbidden(error.message);
+          throw error;
+        });
         return result.ok ? { result: result.value, userErrors: [] } : { result: null, userErrors: result.errors };
       },
     }),

@@ -10,6 +10,8 @@ import "./types/commission.ts";
 import "./types/conversion.ts";
 import "./types/balance.ts";
 import "./types/audit.ts";
+import "./types/payment-details.ts";
+import "./types/payout.ts";
 
 builder.queryType({});
 builder.mutationType({});

@@ -7,6 +7,7 @@ import { UserErrorsThrown, type Result } from "../domain/errors.ts";
 import type { Logger } from "../logger.ts";
 import type { TokenClaims } from "../auth/sign-token.ts";
 import type { Role } from "../auth/viewer.ts";
+import type { SecretBox } from "../crypto/secret-box.ts";
 
 /** Who a service acts for: a token's role and subject, or the system (jobs). */
 export interface Actor {
@@ -40,6 +41,8 @@ export interface TokenSigner {
 
 export interface ServiceDeps {
   prisma: PrismaClient;
+  /** Seals bank and tax numbers at rest (ACCRUE_ENCRYPTION_KEY). */
+  secrets: SecretBox;
   /** Absent when accrue has no HS256 secret. */
   tokens?: TokenSigner;
   clock: Clock;

@@ -1,4 +1,6 @@
+import { randomBytes } from "node:crypto";
 import { pino } from "pino";
+import { createSecretBox } from "../../src/crypto/secret-box.ts";
 import { ManualClock } from "../../src/clock.ts";
 import { openDatabase, type Database } from "../../src/db/database.ts";
 import { migrate } from "../../src/db/migrate.ts";
@@ -25,6 +27,7 @@ export async function startServiceHarness(target: DatabaseTarget = "pglite"): Pr
   const published: CommittedEvent[] = [];
   const deps: ServiceDeps = {
     prisma: db.prisma,
+    secrets: createSecretBox(randomBytes(32)),
     clock,
     logger: pino({ level: "silent" }),
     events: { publish: (events) => published.push(...events) },

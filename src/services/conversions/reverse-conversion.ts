@@ -1,11 +1,13 @@
 import type { Decimal } from "decimal.js";
 import type { CurrencyCode } from "../../domain/currency.ts";
 import { fail, userError, UserErrorsThrown, type Result } from "../../domain/errors.ts";
-import { dec, parseAmount } from "../../domain/money.ts";
+import { dec, parseAmount, sum } from "../../domain/money.ts";
 import { reversalDelta } from "../../domain/reversal.ts";
 import type { Reversal } from "../../generated/prisma/client.ts";
 import { insertLines, Ledger, loadLines, writeStatusChanges, type LineRow, type NewLine, type StatusChange } from "../ledger/ledger.ts";
 import { audit, transact, type Actor, type AuditInput, type ServiceDeps, type Tx } from "../runtime.ts";
+import { emitPayout } from "../payouts/payout-lines.ts";
+import { detachFromDraft } from "../payouts/remove-payout-lines.ts";
 import { contentHash } from "./content-hash.ts";
 
 export interface ReverseConversionInput {
@@ -28,6 +30,8 @@ const DEPENDENT_KINDS = new Set(["ADJUSTMENT", "REVERSAL"]);
  * until the whole is reversed. Per line:
  * - unpaid and in no payout: marked REVERSED when the sale is fully
  *   refunded, else a linked negative REVERSAL line in the same status;
+ * - in a draft payout: taken out of the draft and reversed when the sale is
+ *   fully refunded, else the negative share joins the draft (recomputed);
  * - paid, or in an approved payout: untouched; a negative CLAWBACK line,
  *   approved by the system with no hold, nets against the next payout.
  * Reversals never re-rate other lines. Idempotent by refundId.
@@ -100,28 +104,38 @@ async function reverse(tx: Tx, input: ReverseConversionInput): Promise<Reversal>
     audits.push({ action: "commission.reverse", entityType: "Commission", entityId: line.id, before: { status: line.status }, after: { status: "REVERSED", reversalId: reversal.id }, reason });
   };
 
-  for (const line of lines) {
+  const joiningDraft = new Map<number, string>(); // index in newLines → draft payout id
+  for (const original of lines) {
+    let line = original;
     if (line.status === "REVERSED") continue;
     const delta = reversalDelta(line.amount, sale, refundedBefore, refundedAfter, line.currency as CurrencyCode);
-    const unpaid = line.status !== "PAID" && !line.inOpenPayout;
-    if (unpaid && full) {
-      markReversed(line);
-      for (const dependent of dependents) {
-        if (dependent.relatedId === line.id && DEPENDENT_KINDS.has(dependent.kind) && dependent.status === line.status && !dependent.inOpenPayout) {
-          markReversed(dependent);
-        }
+    // A line still unpaid (at most in a draft payout) is reversed itself; one
+    // paid or in an approved payout keeps its history and gets a clawback.
+    const draft = line.openPayout?.status === "DRAFT" ? line.openPayout : null;
+    const reversible = line.status !== "PAID" && (!line.inOpenPayout || draft !== null);
+    if (reversible && full) {
+      const mine = dependents.filter((d) => d.relatedId === line.id && DEPENDENT_KINDS.has(d.kind));
+      if (draft) {
+        const payout = await tx.db.payout.findUniqueOrThrow({ where: { id: draft.id } });
+        const inDraft = [line, ...mine].filter((l) => l.openPayout?.id === draft.id);
+        await detachFromDraft(tx, ledger, payout, inDraft.map((l) => l.id), reason ?? `${kind.toLowerCase()} ${refundId}`);
+        line = { ...line, inOpenPayout: false, openPayout: null };
+        for (const d of mine) if (d.openPayout?.id === draft.id) Object.assign(d, { inOpenPayout: false, openPayout: null });
       }
+      markReversed(line);
+      for (const dependent of mine) if (dependent.status === line.status && !dependent.inOpenPayout) markReversed(dependent);
     } else if (!delta.isZero()) {
+      if (draft) joiningDraft.set(newLines.length, draft.id);
       newLines.push({
         partnerId: line.partnerId,
-        kind: unpaid ? "REVERSAL" : "CLAWBACK",
-        status: unpaid ? line.status : "APPROVED",
-        heldFromStatus: unpaid ? line.heldFromStatus : null,
+        kind: reversible ? "REVERSAL" : "CLAWBACK",
+        status: reversible ? line.status : "APPROVED",
+        heldFromStatus: reversible ? line.heldFromStatus : null,
         amount: delta.negated(),
         currency: line.currency,
         occurredAt,
-        payableAt: unpaid ? line.payableAt : tx.now,
-        matured: unpaid ? line.matured : true,
+        payableAt: reversible ? line.payableAt : tx.now,
+        matured: reversible ? line.matured : true,
         relatedId: line.id,
         conversionId: conversion.id,
         reversalId: reversal.id,
@@ -131,15 +145,31 @@ async function reverse(tx: Tx, input: ReverseConversionInput): Promise<Reversal>
     }
   }
   await writeStatusChanges(tx, changes);
-  for (const line of await insertLines(tx, newLines)) {
+  const inserted = await insertLines(tx, newLines);
+  const drafts = new Set<string>();
+  for (const [index, line] of inserted.entries()) {
+    const draftId = joiningDraft.get(index);
+    if (draftId) {
+      // The negative share joins the draft its line is in, so the draft pays the net.
+      await tx.db.payoutItem.create({ data: { programId: tx.programId, payoutId: draftId, commissionId: line.id, amount: line.amount.toFixed() } });
+      Object.assign(line, { inOpenPayout: true, openPayout: { id: draftId, status: "DRAFT" } });
+      drafts.add(draftId);
+    }
     ledger.added(line);
     audits.push({
       action: line.kind === "CLAWBACK" ? "commission.clawback" : "commission.reverse_share",
       entityType: "Commission",
       entityId: line.id,
-      after: { amount: line.amount.toFixed(), relatedId: line.relatedId, status: line.status, reversalId: reversal.id },
+      after: { amount: line.amount.toFixed(), relatedId: line.relatedId, status: line.status, reversalId: reversal.id, payoutId: draftId ?? null },
       reason,
     });
+  }
+  for (const draftId of drafts) {
+    const items = await tx.db.payoutItem.findMany({ where: { payoutId: draftId, active: true }, select: { amount: true } });
+    const before = await tx.db.payout.findUniqueOrThrow({ where: { id: draftId } });
+    const after = await tx.db.payout.update({ where: { id: draftId }, data: { amount: sum(items.map((item) => item.amount)).toFixed() } });
+    emitPayout(ledger, after);
+    audits.push({ action: "payout.recompute", entityType: "Payout", entityId: draftId, before: { amount: before.amount.toFixed() }, after: { amount: after.amount.toFixed() }, reason });
   }
   audits.push({
     action: "conversion.reverse",

@@ -17,6 +17,8 @@ export interface LineRow {
   currency: string;
   matured: boolean;
   inOpenPayout: boolean;
+  /** The draft or approved payout the line is in, if any. */
+  openPayout: { id: string; status: "DRAFT" | "APPROVED" } | null;
   relatedId: string | null;
   conversionId: string | null;
   payableAt: Date;
@@ -236,19 +238,42 @@ export async function loadLines(tx: Tx, where: Prisma.CommissionWhereInput): Pro
       relatedId: true,
       conversionId: true,
       payableAt: true,
-      payoutItems: { where: { active: true, payout: { status: { in: ["DRAFT", "APPROVED"] } } }, select: { id: true } },
+      payoutItems: {
+        where: { active: true, payout: { status: { in: ["DRAFT", "APPROVED"] } } },
+        select: { payout: { select: { id: true, status: true } } },
+      },
     },
   });
-  return rows.map(({ payoutItems, amount, ...row }) => ({ ...row, amount: dec(amount), inOpenPayout: payoutItems.length > 0 }));
+  return rows.map(({ payoutItems, amount, ...row }) => {
+    const open = payoutItems[0]?.payout;
+    return {
+      ...row,
+      amount: dec(amount),
+      inOpenPayout: open !== undefined,
+      openPayout: open ? { id: open.id, status: open.status as "DRAFT" | "APPROVED" } : null,
+    };
+  });
 }
 
 /** The event payload and API shape of a line. */
-export function lineSnapshot(line: { id: string; partnerId: string; kind: string; status: string; amount: Decimal | { toFixed(): string }; currency: string; conversionId: string | null; relatedId: string | null; payableAt: Date }) {
+export function lineSnapshot(line: {
+  id: string;
+  partnerId: string;
+  kind: string;
+  status: string;
+  amount: Decimal | { toFixed(): string };
+  currency: string;
+  conversionId: string | null;
+  relatedId: string | null;
+  payableAt: Date;
+  matured?: boolean;
+}) {
   return {
     id: line.id,
     partnerId: line.partnerId,
     kind: line.kind,
     status: line.status,
+    matured: line.matured ?? false,
     amount: line.amount.toFixed(),
     currency: line.currency,
     conversionId: line.conversionId,
@@ -330,6 +355,7 @@ export async function insertLines(tx: Tx, lines: NewLine[]): Promise<LineRow[]> 
     currency: line.currency,
     matured: line.matured,
     inOpenPayout: false,
+    openPayout: null,
     relatedId: line.relatedId ?? null,
     conversionId: line.conversionId ?? null,
     payableAt: line.payableAt,

@@ -1,0 +1,41 @@
+import DataLoader from "dataloader";
+import type { Context } from "../context.ts";
+
+/**
+ * Per-request DataLoaders for aggregates plugin-prisma cannot plan into a
+ * list's query: each batches the keys of one page into one statement.
+ */
+function createLoaders(ctx: Context) {
+  return {
+    /** Count and sale revenue of each partner's payable lines. */
+    payableSummary: new DataLoader<string, { count: number; revenue: string }>(async (partnerIds) => {
+      const rows = await ctx.db.$queryRaw<{ partner_id: string; n: number; revenue: string }[]>`
+        SELECT c.partner_id::text, count(*)::int AS n, coalesce(sum(v.program_amount), 0)::text AS revenue
+          FROM commissions c LEFT JOIN conversions v ON v.id = c.conversion_id AND c.kind = 'CONVERSION'
+         WHERE c.program_id = ${ctx.actor?.programId ?? null}::uuid AND c.partner_id = ANY(${[...partnerIds]}::uuid[])
+           AND c.status = 'APPROVED' AND c.matured
+           AND NOT EXISTS (SELECT 1 FROM payout_items i JOIN payouts p ON p.id = i.payout_id
+                            WHERE i.commission_id = c.id AND i.active AND p.status IN ('DRAFT', 'APPROVED'))
+         GROUP BY c.partner_id`;
+      const byId = new Map(rows.map((row) => [row.partner_id, { count: row.n, revenue: row.revenue }]));
+      return partnerIds.map((id) => byId.get(id) ?? { count: 0, revenue: "0" });
+    }),
+    /** When each partner was last paid. */
+    lastPaidAt: new DataLoader<string, Date | null>(async (partnerIds) => {
+      const rows = await ctx.db.payout.groupBy({ by: ["partnerId"], where: { partnerId: { in: [...partnerIds] }, status: "PAID" }, _max: { paidAt: true } });
+      const byId = new Map(rows.map((row) => [row.partnerId, row._max.paidAt]));
+      return partnerIds.map((id) => byId.get(id) ?? null);
+    }),
+  };
+}
+
+const perRequest = new WeakMap<Context, ReturnType<typeof createLoaders>>();
+
+export function loadersOf(ctx: Context): ReturnType<typeof createLoaders> {
+  let loaders = perRequest.get(ctx);
+  if (!loaders) {
+    loaders = createLoaders(ctx);
+    perRequest.set(ctx, loaders);
+  }
+  return loaders;
+}

@@ -1,0 +1,360 @@
+import { dec } from "../../domain/money.ts";
+import { BLOCKER_MESSAGES, PAYOUT_BLOCKERS, payoutBlockers } from "../../domain/payout-eligibility.ts";
+import type { Prisma } from "../../generated/prisma/client.ts";
+import type { BulkResult } from "../../services/commissions/review-commissions.ts";
+import { createPayout } from "../../services/payouts/create-payout.ts";
+import { payoutsOverview, type PayoutsOverview } from "../../services/payouts/payouts-overview.ts";
+import { recordPayoutBounce } from "../../services/payouts/record-payout-bounce.ts";
+import { removePayoutLines } from "../../services/payouts/remove-payout-lines.ts";
+import { requestPayout } from "../../services/payouts/request-payout.ts";
+import { runPayouts, type PayoutRunReport } from "../../services/payouts/run-payouts.ts";
+import { transitionPayouts } from "../../services/payouts/transition-payouts.ts";
+import { builder } from "../builder.ts";
+import { actorOf, assertMayNamePartner, OPERATORS } from "../guards.ts";
+import { loadersOf } from "../loaders.ts";
+import { defineMutation, type Payload } from "../mutation.ts";
+import { inOrderOf } from "../reload.ts";
+import { CommissionRef, SkippedItemRef } from "./commission.ts";
+import { Money, SortDirection, UserErrorCode } from "./common.ts";
+import { PayoutMethodTypeEnum } from "./payment-details.ts";
+import { PartnerRef } from "./partner.ts";
+
+export const PayoutStatusEnum = builder.enumType("PayoutStatus", {
+  values: {
+    DRAFT: { description: "Drafted from payable lines; can be changed or cancelled." },
+    APPROVED: { description: "Approved by an operator; ready to pay." },
+    PAID: { description: "Payment recorded. Final." },
+    CANCELLED: { description: "Cancelled before payment; its lines became payable again." },
+  } as const,
+});
+
+const PayoutLineRef = builder.prismaObject("PayoutItem", {
+  name: "PayoutLine",
+  description: "A commission line in a payout.",
+  fields: (t) => ({
+    commission: t.relation("commission"),
+    amount: t.field({
+      type: Money,
+      select: { amount: true, payout: { select: { currency: true } } },
+      resolve: (item) => ({ amount: item.amount, currency: item.payout.currency }),
+    }),
+    active: t.exposeBoolean("active", { description: "False once removed from the payout, or the payout was cancelled." }),
+  }),
+});
+
+export const PayoutRef = builder.prismaNode("Payout", {
+  id: { field: "id" },
+  findUnique: (id) => ({ id }),
+  nullable: true,
+  description: "Money owed to (or paid to) a partner for a set of payable lines: draft, approved, paid or cancelled.",
+  fields: (t) => ({
+    partner: t.relation("partner"),
+    status: t.expose("status", { type: PayoutStatusEnum }),
+    amount: t.field({ type: Money, description: "The net of its lines (clawbacks included).", resolve: (p) => ({ amount: p.amount, currency: p.currency }) }),
+    payableBefore: t.expose("payableBefore", { type: "DateTime", description: "Lines payable before this instant were gathered." }),
+    minimumOverrideReason: t.exposeString("minimumOverrideReason", { nullable: true }),
+    method: t.expose("method", { type: PayoutMethodTypeEnum, nullable: true, description: "How it was paid." }),
+    reference: t.exposeString("reference", { nullable: true, description: "The transaction reference of the payment." }),
+    notes: t.exposeString("notes", { nullable: true }),
+    sentAmount: t.field({
+      type: Money,
+      nullable: true,
+      description: "What actually left the bank, when recorded (another currency, say).",
+      resolve: (p) => (p.sentAmount ? { amount: p.sentAmount, currency: p.sentCurrency ?? p.currency } : null),
+    }),
+    fee: t.field({ type: Money, nullable: true, resolve: (p) => (p.fee ? { amount: p.fee, currency: p.sentCurrency ?? p.currency } : null) }),
+    approvedAt: t.expose("approvedAt", { type: "DateTime", nullable: true }),
+    paidAt: t.expose("paidAt", { type: "DateTime", nullable: true }),
+    cancelledAt: t.expose("cancelledAt", { type: "DateTime", nullable: true }),
+    cancelReason: t.exposeString("cancelReason", { nullable: true }),
+    bouncedAt: t.expose("bouncedAt", { type: "DateTime", nullable: true, description: "When the payment came back (paid stays final; a credit line rebooked it)." }),
+    bounceReason: t.exposeString("bounceReason", { nullable: true }),
+    createdBy: t.exposeString("createdBy"),
+    createdAt: t.expose("createdAt", { type: "DateTime" }),
+    updatedAt: t.expose("updatedAt", { type: "DateTime" }),
+    lineCount: t.relationCount("items", { where: { active: true } }),
+    lines: t.relation("items", {
+      args: { includeRemoved: t.arg.boolean({ defaultValue: false }) },
+      query: (args) => ({ where: args.includeRemoved ? {} : { active: true }, orderBy: { createdAt: "asc" } }),
+    }),
+  }),
+});
+
+const PayoutSortField = builder.enumType("PayoutSortField", { values: ["CREATED_AT", "PAID_AT", "AMOUNT"] as const });
+const sortColumns = { CREATED_AT: "createdAt", PAID_AT: "paidAt", AMOUNT: "amount" } as const;
+
+export const PayoutFilter = builder.inputType("PayoutFilter", {
+  fields: (t) => ({
+    status: t.field({ type: [PayoutStatusEnum] }),
+    partnerId: t.globalID({ for: PartnerRef }),
+    paidAfter: t.field({ type: "DateTime", description: "Inclusive." }),
+    paidBefore: t.field({ type: "DateTime", description: "Exclusive." }),
+  }),
+});
+
+const PayoutSort = builder.inputType("PayoutSort", {
+  fields: (t) => ({ field: t.field({ type: PayoutSortField, required: true }), direction: t.field({ type: SortDirection, defaultValue: "DESC" }) }),
+});
+
+export function payoutWhere(filter: typeof PayoutFilter.$inferInput | null | undefined): Prisma.PayoutWhereInput {
+  const where: Prisma.PayoutWhereInput = {};
+  if (filter?.status?.length) where.status = { in: filter.status };
+  if (filter?.partnerId) where.partnerId = filter.partnerId.id;
+  if (filter?.paidAfter || filter?.paidBefore) where.paidAt = { ...(filter.paidAfter ? { gte: filter.paidAfter } : {}), ...(filter.paidBefore ? { lt: filter.paidBefore } : {}) };
+  return where;
+}
+
+const PAYOUT_READERS = { role: [...OPERATORS, "partner" as const], integration: "payouts:read" as const };
+const PAYOUT_WRITERS = { role: ["admin" as const, "finance" as const], integration: "payouts:write" as const };
+
+const OverviewRef = builder.objectRef<PayoutsOverview>("PayoutsOverview").implement({
+  description: "The payouts dashboard's figures.",
+  fields: (t) => {
+    const money = (key: keyof PayoutsOverview, description: string) =>
+      t.field({ type: Money, description, resolve: (o) => ({ amount: o[key] as string, currency: o.currency }) });
+    return {
+      owedToPartners: money("owedToPartners", "Positive payable balances: what is owed now."),
+      recoverable: money("recoverable", "Negative payable balances: clawbacks to recover from future earnings."),
+      payableNow: money("payableNow", "What a payout run would draft now (balances at or above the minimum)."),
+      payableNowPartners: t.exposeInt("payableNowPartners"),
+      pending: money("pending", "Not payable yet: pending review, on hold or inside the hold period."),
+      draftsAwaitingApproval: t.exposeInt("draftCount"),
+      draftsAmount: money("draftAmount", "Total of draft payouts."),
+      approvedAwaitingPayment: t.exposeInt("approvedCount"),
+      approvedAmount: money("approvedAmount", "Total of approved payouts not yet paid."),
+      paidThisMonth: money("paidThisMonthAmount", "Paid in the current calendar month (program time)."),
+      paidThisMonthCount: t.exposeInt("paidThisMonthCount"),
+    };
+  },
+});
+
+builder.queryFields((t) => ({
+  payouts: t.prismaConnection({
+    type: "Payout",
+    cursor: "id",
+    description: "Payouts, newest first unless sorted. A partner sees its own.",
+    authScopes: PAYOUT_READERS,
+    args: { filter: t.arg({ type: PayoutFilter }), sort: t.arg({ type: PayoutSort }) },
+    totalCount: (_parent, args, ctx) => {
+      if (args.filter?.partnerId) assertMayNamePartner(ctx, args.filter.partnerId.id);
+      return ctx.db.payout.count({ where: payoutWhere(args.filter) });
+    },
+    resolve: (query, _root, args, ctx) => {
+      if (args.filter?.partnerId) assertMayNamePartner(ctx, args.filter.partnerId.id);
+      const direction = (args.sort?.direction ?? "DESC").toLowerCase() as "asc" | "desc";
+      const orderBy: Prisma.PayoutOrderByWithRelationInput[] = args.sort
+        ? [{ [sortColumns[args.sort.field]]: { sort: direction, nulls: "last" } }, { id: direction }]
+        : [{ id: "desc" }];
+      return ctx.db.payout.findMany({ ...query, where: payoutWhere(args.filter), orderBy });
+    },
+  }),
+  payout: t.prismaField({
+    type: "Payout",
+    nullable: true,
+    authScopes: PAYOUT_READERS,
+    args: { id: t.arg.globalID({ for: PayoutRef, required: true }) },
+    resolve: (query, _root, args, ctx) => ctx.db.payout.findUnique({ ...query, where: { id: args.id.id } }),
+  }),
+  payoutsOverview: t.field({
+    type: OverviewRef,
+    description: "Owed to partners, payable now, drafts awaiting approval, paid this month (operators).",
+    authScopes: { role: OPERATORS },
+    resolve: (_root, _args, ctx) => payoutsOverview(ctx.db, actorOf(ctx).programId, ctx.deps.clock.now()),
+  }),
+  pendingPayouts: t.prismaConnection({
+    type: "Balance",
+    cursor: "partnerId",
+    description: "Partners with a positive payable balance, largest first: what the next payouts would pay (operators).",
+    authScopes: { role: OPERATORS },
+    totalCount: (_parent, _args, ctx) => ctx.db.balance.count({ where: { payable: { gt: 0 } } }),
+    resolve: (query, _root, _args, ctx) => ctx.db.balance.findMany({ ...query, where: { payable: { gt: 0 } }, orderBy: [{ payable: "desc" }, { partnerId: "desc" }] }),
+  }),
+}));
+
+const PayoutBlockerEnum = builder.enumType("PayoutBlocker", {
+  description: "Why a partner cannot be paid now.",
+  values: Object.fromEntries(PAYOUT_BLOCKERS.map((code) => [code, { description: BLOCKER_MESSAGES[code] }])) as Record<(typeof PAYOUT_BLOCKERS)[number], { description: string }>,
+});
+
+builder.prismaObjectFields("Balance", (t) => ({
+  payoutBlockers: t.field({
+    type: [PayoutBlockerEnum],
+    description: "Why this balance cannot be paid out now; empty when it can.",
+    select: {
+      payable: true,
+      program: { select: { minimumPayout: true } },
+      partner: {
+        select: {
+          _count: { select: { payoutMethods: true } },
+          billingProfile: { select: { id: true } },
+          payouts: { where: { status: { in: ["DRAFT", "APPROVED"] } }, select: { id: true }, take: 1 },
+        },
+      },
+    },
+    resolve: (b) =>
+      payoutBlockers({
+        payable: dec(b.payable),
+        minimum: dec(b.program.minimumPayout),
+        hasPayoutMethod: b.partner._count.payoutMethods > 0,
+        hasBillingDetails: b.partner.billingProfile !== null,
+        hasOpenPayout: b.partner.payouts.length > 0,
+      }),
+  }),
+  payableCommissionCount: t.int({
+    description: "How many lines the payable balance is made of.",
+    select: { partnerId: true },
+    resolve: async (b, _args, ctx) => (await loadersOf(ctx).payableSummary.load(b.partnerId)).count,
+  }),
+  payableRevenue: t.field({
+    type: Money,
+    description: "The sales those lines were earned on, in the program's currency.",
+    select: { partnerId: true, currency: true },
+    resolve: async (b, _args, ctx) => ({ amount: (await loadersOf(ctx).payableSummary.load(b.partnerId)).revenue, currency: b.currency }),
+  }),
+  lastPaidAt: t.field({
+    type: "DateTime",
+    nullable: true,
+    select: { partnerId: true },
+    resolve: (b, _args, ctx) => loadersOf(ctx).lastPaidAt.load(b.partnerId),
+  }),
+}));
+
+builder.prismaObjectField("Partner", "payouts", (t) =>
+  t.relatedConnection("payouts", { cursor: "id", totalCount: true, authScopes: PAYOUT_READERS, query: { orderBy: { id: "desc" } } }),
+);
+
+function payoutResult(t: PothosSchemaTypes.ObjectFieldBuilder<typeof builder.$inferSchemaTypes, Payload<any>>) {
+  return {
+    payout: t.prismaField({
+      type: "Payout",
+      nullable: true,
+      resolve: (query, payload, _args, ctx) => {
+        const payout = payload.result as { id: string } | null;
+        return payout ? ctx.db.payout.findUnique({ ...query, where: { id: payout.id } }) : null;
+      },
+    }),
+  };
+}
+
+function bulkPayoutFields(t: PothosSchemaTypes.ObjectFieldBuilder<typeof builder.$inferSchemaTypes, Payload<any>>) {
+  return {
+    payouts: t.prismaField({
+      type: ["Payout"],
+      description: "The payouts changed, in the order asked.",
+      resolve: async (query, payload, _args, ctx) => {
+        const changed = (payload.result as BulkResult | null)?.changed ?? [];
+        return inOrderOf(changed, await ctx.db.payout.findMany({ ...query, where: { id: { in: changed } } }));
+      },
+    }),
+    skipped: t.field({
+      type: [SkippedItemRef],
+      resolve: (payload) => ((payload.result as BulkResult | null)?.skipped ?? []).map((item) => ({ ...item, typename: "Payout" })),
+    }),
+  };
+}
+
+const idempotencyKey = (t: PothosSchemaTypes.InputFieldBuilder<typeof builder.$inferSchemaTypes, "InputObject">) =>
+  t.string({ description: "Retrying with the same key returns the first result instead of acting twice." });
+
+defineMutation("createPayout", {
+  description: "Drafts a payout of all of a partner's payable lines (negatives included). Admins may pay below the minimum, with a reason.",
+  authScopes: PAYOUT_WRITERS,
+  input: (t) => ({
+    partnerId: t.globalID({ for: PartnerRef, required: true }),
+    payableBefore: t.field({ type: "DateTime", description: "Gather lines payable before this instant; default now." }),
+    overrideMinimumReason: t.string({ description: "Admin only: pay although the net is below the program's minimum." }),
+    idempotencyKey: idempotencyKey(t),
+  }),
+  fields: payoutResult,
+  resolve: (input, ctx) => createPayout(ctx.deps, actorOf(ctx), { ...input, partnerId: input.partnerId.id }),
+});
+
+defineMutation("requestPayout", {
+  description: "A partner asks to be paid its payable balance (when the program allows it): a draft for operators to approve.",
+  authScopes: { partner: true },
+  input: (t) => ({ idempotencyKey: idempotencyKey(t) }),
+  fields: payoutResult,
+  resolve: (input, ctx) => requestPayout(ctx.deps, actorOf(ctx), input),
+});
+
+const SkippedPartnerRef = builder.objectRef<PayoutRunReport["skipped"][number]>("SkippedPartner").implement({
+  fields: (t) => ({
+    partner: t.prismaField({ type: "Partner", nullable: true, resolve: (query, item, _args, ctx) => ctx.db.partner.findUnique({ ...query, where: { id: item.partnerId } }) }),
+    reason: t.field({ type: UserErrorCode, resolve: (item) => item.code }),
+    message: t.exposeString("message"),
+  }),
+});
+
+defineMutation("runPayouts", {
+  description: "Drafts a payout for every eligible partner and reports each skipped partner with the reason.",
+  authScopes: PAYOUT_WRITERS,
+  input: (t) => ({ payableBefore: t.field({ type: "DateTime" }), idempotencyKey: idempotencyKey(t) }),
+  fields: (t) => ({
+    payouts: t.prismaField({
+      type: ["Payout"],
+      resolve: async (query, payload, _args, ctx) => {
+        const ids = (payload.result as PayoutRunReport | null)?.payoutIds ?? [];
+        return inOrderOf(ids, await ctx.db.payout.findMany({ ...query, where: { id: { in: ids } } }));
+      },
+    }),
+    skipped: t.field({ type: [SkippedPartnerRef], resolve: (payload) => (payload.result as PayoutRunReport | null)?.skipped ?? [] }),
+  }),
+  resolve: (input, ctx) => runPayouts(ctx.deps, actorOf(ctx), input),
+});
+
+defineMutation("approvePayouts", {
+  description: "Approves draft payouts; reports those it skipped.",
+  authScopes: PAYOUT_WRITERS,
+  input: (t) => ({ ids: t.globalIDList({ for: PayoutRef, required: true }), idempotencyKey: idempotencyKey(t) }),
+  fields: bulkPayoutFields,
+  resolve: (input, ctx) => transitionPayouts(ctx.deps, actorOf(ctx), "approve", { ids: input.ids.map((id) => id.id), idempotencyKey: input.idempotencyKey }),
+});
+
+defineMutation("markPayoutsPaid", {
+  description: "Records the payment of approved payouts (method, reference, notes); their lines become PAID.",
+  authScopes: PAYOUT_WRITERS,
+  input: (t) => ({
+    ids: t.globalIDList({ for: PayoutRef, required: true }),
+    method: t.field({ type: PayoutMethodTypeEnum, required: true }),
+    reference: t.string(),
+    notes: t.string(),
+    sentAmount: t.field({ type: "Decimal", description: "What actually left the bank, in sentCurrency (default the program's)." }),
+    sentCurrency: t.string(),
+    fee: t.field({ type: "Decimal" }),
+    paidAt: t.field({ type: "DateTime", description: "Default now." }),
+    idempotencyKey: idempotencyKey(t),
+  }),
+  fields: bulkPayoutFields,
+  resolve: ({ ids, idempotencyKey: key, ...payment }, ctx) =>
+    transitionPayouts(ctx.deps, actorOf(ctx), "pay", { ids: ids.map((id) => id.id), payment, idempotencyKey: key }),
+});
+
+defineMutation("cancelPayouts", {
+  description: "Cancels draft or approved payouts, with a reason; their lines become payable again.",
+  authScopes: PAYOUT_WRITERS,
+  input: (t) => ({ ids: t.globalIDList({ for: PayoutRef, required: true }), reason: t.string({ required: true }), idempotencyKey: idempotencyKey(t) }),
+  fields: bulkPayoutFields,
+  resolve: (input, ctx) => transitionPayouts(ctx.deps, actorOf(ctx), "cancel", { ids: input.ids.map((id) => id.id), reason: input.reason, idempotencyKey: input.idempotencyKey }),
+});
+
+defineMutation("removePayoutLines", {
+  description: "Takes lines out of a draft payout; they become payable again and the draft is recomputed.",
+  authScopes: PAYOUT_WRITERS,
+  input: (t) => ({
+    payoutId: t.globalID({ for: PayoutRef, required: true }),
+    commissionIds: t.globalIDList({ for: CommissionRef, required: true }),
+    reason: t.string(),
+  }),
+  fields: payoutResult,
+  resolve: (input, ctx) =>
+    removePayoutLines(ctx.deps, actorOf(ctx), { payoutId: input.payoutId.id, commissionIds: input.commissionIds.map((id) => id.id), reason: input.reason }),
+});
+
+defineMutation("recordPayoutBounce", {
+  description: "Books a paid payout whose money came back: paid stays final, a credit line owes the amount again.",
+  authScopes: { role: ["admin", "finance"] },
+  input: (t) => ({ payoutId: t.globalID({ for: PayoutRef, required: true }), reason: t.string({ required: true }) }),
+  fields: payoutResult,
+  resolve: (input, ctx) => recordPayoutBounce(ctx.deps, actorOf(ctx), { payoutId: input.payoutId.id, reason: input.reason }),
+});
+

@@ -1,0 +1,47 @@
+import type { Decimal } from "decimal.js";
+import { sum } from "../../domain/money.ts";
+import type { Payout } from "../../generated/prisma/client.ts";
+import { Ledger, loadLines, writeStatusChanges, type LineRow } from "../ledger/ledger.ts";
+import { toJson, type Tx } from "../runtime.ts";
+
+/**
+ * Approved lines whose hold has ended become payable: they are marked
+ * matured (the balance projection never reads the clock) and move from
+ * pending to payable. The partners must be locked by the caller's ledger.
+ */
+export async function matureDueLines(tx: Tx, ledger: Ledger, partnerIds: string[]): Promise<LineRow[]> {
+  const due = await loadLines(tx, { partnerId: { in: partnerIds }, status: "APPROVED", matured: false, payableAt: { lte: tx.now } });
+  await writeStatusChanges(
+    tx,
+    due.map((line) => ({ id: line.id, status: line.status, heldFromStatus: line.heldFromStatus, matured: true })),
+  );
+  for (const line of due) ledger.changed(line, { ...line, matured: true });
+  return due;
+}
+
+/** A partner's payable lines: approved, matured, payable before `before`, in no open payout. Negatives included. */
+export async function payableLines(tx: Tx, partnerId: string, before: Date): Promise<{ lines: LineRow[]; net: Decimal }> {
+  const lines = (await loadLines(tx, { partnerId, status: "APPROVED", matured: true, payableAt: { lt: before } })).filter((line) => !line.inOpenPayout);
+  return { lines, net: sum(lines.map((line) => line.amount)) };
+}
+
+export function payoutSnapshot(payout: Payout) {
+  return toJson({
+    id: payout.id,
+    partnerId: payout.partnerId,
+    status: payout.status,
+    amount: payout.amount.toFixed(),
+    currency: payout.currency,
+    payableBefore: payout.payableBefore,
+    method: payout.method,
+    reference: payout.reference,
+    approvedAt: payout.approvedAt,
+    paidAt: payout.paidAt,
+    cancelledAt: payout.cancelledAt,
+  });
+}
+
+/** Announces a payout's new state on its partner's feed (the ledger numbers it). */
+export function emitPayout(ledger: Ledger, payout: Payout): void {
+  ledger.emit(payout.partnerId, "payout.changed", payout.id, payoutSnapshot(payout));
+}

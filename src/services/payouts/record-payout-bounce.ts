@@ -1,0 +1,38 @@
+import { fail, type Result } from "../../domain/errors.ts";
+import type { Payout } from "../../generated/prisma/client.ts";
+import { bookCredit } from "../commissions/credit-partner.ts";
+import { Ledger } from "../ledger/ledger.ts";
+import { audit, transact, type Actor, type ServiceDeps } from "../runtime.ts";
+import { emitPayout } from "./payout-lines.ts";
+
+/**
+ * A payment that came back after the payout was marked paid (a returned
+ * transfer, a closed account). Paid stays final; the money is owed again, so
+ * a CREDIT line of the payout's amount (reason PAYMENT_BOUNCED) is booked,
+ * approved and payable at once. Once per payout.
+ * Errors: NOT_FOUND, INVALID_TRANSITION (not paid, or already bounced), INVALID_INPUT.
+ */
+export function recordPayoutBounce(deps: ServiceDeps, actor: Actor, input: { payoutId: string; reason: string }): Promise<Result<Payout>> {
+  return transact(deps, actor, async (tx) => {
+    const reason = input.reason.trim();
+    if (!reason || reason.length > 1000) fail("INVALID_INPUT", "a reason of 1 to 1000 characters is required", ["input", "reason"]);
+    const payout = await tx.db.payout.findUnique({ where: { id: input.payoutId } });
+    if (!payout) fail("NOT_FOUND", "no such payout", ["input", "payoutId"]);
+    if (payout.status !== "PAID") fail("INVALID_TRANSITION", `only a PAID payout can bounce (this one is ${payout.status})`, ["input", "payoutId"]);
+    const marked = await tx.db.payout.updateMany({ where: { id: payout.id, bouncedAt: null }, data: { bouncedAt: tx.now, bounceReason: reason } });
+    if (marked.count !== 1) fail("INVALID_TRANSITION", "this payout's bounce is already booked", ["input", "payoutId"]);
+    await bookCredit(tx, {
+      partnerId: payout.partnerId,
+      amount: payout.amount.toFixed(),
+      reasonCode: "PAYMENT_BOUNCED",
+      note: `payout ${payout.id} bounced: ${reason}`,
+    });
+    const after = await tx.db.payout.findUniqueOrThrow({ where: { id: payout.id } });
+    const ledger = new Ledger(tx);
+    await ledger.lockPartners([payout.partnerId]);
+    emitPayout(ledger, after);
+    await audit(tx, { action: "payout.bounce", entityType: "Payout", entityId: payout.id, before: { bouncedAt: null }, after: { bouncedAt: tx.now }, reason });
+    await ledger.flush();
+    return after;
+  });
+}

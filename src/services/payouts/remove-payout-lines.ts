@@ -1,0 +1,55 @@
+import { fail, type Result } from "../../domain/errors.ts";
+import { sum } from "../../domain/money.ts";
+import type { Payout } from "../../generated/prisma/client.ts";
+import { Ledger, loadLines } from "../ledger/ledger.ts";
+import { audit, transact, type Actor, type ServiceDeps, type Tx } from "../runtime.ts";
+import { emitPayout } from "./payout-lines.ts";
+
+/**
+ * Takes lines out of a draft payout: they are payable again, and the draft's
+ * amount is recomputed from what stays. Lines not in the draft are an error.
+ * Errors: NOT_FOUND, INVALID_TRANSITION (not a draft), INVALID_INPUT.
+ */
+export function removePayoutLines(deps: ServiceDeps, actor: Actor, input: { payoutId: string; commissionIds: string[]; reason?: string | null }): Promise<Result<Payout>> {
+  return transact(deps, actor, async (tx) => {
+    const found = await tx.db.payout.findUnique({ where: { id: input.payoutId }, select: { partnerId: true } });
+    if (!found) fail("NOT_FOUND", "no such payout", ["input", "payoutId"]);
+    const ledger = new Ledger(tx);
+    await ledger.lockPartners([found.partnerId]);
+    const payout = await tx.db.payout.findUniqueOrThrow({ where: { id: input.payoutId } });
+    if (payout.status !== "DRAFT") fail("INVALID_TRANSITION", `lines can only leave a DRAFT payout (this one is ${payout.status})`, ["input", "payoutId"]);
+    const ids = [...new Set(input.commissionIds)];
+    if (ids.length === 0) fail("INVALID_INPUT", "name at least one commission", ["input", "commissionIds"]);
+    const lines = await loadLines(tx, { id: { in: ids } });
+    const outsiders = ids.filter((id) => !lines.some((line) => line.id === id && line.openPayout?.id === payout.id));
+    if (outsiders.length > 0) fail("INVALID_INPUT", `${outsiders.length} of these commissions are not in this payout`, ["input", "commissionIds"]);
+    const after = await detachFromDraft(tx, ledger, payout, lines.map((line) => line.id), input.reason ?? null);
+    await ledger.flush();
+    return after;
+  });
+}
+
+/**
+ * Deactivates lines' items in a draft and recomputes its amount; the caller
+ * says where the lines go (back to payable, or reversed) through the ledger.
+ * Returns the draft as it is now.
+ */
+export async function detachFromDraft(tx: Tx, ledger: Ledger, payout: Payout, commissionIds: string[], reason: string | null): Promise<Payout> {
+  const lines = await loadLines(tx, { id: { in: commissionIds } });
+  await tx.db.payoutItem.updateMany({ where: { payoutId: payout.id, commissionId: { in: commissionIds }, active: true }, data: { active: false } });
+  for (const line of lines) ledger.move(line.partnerId, line.amount, line, { status: line.status, matured: line.matured, inOpenPayout: false });
+  const remaining = await tx.db.payoutItem.findMany({ where: { payoutId: payout.id, active: true }, select: { amount: true } });
+  const amount = sum(remaining.map((item) => item.amount)).toFixed();
+  const after = await tx.db.payout.update({ where: { id: payout.id }, data: { amount } });
+  emitPayout(ledger, after);
+  await audit(tx, {
+    action: "payout.remove_lines",
+    entityType: "Payout",
+    entityId: payout.id,
+    before: { amount: payout.amount.toFixed() },
+    after: { amount, removed: commissionIds },
+    reason,
+  });
+  return after;
+}
+

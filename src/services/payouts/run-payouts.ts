@@ -1,0 +1,91 @@
+import { contentHash } from "../conversions/content-hash.ts";
+import { fail, type Result, type UserErrorCode } from "../../domain/errors.ts";
+import { audit, RetryTransaction, transact, type Actor, type ServiceDeps } from "../runtime.ts";
+import { draftPayout } from "./draft-payout.ts";
+
+export interface PayoutRunReport {
+  payoutIds: string[];
+  skipped: { partnerId: string; code: UserErrorCode; message: string }[];
+}
+
+const OPERATION = "runPayouts";
+
+/**
+ * Drafts a payout for every eligible partner, one transaction per partner
+ * (one partner's problem never blocks another's payout), and reports each
+ * partner it skipped with the reason: OPEN_PAYOUT_EXISTS, NOT_POSITIVE,
+ * BELOW_MINIMUM, NO_PAYOUT_METHOD, NO_BILLING_DETAILS. Candidates are the
+ * partners with a non-zero payable balance or with approved lines whose
+ * hold has ended. Concurrent runs cannot draft twice for a partner: the
+ * second finds the first's open payout. With an idempotency key, a replay
+ * returns the first run's report.
+ * Errors: INVALID_INPUT, IDEMPOTENCY_CONFLICT, CONCURRENT_UPDATE (a run
+ * with the same key is still going).
+ */
+export async function runPayouts(
+  deps: ServiceDeps,
+  actor: Actor,
+  input: { payableBefore?: Date | null; idempotencyKey?: string | null },
+): Promise<Result<PayoutRunReport>> {
+  const key = input.idempotencyKey?.trim() || null;
+  if (input.idempotencyKey != null && (!key || key.length > 255)) {
+    return { ok: false, errors: [{ code: "INVALID_INPUT", message: "idempotencyKey must be 1 to 255 characters", field: ["input", "idempotencyKey"] }] };
+  }
+  const request = contentHash({ payableBefore: input.payableBefore?.toISOString() ?? null });
+  if (key) {
+    const reserved = await transact(deps, actor, async (tx) => {
+      const inserted = await tx.db.$queryRaw<{ key: string }[]>`
+        INSERT INTO idempotency_keys (program_id, operation, key, request_hash, response, created_at)
+        VALUES (${tx.programId}::uuid, ${OPERATION}, ${key}, ${request}, 'null'::jsonb, ${tx.now})
+        ON CONFLICT DO NOTHING RETURNING key`;
+      if (inserted.length > 0) return null;
+      const [row] = await tx.db.$queryRaw<{ request_hash: string; response: PayoutRunReport | null; created_at: Date }[]>`
+        SELECT request_hash, response, created_at FROM idempotency_keys
+         WHERE program_id = ${tx.programId}::uuid AND operation = ${OPERATION} AND key = ${key} FOR UPDATE`;
+      if (!row) throw new RetryTransaction("idempotency key vanished");
+      if (row.request_hash !== request) fail("IDEMPOTENCY_CONFLICT", "this idempotencyKey was used before with another request", ["input", "idempotencyKey"]);
+      if (row.response) return row.response;
+      // Unanswered: another run with this key is going, or crashed. After ten
+      // minutes a retry may take the key over.
+      if (new Date(row.created_at).getTime() > tx.now.getTime() - 10 * 60_000) {
+        fail("CONCURRENT_UPDATE", "a payout run with this idempotencyKey is still going", ["input", "idempotencyKey"]);
+      }
+      await tx.db.$executeRaw`UPDATE idempotency_keys SET created_at = ${tx.now}
+        WHERE program_id = ${tx.programId}::uuid AND operation = ${OPERATION} AND key = ${key}`;
+      return null;
+    });
+    if (!reserved.ok) return reserved;
+    if (reserved.value) return { ok: true, value: reserved.value };
+  }
+
+  const db = deps.tenant(actor.programId);
+  const now = deps.clock.now();
+  const before = input.payableBefore ?? now;
+  const [withBalance, maturing] = await Promise.all([
+    db.balance.findMany({ where: { payable: { not: 0 } }, select: { partnerId: true } }),
+    db.commission.findMany({ where: { status: "APPROVED", matured: false, payableAt: { lte: now, lt: before } }, select: { partnerId: true }, distinct: ["partnerId"] }),
+  ]);
+  const candidates = [...new Set([...withBalance, ...maturing].map((row) => row.partnerId))].sort();
+
+  const report: PayoutRunReport = { payoutIds: [], skipped: [] };
+  for (const partnerId of candidates) {
+    const drafted = await transact(deps, actor, (tx) => draftPayout(tx, { partnerId, payableBefore: input.payableBefore }));
+    if (drafted.ok) report.payoutIds.push(drafted.value.id);
+    else report.skipped.push({ partnerId, code: drafted.errors[0]!.code, message: drafted.errors[0]!.message });
+  }
+
+  const stored = await transact(deps, actor, async (tx) => {
+    await audit(tx, {
+      action: "payout.run",
+      entityType: "Program",
+      entityId: tx.programId,
+      after: { payableBefore: before, drafted: report.payoutIds.length, skipped: report.skipped.length, idempotencyKey: key },
+    });
+    if (key) {
+      await tx.db.$executeRaw`UPDATE idempotency_keys SET response = ${JSON.stringify(report)}::jsonb
+        WHERE program_id = ${tx.programId}::uuid AND operation = ${OPERATION} AND key = ${key}`;
+    }
+  });
+  if (!stored.ok) return stored;
+  return { ok: true, value: report };
+}
