@@ -51,7 +51,7 @@ export const PayoutRef = builder.prismaNode("Payout", {
     partner: t.relation("partner"),
     status: t.expose("status", { type: PayoutStatusEnum }),
     amount: t.field({ type: Money, description: "The net of its lines (clawbacks included).", resolve: (p) => ({ amount: p.amount, currency: p.currency }) }),
-    payableBefore: t.expose("payableBefore", { type: "DateTime", description: "Lines payable before this instant were gathered." }),
+    payableBefore: t.expose("payableBefore", { type: "DateTime", description: "Lines payable at or before this instant were gathered." }),
     minimumOverrideReason: t.exposeString("minimumOverrideReason", { nullable: true }),
     method: t.expose("method", { type: PayoutMethodTypeEnum, nullable: true, description: "How it was paid." }),
     reference: t.exposeString("reference", { nullable: true, description: "The transaction reference of the payment." }),
@@ -261,7 +261,7 @@ defineMutation("createPayout", {
   authScopes: PAYOUT_WRITERS,
   input: (t) => ({
     partnerId: t.globalID({ for: PartnerRef, required: true }),
-    payableBefore: t.field({ type: "DateTime", description: "Gather lines payable before this instant; default now." }),
+    payableBefore: t.field({ type: "DateTime", description: "Gather lines payable at or before this instant; default now." }),
     overrideMinimumReason: t.string({ description: "Admin only: pay although the net is below the program's minimum." }),
     idempotencyKey: idempotencyKey(t),
   }),

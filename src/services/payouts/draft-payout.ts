@@ -9,7 +9,7 @@ import { emitPayout, matureDueLines, payableLines } from "./payout-lines.ts";
 
 export interface DraftPayoutOptions {
   partnerId: string;
-  /** Lines payable before this instant are gathered; default now. */
+  /** Lines payable at or before this instant are gathered; default now. */
   payableBefore?: Date | null;
   /** An admin's reason to pay below the minimum (a partner who leaves). */
   overrideMinimumReason?: string | null;

@@ -19,9 +19,9 @@ export async function matureDueLines(tx: Tx, ledger: Ledger, partnerIds: string[
   return due;
 }
 
-/** A partner's payable lines: approved, matured, payable before `before`, in no open payout. Negatives included. */
+/** A partner's payable lines: approved, matured, payable at or before `before`, in no open payout. Negatives included. */
 export async function payableLines(tx: Tx, partnerId: string, before: Date): Promise<{ lines: LineRow[]; net: Decimal }> {
-  const lines = (await loadLines(tx, { partnerId, status: "APPROVED", matured: true, payableAt: { lt: before } })).filter((line) => !line.inOpenPayout);
+  const lines = (await loadLines(tx, { partnerId, status: "APPROVED", matured: true, payableAt: { lte: before } })).filter((line) => !line.inOpenPayout);
   return { lines, net: sum(lines.map((line) => line.amount)) };
 }
 

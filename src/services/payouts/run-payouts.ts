@@ -63,7 +63,7 @@ export async function runPayouts(
   const before = input.payableBefore ?? now;
   const [withBalance, maturing] = await Promise.all([
     db.balance.findMany({ where: { payable: { not: 0 } }, select: { partnerId: true } }),
-    db.commission.findMany({ where: { status: "APPROVED", matured: false, payableAt: { lte: now, lt: before } }, select: { partnerId: true }, distinct: ["partnerId"] }),
+    db.commission.findMany({ where: { status: "APPROVED", matured: false, payableAt: { lte: before < now ? before : now } }, select: { partnerId: true }, distinct: ["partnerId"] }),
   ]);
   const candidates = [...new Set([...withBalance, ...maturing].map((row) => row.partnerId))].sort();
 

@@ -6,7 +6,7 @@ import { transitionPayout, type PayoutAction } from "../../domain/payout-status.
 import type { Payout, PayoutMethodType } from "../../generated/prisma/client.ts";
 import type { BulkResult } from "../commissions/review-commissions.ts";
 import { once } from "../idempotency.ts";
-import { Ledger, loadLines, writeStatusChanges } from "../ledger/ledger.ts";
+import { Ledger, loadLines, writeStatusChanges, type LineRow } from "../ledger/ledger.ts";
 import { audit, transact, type Actor, type AuditInput, type ServiceDeps, type Tx } from "../runtime.ts";
 import { emitPayout } from "./payout-lines.ts";
 
@@ -131,13 +131,15 @@ async function apply(tx: Tx, action: PayoutAction, ids: string[], input: { reaso
         fee: payment.fee?.toFixed() ?? null,
       });
     }
+    // The lines as they are in the open payout, read before it changes status.
+    const lines = action === "approve" ? [] : await payoutLines(tx, payout.id);
     // Guarded by the status it had: under the partner's lock this cannot lose, but if it ever did it would skip, not double-move.
     const updated = await tx.db.payout.updateMany({ where: { id, status: move.from }, data });
     if (updated.count !== 1) {
       result.skipped.push({ id, code: "CONCURRENT_UPDATE", message: "the payout changed meanwhile" });
       continue;
     }
-    if (action !== "approve") await moveLines(tx, ledger, payout, action, payment?.paidAt ?? tx.now);
+    if (action !== "approve") await moveLines(tx, ledger, payout, lines, action, payment?.paidAt ?? tx.now);
     const after = await tx.db.payout.findUniqueOrThrow({ where: { id } });
     emitPayout(ledger, after);
     audits.push({ action: `payout.${action}`, entityType: "Payout", entityId: id, before: { status: payout.status }, after: { status: after.status, ...(payment ? { method: payment.method, reference: payment.reference } : {}) }, reason });
@@ -148,10 +150,13 @@ async function apply(tx: Tx, action: PayoutAction, ids: string[], input: { reaso
   return result;
 }
 
+async function payoutLines(tx: Tx, payoutId: string): Promise<LineRow[]> {
+  const items = await tx.db.payoutItem.findMany({ where: { payoutId, active: true }, select: { commissionId: true } });
+  return loadLines(tx, { id: { in: items.map((item) => item.commissionId) } });
+}
+
 /** Paying marks the payout's lines PAID; cancelling releases them to payable. */
-async function moveLines(tx: Tx, ledger: Ledger, payout: Payout, action: "pay" | "cancel", paidAt: Date): Promise<void> {
-  const items = await tx.db.payoutItem.findMany({ where: { payoutId: payout.id, active: true }, select: { commissionId: true } });
-  const lines = await loadLines(tx, { id: { in: items.map((item) => item.commissionId) } });
+async function moveLines(tx: Tx, ledger: Ledger, payout: Payout, lines: LineRow[], action: "pay" | "cancel", paidAt: Date): Promise<void> {
   if (action === "cancel") {
     await tx.db.payoutItem.updateMany({ where: { payoutId: payout.id, active: true }, data: { active: false } });
     for (const line of lines) ledger.move(line.partnerId, line.amount, line, { status: line.status, matured: line.matured, inOpenPayout: false });
