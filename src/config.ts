@@ -35,6 +35,19 @@ const ConfigSchema = z
     ACCRUE_MAX_QUERY_DEPTH: z.coerce.number().int().min(2).max(50).default(12),
     ACCRUE_MAX_QUERY_COST: z.coerce.number().int().min(100).default(100_000),
     ACCRUE_GRAPHIQL: booleanFlag.optional(),
+    /** JSON like {"2025":"600","2026":"2000"}: the 1099-NEC threshold by tax year, in USD. */
+    ACCRUE_1099_THRESHOLDS: z
+      .string()
+      .transform((text, ctx) => {
+        try {
+          const parsed = z.record(z.string().regex(/^\d{4}$/), z.string().regex(/^\d+(\.\d{1,2})?$/)).parse(JSON.parse(text));
+          return Object.fromEntries(Object.entries(parsed).map(([year, amount]) => [Number(year), amount]));
+        } catch {
+          ctx.addIssue({ code: "custom", message: 'must be JSON like {"2025":"600","2026":"2000"}' });
+          return z.NEVER;
+        }
+      })
+      .optional(),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === "production" && !env.ACCRUE_JWT_SECRET && !env.ACCRUE_JWKS_URL) {
@@ -71,6 +84,7 @@ export interface Config {
   shutdownGraceMs: number;
   limits: { maxDepth: number; maxCost: number };
   graphiql: boolean;
+  tax1099Thresholds?: Record<number, string>;
 }
 
 export class ConfigError extends Error {
@@ -110,5 +124,6 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     shutdownGraceMs: env.ACCRUE_SHUTDOWN_GRACE_MS,
     limits: { maxDepth: env.ACCRUE_MAX_QUERY_DEPTH, maxCost: env.ACCRUE_MAX_QUERY_COST },
     graphiql: env.ACCRUE_GRAPHIQL ?? env.NODE_ENV !== "production",
+    tax1099Thresholds: env.ACCRUE_1099_THRESHOLDS,
   };
 }

@@ -16,6 +16,7 @@ import { createContext, type Context } from "./context.ts";
 import { openDatabase, type Database } from "./db/database.ts";
 import { migrate } from "./db/migrate.ts";
 import { useErrorCodes } from "./graphql/error-codes.ts";
+import { createExportsHandler } from "./http/exports.ts";
 import { buildSchema } from "./graphql/schema.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { createTenantCache, type EventPublisher, type ServiceDeps, type TokenSigner } from "./services/runtime.ts";
@@ -99,6 +100,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     clock,
     logger,
     events,
+    tax1099Thresholds: config.tax1099Thresholds,
     tenant: createTenantCache(db.prisma),
   };
   const verify = createTokenVerifier({ ...config.auth, secret: jwtSecret, now: () => clock.now() });
@@ -134,8 +136,10 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     ],
   });
 
+  const exportsHandler = createExportsHandler(deps, auth);
   const server: Server = createServer((req, res) => {
-    void yoga.handle(req, res, { req, res });
+    if (req.url?.startsWith("/exports/")) void exportsHandler(req, res);
+    else void yoga.handle(req, res, { req, res });
   });
   server.keepAliveTimeout = 5_000;
 

@@ -48,6 +48,8 @@ export interface ServiceDeps {
   clock: Clock;
   logger: Logger;
   events: EventPublisher;
+  /** 1099-NEC thresholds by tax year (USD), when configured; the defaults otherwise. */
+  tax1099Thresholds?: Readonly<Record<number, string>>;
   /** A client scoped to one program, or one partner of it (cached). */
   tenant(programId: string, partnerId?: string): ScopedPrisma;
 }
