@@ -86,7 +86,7 @@ describe.each(databaseTargets())("CSV exports on %s", (target) => {
     }
     const evil = csv.rows.find((row) => row.partner_id === ach.id)!;
     expect(evil.partner_name).toBe("'=HYPERLINK(\"http://evil\")");
-    expect(csv.rows.find((row) => row.conversion_external_id.includes("calc"))?.conversion_external_id).toBe("'=cmd|'/c calc'!A0");
+    expect(csv.rows.find((row) => row.conversion_external_id?.includes("calc"))?.conversion_external_id).toBe("'=cmd|'/c calc'!A0");
     const total = csv.rows.reduce((sum, row) => sum + Math.round(Number(row.amount) * 100), 0); // cents, for the check only
     const apiTotal = api.edges.reduce((sum, e) => sum + Math.round(Number(e.node.amount.amount) * 100), 0);
     expect(total).toBe(apiTotal);

@@ -298,6 +298,64 @@ describe.each(databaseTargets())("payouts on %s", (target) => {
     expect(dataOf(await t.gql(PayoutDoc, { id: payout.id }, p.token)).payout?.id).toBe(payout.id);
   });
 
+  it("runs payouts for every eligible partner and says why it skipped the others", async () => {
+    const run = await createProgramFixture(t, { currency: "USD", commissionRule: { type: "PERCENTAGE", percent: "10" }, minimumPayout: "50.00" });
+    const token = await run.integrationToken(["CONVERSIONS_WRITE"]);
+    const partner = async (setup: (id: string) => Promise<void>) => {
+      const p = await createPartnerFixture(t, run);
+      await setup(p.id);
+      return p;
+    };
+    const eligible = await partner(async (id) => {
+      await makePayable(t, run, id);
+      await payableSale(t, run, token, id, "800.00");
+    });
+    const below = await partner(async (id) => {
+      await makePayable(t, run, id);
+      await payableSale(t, run, token, id, "100.00");
+    });
+    const noMethod = await partner(async (id) => {
+      await t.gql(SetBillingDoc, { input: { partnerId: id, profile: { entityType: "COMPANY", legalName: "NoMethod Ltd", country: "GB" } } }, run.adminToken);
+      await payableSale(t, run, token, id, "800.00");
+    });
+    const noBilling = await partner(async (id) => {
+      await t.gql(AddMethodDoc, { input: { partnerId: id, method: { type: "VENMO", handle: "@nobill" } } }, run.adminToken);
+      await payableSale(t, run, token, id, "800.00");
+    });
+    const open = await partner(async (id) => {
+      await makePayable(t, run, id);
+      await payableSale(t, run, token, id, "800.00");
+      await t.gql(CreatePayoutDoc, { input: { partnerId: id } }, run.financeToken);
+      await payableSale(t, run, token, id, "900.00");
+    });
+    const negative = await partner(async (id) => {
+      await makePayable(t, run, id);
+      const sale = await payableSale(t, run, token, id, "800.00");
+      const payout = dataOf(await t.gql(CreatePayoutDoc, { input: { partnerId: id } }, run.financeToken)).createPayout.payout!;
+      await t.gql(ApprovePayoutsDoc, { input: { ids: [payout.id] } }, run.financeToken);
+      await t.gql(PayPayoutsDoc, { input: { ids: [payout.id], method: "PAYPAL" } }, run.financeToken);
+      await t.gql(ReverseDoc, { input: { conversionId: sale.conversionId, refundId: `neg-${id}` } }, token);
+    });
+
+    const report = dataOf(await t.gql(RunPayoutsDoc, { input: { idempotencyKey: "run-1" } }, run.financeToken)).runPayouts;
+    expect(report.userErrors).toEqual([]);
+    expect(report.payouts.map((p) => [p.partner.id, p.amount.amount])).toEqual([[eligible.id, "80.00"]]);
+    const reasons = Object.fromEntries(report.skipped.map((s) => [s.partner!.id, s.reason]));
+    expect(reasons).toEqual({
+      [below.id]: "BELOW_MINIMUM",
+      [noMethod.id]: "NO_PAYOUT_METHOD",
+      [noBilling.id]: "NO_BILLING_DETAILS",
+      [open.id]: "OPEN_PAYOUT_EXISTS",
+      [negative.id]: "NOT_POSITIVE",
+    });
+    const replay = dataOf(await t.gql(RunPayoutsDoc, { input: { idempotencyKey: "run-1" } }, run.financeToken)).runPayouts;
+    expect(replay.payouts.map((p) => p.id)).toEqual(report.payouts.map((p) => p.id));
+    expect(replay.skipped).toHaveLength(5);
+    const second = dataOf(await t.gql(RunPayoutsDoc, { input: {} }, run.financeToken)).runPayouts;
+    expect(second.payouts).toEqual([]);
+    await expectReconciled(t, run.adminToken);
+  });
+
   it("shows the dashboard figures and the pending payouts list", async () => {
     const fresh = await createProgramFixture(t, { currency: "USD", commissionRule: { type: "PERCENTAGE", percent: "10" }, minimumPayout: "50.00" });
     const token = await fresh.integrationToken(["CONVERSIONS_WRITE"]);

@@ -11,18 +11,28 @@ import { recordConversions } from "../../src/services/conversions/record-convers
 import { reverseConversion } from "../../src/services/conversions/reverse-conversion.ts";
 import { createPartner } from "../../src/services/partners/create-partner.ts";
 import { createProgram } from "../../src/services/programs/create-program.ts";
+import { addPayoutMethod } from "../../src/services/payment-details/payout-methods.ts";
+import { setBillingProfile } from "../../src/services/payment-details/set-billing-profile.ts";
+import { createPayout } from "../../src/services/payouts/create-payout.ts";
+import { removePayoutLines } from "../../src/services/payouts/remove-payout-lines.ts";
+import { transitionPayouts } from "../../src/services/payouts/transition-payouts.ts";
 import type { Actor } from "../../src/services/runtime.ts";
 import { startServiceHarness, type ServiceHarness } from "../helpers/service-harness.ts";
 
 /**
  * Random sequences of accrue / approve / hold / release / cancel / reinstate /
- * adjust / credit / reverse. After every step:
+ * adjust / credit / reverse, and payout operations (draft, approve, pay,
+ * cancel, remove a line) with the clock moving on. After every step:
  * - every balance equals the sum of its lines, bucket by bucket (reconcile);
  * - no line disappeared and no amount was edited in place;
  * - each sale's lines net to exactly what its refunds leave of them.
  */
 export type Op =
   | { op: "accrue"; partner: number; cents: number; daysAgo: number; partners: number }
+  | { op: "draft"; partner: number }
+  | { op: "approvePayout" | "payPayout" | "cancelPayout"; payout: number }
+  | { op: "removeLine"; payout: number; line: number }
+  | { op: "advance"; days: number }
   | { op: ReviewAction; line: number }
   | { op: "adjust"; line: number; cents: number }
   | { op: "credit"; partner: number; cents: number }
@@ -34,6 +44,10 @@ export const opArbitrary: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ op: fc.constant("adjust" as const), line: fc.nat(99), cents: fc.integer({ min: -5_000, max: 5_000 }).filter((c) => c !== 0) }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant("credit" as const), partner: fc.nat(9), cents: fc.integer({ min: 1, max: 10_000 }) }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant("reverse" as const), sale: fc.nat(99), cents: fc.option(fc.integer({ min: 1, max: 60_000 }), { nil: null }) }) },
+  { weight: 3, arbitrary: fc.record({ op: fc.constant("draft" as const), partner: fc.nat(9) }) },
+  ...(["approvePayout", "payPayout", "cancelPayout"] as const).map((op) => ({ weight: op === "cancelPayout" ? 1 : 2, arbitrary: fc.record({ op: fc.constant(op), payout: fc.nat(99) }) })),
+  { weight: 1, arbitrary: fc.record({ op: fc.constant("removeLine" as const), payout: fc.nat(99), line: fc.nat(99) }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant("advance" as const), days: fc.integer({ min: 1, max: 20 }) }) },
 );
 
 const money = (cents: number) => (cents / 100).toFixed(2);
@@ -52,6 +66,8 @@ export async function newWorld(h: ServiceHarness, run: number): Promise<World> {
     currency: "USD",
     commissionRule: { type: "PERCENTAGE", percent: "12.5" },
     holdPeriodDays: 14,
+    // Half the worlds approve automatically, so payouts have lines to gather.
+    approvalMode: run % 2 === 0 ? "AUTOMATIC" : "MANUAL",
   });
   if (!program.ok) throw new Error(JSON.stringify(program.errors));
   const actor: Actor = { role: "admin", id: "prop-admin", programId: program.value.id };
@@ -60,6 +76,9 @@ export async function newWorld(h: ServiceHarness, run: number): Promise<World> {
     const partner = await createPartner(h.deps, actor, { name: `P${i}` });
     if (!partner.ok) throw new Error(JSON.stringify(partner.errors));
     partners.push(partner.value.id);
+    // Two of three can be paid; the third lacks billing details and is always refused.
+    await addPayoutMethod(h.deps, actor, { partnerId: partner.value.id, method: { type: "PAYPAL", email: `p${i}@example.com` } });
+    if (i < 2) await setBillingProfile(h.deps, actor, { partnerId: partner.value.id, profile: { entityType: "INDIVIDUAL", legalName: `P${i}`, country: "GB" } });
   }
   const db = h.deps.tenant(actor.programId);
   return {
@@ -103,6 +122,29 @@ export async function applyOp(h: ServiceHarness, world: World, op: Op, step: num
     case "credit":
       await creditPartner(h.deps, actor, { partnerId: partners[op.partner % partners.length]!, amount: money(op.cents), reasonCode: "BONUS" });
       break;
+    case "draft":
+      await createPayout(h.deps, actor, { partnerId: partners[op.partner % partners.length]! });
+      break;
+    case "approvePayout":
+    case "payPayout":
+    case "cancelPayout": {
+      const payouts = await h.deps.tenant(actor.programId).payout.findMany({ select: { id: true }, orderBy: { id: "asc" } });
+      if (payouts.length === 0) return;
+      const id = payouts[op.payout % payouts.length]!.id;
+      const action = ({ approvePayout: "approve", payPayout: "pay", cancelPayout: "cancel" } as const)[op.op];
+      await transitionPayouts(h.deps, actor, action, { ids: [id], reason: "property", payment: { method: "PAYPAL" } });
+      break;
+    }
+    case "removeLine": {
+      const drafts = await h.deps.tenant(actor.programId).payout.findMany({ where: { status: "DRAFT" }, select: { id: true, items: { where: { active: true }, select: { commissionId: true } } }, orderBy: { id: "asc" } });
+      const draft = drafts[op.payout % Math.max(drafts.length, 1)];
+      if (!draft || draft.items.length === 0) return;
+      await removePayoutLines(h.deps, actor, { payoutId: draft.id, commissionIds: [draft.items[op.line % draft.items.length]!.commissionId] });
+      break;
+    }
+    case "advance":
+      h.clock.advance(op.days * 86_400_000);
+      break;
     case "reverse": {
       if (world.sales.length === 0) return;
       await reverseConversion(h.deps, actor, {
@@ -140,6 +182,22 @@ export async function checkInvariants(h: ServiceHarness, world: World, before: S
       expect(net.toFixed(2), `sale ${conversion.id} line ${line.id}`).toBe(dec(line.amount).minus(reversed).toFixed(2));
     }
   }
+  // A payout is the sum of its active lines; a paid payout's lines are all paid;
+  // no line is active in two payouts that are not cancelled.
+  const payouts = await db.payout.findMany({ include: { items: { include: { commission: { select: { status: true, amount: true } } } } } });
+  const activeLines = new Map<string, string>();
+  for (const payout of payouts) {
+    const active = payout.items.filter((item) => item.active);
+    expect(active.reduce((total, item) => total.plus(dec(item.amount)), dec("0")).toFixed(2), `payout ${payout.id}`).toBe(dec(payout.amount).toFixed(2));
+    if (payout.status === "CANCELLED") expect(active).toEqual([]);
+    if (payout.status === "PAID") expect(active.every((item) => item.commission.status === "PAID")).toBe(true);
+    if (payout.status === "DRAFT" || payout.status === "APPROVED") expect(active.every((item) => item.commission.status === "APPROVED")).toBe(true);
+    for (const item of active) {
+      expect(activeLines.has(item.commissionId), `line ${item.commissionId} in two payouts`).toBe(false);
+      activeLines.set(item.commissionId, payout.id);
+    }
+  }
+
   // Each partner's events are numbered 1, 2, 3, … without a gap, and the last
   // number is the one its balance row holds.
   const events = await db.event.groupBy({ by: ["partnerId"], _count: true, _max: { partnerSequence: true }, _min: { partnerSequence: true } });
@@ -159,11 +217,12 @@ describe("ledger properties (embedded PostgreSQL)", () => {
   });
   afterAll(() => h?.close());
 
-  it("keeps balances equal to their lines through random operations", async () => {
+  it("keeps balances equal to their lines through random operations, payouts included", async () => {
     let run = 0;
     await fc.assert(
-      fc.asyncProperty(fc.array(opArbitrary, { minLength: 5, maxLength: 30 }), async (ops) => {
+      fc.asyncProperty(fc.array(opArbitrary, { minLength: 10, maxLength: 40 }), async (ops) => {
         run += 1;
+        h.clock.set("2026-03-10T12:00:00.000Z");
         const world = await newWorld(h, run);
         let snapshot: Snapshot = new Map();
         for (const [step, op] of ops.entries()) {
