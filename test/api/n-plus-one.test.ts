@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { graphql } from "../../src/generated/gql/index.ts";
 import { createPartnerFixture, createProgramFixture, type ProgramFixture } from "../helpers/fixtures.ts";
 import { recordSale } from "../helpers/ledger-docs.ts";
+import { CreatePayoutDoc, makePayable, payableSale } from "../helpers/payout-docs.ts";
 import { dataOf, startTestApp, type TestApp } from "../helpers/test-app.ts";
 
 /**
@@ -56,6 +57,16 @@ const CommissionsWithParentsDoc = graphql(`
   }
 `);
 
+const PayoutsWithLinesDoc = graphql(`
+  query PayoutsWithLines($first: Int!) {
+    payouts(first: $first) {
+      totalCount
+      edges { node { id amount { amount } lineCount partner { name payoutMethods { label } billingProfile { legalName } balance { payoutBlockers } } lines { amount { amount } commission { id status conversion { externalId } } } } }
+    }
+    pendingPayouts(first: $first) { edges { node { partner { id } payableCommissionCount payableRevenue { amount } lastPaidAt payoutBlockers } } }
+  }
+`);
+
 describe("statements per request", () => {
   let t: TestApp;
   let acme: ProgramFixture;
@@ -66,6 +77,10 @@ describe("statements per request", () => {
     for (let i = 0; i < 25; i += 1) {
       const partner = await createPartnerFixture(t, acme);
       for (let j = 0; j < 6; j += 1) await recordSale(t, integration, partner.id, { amount: `${10 + j}.00` });
+      await makePayable(t, acme, partner.id);
+      for (let j = 0; j < 2; j += 1) await payableSale(t, acme, integration, partner.id, "100.00");
+      if (i % 2 === 0) await t.gql(CreatePayoutDoc, { input: { partnerId: partner.id } }, acme.adminToken);
+      if (i % 2 === 1) await payableSale(t, acme, integration, partner.id, "50.00");
     }
   });
   afterAll(() => t?.stop());
@@ -90,6 +105,7 @@ describe("statements per request", () => {
     ["partners → balance, commissions → conversion, corrections", PartnersWithLinesDoc, "partners"],
     ["conversions → reversals, commissions → partner, related", ConversionsWithLinesDoc, "conversions"],
     ["commissions → partner → balance, conversion → commissions", CommissionsWithParentsDoc, "commissions"],
+    ["payouts → partner → methods, billing, blockers; lines → commission → conversion; pending payouts", PayoutsWithLinesDoc, "payouts"],
   ] as const)("%s: constant in the page size", async (_name, document, field) => {
     const count = (first: number) =>
       statementsFor(async () => {
@@ -97,8 +113,8 @@ describe("statements per request", () => {
         expect(data[field]!.edges).toHaveLength(first);
       });
     const small = await count(2);
-    const large = await count(20);
+    const large = await count(field === "payouts" ? 12 : 20);
     expect(large).toBe(small);
-    expect(small).toBeLessThanOrEqual(6);
+    expect(small).toBeLessThanOrEqual(field === "payouts" ? 24 : 6);
   });
 });

@@ -188,8 +188,9 @@ export async function checkInvariants(h: ServiceHarness, world: World, before: S
   const activeLines = new Map<string, string>();
   for (const payout of payouts) {
     const active = payout.items.filter((item) => item.active);
-    expect(active.reduce((total, item) => total.plus(dec(item.amount)), dec("0")).toFixed(2), `payout ${payout.id}`).toBe(dec(payout.amount).toFixed(2));
+    // A cancelled payout keeps the amount it had, as history; its lines are released.
     if (payout.status === "CANCELLED") expect(active).toEqual([]);
+    else expect(active.reduce((total, item) => total.plus(dec(item.amount)), dec("0")).toFixed(2), `payout ${payout.id}`).toBe(dec(payout.amount).toFixed(2));
     if (payout.status === "PAID") expect(active.every((item) => item.commission.status === "PAID")).toBe(true);
     if (payout.status === "DRAFT" || payout.status === "APPROVED") expect(active.every((item) => item.commission.status === "APPROVED")).toBe(true);
     for (const item of active) {
@@ -230,7 +231,8 @@ describe("ledger properties (embedded PostgreSQL)", () => {
           snapshot = await checkInvariants(h, world, snapshot);
         }
       }),
-      { numRuns: 30, seed: Number(process.env.FC_SEED ?? Date.now() % 2 ** 31) },
+      // A fixed seed keeps CI deterministic; FC_SEED=<n> explores other sequences.
+      { numRuns: 30, seed: Number(process.env.FC_SEED ?? 20261122) },
     );
   });
 });
