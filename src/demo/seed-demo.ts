@@ -4,6 +4,10 @@ import { reviewCommissions } from "../services/commissions/review-commissions.ts
 import { recordConversions, type ConversionInput } from "../services/conversions/record-conversions.ts";
 import { reverseConversion } from "../services/conversions/reverse-conversion.ts";
 import { createPartner } from "../services/partners/create-partner.ts";
+import { addPayoutMethod } from "../services/payment-details/payout-methods.ts";
+import { setBillingProfile } from "../services/payment-details/set-billing-profile.ts";
+import { createPayout } from "../services/payouts/create-payout.ts";
+import { transitionPayouts } from "../services/payouts/transition-payouts.ts";
 import { createProgram } from "../services/programs/create-program.ts";
 import type { Actor } from "../services/runtime.ts";
 
@@ -39,6 +43,28 @@ async function seedSales(app: App, actor: Actor, partnerIds: string[]): Promise<
   const lines = await app.deps.tenant(actor.programId).commission.findMany({ where: { occurredAt: { lt: new Date(now - 25 * 86_400_000) } }, select: { id: true } });
   await reviewCommissions(app.deps, actor, "approve", lines.map((line) => line.id));
   await reverseConversion(app.deps, actor, { conversionExternalId: "demo-order-1003", refundId: "demo-refund-1", amount: "10.00", reason: "damaged item" });
+
+  // Payment details for three partners, one payout paid and one drafted.
+  const methods = [
+    { type: "PAYPAL" as const, email: "hello@trailtales.example" },
+    { type: "ACH" as const, accountName: "Summit Gear LLC", routingNumber: "021000021", accountNumber: "000123456789", accountType: "CHECKING" as const },
+    { type: "BANK_TRANSFER" as const, accountName: "Alpenglow Creators GmbH", iban: "DE89370400440532013000", bic: "DEUTDEFF" },
+  ];
+  const profiles = [
+    { entityType: "INDIVIDUAL" as const, legalName: "Tess Tales", country: "US", taxForm: "W9" as const, taxId: "123-45-6789", addressLine1: "12 Pine Rd", city: "Boulder", region: "CO", postalCode: "80302" },
+    { entityType: "COMPANY" as const, legalName: "Summit Gear LLC", country: "US", taxForm: "W9" as const, taxId: "12-3456789", addressLine1: "400 Summit Ave", city: "Denver", region: "CO", postalCode: "80202" },
+    { entityType: "COMPANY" as const, legalName: "Alpenglow Creators GmbH", country: "DE", taxForm: "W8BEN_E" as const, vatId: "DE123456789", city: "München", postalCode: "80331" },
+  ];
+  for (const [i, method] of methods.entries()) {
+    await addPayoutMethod(app.deps, actor, { partnerId: partnerIds[i]!, method });
+    await setBillingProfile(app.deps, actor, { partnerId: partnerIds[i]!, profile: profiles[i]! });
+  }
+  const paid = await createPayout(app.deps, actor, { partnerId: partnerIds[0]! });
+  if (paid.ok) {
+    await transitionPayouts(app.deps, actor, "approve", { ids: [paid.value.id] });
+    await transitionPayouts(app.deps, actor, "pay", { ids: [paid.value.id], payment: { method: "PAYPAL", reference: "PP-DEMO-0001" } });
+  }
+  await createPayout(app.deps, actor, { partnerId: partnerIds[1]! });
 }
 
 /**
