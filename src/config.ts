@@ -32,6 +32,8 @@ const ConfigSchema = z
       .optional(),
     REDIS_URL: z.string().regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL").optional(),
     ACCRUE_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
+    /** Live events queued per subscriber before it is told it fell behind. */
+    ACCRUE_FEED_QUEUE_SIZE: z.coerce.number().int().min(1).max(100_000).default(500),
     ACCRUE_MAX_QUERY_DEPTH: z.coerce.number().int().min(2).max(50).default(12),
     ACCRUE_MAX_QUERY_COST: z.coerce.number().int().min(100).default(100_000),
     ACCRUE_GRAPHIQL: booleanFlag.optional(),
@@ -82,6 +84,7 @@ export interface Config {
   encryptionKey?: Buffer;
   redisUrl?: string;
   shutdownGraceMs: number;
+  feedQueueSize: number;
   limits: { maxDepth: number; maxCost: number };
   graphiql: boolean;
   tax1099Thresholds?: Record<number, string>;
@@ -122,6 +125,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     encryptionKey: env.ACCRUE_ENCRYPTION_KEY ? Buffer.from(env.ACCRUE_ENCRYPTION_KEY, "base64") : undefined,
     redisUrl: env.REDIS_URL,
     shutdownGraceMs: env.ACCRUE_SHUTDOWN_GRACE_MS,
+    feedQueueSize: env.ACCRUE_FEED_QUEUE_SIZE,
     limits: { maxDepth: env.ACCRUE_MAX_QUERY_DEPTH, maxCost: env.ACCRUE_MAX_QUERY_COST },
     graphiql: env.ACCRUE_GRAPHIQL ?? env.NODE_ENV !== "production",
     tax1099Thresholds: env.ACCRUE_1099_THRESHOLDS,

@@ -1,4 +1,5 @@
 import type { Viewer } from "./auth/viewer.ts";
+import type { Realtime } from "./realtime/realtime.ts";
 import type { ScopedPrisma } from "./db/tenant-scope.ts";
 import type { Actor, ServiceDeps } from "./services/runtime.ts";
 
@@ -14,14 +15,22 @@ export interface Context {
   deps: ServiceDeps;
   /** The viewer as services see it; undefined for anonymous and platform viewers. */
   actor: Actor | undefined;
+  realtime: Realtime;
+  /** Over WebSocket: waits while the client is not reading (its send buffer is full). */
+  waitWritable?: () => Promise<void>;
 }
 
 /** No program has this id, so a client scoped to it reads nothing. */
 export const NO_PROGRAM = "00000000-0000-0000-0000-000000000000";
 
-export function createContext(deps: ServiceDeps, viewer: Viewer | null): Context {
+export function createContext(
+  deps: ServiceDeps,
+  viewer: Viewer | null,
+  realtime: Realtime,
+  waitWritable?: () => Promise<void>,
+): Context {
   if (!viewer || viewer.role === "platform") {
-    return { viewer, db: deps.tenant(NO_PROGRAM), deps, actor: undefined };
+    return { viewer, db: deps.tenant(NO_PROGRAM), deps, actor: undefined, realtime, waitWritable };
   }
   const partnerId = viewer.role === "partner" ? viewer.partnerId : undefined;
   return {
@@ -29,5 +38,7 @@ export function createContext(deps: ServiceDeps, viewer: Viewer | null): Context
     db: deps.tenant(viewer.programId, partnerId),
     deps,
     actor: { role: viewer.role, id: viewer.subject, programId: viewer.programId, partnerId },
+    realtime,
+    waitWritable,
   };
 }

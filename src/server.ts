@@ -17,6 +17,8 @@ import { openDatabase, type Database } from "./db/database.ts";
 import { migrate } from "./db/migrate.ts";
 import { useErrorCodes } from "./graphql/error-codes.ts";
 import { createExportsHandler } from "./http/exports.ts";
+import { createRealtime, type Realtime } from "./realtime/realtime.ts";
+import { attachWebSocketServer } from "./realtime/ws-server.ts";
 import { buildSchema } from "./graphql/schema.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { createTenantCache, type EventPublisher, type ServiceDeps, type TokenSigner } from "./services/runtime.ts";
@@ -30,6 +32,7 @@ export interface AppOptions {
 
 export interface App {
   config: Config;
+  realtime: Realtime;
   db: Database;
   deps: ServiceDeps;
   clock: Clock;
@@ -60,7 +63,7 @@ const reportAsValidationError = {
 };
 
 type ServerContext = { req: IncomingMessage; res: ServerResponse };
-type InitialContext = { request: Request; viewer?: Viewer | null };
+type InitialContext = { request: Request; viewer?: Viewer | null; waitWritable?: () => Promise<void> };
 
 /**
  * Assembles accrue: database (migrated), auth, services, GraphQL over HTTP.
@@ -85,7 +88,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     throw error;
   }
 
-  const events: EventPublisher = { publish: () => {} };
+  const realtime = createRealtime({ redisUrl: config.redisUrl, prisma: db.prisma, logger, queueSize: config.feedQueueSize });
+  const events: EventPublisher = realtime.bus;
   const tokens: TokenSigner | undefined = jwtSecret
     ? {
         sign: (claims, times) =>
@@ -120,8 +124,10 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       error: (...args) => logger.error({ err: args[0] }, "yoga error"),
     },
     context: async (initial: InitialContext & ServerContext) => {
+      // Over WebSocket the viewer comes from connectionParams (checked at connect);
+      // over HTTP (and SSE) from the Authorization header.
       const viewer = initial.viewer !== undefined ? initial.viewer : await auth.viewerFromHeader(initial.request.headers.get("authorization"));
-      return createContext(deps, viewer);
+      return createContext(deps, viewer, realtime, initial.waitWritable);
     },
     plugins: [
       useErrorCodes(),
@@ -136,18 +142,20 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     ],
   });
 
-  const exportsHandler = createExportsHandler(deps, auth);
+  const exportsHandler = createExportsHandler(deps, auth, realtime);
   const server: Server = createServer((req, res) => {
     if (req.url?.startsWith("/exports/")) void exportsHandler(req, res);
     else void yoga.handle(req, res, { req, res });
   });
   server.keepAliveTimeout = 5_000;
+  const websockets = attachWebSocketServer(server, yoga as never, auth, clock, logger);
 
   let url: string | undefined;
   let stopping: Promise<void> | undefined;
 
   const app: App = {
     config,
+    realtime,
     db,
     deps,
     clock,
@@ -173,12 +181,14 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     stop() {
       stopping ??= (async () => {
         if (server.listening) {
+          await websockets.close();
           const closed = new Promise<void>((resolve) => server.close(() => resolve()));
           server.closeIdleConnections();
           const grace = setTimeout(() => server.closeAllConnections(), config.shutdownGraceMs);
           await closed;
           clearTimeout(grace);
         }
+        await realtime.close();
         await db.close();
       })();
       return stopping;

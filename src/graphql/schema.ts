@@ -12,6 +12,7 @@ import "./types/balance.ts";
 import "./types/audit.ts";
 import "./types/payment-details.ts";
 import "./types/payout.ts";
+import "./types/feed.ts";
 
 builder.queryType({});
 builder.mutationType({});

@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { DateTime, IANAZone } from "luxon";
 import type { Authenticator } from "../auth/authenticate.ts";
 import type { Viewer } from "../auth/viewer.ts";
+import type { Realtime } from "../realtime/realtime.ts";
 import { createContext, type Context } from "../context.ts";
 import { maskSecret } from "../domain/payout-method.ts";
 import { dec, formatAmount } from "../domain/money.ts";
@@ -354,7 +355,7 @@ function sendError(res: ServerResponse, status: number, code: string, message: s
 }
 
 /** Handles /exports/*; answers errors as JSON in the GraphQL error shape. */
-export function createExportsHandler(deps: ServiceDeps, auth: Authenticator) {
+export function createExportsHandler(deps: ServiceDeps, auth: Authenticator, realtime: Realtime) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? "/", "http://exports");
     const route = ROUTES[url.pathname];
@@ -369,7 +370,7 @@ export function createExportsHandler(deps: ServiceDeps, auth: Authenticator) {
         throw error;
       }
       if (viewer?.role === "platform") throw new HttpError(403, "FORBIDDEN", "Exports belong to a program.");
-      await route(createContext(deps, viewer), res, url.searchParams, deps);
+      await route(createContext(deps, viewer, realtime), res, url.searchParams, deps);
     } catch (error) {
       if (error instanceof HttpError) return sendError(res, error.status, error.code, error.message);
       deps.logger.error({ err: error, path: url.pathname }, "export failed");

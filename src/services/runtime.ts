@@ -28,6 +28,8 @@ export interface CommittedEvent {
   entityId: string;
   payload: unknown;
   createdAt: string;
+  /** The writing transaction's id (pg_current_xact_id), for program-wide replay cursors. */
+  xid: string;
 }
 
 export interface EventPublisher {

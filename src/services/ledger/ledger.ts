@@ -182,14 +182,14 @@ export class Ledger {
     }
     if (eventRows.length > 0) {
       const inserted = await this.tx.db.$queryRaw<
-        { id: bigint; partner_id: string; partner_sequence: bigint; type: string; entity_id: string; payload: unknown; created_at: Date }[]
+        { id: bigint; partner_id: string; partner_sequence: bigint; type: string; entity_id: string; payload: unknown; created_at: Date; xid: string }[]
       >`INSERT INTO events (program_id, partner_id, partner_sequence, type, entity_id, payload, created_at)
         SELECT ${this.tx.programId}::uuid, e.partner_id, e.seq, e.type, e.entity_id, e.payload, ${this.tx.now}
           FROM unnest(${eventRows.map((e) => e.partnerId)}::uuid[], ${eventRows.map((e) => e.sequence.toString())}::bigint[],
                       ${eventRows.map((e) => e.type)}::text[], ${eventRows.map((e) => e.entityId)}::uuid[],
                       ${eventRows.map((e) => JSON.stringify(e.payload))}::jsonb[])
                AS e(partner_id, seq, type, entity_id, payload)
-        RETURNING id, partner_id::text, partner_sequence, type, entity_id::text, payload, created_at`;
+        RETURNING id, partner_id::text, partner_sequence, type, entity_id::text, payload, created_at, xid::text`;
       for (const row of inserted) {
         this.tx.events.push({
           id: row.id.toString(),
@@ -200,6 +200,7 @@ export class Ledger {
           entityId: row.entity_id,
           payload: row.payload,
           createdAt: new Date(row.created_at).toISOString(),
+          xid: row.xid,
         } satisfies CommittedEvent);
       }
     }

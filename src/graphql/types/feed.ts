@@ -1,0 +1,159 @@
+import { GraphQLError } from "graphql";
+import type { CommittedEvent } from "../../services/runtime.ts";
+import { decodePartnerCursor, decodeProgramCursor, partnerFeed, programFeed, type FeedItem } from "../../realtime/feed.ts";
+import { builder } from "../builder.ts";
+import { actorOf, assertMayNamePartner, badInput, OPERATORS } from "../guards.ts";
+import { CommissionKindEnum, CommissionStatusEnum } from "./commission.ts";
+import { Money } from "./common.ts";
+import { PartnerRef } from "./partner.ts";
+import { PayoutMethodTypeEnum } from "./payment-details.ts";
+import { PayoutStatusEnum } from "./payout.ts";
+
+const FeedEventType = builder.enumType("FeedEventType", {
+  values: {
+    COMMISSION_ACCRUED: { description: "A new line: a sale's commission, a correction, a credit." },
+    COMMISSION_CHANGED: { description: "A line moved: approved, held, cancelled, paid, reversed, became payable." },
+    BALANCE_CHANGED: { description: "The partner's new balance." },
+    PAYOUT_CHANGED: { description: "A payout was drafted, approved, paid, cancelled, changed or bounced." },
+    FELL_BEHIND: { description: "Live events were lost to this subscription (it did not keep up, or fan-out was interrupted): subscribe again with `after: cursor`." },
+  } as const,
+});
+
+const typeNames: Record<string, "COMMISSION_ACCRUED" | "COMMISSION_CHANGED" | "BALANCE_CHANGED" | "PAYOUT_CHANGED"> = {
+  "commission.accrued": "COMMISSION_ACCRUED",
+  "commission.changed": "COMMISSION_CHANGED",
+  "balance.changed": "BALANCE_CHANGED",
+  "payout.changed": "PAYOUT_CHANGED",
+};
+
+type Payload = Record<string, string | boolean | null>;
+const gid = (type: string, id: string | null | undefined) => (id ? Buffer.from(`${type}:${id}`).toString("base64") : null);
+
+const CommissionChange = builder.objectRef<Payload>("CommissionChange").implement({
+  description: "A commission line as it is after the change.",
+  fields: (t) => ({
+    id: t.id({ resolve: (p) => gid("Commission", p.id as string)! }),
+    kind: t.field({ type: CommissionKindEnum, resolve: (p) => p.kind as never }),
+    status: t.field({ type: CommissionStatusEnum, resolve: (p) => p.status as never }),
+    amount: t.field({ type: Money, resolve: (p) => ({ amount: p.amount as string, currency: p.currency as string }) }),
+    conversionId: t.id({ nullable: true, resolve: (p) => gid("Conversion", p.conversionId as string | null) }),
+    relatedId: t.id({ nullable: true, resolve: (p) => gid("Commission", p.relatedId as string | null) }),
+    payableAt: t.field({ type: "DateTime", resolve: (p) => new Date(p.payableAt as string) }),
+    payable: t.boolean({ description: "Past its hold (a line is payable once also approved and in no payout).", resolve: (p) => p.matured === true }),
+  }),
+});
+
+const BalanceChange = builder.objectRef<Payload>("BalanceChange").implement({
+  description: "The partner's balance after the change.",
+  fields: (t) => {
+    const money = (key: string) => t.field({ type: Money, resolve: (p) => ({ amount: p[key] as string, currency: p.currency as string }) });
+    return { pending: money("pending"), payable: money("payable"), inPayouts: money("inPayouts"), paid: money("paid"), lifetimeEarned: money("lifetimeEarned") };
+  },
+});
+
+const PayoutChange = builder.objectRef<Payload>("PayoutChange").implement({
+  description: "A payout as it is after the change.",
+  fields: (t) => ({
+    id: t.id({ resolve: (p) => gid("Payout", p.id as string)! }),
+    status: t.field({ type: PayoutStatusEnum, resolve: (p) => p.status as never }),
+    amount: t.field({ type: Money, resolve: (p) => ({ amount: p.amount as string, currency: p.currency as string }) }),
+    method: t.field({ type: PayoutMethodTypeEnum, nullable: true, resolve: (p) => (p.method as never) ?? null }),
+    reference: t.string({ nullable: true, resolve: (p) => (p.reference as string | null) ?? null }),
+    paidAt: t.field({ type: "DateTime", nullable: true, resolve: (p) => (p.paidAt ? new Date(p.paidAt as string) : null) }),
+  }),
+});
+
+const FellBehind = builder.objectRef<Extract<FeedItem, { kind: "fell_behind" }>>("FellBehind").implement({
+  fields: (t) => ({
+    reason: t.string({ description: "QUEUE_FULL (the client did not keep up) or FAN_OUT_INTERRUPTED (Redis went away or came back).", resolve: (n) => n.reason }),
+    dropped: t.int({ description: "Live events this subscription dropped.", resolve: (n) => n.dropped }),
+  }),
+});
+
+const event = (item: FeedItem): CommittedEvent | null => (item.kind === "event" ? item.event : null);
+const payloadIf = (item: FeedItem, type: string) => {
+  const e = event(item);
+  return e?.type === type ? (e.payload as Payload) : null;
+};
+
+const FeedEventRef = builder.objectRef<FeedItem>("FeedEvent").implement({
+  description: "One event of a live feed. Keep `cursor`: subscribing again with `after: cursor` replays what was missed, once.",
+  fields: (t) => ({
+    type: t.field({ type: FeedEventType, resolve: (item) => (item.kind === "fell_behind" ? "FELL_BEHIND" : (typeNames[item.event.type] ?? "COMMISSION_CHANGED")) }),
+    cursor: t.exposeString("cursor"),
+    sequence: t.string({ nullable: true, description: "The partner's event number: 1, 2, 3, … without gaps.", resolve: (item) => event(item)?.partnerSequence ?? null }),
+    partnerId: t.id({ nullable: true, resolve: (item) => gid("Partner", event(item)?.partnerId) }),
+    occurredAt: t.field({ type: "DateTime", nullable: true, resolve: (item) => (event(item) ? new Date(event(item)!.createdAt) : null) }),
+    commission: t.field({ type: CommissionChange, nullable: true, resolve: (item) => payloadIf(item, "commission.accrued") ?? payloadIf(item, "commission.changed") }),
+    balance: t.field({ type: BalanceChange, nullable: true, resolve: (item) => payloadIf(item, "balance.changed") }),
+    payout: t.field({ type: PayoutChange, nullable: true, resolve: (item) => payloadIf(item, "payout.changed") }),
+    fellBehind: t.field({ type: FellBehind, nullable: true, resolve: (item) => (item.kind === "fell_behind" ? item : null) }),
+  }),
+});
+
+/** A feed ends when its token expires (SSE has no socket to close). */
+function remainingMs(ctx: { viewer: { expiresAt?: Date } | null; deps: { clock: { now(): Date } } }): number | undefined {
+  const expiresAt = ctx.viewer?.expiresAt;
+  return expiresAt ? expiresAt.getTime() - ctx.deps.clock.now().getTime() : undefined;
+}
+
+function notFound(message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: "NOT_FOUND" } });
+}
+
+builder.subscriptionType({
+  fields: (t) => ({
+    partnerEvents: t.field({
+      type: FeedEventRef,
+      description: "One partner's events, live, in order. A partner token sees its own only (partnerId may be left out); operators name any partner.",
+      authScopes: { role: [...OPERATORS, "partner"], integration: "commissions:read" },
+      args: {
+        partnerId: t.arg.globalID({ for: PartnerRef }),
+        after: t.arg.string({ description: "A cursor from an earlier event: replay what came after it first." }),
+      },
+      subscribe: async (_root, args, ctx) => {
+        const actor = actorOf(ctx);
+        const partnerId = args.partnerId?.id ?? actor.partnerId;
+        if (!partnerId) throw badInput("partnerId is required");
+        assertMayNamePartner(ctx, partnerId);
+        const after = args.after == null ? null : decodePartnerCursor(args.after);
+        if (after === undefined) throw badInput("after is not a cursor of this feed");
+        if (!(await ctx.db.partner.findUnique({ where: { id: partnerId }, select: { id: true } }))) throw notFound("no such partner");
+        return partnerFeed({
+          bus: ctx.realtime.bus,
+          db: ctx.db,
+          programId: actor.programId,
+          partnerId,
+          after,
+          queueSize: ctx.realtime.queueSize,
+          waitWritable: ctx.waitWritable,
+          endAfterMs: remainingMs(ctx),
+          stats: ctx.realtime.feeds,
+        });
+      },
+      resolve: (item: FeedItem) => item,
+    }),
+    programEvents: t.field({
+      type: FeedEventRef,
+      description: "Every event of the program, live (operators).",
+      authScopes: { role: OPERATORS },
+      args: { after: t.arg.string({ description: "A cursor from an earlier event: replay what came after it first." }) },
+      subscribe: (_root, args, ctx) => {
+        const after = args.after == null ? null : decodeProgramCursor(args.after);
+        if (after === undefined) throw badInput("after is not a cursor of this feed");
+        return programFeed({
+          bus: ctx.realtime.bus,
+          db: ctx.db,
+          programId: actorOf(ctx).programId,
+          after,
+          sampler: ctx.realtime.sampler,
+          queueSize: ctx.realtime.queueSize,
+          waitWritable: ctx.waitWritable,
+          endAfterMs: remainingMs(ctx),
+          stats: ctx.realtime.feeds,
+        });
+      },
+      resolve: (item: FeedItem) => item,
+    }),
+  }),
+});

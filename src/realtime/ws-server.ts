@@ -1,0 +1,97 @@
+import type { Server } from "node:http";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { YogaServerInstance } from "graphql-yoga";
+import { useServer } from "graphql-ws/use/ws";
+import { WebSocket, WebSocketServer } from "ws";
+import type { Authenticator } from "../auth/authenticate.ts";
+import type { Viewer } from "../auth/viewer.ts";
+import type { Clock } from "../clock.ts";
+import type { Logger } from "../logger.ts";
+
+/** Bytes waiting in a socket's send buffer beyond which we stop sending to it. */
+const SEND_BUFFER_HIGH_WATER = 256 * 1024;
+/** Timers cannot wait longer than this (about 24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+type Extra = {
+  socket: WebSocket;
+  viewer?: Viewer;
+  expiry?: NodeJS.Timeout;
+};
+
+function tokenFrom(params: Readonly<Record<string, unknown>> | undefined): string | undefined {
+  const raw = params?.authorization ?? params?.Authorization ?? params?.token;
+  if (typeof raw !== "string") return undefined;
+  return raw.replace(/^Bearer\s+/i, "").trim() || undefined;
+}
+
+/**
+ * graphql-ws on the HTTP server's port and path, through yoga's envelop
+ * (same schema, context, validation rules and limits as HTTP). The token
+ * comes in `connectionParams` ({ authorization: "Bearer …" }) and is checked
+ * at connection: a missing or bad one closes the socket with 4403; when it
+ * expires, the socket is closed with 4403 too.
+ */
+export function attachWebSocketServer(server: Server, yoga: YogaServerInstance<object, object>, auth: Authenticator, clock: Clock, logger: Logger) {
+  const wss = new WebSocketServer({ server, path: "/graphql" });
+  const disposable = useServer<Record<string, unknown> | undefined, Extra>(
+    {
+      onConnect: async (ctx) => {
+        const token = tokenFrom(ctx.connectionParams);
+        if (!token) return false;
+        try {
+          const viewer = await auth.viewerFromToken(token);
+          ctx.extra.viewer = viewer;
+          if (viewer.expiresAt) {
+            const ms = viewer.expiresAt.getTime() - clock.now().getTime();
+            ctx.extra.expiry = setTimeout(() => ctx.extra.socket.close(4403, "Token expired"), Math.max(0, Math.min(ms, MAX_TIMER_MS)));
+          }
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      onClose: (ctx) => clearTimeout(ctx.extra.expiry),
+      onSubscribe: async (ctx, _id, payload) => {
+        const socket = ctx.extra.socket;
+        const waitWritable = async () => {
+          // graphql-ws sends without waiting for the client: hold the feed
+          // here, so a client that stops reading fills its bounded queue
+          // instead of the socket's unbounded buffer.
+          while (socket.readyState === WebSocket.OPEN && socket.bufferedAmount > SEND_BUFFER_HIGH_WATER) await sleep(20);
+        };
+        const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
+          ...ctx,
+          req: undefined,
+          socket,
+          params: payload,
+          viewer: ctx.extra.viewer ?? null,
+          waitWritable,
+        });
+        const args = {
+          schema,
+          operationName: payload.operationName,
+          document: parse(payload.query),
+          variableValues: payload.variables,
+          contextValue: await contextFactory(),
+          rootValue: { execute, subscribe },
+        };
+        const errors = validate(args.schema, args.document);
+        if (errors.length) return errors;
+        return args;
+      },
+      execute: (args) => (args.rootValue as { execute: (a: unknown) => unknown }).execute(args) as never,
+      subscribe: (args) => (args.rootValue as { subscribe: (a: unknown) => unknown }).subscribe(args) as never,
+    },
+    wss,
+  );
+  wss.on("error", (error) => logger.error({ err: error }, "websocket server error"));
+  return {
+    wss,
+    async close() {
+      for (const client of wss.clients) client.close(1001, "Server shutting down");
+      await disposable.dispose();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    },
+  };
+}
