@@ -14,6 +14,8 @@ export function databaseTargets(): DatabaseTarget[] {
 
 /** PostgreSQL-only tests (concurrency): skipped without TEST_DATABASE_URL, except in CI where it must be set. */
 export const hasPostgres = Boolean(process.env.TEST_DATABASE_URL);
+/** Redis tests (fan-out across instances): skipped without REDIS_URL, except in CI where it must be set. */
+export const hasRedis = Boolean(process.env.REDIS_URL);
 
 export async function createPostgresDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
   const base = process.env.TEST_DATABASE_URL;

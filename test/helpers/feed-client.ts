@@ -2,6 +2,7 @@ import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
 import { print } from "graphql";
 import { createClient, type Client } from "graphql-ws";
 import WebSocket from "ws";
+import { graphql } from "../../src/generated/gql/index.ts";
 
 export interface Subscription<T> {
   items: T[];
@@ -64,3 +65,15 @@ export function subscribe<T, V>(client: Client, document: TypedDocumentNode<T, V
     },
   };
 }
+
+export const PartnerFeedDoc = graphql(`
+  subscription PartnerFeed($partnerId: ID, $after: String) {
+    partnerEvents(partnerId: $partnerId, after: $after) {
+      type cursor sequence partnerId
+      commission { id status amount { amount currency } }
+      balance { pending { amount } payable { amount } lifetimeEarned { amount } }
+      payout { id status }
+      fellBehind { reason dropped }
+    }
+  }
+`);

@@ -34,11 +34,11 @@ export interface TestApp {
 /** Starts the real server (HTTP on a random port) on the given database. */
 export async function startTestApp(
   target: DatabaseTarget,
-  options: { env?: Record<string, string>; countStatements?: boolean; clock?: ManualClock } = {},
+  options: { env?: Record<string, string>; countStatements?: boolean; clock?: ManualClock; databaseUrl?: string } = {},
 ): Promise<TestApp> {
   const dataDir = mkdtempSync(join(tmpdir(), "accrue-test-"));
   if (target === "pglite") copyPgliteTemplate(dataDir);
-  const postgres = target === "postgres" ? await createPostgresDatabase() : undefined;
+  const postgres = target === "postgres" && !options.databaseUrl ? await createPostgresDatabase() : undefined;
   const clock = options.clock ?? new ManualClock("2026-03-10T12:00:00.000Z");
   const config = loadConfig({
     NODE_ENV: "test",
@@ -49,6 +49,7 @@ export async function startTestApp(
     ACCRUE_JWT_SECRET: TEST_JWT_SECRET,
     ACCRUE_SHUTDOWN_GRACE_MS: "2000",
     ...(postgres ? { DATABASE_URL: postgres.url } : {}),
+    ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : {}),
     ...options.env,
   });
   const app = await buildApp(config, { clock, countStatements: options.countStatements });

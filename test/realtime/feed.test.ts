@@ -2,22 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { graphql } from "../../src/generated/gql/index.ts";
 import { databaseTargets } from "../helpers/databases.ts";
-import { feedClient, subscribe } from "../helpers/feed-client.ts";
+import { feedClient, PartnerFeedDoc, subscribe } from "../helpers/feed-client.ts";
 import { createPartnerFixture, createProgramFixture, type ProgramFixture } from "../helpers/fixtures.ts";
 import { recordSale, ReviewDocs } from "../helpers/ledger-docs.ts";
-import { dataOf, startTestApp, TEST_JWT_SECRET, type TestApp } from "../helpers/test-app.ts";
+import { dataOf, startTestApp, type TestApp } from "../helpers/test-app.ts";
 
-export const PartnerFeedDoc = graphql(`
-  subscription PartnerFeed($partnerId: ID, $after: String) {
-    partnerEvents(partnerId: $partnerId, after: $after) {
-      type cursor sequence partnerId
-      commission { id status amount { amount currency } }
-      balance { pending { amount } payable { amount } lifetimeEarned { amount } }
-      payout { id status }
-      fellBehind { reason dropped }
-    }
-  }
-`);
 const ProgramFeedDoc = graphql(`
   subscription ProgramFeed($after: String) {
     programEvents(after: $after) { type cursor sequence partnerId commission { id status } balance { pending { amount } } fellBehind { reason } }
@@ -256,5 +245,3 @@ describe.each(databaseTargets())("live feed on %s", (target) => {
     }
   }, 120_000);
 });
-
-export { TEST_JWT_SECRET };

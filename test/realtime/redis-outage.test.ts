@@ -1,0 +1,143 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { signToken } from "../../src/auth/sign-token.ts";
+import { createPostgresDatabase, hasPostgres } from "../helpers/databases.ts";
+import { feedClient, PartnerFeedDoc, subscribe } from "../helpers/feed-client.ts";
+import { startServerProcess, type ServerProcess } from "../helpers/server-process.ts";
+
+const SECRET = "outage-test-secret-long-enough-for-hs256";
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** A Redis of this test's own on a free port: the machine's shared one is never touched. */
+async function startRedis(port: number): Promise<ChildProcess> {
+  const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: ["ignore", "pipe", "pipe"] });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("redis-server did not start")), 10_000);
+    child.stdout!.on("data", (chunk: Buffer) => {
+      if (/Ready to accept connections/i.test(chunk.toString())) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.once("exit", (code) => reject(new Error(`redis-server exited with ${code}`)));
+  });
+  return child;
+}
+
+async function call(url: string, token: string, query: string, variables: object = {}) {
+  const response = await fetch(`${url}/graphql`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query, variables }),
+  });
+  return { status: response.status, body: (await response.json()) as { data?: any; errors?: unknown[] } };
+}
+
+describe.runIf(hasPostgres)("Redis going away (two server processes, PostgreSQL, a Redis of the test's own)", () => {
+  const cleanup: (() => Promise<unknown> | unknown)[] = [];
+  afterAll(async () => {
+    for (const step of cleanup.reverse()) await step();
+  });
+
+  it("keeps both instances serving, tells subscribers to catch up, resumes fan-out, and loses nothing", async () => {
+    const port = await freePort();
+    let redis = await startRedis(port);
+    cleanup.push(() => redis.kill("SIGKILL"));
+    const database = await createPostgresDatabase();
+    cleanup.push(() => database.drop());
+    const env = (dir: string) => ({ DATABASE_URL: database.url, REDIS_URL: `redis://127.0.0.1:${port}`, ACCRUE_JWT_SECRET: SECRET, ACCRUE_DATA_DIR: dir, LOG_LEVEL: "info" });
+    const dirs = [mkdtempSync(join(tmpdir(), "accrue-outage-")), mkdtempSync(join(tmpdir(), "accrue-outage-"))];
+    cleanup.push(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+    const a: ServerProcess = await startServerProcess(env(dirs[0]!));
+    cleanup.push(() => a.stop());
+    const b: ServerProcess = await startServerProcess(env(dirs[1]!));
+    cleanup.push(() => b.stop());
+
+    const times = { secret: SECRET, issuer: "accrue", audience: "accrue", expiresAt: new Date(Date.now() + 3_600_000) };
+    const platform = await signToken({ role: "platform", subject: "t" }, times);
+    const program = await call(a.url, platform, 'mutation { createProgram(input: { name: "Outage", currency: "USD", commissionRule: { type: FLAT, amount: "1.00" } }) { program { id } } }');
+    const programId = Buffer.from(program.body.data.createProgram.program.id, "base64").toString().split(":")[1]!;
+    const admin = await signToken({ role: "admin", subject: "t", programId }, times);
+    const partner = await call(a.url, admin, 'mutation { createPartner(input: { name: "P" }) { partner { id } } }');
+    const partnerGlobalId = partner.body.data.createPartner.partner.id as string;
+    const partnerToken = await signToken({ role: "partner", subject: "p", programId, partnerId: Buffer.from(partnerGlobalId, "base64").toString().split(":")[1]! }, times);
+    let sales = 0;
+    const sell = async () => {
+      sales += 1;
+      const result = await call(a.url, admin, `mutation($i: RecordConversionInput!) { recordConversion(input: $i) { conversion { id } userErrors { code } } }`, {
+        i: { externalId: `o-${sales}`, partners: [{ id: partnerGlobalId }], amount: "10.00", currency: "USD", occurredAt: new Date().toISOString() },
+      });
+      expect(result.body.data.recordConversion.conversion).not.toBeNull();
+    };
+
+    // A subscriber on B that resumes from its cursor whenever told it fell behind.
+    const client = feedClient(b.url, partnerToken);
+    cleanup.push(() => client.dispose());
+    const sequences: string[] = [];
+    const notices: string[] = [];
+    let cursor: string | undefined;
+    const follow = () => {
+      const feed = subscribe(client, PartnerFeedDoc, cursor ? { after: cursor } : {});
+      const seen = new Set<number>();
+      const poll = setInterval(() => {
+        feed.items.forEach((item, index) => {
+          if (seen.has(index)) return;
+          seen.add(index);
+          const e = item.partnerEvents;
+          cursor = e.cursor;
+          if (e.type === "FELL_BEHIND") {
+            notices.push(e.fellBehind!.reason);
+            clearInterval(poll);
+            feed.stop();
+            follow();
+          } else sequences.push(e.sequence!);
+        });
+      }, 20);
+      cleanup.push(() => clearInterval(poll));
+    };
+    follow();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await sell();
+    const until = async (check: () => boolean, ms: number, what: string) => {
+      const deadline = Date.now() + ms;
+      while (!check()) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${sequences.join(",")} / ${notices.join(",")}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    };
+    await until(() => sequences.length >= 2, 10_000, "the first sale through Redis");
+
+    // Redis goes away for 20 seconds.
+    redis.kill("SIGKILL");
+    await new Promise((resolve) => redis.once("exit", resolve));
+    const outageEnds = Date.now() + 20_000;
+    while (Date.now() < outageEnds) {
+      for (const instance of [a, b]) expect((await call(instance.url, admin, "{ viewer { role } }")).status).toBe(200);
+      await sell();
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    }
+    expect(a.child.exitCode).toBeNull();
+    expect(b.child.exitCode).toBeNull();
+    expect(notices).toContain("FAN_OUT_INTERRUPTED");
+
+    // Redis is back: fan-out resumes and the subscriber catches up on what was committed meanwhile.
+    redis = await startRedis(port);
+    await until(() => sequences.length >= sales * 2, 30_000, "the catch-up");
+    await sell();
+    await until(() => sequences.length >= sales * 2, 15_000, "a live event after the outage");
+    expect(sequences).toEqual(Array.from({ length: sales * 2 }, (_, i) => String(i + 1)));
+    expect(a.child.exitCode).toBeNull();
+    expect(b.child.exitCode).toBeNull();
+  }, 120_000);
+});
