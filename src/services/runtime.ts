@@ -30,6 +30,8 @@ export interface CommittedEvent {
   createdAt: string;
   /** The writing transaction's id (pg_current_xact_id), for program-wide replay cursors. */
   xid: string;
+  /** When the server saw the transaction commit (wall clock); absent for replayed events. */
+  committedAt?: string;
 }
 
 export interface EventPublisher {
@@ -126,7 +128,10 @@ export async function transact<T>(
         // the extra SET TRANSACTION statement Prisma sends when one is named.
         { ...(options.isolationLevel ? { isolationLevel: options.isolationLevel } : {}), timeout: options.timeoutMs ?? 15_000, maxWait: 10_000 },
       );
-      if (events.length > 0) deps.events.publish(events);
+      if (events.length > 0) {
+        const committedAt = new Date().toISOString();
+        deps.events.publish(events.map((event) => ({ ...event, committedAt })));
+      }
       return { ok: true, value };
     } catch (error) {
       if (error instanceof UserErrorsThrown) return { ok: false, errors: error.errors };

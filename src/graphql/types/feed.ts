@@ -84,6 +84,12 @@ const FeedEventRef = builder.objectRef<FeedItem>("FeedEvent").implement({
     sequence: t.string({ nullable: true, description: "The partner's event number: 1, 2, 3, … without gaps.", resolve: (item) => event(item)?.partnerSequence ?? null }),
     partnerId: t.id({ nullable: true, resolve: (item) => gid("Partner", event(item)?.partnerId) }),
     occurredAt: t.field({ type: "DateTime", nullable: true, resolve: (item) => (event(item) ? new Date(event(item)!.createdAt) : null) }),
+    committedAt: t.field({
+      type: "DateTime",
+      nullable: true,
+      description: "When the change committed, for events delivered live (null when replayed).",
+      resolve: (item) => (event(item)?.committedAt ? new Date(event(item)!.committedAt!) : null),
+    }),
     commission: t.field({ type: CommissionChange, nullable: true, resolve: (item) => payloadIf(item, "commission.accrued") ?? payloadIf(item, "commission.changed") }),
     balance: t.field({ type: BalanceChange, nullable: true, resolve: (item) => payloadIf(item, "balance.changed") }),
     payout: t.field({ type: PayoutChange, nullable: true, resolve: (item) => payloadIf(item, "payout.changed") }),
