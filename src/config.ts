@@ -37,6 +37,21 @@ const ConfigSchema = z
     ACCRUE_MAX_QUERY_DEPTH: z.coerce.number().int().min(2).max(50).default(12),
     ACCRUE_MAX_QUERY_COST: z.coerce.number().int().min(100).default(100_000),
     ACCRUE_GRAPHIQL: booleanFlag.optional(),
+    QBO_CLIENT_ID: z.string().min(1).optional(),
+    QBO_CLIENT_SECRET: z.string().min(1).optional(),
+    QBO_ENVIRONMENT: z.enum(["sandbox", "production"]).default("sandbox"),
+    QBO_API_BASE_URL: z.url().optional(),
+    QBO_AUTHORIZE_URL: z.url().default("https://appcenter.intuit.com/connect/oauth2"),
+    QBO_TOKEN_URL: z.url().default("https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer"),
+    QBO_REVOKE_URL: z.url().default("https://developer.api.intuit.com/v2/oauth2/tokens/revoke"),
+    QBO_REDIRECT_URI: z.url().optional(),
+    QBO_WEBHOOK_VERIFIER_TOKEN: z.string().min(1).optional(),
+    QBO_MINOR_VERSION: z.coerce.number().int().min(1).default(75),
+    QBO_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+    /** Scheduled work (hold releases, scheduled payout runs, accounting sync) in this process. */
+    ACCRUE_SCHEDULER: booleanFlag.default(true),
+    ACCRUE_SCHEDULER_INTERVAL_MS: z.coerce.number().int().min(100).default(15_000),
+    ACCRUE_ACCOUNTING_POLL_MS: z.coerce.number().int().min(1000).default(300_000),
     /** JSON like {"2025":"600","2026":"2000"}: the 1099-NEC threshold by tax year, in USD. */
     ACCRUE_1099_THRESHOLDS: z
       .string()
@@ -88,6 +103,19 @@ export interface Config {
   limits: { maxDepth: number; maxCost: number };
   graphiql: boolean;
   tax1099Thresholds?: Record<number, string>;
+  quickbooks: {
+    clientId?: string;
+    clientSecret?: string;
+    apiBaseUrl: string;
+    authorizeUrl: string;
+    tokenUrl: string;
+    revokeUrl: string;
+    redirectUri: string;
+    webhookVerifierToken?: string;
+    minorVersion: number;
+    timeoutMs: number;
+  };
+  scheduler: { enabled: boolean; intervalMs: number; accountingPollMs: number };
 }
 
 export class ConfigError extends Error {
@@ -129,5 +157,19 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     limits: { maxDepth: env.ACCRUE_MAX_QUERY_DEPTH, maxCost: env.ACCRUE_MAX_QUERY_COST },
     graphiql: env.ACCRUE_GRAPHIQL ?? env.NODE_ENV !== "production",
     tax1099Thresholds: env.ACCRUE_1099_THRESHOLDS,
+    quickbooks: {
+      clientId: env.QBO_CLIENT_ID,
+      clientSecret: env.QBO_CLIENT_SECRET,
+      apiBaseUrl:
+        env.QBO_API_BASE_URL ?? (env.QBO_ENVIRONMENT === "production" ? "https://quickbooks.api.intuit.com" : "https://sandbox-quickbooks.api.intuit.com"),
+      authorizeUrl: env.QBO_AUTHORIZE_URL,
+      tokenUrl: env.QBO_TOKEN_URL,
+      revokeUrl: env.QBO_REVOKE_URL,
+      redirectUri: env.QBO_REDIRECT_URI ?? `http://localhost:${env.PORT}/integrations/quickbooks/callback`,
+      webhookVerifierToken: env.QBO_WEBHOOK_VERIFIER_TOKEN,
+      minorVersion: env.QBO_MINOR_VERSION,
+      timeoutMs: env.QBO_TIMEOUT_MS,
+    },
+    scheduler: { enabled: env.ACCRUE_SCHEDULER, intervalMs: env.ACCRUE_SCHEDULER_INTERVAL_MS, accountingPollMs: env.ACCRUE_ACCOUNTING_POLL_MS },
   };
 }

@@ -5,34 +5,31 @@ import { createYoga, type YogaServerInstance } from "graphql-yoga";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createAuthenticator, type Authenticator } from "./auth/authenticate.ts";
-import { loadOrCreateDevSecrets } from "./auth/dev-secrets.ts";
-import { signToken } from "./auth/sign-token.ts";
 import { createTokenVerifier } from "./auth/verify-token.ts";
 import type { Viewer } from "./auth/viewer.ts";
-import { systemClock, type Clock } from "./clock.ts";
-import { createSecretBox } from "./crypto/secret-box.ts";
+import type { Clock } from "./clock.ts";
 import type { Config } from "./config.ts";
 import { createContext, type Context } from "./context.ts";
-import { openDatabase, type Database } from "./db/database.ts";
-import { migrate } from "./db/migrate.ts";
+import type { Database } from "./db/database.ts";
 import { useErrorCodes } from "./graphql/error-codes.ts";
+import { createCore, type CoreOptions } from "./core.ts";
 import { createExportsHandler } from "./http/exports.ts";
-import { createRealtime, type Realtime } from "./realtime/realtime.ts";
+import { createQuickBooksHandler } from "./http/quickbooks.ts";
+import type { QuickBooksClient } from "./integrations/quickbooks/client.ts";
+import type { Scheduler } from "./jobs/scheduler.ts";
+import type { Realtime } from "./realtime/realtime.ts";
 import { attachWebSocketServer } from "./realtime/ws-server.ts";
 import { buildSchema } from "./graphql/schema.ts";
-import { createLogger, type Logger } from "./logger.ts";
-import { createTenantCache, type EventPublisher, type ServiceDeps, type TokenSigner } from "./services/runtime.ts";
+import type { Logger } from "./logger.ts";
+import type { ServiceDeps } from "./services/runtime.ts";
 
-export interface AppOptions {
-  clock?: Clock;
-  logger?: Logger;
-  /** Count SQL statements (tests of N+1 behaviour). */
-  countStatements?: boolean;
-}
+export type AppOptions = CoreOptions;
 
 export interface App {
   config: Config;
   realtime: Realtime;
+  scheduler: Scheduler;
+  qbo: QuickBooksClient;
   db: Database;
   deps: ServiceDeps;
   clock: Clock;
@@ -69,44 +66,9 @@ type InitialContext = { request: Request; viewer?: Viewer | null; waitWritable?:
  * Assembles accrue: database (migrated), auth, services, GraphQL over HTTP.
  * Nothing listens until `start()`.
  */
-export async function buildApp(config: Config, options: AppOptions = {}): Promise<App> {
-  const logger = options.logger ?? createLogger(config.logLevel);
-  const clock = options.clock ?? systemClock;
-  const devSecrets = config.env === "production" ? undefined : loadOrCreateDevSecrets(config.dataDir);
-  const jwtSecret = config.auth.secret ?? (config.auth.jwksUrl ? undefined : devSecrets?.jwtSecret);
-
-  const db = await openDatabase(
-    config.database.kind === "pglite"
-      ? { kind: "pglite", dataDir: config.database.dataDir, countStatements: options.countStatements }
-      : { kind: "postgres", url: config.database.url, poolSize: config.database.poolSize, countStatements: options.countStatements },
-  );
-  try {
-    const applied = await migrate(db.sql);
-    if (applied.length > 0) logger.info({ applied }, "applied migrations");
-  } catch (error) {
-    await db.close();
-    throw error;
-  }
-
-  const realtime = createRealtime({ redisUrl: config.redisUrl, prisma: db.prisma, logger, queueSize: config.feedQueueSize });
-  const events: EventPublisher = realtime.bus;
-  const tokens: TokenSigner | undefined = jwtSecret
-    ? {
-        sign: (claims, times) =>
-          signToken(claims, { secret: jwtSecret, issuer: config.auth.issuer, audience: config.auth.audience, ...times }),
-      }
-    : undefined;
-  const encryptionKey = config.encryptionKey ?? Buffer.from(devSecrets!.encryptionKey, "base64");
-  const deps: ServiceDeps = {
-    prisma: db.prisma,
-    secrets: createSecretBox(encryptionKey),
-    tokens,
-    clock,
-    logger,
-    events,
-    tax1099Thresholds: config.tax1099Thresholds,
-    tenant: createTenantCache(db.prisma),
-  };
+export async function buildApp(config: Config, options: CoreOptions = {}): Promise<App> {
+  const core = await createCore(config, options);
+  const { logger, clock, db, deps, realtime, qbo, scheduler, jwtSecret } = core;
   const verify = createTokenVerifier({ ...config.auth, secret: jwtSecret, now: () => clock.now() });
   const auth = createAuthenticator(verify, db.prisma, clock, config.auth.clockToleranceSeconds);
 
@@ -143,8 +105,10 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   });
 
   const exportsHandler = createExportsHandler(deps, auth, realtime);
+  const quickbooksHandler = createQuickBooksHandler(deps, qbo, config.quickbooks.webhookVerifierToken);
   const server: Server = createServer((req, res) => {
     if (req.url?.startsWith("/exports/")) void exportsHandler(req, res);
+    else if (req.url?.startsWith("/integrations/quickbooks/") || req.url?.startsWith("/webhooks/quickbooks")) void quickbooksHandler(req, res);
     else void yoga.handle(req, res, { req, res });
   });
   server.keepAliveTimeout = 5_000;
@@ -156,6 +120,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   const app: App = {
     config,
     realtime,
+    scheduler,
+    qbo,
     db,
     deps,
     clock,
@@ -176,10 +142,12 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       const address = server.address() as AddressInfo;
       const host = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
       url = `http://${host}:${address.port}`;
+      if (config.scheduler.enabled) scheduler.start();
       return url;
     },
     stop() {
       stopping ??= (async () => {
+        await scheduler.stop();
         if (server.listening) {
           await websockets.close();
           const closed = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -188,8 +156,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
           await closed;
           clearTimeout(grace);
         }
-        await realtime.close();
-        await db.close();
+        await core.close();
       })();
       return stopping;
     },

@@ -63,3 +63,61 @@ export function parsePayoutSchedule(input: PayoutScheduleInput, path: string[] =
   }
   return errors.length > 0 ? { ok: false, errors } : { ok: true, value: schedule };
 }
+
+/** A calendar date in the program's time zone, as YYYY-MM-DD. */
+export type LocalDate = string;
+
+function parts(date: LocalDate): { year: number; month: number; day: number } {
+  const [year, month, day] = date.split("-").map(Number) as [number, number, number];
+  return { year, month, day };
+}
+
+function iso(year: number, month: number, day: number): LocalDate {
+  return `${String(year).padStart(4, "0")}-${String(month).padStart(2, "0")}-${String(day).padStart(2, "0")}`;
+}
+
+function daysInMonth(year: number, month: number): number {
+  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+}
+
+/** Days since 1970-01-01 of a calendar date (no time zone involved). */
+function dayNumber(date: LocalDate): number {
+  const { year, month, day } = parts(date);
+  return Math.floor(Date.UTC(year, month - 1, day) / 86_400_000);
+}
+
+function fromDayNumber(n: number): LocalDate {
+  const d = new Date(n * 86_400_000);
+  return iso(d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate());
+}
+
+/**
+ * The latest scheduled run date on or before `today` (both in program time),
+ * or null when the schedule has none yet (on demand, or a bi-weekly anchor
+ * in the future). Monthly runs on days 29–31 fall on the last day of shorter
+ * months: "the 31st" is February 28th (29th in a leap year), April 30th.
+ */
+export function latestRunDate(schedule: PayoutSchedule, today: LocalDate): LocalDate | null {
+  switch (schedule.frequency) {
+    case "ON_DEMAND":
+      return null;
+    case "WEEKLY": {
+      const n = dayNumber(today);
+      const isoWeekday = ((new Date(n * 86_400_000).getUTCDay() + 6) % 7) + 1; // 1 Monday … 7 Sunday
+      return fromDayNumber(n - ((isoWeekday - schedule.weekday! + 7) % 7));
+    }
+    case "BIWEEKLY": {
+      const anchor = dayNumber(schedule.anchorDate!);
+      const n = dayNumber(today);
+      if (n < anchor) return null;
+      return fromDayNumber(n - ((n - anchor) % 14));
+    }
+    case "MONTHLY": {
+      const { year, month, day } = parts(today);
+      const runDay = Math.min(schedule.dayOfMonth!, daysInMonth(year, month));
+      if (day >= runDay) return iso(year, month, runDay);
+      const [prevYear, prevMonth] = month === 1 ? [year - 1, 12] : [year, month - 1];
+      return iso(prevYear, prevMonth, Math.min(schedule.dayOfMonth!, daysInMonth(prevYear, prevMonth)));
+    }
+  }
+}

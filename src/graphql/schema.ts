@@ -13,6 +13,7 @@ import "./types/audit.ts";
 import "./types/payment-details.ts";
 import "./types/payout.ts";
 import "./types/feed.ts";
+import "./types/accounting.ts";
 
 builder.queryType({});
 builder.mutationType({});

@@ -8,6 +8,7 @@ import type { Logger } from "../logger.ts";
 import type { TokenClaims } from "../auth/sign-token.ts";
 import type { Role } from "../auth/viewer.ts";
 import type { SecretBox } from "../crypto/secret-box.ts";
+import type { QuickBooksClient } from "../integrations/quickbooks/client.ts";
 
 /** Who a service acts for: a token's role and subject, or the system (jobs). */
 export interface Actor {
@@ -52,6 +53,8 @@ export interface ServiceDeps {
   clock: Clock;
   logger: Logger;
   events: EventPublisher;
+  /** The accounting system's client (QuickBooks Online). */
+  quickbooks?: QuickBooksClient;
   /** 1099-NEC thresholds by tax year (USD), when configured; the defaults otherwise. */
   tax1099Thresholds?: Readonly<Record<number, string>>;
   /** A client scoped to one program, or one partner of it (cached). */

@@ -11,6 +11,7 @@ import { getDatamodel } from "../../src/generated/pothos-prisma-types.ts";
  */
 const SQL_ONLY_COLUMNS = new Set(["events.xid"]);
 const SQL_ONLY_INDEXES = new Set([
+  "outbox_jobs_pending_subject_key",
   "payout_items_commission_id_active_key",
   "payouts_partner_id_open_key",
   "payout_methods_partner_id_default_key",

@@ -4,7 +4,6 @@ import { reconcileBalances, type BalanceMismatch, type ReconcileReport } from ".
 import { builder } from "../builder.ts";
 import { actorOf, badInput, OPERATORS } from "../guards.ts";
 import { Money, SortDirection } from "./common.ts";
-import { PartnerRef } from "./partner.ts";
 
 export const BalanceRef = builder.prismaObject("Balance", {
   description: "What a partner has earned and been paid, in the program's currency. Always the sum of the partner's lines.",

@@ -3,7 +3,7 @@ import { MAX_BATCH, recordConversions, type ConversionInput, type RecordedConver
 import { reverseConversion } from "../../services/conversions/reverse-conversion.ts";
 import { builder } from "../builder.ts";
 import { actorOf, assertMayNamePartner, OPERATORS } from "../guards.ts";
-import { defineMutation, type Payload } from "../mutation.ts";
+import { defineMutation } from "../mutation.ts";
 import { inOrderOf } from "../reload.ts";
 import { Money, SortDirection } from "./common.ts";
 import { PartnerRef } from "./partner.ts";

@@ -28,7 +28,7 @@ export const PayoutStatusEnum = builder.enumType("PayoutStatus", {
   } as const,
 });
 
-const PayoutLineRef = builder.prismaObject("PayoutItem", {
+builder.prismaObject("PayoutItem", {
   name: "PayoutLine",
   description: "A commission line in a payout.",
   fields: (t) => ({

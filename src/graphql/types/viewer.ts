@@ -1,7 +1,5 @@
 import { INTEGRATION_SCOPES, ROLES, type Viewer } from "../../auth/viewer.ts";
 import { builder } from "../builder.ts";
-import { PartnerRef } from "./partner.ts";
-import { ProgramRef } from "./program.ts";
 
 export const RoleEnum = builder.enumType("Role", { values: ROLES.map((role) => role.toUpperCase()) as Uppercase<(typeof ROLES)[number]>[] });
 export const IntegrationScopeEnum = builder.enumType("IntegrationScope", {

@@ -5,17 +5,19 @@ import { Ledger, loadLines, writeStatusChanges, type LineRow } from "../ledger/l
 import { toJson, type Tx } from "../runtime.ts";
 
 /**
- * Approved lines whose hold has ended become payable: they are marked
- * matured (the balance projection never reads the clock) and move from
- * pending to payable. The partners must be locked by the caller's ledger.
+ * Lines whose hold has ended are marked matured (the balance projection
+ * never reads the clock): approved ones move from pending to payable and are
+ * announced; pending or held ones just carry the mark, so approving or
+ * releasing them later makes them payable at once. The partners must be
+ * locked by the caller's ledger.
  */
 export async function matureDueLines(tx: Tx, ledger: Ledger, partnerIds: string[]): Promise<LineRow[]> {
-  const due = await loadLines(tx, { partnerId: { in: partnerIds }, status: "APPROVED", matured: false, payableAt: { lte: tx.now } });
+  const due = await loadLines(tx, { partnerId: { in: partnerIds }, status: { in: ["PENDING", "APPROVED", "ON_HOLD"] }, matured: false, payableAt: { lte: tx.now } });
   await writeStatusChanges(
     tx,
     due.map((line) => ({ id: line.id, status: line.status, heldFromStatus: line.heldFromStatus, matured: true })),
   );
-  for (const line of due) ledger.changed(line, { ...line, matured: true });
+  for (const line of due) if (line.status === "APPROVED") ledger.changed(line, { ...line, matured: true });
   return due;
 }
 

@@ -5,6 +5,7 @@ import { parseAmount } from "../../domain/money.ts";
 import { transitionPayout, type PayoutAction } from "../../domain/payout-status.ts";
 import type { Payout, PayoutMethodType } from "../../generated/prisma/client.ts";
 import type { BulkResult } from "../commissions/review-commissions.ts";
+import { enqueueAccountingSync } from "../accounting/enqueue.ts";
 import { once } from "../idempotency.ts";
 import { Ledger, loadLines, writeStatusChanges, type LineRow } from "../ledger/ledger.ts";
 import { audit, transact, type Actor, type AuditInput, type ServiceDeps, type Tx } from "../runtime.ts";
@@ -145,6 +146,8 @@ async function apply(tx: Tx, action: PayoutAction, ids: string[], input: { reaso
     audits.push({ action: `payout.${action}`, entityType: "Payout", entityId: id, before: { status: payout.status }, after: { status: after.status, ...(payment ? { method: payment.method, reference: payment.reference } : {}) }, reason });
     result.changed.push(id);
   }
+  // Approved payouts become bills, paid ones bill payments, in the accounting system.
+  if (action !== "cancel") await enqueueAccountingSync(tx, result.changed);
   await audit(tx, ...audits);
   await ledger.flush();
   return result;

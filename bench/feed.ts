@@ -1,0 +1,444 @@
+// `npm run bench:feed`: the live feed under load. N partners each hold one
+// graphql-transport-ws subscription to `partnerEvents` (raw `ws` sockets in
+// separate client processes, on loopback); accruals are posted at a fixed
+// rate through the API, and each event's delivery latency is measured from
+// the commit (`committedAt`) to the client. Also: the server's memory per
+// idle subscribed connection. Next to a floor measured in the same run: a
+// bare `ws` server in its own process that the same client processes connect
+// to, sending messages of the same shape at the same rate.
+// Prints one JSON line; progress goes to stderr. Options (env):
+// BENCH_DATABASE_URL, BENCH_SUBSCRIBERS (2000), BENCH_RATE (100 per second),
+// BENCH_SECONDS (20), BENCH_CLIENT_PROCESSES (4), BENCH_HTTP_CONCURRENCY (16),
+// BENCH_REDIS_URL (unset: in-process fan-out).
+import { randomBytes } from "node:crypto";
+import { fork, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
+import { parse } from "graphql";
+import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
+import { signToken } from "../src/auth/sign-token.ts";
+import type { CreatePartnerInput, CreateProgramInput, RecordConversionInput, RecordConversionsInput } from "../src/generated/gql/graphql.ts";
+import { BENCH_SECRET, freshDatabase, gql, percentile, pool, startServer } from "./lib.ts";
+import type { ClientCommand, ClientReply, ClientStats, FloorCommand, FloorReply } from "./feed/protocol.ts";
+
+const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? 2000);
+const RATE = Number(process.env.BENCH_RATE ?? 100);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
+const PROCESSES = Math.max(1, Math.min(Number(process.env.BENCH_CLIENT_PROCESSES ?? 4), SUBSCRIBERS));
+const HTTP_CONCURRENCY = Number(process.env.BENCH_HTTP_CONCURRENCY ?? 16);
+const CREATE_CONCURRENCY = 16;
+/** Handshakes in flight per client process. */
+const CONNECT_CONCURRENCY = 32;
+const BATCH = 500;
+
+// Plain documents (not `graphql()`), so codegen need not run for this script.
+const doc = <T, V>(source: string) => parse(source) as unknown as TypedDocumentNode<T, V>;
+type Errors = { userErrors: { message: string }[] };
+const CreateProgram = doc<{ createProgram: { program: { id: string } | null } & Errors }, { input: CreateProgramInput }>(
+  `mutation FeedBenchCreateProgram($input: CreateProgramInput!) { createProgram(input: $input) { program { id } userErrors { message } } }`,
+);
+const CreatePartner = doc<{ createPartner: { partner: { id: string } | null } & Errors }, { input: CreatePartnerInput }>(
+  `mutation FeedBenchCreatePartner($input: CreatePartnerInput!) { createPartner(input: $input) { partner { id } userErrors { message } } }`,
+);
+const Record = doc<{ recordConversion: { created: boolean | null } & Errors }, { input: RecordConversionInput }>(
+  `mutation FeedBenchRecord($input: RecordConversionInput!) { recordConversion(input: $input) { created userErrors { message } } }`,
+);
+const RecordMany = doc<{ recordConversions: { createdCount: number | null } & Errors }, { input: RecordConversionsInput }>(
+  `mutation FeedBenchRecordMany($input: RecordConversionsInput!) { recordConversions(input: $input) { createdCount userErrors { message } } }`,
+);
+const SUBSCRIPTION = `subscription FeedBench { partnerEvents { type cursor sequence committedAt commission { id amount { amount } } balance { payable { amount } } } }`;
+
+const tokenOptions = (expiresAt: Date) => ({ secret: BENCH_SECRET, issuer: "accrue", audience: "accrue", expiresAt });
+const rawId = (id: string) => Buffer.from(id, "base64").toString("utf8").split(":")[1]!;
+const began = performance.now();
+const progress = (text: string) => process.stderr.write(`feed [${((performance.now() - began) / 1000).toFixed(1)} s]: ${text}\n`);
+
+// ---------------------------------------------------------------- processes
+
+function rssKiB(pid: number): number {
+  const match = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  if (!match) throw new Error(`no VmRSS for ${pid}`);
+  return Number(match[1]);
+}
+
+function cpuTicks(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return Number(fields[11]) + Number(fields[12]); // utime + stime
+}
+
+/** Waits until `pid` uses under ~4% of a core over half a second (at most 60 s), then `idleMs` more. */
+async function settle(pid: number, idleMs: number): Promise<void> {
+  const until = performance.now() + 60_000;
+  while (performance.now() < until) {
+    const before = cpuTicks(pid);
+    await sleep(500);
+    if (cpuTicks(pid) - before <= 2) break;
+  }
+  await sleep(idleMs);
+}
+
+/** Jiffies the whole machine spent busy (not idle or waiting for I/O), and in all. */
+function machineTicks(): { busy: number; total: number } {
+  const [, ...fields] = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/);
+  const values = fields.slice(0, 8).map(Number);
+  const total = values.reduce((sum, v) => sum + v, 0);
+  return { busy: total - values[3]! - values[4]!, total };
+}
+
+type WithoutId<T> = T extends unknown ? Omit<T, "id"> : never;
+let nextId = 1;
+
+/** Sends a command to a child and waits for the answer with the same id. */
+function ask<R>(child: ChildProcess, command: WithoutId<ClientCommand> | WithoutId<FloorCommand>, timeoutMs: number): Promise<R> {
+  const id = nextId++;
+  return new Promise((resolve, reject) => {
+    const done = () => {
+      clearTimeout(timer);
+      child.off("message", onMessage);
+      child.off("exit", onExit);
+    };
+    const timer = setTimeout(() => {
+      done();
+      reject(new Error(`child ${child.pid}: no answer to ${command.cmd} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const onMessage = (message: unknown) => {
+      if ((message as { id?: number }).id !== id) return;
+      done();
+      resolve(message as R);
+    };
+    const onExit = (code: number | null) => {
+      done();
+      reject(new Error(`child ${child.pid} exited (${code}) while asked to ${command.cmd}`));
+    };
+    child.on("message", onMessage);
+    child.once("exit", onExit);
+    child.send({ ...command, id });
+  });
+}
+
+function forkChild(file: string): ChildProcess {
+  return fork(new URL(file, import.meta.url).pathname, [], { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const kill = setTimeout(() => child.kill("SIGKILL"), 5_000);
+    child.once("exit", () => {
+      clearTimeout(kill);
+      resolve();
+    });
+    child.kill("SIGTERM");
+  });
+}
+
+// ---------------------------------------------------------------- clients
+
+const clients: ChildProcess[] = [];
+
+async function allStats(samples: boolean): Promise<ClientStats & { samples: number[] }> {
+  const replies = await Promise.all(clients.map((child) => ask<ClientStats>(child, { cmd: "stats", samples }, 30_000)));
+  return {
+    received: replies.reduce((sum, r) => sum + r.received, 0),
+    silent: replies.reduce((sum, r) => sum + r.silent, 0),
+    errors: replies.reduce((sum, r) => sum + r.errors, 0),
+    fellBehind: replies.reduce((sum, r) => sum + r.fellBehind, 0),
+    unexpectedCloses: replies.reduce((sum, r) => sum + r.unexpectedCloses, 0),
+    samples: replies.flatMap((r) => r.samples ?? []),
+    ...(replies.find((r) => r.firstError) ? { firstError: replies.find((r) => r.firstError)!.firstError! } : {}),
+  };
+}
+
+/** Polls the clients until `expected` messages arrived (at most `maxMs`), then waits `graceMs` for strays. */
+async function tail(expected: number, maxMs: number, graceMs: number): Promise<void> {
+  const until = performance.now() + maxMs;
+  while (performance.now() < until && (await allStats(false)).received < expected) await sleep(250);
+  await sleep(graceMs);
+}
+
+async function reset(): Promise<void> {
+  await Promise.all(clients.map((child) => ask(child, { cmd: "reset" }, 30_000)));
+}
+
+async function closeSockets(): Promise<void> {
+  await Promise.all(clients.map((child) => ask(child, { cmd: "close" }, 60_000)));
+}
+
+/** Splits 0..count-1 into one contiguous share per client process. */
+function shares(count: number): { first: number; count: number }[] {
+  return clients.map((_, p) => {
+    const first = Math.floor((p * count) / clients.length);
+    return { first, count: Math.floor(((p + 1) * count) / clients.length) - first };
+  });
+}
+
+async function connect(mode: "graphql" | "floor", url: string, tokens: string[]): Promise<{ ready: number; failed: number; firstError?: string }> {
+  const replies = await Promise.all(
+    shares(SUBSCRIBERS).map((share, p) =>
+      ask<Extract<ClientReply, { ev: "connected" }>>(
+        clients[p]!,
+        mode === "graphql"
+          ? { cmd: "connect", mode, url, tokens: tokens.slice(share.first, share.first + share.count), query: SUBSCRIPTION, concurrency: CONNECT_CONCURRENCY, timeoutMs: 60_000 }
+          : { cmd: "connect", mode, url, first: share.first, count: share.count, concurrency: CONNECT_CONCURRENCY, timeoutMs: 60_000 },
+        900_000,
+      ),
+    ),
+  );
+  const firstError = replies.find((r) => r.firstError)?.firstError;
+  return { ready: replies.reduce((sum, r) => sum + r.ready, 0), failed: replies.reduce((sum, r) => sum + r.failed, 0), ...(firstError ? { firstError } : {}) };
+}
+
+// ---------------------------------------------------------------- results
+
+interface Measured {
+  connected: number;
+  memoryPerConnectionKiB: number;
+  accruals: number;
+  windowMs: number;
+  expectedEvents: number;
+  deliveredEvents: number;
+  latencyMs: { p50: number; p99: number; max: number };
+  eventsPerSecond: number;
+}
+
+const problems: string[] = [];
+
+async function measure(name: string, expectedEvents: number, accruals: number, windowMs: number, connected: number, memoryPerConnectionKiB: number): Promise<Measured> {
+  await tail(expectedEvents, 30_000, 2_000);
+  const stats = await allStats(true);
+  if (stats.received !== expectedEvents) problems.push(`${name}: expected ${expectedEvents} events, received ${stats.received}`);
+  if (stats.errors) problems.push(`${name}: ${stats.errors} errors (fell behind ${stats.fellBehind}, unexpected closes ${stats.unexpectedCloses}); first: ${stats.firstError}`);
+  const sorted = stats.samples.sort((a, b) => a - b);
+  return {
+    connected,
+    memoryPerConnectionKiB: Number(memoryPerConnectionKiB.toFixed(1)),
+    accruals,
+    windowMs: Math.round(windowMs),
+    expectedEvents,
+    deliveredEvents: stats.received,
+    latencyMs: { p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted[sorted.length - 1] ?? Number.NaN },
+    eventsPerSecond: Math.round(stats.received / (windowMs / 1000)),
+  };
+}
+
+/** After a prime (two messages to every socket): checks that every socket got its own, then forgets them. */
+async function checkPrimed(name: string, expected: number): Promise<void> {
+  await tail(expected, 120_000, 1_000);
+  const stats = await allStats(false);
+  if (stats.received !== expected || stats.silent > 0 || stats.errors > 0) {
+    problems.push(`${name} prime: expected ${expected} events, received ${stats.received}; ${stats.silent} sockets got none; ${stats.errors} errors (first: ${stats.firstError})`);
+  }
+  await reset();
+}
+
+// ---------------------------------------------------------------- the API
+
+async function feedRun(
+  serverPid: number,
+  url: string,
+  tokens: string[],
+  partners: string[],
+  admin: string,
+): Promise<Measured> {
+  await settle(serverPid, 0);
+  const before = rssKiB(serverPid);
+  progress(`server RSS ${(before / 1024).toFixed(0)} MiB before connecting; connecting ${SUBSCRIBERS} subscribers`);
+  const connectTicks = cpuTicks(serverPid);
+  const connectStarted = performance.now();
+  const connected = await connect("graphql", url.replace(/^http/, "ws") + "/graphql", tokens);
+  progress(
+    `connected in ${((performance.now() - connectStarted) / 1000).toFixed(1)} s, ` +
+      `server CPU ${((10 * (cpuTicks(serverPid) - connectTicks)) / SUBSCRIBERS).toFixed(1)} ms per subscriber`,
+  );
+  if (connected.failed) problems.push(`server: ${connected.failed} sockets failed to subscribe; first: ${connected.firstError}`);
+  await settle(serverPid, 2_000);
+  const after = rssKiB(serverPid);
+  const memory = (after - before) / SUBSCRIBERS;
+  progress(`${connected.ready} subscribed; server RSS ${(after / 1024).toFixed(0)} MiB (${memory.toFixed(1)} KiB per connection)`);
+
+  // Prime: one conversion per partner (batches of 500), so every subscription proves live; also the warm-up.
+  progress("priming every subscription with one accrual");
+  let conversion = 0;
+  const sale = (partner: string, key: string): RecordConversionInput => ({
+    externalId: key,
+    partners: [{ id: partner }],
+    amount: "10.00",
+    currency: "USD",
+    occurredAt: new Date().toISOString(),
+  });
+  await pool(Math.ceil(partners.length / BATCH), 2, async (b) => {
+    const items = partners.slice(b * BATCH, (b + 1) * BATCH).map((partner) => sale(partner, `prime-${b}-${(conversion += 1)}`));
+    const result = await gql(url, RecordMany, { input: { items } }, admin);
+    if (result.recordConversions.createdCount !== items.length) throw new Error(JSON.stringify(result.recordConversions.userErrors));
+  });
+  await checkPrimed("server", 2 * partners.length);
+
+  // Warm the single-accrual path for a second at the rate, then measure.
+  progress(`warm-up: ${RATE} accruals`);
+  const warm = await accrue(url, partners, admin, RATE, 1, "warm", sale);
+  await tail(2 * warm.accruals, 30_000, 1_000);
+  await reset();
+
+  progress(`measuring: ${RATE} accruals per second for ${SECONDS} s`);
+  const ticks = cpuTicks(serverPid);
+  const machine = machineTicks();
+  const run = await accrue(url, partners, admin, RATE, SECONDS, "run", sale);
+  const cpu = (cpuTicks(serverPid) - ticks) / (run.windowMs / 10); // 100 ticks per second
+  const busy = machineTicks();
+  progress(
+    `${run.accruals} accruals in ${(run.windowMs / 1000).toFixed(1)} s (${(run.accruals / (run.windowMs / 1000)).toFixed(1)} per second); ` +
+      `server CPU ${(cpu * 100).toFixed(0)}% of a core, machine ${((100 * (busy.busy - machine.busy)) / (busy.total - machine.total)).toFixed(0)}% busy; waiting for the tail`,
+  );
+  if (run.failed) problems.push(`server: ${run.failed} accruals failed; first: ${run.firstError}`);
+  return measure("server", 2 * run.accruals, run.accruals, run.windowMs, connected.ready, memory);
+}
+
+/** recordConversion at `rate` per second for `seconds`, a random partner each, HTTP_CONCURRENCY requests at most in flight. */
+async function accrue(
+  url: string,
+  partners: string[],
+  admin: string,
+  rate: number,
+  seconds: number,
+  tag: string,
+  sale: (partner: string, key: string) => RecordConversionInput,
+): Promise<{ accruals: number; failed: number; firstError?: string; windowMs: number }> {
+  const total = Math.round(rate * seconds);
+  let accruals = 0;
+  let failed = 0;
+  let firstError: string | undefined;
+  const started = performance.now();
+  await pool(total, HTTP_CONCURRENCY, async (i) => {
+    const wait = started + (i * 1000) / rate - performance.now();
+    if (wait > 0) await sleep(wait);
+    try {
+      const result = await gql(url, Record, { input: sale(partners[Math.floor(Math.random() * partners.length)]!, `${tag}-${i}`) }, admin);
+      if (result.recordConversion.created) accruals += 1;
+      else {
+        failed += 1;
+        firstError ??= JSON.stringify(result.recordConversion.userErrors);
+      }
+    } catch (error) {
+      failed += 1;
+      firstError ??= String(error);
+    }
+  });
+  return { accruals, failed, ...(firstError ? { firstError } : {}), windowMs: performance.now() - started };
+}
+
+// ---------------------------------------------------------------- the floor
+
+async function floorRun(): Promise<Measured> {
+  const floor = forkChild("./feed/floor-server.ts");
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error("floor server did not start within 60 s")), 60_000);
+      floor.once("message", (message) => {
+        clearTimeout(timer);
+        resolve((message as Extract<FloorReply, { ev: "listening" }>).port);
+      });
+      floor.once("exit", (code) => reject(new Error(`floor server exited (${code})`)));
+    });
+    await settle(floor.pid!, 0);
+    const before = rssKiB(floor.pid!);
+    progress(`floor: RSS ${(before / 1024).toFixed(0)} MiB before connecting; connecting ${SUBSCRIBERS} sockets`);
+    const connected = await connect("floor", `ws://127.0.0.1:${port}/`, []);
+    if (connected.failed) problems.push(`floor: ${connected.failed} sockets failed to connect; first: ${connected.firstError}`);
+    await settle(floor.pid!, 2_000);
+    const after = rssKiB(floor.pid!);
+    const memory = (after - before) / SUBSCRIBERS;
+    const registered = await ask<Extract<FloorReply, { ev: "count" }>>(floor, { cmd: "count" }, 30_000);
+    progress(`floor: ${registered.registered} connected; RSS ${(after / 1024).toFixed(0)} MiB (${memory.toFixed(1)} KiB per connection)`);
+
+    const primed = await ask<Extract<FloorReply, { ev: "sent" }>>(floor, { cmd: "prime" }, 60_000);
+    await checkPrimed("floor", primed.messages);
+    const warm = await ask<Extract<FloorReply, { ev: "sent" }>>(floor, { cmd: "run", rate: RATE, seconds: 1 }, 60_000);
+    await tail(warm.messages, 30_000, 1_000);
+    await reset();
+
+    progress(`floor: ${RATE} accruals per second for ${SECONDS} s`);
+    const run = await ask<Extract<FloorReply, { ev: "sent" }>>(floor, { cmd: "run", rate: RATE, seconds: SECONDS }, (SECONDS + 120) * 1000);
+    const measured = await measure("floor", run.messages, run.accruals, run.windowMs, connected.ready, memory);
+    await closeSockets();
+    return measured;
+  } finally {
+    await stopChild(floor);
+  }
+}
+
+// ---------------------------------------------------------------- main
+
+async function main() {
+  const database = await freshDatabase();
+  const server = await startServer({
+    DATABASE_URL: database.url,
+    DATABASE_POOL_SIZE: "20",
+    ACCRUE_JWT_SECRET: BENCH_SECRET,
+    ACCRUE_ENCRYPTION_KEY: randomBytes(32).toString("base64"),
+    ...(process.env.BENCH_REDIS_URL ? { REDIS_URL: process.env.BENCH_REDIS_URL } : {}),
+  });
+  const stopServer = async () => {
+    if (server.child.exitCode !== null || server.child.signalCode !== null) return;
+    const kill = setTimeout(() => server.child.kill("SIGKILL"), 30_000);
+    await server.stop();
+    clearTimeout(kill);
+  };
+  for (let p = 0; p < PROCESSES; p += 1) clients.push(forkChild("./feed/clients.ts"));
+  const expires = new Date(Date.now() + 3 * 3_600_000);
+  try {
+    const platform = await signToken({ role: "platform", subject: "bench" }, tokenOptions(expires));
+    const program = await gql(server.url, CreateProgram, { input: { name: "feed bench", currency: "USD", commissionRule: { type: "PERCENTAGE", percent: "10" }, holdPeriodDays: 30 } }, platform);
+    if (!program.createProgram.program) throw new Error(JSON.stringify(program.createProgram.userErrors));
+    const programId = rawId(program.createProgram.program.id);
+    const admin = await signToken({ role: "admin", subject: "bench", programId }, tokenOptions(expires));
+
+    progress(`creating ${SUBSCRIBERS} partners, ${CREATE_CONCURRENCY} at a time`);
+    const partners: string[] = new Array<string>(SUBSCRIBERS);
+    await pool(SUBSCRIBERS, CREATE_CONCURRENCY, async (i) => {
+      const created = await gql(server.url, CreatePartner, { input: { name: `feed partner ${i}`, externalId: `fp-${i}` } }, admin);
+      if (!created.createPartner.partner) throw new Error(JSON.stringify(created.createPartner.userErrors));
+      partners[i] = created.createPartner.partner.id;
+    });
+    const tokens = await Promise.all(
+      partners.map((id, i) => signToken({ role: "partner", subject: `partner-${i}`, programId, partnerId: rawId(id) }, tokenOptions(expires))),
+    );
+
+    const measured = await feedRun(server.child.pid!, server.url, tokens, partners, admin);
+    await closeSockets();
+    await stopServer();
+    progress("server stopped; the floor");
+    const floor = await floorRun();
+
+    for (const problem of problems) progress(`PROBLEM: ${problem}`);
+    console.log(
+      JSON.stringify({
+        benchmark: "feed",
+        subscribers: SUBSCRIBERS,
+        rate: RATE,
+        seconds: SECONDS,
+        accruals: measured.accruals,
+        accrualsPerSecond: Number((measured.accruals / (measured.windowMs / 1000)).toFixed(1)),
+        expectedEvents: measured.expectedEvents,
+        deliveredEvents: measured.deliveredEvents,
+        latencyMs: measured.latencyMs,
+        eventsPerSecond: measured.eventsPerSecond,
+        memoryPerConnectionKiB: measured.memoryPerConnectionKiB,
+        floor: {
+          expectedEvents: floor.expectedEvents,
+          deliveredEvents: floor.deliveredEvents,
+          latencyMs: floor.latencyMs,
+          eventsPerSecond: floor.eventsPerSecond,
+          memoryPerConnectionKiB: floor.memoryPerConnectionKiB,
+        },
+        ...(problems.length ? { problems } : {}),
+      }),
+    );
+  } finally {
+    await Promise.all(clients.map(stopChild));
+    await stopServer();
+    await database.drop();
+  }
+}
+
+await main();

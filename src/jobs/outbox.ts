@@ -1,0 +1,95 @@
+import type { OutboxJob } from "../generated/prisma/client.ts";
+import { QuickBooksError, type QuickBooksClient } from "../integrations/quickbooks/client.ts";
+import { checkBillPayment } from "../integrations/quickbooks/payment-sync.ts";
+import { syncPayout } from "../integrations/quickbooks/sync-payout.ts";
+import { CHECK_BILL_PAYMENT, SYNC_PAYOUT } from "../services/accounting/enqueue.ts";
+import { audit, transact, type ServiceDeps } from "../services/runtime.ts";
+
+export const MAX_ATTEMPTS = 10;
+const BASE_DELAY_MS = 30_000;
+const MAX_DELAY_MS = 60 * 60_000;
+/** A worker holds a claimed job this long; a crashed worker's job is taken again after. */
+const LEASE_MS = 5 * 60_000;
+
+/**
+ * Exponential backoff with jitter (each wait between half and one and a half
+ * of base·2^(attempt−1), at most an hour), or what QuickBooks asked for with
+ * Retry-After when that is longer.
+ */
+export function retryDelayMs(attempt: number, retryAfterMs?: number, random: () => number = Math.random): number {
+  const exponential = Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** Math.max(0, attempt - 1));
+  const jittered = Math.round(exponential * (0.5 + random()));
+  return Math.max(jittered, retryAfterMs ?? 0);
+}
+
+export interface OutboxContext {
+  deps: ServiceDeps;
+  qbo: QuickBooksClient;
+}
+
+async function run(ctx: OutboxContext, job: OutboxJob): Promise<void> {
+  switch (job.kind) {
+    case SYNC_PAYOUT:
+      return syncPayout(ctx, job.programId, job.subjectId);
+    case CHECK_BILL_PAYMENT:
+      return checkBillPayment(ctx.deps, ctx.qbo, job.programId, job.subjectId);
+    default:
+      throw new QuickBooksError(`unknown job kind ${job.kind}`, "permanent");
+  }
+}
+
+/**
+ * Claims due jobs (FOR UPDATE SKIP LOCKED, with a lease, so two workers never
+ * take the same one) and runs them outside any transaction: a retryable
+ * failure (QuickBooks down, 429, 5xx, a timeout) is tried again later with
+ * backoff; a permanent one (a validation fault) stops the job and shows the
+ * reason on the payout and in the audit trail, for an operator to retry.
+ */
+export async function deliverOutbox(ctx: OutboxContext, limit = 20): Promise<{ done: number; retried: number; failed: number }> {
+  const { deps } = ctx;
+  const now = deps.clock.now();
+  const jobs = await deps.prisma.$queryRaw<OutboxJob[]>`
+    UPDATE outbox_jobs AS j SET lease_until = ${new Date(now.getTime() + LEASE_MS)}, attempts = j.attempts + 1, updated_at = ${now}
+     WHERE j.id IN (
+       SELECT id FROM outbox_jobs
+        WHERE status = 'PENDING' AND next_attempt_at <= ${now} AND (lease_until IS NULL OR lease_until < ${now})
+        ORDER BY next_attempt_at LIMIT ${limit} FOR UPDATE SKIP LOCKED)
+    RETURNING j.id::text AS id, j.program_id::text AS "programId", j.kind, j.subject_id AS "subjectId", j.attempts`;
+  const outcome = { done: 0, retried: 0, failed: 0 };
+  for (const job of jobs) {
+    try {
+      await run(ctx, job);
+      await deps.prisma.outboxJob.update({ where: { id: job.id }, data: { status: "DONE", leaseUntil: null, lastError: null } });
+      outcome.done += 1;
+    } catch (error) {
+      const message = error instanceof QuickBooksError ? error.message : "unexpected error";
+      if (!(error instanceof QuickBooksError)) deps.logger.error({ err: error, job: job.id }, "outbox job failed unexpectedly");
+      const retry = (!(error instanceof QuickBooksError) || error.kind !== "permanent") && job.attempts < MAX_ATTEMPTS;
+      if (retry) {
+        const delay = retryDelayMs(job.attempts, error instanceof QuickBooksError ? error.retryAfterMs : undefined);
+        await deps.prisma.outboxJob.update({
+          where: { id: job.id },
+          data: { leaseUntil: null, lastError: message, nextAttemptAt: new Date(deps.clock.now().getTime() + delay) },
+        });
+        deps.logger.warn({ job: job.id, kind: job.kind, attempt: job.attempts, retryInMs: delay, reason: message }, "outbox job will be retried");
+        outcome.retried += 1;
+      } else {
+        await fail(ctx, job, message);
+        outcome.failed += 1;
+      }
+    }
+  }
+  return outcome;
+}
+
+async function fail(ctx: OutboxContext, job: OutboxJob, message: string): Promise<void> {
+  const { deps } = ctx;
+  await transact(deps, { role: "system", id: "accounting-sync", programId: job.programId }, async (tx) => {
+    await tx.db.outboxJob.update({ where: { id: job.id }, data: { status: "FAILED", leaseUntil: null, lastError: message } });
+    if (job.kind === SYNC_PAYOUT) {
+      await tx.db.payout.updateMany({ where: { id: job.subjectId }, data: { accountingSyncStatus: "FAILED", accountingSyncError: message } });
+      await audit(tx, { action: "payout.accounting_sync_failed", entityType: "Payout", entityId: job.subjectId, after: { attempts: job.attempts }, reason: message });
+    }
+  });
+  deps.logger.warn({ job: job.id, kind: job.kind, reason: message }, "outbox job failed for good");
+}

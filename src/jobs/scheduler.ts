@@ -1,0 +1,105 @@
+import type { Database } from "../db/database.ts";
+import type { QuickBooksClient } from "../integrations/quickbooks/client.ts";
+import { pollBillPayments } from "../integrations/quickbooks/payment-sync.ts";
+import type { ServiceDeps } from "../services/runtime.ts";
+import { deliverOutbox } from "./outbox.ts";
+import { releaseHolds } from "./release-holds.ts";
+import { runScheduledPayouts } from "./scheduled-payout-runs.ts";
+
+/** One advisory lock key per task: any constant works, every instance uses the same. */
+const LOCKS = { releaseHolds: 72_616_401, scheduledPayouts: 72_616_402, outbox: 72_616_403, accountingPoll: 72_616_404 } as const;
+type Task = keyof typeof LOCKS;
+
+/**
+ * Scheduled work: hold releases, scheduled payout runs, outbox delivery and
+ * the accounting change poll. Each task runs on one instance at a time: on
+ * PostgreSQL it holds a transaction-level advisory lock
+ * (pg_try_advisory_xact_lock) for its whole run, in a transaction of its own
+ * (a session lock through the pool could be released on another
+ * connection); an instance that does not get the lock skips the turn. The
+ * embedded database has one owner, the process, where a mutex does.
+ */
+export function createScheduler(options: {
+  deps: ServiceDeps;
+  db: Database;
+  qbo: QuickBooksClient;
+  intervalMs: number;
+  accountingPollMs: number;
+}) {
+  const { deps, db, qbo } = options;
+  const running = new Set<Task>();
+  let lastPoll = 0;
+  let timer: NodeJS.Timeout | undefined;
+  let tick: Promise<void> | undefined;
+
+  async function exclusive<T>(task: Task, work: () => Promise<T>): Promise<T | undefined> {
+    if (running.has(task)) return undefined;
+    running.add(task);
+    try {
+      if (db.kind === "pglite") return await work();
+      let result: T | undefined;
+      await deps.prisma.$transaction(
+        async (tx) => {
+          const [row] = await tx.$queryRaw<{ locked: boolean }[]>`SELECT pg_try_advisory_xact_lock(${LOCKS[task]}) AS locked`;
+          if (!row?.locked) return;
+          result = await work();
+        },
+        { timeout: 10 * 60_000, maxWait: 10_000 },
+      );
+      return result;
+    } finally {
+      running.delete(task);
+    }
+  }
+
+  const tasks = {
+    releaseHolds: () => exclusive("releaseHolds", () => releaseHolds(deps)),
+    scheduledPayouts: () => exclusive("scheduledPayouts", () => runScheduledPayouts(deps)),
+    outbox: () => exclusive("outbox", () => deliverOutbox({ deps, qbo })),
+    accountingPoll: () =>
+      exclusive("accountingPoll", async () => {
+        const connections = await deps.prisma.accountingConnection.findMany({ where: { status: "CONNECTED" }, select: { programId: true } });
+        let marked = 0;
+        for (const { programId } of connections) {
+          try {
+            marked += await pollBillPayments(deps, qbo, programId);
+          } catch (error) {
+            deps.logger.warn({ programId, err: (error as Error).message }, "accounting change poll failed; will ask again");
+          }
+        }
+        return marked;
+      }),
+  };
+
+  /** Every task once, in order (the tests drive time with this). */
+  async function runOnce(options: { poll?: boolean } = {}): Promise<void> {
+    await tasks.releaseHolds();
+    await tasks.scheduledPayouts();
+    await tasks.outbox();
+    if (options.poll ?? true) await tasks.accountingPoll();
+  }
+
+  return {
+    tasks,
+    runOnce,
+    start() {
+      timer = setInterval(() => {
+        if (tick) return;
+        const poll = Date.now() - lastPoll >= options.accountingPollMs;
+        if (poll) lastPoll = Date.now();
+        tick = runOnce({ poll })
+          .catch((error: unknown) => deps.logger.error({ err: error }, "scheduled work failed"))
+          .finally(() => {
+            tick = undefined;
+          });
+      }, options.intervalMs);
+      timer.unref();
+    },
+    async stop() {
+      clearInterval(timer);
+      await tick;
+    },
+  };
+}
+
+export type Scheduler = ReturnType<typeof createScheduler>;

@@ -1,0 +1,38 @@
+import type { Tx } from "../runtime.ts";
+
+export const SYNC_PAYOUT = "accounting.sync_payout";
+export const CHECK_BILL_PAYMENT = "accounting.bill_payment";
+
+/**
+ * Queues work for the outbox worker in the caller's transaction, so it
+ * exists if and only if the change that needs it committed. A subject has at
+ * most one pending job (a partial unique index); queueing again is a no-op.
+ */
+export async function enqueue(tx: Tx, kind: string, subjectIds: string[], at: Date = tx.now): Promise<void> {
+  if (subjectIds.length === 0) return;
+  await tx.db.$executeRaw`
+    INSERT INTO outbox_jobs (id, program_id, kind, subject_id, status, attempts, next_attempt_at, created_at, updated_at)
+    SELECT gen_random_uuid(), ${tx.programId}::uuid, ${kind}, s.id, 'PENDING', 0, ${at}, ${tx.now}, ${tx.now}
+      FROM unnest(${subjectIds}::text[]) AS s(id)
+    ON CONFLICT (program_id, kind, subject_id) WHERE status = 'PENDING' DO NOTHING`;
+}
+
+/**
+ * Payouts that became approved or paid go to the accounting system when the
+ * program has one connected: a sync job each, and the payout shows PENDING.
+ * Returns how many were queued.
+ */
+export async function enqueueAccountingSync(tx: Tx, payoutIds: string[]): Promise<number> {
+  if (payoutIds.length === 0) return 0;
+  const connection = await tx.db.accountingConnection.findUnique({ where: { programId: tx.programId }, select: { status: true } });
+  if (connection?.status !== "CONNECTED") return 0;
+  const due = await tx.db.payout.findMany({
+    where: { id: { in: payoutIds }, status: { in: ["APPROVED", "PAID"] }, accountingBillPaymentId: null },
+    select: { id: true, status: true, accountingBillId: true },
+  });
+  const ids = due.filter((p) => p.status === "PAID" || !p.accountingBillId).map((p) => p.id);
+  if (ids.length === 0) return 0;
+  await tx.db.payout.updateMany({ where: { id: { in: ids } }, data: { accountingSyncStatus: "PENDING", accountingSyncError: null } });
+  await enqueue(tx, SYNC_PAYOUT, ids);
+  return ids.length;
+}
