@@ -67,7 +67,7 @@ function cpuTicks(pid: number): number {
   return Number(fields[11]) + Number(fields[12]); // utime + stime
 }
 
-/** Waits until `pid` uses under ~4% of a core over half a second (at most 60 s), then `idleMs` more. */
+/** Waits until `pid` uses under ~4% of a core over half a second (at most 60 s), then `idleMs` more (RSS is read idle both times). */
 async function settle(pid: number, idleMs: number): Promise<void> {
   const until = performance.now() + 60_000;
   while (performance.now() < until) {
@@ -241,7 +241,7 @@ async function feedRun(
   partners: string[],
   admin: string,
 ): Promise<Measured> {
-  await settle(serverPid, 0);
+  await settle(serverPid, 2_000);
   const before = rssKiB(serverPid);
   progress(`server RSS ${(before / 1024).toFixed(0)} MiB before connecting; connecting ${SUBSCRIBERS} subscribers`);
   const connectTicks = cpuTicks(serverPid);
@@ -340,7 +340,7 @@ async function floorRun(): Promise<Measured> {
       });
       floor.once("exit", (code) => reject(new Error(`floor server exited (${code})`)));
     });
-    await settle(floor.pid!, 0);
+    await settle(floor.pid!, 2_000);
     const before = rssKiB(floor.pid!);
     progress(`floor: RSS ${(before / 1024).toFixed(0)} MiB before connecting; connecting ${SUBSCRIBERS} sockets`);
     const connected = await connect("floor", `ws://127.0.0.1:${port}/`, []);

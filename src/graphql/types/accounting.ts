@@ -1,6 +1,7 @@
 import { GraphQLError } from "graphql";
 import { fail, failed, userError, type Result } from "../../domain/errors.ts";
-import { disconnectQuickBooks, startQuickBooksConnect } from "../../integrations/quickbooks/connection.ts";
+import { QuickBooksError } from "../../integrations/quickbooks/client.ts";
+import { disconnectQuickBooks, startQuickBooksConnect, withCompany } from "../../integrations/quickbooks/connection.ts";
 import { enqueueAccountingSync } from "../../services/accounting/enqueue.ts";
 import { audit, transact, type Actor, type ServiceDeps } from "../../services/runtime.ts";
 import { builder } from "../builder.ts";
@@ -104,7 +105,22 @@ defineMutation("mapPartnerToVendor", {
       resolve: (query, payload, _a, ctx) => ((payload.result as { id: string } | null) ? ctx.db.partner.findUnique({ ...query, where: { id: (payload.result as { id: string }).id } }) : null),
     }),
   }),
-  resolve: (input, ctx) => mapVendor(ctx.deps, actorOf(ctx), input.partnerId.id, input.vendorId),
+  resolve: async (input, ctx) => {
+    const vendorId = input.vendorId.trim();
+    const connection = await ctx.db.accountingConnection.findUnique({ where: { programId: actorOf(ctx).programId } });
+    if (connection?.status === "CONNECTED" && /^\d{1,20}$/.test(vendorId)) {
+      // The vendor must exist in the connected company, or every bill would fail.
+      const found = await withCompany(ctx.deps, quickbooksOf(ctx.deps), connection, (company) =>
+        company.query<{ QueryResponse?: { Vendor?: unknown[] } }>(`select * from Vendor where Id = '${vendorId}'`),
+      ).catch((error: unknown) => {
+        if (error instanceof QuickBooksError) return { error };
+        throw error;
+      });
+      if ("error" in found) return failed(userError("ACCOUNTING_ERROR", (found.error as QuickBooksError).message, ["input", "vendorId"]));
+      if (!found.QueryResponse?.Vendor?.length) return failed(userError("NOT_FOUND", `QuickBooks has no vendor ${vendorId}`, ["input", "vendorId"]));
+    }
+    return mapVendor(ctx.deps, actorOf(ctx), input.partnerId.id, vendorId);
+  },
 });
 
 /**

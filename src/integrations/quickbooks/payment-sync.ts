@@ -11,6 +11,7 @@ export interface QboBillPayment {
   TxnDate?: string;
   DocNumber?: string;
   Line?: { Amount?: number; LinkedTxn?: { TxnId: string; TxnType: string }[] }[];
+  MetaData?: { LastUpdatedTime?: string };
 }
 
 const systemActor = (programId: string): Actor => ({ role: "system", id: "accounting-sync", programId });
@@ -80,7 +81,10 @@ export async function pollBillPayments(deps: ServiceDeps, qbo: QuickBooksClient,
   const response = await withCompany(deps, qbo, connection, (company) =>
     company.changesSince<{ CDCResponse?: { QueryResponse?: { BillPayment?: QboBillPayment[] }[] }[] }>(["BillPayment"], since),
   );
-  const payments = (response.CDCResponse ?? []).flatMap((r) => (r.QueryResponse ?? []).flatMap((q) => q.BillPayment ?? []));
+  // Newest first: when several payments settle a bill, the payout records the one that completed it.
+  const payments = (response.CDCResponse ?? [])
+    .flatMap((r) => (r.QueryResponse ?? []).flatMap((q) => q.BillPayment ?? []))
+    .sort((a, b) => Date.parse(b.MetaData?.LastUpdatedTime ?? "") - Date.parse(a.MetaData?.LastUpdatedTime ?? ""));
   let marked = 0;
   for (const payment of payments) marked += await applyBillPayment(deps, qbo, programId, payment);
   await db.accountingConnection.update({ where: { id: connection.id }, data: { changesCheckedAt: asked } });
