@@ -77,7 +77,7 @@ export async function startTestApp(
     target,
     gql: (document, variables, token) => post({ query: print(document), variables }, token) as never,
     raw: post,
-    token: (claims, expiresInSeconds = 30 * 86_400) =>
+    token: (claims, expiresInSeconds = 365 * 86_400) =>
       signToken(
         { subject: claims.subject ?? `${claims.role}-user`, ...claims },
         {

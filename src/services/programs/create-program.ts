@@ -31,7 +31,8 @@ export async function createProgram(
 
   const program = await deps.prisma.$transaction(async (db) => {
     const created = await db.program.create({
-      data: { ...(settings as object), name: settings.name as string, currency, commissionRule: settings.commissionRule as object },
+      // createdAt from the business clock: scheduled payout runs never run for days before the program existed.
+      data: { ...(settings as object), name: settings.name as string, currency, commissionRule: settings.commissionRule as object, createdAt: deps.clock.now() },
     });
     await db.auditEntry.create({
       data: {

@@ -1,0 +1,133 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { graphql } from "../../src/generated/gql/index.ts";
+import { connectQuickBooks } from "../helpers/accounting-docs.ts";
+import { createPostgresDatabase, databaseTargets, hasPostgres } from "../helpers/databases.ts";
+import { createPartnerFixture, createProgramFixture } from "../helpers/fixtures.ts";
+import { balanceOf, recordSale, ReviewDocs } from "../helpers/ledger-docs.ts";
+import { ApprovePayoutsDoc, CreatePayoutDoc, makePayable, payableSale } from "../helpers/payout-docs.ts";
+import { startQuickBooksStandIn } from "../helpers/quickbooks-stand-in.ts";
+import { dataOf, startTestApp, type TestApp } from "../helpers/test-app.ts";
+
+const PayoutsDoc = graphql(`query ScheduledPayouts { payouts(first: 50) { totalCount edges { node { id status createdBy amount { amount } } } } }`);
+const RunsDoc = graphql(`query ScheduledRuns { auditEntries(filter: { action: "payout.run" }) { totalCount edges { node { actorId after } } } }`);
+
+describe.each(databaseTargets())("scheduled work on %s", (target) => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp(target, { env: { ACCRUE_SCHEDULER: "0" } });
+  });
+  afterAll(() => t?.stop());
+
+  it("makes a held commission payable at the instant its hold ends, not a millisecond before", async () => {
+    const program = await createProgramFixture(t, { timeZone: "Europe/Berlin", holdPeriodDays: 7, commissionRule: { type: "PERCENTAGE", percent: "10" } });
+    const integration = await program.integrationToken(["CONVERSIONS_WRITE"]);
+    const p = await createPartnerFixture(t, program);
+    t.clock.set("2026-03-26T10:00:00.000Z");
+    // 2026-03-25 09:30 Berlin (CET); seven calendar days later the clocks have
+    // gone forward (CEST), so payableAt is 2026-04-01 09:30 Berlin = 07:30Z.
+    const sale = await recordSale(t, integration, p.id, { amount: "100.00", occurredAt: "2026-03-25T08:30:00.000Z" });
+    dataOf(await t.gql(ReviewDocs.approve, { input: { ids: [sale.commissionId] } }, program.adminToken));
+    t.clock.set("2026-04-01T07:29:59.999Z");
+    await t.app.scheduler.tasks.releaseHolds();
+    expect(await balanceOf(t, program.adminToken, p.id)).toMatchObject({ pending: "10.00", payable: "0.00" });
+    t.clock.set("2026-04-01T07:30:00.000Z");
+    await t.app.scheduler.tasks.releaseHolds();
+    expect(await balanceOf(t, program.adminToken, p.id)).toMatchObject({ pending: "0.00", payable: "10.00" });
+    // Nothing more to release: running again changes nothing.
+    await t.app.scheduler.tasks.releaseHolds();
+    expect(await balanceOf(t, program.adminToken, p.id)).toMatchObject({ payable: "10.00" });
+  });
+
+  it("runs monthly payouts on the day, in the program's time zone, and once; days 29–31 run on a short month's last day", async () => {
+    t.clock.set("2026-01-20T12:00:00.000Z");
+    const programs: { day: number; program: Awaited<ReturnType<typeof createProgramFixture>> }[] = [];
+    for (const day of [28, 29, 30, 31]) {
+      const program = await createProgramFixture(t, {
+        name: `Monthly ${day}`,
+        timeZone: "America/Los_Angeles",
+        payoutSchedule: { frequency: "MONTHLY", dayOfMonth: day },
+        minimumPayout: "5.00",
+        commissionRule: { type: "PERCENTAGE", percent: "10" },
+      });
+      const integration = await program.integrationToken(["CONVERSIONS_WRITE"]);
+      const p = await createPartnerFixture(t, program);
+      await makePayable(t, program, p.id);
+      await payableSale(t, program, integration, p.id, "100.00");
+      programs.push({ day, program });
+    }
+    const drafted = async () => Promise.all(programs.map(async ({ program }) => dataOf(await t.gql(PayoutsDoc, {}, program.adminToken)).payouts.totalCount));
+
+    // The programs were made on January 20th: by January 31st (Los Angeles)
+    // each has had its January run.
+    t.clock.set("2026-01-31T08:00:00.000Z"); // January 31st, 00:00 in Los Angeles
+    await t.app.scheduler.tasks.scheduledPayouts();
+    expect(await drafted()).toEqual([1, 1, 1, 1]);
+    // Pay them out of the way (cancel), so the February runs draft again.
+    for (const { program } of programs) {
+      const open = dataOf(await t.gql(PayoutsDoc, {}, program.adminToken)).payouts.edges[0]!.node;
+      await t.gql(graphql(`mutation CancelScheduled($input: CancelPayoutsInput!) { cancelPayouts(input: $input) { userErrors { code } } }`), { input: { ids: [open.id], reason: "test" } }, program.adminToken);
+    }
+    t.clock.set("2026-02-28T07:59:00.000Z"); // February 27th, 23:59 in Los Angeles
+    await t.app.scheduler.tasks.scheduledPayouts();
+    expect(await drafted()).toEqual([1, 1, 1, 1]);
+    t.clock.set("2026-02-28T08:00:00.000Z"); // February 28th, 00:00: every one of them runs
+    await t.app.scheduler.tasks.scheduledPayouts();
+    expect(await drafted()).toEqual([2, 2, 2, 2]);
+    await t.app.scheduler.tasks.scheduledPayouts();
+    expect(await drafted()).toEqual([2, 2, 2, 2]); // once per scheduled date
+    const runs = dataOf(await t.gql(RunsDoc, {}, programs[3]!.program.adminToken)).auditEntries;
+    expect(runs.totalCount).toBe(2);
+    expect(runs.edges[0]!.node.actorId).toBe("payout-schedule");
+  });
+});
+
+describe.runIf(hasPostgres)("two worker instances at once (PostgreSQL)", () => {
+  it("run each job once", async () => {
+    const database = await createPostgresDatabase();
+    const qbo = await startQuickBooksStandIn();
+    const env = { ...qbo.env, ACCRUE_SCHEDULER: "0" };
+    const a = await startTestApp("postgres", { databaseUrl: database.url, env });
+    const b = await startTestApp("postgres", { databaseUrl: database.url, env, clock: a.clock });
+    try {
+      a.clock.set("2026-01-20T12:00:00.000Z");
+      const program = await createProgramFixture(a, { timeZone: "UTC", payoutSchedule: { frequency: "WEEKLY", weekday: "MONDAY" }, minimumPayout: "1.00", holdPeriodDays: 3 });
+      const integration = await program.integrationToken(["CONVERSIONS_WRITE"]);
+      await connectQuickBooks(a, program, qbo);
+      const partners = [];
+      for (let i = 0; i < 4; i += 1) {
+        const p = await createPartnerFixture(a, program);
+        await makePayable(a, program, p.id);
+        partners.push(p);
+      }
+      // Lines whose hold ends on Friday the 23rd, approved.
+      for (const p of partners) {
+        const sale = await recordSale(a, integration, p.id, { amount: "100.00", occurredAt: "2026-01-20T00:00:00.000Z" });
+        await a.gql(ReviewDocs.approve, { input: { ids: [sale.commissionId] } }, program.adminToken);
+      }
+      // An approved payout to book in QuickBooks.
+      const q = await createPartnerFixture(a, program);
+      await makePayable(a, program, q.id);
+      await payableSale(a, program, integration, q.id, "500.00");
+      const payout = dataOf(await a.gql(CreatePayoutDoc, { input: { partnerId: q.id } }, program.financeToken)).createPayout.payout!;
+      await a.gql(ApprovePayoutsDoc, { input: { ids: [payout.id] } }, program.financeToken);
+
+      a.clock.set("2026-01-26T00:00:01.000Z"); // Monday: holds have ended, the weekly run is due
+      const billPosts = () => qbo.requests.filter((r) => r.method === "POST" && r.path.endsWith("/bill")).length;
+      await Promise.all([a.app.scheduler.runOnce({ poll: false }), b.app.scheduler.runOnce({ poll: false })]);
+      await Promise.all([a.app.scheduler.runOnce({ poll: false }), b.app.scheduler.runOnce({ poll: false })]);
+
+      const runs = dataOf(await a.gql(RunsDoc, {}, program.adminToken)).auditEntries;
+      expect(runs.totalCount).toBe(1);
+      const payouts = dataOf(await a.gql(PayoutsDoc, {}, program.adminToken)).payouts.edges.map((e) => e.node);
+      expect(payouts.filter((p) => p.createdBy === "payout-schedule")).toHaveLength(4);
+      for (const p of partners) expect(await balanceOf(a, program.adminToken, p.id)).toMatchObject({ inPayouts: "10.00", pending: "0.00" });
+      expect(billPosts()).toBe(1);
+      expect(qbo.bills.size).toBe(1);
+    } finally {
+      await a.stop();
+      await b.stop();
+      await qbo.close();
+      await database.drop();
+    }
+  }, 60_000);
+});
