@@ -241,7 +241,8 @@ async function feedRun(
   partners: string[],
   admin: string,
 ): Promise<Measured> {
-  await settle(serverPid, 2_000);
+  await settle(serverPid, 0);
+  for (let i = 0; i < 30; i += 1) { progress(`rss ${rssKiB(serverPid)}`); await sleep(1000); }
   const before = rssKiB(serverPid);
   progress(`server RSS ${(before / 1024).toFixed(0)} MiB before connecting; connecting ${SUBSCRIBERS} subscribers`);
   const connectTicks = cpuTicks(serverPid);
@@ -252,7 +253,8 @@ async function feedRun(
       `server CPU ${((10 * (cpuTicks(serverPid) - connectTicks)) / SUBSCRIBERS).toFixed(1)} ms per subscriber`,
   );
   if (connected.failed) problems.push(`server: ${connected.failed} sockets failed to subscribe; first: ${connected.firstError}`);
-  await settle(serverPid, 2_000);
+  await settle(serverPid, 0);
+  for (let i = 0; i < 30; i += 1) { progress(`rss ${rssKiB(serverPid)}`); await sleep(1000); }
   const after = rssKiB(serverPid);
   const memory = (after - before) / SUBSCRIBERS;
   progress(`${connected.ready} subscribed; server RSS ${(after / 1024).toFixed(0)} MiB (${memory.toFixed(1)} KiB per connection)`);

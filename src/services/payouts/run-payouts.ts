@@ -58,14 +58,18 @@ export async function runPayouts(
     if (reserved.value) return { ok: true, value: reserved.value };
   }
 
-  const db = deps.tenant(actor.programId);
   const now = deps.clock.now();
   const before = input.payableBefore ?? now;
-  const [withBalance, maturing] = await Promise.all([
-    db.balance.findMany({ where: { payable: { not: 0 } }, select: { partnerId: true } }),
-    db.commission.findMany({ where: { status: "APPROVED", matured: false, payableAt: { lte: before < now ? before : now } }, select: { partnerId: true }, distinct: ["partnerId"] }),
-  ]);
-  const candidates = [...new Set([...withBalance, ...maturing].map((row) => row.partnerId))].sort();
+  const maturedBy = before < now ? before : now;
+  // One statement, so one snapshot: two queries could each miss a partner
+  // whose lines the hold-release job matured between them.
+  const rows = await deps.prisma.$queryRaw<{ partner_id: string }[]>`
+    SELECT partner_id FROM balances WHERE program_id = ${actor.programId}::uuid AND payable <> 0
+    UNION
+    SELECT partner_id FROM commissions
+     WHERE program_id = ${actor.programId}::uuid AND status = 'APPROVED' AND NOT matured AND payable_at <= ${maturedBy}
+    ORDER BY partner_id`;
+  const candidates = rows.map((row) => row.partner_id);
 
   const report: PayoutRunReport = { payoutIds: [], skipped: [] };
   for (const partnerId of candidates) {
