@@ -1,31 +1,14 @@
-import { randomBytes } from "node:crypto";
 import { spawn, type ChildProcess } from "node:child_process";
-import pg from "pg";
 import { print } from "graphql";
 import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
+import { createScratchDatabase, type ScratchDatabase } from "../test/helpers/databases.ts";
 
 export const ROOT = new URL("../", import.meta.url).pathname;
 export const BENCH_SECRET = "bench-secret-bench-secret-bench-secret!!";
 
 /** A fresh database on the benchmark's PostgreSQL (BENCH_DATABASE_URL, default the local server). */
-export async function freshDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
-  const base = process.env.BENCH_DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
-  const name = `accrue_bench_${randomBytes(4).toString("hex")}`;
-  const admin = new pg.Client({ connectionString: base });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(base);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    async drop() {
-      const client = new pg.Client({ connectionString: base });
-      await client.connect();
-      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await client.end();
-    },
-  };
+export function freshDatabase(): Promise<ScratchDatabase> {
+  return createScratchDatabase(process.env.BENCH_DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres", "accrue_bench");
 }
 
 /** Starts the server in its own process (the load generator must not share its event loop). */

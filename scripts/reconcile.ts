@@ -10,7 +10,7 @@ import { print } from "graphql";
 import { parseArgs } from "node:util";
 import { loadOrCreateDevSecrets } from "../src/auth/dev-secrets.ts";
 import { signToken } from "../src/auth/sign-token.ts";
-import { loadConfig } from "../src/config.ts";
+import { loadConfigOrExit } from "../src/config.ts";
 import { graphql } from "../src/generated/gql/index.ts";
 
 const ProgramsDoc = graphql(`
@@ -21,7 +21,7 @@ const ReconcileDoc = graphql(`
 `);
 
 const { values } = parseArgs({ options: { url: { type: "string" }, program: { type: "string" }, token: { type: "string" } } });
-const config = loadConfig();
+const config = loadConfigOrExit();
 const url = `${values.url ?? `http://localhost:${config.port}`}/graphql`;
 
 function rawId(id: string): string {

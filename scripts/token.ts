@@ -12,7 +12,7 @@ import { parseArgs } from "node:util";
 import { loadOrCreateDevSecrets } from "../src/auth/dev-secrets.ts";
 import { signToken } from "../src/auth/sign-token.ts";
 import { ROLES, type Role } from "../src/auth/viewer.ts";
-import { loadConfig } from "../src/config.ts";
+import { loadConfigOrExit } from "../src/config.ts";
 
 function fromGlobalId(value: string | undefined): string | undefined {
   if (!value || /^[0-9a-f-]{36}$/i.test(value)) return value;
@@ -45,7 +45,7 @@ if (role === "partner" && !partnerId) fail("--partner <id> is required for a par
 const hours = Number(values.expires);
 if (!Number.isFinite(hours) || hours <= 0) fail("--expires takes a number of hours");
 
-const config = loadConfig();
+const config = loadConfigOrExit();
 const secret = config.auth.secret ?? loadOrCreateDevSecrets(config.dataDir).jwtSecret;
 const token = await signToken(
   { role: role!, subject: values.subject ?? `${role}@dev`, programId, partnerId },

@@ -173,3 +173,14 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     scheduler: { enabled: env.ACCRUE_SCHEDULER, intervalMs: env.ACCRUE_SCHEDULER_INTERVAL_MS, accountingPollMs: env.ACCRUE_ACCOUNTING_POLL_MS },
   };
 }
+
+/** For the commands: the configuration, or every problem on stderr and exit code 2. */
+export function loadConfigOrExit(): Config {
+  try {
+    return loadConfig();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(error.message);
+    process.exit(2);
+  }
+}

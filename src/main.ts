@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from "./config.ts";
+import { loadConfigOrExit } from "./config.ts";
 import { DataDirLockedError } from "./db/data-dir-lock.ts";
 import { createLogger } from "./logger.ts";
 import { seedDemo } from "./demo/seed-demo.ts";
@@ -6,16 +6,7 @@ import { buildApp } from "./server.ts";
 
 /** `npm start`: serves accrue until SIGTERM or SIGINT. `--demo` first fills a demo program. */
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(error.message);
-      process.exit(2);
-    }
-    throw error;
-  }
+  const config = loadConfigOrExit();
   const logger = createLogger(config.logLevel);
   let app;
   try {

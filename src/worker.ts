@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from "./config.ts";
+import { loadConfigOrExit } from "./config.ts";
 import { createCore } from "./core.ts";
 
 /**
@@ -9,16 +9,7 @@ import { createCore } from "./core.ts";
  * task runs on one at a time (advisory locks).
  */
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(error.message);
-      process.exit(2);
-    }
-    throw error;
-  }
+  const config = loadConfigOrExit();
   if (config.database.kind !== "postgres") {
     console.error("npm run worker needs DATABASE_URL: with the embedded database, the server (npm start) runs the scheduled work itself.");
     process.exit(2);

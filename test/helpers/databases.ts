@@ -17,10 +17,20 @@ export const hasPostgres = Boolean(process.env.TEST_DATABASE_URL);
 /** Redis tests (fan-out across instances): skipped without REDIS_URL, except in CI where it must be set. */
 export const hasRedis = Boolean(process.env.REDIS_URL);
 
-export async function createPostgresDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+export async function createPostgresDatabase(): Promise<ScratchDatabase> {
   const base = process.env.TEST_DATABASE_URL;
   if (!base) throw new Error("TEST_DATABASE_URL is not set");
-  const name = `accrue_test_${process.pid}_${randomBytes(4).toString("hex")}`;
+  return createScratchDatabase(base, `accrue_test_${process.pid}`);
+}
+
+export interface ScratchDatabase {
+  url: string;
+  drop(): Promise<void>;
+}
+
+/** A new, empty database on the server of `base` (a URL to any of its databases); drop() removes it. */
+export async function createScratchDatabase(base: string, prefix: string): Promise<ScratchDatabase> {
+  const name = `${prefix}_${randomBytes(4).toString("hex")}`;
   const admin = new pg.Client({ connectionString: base });
   await admin.connect();
   await admin.query(`CREATE DATABASE ${name}`);

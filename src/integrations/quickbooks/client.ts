@@ -1,5 +1,6 @@
 import type { Decimal } from "decimal.js";
 import { dec } from "../../domain/money.ts";
+import type { Config } from "../../config.ts";
 
 /**
  * A small client for the QuickBooks Online Accounting API (v3, JSON) and
@@ -9,17 +10,7 @@ import { dec } from "../../domain/money.ts";
  * retry may fix (429, 5xx, timeouts, the network), what a token refresh may
  * fix (401), and what it cannot (400 validation faults).
  */
-export interface QuickBooksConfig {
-  clientId?: string;
-  clientSecret?: string;
-  apiBaseUrl: string;
-  authorizeUrl: string;
-  tokenUrl: string;
-  revokeUrl: string;
-  redirectUri: string;
-  minorVersion: number;
-  timeoutMs: number;
-}
+export type QuickBooksConfig = Omit<Config["quickbooks"], "webhookVerifierToken">;
 
 export interface QboFault {
   code: string;

@@ -34,6 +34,29 @@ export interface BalanceRow {
   lifetimeEarned: Decimal;
 }
 
+/** A balance row as the ledger's SQL returns it (amounts as text). */
+interface BalanceSqlRow {
+  partner_id: string;
+  currency: string;
+  pending: string;
+  payable: string;
+  in_payouts: string;
+  paid: string;
+  lifetime_earned: string;
+}
+
+function balanceFromSql(row: BalanceSqlRow): BalanceRow {
+  return {
+    partnerId: row.partner_id,
+    currency: row.currency,
+    pending: dec(row.pending),
+    payable: dec(row.payable),
+    inPayouts: dec(row.in_payouts),
+    paid: dec(row.paid),
+    lifetimeEarned: dec(row.lifetime_earned),
+  };
+}
+
 export type EventType = "commission.accrued" | "commission.changed" | "balance.changed" | "payout.changed";
 
 interface PendingEvent {
@@ -62,22 +85,12 @@ export class Ledger {
     const ids = [...new Set(partnerIds)].filter((id) => !this.locked.has(id)).sort();
     const result = new Map<string, BalanceRow>();
     if (ids.length === 0) return result;
-    const rows = await this.tx.db.$queryRaw<
-      { partner_id: string; currency: string; pending: string; payable: string; in_payouts: string; paid: string; lifetime_earned: string }[]
-    >`SELECT partner_id::text, currency, pending::text, payable::text, in_payouts::text, paid::text, lifetime_earned::text
+    const rows = await this.tx.db.$queryRaw<BalanceSqlRow[]>`SELECT partner_id::text, currency, pending::text, payable::text, in_payouts::text, paid::text, lifetime_earned::text
         FROM balances WHERE program_id = ${this.tx.programId}::uuid AND partner_id = ANY(${ids}::uuid[])
        ORDER BY partner_id FOR UPDATE`;
     for (const row of rows) {
       this.locked.add(row.partner_id);
-      result.set(row.partner_id, {
-        partnerId: row.partner_id,
-        currency: row.currency,
-        pending: dec(row.pending),
-        payable: dec(row.payable),
-        inPayouts: dec(row.in_payouts),
-        paid: dec(row.paid),
-        lifetimeEarned: dec(row.lifetime_earned),
-      });
+      result.set(row.partner_id, balanceFromSql(row));
     }
     return result;
   }
@@ -130,18 +143,7 @@ export class Ledger {
     // Every partner whose lines changed also gets a balance.changed event with the new balance.
     const counts = partnerIds.map((id, i) => events[i]!.length + (isZeroDelta(this.deltas.get(id) ?? emptyDelta()) ? 0 : 1));
     const delta = (key: keyof BalanceDelta) => partnerIds.map((id) => (this.deltas.get(id) ?? emptyDelta())[key].toFixed());
-    const rows = await this.tx.db.$queryRaw<
-      {
-        partner_id: string;
-        currency: string;
-        pending: string;
-        payable: string;
-        in_payouts: string;
-        paid: string;
-        lifetime_earned: string;
-        event_sequence: bigint;
-      }[]
-    >`UPDATE balances AS b SET
+    const rows = await this.tx.db.$queryRaw<(BalanceSqlRow & { event_sequence: bigint })[]>`UPDATE balances AS b SET
         pending = b.pending + d.pending,
         payable = b.payable + d.payable,
         in_payouts = b.in_payouts + d.in_payouts,
@@ -159,15 +161,7 @@ export class Ledger {
 
     const eventRows: { partnerId: string; sequence: bigint; type: string; entityId: string; payload: unknown }[] = [];
     for (const row of rows) {
-      const balance: BalanceRow = {
-        partnerId: row.partner_id,
-        currency: row.currency,
-        pending: dec(row.pending),
-        payable: dec(row.payable),
-        inPayouts: dec(row.in_payouts),
-        paid: dec(row.paid),
-        lifetimeEarned: dec(row.lifetime_earned),
-      };
+      const balance = balanceFromSql(row);
       balances.set(row.partner_id, balance);
       const index = partnerIds.indexOf(row.partner_id);
       const list = [...events[index]!];
