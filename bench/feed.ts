@@ -3,9 +3,10 @@
 // separate client processes, on loopback); accruals are posted at a fixed
 // rate through the API, and each event's delivery latency is measured from
 // the commit (`committedAt`) to the client. Also: the server's memory per
-// idle subscribed connection. Next to a floor measured in the same run: a
-// bare `ws` server in its own process that the same client processes connect
-// to, sending messages of the same shape at the same rate.
+// idle subscribed connection (RSS, and V8 heap in use, each read after a
+// full GC forced through the inspector). Next to a floor measured in the
+// same run: a bare `ws` server in its own process that the same client
+// processes connect to, sending messages of the same shape at the same rate.
 // Prints one JSON line; progress goes to stderr. Options (env):
 // BENCH_DATABASE_URL, BENCH_SUBSCRIBERS (2000), BENCH_RATE (100 per second),
 // BENCH_SECONDS (20), BENCH_CLIENT_PROCESSES (4), BENCH_HTTP_CONCURRENCY (16),
@@ -13,9 +14,11 @@
 import { randomBytes } from "node:crypto";
 import { fork, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parse } from "graphql";
 import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
+import WebSocket from "ws";
 import { signToken } from "../src/auth/sign-token.ts";
 import type { CreatePartnerInput, CreateProgramInput, RecordConversionInput, RecordConversionsInput } from "../src/generated/gql/graphql.ts";
 import { BENCH_SECRET, freshDatabase, gql, percentile, pool, startServer } from "./lib.ts";
@@ -86,6 +89,67 @@ function machineTicks(): { busy: number; total: number } {
   return { busy: total - values[3]! - values[4]!, total };
 }
 
+/** A free loopback port (for a child's inspector). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * A full garbage collection in another Node process, so that its memory
+ * counts what is live rather than garbage not collected yet: SIGUSR1 opens
+ * the process's inspector (on the port given with --inspect-port), and
+ * HeapProfiler.collectGarbage runs V8's low-memory GC (which returns free
+ * pages). Then the process's RSS (/proc) and V8 heap in use (inspector), in KiB.
+ */
+async function liveMemoryKiB(pid: number, inspectPort: number): Promise<{ rss: number; heap: number }> {
+  process.kill(pid, "SIGUSR1");
+  let target: string | undefined;
+  for (let attempt = 0; attempt < 100 && !target; attempt += 1) {
+    try {
+      const list = (await (await fetch(`http://127.0.0.1:${inspectPort}/json/list`)).json()) as { webSocketDebuggerUrl?: string }[];
+      target = list.find((entry) => entry.webSocketDebuggerUrl)?.webSocketDebuggerUrl;
+    } catch {
+      await sleep(100);
+    }
+  }
+  if (!target) throw new Error(`no inspector for ${pid} on port ${inspectPort}`);
+  const socket = new WebSocket(target, { perMessageDeflate: false });
+  let nextCall = 1;
+  const call = (method: string) =>
+    new Promise<Record<string, unknown>>((resolve, reject) => {
+      const id = nextCall++;
+      const timer = setTimeout(() => reject(new Error(`${method} in ${pid} took over 60 s`)), 60_000);
+      socket.on("message", function onMessage(data) {
+        const message = JSON.parse(data.toString()) as { id?: number; result?: Record<string, unknown> };
+        if (message.id !== id) return;
+        socket.off("message", onMessage);
+        clearTimeout(timer);
+        resolve(message.result ?? {});
+      });
+      socket.send(JSON.stringify({ id, method }));
+    });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      socket.once("open", () => resolve());
+      socket.once("error", reject);
+    });
+    await call("HeapProfiler.collectGarbage");
+    await call("HeapProfiler.collectGarbage");
+    const usage = await call("Runtime.getHeapUsage");
+    await sleep(1_000);
+    return { rss: rssKiB(pid), heap: Number(usage.usedSize) / 1024 };
+  } finally {
+    socket.close();
+  }
+}
+
 type WithoutId<T> = T extends unknown ? Omit<T, "id"> : never;
 let nextId = 1;
 
@@ -117,8 +181,16 @@ function ask<R>(child: ChildProcess, command: WithoutId<ClientCommand> | Without
   });
 }
 
-function forkChild(file: string): ChildProcess {
-  return fork(new URL(file, import.meta.url).pathname, [], { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+function forkChild(file: string, execArgv: string[] = []): ChildProcess {
+  const child = fork(new URL(file, import.meta.url).pathname, [], { execArgv: ["--import", "tsx", ...execArgv], stdio: ["ignore", "inherit", "pipe", "ipc"] });
+  // Passes the child's stderr on, without the inspector's own notices (see liveMemoryKiB).
+  let pending = "";
+  child.stderr!.on("data", (chunk: Buffer) => {
+    const lines = (pending + chunk.toString()).split("\n");
+    pending = lines.pop()!;
+    for (const line of lines) if (!/^(Debugger (listening|attached|ending)|For help, see)/.test(line)) process.stderr.write(`${line}\n`);
+  });
+  return child;
 }
 
 function stopChild(child: ChildProcess): Promise<void> {
@@ -194,6 +266,7 @@ async function connect(mode: "graphql" | "floor", url: string, tokens: string[])
 interface Measured {
   connected: number;
   memoryPerConnectionKiB: number;
+  heapPerConnectionKiB: number;
   accruals: number;
   windowMs: number;
   expectedEvents: number;
@@ -204,7 +277,14 @@ interface Measured {
 
 const problems: string[] = [];
 
-async function measure(name: string, expectedEvents: number, accruals: number, windowMs: number, connected: number, memoryPerConnectionKiB: number): Promise<Measured> {
+async function measure(
+  name: string,
+  expectedEvents: number,
+  accruals: number,
+  windowMs: number,
+  connected: number,
+  memory: { before: { rss: number; heap: number }; after: { rss: number; heap: number } },
+): Promise<Measured> {
   await tail(expectedEvents, 30_000, 2_000);
   const stats = await allStats(true);
   if (stats.received !== expectedEvents) problems.push(`${name}: expected ${expectedEvents} events, received ${stats.received}`);
@@ -212,7 +292,8 @@ async function measure(name: string, expectedEvents: number, accruals: number, w
   const sorted = stats.samples.sort((a, b) => a - b);
   return {
     connected,
-    memoryPerConnectionKiB: Number(memoryPerConnectionKiB.toFixed(1)),
+    memoryPerConnectionKiB: Number(((memory.after.rss - memory.before.rss) / SUBSCRIBERS).toFixed(1)),
+    heapPerConnectionKiB: Number(((memory.after.heap - memory.before.heap) / SUBSCRIBERS).toFixed(1)),
     accruals,
     windowMs: Math.round(windowMs),
     expectedEvents,
@@ -236,15 +317,15 @@ async function checkPrimed(name: string, expected: number): Promise<void> {
 
 async function feedRun(
   serverPid: number,
+  inspectPort: number,
   url: string,
   tokens: string[],
   partners: string[],
   admin: string,
 ): Promise<Measured> {
-  await settle(serverPid, 0);
-  for (let i = 0; i < 30; i += 1) { progress(`rss ${rssKiB(serverPid)}`); await sleep(1000); }
-  const before = rssKiB(serverPid);
-  progress(`server RSS ${(before / 1024).toFixed(0)} MiB before connecting; connecting ${SUBSCRIBERS} subscribers`);
+  await settle(serverPid, 2_000);
+  const before = await liveMemoryKiB(serverPid, inspectPort);
+  progress(`server after a full GC: RSS ${(before.rss / 1024).toFixed(0)} MiB, heap ${(before.heap / 1024).toFixed(0)} MiB; connecting ${SUBSCRIBERS} subscribers`);
   const connectTicks = cpuTicks(serverPid);
   const connectStarted = performance.now();
   const connected = await connect("graphql", url.replace(/^http/, "ws") + "/graphql", tokens);
@@ -253,11 +334,13 @@ async function feedRun(
       `server CPU ${((10 * (cpuTicks(serverPid) - connectTicks)) / SUBSCRIBERS).toFixed(1)} ms per subscriber`,
   );
   if (connected.failed) problems.push(`server: ${connected.failed} sockets failed to subscribe; first: ${connected.firstError}`);
-  await settle(serverPid, 0);
-  for (let i = 0; i < 30; i += 1) { progress(`rss ${rssKiB(serverPid)}`); await sleep(1000); }
-  const after = rssKiB(serverPid);
-  const memory = (after - before) / SUBSCRIBERS;
-  progress(`${connected.ready} subscribed; server RSS ${(after / 1024).toFixed(0)} MiB (${memory.toFixed(1)} KiB per connection)`);
+  await settle(serverPid, 2_000);
+  const after = await liveMemoryKiB(serverPid, inspectPort);
+  const memory = { before, after };
+  progress(
+    `${connected.ready} subscribed; after a full GC: RSS ${(after.rss / 1024).toFixed(0)} MiB, heap ${(after.heap / 1024).toFixed(0)} MiB ` +
+      `(${((after.rss - before.rss) / SUBSCRIBERS).toFixed(1)} and ${((after.heap - before.heap) / SUBSCRIBERS).toFixed(1)} KiB per connection)`,
+  );
 
   // Prime: one conversion per partner (batches of 500), so every subscription proves live; also the warm-up.
   progress("priming every subscription with one accrual");
@@ -332,7 +415,8 @@ async function accrue(
 // ---------------------------------------------------------------- the floor
 
 async function floorRun(): Promise<Measured> {
-  const floor = forkChild("./feed/floor-server.ts");
+  const inspectPort = await freePort();
+  const floor = forkChild("./feed/floor-server.ts", [`--inspect-port=127.0.0.1:${inspectPort}`]);
   try {
     const port = await new Promise<number>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error("floor server did not start within 60 s")), 60_000);
@@ -343,15 +427,18 @@ async function floorRun(): Promise<Measured> {
       floor.once("exit", (code) => reject(new Error(`floor server exited (${code})`)));
     });
     await settle(floor.pid!, 2_000);
-    const before = rssKiB(floor.pid!);
-    progress(`floor: RSS ${(before / 1024).toFixed(0)} MiB before connecting; connecting ${SUBSCRIBERS} sockets`);
+    const before = await liveMemoryKiB(floor.pid!, inspectPort);
+    progress(`floor after a full GC: RSS ${(before.rss / 1024).toFixed(0)} MiB, heap ${(before.heap / 1024).toFixed(0)} MiB; connecting ${SUBSCRIBERS} sockets`);
     const connected = await connect("floor", `ws://127.0.0.1:${port}/`, []);
     if (connected.failed) problems.push(`floor: ${connected.failed} sockets failed to connect; first: ${connected.firstError}`);
     await settle(floor.pid!, 2_000);
-    const after = rssKiB(floor.pid!);
-    const memory = (after - before) / SUBSCRIBERS;
+    const after = await liveMemoryKiB(floor.pid!, inspectPort);
+    const memory = { before, after };
     const registered = await ask<Extract<FloorReply, { ev: "count" }>>(floor, { cmd: "count" }, 30_000);
-    progress(`floor: ${registered.registered} connected; RSS ${(after / 1024).toFixed(0)} MiB (${memory.toFixed(1)} KiB per connection)`);
+    progress(
+      `floor: ${registered.registered} connected; after a full GC: RSS ${(after.rss / 1024).toFixed(0)} MiB, heap ${(after.heap / 1024).toFixed(0)} MiB ` +
+        `(${((after.rss - before.rss) / SUBSCRIBERS).toFixed(1)} and ${((after.heap - before.heap) / SUBSCRIBERS).toFixed(1)} KiB per connection)`,
+    );
 
     const primed = await ask<Extract<FloorReply, { ev: "sent" }>>(floor, { cmd: "prime" }, 60_000);
     await checkPrimed("floor", primed.messages);
@@ -373,7 +460,10 @@ async function floorRun(): Promise<Measured> {
 
 async function main() {
   const database = await freshDatabase();
+  const inspectPort = await freePort();
   const server = await startServer({
+    // The inspector stays closed until SIGUSR1 (see collectGarbage).
+    NODE_OPTIONS: [process.env.NODE_OPTIONS, `--inspect-port=127.0.0.1:${inspectPort}`].filter(Boolean).join(" "),
     DATABASE_URL: database.url,
     DATABASE_POOL_SIZE: "20",
     ACCRUE_JWT_SECRET: BENCH_SECRET,
@@ -406,7 +496,7 @@ async function main() {
       partners.map((id, i) => signToken({ role: "partner", subject: `partner-${i}`, programId, partnerId: rawId(id) }, tokenOptions(expires))),
     );
 
-    const measured = await feedRun(server.child.pid!, server.url, tokens, partners, admin);
+    const measured = await feedRun(server.child.pid!, inspectPort, server.url, tokens, partners, admin);
     await closeSockets();
     await stopServer();
     progress("server stopped; the floor");
@@ -426,12 +516,14 @@ async function main() {
         latencyMs: measured.latencyMs,
         eventsPerSecond: measured.eventsPerSecond,
         memoryPerConnectionKiB: measured.memoryPerConnectionKiB,
+        heapPerConnectionKiB: measured.heapPerConnectionKiB,
         floor: {
           expectedEvents: floor.expectedEvents,
           deliveredEvents: floor.deliveredEvents,
           latencyMs: floor.latencyMs,
           eventsPerSecond: floor.eventsPerSecond,
           memoryPerConnectionKiB: floor.memoryPerConnectionKiB,
+          heapPerConnectionKiB: floor.heapPerConnectionKiB,
         },
         ...(problems.length ? { problems } : {}),
       }),
