@@ -1,8 +1,8 @@
 import type { OutboxJob } from "../generated/prisma/client.ts";
 import { QuickBooksError, type QuickBooksClient } from "../integrations/quickbooks/client.ts";
 import { checkBillPayment } from "../integrations/quickbooks/payment-sync.ts";
-import { syncPayout } from "../integrations/quickbooks/sync-payout.ts";
-import { CHECK_BILL_PAYMENT, SYNC_PAYOUT } from "../services/accounting/enqueue.ts";
+import { removeBill, syncPayout } from "../integrations/quickbooks/sync-payout.ts";
+import { CHECK_BILL_PAYMENT, REMOVE_BILL, SYNC_PAYOUT } from "../services/accounting/enqueue.ts";
 import { audit, transact, type ServiceDeps } from "../services/runtime.ts";
 
 export const MAX_ATTEMPTS = 10;
@@ -31,6 +31,8 @@ async function run(ctx: OutboxContext, job: OutboxJob): Promise<void> {
   switch (job.kind) {
     case SYNC_PAYOUT:
       return syncPayout(ctx, job.programId, job.subjectId);
+    case REMOVE_BILL:
+      return removeBill(ctx, job.programId, job.subjectId);
     case CHECK_BILL_PAYMENT:
       return checkBillPayment(ctx.deps, ctx.qbo, job.programId, job.subjectId);
     default:
@@ -86,7 +88,7 @@ async function fail(ctx: OutboxContext, job: OutboxJob, message: string): Promis
   const { deps } = ctx;
   await transact(deps, { role: "system", id: "accounting-sync", programId: job.programId }, async (tx) => {
     await tx.db.outboxJob.update({ where: { id: job.id }, data: { status: "FAILED", leaseUntil: null, lastError: message } });
-    if (job.kind === SYNC_PAYOUT) {
+    if (job.kind === SYNC_PAYOUT || job.kind === REMOVE_BILL) {
       await tx.db.payout.updateMany({ where: { id: job.subjectId }, data: { accountingSyncStatus: "FAILED", accountingSyncError: message } });
       await audit(tx, { action: "payout.accounting_sync_failed", entityType: "Payout", entityId: job.subjectId, after: { attempts: job.attempts }, reason: message });
     }

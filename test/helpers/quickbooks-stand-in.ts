@@ -9,7 +9,8 @@ import type { AddressInfo } from "node:net";
  * sent. It follows the published behaviour that matters to accrue: a
  * `requestid` replay returns the first response without creating anything,
  * DisplayNames are unique (fault 6240), `minorversion` is pinned, tokens
- * expire and rotate, and BillPayments reduce their bill's Balance. Faults on
+ * expire and rotate, BillPayments reduce their bill's Balance, and a delete
+ * needs the current SyncToken and a bill without payments. Faults on
  * demand: 500, 429 with Retry-After, a timeout, and a crash after creating
  * (the entity exists, the response never comes).
  */
@@ -127,6 +128,7 @@ export async function startQuickBooksStandIn(): Promise<StandIn> {
             const target = linked.TxnType === "Bill" ? state.bills.get(linked.TxnId) : state.vendorCredits.get(linked.TxnId);
             if (!target) return { status: 400, body: faultBody("fault-validation") };
             target.Balance = Math.round((target.Balance - line.Amount) * 100) / 100;
+            target.SyncToken = String(Number(target.SyncToken) + 1);
             target.MetaData.LastUpdatedTime = now();
           }
         }
@@ -137,6 +139,17 @@ export async function startQuickBooksStandIn(): Promise<StandIn> {
       default:
         return { status: 400, body: faultBody("fault-validation") };
     }
+  }
+
+  /** `POST /<entity>?operation=delete` with the Id and current SyncToken; a bill with payments cannot go. */
+  function remove(entity: string, body: any): { status: number; body: unknown } {
+    const [key, store] = entity === "bill" ? ["Bill", state.bills] : entity === "vendorcredit" ? ["VendorCredit", state.vendorCredits] : [];
+    const record = store?.get(String(body?.Id));
+    if (!key || !store || !record) return { status: 400, body: faultBody("fault-validation") };
+    if (String(body.SyncToken) !== record.SyncToken) return { status: 400, body: faultBody("fault-stale-object") };
+    if (record.Balance !== record.TotalAmt) return { status: 400, body: faultBody("fault-linked-payments") };
+    store.delete(record.Id);
+    return { status: 200, body: { [key]: { ...fixture("bill-deleted").Bill, Id: record.Id }, time: now() } };
   }
 
   const server: Server = createServer(async (req, res) => {
@@ -182,16 +195,23 @@ export async function startQuickBooksStandIn(): Promise<StandIn> {
     const [, , entity, id] = match;
     if (req.method === "POST") {
       const requestId = query.requestid;
-      const replay = requestId ? replays.get(`${entity}:${requestId}`) : undefined;
-      const result = replay ?? create(entity!, body);
-      if (requestId && !replay) replays.set(`${entity}:${requestId}`, result);
+      const operation = query.operation === "delete" ? "delete" : "create";
+      const replay = requestId ? replays.get(`${entity}:${operation}:${requestId}`) : undefined;
+      const result = replay ?? (operation === "delete" ? remove(entity!, body) : create(entity!, body));
+      if (requestId && !replay) replays.set(`${entity}:${operation}:${requestId}`, result);
       if (fault?.fault === "crash-after-create") return req.socket.destroy();
       return send(res, result.status, result.body);
     }
     if (entity === "query") {
-      const idMatch = /where Id = '(\d+)'/i.exec(query.query ?? "");
-      const vendors = idMatch && state.vendors.has(idMatch[1]!) ? [state.vendors.get(idMatch[1]!)] : [];
-      return send(res, 200, { QueryResponse: { ...fixture("query-vendor").QueryResponse, Vendor: vendors, maxResults: vendors.length }, time: now() });
+      // `select * from <Entity> where <Field> = '<value>'`, the one form accrue sends.
+      const parsed = /^select \* from (\w+) where (\w+) = '([^']*)'$/i.exec(query.query ?? "");
+      const tables: Record<string, Map<string, any>> = { Vendor: state.vendors, Bill: state.bills, VendorCredit: state.vendorCredits };
+      const table = parsed ? tables[parsed[1]!] : undefined;
+      if (!parsed || !table) return send(res, 400, faultBody("fault-validation"));
+      const rows = [...table.values()].filter((row) => String(row[parsed[2]!]) === parsed[3]);
+      // QuickBooks answers an empty result with an empty QueryResponse.
+      const { Vendor: _rows, ...paging } = fixture("query-vendor").QueryResponse;
+      return send(res, 200, { QueryResponse: rows.length ? { [parsed[1]!]: rows, ...paging, maxResults: rows.length } : {}, time: now() });
     }
     if (entity === "cdc") {
       const since = Date.parse(query.changedSince ?? "");
@@ -200,7 +220,12 @@ export async function startQuickBooksStandIn(): Promise<StandIn> {
       cdc.CDCResponse[0].QueryResponse[0] = { ...cdc.CDCResponse[0].QueryResponse[0], BillPayment: changed, maxResults: changed.length, totalCount: changed.length };
       return send(res, 200, { ...cdc, time: now() });
     }
-    const stores: Record<string, [string, Map<string, any>]> = { bill: ["Bill", state.bills], billpayment: ["BillPayment", state.billPayments], vendor: ["Vendor", state.vendors] };
+    const stores: Record<string, [string, Map<string, any>]> = {
+      bill: ["Bill", state.bills],
+      billpayment: ["BillPayment", state.billPayments],
+      vendor: ["Vendor", state.vendors],
+      vendorcredit: ["VendorCredit", state.vendorCredits],
+    };
     const store = stores[entity!];
     if (store && id && store[1].has(id)) return send(res, 200, { [store[0]]: store[1].get(id), time: now() });
     return send(res, 400, faultBody("fault-validation"));

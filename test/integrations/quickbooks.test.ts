@@ -7,7 +7,7 @@ import { ConnectDoc, ConnectionDoc, connectQuickBooks, PayoutSyncDoc } from "../
 import { databaseTargets } from "../helpers/databases.ts";
 import { createPartnerFixture, createProgramFixture, type ProgramFixture } from "../helpers/fixtures.ts";
 import { balanceOf, ReverseDoc } from "../helpers/ledger-docs.ts";
-import { ApprovePayoutsDoc, CreatePayoutDoc, makePayable, payableSale, PayPayoutsDoc } from "../helpers/payout-docs.ts";
+import { ApprovePayoutsDoc, CancelPayoutsDoc, CreatePayoutDoc, makePayable, payableSale, PayPayoutsDoc } from "../helpers/payout-docs.ts";
 import { MINOR_VERSION, startQuickBooksStandIn, type StandIn } from "../helpers/quickbooks-stand-in.ts";
 import { dataOf, startTestApp, type TestApp } from "../helpers/test-app.ts";
 
@@ -198,6 +198,55 @@ describe.each(databaseTargets())("QuickBooks Online sync on %s", (target) => {
       }
     }
     qbo.refuseNegativeLines = false;
+  });
+
+  it("deletes a cancelled payout's bill from QuickBooks, even one whose creation it never heard back from", async () => {
+    const rawPayoutId = (id: string) => Buffer.from(id, "base64").toString().split(":")[1]!;
+    const cancel = (id: string) => t.gql(CancelPayoutsDoc, { input: { ids: [id], reason: "booked to the wrong partner" } }, acme.financeToken);
+
+    // Billed, then cancelled: the bill is read for its SyncToken and deleted, the payout keeps the id as history.
+    const { payoutId } = await approvedPayout(["400.00"]);
+    await work();
+    const { accountingBillId } = await syncState(payoutId);
+    expect(qbo.bills.has(accountingBillId!)).toBe(true);
+    expect(dataOf(await cancel(payoutId)).cancelPayouts.payouts.map((p) => p.status)).toEqual(["CANCELLED"]);
+    expect((await syncState(payoutId)).accountingSyncStatus).toBe("PENDING");
+    qbo.failNext("crash-after-create", 1, (r) => r.query.operation === "delete"); // deleted, but the answer is lost
+    expect(await work()).toMatchObject({ retried: 1 });
+    expect(qbo.bills.has(accountingBillId!)).toBe(false);
+    later(2 * 60_000);
+    expect(await work()).toMatchObject({ done: 1 }); // the retry finds it gone
+    expect(await syncState(payoutId)).toMatchObject({ status: "CANCELLED", accountingSyncStatus: "REMOVED", accountingSyncError: null, accountingBillId });
+    const deletes = qbo.requests.filter((r) => r.query.operation === "delete");
+    expect(deletes).toEqual([expect.objectContaining({ method: "POST", body: { Id: accountingBillId, SyncToken: "0" }, query: expect.objectContaining({ minorversion: MINOR_VERSION }) })]);
+    const trail = dataOf(await t.gql(AuditDoc, { filter: { recordId: payoutId } }, acme.adminToken)).auditEntries.edges.map((e) => e.node.action);
+    expect(trail).toContain("payout.accounting_bill_removed");
+    expect(await work()).toMatchObject({ done: 0, retried: 0, failed: 0 });
+
+    // The bill was created but its answer lost, and the payout cancelled before the retry: found by its DocNumber and note, and deleted.
+    const lost = await approvedPayout(["300.00"]);
+    qbo.failNext("crash-after-create", 1, (r) => r.path.endsWith("/bill") && r.method === "POST");
+    expect(await work()).toMatchObject({ retried: 1 });
+    const orphan = [...qbo.bills.values()].find((b) => b.PrivateNote === `accrue payout ${rawPayoutId(lost.payoutId)}`);
+    expect(orphan).toBeDefined();
+    expect((await syncState(lost.payoutId)).accountingBillId).toBeNull();
+    await cancel(lost.payoutId);
+    later(5 * 60_000);
+    expect(await work()).toMatchObject({ done: 2 }); // the sync (nothing to book now) and the removal
+    expect(qbo.bills.has(orphan.Id)).toBe(false);
+    expect((await syncState(lost.payoutId)).accountingSyncStatus).toBe("REMOVED");
+
+    // A bill someone paid in QuickBooks is not deleted: the sync stops and says why; the operator can retry once it is sorted out.
+    const paidThere = await approvedPayout(["200.00"]);
+    await work();
+    const billed = await syncState(paidThere.payoutId);
+    await cancel(paidThere.payoutId);
+    qbo.payBill(billed.accountingBillId!, { amount: 5 });
+    expect(await work()).toMatchObject({ failed: 1 });
+    expect(await syncState(paidThere.payoutId)).toMatchObject({ accountingSyncStatus: "FAILED", accountingSyncError: expect.stringMatching(/has payments in QuickBooks/) });
+    expect(qbo.bills.has(billed.accountingBillId!)).toBe(true);
+    const retried = dataOf(await t.gql(RetrySyncDoc, { input: { payoutIds: [paidThere.payoutId] } }, acme.adminToken)).retryAccountingSync;
+    expect(retried.payouts).toEqual([{ id: paidThere.payoutId, accountingSyncStatus: "PENDING" }]);
   });
 
   it("marks a payout paid when its bill is paid in QuickBooks, by the change poll", async () => {

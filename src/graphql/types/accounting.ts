@@ -18,6 +18,7 @@ const SyncStatusEnum = builder.enumType("AccountingSyncStatus", {
     BILLED: { description: "The bill exists in QuickBooks." },
     PAID: { description: "The bill and its payment exist in QuickBooks." },
     FAILED: { description: "Stopped on an error QuickBooks will not accept again; see accountingSyncError, then retry." },
+    REMOVED: { description: "The payout was cancelled and its bill (and vendor credit) deleted from QuickBooks." },
   } as const,
 });
 const ConnectionStatusEnum = builder.enumType("AccountingConnectionStatus", { values: ["CONNECTED", "DISCONNECTED"] as const });
@@ -124,9 +125,9 @@ defineMutation("mapPartnerToVendor", {
 });
 
 /**
- * Queues approved and paid payouts for the accounting system: the named ones,
- * or every one not yet booked (a backlog after connecting). Failed ones are
- * retried from the start.
+ * Queues approved and paid payouts for the accounting system (and cancelled
+ * ones whose bill is still there): the named ones, or every one not yet
+ * booked (a backlog after connecting). Failed ones are retried from the start.
  */
 function queueSync(deps: ServiceDeps, actor: Actor, payoutIds: string[] | null): Promise<Result<string[]>> {
   return transact(deps, actor, async (tx) => {
@@ -134,8 +135,11 @@ function queueSync(deps: ServiceDeps, actor: Actor, payoutIds: string[] | null):
     if (connection?.status !== "CONNECTED") fail("NOT_CONNECTED", "QuickBooks is not connected");
     const candidates = await tx.db.payout.findMany({
       where: {
-        status: { in: ["APPROVED", "PAID"] },
-        accountingSyncStatus: { in: ["NOT_SYNCED", "FAILED", "BILLED"] },
+        OR: [
+          { status: { in: ["APPROVED", "PAID"] }, accountingSyncStatus: { in: ["NOT_SYNCED", "FAILED", "BILLED"] } },
+          // Cancelled after their bill was made: the bill is to be deleted.
+          { status: "CANCELLED", accountingBillId: { not: null }, accountingSyncStatus: { in: ["FAILED", "BILLED"] } },
+        ],
         ...(payoutIds ? { id: { in: payoutIds } } : {}),
       },
       select: { id: true },

@@ -130,6 +130,7 @@ export function createQuickBooksClient(config: QuickBooksConfig, fetchImpl: type
       const base = `${config.apiBaseUrl}/v3/company/${encodeURIComponent(realmId)}`;
       const headers = { authorization: `Bearer ${accessToken}`, accept: "application/json" };
       const withVersion = (params: Record<string, string>) => new URLSearchParams({ ...params, minorversion: String(config.minorVersion) }).toString();
+      const post = (url: string, body: unknown) => send(url, { method: "POST", headers: { ...headers, "content-type": "application/json" }, body: JSON.stringify(body) });
       const json = async <T>(response: Response): Promise<T> => {
         if (!response.ok) throw await faultOf(response);
         return (await response.json()) as T;
@@ -137,14 +138,10 @@ export function createQuickBooksClient(config: QuickBooksConfig, fetchImpl: type
       return {
         query: async <T>(sql: string): Promise<T> => json<T>(await send(`${base}/query?${withVersion({ query: sql })}`, { headers })),
         read: async <T>(entity: string, id: string): Promise<T> => json<T>(await send(`${base}/${entity}/${encodeURIComponent(id)}?${withVersion({})}`, { headers })),
-        create: async <T>(entity: string, body: unknown, requestId: string): Promise<T> =>
-          json<T>(
-            await send(`${base}/${entity}?${withVersion({ requestid: requestId })}`, {
-              method: "POST",
-              headers: { ...headers, "content-type": "application/json" },
-              body: JSON.stringify(body),
-            }),
-          ),
+        create: async <T>(entity: string, body: unknown, requestId: string): Promise<T> => json<T>(await post(`${base}/${entity}?${withVersion({ requestid: requestId })}`, body)),
+        /** Deletes a transaction (QuickBooks wants its Id and current SyncToken; linked payments must go first). */
+        remove: async <T>(entity: string, body: { Id: string; SyncToken: string }, requestId: string): Promise<T> =>
+          json<T>(await post(`${base}/${entity}?${withVersion({ operation: "delete", requestid: requestId })}`, body)),
         changesSince: async <T>(entities: string[], since: Date): Promise<T> =>
           json<T>(await send(`${base}/cdc?${withVersion({ entities: entities.join(","), changedSince: since.toISOString() })}`, { headers })),
       };

@@ -1,6 +1,7 @@
 import { DateTime } from "luxon";
 import { dec } from "../../domain/money.ts";
 import type { AccountingConnection, Partner, Payout } from "../../generated/prisma/client.ts";
+import { enqueueAccountingSync } from "../../services/accounting/enqueue.ts";
 import { audit, transact, type Actor, type ServiceDeps } from "../../services/runtime.ts";
 import { QuickBooksError, wireAmount, type QuickBooksClient } from "./client.ts";
 import { withCompany } from "./connection.ts";
@@ -14,6 +15,8 @@ const systemActor = (programId: string): Actor => ({ role: "system", id: "accoun
 
 /** A QuickBooks DocNumber holds 21 characters. */
 const docNumber = (payoutId: string) => `ACR-${payoutId.slice(0, 8)}`;
+/** Names the payout in full on every document (DocNumbers are too short to be unique). */
+const privateNote = (payoutId: string) => `accrue payout ${payoutId}`;
 
 function localDate(instant: Date, timeZone: string): string {
   return DateTime.fromJSDate(instant, { zone: timeZone }).toISODate()!;
@@ -69,13 +72,9 @@ interface SyncContext {
  */
 export async function syncPayout(ctx: SyncContext, programId: string, payoutId: string): Promise<void> {
   const { deps, qbo } = ctx;
-  const db = deps.tenant(programId);
-  const connection = await db.accountingConnection.findUnique({ where: { programId } });
-  if (!connection || connection.status !== "CONNECTED") throw new QuickBooksError("QuickBooks is not connected", "permanent");
-  const payout = await db.payout.findUnique({ where: { id: payoutId }, include: { partner: true } });
-  if (!payout) throw new QuickBooksError("the payout is gone", "permanent");
+  const { connection, payout } = await loadForSync(deps, programId, payoutId);
   if (payout.status !== "APPROVED" && payout.status !== "PAID") return; // a draft or a cancelled payout books nothing
-  const program = await db.program.findUniqueOrThrow({ where: { id: programId }, select: { timeZone: true, currency: true } });
+  const program = await deps.tenant(programId).program.findUniqueOrThrow({ where: { id: programId }, select: { timeZone: true, currency: true } });
 
   await withCompany(deps, qbo, connection, async (company) => {
     const vendorId = await vendorFor(deps, company, payout.partner);
@@ -83,6 +82,79 @@ export async function syncPayout(ctx: SyncContext, programId: string, payoutId: 
     if (!current.accountingBillId) current = await createBill(ctx, company, connection, current, vendorId, program);
     if (current.status === "PAID" && !current.accountingBillPaymentId) await createBillPayment(ctx, company, connection, current, vendorId, program);
   });
+}
+
+async function loadForSync(deps: ServiceDeps, programId: string, payoutId: string) {
+  const db = deps.tenant(programId);
+  const connection = await db.accountingConnection.findUnique({ where: { programId } });
+  if (!connection || connection.status !== "CONNECTED") throw new QuickBooksError("QuickBooks is not connected", "permanent");
+  const payout = await db.payout.findUnique({ where: { id: payoutId }, include: { partner: true } });
+  if (!payout) throw new QuickBooksError("the payout is gone", "permanent");
+  return { connection, payout };
+}
+
+/** QuickBooks' fault for an id it does not know (or no longer: deleted). */
+const OBJECT_NOT_FOUND = "610";
+
+interface QboTxn {
+  Id: string;
+  SyncToken: string;
+  TotalAmt?: number;
+  Balance?: number;
+  PrivateNote?: string;
+}
+
+/**
+ * The payout's bill or vendor credit as QuickBooks has it now: by the id we
+ * kept, or, when we never learnt one (a create whose answer was lost before
+ * the payout was cancelled), by the DocNumber and note we give every
+ * document. Null when there is none (any more).
+ */
+async function findDocument(company: Company, entity: "bill" | "vendorcredit", payout: Payout): Promise<QboTxn | null> {
+  const key = entity === "bill" ? "Bill" : "VendorCredit";
+  const id = entity === "bill" ? payout.accountingBillId : payout.accountingVendorCreditId;
+  if (id) {
+    try {
+      return (await company.read<Record<typeof key, QboTxn>>(entity, id))[key];
+    } catch (error) {
+      if (error instanceof QuickBooksError && error.faults.some((f) => f.code === OBJECT_NOT_FOUND)) return null;
+      throw error;
+    }
+  }
+  const number = entity === "bill" ? docNumber(payout.id) : `${docNumber(payout.id)}-C`;
+  const found = await company.query<{ QueryResponse?: Partial<Record<typeof key, QboTxn[]>> }>(`select * from ${key} where DocNumber = '${number}'`);
+  return found.QueryResponse?.[key]?.find((txn) => txn.PrivateNote === privateNote(payout.id)) ?? null;
+}
+
+/**
+ * A cancelled payout's bill (and vendor credit) deleted from QuickBooks, so
+ * that the books no longer owe the partner what accrue no longer does.
+ * QuickBooks deletes a transaction by Id and current SyncToken, so each is
+ * read first; one already gone counts as deleted, which makes a retry after a
+ * lost answer harmless. A bill with payments is not deleted: the payments
+ * must be removed in QuickBooks first, and the sync stops saying so.
+ */
+export async function removeBill(ctx: SyncContext, programId: string, payoutId: string): Promise<void> {
+  const { deps, qbo } = ctx;
+  const { connection, payout } = await loadForSync(deps, programId, payoutId);
+  if (payout.status !== "CANCELLED" || payout.accountingSyncStatus === "REMOVED") return;
+  const removed: Record<string, string> = {};
+  await withCompany(deps, qbo, connection, async (company) => {
+    for (const entity of ["bill", "vendorcredit"] as const) {
+      const current = await findDocument(company, entity, payout);
+      if (!current) continue;
+      if (entity === "bill" && current.Balance !== current.TotalAmt) {
+        throw new QuickBooksError(`bill ${current.Id} has payments in QuickBooks; remove them there, then retry`, "permanent");
+      }
+      await company.remove(entity, { Id: current.Id, SyncToken: current.SyncToken }, `delete-${entity}-${current.Id}`);
+      removed[entity === "bill" ? "billId" : "vendorCreditId"] = current.Id;
+    }
+  });
+  const result = await transact(deps, systemActor(programId), async (tx) => {
+    await tx.db.payout.update({ where: { id: payout.id }, data: { accountingSyncStatus: "REMOVED", accountingSyncError: null, accountingSyncedAt: tx.now } });
+    await audit(tx, { action: "payout.accounting_bill_removed", entityType: "Payout", entityId: payout.id, before: removed });
+  });
+  if (!result.ok) throw new Error(result.errors[0]!.message);
 }
 
 async function createBill(
@@ -109,7 +181,7 @@ async function createBill(
     VendorRef: { value: vendorId },
     TxnDate: localDate(payout.approvedAt ?? deps.clock.now(), program.timeZone),
     DocNumber: docNumber(payout.id),
-    PrivateNote: `accrue payout ${payout.id}`,
+    PrivateNote: privateNote(payout.id),
     CurrencyRef: { value: program.currency },
   };
   let billId: string;
@@ -137,6 +209,8 @@ async function createBill(
       data: { accountingBillId: billId, accountingVendorCreditId: vendorCreditId, accountingSyncStatus: "BILLED", accountingSyncError: null, accountingSyncedAt: tx.now },
     });
     await audit(tx, { action: "payout.accounting_bill", entityType: "Payout", entityId: payout.id, after: { billId, vendorCreditId } });
+    // Cancelled while the bill was being made (the cancel saw no bill to remove): remove it now.
+    if (after.status === "CANCELLED") await enqueueAccountingSync(tx, [payout.id]);
     return after;
   }).then((result) => {
     if (!result.ok) throw new Error(result.errors[0]!.message);

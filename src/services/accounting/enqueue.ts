@@ -2,6 +2,7 @@ import type { Tx } from "../runtime.ts";
 
 export const SYNC_PAYOUT = "accounting.sync_payout";
 export const CHECK_BILL_PAYMENT = "accounting.bill_payment";
+export const REMOVE_BILL = "accounting.remove_bill";
 
 /**
  * Queues work for the outbox worker in the caller's transaction, so it
@@ -18,21 +19,28 @@ export async function enqueue(tx: Tx, kind: string, subjectIds: string[], at: Da
 }
 
 /**
- * Payouts that became approved or paid go to the accounting system when the
- * program has one connected: a sync job each, and the payout shows PENDING.
- * Returns how many were queued.
+ * Payouts whose state the accounting system should follow, when the program
+ * has one connected: approved ones become bills, paid ones bill payments
+ * (`SYNC_PAYOUT`), and cancelled ones whose bill exists have it deleted
+ * (`REMOVE_BILL`, its own job kind so that it never folds into a sync job
+ * still running for the same payout). The payouts show PENDING. Returns how
+ * many were queued.
  */
 export async function enqueueAccountingSync(tx: Tx, payoutIds: string[]): Promise<number> {
   if (payoutIds.length === 0) return 0;
   const connection = await tx.db.accountingConnection.findUnique({ where: { programId: tx.programId }, select: { status: true } });
   if (connection?.status !== "CONNECTED") return 0;
   const due = await tx.db.payout.findMany({
-    where: { id: { in: payoutIds }, status: { in: ["APPROVED", "PAID"] }, accountingBillPaymentId: null },
-    select: { id: true, status: true, accountingBillId: true },
+    where: { id: { in: payoutIds }, accountingBillPaymentId: null },
+    select: { id: true, status: true, accountingBillId: true, accountingSyncStatus: true },
   });
-  const ids = due.filter((p) => p.status === "PAID" || !p.accountingBillId).map((p) => p.id);
+  const sync = due.filter((p) => p.status === "PAID" || (p.status === "APPROVED" && !p.accountingBillId)).map((p) => p.id);
+  // A cancelled payout has a bill to delete when we know of one, or may have one when a sync was under way (PENDING, FAILED).
+  const remove = due.filter((p) => p.status === "CANCELLED" && (p.accountingBillId ? p.accountingSyncStatus !== "REMOVED" : p.accountingSyncStatus === "PENDING" || p.accountingSyncStatus === "FAILED")).map((p) => p.id);
+  const ids = [...sync, ...remove];
   if (ids.length === 0) return 0;
   await tx.db.payout.updateMany({ where: { id: { in: ids } }, data: { accountingSyncStatus: "PENDING", accountingSyncError: null } });
-  await enqueue(tx, SYNC_PAYOUT, ids);
+  await enqueue(tx, SYNC_PAYOUT, sync);
+  await enqueue(tx, REMOVE_BILL, remove);
   return ids.length;
 }

@@ -146,8 +146,8 @@ async function apply(tx: Tx, action: PayoutAction, ids: string[], input: { reaso
     audits.push({ action: `payout.${action}`, entityType: "Payout", entityId: id, before: { status: payout.status }, after: { status: after.status, ...(payment ? { method: payment.method, reference: payment.reference } : {}) }, reason });
     result.changed.push(id);
   }
-  // Approved payouts become bills, paid ones bill payments, in the accounting system.
-  if (action !== "cancel") await enqueueAccountingSync(tx, result.changed);
+  // Approved payouts become bills, paid ones bill payments, in the accounting system; cancelled ones lose their bill.
+  await enqueueAccountingSync(tx, result.changed);
   await audit(tx, ...audits);
   await ledger.flush();
   return result;
