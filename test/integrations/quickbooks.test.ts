@@ -236,6 +236,15 @@ describe.each(databaseTargets())("QuickBooks Online sync on %s", (target) => {
     expect(qbo.bills.has(orphan.Id)).toBe(false);
     expect((await syncState(lost.payoutId)).accountingSyncStatus).toBe("REMOVED");
 
+    // Cancelled before the worker got to it: nothing is booked, nothing deleted, and the payout shows it never reached QuickBooks.
+    const early = await approvedPayout(["100.00"]);
+    await cancel(early.payoutId);
+    const [billsBefore, deletesBefore] = [qbo.bills.size, qbo.requests.filter((r) => r.query.operation === "delete").length];
+    expect(await work()).toMatchObject({ done: 2 });
+    expect(qbo.bills.size).toBe(billsBefore);
+    expect(qbo.requests.filter((r) => r.query.operation === "delete")).toHaveLength(deletesBefore);
+    expect(await syncState(early.payoutId)).toMatchObject({ accountingSyncStatus: "NOT_SYNCED", accountingBillId: null });
+
     // A bill someone paid in QuickBooks is not deleted: the sync stops and says why; the operator can retry once it is sorted out.
     const paidThere = await approvedPayout(["200.00"]);
     await work();

@@ -137,8 +137,8 @@ function queueSync(deps: ServiceDeps, actor: Actor, payoutIds: string[] | null):
       where: {
         OR: [
           { status: { in: ["APPROVED", "PAID"] }, accountingSyncStatus: { in: ["NOT_SYNCED", "FAILED", "BILLED"] } },
-          // Cancelled after their bill was made: the bill is to be deleted.
-          { status: "CANCELLED", accountingBillId: { not: null }, accountingSyncStatus: { in: ["FAILED", "BILLED"] } },
+          // Cancelled with a bill (or a failed sync that may have left one): the bill is to be deleted.
+          { status: "CANCELLED", accountingSyncStatus: { in: ["FAILED", "BILLED"] } },
         ],
         ...(payoutIds ? { id: { in: payoutIds } } : {}),
       },

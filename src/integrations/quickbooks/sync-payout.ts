@@ -150,9 +150,14 @@ export async function removeBill(ctx: SyncContext, programId: string, payoutId: 
       removed[entity === "bill" ? "billId" : "vendorCreditId"] = current.Id;
     }
   });
+  // Nothing known and nothing found: the payout never reached QuickBooks.
+  const reached = Boolean(payout.accountingBillId) || Object.keys(removed).length > 0;
   const result = await transact(deps, systemActor(programId), async (tx) => {
-    await tx.db.payout.update({ where: { id: payout.id }, data: { accountingSyncStatus: "REMOVED", accountingSyncError: null, accountingSyncedAt: tx.now } });
-    await audit(tx, { action: "payout.accounting_bill_removed", entityType: "Payout", entityId: payout.id, before: removed });
+    await tx.db.payout.update({
+      where: { id: payout.id },
+      data: { accountingSyncStatus: reached ? "REMOVED" : "NOT_SYNCED", accountingSyncError: null, accountingSyncedAt: tx.now },
+    });
+    if (reached) await audit(tx, { action: "payout.accounting_bill_removed", entityType: "Payout", entityId: payout.id, before: removed });
   });
   if (!result.ok) throw new Error(result.errors[0]!.message);
 }

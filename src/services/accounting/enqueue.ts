@@ -35,8 +35,11 @@ export async function enqueueAccountingSync(tx: Tx, payoutIds: string[]): Promis
     select: { id: true, status: true, accountingBillId: true, accountingSyncStatus: true },
   });
   const sync = due.filter((p) => p.status === "PAID" || (p.status === "APPROVED" && !p.accountingBillId)).map((p) => p.id);
-  // A cancelled payout has a bill to delete when we know of one, or may have one when a sync was under way (PENDING, FAILED).
-  const remove = due.filter((p) => p.status === "CANCELLED" && (p.accountingBillId ? p.accountingSyncStatus !== "REMOVED" : p.accountingSyncStatus === "PENDING" || p.accountingSyncStatus === "FAILED")).map((p) => p.id);
+  // A cancelled payout has a bill to delete when we know of one, or may have
+  // one we never heard back about when a sync was under way (PENDING, FAILED).
+  const mayHaveBill = (p: (typeof due)[number]) =>
+    p.accountingBillId ? p.accountingSyncStatus !== "REMOVED" : p.accountingSyncStatus === "PENDING" || p.accountingSyncStatus === "FAILED";
+  const remove = due.filter((p) => p.status === "CANCELLED" && mayHaveBill(p)).map((p) => p.id);
   const ids = [...sync, ...remove];
   if (ids.length === 0) return 0;
   await tx.db.payout.updateMany({ where: { id: { in: ids } }, data: { accountingSyncStatus: "PENDING", accountingSyncError: null } });
