@@ -34,6 +34,8 @@ const ConfigSchema = z
     ACCRUE_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
     /** Live events queued per subscriber before it is told it fell behind. */
     ACCRUE_FEED_QUEUE_SIZE: z.coerce.number().int().min(1).max(100_000).default(500),
+    /** How often a running feed checks that its (integration) token was not revoked. */
+    ACCRUE_FEED_RECHECK_MS: z.coerce.number().int().min(50).max(3_600_000).default(30_000),
     ACCRUE_MAX_QUERY_DEPTH: z.coerce.number().int().min(2).max(50).default(12),
     ACCRUE_MAX_QUERY_COST: z.coerce.number().int().min(100).default(100_000),
     ACCRUE_GRAPHIQL: booleanFlag.optional(),
@@ -100,6 +102,7 @@ export interface Config {
   redisUrl?: string;
   shutdownGraceMs: number;
   feedQueueSize: number;
+  feedRecheckMs: number;
   limits: { maxDepth: number; maxCost: number };
   graphiql: boolean;
   tax1099Thresholds?: Record<number, string>;
@@ -154,6 +157,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     redisUrl: env.REDIS_URL,
     shutdownGraceMs: env.ACCRUE_SHUTDOWN_GRACE_MS,
     feedQueueSize: env.ACCRUE_FEED_QUEUE_SIZE,
+    feedRecheckMs: env.ACCRUE_FEED_RECHECK_MS,
     limits: { maxDepth: env.ACCRUE_MAX_QUERY_DEPTH, maxCost: env.ACCRUE_MAX_QUERY_COST },
     graphiql: env.ACCRUE_GRAPHIQL ?? env.NODE_ENV !== "production",
     tax1099Thresholds: env.ACCRUE_1099_THRESHOLDS,

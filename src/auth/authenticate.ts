@@ -13,7 +13,8 @@ export function unauthenticated(message: string): GraphQLError {
 /**
  * From a bearer token to a viewer: the signature and claims (jose), then, for
  * integration tokens, the revocation list (the token's jti must name an
- * unrevoked, unexpired integration token of the same program).
+ * unrevoked, unexpired integration token of the same program, whose issued
+ * scopes bound the token's).
  * No token gives null (anonymous); a bad one an UNAUTHENTICATED error.
  */
 export function createAuthenticator(verify: TokenVerifier, prisma: PrismaClient, clock: Clock, toleranceSeconds = 5) {
@@ -43,12 +44,16 @@ export function createAuthenticator(verify: TokenVerifier, prisma: PrismaClient,
     if (viewer.role === "integration") {
       const row = await prisma.integrationToken.findUnique({
         where: { id: viewer.tokenId },
-        select: { programId: true, revokedAt: true, expiresAt: true },
+        select: { programId: true, revokedAt: true, expiresAt: true, scopes: true },
       }).catch(() => null);
       const now = clock.now();
       if (!row || row.programId !== viewer.programId || row.revokedAt || (row.expiresAt && row.expiresAt <= now)) {
         throw unauthenticated("the integration token is revoked or unknown");
       }
+      // The scopes an admin issued are the most the token may use, whatever its claims say
+      // (an identity provider's token naming an issued jti cannot widen them).
+      const issued = new Set(row.scopes);
+      return { ...viewer, scopes: new Set([...viewer.scopes].filter((scope) => issued.has(scope))) };
     }
     return viewer;
   }

@@ -32,8 +32,8 @@ export interface AuthScopes {
   platform: boolean;
   /** One of the given program roles. */
   role: readonly Role[];
-  /** An integration token carrying this scope. */
-  integration: IntegrationScope;
+  /** An integration token carrying this scope (or any one of these). */
+  integration: IntegrationScope | readonly IntegrationScope[];
   partner: boolean;
 }
 
@@ -67,7 +67,11 @@ export const builder = new SchemaBuilder<{
       authenticated: !!ctx.viewer,
       platform: ctx.viewer?.role === "platform",
       role: (roles) => !!ctx.viewer && (roles as string[]).includes(ctx.viewer.role),
-      integration: (scope) => ctx.viewer?.role === "integration" && ctx.viewer.scopes.has(scope),
+      integration: (wanted) => {
+        const viewer = ctx.viewer;
+        if (viewer?.role !== "integration") return false;
+        return (typeof wanted === "string" ? [wanted] : wanted).some((scope) => viewer.scopes.has(scope));
+      },
       partner: ctx.viewer?.role === "partner",
     }),
     unauthorizedError: (_parent, ctx) => unauthorized(ctx),

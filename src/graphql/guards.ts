@@ -27,3 +27,23 @@ export function assertMayNamePartner(ctx: Context, partnerId: string): void {
 }
 
 export const OPERATORS = ["admin", "finance", "analyst"] as const;
+
+const IN_PROGRAM = [...OPERATORS, "partner"] as const;
+
+/**
+ * Who may see each kind of record, wherever it is reached: a list, a
+ * relation from another record, `node`/`nodes`, a mutation's payload. Set on
+ * the types, so no path skips it (fields and root lists may narrow it
+ * further). Operators see their program's; partners their own (tenancy does
+ * the rest); an integration needs the scope that reads the record, or the one
+ * that writes it, so that it sees what it wrote.
+ */
+export const READERS = {
+  partner: { role: IN_PROGRAM, integration: ["partners:read", "partners:write"] },
+  conversion: { role: IN_PROGRAM, integration: ["conversions:read", "conversions:write"] },
+  /** A posted conversion's commissions are part of its result; a payout's lines are commissions too. */
+  commission: { role: IN_PROGRAM, integration: ["commissions:read", "conversions:write", "payouts:read", "payouts:write"] },
+  balance: { role: IN_PROGRAM, integration: ["commissions:read", "payouts:read"] },
+  payout: { role: IN_PROGRAM, integration: ["payouts:read", "payouts:write"] },
+  paymentDetails: { role: IN_PROGRAM, integration: ["payouts:read"] },
+} as const;

@@ -26,6 +26,9 @@ export interface FeedOptions {
   waitWritable?: () => Promise<void>;
   /** Ends the feed after this many milliseconds (the token's remaining life). */
   endAfterMs?: number;
+  /** Asked every `recheckMs` while the feed runs; the feed ends when it answers false (a revoked token). */
+  stillAllowed?: () => Promise<boolean>;
+  recheckMs?: number;
   stats?: Set<FeedStats>;
 }
 
@@ -85,6 +88,10 @@ function feed(
       queue.wake();
     });
     const expiry = options.endAfterMs !== undefined ? setTimeout(() => void stop(), Math.max(0, Math.min(options.endAfterMs, 2 ** 31 - 1))) : undefined;
+    const { stillAllowed } = options;
+    const recheck = stillAllowed
+      ? setInterval(() => void stillAllowed().then((allowed) => allowed || stop(), () => undefined), options.recheckMs ?? 30_000)
+      : undefined;
     const deliver = async (event: CommittedEvent) => {
       await options.waitWritable?.();
       steps.delivered(event);
@@ -114,6 +121,7 @@ function feed(
       }
     } finally {
       clearTimeout(expiry);
+      clearInterval(recheck);
       unsubscribe();
       unwatch();
       options.stats?.delete(stats);

@@ -11,10 +11,12 @@ export interface Realtime {
   /** Open feeds, with their queues (for tests and stats). */
   feeds: Set<FeedStats>;
   queueSize: number;
+  /** How often a running feed checks that its token was not revoked. */
+  recheckMs: number;
   close(): Promise<void>;
 }
 
-export function createRealtime(options: { redisUrl?: string; prisma: PrismaClient; logger: Logger; queueSize: number }): Realtime {
+export function createRealtime(options: { redisUrl?: string; prisma: PrismaClient; logger: Logger; queueSize: number; recheckMs: number }): Realtime {
   const bus = options.redisUrl ? createRedisEventBus(options.redisUrl, options.logger) : createInProcessEventBus();
   const sampler = new XminSampler(async () => {
     const [row] = await options.prisma.$queryRaw<{ xmin: string }[]>`SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin`;
@@ -25,6 +27,7 @@ export function createRealtime(options: { redisUrl?: string; prisma: PrismaClien
     sampler,
     feeds: new Set(),
     queueSize: options.queueSize,
+    recheckMs: options.recheckMs,
     async close() {
       sampler.stop();
       await bus.close();

@@ -1,6 +1,7 @@
 import type { Server } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { YogaServerInstance } from "graphql-yoga";
+import type { GraphQLError } from "graphql";
 import { useServer } from "graphql-ws/use/ws";
 import { WebSocket, WebSocketServer } from "ws";
 import type { Authenticator } from "../auth/authenticate.ts";
@@ -15,6 +16,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 type Extra = {
   socket: WebSocket;
+  token?: string;
   viewer?: Viewer;
   expiry?: NodeJS.Timeout;
 };
@@ -30,7 +32,8 @@ function tokenFrom(params: Readonly<Record<string, unknown>> | undefined): strin
  * (same schema, context, validation rules and limits as HTTP). The token
  * comes in `connectionParams` ({ authorization: "Bearer …" }) and is checked
  * at connection: a missing or bad one closes the socket with 4403; when it
- * expires, the socket is closed with 4403 too.
+ * expires, or is found revoked when an operation starts, the socket is
+ * closed with 4403 too (running feeds check for revocation themselves).
  */
 export function attachWebSocketServer(server: Server, yoga: YogaServerInstance<object, object>, auth: Authenticator, clock: Clock, logger: Logger) {
   const wss = new WebSocketServer({ server, path: "/graphql" });
@@ -41,6 +44,7 @@ export function attachWebSocketServer(server: Server, yoga: YogaServerInstance<o
         if (!token) return false;
         try {
           const viewer = await auth.viewerFromToken(token);
+          ctx.extra.token = token;
           ctx.extra.viewer = viewer;
           if (viewer.expiresAt) {
             const ms = viewer.expiresAt.getTime() - clock.now().getTime();
@@ -54,6 +58,14 @@ export function attachWebSocketServer(server: Server, yoga: YogaServerInstance<o
       onClose: (ctx) => clearTimeout(ctx.extra.expiry),
       onSubscribe: async (ctx, _id, payload) => {
         const socket = ctx.extra.socket;
+        // Checked again for every operation: a token revoked since the
+        // connection opened (integration tokens) ends the connection.
+        try {
+          ctx.extra.viewer = await auth.viewerFromToken(ctx.extra.token!);
+        } catch (error) {
+          socket.close(4403, "Token revoked");
+          return [error as GraphQLError];
+        }
         const waitWritable = async () => {
           // graphql-ws sends without waiting for the client: hold the feed
           // here, so a client that stops reading fills its bounded queue

@@ -3,8 +3,10 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { graphql } from "../../src/generated/gql/index.ts";
-import { createProgramFixture, type ProgramFixture } from "../helpers/fixtures.ts";
+import { createPartnerFixture, createProgramFixture, type ProgramFixture } from "../helpers/fixtures.ts";
 import { IssueIntegrationTokenDoc } from "../helpers/integration-token.ts";
+import { recordSale } from "../helpers/ledger-docs.ts";
+import { AddMethodDoc } from "../helpers/payout-docs.ts";
 import { dataOf, startTestApp, TEST_JWT_SECRET, type TestApp } from "../helpers/test-app.ts";
 
 const ViewerDoc = graphql(`
@@ -18,6 +20,13 @@ const RevokeDoc = graphql(`
     revokeIntegrationToken(input: $input) { integrationToken { id revokedAt } userErrors { code message } }
   }
 `);
+
+const NodeDoc = graphql(`query ScopedNode($id: ID!) { node(id: $id) { id } }`);
+const CommissionOfDoc = graphql(`query ScopedCommission($id: ID!) { node(id: $id) { ... on Commission { id partnerId } } }`);
+const CommissionPartnerDoc = graphql(`query ScopedCommissionPartner($id: ID!) { node(id: $id) { ... on Commission { id partner { id name email } } } }`);
+const PartnerCommissionsDoc = graphql(`query ScopedPartnerLines($id: ID!) { node(id: $id) { ... on Partner { id commissions(first: 10) { edges { node { id amount { amount } } } } } } }`);
+const PartnerNameDoc = graphql(`query ScopedPartnerName($id: ID!) { node(id: $id) { ... on Partner { id name email } } }`);
+const ProgramsPartnersDoc = graphql(`query ScopedPartnersList { partners(first: 5) { totalCount } }`);
 
 const ProgramsDoc = graphql(`
   query Programs { programs(first: 5) { totalCount edges { node { id name } } } }
@@ -122,6 +131,48 @@ describe("authentication and roles", () => {
     const after = await t.gql(ViewerDoc, {}, issued.token);
     expect(after.status).toBe(401);
     expect(after.errors?.[0]?.message).toMatch(/revoked/);
+  });
+
+  it("lets an integration token see only the records its scopes read, whatever path it takes", async () => {
+    const p = await createPartnerFixture(t, acme, { email: "scoped@example.com" });
+    const method = dataOf(
+      await t.gql(AddMethodDoc, { input: { partnerId: p.id, method: { type: "ACH", accountName: "Scoped LLC", routingNumber: "011000015", accountNumber: "123456789", accountType: "CHECKING" } } }, p.token),
+    ).addPayoutMethod;
+    expect(method.userErrors).toEqual([]);
+    const writer = await acme.integrationToken(["CONVERSIONS_WRITE"]);
+    const sale = await recordSale(t, writer, p.id, { amount: "100.00" });
+
+    // Posting a sale shows its commissions and whose they are, but not the partner's record.
+    const posted = dataOf(await t.gql(CommissionOfDoc, { id: sale.commissionId }, writer)).node;
+    expect(posted).toMatchObject({ id: sale.commissionId, partnerId: p.id });
+    const forbidden = (response: { errors?: readonly { extensions?: Record<string, unknown> }[] }) => response.errors?.map((e) => e.extensions?.code);
+    for (const id of [p.id, method.payoutMethod!.id]) {
+      const byNode = await t.gql(NodeDoc, { id }, writer);
+      expect(byNode.data?.node ?? null).toBeNull();
+      expect(forbidden(byNode)).toEqual(["FORBIDDEN"]);
+    }
+    const viaCommission = await t.gql(CommissionPartnerDoc, { id: sale.commissionId }, writer);
+    expect(forbidden(viaCommission)).toContain("FORBIDDEN");
+    expect(JSON.stringify(viaCommission.data)).not.toContain("scoped@example.com");
+
+    // partners:read does not reach commission lines through a partner; commissions:read does not reach the partner's record.
+    const partnerReader = await acme.integrationToken(["PARTNERS_READ"]);
+    const lines = await t.gql(PartnerCommissionsDoc, { id: p.id }, partnerReader);
+    expect(forbidden(lines)).toContain("FORBIDDEN");
+    expect(dataOf(await t.gql(PartnerNameDoc, { id: p.id }, partnerReader)).node).toMatchObject({ email: "scoped@example.com" });
+    const commissionReader = await acme.integrationToken(["COMMISSIONS_READ"]);
+    expect(dataOf(await t.gql(CommissionOfDoc, { id: sale.commissionId }, commissionReader)).node).toMatchObject({ partnerId: p.id });
+    const partnerOfLine = await t.gql(CommissionPartnerDoc, { id: sale.commissionId }, commissionReader);
+    expect(forbidden(partnerOfLine)).toContain("FORBIDDEN");
+    expect(JSON.stringify(partnerOfLine.data)).not.toContain("scoped@example.com");
+  });
+
+  it("bounds an integration token's scopes by those issued, whatever its claims say", async () => {
+    const issued = dataOf(await t.gql(IssueIntegrationTokenDoc, { input: { name: "narrow", scopes: ["CONVERSIONS_WRITE"] } }, acme.adminToken)).issueIntegrationToken.issued!;
+    const tokenId = Buffer.from(issued.integrationToken.id, "base64").toString().split(":")[1]!;
+    const widened = await t.token({ role: "integration", programId: acme.rawId, tokenId, scopes: ["conversions:write", "partners:read", "payouts:write"] });
+    expect(dataOf(await t.gql(ViewerDoc, {}, widened)).viewer.scopes).toEqual(["CONVERSIONS_WRITE"]);
+    expect((await t.gql(ProgramsPartnersDoc, {}, widened)).errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
   });
 
   it("refuses an integration token whose jti names no issued token", async () => {

@@ -250,7 +250,7 @@ describe.each(databaseTargets())("tiered rules on %s", (target) => {
         integration,
       ),
     ).recordConversion;
-    const byPartner = Object.fromEntries(shared.conversion!.commissions.map((c) => [c.partner.id, [c.amount.amount, c.tierSequence]]));
+    const byPartner = Object.fromEntries(shared.conversion!.commissions.map((c) => [c.partnerId, [c.amount.amount, c.tierSequence]]));
     expect(byPartner[p.id]).toEqual(["10.00", 1]);
     expect(byPartner[q.id]).toEqual(["7.00", null]);
   });

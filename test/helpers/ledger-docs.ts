@@ -8,7 +8,7 @@ export const RecordConversionDoc = graphql(`
       created
       conversion {
         id externalId amount { amount currency } programAmount { amount currency } exchangeRate
-        commissions { id kind status amount { amount currency } payableAt tierSequence partner { id } }
+        commissions { id kind status amount { amount currency } payableAt tierSequence partnerId }
       }
       userErrors { code message field }
     }

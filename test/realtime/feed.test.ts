@@ -4,8 +4,13 @@ import { graphql } from "../../src/generated/gql/index.ts";
 import { databaseTargets } from "../helpers/databases.ts";
 import { feedClient, PartnerFeedDoc, subscribe } from "../helpers/feed-client.ts";
 import { createPartnerFixture, createProgramFixture, type ProgramFixture } from "../helpers/fixtures.ts";
+import { IssueIntegrationTokenDoc } from "../helpers/integration-token.ts";
 import { recordSale, ReviewDocs } from "../helpers/ledger-docs.ts";
 import { dataOf, startTestApp, type TestApp } from "../helpers/test-app.ts";
+
+const RevokeWatcherDoc = graphql(`
+  mutation RevokeWatcher($input: RevokeIntegrationTokenInput!) { revokeIntegrationToken(input: $input) { integrationToken { id } userErrors { code } } }
+`);
 
 const ProgramFeedDoc = graphql(`
   subscription ProgramFeed($after: String) {
@@ -137,6 +142,34 @@ describe.each(databaseTargets())("live feed on %s", (target) => {
     });
     expect(closed).toBe(4403);
     expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+  });
+
+  it("ends an integration token's feed once the token is revoked, and closes its socket at the next operation (4403)", async () => {
+    const quick = await startTestApp(target, { env: { ACCRUE_FEED_RECHECK_MS: "100" } });
+    try {
+      const program = await createProgramFixture(quick, { currency: "USD", commissionRule: { type: "PERCENTAGE", percent: "10" } });
+      const p = await createPartnerFixture(quick, program);
+      const issued = dataOf(
+        await quick.gql(IssueIntegrationTokenDoc, { input: { name: "watcher", scopes: ["COMMISSIONS_READ", "CONVERSIONS_WRITE"] } }, program.adminToken),
+      ).issueIntegrationToken.issued!;
+      let closedWith: number | undefined;
+      const client = feedClient(quick.url, issued.token, { onClose: (code) => (closedWith = code) });
+      const feed = subscribe(client, PartnerFeedDoc, { partnerId: p.id });
+      await new Promise((resolve) => setTimeout(resolve, 200)); // subscribed
+      await recordSale(quick, issued.token, p.id, { amount: "10.00" });
+      await feed.waitFor(2);
+      dataOf(await quick.gql(RevokeWatcherDoc, { input: { id: issued.integrationToken.id } }, program.adminToken));
+      await Promise.race([feed.done, new Promise((_, reject) => setTimeout(() => reject(new Error("the feed outlived its revoked token")), 5_000))]);
+      expect(feed.items).toHaveLength(2);
+      expect(closedWith).toBeUndefined(); // the feed ended; the socket is still open
+      const again = subscribe(client, PartnerFeedDoc, { partnerId: p.id });
+      await again.done;
+      expect(again.items).toEqual([]);
+      expect(closedWith).toBe(4403);
+      await client.dispose();
+    } finally {
+      await quick.stop();
+    }
   });
 
   it("works over SSE too", async () => {

@@ -2,13 +2,15 @@ import { dec } from "../../domain/money.ts";
 import type { Prisma } from "../../generated/prisma/client.ts";
 import { reconcileBalances, type BalanceMismatch, type ReconcileReport } from "../../services/balances/reconcile-balances.ts";
 import { builder } from "../builder.ts";
-import { actorOf, badInput, OPERATORS } from "../guards.ts";
+import { actorOf, badInput, OPERATORS, READERS } from "../guards.ts";
 import { Money, SortDirection } from "./common.ts";
 
 export const BalanceRef = builder.prismaObject("Balance", {
+  authScopes: READERS.balance,
   description: "What a partner has earned and been paid, in the program's currency. Always the sum of the partner's lines.",
   fields: (t) => ({
-    partner: t.relation("partner"),
+    partner: t.relation("partner", { description: "Needs a token that may read partners." }),
+    partnerId: t.globalID({ description: "The partner's id, for tokens that may not read the partner itself.", resolve: (row) => ({ type: "Partner", id: row.partnerId }) }),
     pending: t.field({
       type: Money,
       description: "Pending approval, on hold, or approved but still inside the hold period.",

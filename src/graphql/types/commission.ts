@@ -8,7 +8,7 @@ import { reviewCommissions, type BulkResult, type ReviewAction } from "../../ser
 import { writeOffBalance } from "../../services/commissions/write-off-balance.ts";
 import type { LineRow } from "../../services/ledger/ledger.ts";
 import { builder } from "../builder.ts";
-import { actorOf, assertMayNamePartner, OPERATORS } from "../guards.ts";
+import { actorOf, assertMayNamePartner, OPERATORS, READERS } from "../guards.ts";
 import { defineMutation, type Payload } from "../mutation.ts";
 import { inOrderOf } from "../reload.ts";
 import { Money, SortDirection, UserErrorCode } from "./common.ts";
@@ -43,12 +43,14 @@ export const CommissionRef = builder.prismaNode("Commission", {
   id: { field: "id" },
   findUnique: (id) => ({ id }),
   nullable: true,
+  authScopes: READERS.commission,
   description: "One line of what a partner earned or owes back. Amounts are never edited: corrections are lines of their own.",
   fields: (t) => ({
     kind: t.expose("kind", { type: CommissionKindEnum }),
     status: t.expose("status", { type: CommissionStatusEnum }),
     amount: t.field({ type: Money, description: "Rounded once to the currency's minor unit; negative for corrections.", resolve: (c) => ({ amount: c.amount, currency: c.currency }) }),
-    partner: t.relation("partner"),
+    partner: t.relation("partner", { description: "Needs a token that may read partners." }),
+    partnerId: t.globalID({ description: "The partner's id, for tokens that may not read the partner itself.", resolve: (row) => ({ type: "Partner", id: row.partnerId }) }),
     conversion: t.relation("conversion", { nullable: true }),
     reversal: t.relation("reversal", { nullable: true }),
     related: t.relation("related", { nullable: true, description: "The line this one corrects." }),

@@ -2,7 +2,7 @@ import type { Prisma } from "../../generated/prisma/client.ts";
 import { MAX_BATCH, recordConversions, type ConversionInput, type RecordedConversion } from "../../services/conversions/record-conversions.ts";
 import { reverseConversion } from "../../services/conversions/reverse-conversion.ts";
 import { builder } from "../builder.ts";
-import { actorOf, assertMayNamePartner, OPERATORS } from "../guards.ts";
+import { actorOf, assertMayNamePartner, OPERATORS, READERS } from "../guards.ts";
 import { defineMutation } from "../mutation.ts";
 import { inOrderOf } from "../reload.ts";
 import { Money, SortDirection } from "./common.ts";
@@ -14,6 +14,7 @@ export const ConversionRef = builder.prismaNode("Conversion", {
   id: { field: "id" },
   findUnique: (id) => ({ id }),
   nullable: true,
+  authScopes: READERS.conversion,
   description: "A sale or event attributed to one or more partners, as the integrator posted it.",
   fields: (t) => ({
     externalId: t.exposeString("externalId", { description: "The integrator's id; unique in the program." }),
@@ -56,6 +57,7 @@ export const ReversalRef = builder.prismaNode("Reversal", {
   id: { field: "id" },
   findUnique: (id) => ({ id }),
   nullable: true,
+  authScopes: READERS.conversion,
   description: "A refund or chargeback of part or all of a sale.",
   fields: (t) => ({
     refundId: t.exposeString("externalId", { description: "The integrator's refund id." }),

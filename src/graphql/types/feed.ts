@@ -1,8 +1,9 @@
 import { GraphQLError } from "graphql";
+import type { Context } from "../../context.ts";
 import type { CommittedEvent } from "../../services/runtime.ts";
 import { decodePartnerCursor, decodeProgramCursor, partnerFeed, programFeed, type FeedItem } from "../../realtime/feed.ts";
 import { builder } from "../builder.ts";
-import { actorOf, assertMayNamePartner, badInput, OPERATORS } from "../guards.ts";
+import { actorOf, assertMayNamePartner, badInput, OPERATORS, READERS } from "../guards.ts";
 import { CommissionKindEnum, CommissionStatusEnum } from "./commission.ts";
 import { Money } from "./common.ts";
 import { PartnerRef } from "./partner.ts";
@@ -92,7 +93,15 @@ const FeedEventRef = builder.objectRef<FeedItem>("FeedEvent").implement({
     }),
     commission: t.field({ type: CommissionChange, nullable: true, resolve: (item) => payloadIf(item, "commission.accrued") ?? payloadIf(item, "commission.changed") }),
     balance: t.field({ type: BalanceChange, nullable: true, resolve: (item) => payloadIf(item, "balance.changed") }),
-    payout: t.field({ type: PayoutChange, nullable: true, resolve: (item) => payloadIf(item, "payout.changed") }),
+    payout: t.field({
+      type: PayoutChange,
+      nullable: true,
+      description: "Null for integrations without a payouts scope.",
+      // Records reached any other way are guarded on their types; this one is a plain object, so the rule is stated here.
+      authScopes: READERS.payout,
+      unauthorizedResolver: () => null,
+      resolve: (item) => payloadIf(item, "payout.changed"),
+    }),
     fellBehind: t.field({ type: FellBehind, nullable: true, resolve: (item) => (item.kind === "fell_behind" ? item : null) }),
   }),
 });
@@ -101,6 +110,13 @@ const FeedEventRef = builder.objectRef<FeedItem>("FeedEvent").implement({
 function remainingMs(ctx: { viewer: { expiresAt?: Date } | null; deps: { clock: { now(): Date } } }): number | undefined {
   const expiresAt = ctx.viewer?.expiresAt;
   return expiresAt ? expiresAt.getTime() - ctx.deps.clock.now().getTime() : undefined;
+}
+
+/** For integration tokens: whether the token is still unrevoked, asked while a feed runs. */
+function revocationCheck(ctx: Context): (() => Promise<boolean>) | undefined {
+  const viewer = ctx.viewer;
+  if (viewer?.role !== "integration") return undefined;
+  return async () => (await ctx.db.integrationToken.count({ where: { id: viewer.tokenId, revokedAt: null } })) === 1;
 }
 
 function notFound(message: string): GraphQLError {
@@ -134,6 +150,8 @@ builder.subscriptionType({
           queueSize: ctx.realtime.queueSize,
           waitWritable: ctx.waitWritable,
           endAfterMs: remainingMs(ctx),
+          stillAllowed: revocationCheck(ctx),
+          recheckMs: ctx.realtime.recheckMs,
           stats: ctx.realtime.feeds,
         });
       },
@@ -156,6 +174,8 @@ builder.subscriptionType({
           queueSize: ctx.realtime.queueSize,
           waitWritable: ctx.waitWritable,
           endAfterMs: remainingMs(ctx),
+          stillAllowed: revocationCheck(ctx),
+          recheckMs: ctx.realtime.recheckMs,
           stats: ctx.realtime.feeds,
         });
       },

@@ -3,7 +3,7 @@ import type { Prisma } from "../../generated/prisma/client.ts";
 import { createPartner } from "../../services/partners/create-partner.ts";
 import { updatePartner } from "../../services/partners/update-partner.ts";
 import { builder } from "../builder.ts";
-import { actorOf, assertMayNamePartner, OPERATORS } from "../guards.ts";
+import { actorOf, assertMayNamePartner, OPERATORS, READERS } from "../guards.ts";
 import { defineMutation } from "../mutation.ts";
 import { SortDirection } from "./common.ts";
 import { CommissionRuleInput, CommissionRuleRef } from "./program.ts";
@@ -20,6 +20,7 @@ export const PartnerRef = builder.prismaNode("Partner", {
   id: { field: "id" },
   findUnique: (id) => ({ id }),
   nullable: true,
+  authScopes: READERS.partner,
   description: "An affiliate, reseller or creator in one program.",
   fields: (t) => ({
     externalId: t.exposeString("externalId", { nullable: true, description: "The integrator's own key; unique in the program." }),

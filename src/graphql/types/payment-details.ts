@@ -4,7 +4,7 @@ import { revealPayoutMethod, revealTaxId } from "../../services/payment-details/
 import { setBillingProfile } from "../../services/payment-details/set-billing-profile.ts";
 import type { Context } from "../../context.ts";
 import { builder } from "../builder.ts";
-import { actorOf, assertMayNamePartner, OPERATORS } from "../guards.ts";
+import { actorOf, assertMayNamePartner, OPERATORS, READERS } from "../guards.ts";
 import { defineMutation } from "../mutation.ts";
 import { PartnerRef } from "./partner.ts";
 
@@ -22,6 +22,7 @@ export const PayoutMethodRef = builder.prismaNode("PayoutMethod", {
   id: { field: "id" },
   findUnique: (id) => ({ id }),
   nullable: true,
+  authScopes: READERS.paymentDetails,
   description: "How a partner is paid. Bank numbers are shown in full to the partner only; operators see the last four.",
   fields: (t) => ({
     type: t.expose("type", { type: PayoutMethodTypeEnum }),
@@ -58,6 +59,7 @@ export const PayoutMethodRef = builder.prismaNode("PayoutMethod", {
 });
 
 export const BillingProfileRef = builder.prismaObject("BillingProfile", {
+  authScopes: READERS.paymentDetails,
   description: "Who the partner is for tax and invoicing.",
   fields: (t) => ({
     entityType: t.expose("entityType", { type: EntityTypeEnum }),

@@ -10,7 +10,7 @@ import { requestPayout } from "../../services/payouts/request-payout.ts";
 import { runPayouts, type PayoutRunReport } from "../../services/payouts/run-payouts.ts";
 import { transitionPayouts } from "../../services/payouts/transition-payouts.ts";
 import { builder } from "../builder.ts";
-import { actorOf, assertMayNamePartner, OPERATORS } from "../guards.ts";
+import { actorOf, assertMayNamePartner, OPERATORS, READERS } from "../guards.ts";
 import { loadersOf } from "../loaders.ts";
 import { defineMutation, type Payload } from "../mutation.ts";
 import { inOrderOf } from "../reload.ts";
@@ -29,6 +29,7 @@ export const PayoutStatusEnum = builder.enumType("PayoutStatus", {
 });
 
 builder.prismaObject("PayoutItem", {
+  authScopes: READERS.payout,
   name: "PayoutLine",
   description: "A commission line in a payout.",
   fields: (t) => ({
@@ -46,9 +47,11 @@ export const PayoutRef = builder.prismaNode("Payout", {
   id: { field: "id" },
   findUnique: (id) => ({ id }),
   nullable: true,
+  authScopes: READERS.payout,
   description: "Money owed to (or paid to) a partner for a set of payable lines: draft, approved, paid or cancelled.",
   fields: (t) => ({
-    partner: t.relation("partner"),
+    partner: t.relation("partner", { description: "Needs a token that may read partners." }),
+    partnerId: t.globalID({ description: "The partner's id, for tokens that may not read the partner itself.", resolve: (row) => ({ type: "Partner", id: row.partnerId }) }),
     status: t.expose("status", { type: PayoutStatusEnum }),
     amount: t.field({ type: Money, description: "The net of its lines (clawbacks included).", resolve: (p) => ({ amount: p.amount, currency: p.currency }) }),
     payableBefore: t.expose("payableBefore", { type: "DateTime", description: "Lines payable at or before this instant were gathered." }),
