@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { graphql } from "../../src/generated/gql/index.ts";
 import { databaseTargets } from "../helpers/databases.ts";
 import { createPartnerFixture, createProgramFixture, type ProgramFixture } from "../helpers/fixtures.ts";
-import { balanceOf, expectReconciled, ReverseDoc } from "../helpers/ledger-docs.ts";
+import { balanceOf, expectReconciled, recordSale, ReverseDoc, ReviewDocs } from "../helpers/ledger-docs.ts";
 import {
   AddMethodDoc,
   ApprovePayoutsDoc,
@@ -223,14 +223,14 @@ describe.each(databaseTargets())("payouts on %s", (target) => {
     const p = await createPartnerFixture(t, acme);
     await makePayable(t, acme, p.id);
     const a = await payableSale(t, acme, integration, p.id, "500.00");
-    await payableSale(t, acme, integration, p.id, "400.00");
+    await payableSale(t, acme, integration, p.id, "600.00"); // what stays reaches the $50 minimum, so the draft can be approved below
     const draft = dataOf(await t.gql(CreatePayoutDoc, { input: { partnerId: p.id } }, acme.financeToken)).createPayout.payout!;
     const removed = dataOf(await t.gql(RemoveLinesDoc, { input: { payoutId: draft.id, commissionIds: [a.commissionId], reason: "disputed" } }, acme.financeToken)).removePayoutLines;
-    expect(removed.payout).toMatchObject({ amount: { amount: "40.00" }, lineCount: 1 });
-    expect(await balanceOf(t, acme.adminToken, p.id)).toMatchObject({ payable: "50.00", inPayouts: "40.00" });
+    expect(removed.payout).toMatchObject({ amount: { amount: "60.00" }, lineCount: 1 });
+    expect(await balanceOf(t, acme.adminToken, p.id)).toMatchObject({ payable: "50.00", inPayouts: "60.00" });
     const notIn = dataOf(await t.gql(RemoveLinesDoc, { input: { payoutId: draft.id, commissionIds: [a.commissionId] } }, acme.financeToken)).removePayoutLines;
     expect(notIn.userErrors[0]?.code).toBe("INVALID_INPUT");
-    await t.gql(ApprovePayoutsDoc, { input: { ids: [draft.id] } }, acme.financeToken);
+    expect(dataOf(await t.gql(ApprovePayoutsDoc, { input: { ids: [draft.id] } }, acme.financeToken)).approvePayouts.payouts).toHaveLength(1);
     const fromApproved = dataOf(await t.gql(RemoveLinesDoc, { input: { payoutId: draft.id, commissionIds: [a.commissionId] } }, acme.financeToken)).removePayoutLines;
     expect(fromApproved.userErrors[0]?.code).toBe("INVALID_TRANSITION");
   });
@@ -381,5 +381,95 @@ describe.each(databaseTargets())("payouts on %s", (target) => {
     const after = dataOf(await t.gql(OverviewDoc, {}, fresh.analystToken)).payoutsOverview;
     expect(after).toMatchObject({ owedToPartners: { amount: "90.00" }, paidThisMonth: { amount: "150.00" }, paidThisMonthCount: 1 });
     expect((await t.gql(OverviewDoc, {}, p.token)).errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
+  });
+
+  it("refuses to approve a draft a refund left negative, or one shrunk below the minimum, but honours an admin's override", async () => {
+    const small = await createProgramFixture(t, { currency: "USD", commissionRule: { type: "PERCENTAGE", percent: "10" }, minimumPayout: "1.00" });
+    const token = await small.integrationToken(["CONVERSIONS_WRITE"]);
+    const p = await createPartnerFixture(t, small);
+    await makePayable(t, small, p.id);
+    const first = await payableSale(t, small, token, p.id, "100.00"); // $10.00
+    const paid = dataOf(await t.gql(CreatePayoutDoc, { input: { partnerId: p.id } }, small.financeToken)).createPayout.payout!;
+    await t.gql(ApprovePayoutsDoc, { input: { ids: [paid.id] } }, small.financeToken);
+    await t.gql(PayPayoutsDoc, { input: { ids: [paid.id], method: "PAYPAL" } }, small.financeToken);
+    await t.gql(ReverseDoc, { input: { conversionId: first.conversionId, refundId: "a-full-1" } }, token); // -$10.00 clawback
+    const second = await payableSale(t, small, token, p.id, "200.00"); // $20.00
+    const draft = dataOf(await t.gql(CreatePayoutDoc, { input: { partnerId: p.id } }, small.financeToken)).createPayout.payout!;
+    expect(draft.amount.amount).toBe("10.00"); // 20 − 10
+    await t.gql(ReverseDoc, { input: { conversionId: second.conversionId, refundId: "a-full-2" } }, token);
+    expect(dataOf(await t.gql(PayoutDoc, { id: draft.id }, small.adminToken)).payout).toMatchObject({ status: "DRAFT", amount: { amount: "-10.00" }, lineCount: 1 });
+
+    const approve = dataOf(await t.gql(ApprovePayoutsDoc, { input: { ids: [draft.id] } }, small.financeToken)).approvePayouts;
+    expect(approve.payouts).toEqual([]);
+    expect(approve.skipped).toEqual([{ id: draft.id, code: "NOT_POSITIVE", message: expect.stringContaining("-10.00 USD") }]);
+    const pay = dataOf(await t.gql(PayPayoutsDoc, { input: { ids: [draft.id], method: "PAYPAL" } }, small.financeToken)).markPayoutsPaid;
+    expect(pay.skipped[0]?.code).toBe("INVALID_TRANSITION");
+    expect(await balanceOf(t, small.adminToken, p.id)).toMatchObject({ inPayouts: "-10.00", paid: "10.00" });
+    // Cancelling is the way out: the clawback is recoverable again, not treated as recovered.
+    const cancelled = dataOf(await t.gql(CancelPayoutsDoc, { input: { ids: [draft.id], reason: "refunded" } }, small.financeToken)).cancelPayouts;
+    expect(cancelled.payouts[0]?.status).toBe("CANCELLED");
+    expect(await balanceOf(t, small.adminToken, p.id)).toMatchObject({ payable: "-10.00", inPayouts: "0.00", paid: "10.00", recoverable: "10.00" });
+    await expectReconciled(t, small.adminToken);
+
+    // Minimum $50: removing a line may leave the draft below it; approving it is refused.
+    const q = await createPartnerFixture(t, acme);
+    await makePayable(t, acme, q.id);
+    const a = await payableSale(t, acme, integration, q.id, "400.00"); // $40
+    await payableSale(t, acme, integration, q.id, "300.00"); // $30
+    const shrunk = dataOf(await t.gql(CreatePayoutDoc, { input: { partnerId: q.id } }, acme.financeToken)).createPayout.payout!;
+    const removed = dataOf(await t.gql(RemoveLinesDoc, { input: { payoutId: shrunk.id, commissionIds: [a.commissionId], reason: "disputed" } }, acme.financeToken)).removePayoutLines;
+    expect(removed.userErrors).toEqual([]);
+    expect(removed.payout?.amount.amount).toBe("30.00");
+    const below = dataOf(await t.gql(ApprovePayoutsDoc, { input: { ids: [shrunk.id] } }, acme.financeToken)).approvePayouts;
+    expect(below.skipped).toEqual([expect.objectContaining({ id: shrunk.id, code: "BELOW_MINIMUM" })]);
+    expect(dataOf(await t.gql(PayoutDoc, { id: shrunk.id }, acme.adminToken)).payout?.status).toBe("DRAFT");
+
+    // Drafted with an admin's override, a payout below the minimum is approved and paid.
+    const r = await createPartnerFixture(t, acme);
+    await makePayable(t, acme, r.id);
+    await payableSale(t, acme, integration, r.id, "100.00"); // $10
+    const leaving = dataOf(await t.gql(CreatePayoutDoc, { input: { partnerId: r.id, overrideMinimumReason: "partner is leaving" } }, acme.adminToken)).createPayout.payout!;
+    const both = dataOf(await t.gql(ApprovePayoutsDoc, { input: { ids: [leaving.id, shrunk.id] } }, acme.financeToken)).approvePayouts;
+    expect(both.payouts.map((x) => x.id)).toEqual([leaving.id]);
+    expect(both.skipped.map((x) => [x.id, x.code])).toEqual([[shrunk.id, "BELOW_MINIMUM"]]);
+    const paidLeaving = dataOf(await t.gql(PayPayoutsDoc, { input: { ids: [leaving.id], method: "PAYPAL" } }, acme.financeToken)).markPayoutsPaid;
+    expect(paidLeaving.payouts[0]?.status).toBe("PAID");
+    await expectReconciled(t, acme.adminToken);
+  });
+
+  it("nets a fresh clawback against a payout for a past period", async () => {
+    const past = await createProgramFixture(t, { currency: "USD", commissionRule: { type: "PERCENTAGE", percent: "10" }, minimumPayout: "1.00", holdPeriodDays: 0 });
+    const token = await past.integrationToken(["CONVERSIONS_WRITE"]);
+    const periodEnd = "2026-01-31T23:59:59.000Z"; // the clock reads 2026-03-10
+    // Paid $10.00, then refunded in full now: a -$10.00 clawback payable now, after the period.
+    const refunded = async (id: string) => {
+      await makePayable(t, past, id);
+      const sale = await payableSale(t, past, token, id, "100.00"); // $10.00, payable since 2025-12-01
+      const payout = dataOf(await t.gql(CreatePayoutDoc, { input: { partnerId: id } }, past.financeToken)).createPayout.payout!;
+      await t.gql(ApprovePayoutsDoc, { input: { ids: [payout.id] } }, past.financeToken);
+      await t.gql(PayPayoutsDoc, { input: { ids: [payout.id], method: "PAYPAL" } }, past.financeToken);
+      await t.gql(ReverseDoc, { input: { conversionId: sale.conversionId, refundId: `b-${id}` } }, token);
+      await payableSale(t, past, token, id, "200.00"); // $20.00 in the period
+      // $5.00 earned after the period: payable now, but not in a payout for January.
+      const later = await recordSale(t, token, id, { amount: "50.00", occurredAt: "2026-02-20T00:00:00.000Z" });
+      await t.gql(ReviewDocs.approve, { input: { ids: [later.commissionId] } }, past.adminToken);
+    };
+    const p = await createPartnerFixture(t, past);
+    await refunded(p.id);
+    expect(await balanceOf(t, past.adminToken, p.id)).toMatchObject({ payable: "15.00" }); // 20 + 5 − 10
+    const draft = dataOf(await t.gql(CreatePayoutDoc, { input: { partnerId: p.id, payableBefore: periodEnd } }, past.financeToken)).createPayout;
+    expect(draft.userErrors).toEqual([]);
+    expect(draft.payout?.amount.amount).toBe("10.00"); // 20 − 10, not 20 gross
+    expect(draft.payout?.lines.map((l) => [l.commission.kind, l.amount.amount]).sort()).toEqual([["CLAWBACK", "-10.00"], ["CONVERSION", "20.00"]]);
+    expect(await balanceOf(t, past.adminToken, p.id)).toMatchObject({ payable: "5.00", inPayouts: "10.00", recoverable: "0.00" });
+
+    // A run for the same past period gathers the same way.
+    const q = await createPartnerFixture(t, past);
+    await refunded(q.id);
+    const run = dataOf(await t.gql(RunPayoutsDoc, { input: { payableBefore: periodEnd } }, past.financeToken)).runPayouts;
+    expect(run.userErrors).toEqual([]);
+    expect(run.payouts.map((x) => [x.partner.id, x.amount.amount])).toEqual([[q.id, "10.00"]]);
+    expect(run.skipped.map((s) => [s.partner?.id, s.reason])).toEqual([[p.id, "OPEN_PAYOUT_EXISTS"]]);
+    await expectReconciled(t, past.adminToken);
   });
 });

@@ -54,7 +54,7 @@ export const PayoutRef = builder.prismaNode("Payout", {
     partnerId: t.globalID({ description: "The partner's id, for tokens that may not read the partner itself.", resolve: (row) => ({ type: "Partner", id: row.partnerId }) }),
     status: t.expose("status", { type: PayoutStatusEnum }),
     amount: t.field({ type: Money, description: "The net of its lines (clawbacks included).", resolve: (p) => ({ amount: p.amount, currency: p.currency }) }),
-    payableBefore: t.expose("payableBefore", { type: "DateTime", description: "Lines payable at or before this instant were gathered." }),
+    payableBefore: t.expose("payableBefore", { type: "DateTime", description: "Positive lines payable at or before this instant were gathered (negative ones payable then always are: a clawback nets against the next payout)." }),
     minimumOverrideReason: t.exposeString("minimumOverrideReason", { nullable: true }),
     method: t.expose("method", { type: PayoutMethodTypeEnum, nullable: true, description: "How it was paid." }),
     reference: t.exposeString("reference", { nullable: true, description: "The transaction reference of the payment." }),
@@ -264,7 +264,7 @@ defineMutation("createPayout", {
   authScopes: PAYOUT_WRITERS,
   input: (t) => ({
     partnerId: t.globalID({ for: PartnerRef, required: true }),
-    payableBefore: t.field({ type: "DateTime", description: "Gather lines payable at or before this instant; default now." }),
+    payableBefore: t.field({ type: "DateTime", description: "Gather positive lines payable at or before this instant (negative ones payable now always join: a clawback nets against the next payout); default now." }),
     overrideMinimumReason: t.string({ description: "Admin only: pay although the net is below the program's minimum." }),
     idempotencyKey: idempotencyKey(t),
   }),
@@ -291,7 +291,10 @@ const SkippedPartnerRef = builder.objectRef<PayoutRunReport["skipped"][number]>(
 defineMutation("runPayouts", {
   description: "Drafts a payout for every eligible partner and reports each skipped partner with the reason.",
   authScopes: PAYOUT_WRITERS,
-  input: (t) => ({ payableBefore: t.field({ type: "DateTime" }), idempotencyKey: idempotencyKey(t) }),
+  input: (t) => ({
+    payableBefore: t.field({ type: "DateTime", description: "As in createPayout: the period's end for positive lines; default now." }),
+    idempotencyKey: idempotencyKey(t),
+  }),
   fields: (t) => ({
     payouts: t.prismaField({
       type: ["Payout"],

@@ -9,7 +9,7 @@ import { emitPayout, matureDueLines, payableLines } from "./payout-lines.ts";
 
 export interface DraftPayoutOptions {
   partnerId: string;
-  /** Lines payable at or before this instant are gathered; default now. */
+  /** Positive lines payable at or before this instant are gathered; negative ones payable now always are. Default now. */
   payableBefore?: Date | null;
   /** An admin's reason to pay below the minimum (a partner who leaves). */
   overrideMinimumReason?: string | null;
@@ -19,8 +19,10 @@ export interface DraftPayoutOptions {
 
 /**
  * Drafts a payout of all the partner's payable lines, negatives included,
- * inside the caller's transaction: under the partner's balance lock, lines
- * whose hold has ended are matured first, then gathered; the net must be
+ * inside the caller's transaction (an earlier `payableBefore` limits the
+ * positive lines only; a clawback always nets against the next payout):
+ * under the partner's balance lock, lines whose hold has ended are matured
+ * first, then gathered; the net must be
  * positive and reach the program's minimum (unless overridden), and the
  * partner needs a payout method and billing details. The lines move from
  * payable to in-payouts.

@@ -1,5 +1,6 @@
 import type { Decimal } from "decimal.js";
 import { sum } from "../../domain/money.ts";
+import { joinsPayout } from "../../domain/payout-eligibility.ts";
 import type { Payout } from "../../generated/prisma/client.ts";
 import { Ledger, loadLines, writeStatusChanges, type LineRow } from "../ledger/ledger.ts";
 import { toJson, type Tx } from "../runtime.ts";
@@ -21,9 +22,16 @@ export async function matureDueLines(tx: Tx, ledger: Ledger, partnerIds: string[
   return due;
 }
 
-/** A partner's payable lines: approved, matured, payable at or before `before`, in no open payout. Negatives included. */
+/**
+ * The lines a payout for the period ending `before` gathers: approved,
+ * matured, in no open payout; positive ones payable at or before `before`,
+ * negative ones (a fresh clawback) whenever payable now (see joinsPayout).
+ */
 export async function payableLines(tx: Tx, partnerId: string, before: Date): Promise<{ lines: LineRow[]; net: Decimal }> {
-  const lines = (await loadLines(tx, { partnerId, status: "APPROVED", matured: true, payableAt: { lte: before } })).filter((line) => !line.inOpenPayout);
+  const until = before.getTime() > tx.now.getTime() ? before : tx.now;
+  const lines = (await loadLines(tx, { partnerId, status: "APPROVED", matured: true, payableAt: { lte: until } })).filter(
+    (line) => !line.inOpenPayout && joinsPayout(line, before, tx.now),
+  );
   return { lines, net: sum(lines.map((line) => line.amount)) };
 }
 

@@ -8,6 +8,10 @@ import { emitPayout } from "./payout-lines.ts";
 /**
  * Takes lines out of a draft payout: they are payable again, and the draft's
  * amount is recomputed from what stays. Lines not in the draft are an error.
+ * The draft may be left below the minimum or not positive (the operator may
+ * be taking out a disputed line, and a refund can do the same): editing is
+ * allowed, approving such a draft is refused (see payoutAmountRefusal), and
+ * cancelling it releases what is left.
  * Errors: NOT_FOUND, INVALID_TRANSITION (not a draft), INVALID_INPUT.
  */
 export function removePayoutLines(deps: ServiceDeps, actor: Actor, input: { payoutId: string; commissionIds: string[]; reason?: string | null }): Promise<Result<Payout>> {

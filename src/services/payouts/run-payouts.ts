@@ -16,8 +16,9 @@ const OPERATION = "runPayouts";
  * partner it skipped with the reason: OPEN_PAYOUT_EXISTS, NOT_POSITIVE,
  * BELOW_MINIMUM, NO_PAYOUT_METHOD, NO_BILLING_DETAILS. Candidates are the
  * partners with a non-zero payable balance or with approved lines whose
- * hold has ended. Concurrent runs cannot draft twice for a partner: the
- * second finds the first's open payout. With an idempotency key, a replay
+ * hold has ended (positive ones by `payableBefore`, negative ones by now,
+ * as draftPayout gathers them). Concurrent runs cannot draft twice for a
+ * partner: the second finds the first's open payout. With an idempotency key, a replay
  * returns the first run's report.
  * Errors: INVALID_INPUT, IDEMPOTENCY_CONFLICT, CONCURRENT_UPDATE (a run
  * with the same key is still going).
@@ -67,7 +68,8 @@ export async function runPayouts(
     SELECT partner_id FROM balances WHERE program_id = ${actor.programId}::uuid AND payable <> 0
     UNION
     SELECT partner_id FROM commissions
-     WHERE program_id = ${actor.programId}::uuid AND status = 'APPROVED' AND NOT matured AND payable_at <= ${maturedBy}
+     WHERE program_id = ${actor.programId}::uuid AND status = 'APPROVED' AND NOT matured
+       AND (payable_at <= ${maturedBy} OR (amount < 0 AND payable_at <= ${now}))
     ORDER BY partner_id`;
   const candidates = rows.map((row) => row.partner_id);
 

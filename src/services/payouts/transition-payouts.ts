@@ -1,7 +1,7 @@
 import type { Decimal } from "decimal.js";
 import { parseCurrencyCode, type CurrencyCode } from "../../domain/currency.ts";
 import { fail, userError, UserErrorsThrown, type Result, type UserError } from "../../domain/errors.ts";
-import { parseAmount } from "../../domain/money.ts";
+import { dec, parseAmount } from "../../domain/money.ts";
 import { transitionPayout, type PayoutAction } from "../../domain/payout-status.ts";
 import type { Payout, PayoutMethodType } from "../../generated/prisma/client.ts";
 import type { BulkResult } from "../commissions/review-commissions.ts";
@@ -69,7 +69,11 @@ function checkPayment(details: PaymentDetails, now: Date, programCurrency: Curre
  * Moves payouts along their lifecycle, one or many: approve (DRAFT →
  * APPROVED), pay (APPROVED → PAID: method, reference, notes, and optionally
  * what was actually sent and the fee; its lines become PAID), cancel (DRAFT
- * or APPROVED → CANCELLED: its lines are payable again). Each payout's
+ * or APPROVED → CANCELLED: its lines are payable again). A draft that shrank
+ * since it was made is approved only if its amount is still positive and at
+ * least the program's minimum (unless drafted with an admin's override);
+ * nothing is paid unless positive. Those are skipped as NOT_POSITIVE or
+ * BELOW_MINIMUM. Each payout's
  * partner is locked first, so concurrent calls on one payout make exactly
  * one transition; the others report it skipped (INVALID_TRANSITION). Ids of
  * another program are skipped as NOT_FOUND.
@@ -96,9 +100,10 @@ export function transitionPayouts(
 async function apply(tx: Tx, action: PayoutAction, ids: string[], input: { reason?: string | null; payment?: PaymentDetails }): Promise<BulkResult> {
   const reason = input.reason?.trim() || null;
   if (action === "cancel" && (!reason || reason.length > 1000)) fail("INVALID_INPUT", "a reason of 1 to 1000 characters is required to cancel", ["input", "reason"]);
-  const program = await tx.db.program.findUniqueOrThrow({ where: { id: tx.programId }, select: { currency: true } });
+  const program = await tx.db.program.findUniqueOrThrow({ where: { id: tx.programId }, select: { currency: true, minimumPayout: true } });
+  const currency = program.currency as CurrencyCode;
   if (action === "pay" && !input.payment?.method) fail("INVALID_INPUT", "a payment method is required to mark a payout paid", ["input", "method"]);
-  const payment = action === "pay" ? checkPayment(input.payment!, tx.now, program.currency as CurrencyCode) : null;
+  const payment = action === "pay" ? checkPayment(input.payment!, tx.now, currency) : null;
 
   const ledger = new Ledger(tx);
   const first = await tx.db.payout.findMany({ where: { id: { in: ids } }, select: { partnerId: true } });
@@ -113,7 +118,13 @@ async function apply(tx: Tx, action: PayoutAction, ids: string[], input: { reaso
       result.skipped.push({ id, code: "NOT_FOUND", message: "no such payout" });
       continue;
     }
-    const move = transitionPayout(payout.status, action);
+    // Read under the partner's lock, so a refund cannot shrink the amount between this check and the move.
+    const move = transitionPayout(payout.status, action, {
+      amount: dec(payout.amount),
+      currency,
+      minimum: dec(program.minimumPayout),
+      minimumOverridden: payout.minimumOverrideReason !== null,
+    });
     if (!move.ok) {
       result.skipped.push({ id, code: move.code, message: move.message });
       continue;
