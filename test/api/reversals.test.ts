@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { databaseTargets } from "../helpers/databases.ts";
 import { createPartnerFixture, createProgramFixture, type ProgramFixture } from "../helpers/fixtures.ts";
 import { balanceOf, expectReconciled, RecordConversionDoc, recordSale, ReverseDoc, ReviewDocs } from "../helpers/ledger-docs.ts";
+import { ApprovePayoutsDoc, CancelPayoutsDoc, CreatePayoutDoc, makePayable, payableSale } from "../helpers/payout-docs.ts";
 import { dataOf, startTestApp, type TestApp } from "../helpers/test-app.ts";
 
 describe.each(databaseTargets())("reversing conversions on %s", (target) => {
@@ -82,6 +83,76 @@ describe.each(databaseTargets())("reversing conversions on %s", (target) => {
     expect(await balanceOf(t, acme.adminToken, p.id)).toMatchObject({ pending: "7.50", payable: "0.00" });
     dataOf(await t.gql(ReviewDocs.release, { input: { ids: [sale.commissionId] } }, acme.adminToken));
     expect(await balanceOf(t, acme.adminToken, p.id)).toMatchObject({ pending: "0.00", payable: "7.50" });
+    await expectReconciled(t, acme.adminToken);
+  });
+
+  it("takes a clawback away with its line when the payout that caused it was cancelled", async () => {
+    // sale $100 → $10; in an approved payout, a refund of $50 books a -$5 clawback;
+    // the payout is cancelled, so the line is payable again next to its clawback.
+    const setUp = async () => {
+      const p = await createPartnerFixture(t, acme);
+      await makePayable(t, acme, p.id);
+      const sale = await payableSale(t, acme, integration, p.id, "100.00");
+      const payout = dataOf(await t.gql(CreatePayoutDoc, { input: { partnerId: p.id } }, acme.financeToken)).createPayout.payout!;
+      expect(dataOf(await t.gql(ApprovePayoutsDoc, { input: { ids: [payout.id] } }, acme.financeToken)).approvePayouts.payouts).toHaveLength(1);
+      return { p, sale, payout };
+    };
+    const refund = async (conversionId: string, refundId: string, amount?: string) => {
+      const result = dataOf(await t.gql(ReverseDoc, { input: { conversionId, refundId, amount } }, integration)).reverseConversion;
+      expect(result.userErrors).toEqual([]);
+      return result.reversal!;
+    };
+    const cancel = async (payoutId: string) => {
+      expect(dataOf(await t.gql(CancelPayoutsDoc, { input: { ids: [payoutId], reason: "wrong period" } }, acme.financeToken)).cancelPayouts.payouts).toHaveLength(1);
+    };
+
+    const full = await setUp();
+    const half = await refund(full.sale.conversionId, `cb-half-${full.p.id}`, "50.00");
+    expect(half.commissions.map((c) => [c.kind, c.status, c.amount.amount])).toEqual([["CLAWBACK", "APPROVED", "-5.00"]]);
+    await cancel(full.payout.id);
+    expect(await balanceOf(t, acme.adminToken, full.p.id)).toMatchObject({ payable: "5.00", inPayouts: "0.00", lifetimeEarned: "5.00" });
+    const rest = await refund(full.sale.conversionId, `cb-rest-${full.p.id}`);
+    // The line and its clawback are both reversed: nothing of the sale is left to earn or to recover.
+    expect(rest.conversion.commissions.map((c) => [c.status, c.amount.amount])).toEqual([
+      ["REVERSED", "10.00"],
+      ["REVERSED", "-5.00"],
+    ]);
+    expect(await balanceOf(t, acme.adminToken, full.p.id)).toMatchObject({ pending: "0.00", payable: "0.00", inPayouts: "0.00", lifetimeEarned: "0.00", recoverable: "0.00" });
+
+    // In parts: $30 while approved (-$3 clawback), cancel, $20 (-$2 reversal share), then the rest.
+    const parts = await setUp();
+    await refund(parts.sale.conversionId, `cb-30-${parts.p.id}`, "30.00");
+    expect(await balanceOf(t, acme.adminToken, parts.p.id)).toMatchObject({ payable: "-3.00", inPayouts: "10.00" });
+    await cancel(parts.payout.id);
+    expect(await balanceOf(t, acme.adminToken, parts.p.id)).toMatchObject({ payable: "7.00", inPayouts: "0.00" });
+    const twenty = await refund(parts.sale.conversionId, `cb-20-${parts.p.id}`, "20.00");
+    expect(twenty.commissions.map((c) => [c.kind, c.status, c.amount.amount])).toEqual([["REVERSAL", "APPROVED", "-2.00"]]);
+    expect(await balanceOf(t, acme.adminToken, parts.p.id)).toMatchObject({ payable: "5.00", lifetimeEarned: "5.00" }); // $10 on the $50 left
+    await refund(parts.sale.conversionId, `cb-end-${parts.p.id}`);
+    expect(await balanceOf(t, acme.adminToken, parts.p.id)).toMatchObject({ pending: "0.00", payable: "0.00", inPayouts: "0.00", lifetimeEarned: "0.00" });
+    await expectReconciled(t, acme.adminToken);
+  });
+
+  it("leaves a clawback already in a payout alone and books only what is left of its line", async () => {
+    const p = await createPartnerFixture(t, acme);
+    await makePayable(t, acme, p.id);
+    const sale = await payableSale(t, acme, integration, p.id, "100.00"); // $10
+    const first = dataOf(await t.gql(CreatePayoutDoc, { input: { partnerId: p.id } }, acme.financeToken)).createPayout.payout!;
+    await t.gql(ApprovePayoutsDoc, { input: { ids: [first.id] } }, acme.financeToken);
+    dataOf(await t.gql(ReverseDoc, { input: { conversionId: sale.conversionId, refundId: `stuck-30-${p.id}`, amount: "30.00" } }, integration)); // -$3 clawback
+    await t.gql(CancelPayoutsDoc, { input: { ids: [first.id], reason: "redo" } }, acme.financeToken);
+    // The line is held, so a new payout gathers the other sale's $20 and the -$3 clawback only; it is approved.
+    dataOf(await t.gql(ReviewDocs.hold, { input: { ids: [sale.commissionId], reason: "checking" } }, acme.adminToken));
+    await payableSale(t, acme, integration, p.id, "200.00");
+    const second = dataOf(await t.gql(CreatePayoutDoc, { input: { partnerId: p.id } }, acme.financeToken)).createPayout.payout!;
+    expect(second.amount.amount).toBe("17.00");
+    await t.gql(ApprovePayoutsDoc, { input: { ids: [second.id] } }, acme.financeToken);
+    dataOf(await t.gql(ReviewDocs.release, { input: { ids: [sale.commissionId] } }, acme.adminToken));
+    expect(await balanceOf(t, acme.adminToken, p.id)).toMatchObject({ payable: "10.00", inPayouts: "17.00" });
+
+    const rest = dataOf(await t.gql(ReverseDoc, { input: { conversionId: sale.conversionId, refundId: `stuck-rest-${p.id}` } }, integration)).reverseConversion;
+    expect(rest.reversal?.commissions.map((c) => [c.kind, c.status, c.amount.amount])).toEqual([["REVERSAL", "APPROVED", "-7.00"]]);
+    expect(await balanceOf(t, acme.adminToken, p.id)).toMatchObject({ payable: "3.00", inPayouts: "17.00", lifetimeEarned: "20.00" }); // 10 − 7; the payout still recovers the 3
     await expectReconciled(t, acme.adminToken);
   });
 

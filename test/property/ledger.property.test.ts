@@ -25,7 +25,8 @@ import { startServiceHarness, type ServiceHarness } from "../helpers/service-har
  * cancel, remove a line) with the clock moving on. After every step:
  * - every balance equals the sum of its lines, bucket by bucket (reconcile);
  * - no line disappeared and no amount was edited in place;
- * - each sale's lines net to exactly what its refunds leave of them.
+ * - each sale's lines net to exactly what its refunds leave of them, and a
+ *   line reversed whole takes its earlier reversal shares and clawbacks along.
  */
 export type Op =
   | { op: "accrue"; partner: number; cents: number; daysAgo: number; partners: number }
@@ -176,6 +177,9 @@ export async function checkInvariants(h: ServiceHarness, world: World, before: S
       const reversed = reversedShare(dec(line.amount), dec(conversion.amount), dec(conversion.reversedAmount), USD);
       if (line.status === "REVERSED") {
         expect(dec(conversion.reversedAmount).equals(dec(conversion.amount))).toBe(true);
+        // Its earlier shares (a clawback left by a cancelled payout included) went
+        // with it: none still stands to take the reversed amount away twice.
+        expect(shares.filter((s) => s.status !== "REVERSED").map((s) => [s.kind, s.status]), `sale ${conversion.id} line ${line.id}`).toEqual([]);
         continue;
       }
       const net = shares.reduce((sum, s) => sum.plus(dec(s.amount)), dec(line.amount));

@@ -22,16 +22,24 @@ export interface ReverseConversionInput {
   occurredAt?: Date | null;
 }
 
-const DEPENDENT_KINDS = new Set(["ADJUSTMENT", "REVERSAL"]);
+/** The lines that carry a line's earlier refunds: partial reversals and clawbacks. */
+const SHARE_KINDS = new Set(["REVERSAL", "CLAWBACK"]);
+/** The lines that correct a line and may share its fate on a full refund. */
+const DEPENDENT_KINDS = new Set(["ADJUSTMENT", ...SHARE_KINDS]);
 
 /**
  * Reverses a sale in full or in part (refund, chargeback). A partial refund
  * reverses the same share of each of the sale's lines; refunds may repeat
  * until the whole is reversed. Per line:
  * - unpaid and in no payout: marked REVERSED when the sale is fully
- *   refunded, else a linked negative REVERSAL line in the same status;
+ *   refunded (with its earlier unpaid reversal shares and clawbacks, and its
+ *   unpaid adjustments), else a linked negative REVERSAL line in the same
+ *   status;
  * - in a draft payout: taken out of the draft and reversed when the sale is
  *   fully refunded, else the negative share joins the draft (recomputed);
+ * - either of those, fully refunded, but an earlier share of it (a clawback,
+ *   a reversal share) already paid or in another payout: a REVERSAL line of
+ *   what is left, as for a partial refund;
  * - paid, or in an approved payout: untouched; a negative CLAWBACK line,
  *   approved by the system with no hold, nets against the next payout.
  * Reversals never re-rate other lines. Idempotent by refundId.
@@ -113,8 +121,19 @@ async function reverse(tx: Tx, input: ReverseConversionInput): Promise<Reversal>
     // paid or in an approved payout keeps its history and gets a clawback.
     const draft = line.openPayout?.status === "DRAFT" ? line.openPayout : null;
     const reversible = line.status !== "PAID" && (!line.inOpenPayout || draft !== null);
-    if (reversible && full) {
-      const mine = dependents.filter((d) => d.relatedId === line.id && DEPENDENT_KINDS.has(d.kind));
+    const mine = dependents.filter((d) => d.relatedId === line.id && DEPENDENT_KINDS.has(d.kind) && d.status !== "REVERSED");
+    // Earlier refunds of this line live on as its REVERSAL and CLAWBACK lines
+    // (a clawback stays when the approved payout that caused it is cancelled).
+    // Marking the line REVERSED takes its whole amount away, so those shares
+    // must go with it, or the partner loses them twice. A share that is
+    // unpaid and in no payout (or in the draft the line leaves) is reversed
+    // with the line. One already paid or in another payout must not be
+    // touched: then the line stays and this refund books what is left of it
+    // (line − shares so far, the cumulative rule of a partial refund). Either
+    // way the sale's lines net to the commission on its un-refunded part, and
+    // balances stay the sum of the lines.
+    const shareStuck = (d: LineRow) => SHARE_KINDS.has(d.kind) && (d.status === "PAID" || (d.inOpenPayout && d.openPayout?.id !== draft?.id));
+    if (reversible && full && !mine.some(shareStuck)) {
       if (draft) {
         const payout = await tx.db.payout.findUniqueOrThrow({ where: { id: draft.id } });
         const inDraft = [line, ...mine].filter((l) => l.openPayout?.id === draft.id);
@@ -123,7 +142,12 @@ async function reverse(tx: Tx, input: ReverseConversionInput): Promise<Reversal>
         for (const d of mine) if (d.openPayout?.id === draft.id) Object.assign(d, { inOpenPayout: false, openPayout: null });
       }
       markReversed(line);
-      for (const dependent of mine) if (dependent.status === line.status && !dependent.inOpenPayout) markReversed(dependent);
+      for (const dependent of mine) {
+        if (dependent.inOpenPayout) continue;
+        // Shares go whatever their status (a clawback is APPROVED while the line
+        // may be held); an adjustment only while it shares the line's status.
+        if (SHARE_KINDS.has(dependent.kind) || (dependent.kind === "ADJUSTMENT" && dependent.status === line.status)) markReversed(dependent);
+      }
     } else if (!delta.isZero()) {
       if (draft) joiningDraft.set(newLines.length, draft.id);
       newLines.push({
