@@ -121,6 +121,13 @@ describe.each(databaseTargets())("recording conversions on %s", (target) => {
     expect(good.conversions.map((c) => c.externalId)).toEqual(["b-1", "b-2", "order-1"]);
   });
 
+  it("refuses metadata nested deeper than 16 levels (2,500 fit in 16 KB and would overflow the stack)", async () => {
+    const deep = JSON.parse(`${'{"a":'.repeat(2_500)}1${"}".repeat(2_500)}`) as Record<string, unknown>;
+    const response = await t.gql(RecordConversionDoc, { input: input({ externalId: "deep-metadata", metadata: deep }) }, integration);
+    expect(response.errors).toBeUndefined();
+    expect(dataOf(response).recordConversion.userErrors).toEqual([expect.objectContaining({ code: "INVALID_INPUT", field: ["input", "metadata"] })]);
+  });
+
   it("refuses a batch over 500 items", async () => {
     const items = Array.from({ length: 501 }, (_, i) => input({ externalId: `big-${i}` }));
     const result = dataOf(await t.gql(RecordConversionsDoc, { input: { items } }, integration)).recordConversions;
@@ -141,6 +148,7 @@ describe.each(databaseTargets())("recording conversions on %s", (target) => {
     [{ partners: [] }, "INVALID_INPUT", "partners"],
     [{ partners: [{ externalId: "crm-p1", email: "p1@example.com" }] }, "INVALID_INPUT", "partners.0"],
     [{ occurredAt: "2027-01-01T00:00:00.000Z" }, "INVALID_INPUT", "occurredAt"],
+    [{ metadata: { big: "x".repeat(17_000) } }, "INVALID_INPUT", "metadata"],
   ])("refuses %j with %s and writes nothing", async (overrides, code, field) => {
     const before = dataOf(await t.gql(CommissionsCountDoc, {}, acme.adminToken)).commissions.totalCount;
     const result = dataOf(await t.gql(RecordConversionDoc, { input: input(overrides) }, integration)).recordConversion;

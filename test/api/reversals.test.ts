@@ -166,6 +166,8 @@ describe.each(databaseTargets())("reversing conversions on %s", (target) => {
       [{ conversionExternalId: "no-such-sale", refundId: "x4" }, "NOT_FOUND"],
       [{ refundId: "x5" }, "INVALID_INPUT"],
       [{ conversionId: sale.conversionId, refundId: "" }, "INVALID_INPUT"],
+      [{ conversionId: sale.conversionId, refundId: "x6", occurredAt: "2999-01-01T00:00:00Z" }, "INVALID_INPUT"],
+      [{ conversionId: sale.conversionId, refundId: "x7", occurredAt: "2000-01-01T00:00:00Z" }, "INVALID_INPUT"],
     ] as const) {
       const result = dataOf(await t.gql(ReverseDoc, { input }, integration)).reverseConversion;
       expect(result.userErrors[0]?.code).toBe(code);

@@ -14,7 +14,24 @@ export const MAX_BATCH = 500;
 const MAX_PARTNERS_PER_CONVERSION = 10;
 const RATE_SCALE = 10;
 /** Clocks disagree a little; a sale further in the future than this is refused. */
-const FUTURE_TOLERANCE_MS = 5 * 60 * 1000;
+/** Objects and arrays in metadata may nest this deep (a JSON document of 16 KB could nest thousands of levels). */
+const MAX_METADATA_DEPTH = 16;
+
+/** How deep objects and arrays nest in a JSON value, counted without recursion (so no depth overflows the stack). */
+function nestingDepth(value: unknown): number {
+  let deepest = 0;
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (node === null || typeof node !== "object") continue;
+    deepest = Math.max(deepest, depth);
+    for (const child of Object.values(node)) stack.push([child, depth + 1]);
+  }
+  return deepest;
+}
+
+/** How far ahead of our clock an integrator's clock may run. */
+export const FUTURE_TOLERANCE_MS = 5 * 60 * 1000;
 
 export interface ConversionInput {
   externalId: string;
@@ -143,6 +160,11 @@ async function record(tx: Tx, items: ConversionInput[], pathOf: (index: number) 
     });
     if (!currency || !amount?.ok) return;
     const metadata = item.metadata ?? null;
+    if (metadata && nestingDepth(metadata) > MAX_METADATA_DEPTH) {
+      // Refused before it is hashed: hashing walks it recursively.
+      errors.push(userError("INVALID_INPUT", `metadata nests more than ${MAX_METADATA_DEPTH} levels deep`, at("metadata")));
+      return;
+    }
     if (metadata && JSON.stringify(metadata).length > 16_384) errors.push(userError("INVALID_INPUT", "metadata is over 16 KB", at("metadata")));
     const sortedPartners = [...partnerIds].sort();
     checked.push({

@@ -9,6 +9,7 @@ import { audit, transact, type Actor, type AuditInput, type ServiceDeps, type Tx
 import { emitPayout } from "../payouts/payout-lines.ts";
 import { detachFromDraft } from "../payouts/remove-payout-lines.ts";
 import { contentHash } from "./content-hash.ts";
+import { FUTURE_TOLERANCE_MS } from "./record-conversions.ts";
 
 export interface ReverseConversionInput {
   conversionId?: string | null;
@@ -82,6 +83,9 @@ async function reverse(tx: Tx, input: ReverseConversionInput): Promise<Reversal>
   }
   const kind = input.kind ?? "REFUND";
   const occurredAt = input.occurredAt ?? tx.now;
+  // A refund happens after its sale and not in the future: its date places its lines on statements.
+  if (occurredAt.getTime() > tx.now.getTime() + FUTURE_TOLERANCE_MS) fail("INVALID_INPUT", "occurredAt is in the future", ["input", "occurredAt"]);
+  if (occurredAt.getTime() < conversion.occurredAt.getTime()) fail("INVALID_INPUT", "occurredAt is before the sale it refunds", ["input", "occurredAt"]);
   const hash = contentHash({ conversionId: conversion.id, amount: input.amount == null ? "REST" : amount.toFixed(), kind });
 
   const previous = await tx.db.reversal.findUnique({ where: { programId_externalId: { programId: tx.programId, externalId: refundId } } });
