@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { graphql } from "../../src/generated/gql/index.ts";
 import { databaseTargets } from "../helpers/databases.ts";
 import { createPartnerFixture, createProgramFixture, type ProgramFixture } from "../helpers/fixtures.ts";
-import { balanceOf, expectReconciled, RecordConversionDoc, recordSale, ReviewDocs } from "../helpers/ledger-docs.ts";
+import { balanceOf, expectReconciled, RecordConversionDoc, recordSale, ReverseDoc, ReviewDocs } from "../helpers/ledger-docs.ts";
+import { ApprovePayoutsDoc, CancelPayoutsDoc, CreatePayoutDoc, makePayable, PayPayoutsDoc, payableSale } from "../helpers/payout-docs.ts";
 import { dataOf, startTestApp, type TestApp } from "../helpers/test-app.ts";
 
 const AdjustDoc = graphql(`
@@ -154,6 +155,87 @@ describe.each(databaseTargets())("reviewing commissions on %s", (target) => {
     const notNegative = dataOf(await t.gql(WriteOffDoc, { input: { partnerId: p.id, reason: "left the program" } }, acme.adminToken)).writeOffBalance;
     expect(notNegative.userErrors).toEqual([expect.objectContaining({ code: "BALANCE_NOT_NEGATIVE" })]);
     expect((await t.gql(WriteOffDoc, { input: { partnerId: p.id, reason: "x" } }, acme.financeToken)).errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
+  });
+
+  // sale $100 → $10 line, in an approved payout; a $50 refund books a -$5 clawback;
+  // the payout is cancelled, so the line is payable again next to its clawback ($5 net).
+  const lineWithStandingClawback = async () => {
+    const p = await createPartnerFixture(t, acme);
+    await makePayable(t, acme, p.id);
+    const sale = await payableSale(t, acme, integration, p.id, "100.00");
+    const payout = dataOf(await t.gql(CreatePayoutDoc, { input: { partnerId: p.id } }, acme.financeToken)).createPayout.payout!;
+    expect(dataOf(await t.gql(ApprovePayoutsDoc, { input: { ids: [payout.id] } }, acme.financeToken)).approvePayouts.payouts).toHaveLength(1);
+    const refund = dataOf(await t.gql(ReverseDoc, { input: { conversionId: sale.conversionId, refundId: `half-${p.id}`, amount: "50.00" } }, integration)).reverseConversion;
+    const clawback = refund.reversal!.commissions[0]!;
+    expect([clawback.kind, clawback.status, clawback.amount.amount]).toEqual(["CLAWBACK", "APPROVED", "-5.00"]);
+    expect(dataOf(await t.gql(CancelPayoutsDoc, { input: { ids: [payout.id], reason: "wrong period" } }, acme.financeToken)).cancelPayouts.payouts).toHaveLength(1);
+    expect(await balanceOf(t, acme.adminToken, p.id)).toMatchObject({ pending: "0.00", payable: "5.00", inPayouts: "0.00", lifetimeEarned: "5.00" });
+    return { p, sale, clawbackId: clawback.id };
+  };
+  const correctionsOf = async (id: string) =>
+    dataOf(await t.gql(CommissionDoc, { id }, acme.adminToken)).commission?.corrections.map((c) => [c.kind, c.status, c.amount.amount]);
+
+  it("cancels a line with its standing clawback, so the sale nets to nothing, and reinstates both", async () => {
+    const { p, sale, clawbackId } = await lineWithStandingClawback();
+    const cancelled = dataOf(await t.gql(ReviewDocs.cancel, { input: { ids: [sale.commissionId], reason: "fraud" } }, acme.financeToken)).cancelCommissions;
+    expect(cancelled.skipped).toEqual([]);
+    expect(cancelled.commissions).toEqual([{ id: sale.commissionId, status: "CANCELLED", statusReason: "fraud" }]);
+    expect(await correctionsOf(sale.commissionId)).toEqual([["CLAWBACK", "CANCELLED", "-5.00"]]);
+    expect(await balanceOf(t, acme.adminToken, p.id)).toMatchObject({ pending: "0.00", payable: "0.00", inPayouts: "0.00", lifetimeEarned: "0.00", recoverable: "0.00" });
+    await expectReconciled(t, acme.adminToken);
+
+    // A refund share is never reinstated (or cancelled) on its own: it goes with its line.
+    const alone = dataOf(await t.gql(ReviewDocs.reinstate, { input: { ids: [clawbackId] } }, acme.adminToken)).reinstateCommissions;
+    expect(alone.skipped).toEqual([{ id: clawbackId, code: "INVALID_TRANSITION", message: "a clawback is reinstated with its commission, not on its own" }]);
+
+    // Reinstated, the line is pending again ($10) and its clawback is back as the system booked it: approved, netting now (-$5).
+    const reinstated = dataOf(await t.gql(ReviewDocs.reinstate, { input: { ids: [sale.commissionId], reason: "not fraud" } }, acme.adminToken)).reinstateCommissions;
+    expect(reinstated.commissions).toEqual([{ id: sale.commissionId, status: "PENDING" }]);
+    expect(await correctionsOf(sale.commissionId)).toEqual([["CLAWBACK", "APPROVED", "-5.00"]]);
+    expect(await balanceOf(t, acme.adminToken, p.id)).toMatchObject({ pending: "10.00", payable: "-5.00", lifetimeEarned: "5.00" });
+    dataOf(await t.gql(ReviewDocs.approve, { input: { ids: [sale.commissionId] } }, acme.financeToken));
+    expect(await balanceOf(t, acme.adminToken, p.id)).toMatchObject({ pending: "0.00", payable: "5.00", lifetimeEarned: "5.00" });
+    const soloCancel = dataOf(await t.gql(ReviewDocs.cancel, { input: { ids: [clawbackId], reason: "forgive" } }, acme.financeToken)).cancelCommissions;
+    expect(soloCancel.skipped).toEqual([expect.objectContaining({ id: clawbackId, code: "INVALID_TRANSITION" })]);
+
+    // Asked together, the clawback moves with its line and both are reported changed.
+    const both = dataOf(await t.gql(ReviewDocs.cancel, { input: { ids: [clawbackId, sale.commissionId], reason: "fraud after all" } }, acme.financeToken)).cancelCommissions;
+    expect(both.skipped).toEqual([]);
+    expect(both.commissions.map((c) => [c.id, c.status])).toEqual([
+      [clawbackId, "CANCELLED"],
+      [sale.commissionId, "CANCELLED"],
+    ]);
+    expect(await balanceOf(t, acme.adminToken, p.id)).toMatchObject({ payable: "0.00", lifetimeEarned: "0.00" });
+    await expectReconciled(t, acme.adminToken);
+  });
+
+  it("leaves a clawback in place on hold, and refuses to cancel a line whose clawback is in a payout or paid", async () => {
+    const { p, sale } = await lineWithStandingClawback();
+    // A hold only delays the line ($10 pending); the system's clawback keeps netting (-$5 payable).
+    dataOf(await t.gql(ReviewDocs.hold, { input: { ids: [sale.commissionId], reason: "checking" } }, acme.financeToken));
+    expect(await correctionsOf(sale.commissionId)).toEqual([["CLAWBACK", "APPROVED", "-5.00"]]);
+    expect(await balanceOf(t, acme.adminToken, p.id)).toMatchObject({ pending: "10.00", payable: "-5.00", lifetimeEarned: "5.00" });
+
+    // Another sale's $20 and the clawback go into a payout of $15 while the line is held.
+    await payableSale(t, acme, integration, p.id, "200.00");
+    const payout = dataOf(await t.gql(CreatePayoutDoc, { input: { partnerId: p.id } }, acme.financeToken)).createPayout.payout!;
+    expect(payout.amount.amount).toBe("15.00");
+    const inPayout = dataOf(await t.gql(ReviewDocs.cancel, { input: { ids: [sale.commissionId], reason: "fraud" } }, acme.financeToken)).cancelCommissions;
+    expect(inPayout.commissions).toEqual([]);
+    expect(inPayout.skipped).toEqual([
+      { id: sale.commissionId, code: "IN_OPEN_PAYOUT", message: "cannot cancel a commission while its clawback is in an open payout; remove it from the payout first" },
+    ]);
+
+    await t.gql(ApprovePayoutsDoc, { input: { ids: [payout.id] } }, acme.financeToken);
+    expect(dataOf(await t.gql(PayPayoutsDoc, { input: { ids: [payout.id], method: "PAYPAL" } }, acme.financeToken)).markPayoutsPaid.payouts).toHaveLength(1);
+    const paid = dataOf(await t.gql(ReviewDocs.cancel, { input: { ids: [sale.commissionId], reason: "fraud" } }, acme.financeToken)).cancelCommissions;
+    expect(paid.skipped).toEqual([expect.objectContaining({ id: sale.commissionId, code: "INVALID_TRANSITION", message: expect.stringContaining("already paid") })]);
+    expect(await balanceOf(t, acme.adminToken, p.id)).toMatchObject({ pending: "10.00", payable: "0.00", paid: "15.00", lifetimeEarned: "25.00" });
+
+    // Released, the line pays what its refund left ($5).
+    dataOf(await t.gql(ReviewDocs.release, { input: { ids: [sale.commissionId] } }, acme.financeToken));
+    expect(await balanceOf(t, acme.adminToken, p.id)).toMatchObject({ pending: "0.00", payable: "10.00", paid: "15.00", lifetimeEarned: "25.00" });
+    await expectReconciled(t, acme.adminToken);
   });
 
   it("lists commissions by status, partner and time, sorted, and a partner only its own", async () => {

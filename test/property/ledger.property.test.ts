@@ -26,7 +26,8 @@ import { startServiceHarness, type ServiceHarness } from "../helpers/service-har
  * - every balance equals the sum of its lines, bucket by bucket (reconcile);
  * - no line disappeared and no amount was edited in place;
  * - each sale's lines net to exactly what its refunds leave of them, and a
- *   line reversed whole takes its earlier reversal shares and clawbacks along.
+ *   line reversed whole takes its earlier reversal shares and clawbacks along;
+ *   a line's shares count exactly while it counts (cancelled with it).
  */
 export type Op =
   | { op: "accrue"; partner: number; cents: number; daysAgo: number; partners: number }
@@ -182,6 +183,11 @@ export async function checkInvariants(h: ServiceHarness, world: World, before: S
         expect(shares.filter((s) => s.status !== "REVERSED").map((s) => [s.kind, s.status]), `sale ${conversion.id} line ${line.id}`).toEqual([]);
         continue;
       }
+      // A share counts exactly while its line does: the sale nets to what its
+      // refunds leave while the line counts, and to nothing once it is cancelled.
+      const counting = (status: string) => status !== "CANCELLED" && status !== "REVERSED";
+      const outOfStep = shares.filter((s) => counting(s.status) !== counting(line.status));
+      expect(outOfStep.map((s) => [s.kind, s.status]), `sale ${conversion.id} line ${line.id} ${line.status}`).toEqual([]);
       const net = shares.reduce((sum, s) => sum.plus(dec(s.amount)), dec(line.amount));
       expect(net.toFixed(2), `sale ${conversion.id} line ${line.id}`).toBe(dec(line.amount).minus(reversed).toFixed(2));
     }
