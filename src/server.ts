@@ -12,6 +12,7 @@ import type { Config } from "./config.ts";
 import { createContext, type Context } from "./context.ts";
 import type { Database } from "./db/database.ts";
 import { useErrorCodes } from "./graphql/error-codes.ts";
+import { useNulCharacterGuard } from "./graphql/use-nul-character-guard.ts";
 import { createCore, type CoreOptions } from "./core.ts";
 import { createExportsHandler } from "./http/exports.ts";
 import { createQuickBooksHandler } from "./http/quickbooks.ts";
@@ -93,6 +94,7 @@ export async function buildApp(config: Config, options: CoreOptions = {}): Promi
     },
     plugins: [
       useErrorCodes(),
+      useNulCharacterGuard(),
       EnvelopArmorPlugin({
         maxDepth: { n: config.limits.maxDepth, ...reportAsValidationError },
         costLimit: { enabled: false }, // cost is the schema's own (page sizes count), see builder.ts

@@ -46,6 +46,18 @@ export function isLockTimeout(error: unknown): boolean {
 }
 
 /**
+ * A value did not fit its column: numeric field overflow (22003), as when an
+ * amount times an exchange rate, or a running balance, passes NUMERIC(19,4).
+ */
+export function isNumericOverflow(error: unknown): boolean {
+  for (const node of chain(error)) {
+    if (node.originalCode === "22003" || node.code === "22003") return true;
+    if (typeof node.message === "string" && /Code: `?22003`?/.test(node.message)) return true;
+  }
+  return false;
+}
+
+/**
  * The constraint (index name, or its fields joined by ",") a unique violation
  * hit, or undefined when the error is no unique violation.
  */

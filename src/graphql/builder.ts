@@ -10,9 +10,14 @@ import type { IntegrationScope, Role } from "../auth/viewer.ts";
 import type { Context } from "../context.ts";
 import type PrismaTypes from "../generated/pothos-prisma-types.ts";
 import { getDatamodel } from "../generated/pothos-prisma-types.ts";
+import { decodeGlobalId, isRecordCursor } from "./global-ids.ts";
 
 export const MAX_PAGE_SIZE = 100;
 export const DEFAULT_PAGE_SIZE = 20;
+/** Ids per `nodes` request: a page's worth. */
+export const MAX_NODES = 100;
+
+const cursorArg = z.string().refine(isRecordCursor, "is not a cursor of this list");
 
 /** Decimal-like values: decimal.js instances (ours or Prisma's copy) or their strings. */
 export type DecimalLike = string | { toFixed(): string };
@@ -47,6 +52,14 @@ function unauthorized(ctx: Context): GraphQLError {
 
 function listLike(type: GraphQLOutputType): boolean {
   return isListType(isNonNullType(type) ? type.ofType : type);
+}
+
+/** A type `node(id:)` can load: one made with `prismaNode` (or `node`). */
+function isNodeType(typename: string): boolean {
+  if (!builder.configStore.hasConfig(typename)) return false;
+  const config = builder.configStore.getTypeConfig(typename);
+  const options = config.graphqlKind === "Object" ? (config.pothosOptions as Record<string, unknown>) : {};
+  return ["loadMany", "loadOne", "loadManyWithoutCache", "loadWithoutCache"].some((key) => typeof options[key] === "function");
 }
 
 export const builder = new SchemaBuilder<{
@@ -85,8 +98,16 @@ export const builder = new SchemaBuilder<{
   relay: {
     clientMutationId: "omit",
     cursorType: "String",
+    // A global id or cursor holding no uuid is refused here, before any query (see global-ids.ts).
+    decodeGlobalID: (globalId) => decodeGlobalId(globalId, isNodeType),
+    afterArgOptions: { validate: cursorArg },
+    beforeArgOptions: { validate: cursorArg },
     nodeQueryOptions: { nullable: true },
-    nodesQueryOptions: { nullable: true },
+    // An id of nothing (or of another program) is a null item, not an error for the whole list.
+    nodesQueryOptions: {
+      nullable: { list: false, items: true },
+      args: { ids: { validate: z.array(z.unknown()).max(MAX_NODES, `nodes takes at most ${MAX_NODES} ids`) } },
+    },
     // Page sizes outside 1–100 are refused with an error, never silently capped.
     firstArgOptions: { validate: z.number().int().min(1).max(MAX_PAGE_SIZE) },
     lastArgOptions: { validate: z.number().int().min(1).max(MAX_PAGE_SIZE) },

@@ -1,5 +1,6 @@
-import { GraphQLError, Kind } from "graphql";
+import { GraphQLError, Kind, type ValueNode } from "graphql";
 import { DateTimeResolver, JSONObjectResolver, LocalDateResolver } from "graphql-scalars";
+import { MAX_YEAR, MIN_YEAR, parseInstant, parseLocalDate } from "../domain/iso-8601.ts";
 import { builder, type DecimalLike } from "./builder.ts";
 
 function decimalInput(value: unknown): string {
@@ -22,8 +23,32 @@ builder.scalarType("Decimal", {
   },
 });
 
-builder.addScalarType("DateTime", DateTimeResolver, {});
-builder.addScalarType("Date", LocalDateResolver, {});
+function badInput(message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: "BAD_USER_INPUT" } });
+}
+
+const stringOf = (ast: ValueNode): unknown => (ast.kind === Kind.STRING ? ast.value : undefined);
+
+function dateTimeInput(value: unknown): Date {
+  const date = typeof value === "string" ? parseInstant(value) : undefined;
+  if (!date) {
+    throw badInput(
+      `DateTime values are ISO 8601 date-times with an offset, like "2026-03-01T12:00:00Z", in the years ${MIN_YEAR} to ${MAX_YEAR}; got ${JSON.stringify(value)}.`,
+    );
+  }
+  return date;
+}
+
+function dateInput(value: unknown): string {
+  const date = typeof value === "string" ? parseLocalDate(value) : undefined;
+  if (!date) throw badInput(`Date values are ISO 8601 dates like "2026-03-01", in the years ${MIN_YEAR} to ${MAX_YEAR}; got ${JSON.stringify(value)}.`);
+  return date;
+}
+
+// graphql-scalars' output side, our own input side: it accepts any year,
+// which PostgreSQL then refuses (0000) or stores as nonsense.
+builder.addScalarType("DateTime", DateTimeResolver, { parseValue: dateTimeInput, parseLiteral: (ast) => dateTimeInput(stringOf(ast)) });
+builder.addScalarType("Date", LocalDateResolver, { parseValue: dateInput, parseLiteral: (ast) => dateInput(stringOf(ast)) });
 builder.addScalarType("JSONObject", JSONObjectResolver, {});
 
 builder.scalarType("CurrencyCode", {

@@ -6,10 +6,12 @@ import type { Viewer } from "../auth/viewer.ts";
 import type { Realtime } from "../realtime/realtime.ts";
 import { createContext, type Context } from "../context.ts";
 import { maskSecret } from "../domain/payout-method.ts";
+import { MAX_YEAR, MIN_YEAR, parseInstant, parseLocalDate } from "../domain/iso-8601.ts";
 import { dec, formatAmount } from "../domain/money.ts";
 import type { CurrencyCode } from "../domain/currency.ts";
 import { payees1099 } from "../domain/tax-1099.ts";
 import type { Prisma } from "../generated/prisma/client.ts";
+import { decodeGlobalId } from "../graphql/global-ids.ts";
 import { audit, transact, type ServiceDeps } from "../services/runtime.ts";
 import { paged, streamCsv, type CsvCell } from "./csv.ts";
 
@@ -25,6 +27,7 @@ import { paged, streamCsv, type CsvCell } from "./csv.ts";
  *   GET /exports/1099-nec.csv?year=2026
  */
 const PAGE = 500;
+const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
 const OPERATORS = ["admin", "finance", "analyst"];
 
 class HttpError extends Error {
@@ -50,17 +53,26 @@ function globalIdOf(type: string, id: string): string {
   return Buffer.from(`${type}:${id}`).toString("base64");
 }
 
+/** The API's global ids, read as the API reads them (global-ids.ts): `Type:uuid` or a 400. */
 function rawId(value: string | null, type: string, param: string): string | undefined {
   if (!value) return undefined;
-  const decoded = Buffer.from(value, "base64").toString("utf8");
-  if (!decoded.startsWith(`${type}:`)) throw new HttpError(400, "BAD_USER_INPUT", `${param} is not a ${type} id`);
-  return decoded.slice(type.length + 1);
+  let decoded: { typename: string; id: string } | undefined;
+  try {
+    decoded = decodeGlobalId(value);
+  } catch {
+    decoded = undefined;
+  }
+  if (decoded?.typename !== type) throw new HttpError(400, "BAD_USER_INPUT", `${param} is not a ${type} id`);
+  return decoded.id;
 }
 
+/** An ISO 8601 date (midnight UTC) or date-time with offset; nothing looser (see iso-8601.ts). */
 function instant(value: string | null, param: string): Date | undefined {
   if (!value) return undefined;
-  const date = new Date(value);
-  if (Number.isNaN(date.getTime()) || !/^\d{4}-\d{2}-\d{2}/.test(value)) throw new HttpError(400, "BAD_USER_INPUT", `${param} is not an ISO 8601 time`);
+  const date = DATE_ONLY.test(value) ? (parseLocalDate(value) && new Date(`${value}T00:00:00Z`)) : parseInstant(value);
+  if (!date) {
+    throw new HttpError(400, "BAD_USER_INPUT", `${param} is an ISO 8601 date or date-time, like 2026-03-01 or 2026-03-01T00:00:00Z, in the years ${MIN_YEAR} to ${MAX_YEAR}`);
+  }
   return date;
 }
 
@@ -212,9 +224,9 @@ async function paypalCsv(ctx: Context, res: ServerResponse, query: Query): Promi
 }
 
 function dateParam(value: string | null, param: string, zone: string): DateTime {
-  if (!value || !/^\d{4}-\d{2}-\d{2}$/.test(value)) throw new HttpError(400, "BAD_USER_INPUT", `${param} is a date like 2026-03-01`);
+  if (!value || !DATE_ONLY.test(value)) throw new HttpError(400, "BAD_USER_INPUT", `${param} is a date like 2026-03-01`);
   const date = DateTime.fromISO(value, { zone });
-  if (!date.isValid) throw new HttpError(400, "BAD_USER_INPUT", `${param} is not a real date`);
+  if (!parseLocalDate(value) || !date.isValid) throw new HttpError(400, "BAD_USER_INPUT", `${param} is not a real date in the years ${MIN_YEAR} to ${MAX_YEAR}`);
   return date;
 }
 
@@ -286,7 +298,8 @@ async function statementCsv(ctx: Context, res: ServerResponse, query: Query): Pr
  */
 async function tax1099Csv(ctx: Context, res: ServerResponse, query: Query, deps: ServiceDeps): Promise<void> {
   allow(ctx.viewer, OPERATORS);
-  const year = Number(query.get("year"));
+  const yearText = query.get("year") ?? "";
+  const year = /^\d{4}$/.test(yearText) ? Number(yearText) : Number.NaN;
   if (!Number.isInteger(year) || year < 2000 || year > 2100) throw new HttpError(400, "BAD_USER_INPUT", "year is a tax year like 2026");
   const reveal = query.get("reveal") === "tin";
   if (reveal && ctx.viewer?.role !== "admin") throw new HttpError(403, "FORBIDDEN", "Only an admin may export full tax ids.");
@@ -362,6 +375,10 @@ export function createExportsHandler(deps: ServiceDeps, auth: Authenticator, rea
     try {
       if (req.method !== "GET") throw new HttpError(405, "METHOD_NOT_ALLOWED", "exports are read with GET");
       if (!route) throw new HttpError(404, "NOT_FOUND", `no export at ${url.pathname}; see ${Object.keys(ROUTES).join(", ")}`);
+      // As for GraphQL inputs (use-nul-character-guard.ts): PostgreSQL text cannot hold NUL.
+      for (const [name, value] of url.searchParams) {
+        if (name.includes("\0") || value.includes("\0")) throw new HttpError(400, "BAD_USER_INPUT", `${name.replaceAll("\0", "")} contains a NUL character, which text here cannot hold`);
+      }
       let viewer: Viewer | null;
       try {
         viewer = await auth.viewerFromHeader(req.headers.authorization);

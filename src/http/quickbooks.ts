@@ -1,6 +1,7 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { QuickBooksClient } from "../integrations/quickbooks/client.ts";
+import { z } from "zod";
+import { QuickBooksError, type QuickBooksClient } from "../integrations/quickbooks/client.ts";
 import { completeQuickBooksConnect } from "../integrations/quickbooks/connection.ts";
 import { CHECK_BILL_PAYMENT, enqueue } from "../services/accounting/enqueue.ts";
 import { transact, type ServiceDeps } from "../services/runtime.ts";
@@ -34,8 +35,40 @@ export function verifyIntuitSignature(raw: Buffer, signature: string | undefined
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
-interface WebhookPayload {
-  eventNotifications?: { realmId?: string; dataChangeEvent?: { entities?: { name?: string; id?: string; operation?: string }[] } }[];
+/** Intuit's change notification, as much of it as we read; a signed body of any other shape is refused (400). */
+const text = (max: number) => z.string().max(max).refine((value) => !value.includes("\0"), "contains a NUL character");
+const WebhookPayload = z.object({
+  eventNotifications: z
+    .array(
+      z.object({
+        realmId: text(30).optional(),
+        dataChangeEvent: z
+          .object({ entities: z.array(z.object({ name: text(100).optional(), id: text(100).optional(), operation: text(100).optional() })).optional() })
+          .optional(),
+      }),
+    )
+    .optional(),
+});
+
+/**
+ * Intuit's token endpoint answering 200 without tokens (or without JSON) is
+ * Intuit's failure, reported like its refusals (ACCOUNTING_ERROR, the error
+ * page), never sealed as `undefined`.
+ */
+const TokenAnswer = z.object({ accessToken: z.string().min(1), refreshToken: z.string().min(1), expiresIn: z.number().positive() });
+
+function checkingTokens(qbo: QuickBooksClient): QuickBooksClient {
+  return {
+    ...qbo,
+    exchangeCode: async (code: string) => {
+      const unexpected = new QuickBooksError("QuickBooks answered without tokens; try connecting again", "permanent");
+      const tokens = await qbo.exchangeCode(code).catch((error: unknown) => {
+        throw error instanceof QuickBooksError ? error : unexpected; // a body that is not JSON
+      });
+      if (!TokenAnswer.safeParse(tokens).success) throw unexpected;
+      return tokens;
+    },
+  };
 }
 
 /**
@@ -54,7 +87,7 @@ export function createQuickBooksHandler(deps: ServiceDeps, qbo: QuickBooksClient
         const realmId = url.searchParams.get("realmId");
         if (url.searchParams.get("error")) return page(res, 400, "QuickBooks was not connected", `Intuit answered: ${url.searchParams.get("error")}`);
         if (!code || !state || !realmId) return page(res, 400, "QuickBooks was not connected", "The link is missing its code, state or company.");
-        const result = await completeQuickBooksConnect(deps, qbo, { code, state, realmId });
+        const result = await completeQuickBooksConnect(deps, checkingTokens(qbo), { code, state, realmId });
         if (!result.ok) return page(res, 400, "QuickBooks was not connected", result.errors[0]!.message);
         return page(res, 200, "QuickBooks is connected", "Approved payouts will be booked as bills. You can close this window.");
       }
@@ -68,7 +101,12 @@ export function createQuickBooksHandler(deps: ServiceDeps, qbo: QuickBooksClient
           res.statusCode = 401;
           return void res.end();
         }
-        const payload = JSON.parse(raw.toString("utf8")) as WebhookPayload;
+        const parsed = WebhookPayload.safeParse(JSON.parse(raw.toString("utf8")));
+        if (!parsed.success) {
+          res.statusCode = 400;
+          return void res.end("not a QuickBooks change notification");
+        }
+        const payload = parsed.data;
         for (const notification of payload.eventNotifications ?? []) {
           const ids = (notification.dataChangeEvent?.entities ?? []).filter((e) => e.name === "BillPayment" && e.id && e.operation !== "Delete").map((e) => e.id!);
           if (!notification.realmId || ids.length === 0) continue;

@@ -1,9 +1,9 @@
 import type { Clock } from "../clock.ts";
 import type { PrismaClient } from "../db/database.ts";
-import { isRetryableTransactionError } from "../db/errors.ts";
+import { isNumericOverflow, isRetryableTransactionError } from "../db/errors.ts";
 import { uuidv7 } from "../db/uuid.ts";
 import { scopeToTenant, type ScopedPrisma, type ScopedTransaction } from "../db/tenant-scope.ts";
-import { UserErrorsThrown, type Result } from "../domain/errors.ts";
+import { userError, UserErrorsThrown, type Result } from "../domain/errors.ts";
 import type { Logger } from "../logger.ts";
 import type { TokenClaims } from "../auth/sign-token.ts";
 import type { Role } from "../auth/viewer.ts";
@@ -106,7 +106,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Runs `work` in one transaction on the actor's program. A UserErrorsThrown
- * rolls it back and becomes a failed Result; a lost race is retried with
+ * rolls it back and becomes a failed Result, as does a numeric overflow
+ * (INVALID_AMOUNT); a lost race is retried with
  * jittered backoff; any other error propagates (and is masked for clients).
  * Events written inside are published only after the commit.
  */
@@ -138,6 +139,10 @@ export async function transact<T>(
       return { ok: true, value };
     } catch (error) {
       if (error instanceof UserErrorsThrown) return { ok: false, errors: error.errors };
+      // Each amount is checked alone; products and sums can still pass what
+      // NUMERIC(19,4) holds. The database refuses, the transaction is rolled
+      // back, and the caller hears why instead of an internal error.
+      if (isNumericOverflow(error)) return { ok: false, errors: [userError("INVALID_AMOUNT", "the amount is more than the ledger can hold")] };
       if (attempt < attempts && (error instanceof RetryTransaction || isRetryableTransactionError(error))) {
         await sleep(Math.random() * 10 * 2 ** attempt);
         continue;
