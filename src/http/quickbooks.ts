@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { z } from "zod";
-import { QuickBooksError, type QuickBooksClient } from "../integrations/quickbooks/client.ts";
+import type { QuickBooksClient } from "../integrations/quickbooks/client.ts";
 import { completeQuickBooksConnect } from "../integrations/quickbooks/connection.ts";
 import { CHECK_BILL_PAYMENT, enqueue } from "../services/accounting/enqueue.ts";
 import { transact, type ServiceDeps } from "../services/runtime.ts";
@@ -51,27 +51,6 @@ const WebhookPayload = z.object({
 });
 
 /**
- * Intuit's token endpoint answering 200 without tokens (or without JSON) is
- * Intuit's failure, reported like its refusals (ACCOUNTING_ERROR, the error
- * page), never sealed as `undefined`.
- */
-const TokenAnswer = z.object({ accessToken: z.string().min(1), refreshToken: z.string().min(1), expiresIn: z.number().positive() });
-
-function checkingTokens(qbo: QuickBooksClient): QuickBooksClient {
-  return {
-    ...qbo,
-    exchangeCode: async (code: string) => {
-      const unexpected = new QuickBooksError("QuickBooks answered without tokens; try connecting again", "permanent");
-      const tokens = await qbo.exchangeCode(code).catch((error: unknown) => {
-        throw error instanceof QuickBooksError ? error : unexpected; // a body that is not JSON
-      });
-      if (!TokenAnswer.safeParse(tokens).success) throw unexpected;
-      return tokens;
-    },
-  };
-}
-
-/**
  * /integrations/quickbooks/callback: where Intuit sends the admin back with
  * the authorization code. /webhooks/quickbooks: QuickBooks' signed change
  * notifications; a BillPayment queues a check (answered at once, the work
@@ -87,7 +66,7 @@ export function createQuickBooksHandler(deps: ServiceDeps, qbo: QuickBooksClient
         const realmId = url.searchParams.get("realmId");
         if (url.searchParams.get("error")) return page(res, 400, "QuickBooks was not connected", `Intuit answered: ${url.searchParams.get("error")}`);
         if (!code || !state || !realmId) return page(res, 400, "QuickBooks was not connected", "The link is missing its code, state or company.");
-        const result = await completeQuickBooksConnect(deps, checkingTokens(qbo), { code, state, realmId });
+        const result = await completeQuickBooksConnect(deps, qbo, { code, state, realmId });
         if (!result.ok) return page(res, 400, "QuickBooks was not connected", result.errors[0]!.message);
         return page(res, 200, "QuickBooks is connected", "Approved payouts will be booked as bills. You can close this window.");
       }

@@ -271,10 +271,14 @@ export function encodePartnerCursor(sequence: bigint): string {
   return Buffer.from(`partner:${sequence}`).toString("base64url");
 }
 
+/** Sequences and transaction ids are PostgreSQL bigints: a cursor naming a larger number names nothing. */
+const MAX_BIGINT = 2n ** 63n - 1n;
+const bigintOf = (digits: string): bigint | undefined => (/^\d{1,19}$/.test(digits) && BigInt(digits) <= MAX_BIGINT ? BigInt(digits) : undefined);
+
 export function decodePartnerCursor(cursor: string): bigint | undefined {
   const text = Buffer.from(cursor, "base64url").toString("utf8");
   const match = /^partner:(\d+)$/.exec(text);
-  return match ? BigInt(match[1]!) : undefined;
+  return match ? bigintOf(match[1]!) : undefined;
 }
 
 export function encodeProgramCursor(cursor: ProgramCursor): string {
@@ -286,8 +290,8 @@ export function decodeProgramCursor(cursor: string): ProgramCursor | undefined {
   if (!text.startsWith("program:")) return undefined;
   try {
     const parsed = JSON.parse(text.slice("program:".length)) as ProgramCursor;
-    if (!/^\d+$/.test(parsed.w) || typeof parsed.p !== "object" || parsed.p === null) return undefined;
-    for (const [id, seq] of Object.entries(parsed.p)) if (!/^[0-9a-f-]{36}$/.test(id) || !/^\d+$/.test(seq)) return undefined;
+    if (typeof parsed.w !== "string" || bigintOf(parsed.w) === undefined || typeof parsed.p !== "object" || parsed.p === null) return undefined;
+    for (const [id, seq] of Object.entries(parsed.p)) if (!/^[0-9a-f-]{36}$/.test(id) || typeof seq !== "string" || bigintOf(seq) === undefined) return undefined;
     return parsed;
   } catch {
     return undefined;

@@ -72,10 +72,16 @@ describe("malformed requests", () => {
       ["createPayout", () => ({ query: "mutation($id: ID!) { createPayout(input: { partnerId: $id }) { userErrors { code } } }", variables: { id: notAUuid("Partner") } })],
       ["updatePartner", () => ({ query: "mutation($id: ID!) { updatePartner(input: { id: $id, name: \"X\" }) { userErrors { code } } }", variables: { id: notAUuid("Partner") } })],
       ["approvePayouts", () => ({ query: "mutation($ids: [ID!]!) { approvePayouts(input: { ids: $ids }) { userErrors { code } } }", variables: { ids: [notAUuid("Payout")] } })],
+      ["the commissions filter's conversionId", () => ({ query: `{ commissions(first: 5, filter: { conversionId: "${notAUuid("Conversion")}" }) { totalCount } }` })],
       ["approveCommissions", () => ({ query: "mutation($ids: [ID!]!) { approveCommissions(input: { ids: $ids }) { userErrors { code } } }", variables: { ids: [sale.commissionId, notAUuid("Commission")] } })],
     ])("%s: BAD_USER_INPUT, nothing changed", async (_name, body) => {
       const error = await refused(body(), acme.adminToken);
       expect(error.message).toMatch(/is not a (global id|\w+ id)|not a cursor/);
+    });
+
+    it("a conversionId naming another type: BAD_USER_INPUT", async () => {
+      const error = await refused({ query: `{ commissions(first: 5, filter: { conversionId: "${partner.id}" }) { totalCount } }` }, acme.adminToken);
+      expect(error.message).toMatch(/name no conversion/);
     });
 
     it("still pages with the cursors it hands out, and takes a null after", async () => {

@@ -122,7 +122,7 @@ describe("malformed HTTP requests", () => {
       expect(response.status).toBe(400);
       expect(response.headers.get("content-type")).toMatch(/text\/html/);
       expect(page).toContain("QuickBooks was not connected");
-      expect(page).toContain("QuickBooks answered without tokens");
+      expect(page).toContain("QuickBooks answered the token request without tokens");
       noLeak(page);
       expect(await t.app.db.prisma.accountingConnection.count()).toBe(0);
     });

@@ -172,6 +172,17 @@ describe.each(databaseTargets())("live feed on %s", (target) => {
     }
   });
 
+  it("refuses a cursor that is not one of this feed, or names a number past PostgreSQL's bigint", async () => {
+    const p = await createPartnerFixture(t, acme);
+    const client = feedClient(t.url, p.token);
+    for (const after of [Buffer.from("partner:99999999999999999999").toString("base64url"), Buffer.from('program:{"w":"1","p":{}}').toString("base64url"), "junk"]) {
+      const feed = subscribe(client, PartnerFeedDoc, { after });
+      await feed.done;
+      expect(feed.errors).toEqual([expect.objectContaining({ message: "after is not a cursor of this feed", extensions: expect.objectContaining({ code: "BAD_USER_INPUT" }) })]);
+    }
+    await client.dispose();
+  });
+
   it("works over SSE too", async () => {
     const p = await createPartnerFixture(t, acme);
     const controller = new AbortController();

@@ -8,7 +8,7 @@ import { reviewCommissions, type BulkResult, type ReviewAction } from "../../ser
 import { writeOffBalance } from "../../services/commissions/write-off-balance.ts";
 import type { LineRow } from "../../services/ledger/ledger.ts";
 import { builder } from "../builder.ts";
-import { actorOf, assertMayNamePartner, OPERATORS, READERS } from "../guards.ts";
+import { actorOf, assertMayNamePartner, badInput, OPERATORS, READERS } from "../guards.ts";
 import { defineMutation, type Payload } from "../mutation.ts";
 import { inOrderOf } from "../reload.ts";
 import { Money, SortDirection, UserErrorCode } from "./common.ts";
@@ -88,7 +88,8 @@ export const CommissionFilter = builder.inputType("CommissionFilter", {
     status: t.field({ type: [CommissionStatusEnum] }),
     kind: t.field({ type: [CommissionKindEnum] }),
     partnerId: t.globalID({ for: PartnerRef }),
-    conversionId: t.id(),
+    // A global id without `for`: the Conversion type imports this file.
+    conversionId: t.globalID({ description: "A Conversion's id." }),
     occurredAfter: t.field({ type: "DateTime", description: "Inclusive." }),
     occurredBefore: t.field({ type: "DateTime", description: "Exclusive." }),
     payableBefore: t.field({ type: "DateTime", description: "payableAt before this instant (exclusive)." }),
@@ -109,17 +110,15 @@ export function commissionWhere(filter: FilterShape): Prisma.CommissionWhereInpu
   if (filter?.status?.length) where.status = { in: filter.status };
   if (filter?.kind?.length) where.kind = { in: filter.kind };
   if (filter?.partnerId) where.partnerId = filter.partnerId.id;
-  if (filter?.conversionId) where.conversionId = decodeConversionId(filter.conversionId);
+  if (filter?.conversionId) {
+    if (filter.conversionId.typename !== "Conversion") throw badInput(`conversionId: "${filter.conversionId.typename}" ids name no conversion`);
+    where.conversionId = filter.conversionId.id;
+  }
   if (filter?.occurredAfter || filter?.occurredBefore) {
     where.occurredAt = { ...(filter.occurredAfter ? { gte: filter.occurredAfter } : {}), ...(filter.occurredBefore ? { lt: filter.occurredBefore } : {}) };
   }
   if (filter?.payableBefore) where.payableAt = { lt: filter.payableBefore };
   return where;
-}
-
-function decodeConversionId(id: string): string {
-  const decoded = Buffer.from(id, "base64").toString("utf8");
-  return decoded.startsWith("Conversion:") ? decoded.slice("Conversion:".length) : "00000000-0000-0000-0000-000000000000";
 }
 
 export function commissionOrder(sort: typeof CommissionSort.$inferInput | null | undefined): Prisma.CommissionOrderByWithRelationInput[] {

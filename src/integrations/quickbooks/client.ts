@@ -1,4 +1,5 @@
 import type { Decimal } from "decimal.js";
+import { z } from "zod";
 import { dec } from "../../domain/money.ts";
 import type { Config } from "../../config.ts";
 
@@ -53,6 +54,14 @@ export function wireAmount(amount: Decimal): number {
 
 const SCOPE = "com.intuit.quickbooks.accounting";
 
+/** Intuit's token endpoint's answer (authorization code and refresh alike). */
+const TokenAnswer = z.object({
+  access_token: z.string().min(1),
+  refresh_token: z.string().min(1),
+  expires_in: z.number().positive(),
+  x_refresh_token_expires_in: z.number().positive().optional(),
+});
+
 function retryAfter(header: string | null): number | undefined {
   if (!header) return undefined;
   const seconds = Number(header);
@@ -104,7 +113,10 @@ export function createQuickBooksClient(config: QuickBooksConfig, fetchImpl: type
       // A refused refresh token cannot be fixed by retrying: the admin must connect again.
       throw response.status === 400 || response.status === 401 ? new QuickBooksError(error.message, "permanent", response.status, undefined, error.faults) : error;
     }
-    const body = (await response.json()) as { access_token: string; refresh_token: string; expires_in: number; x_refresh_token_expires_in?: number };
+    // Checked, not trusted: tokens that are not there must never be sealed and stored as `undefined`.
+    const answer = TokenAnswer.safeParse(await response.json().catch(() => null));
+    if (!answer.success) throw new QuickBooksError("QuickBooks answered the token request without tokens", "retryable", response.status);
+    const body = answer.data;
     return { accessToken: body.access_token, refreshToken: body.refresh_token, expiresIn: body.expires_in, refreshTokenExpiresIn: body.x_refresh_token_expires_in };
   }
 
