@@ -19,3 +19,8 @@ export function yearOf(instant: Date, timeZone: string): { start: Date; end: Dat
   const local = DateTime.fromJSDate(instant, { zone: timeZone }).startOf("year");
   return { start: local.toJSDate(), end: local.plus({ years: 1 }).toJSDate(), year: local.year };
 }
+
+/** The calendar date (YYYY-MM-DD) of `instant` in the zone. */
+export function todayIn(instant: Date, timeZone: string): string {
+  return DateTime.fromJSDate(instant, { zone: timeZone }).toISODate()!;
+}

@@ -51,7 +51,7 @@ export async function deliverOutbox(ctx: OutboxContext, limit = 20): Promise<{ d
   const { deps } = ctx;
   const now = deps.clock.now();
   const jobs = await deps.prisma.$queryRaw<OutboxJob[]>`
-    UPDATE outbox_jobs AS j SET lease_until = ${new Date(now.getTime() + LEASE_MS)}, attempts = j.attempts + 1, updated_at = ${now}
+    UPDATE outbox_jobs AS j SET lease_until = ${new Date(now.getTime() + LEASE_MS)}, attempts = j.attempts + 1, requeued = false, updated_at = ${now}
      WHERE j.id IN (
        SELECT id FROM outbox_jobs
         WHERE status = 'PENDING' AND next_attempt_at <= ${now} AND (lease_until IS NULL OR lease_until < ${now})
@@ -61,7 +61,13 @@ export async function deliverOutbox(ctx: OutboxContext, limit = 20): Promise<{ d
   for (const job of jobs) {
     try {
       await run(ctx, job);
-      await deps.prisma.outboxJob.update({ where: { id: job.id }, data: { status: "DONE", leaseUntil: null, lastError: null } });
+      // Done, unless its subject was queued again while it ran: then it runs once more, now.
+      await deps.prisma.$executeRaw`
+        UPDATE outbox_jobs SET status = CASE WHEN requeued THEN 'PENDING'::"OutboxStatus" ELSE 'DONE'::"OutboxStatus" END,
+               next_attempt_at = CASE WHEN requeued THEN ${deps.clock.now()} ELSE next_attempt_at END,
+               attempts = CASE WHEN requeued THEN 0 ELSE attempts END,
+               requeued = false, lease_until = NULL, last_error = NULL, updated_at = ${deps.clock.now()}
+         WHERE id = ${job.id}::uuid`;
       outcome.done += 1;
     } catch (error) {
       const message = error instanceof QuickBooksError ? error.message : "unexpected error";

@@ -1,5 +1,6 @@
 import { DateTime } from "luxon";
 import { latestRunDate, type PayoutSchedule } from "../domain/payout-schedule.ts";
+import { todayIn } from "../domain/program-time.ts";
 import { runPayouts } from "../services/payouts/run-payouts.ts";
 import type { ServiceDeps } from "../services/runtime.ts";
 
@@ -7,7 +8,9 @@ import type { ServiceDeps } from "../services/runtime.ts";
  * Runs each program's scheduled payout run when its day has come (in the
  * program's time zone): weekly, bi-weekly or monthly, once per scheduled
  * date. A run drafts payouts like `runPayouts`; its idempotency key is the
- * date, so even two workers racing past the lock could not run it twice.
+ * date (kept apart from operators' keys), so even two workers racing past
+ * the lock could not run it twice. A program whose schedule changed starts
+ * at its next date (see updateProgramSettings).
  * Dates before the program existed are not run.
  */
 export async function runScheduledPayouts(deps: ServiceDeps): Promise<string[]> {
@@ -18,7 +21,7 @@ export async function runScheduledPayouts(deps: ServiceDeps): Promise<string[]> 
   });
   const ran: string[] = [];
   for (const program of programs) {
-    const today = DateTime.fromJSDate(now, { zone: program.timeZone }).toISODate()!;
+    const today = todayIn(now, program.timeZone);
     const schedule: PayoutSchedule = {
       frequency: program.payoutFrequency,
       weekday: program.payoutWeekday,
@@ -29,8 +32,15 @@ export async function runScheduledPayouts(deps: ServiceDeps): Promise<string[]> 
     if (!due) continue;
     const last = program.lastScheduledRunOn?.toISOString().slice(0, 10) ?? DateTime.fromJSDate(program.createdAt, { zone: program.timeZone }).minus({ days: 1 }).toISODate()!;
     if (due <= last) continue;
-    const result = await runPayouts(deps, { role: "system", id: "payout-schedule", programId: program.id }, { idempotencyKey: `scheduled-${due}` });
-    if (!result.ok && result.errors[0]?.code !== "IDEMPOTENCY_CONFLICT") {
+    let result: Awaited<ReturnType<typeof runPayouts>>;
+    try {
+      result = await runPayouts(deps, { role: "system", id: "payout-schedule", programId: program.id }, { idempotencyKey: `scheduled-${due}` }, { by: "schedule" });
+    } catch (error) {
+      // One program's failure never keeps the others from their runs; this one is tried again next tick.
+      deps.logger.error({ err: error, programId: program.id, due }, "scheduled payout run failed; will try again");
+      continue;
+    }
+    if (!result.ok) {
       deps.logger.warn({ programId: program.id, due, errors: result.errors }, "scheduled payout run did not run");
       continue;
     }

@@ -71,12 +71,16 @@ export function createScheduler(options: {
       }),
   };
 
-  /** Every task once, in order (the tests drive time with this). */
+  /** Every task once, in order (the tests drive time with this); one task failing never keeps the others from their turn. */
   async function runOnce(options: { poll?: boolean } = {}): Promise<void> {
-    await tasks.releaseHolds();
-    await tasks.scheduledPayouts();
-    await tasks.outbox();
-    if (options.poll ?? true) await tasks.accountingPoll();
+    const order: (keyof typeof tasks)[] = ["releaseHolds", "scheduledPayouts", "outbox", ...(options.poll ?? true ? (["accountingPoll"] as const) : [])];
+    for (const task of order) {
+      try {
+        await tasks[task]();
+      } catch (error) {
+        deps.logger.error({ err: error, task }, "scheduled task failed; it runs again next tick");
+      }
+    }
   }
 
   return {

@@ -38,6 +38,8 @@ export interface StandIn {
   /** Names taken by customers and employees (DisplayName is unique across all). */
   takenNames: Set<string>;
   refuseNegativeLines: boolean;
+  /** Runs after a create or delete is applied and before its answer goes back (what happens meanwhile elsewhere). */
+  beforeAnswer?: (request: Recorded) => Promise<void>;
   refreshes: number;
   accessToken: string;
   refreshToken: string;
@@ -199,6 +201,7 @@ export async function startQuickBooksStandIn(): Promise<StandIn> {
       const replay = requestId ? replays.get(`${entity}:${operation}:${requestId}`) : undefined;
       const result = replay ?? (operation === "delete" ? remove(entity!, body) : create(entity!, body));
       if (requestId && !replay) replays.set(`${entity}:${operation}:${requestId}`, result);
+      await state.beforeAnswer?.(recorded);
       if (fault?.fault === "crash-after-create") return req.socket.destroy();
       return send(res, result.status, result.body);
     }

@@ -258,6 +258,25 @@ describe.each(databaseTargets())("QuickBooks Online sync on %s", (target) => {
     expect(retried.payouts).toEqual([{ id: paidThere.payoutId, accountingSyncStatus: "PENDING" }]);
   });
 
+  it("runs a job once more when its payout changed while it ran, so a payment made meanwhile is never left unbooked", async () => {
+    const { payoutId } = await approvedPayout(["700.00"]);
+    // Finance marks it paid while the worker waits for QuickBooks' answer to the bill: the
+    // sync it queues finds the running job's, which must then run again rather than be done
+    // (had the payment come after the job read the payout back, only that second run books it).
+    qbo.beforeAnswer = async (request) => {
+      if (!request.path.endsWith("/bill")) return;
+      qbo.beforeAnswer = undefined;
+      expect(dataOf(await t.gql(PayPayoutsDoc, { input: { ids: [payoutId], method: "ACH", reference: "ACH-RACE" } }, acme.financeToken)).markPayoutsPaid.payouts).toHaveLength(1);
+    };
+    expect(await work()).toMatchObject({ done: 1 });
+    expect(await work()).toMatchObject({ done: 1 }); // the same job, queued again while it ran
+    const state = await syncState(payoutId);
+    expect(state).toMatchObject({ status: "PAID", accountingSyncStatus: "PAID" });
+    const payments = [...qbo.billPayments.values()].filter((p) => p.Line[0].LinkedTxn[0].TxnId === state.accountingBillId);
+    expect(payments).toEqual([expect.objectContaining({ TotalAmt: 70, DocNumber: "ACH-RACE" })]);
+    expect(await work()).toMatchObject({ done: 0, retried: 0, failed: 0 });
+  });
+
   it("marks a payout paid when its bill is paid in QuickBooks, by the change poll", async () => {
     const { partner, payoutId } = await approvedPayout(["1500.00"]);
     await work();

@@ -4,11 +4,12 @@ import { connectQuickBooks } from "../helpers/accounting-docs.ts";
 import { createPostgresDatabase, databaseTargets, hasPostgres } from "../helpers/databases.ts";
 import { createPartnerFixture, createProgramFixture } from "../helpers/fixtures.ts";
 import { balanceOf, recordSale, ReviewDocs } from "../helpers/ledger-docs.ts";
-import { ApprovePayoutsDoc, CreatePayoutDoc, makePayable, payableSale } from "../helpers/payout-docs.ts";
+import { ApprovePayoutsDoc, CreatePayoutDoc, makePayable, payableSale, RunPayoutsDoc } from "../helpers/payout-docs.ts";
 import { startQuickBooksStandIn } from "../helpers/quickbooks-stand-in.ts";
 import { dataOf, startTestApp, type TestApp } from "../helpers/test-app.ts";
 
 const PayoutsDoc = graphql(`query ScheduledPayouts { payouts(first: 50) { totalCount edges { node { id status createdBy amount { amount } } } } }`);
+const ScheduleDoc = graphql(`mutation ChangeSchedule($input: UpdateProgramSettingsInput!) { updateProgramSettings(input: $input) { program { id } userErrors { code message } } }`);
 const RunsDoc = graphql(`query ScheduledRuns { auditEntries(filter: { action: "payout.run" }) { totalCount edges { node { actorId after } } } }`);
 
 describe.each(databaseTargets())("scheduled work on %s", (target) => {
@@ -78,6 +79,33 @@ describe.each(databaseTargets())("scheduled work on %s", (target) => {
     const runs = dataOf(await t.gql(RunsDoc, {}, programs[3]!.program.adminToken)).auditEntries;
     expect(runs.totalCount).toBe(2);
     expect(runs.edges[0]!.node.actorId).toBe("payout-schedule");
+  });
+
+  it("starts a changed schedule at its next date, and keeps its runs apart from operators' idempotency keys", async () => {
+    t.clock.set("2026-01-05T12:00:00.000Z");
+    const program = await createProgramFixture(t, { timeZone: "UTC", minimumPayout: "5.00", commissionRule: { type: "PERCENTAGE", percent: "10" } });
+    const integration = await program.integrationToken(["CONVERSIONS_WRITE"]);
+    const p = await createPartnerFixture(t, program);
+    await makePayable(t, program, p.id);
+    await payableSale(t, program, integration, p.id, "100.00");
+    const drafted = async () => dataOf(await t.gql(PayoutsDoc, {}, program.adminToken)).payouts.totalCount;
+
+    // On Friday 2026-03-20 an admin switches to monthly on the 1st: March 1st is past, so nothing runs before April 1st.
+    t.clock.set("2026-03-20T12:00:00.000Z");
+    const changed = dataOf(await t.gql(ScheduleDoc, { input: { payoutSchedule: { frequency: "MONTHLY", dayOfMonth: 1 } } }, program.adminToken));
+    expect(changed.updateProgramSettings.userErrors).toEqual([]);
+    await t.app.scheduler.tasks.scheduledPayouts();
+    expect(await drafted()).toBe(0);
+
+    // An operator's run under the key the schedule will use for April 1st does not stand in for it.
+    t.clock.set("2026-03-25T12:00:00.000Z");
+    const manual = dataOf(await t.gql(RunPayoutsDoc, { input: { idempotencyKey: "scheduled-2026-04-01", payableBefore: "2026-03-25T00:00:00Z" } }, program.adminToken)).runPayouts;
+    expect(manual.userErrors).toEqual([]);
+    expect(manual.payouts).toHaveLength(1);
+    await t.gql(graphql(`mutation CancelManualRun($input: CancelPayoutsInput!) { cancelPayouts(input: $input) { userErrors { code } } }`), { input: { ids: [manual.payouts[0]!.id], reason: "wrong day" } }, program.adminToken);
+    t.clock.set("2026-04-01T00:00:00.000Z");
+    await t.app.scheduler.tasks.scheduledPayouts();
+    expect(await drafted()).toBe(2); // the schedule's own run drafted again
   });
 });
 

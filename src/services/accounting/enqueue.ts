@@ -7,7 +7,9 @@ export const REMOVE_BILL = "accounting.remove_bill";
 /**
  * Queues work for the outbox worker in the caller's transaction, so it
  * exists if and only if the change that needs it committed. A subject has at
- * most one pending job (a partial unique index); queueing again is a no-op.
+ * most one pending job (a partial unique index); queueing again marks it
+ * requeued, so that a job running at that moment (which read the subject
+ * before this change) runs once more instead of being marked done.
  */
 export async function enqueue(tx: Tx, kind: string, subjectIds: string[], at: Date = tx.now): Promise<void> {
   if (subjectIds.length === 0) return;
@@ -15,7 +17,7 @@ export async function enqueue(tx: Tx, kind: string, subjectIds: string[], at: Da
     INSERT INTO outbox_jobs (id, program_id, kind, subject_id, status, attempts, next_attempt_at, created_at, updated_at)
     SELECT gen_random_uuid(), ${tx.programId}::uuid, ${kind}, s.id, 'PENDING', 0, ${at}, ${tx.now}, ${tx.now}
       FROM unnest(${subjectIds}::text[]) AS s(id)
-    ON CONFLICT (program_id, kind, subject_id) WHERE status = 'PENDING' DO NOTHING`;
+    ON CONFLICT (program_id, kind, subject_id) WHERE status = 'PENDING' DO UPDATE SET requeued = true`;
 }
 
 /**

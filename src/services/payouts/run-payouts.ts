@@ -1,5 +1,6 @@
 import { contentHash } from "../conversions/content-hash.ts";
 import { fail, type Result, type UserErrorCode } from "../../domain/errors.ts";
+import { isLockTimeout } from "../../db/errors.ts";
 import { audit, RetryTransaction, transact, type Actor, type ServiceDeps } from "../runtime.ts";
 import { draftPayout } from "./draft-payout.ts";
 
@@ -8,7 +9,8 @@ export interface PayoutRunReport {
   skipped: { partnerId: string; code: UserErrorCode; message: string }[];
 }
 
-const OPERATION = "runPayouts";
+/** Idempotency keys of operators' runs; scheduled runs keep theirs apart, so no operator's key can stand in for one. */
+const OPERATIONS = { operator: "runPayouts", schedule: "scheduledPayoutRun" } as const;
 
 /**
  * Drafts a payout for every eligible partner, one transaction per partner
@@ -27,7 +29,9 @@ export async function runPayouts(
   deps: ServiceDeps,
   actor: Actor,
   input: { payableBefore?: Date | null; idempotencyKey?: string | null },
+  options: { by?: keyof typeof OPERATIONS } = {},
 ): Promise<Result<PayoutRunReport>> {
+  const OPERATION = OPERATIONS[options.by ?? "operator"];
   const key = input.idempotencyKey?.trim() || null;
   if (input.idempotencyKey != null && (!key || key.length > 255)) {
     return { ok: false, errors: [{ code: "INVALID_INPUT", message: "idempotencyKey must be 1 to 255 characters", field: ["input", "idempotencyKey"] }] };
@@ -74,10 +78,25 @@ export async function runPayouts(
   const candidates = rows.map((row) => row.partner_id);
 
   const report: PayoutRunReport = { payoutIds: [], skipped: [] };
-  for (const partnerId of candidates) {
-    const drafted = await transact(deps, actor, (tx) => draftPayout(tx, { partnerId, payableBefore: input.payableBefore }));
-    if (drafted.ok) report.payoutIds.push(drafted.value.id);
-    else report.skipped.push({ partnerId, code: drafted.errors[0]!.code, message: drafted.errors[0]!.message });
+  try {
+    for (const partnerId of candidates) {
+      try {
+        const drafted = await transact(deps, actor, (tx) => draftPayout(tx, { partnerId, payableBefore: input.payableBefore }));
+        if (drafted.ok) report.payoutIds.push(drafted.value.id);
+        else report.skipped.push({ partnerId, code: drafted.errors[0]!.code, message: drafted.errors[0]!.message });
+      } catch (error) {
+        // One partner's trouble (a lock held too long by a busy partner, say)
+        // is reported for that partner; the run goes on for the others.
+        if (!isLockTimeout(error)) deps.logger.error({ err: error, partnerId, programId: actor.programId }, "payout run: drafting failed for one partner");
+        report.skipped.push({ partnerId, code: "CONCURRENT_UPDATE", message: "the partner's records were busy; run again to draft this one" });
+      }
+    }
+  } catch (error) {
+    // Nothing drafted is lost (each draft committed on its own), but the key
+    // must not stay reserved with no answer: a retry would be told the run is
+    // still going.
+    if (key) await deps.prisma.$executeRaw`DELETE FROM idempotency_keys WHERE program_id = ${actor.programId}::uuid AND operation = ${OPERATION} AND key = ${key} AND response = 'null'::jsonb`;
+    throw error;
   }
 
   const stored = await transact(deps, actor, async (tx) => {

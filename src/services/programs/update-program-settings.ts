@@ -1,6 +1,7 @@
 import type { CommissionRuleInput } from "../../domain/commission-rule.ts";
 import { parseCurrencyCode, type CurrencyCode } from "../../domain/currency.ts";
 import { fail, UserErrorsThrown, type Result, type UserError } from "../../domain/errors.ts";
+import { todayIn } from "../../domain/program-time.ts";
 import type { Program } from "../../generated/prisma/client.ts";
 import { audit, transact, type Actor, type ServiceDeps } from "../runtime.ts";
 import { parseProgramSettings, type ProgramSettingsInput } from "./program-settings.ts";
@@ -13,7 +14,8 @@ export interface UpdateProgramSettingsInput extends ProgramSettingsInput {
  * Changes the program's settings; absent fields stay. The currency can change
  * only while no money exists in the program (no conversion, commission or
  * payout). Hold periods and rules are not retroactive: lines keep the
- * payableAt and rule they were written with.
+ * payableAt and rule they were written with. A changed payout schedule runs
+ * from its first date after today.
  * Errors: CURRENCY_LOCKED, INVALID_CURRENCY, and those of the settings.
  */
 export function updateProgramSettings(
@@ -56,6 +58,9 @@ export function updateProgramSettings(
       data.currency = currency;
       await tx.db.balance.updateMany({ data: { currency } });
     }
+    // A new schedule starts with its first date after today (in the program's
+    // time zone): changing it must not run at once a date that is already past.
+    if (input.payoutSchedule != null) data.lastScheduledRunOn = new Date(`${todayIn(tx.now, String(data.timeZone ?? before.timeZone))}T00:00:00Z`);
     const after = await tx.db.program.update({ where: { id: tx.programId }, data });
     await audit(tx, { action: "program.update_settings", entityType: "Program", entityId: after.id, before, after });
     return after;
