@@ -54,7 +54,11 @@ const ConfigSchema = z
     ACCRUE_SCHEDULER: booleanFlag.default(true),
     ACCRUE_SCHEDULER_INTERVAL_MS: z.coerce.number().int().min(100).default(15_000),
     ACCRUE_ACCOUNTING_POLL_MS: z.coerce.number().int().min(1000).default(300_000),
-    /** JSON like {"2025":"600","2026":"2000"}: the 1099-NEC threshold by tax year, in USD. */
+    /**
+     * JSON like {"2027":"2100"}: 1099-NEC thresholds by tax year, in USD, laid
+     * over the built-in table ($600 through 2025, $2,000 from 2026), so only
+     * the years given change (see merge1099Thresholds).
+     */
     ACCRUE_1099_THRESHOLDS: z
       .string()
       .transform((text, ctx) => {
@@ -62,7 +66,7 @@ const ConfigSchema = z
           const parsed = z.record(z.string().regex(/^\d{4}$/), z.string().regex(/^\d+(\.\d{1,2})?$/)).parse(JSON.parse(text));
           return Object.fromEntries(Object.entries(parsed).map(([year, amount]) => [Number(year), amount]));
         } catch {
-          ctx.addIssue({ code: "custom", message: 'must be JSON like {"2025":"600","2026":"2000"}' });
+          ctx.addIssue({ code: "custom", message: 'must be JSON like {"2027":"2100"} (years to change; the others keep $600 through 2025, $2,000 from 2026)' });
           return z.NEVER;
         }
       })
@@ -105,6 +109,7 @@ export interface Config {
   feedRecheckMs: number;
   limits: { maxDepth: number; maxCost: number };
   graphiql: boolean;
+  /** Overrides of the built-in 1099-NEC thresholds, by tax year. */
   tax1099Thresholds?: Record<number, string>;
   quickbooks: {
     clientId?: string;

@@ -6,25 +6,50 @@ import { yearOf } from "./program-time.ts";
 /**
  * Reporting thresholds by tax year, in USD: $600 for payments made through
  * 2025, $2,000 from 2026 (One Big Beautiful Bill Act, which also indexes the
- * amount for inflation after 2026). The table can be overridden from
- * configuration, so a new year's indexed amount needs no release.
+ * amount for inflation after 2026). Configuration may override years
+ * (ACCRUE_1099_THRESHOLDS), so a new year's indexed amount needs no release.
  *
- * Years before the first key use the first key's value; years after the last
- * use the last one; a year between two keys uses the nearest key before it.
+ * A key holds from its year until the next key: a year uses the nearest key
+ * at or before it, years after the last key the last one, and years before
+ * the first key the first one ($600 for any year through 2025).
  */
 export const DEFAULT_1099_THRESHOLDS: Readonly<Record<number, string>> = Object.freeze({ 2025: "600", 2026: "2000" });
 
-export function thresholdFor(year: number, table: Readonly<Record<number, string>> = DEFAULT_1099_THRESHOLDS): Decimal {
+const AMOUNT = /^\d+(\.\d{1,2})?$/;
+
+/**
+ * The built-in table with `overrides` laid over it, so only the years given
+ * change: {"2027":"2100"} sets 2027 and the years after it and keeps $600
+ * through 2025 and $2,000 for 2026. (Replacing the table instead would give
+ * every year before the first override that override's value.)
+ */
+export function merge1099Thresholds(overrides: Readonly<Record<number, string>> = {}): Readonly<Record<number, string>> {
+  const merged: Record<number, string> = { ...DEFAULT_1099_THRESHOLDS };
+  for (const [key, amount] of Object.entries(overrides)) {
+    const year = Number(key);
+    if (!Number.isInteger(year)) throw new RangeError(`1099 threshold year "${key}" is not an integer`);
+    if (typeof amount !== "string" || !AMOUNT.test(amount)) throw new RangeError(`1099 threshold for ${year} is not an amount like "2000" or "2100.50"`);
+    merged[year] = amount;
+  }
+  return Object.freeze(merged);
+}
+
+/**
+ * The threshold of a tax year, from the built-in table with `overrides`
+ * merged over it (see merge1099Thresholds). A year before every key takes
+ * the built-in rule for it ($600), never an override's for a later year.
+ */
+export function thresholdFor(year: number, overrides: Readonly<Record<number, string>> = {}): Decimal {
   if (!Number.isInteger(year)) throw new RangeError(`tax year ${year} is not an integer`);
+  const table = merge1099Thresholds(overrides);
   const years = Object.keys(table)
     .map(Number)
     .sort((a, b) => a - b);
-  const firstYear = years[0];
-  if (firstYear === undefined) throw new RangeError("the 1099 threshold table is empty");
-  let applicable = firstYear;
+  let applicable: number | undefined;
   for (const key of years) if (key <= year) applicable = key;
+  const builtInFirst = Math.min(...Object.keys(DEFAULT_1099_THRESHOLDS).map(Number));
   // Record keys are strings at run time; the table's values are strings so amounts stay exact.
-  return dec(table[applicable] as string);
+  return dec((applicable === undefined ? DEFAULT_1099_THRESHOLDS[builtInFirst] : table[applicable]) as string);
 }
 
 /**
@@ -63,34 +88,65 @@ export interface Payee1099 {
  */
 export function payees1099(
   payouts: Iterable<Paid1099Payout>,
-  options: { year: number; timeZone: string; eligible: (partnerId: string) => boolean; thresholds?: Readonly<Record<number, string>> },
+  options: {
+    year: number;
+    timeZone: string;
+    eligible: (partnerId: string) => boolean;
+    /** Overrides laid over the built-in thresholds (merge1099Thresholds). */
+    thresholds?: Readonly<Record<number, string>>;
+  },
 ): Payee1099[] {
-  const threshold = thresholdFor(options.year, options.thresholds);
-  // The tax year as an instant range, computed once (from an instant inside
-  // it, mid-year): a luxon DateTime per payout costs more than all the rest.
-  const { start, end, year } = yearOf(DateTime.fromObject({ year: options.year, month: 7 }, { zone: options.timeZone }).toJSDate(), options.timeZone);
-  // An unknown zone would make every instant NaN and silently report nobody.
-  if (year !== options.year) throw new RangeError(`"${options.timeZone}" is not an IANA time zone`);
-  const from = start.getTime();
-  const until = end.getTime();
+  const tally = new Payees1099Tally(options);
+  for (const payout of payouts) tally.add(payout);
+  return tally.payees(options.eligible);
+}
 
-  const byPartner = new Map<string, { total: Decimal; payoutCount: number }>();
-  for (const payout of payouts) {
-    if (payout.method !== null && THIRD_PARTY_NETWORK_METHODS.has(payout.method)) continue;
+/**
+ * payees1099 a payout at a time, for a caller that pages payouts from the
+ * database: it holds one running total per partner, never the payouts.
+ * `candidates()` names the partners at or above the threshold, so the caller
+ * loads billing details for those only, then asks `payees(eligible)`.
+ */
+export class Payees1099Tally {
+  private readonly threshold: Decimal;
+  private readonly from: number;
+  private readonly until: number;
+  private readonly byPartner = new Map<string, { total: Decimal; payoutCount: number }>();
+
+  constructor(options: { year: number; timeZone: string; thresholds?: Readonly<Record<number, string>> }) {
+    this.threshold = thresholdFor(options.year, options.thresholds);
+    // The tax year as an instant range, computed once (from an instant inside
+    // it, mid-year): a luxon DateTime per payout costs more than all the rest.
+    const { start, end, year } = yearOf(DateTime.fromObject({ year: options.year, month: 7 }, { zone: options.timeZone }).toJSDate(), options.timeZone);
+    // An unknown zone would make every instant NaN and silently report nobody.
+    if (year !== options.year) throw new RangeError(`"${options.timeZone}" is not an IANA time zone`);
+    this.from = start.getTime();
+    this.until = end.getTime();
+  }
+
+  add(payout: Paid1099Payout): void {
+    if (payout.method !== null && THIRD_PARTY_NETWORK_METHODS.has(payout.method)) return;
     const paidAt = payout.paidAt.getTime();
     // Dropping a payment from a tax report in silence is worse than failing it.
     if (Number.isNaN(paidAt)) throw new RangeError(`payout to ${payout.partnerId} has an invalid paidAt`);
-    if (!(paidAt >= from && paidAt < until)) continue;
-    const entry = byPartner.get(payout.partnerId) ?? { total: ZERO, payoutCount: 0 };
+    if (!(paidAt >= this.from && paidAt < this.until)) return;
+    const entry = this.byPartner.get(payout.partnerId) ?? { total: ZERO, payoutCount: 0 };
     entry.total = entry.total.plus(dec(payout.amount));
     entry.payoutCount += 1;
-    byPartner.set(payout.partnerId, entry);
+    this.byPartner.set(payout.partnerId, entry);
   }
 
-  const payees: Payee1099[] = [];
-  for (const [partnerId, { total, payoutCount }] of byPartner) {
-    if (total.greaterThanOrEqualTo(threshold) && options.eligible(partnerId)) payees.push({ partnerId, total, payoutCount });
+  /** Partners whose total reaches the threshold, before eligibility. */
+  candidates(): string[] {
+    return [...this.byPartner].filter(([, { total }]) => total.greaterThanOrEqualTo(this.threshold)).map(([partnerId]) => partnerId);
   }
-  // Code-unit order for ties, not localeCompare: the report must not depend on the server's locale.
-  return payees.sort((a, b) => b.total.comparedTo(a.total) || (a.partnerId < b.partnerId ? -1 : a.partnerId > b.partnerId ? 1 : 0));
+
+  payees(eligible: (partnerId: string) => boolean): Payee1099[] {
+    const payees: Payee1099[] = [];
+    for (const [partnerId, { total, payoutCount }] of this.byPartner) {
+      if (total.greaterThanOrEqualTo(this.threshold) && eligible(partnerId)) payees.push({ partnerId, total, payoutCount });
+    }
+    // Code-unit order for ties, not localeCompare: the report must not depend on the server's locale.
+    return payees.sort((a, b) => b.total.comparedTo(a.total) || (a.partnerId < b.partnerId ? -1 : a.partnerId > b.partnerId ? 1 : 0));
+  }
 }

@@ -8,22 +8,32 @@ import { stringify } from "csv-stringify";
  * few pages in memory, never the whole table.
  */
 
-/** A cell starting with one of these is read as a formula by spreadsheets. */
-const FORMULA_TRIGGERS = new Set(["=", "+", "-", "@", "\t", "\r"]);
+/** A cell whose first non-whitespace character is one of these is read as a formula by spreadsheets. */
+const FORMULA_TRIGGERS = new Set(["=", "+", "-", "@"]);
+/** Leading characters that spreadsheets act on even before the first visible one (OWASP). */
+const CONTROL_TRIGGERS = new Set(["\t", "\r"]);
 const PLAIN_DECIMAL = /^-?\d+(\.\d+)?$/;
+/** Leading whitespace (Unicode, line breaks included) that spreadsheets skip before reading a formula. */
+const LEADING_SPACE = /^\s*/u;
 
 /**
  * Escapes a cell against spreadsheet formula injection (OWASP): a text cell
- * starting with =, +, -, @, tab or carriage return gets a leading apostrophe;
- * a cell that is a plain decimal number (/^-?\d+(\.\d+)?$/, like "-5.00") is
- * left alone, since spreadsheets read it as a number, not a formula.
+ * starting with tab or carriage return, or whose first non-whitespace
+ * character is =, +, - or @ (" =1+1", "\n=1+1", " @x": spreadsheets and
+ * their import wizards trim the blanks and run what follows), gets a leading
+ * apostrophe; a cell that is a plain decimal number (/^-?\d+(\.\d+)?$/,
+ * like "-5.00") is left alone, since spreadsheets read it as a number, not a
+ * formula.
  *
  * csv-stringify's own `escape_formulas` is not used: it would turn a
- * clawback of "-5.00" (money travels as strings) into the text "'-5.00".
+ * clawback of "-5.00" (money travels as strings) into the text "'-5.00", and
+ * it looks at the first character only.
  */
 export function escapeCell(value: string): string {
   if (PLAIN_DECIMAL.test(value)) return value;
-  return FORMULA_TRIGGERS.has(value.charAt(0)) ? `'${value}` : value;
+  if (CONTROL_TRIGGERS.has(value.charAt(0))) return `'${value}`;
+  const first = value.charAt(LEADING_SPACE.exec(value)![0].length);
+  return FORMULA_TRIGGERS.has(first) ? `'${value}` : value;
 }
 
 /**

@@ -2,16 +2,17 @@ import { GraphQLError } from "graphql";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { DateTime, IANAZone } from "luxon";
 import type { Authenticator } from "../auth/authenticate.ts";
-import type { Viewer } from "../auth/viewer.ts";
+import type { IntegrationScope, Viewer } from "../auth/viewer.ts";
 import type { Realtime } from "../realtime/realtime.ts";
 import { createContext, type Context } from "../context.ts";
 import { maskSecret } from "../domain/payout-method.ts";
 import { MAX_YEAR, MIN_YEAR, parseInstant, parseLocalDate } from "../domain/iso-8601.ts";
 import { dec, formatAmount } from "../domain/money.ts";
 import type { CurrencyCode } from "../domain/currency.ts";
-import { payees1099 } from "../domain/tax-1099.ts";
-import type { Prisma } from "../generated/prisma/client.ts";
+import { Payees1099Tally } from "../domain/tax-1099.ts";
+import { Prisma, type BillingProfile } from "../generated/prisma/client.ts";
 import { decodeGlobalId } from "../graphql/global-ids.ts";
+import { READERS } from "../graphql/guards.ts";
 import { audit, transact, type ServiceDeps } from "../services/runtime.ts";
 import { paged, streamCsv, type CsvCell } from "./csv.ts";
 
@@ -25,8 +26,23 @@ import { paged, streamCsv, type CsvCell } from "./csv.ts";
  *   GET /exports/paypal-payouts.csv?payoutIds=…,…      PayPal Payouts upload file (approved payouts)
  *   GET /exports/statement.csv?partnerId=…&from=2026-03-01&to=2026-03-31   (dates in program time, inclusive)
  *   GET /exports/1099-nec.csv?year=2026
+ *
+ * Who may download what follows the GraphQL rules (READERS in guards.ts):
+ * an integration token needs the scope of the root list it would query
+ * (`payouts:read` for payouts, `commissions:read` for commissions), and a
+ * column holding another record's fields is filled only when the token may
+ * read that record: partner name and external id with `partners:read` (or
+ * `partners:write`), a conversion's external id with `conversions:read` (or
+ * `conversions:write`). Withheld columns stay in the header, empty, and are
+ * named in the `x-accrue-withheld-columns` response header, so a parser sees
+ * one shape whatever the scopes. The PayPal file is partners' payment
+ * details (email, name), which GraphQL shows only through the partner: it
+ * needs `payouts:read` and a partner-reading scope. Statements and the 1099
+ * report are for operators (and a partner's own statement), not integrations.
  */
 const PAGE = 500;
+/** Payouts tallied per query for the 1099 report (a row is four small columns). */
+const TAX_PAGE = 5000;
 const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
 const OPERATORS = ["admin", "finance", "analyst"];
 
@@ -42,11 +58,31 @@ class HttpError extends Error {
 
 type Query = URLSearchParams;
 
-function allow(viewer: Viewer | null, roles: string[], scope?: string): void {
+type Readers = { readonly role: readonly string[]; readonly integration: readonly IntegrationScope[] };
+
+function deny(viewer: Viewer | null, message = "You are not allowed to do this."): never {
   if (!viewer) throw new HttpError(401, "UNAUTHENTICATED", "Authentication required: send a bearer token.");
+  throw new HttpError(403, "FORBIDDEN", message);
+}
+
+/** Roles let through, or an integration token holding at least one scope of each group. */
+function allow(viewer: Viewer | null, roles: readonly string[], ...scopeGroups: (readonly IntegrationScope[])[]): void {
+  if (!viewer) deny(viewer);
   if (roles.includes(viewer.role)) return;
-  if (scope && viewer.role === "integration" && viewer.scopes.has(scope as never)) return;
-  throw new HttpError(403, "FORBIDDEN", "You are not allowed to do this.");
+  if (viewer.role === "integration" && scopeGroups.length > 0 && scopeGroups.every((group) => group.some((scope) => viewer.scopes.has(scope)))) return;
+  deny(viewer, viewer.role === "integration" && scopeGroups.length > 0 ? `This export needs the scopes ${scopeGroups.map((group) => group.join(" or ")).join(" and ")}.` : undefined);
+}
+
+/** Whether the viewer may read a record of this kind, as GraphQL's type-level authScopes decide. */
+function mayRead(viewer: Viewer | null, readers: Readers): boolean {
+  if (!viewer) return false;
+  if (viewer.role === "integration") return readers.integration.some((scope) => viewer.scopes.has(scope));
+  return readers.role.includes(viewer.role);
+}
+
+/** Names the columns left empty for this viewer (see the module comment). */
+function withhold(res: ServerResponse, columns: string[]): void {
+  if (columns.length > 0) res.setHeader("x-accrue-withheld-columns", columns.join(","));
 }
 
 function globalIdOf(type: string, id: string): string {
@@ -66,12 +102,17 @@ function rawId(value: string | null, type: string, param: string): string | unde
   return decoded.id;
 }
 
-/** An ISO 8601 date (midnight UTC) or date-time with offset; nothing looser (see iso-8601.ts). */
-function instant(value: string | null, param: string): Date | undefined {
+/**
+ * An ISO 8601 date-time with offset (that instant), or a date: the start of
+ * that day in the program's time zone, as statement.csv cuts days (a
+ * `paidBefore=2026-03-01` in Los Angeles ends at 2026-03-01T08:00:00Z).
+ * Nothing looser (see iso-8601.ts).
+ */
+function instant(value: string | null, param: string, timeZone: string): Date | undefined {
   if (!value) return undefined;
-  const date = DATE_ONLY.test(value) ? (parseLocalDate(value) && new Date(`${value}T00:00:00Z`)) : parseInstant(value);
-  if (!date) {
-    throw new HttpError(400, "BAD_USER_INPUT", `${param} is an ISO 8601 date or date-time, like 2026-03-01 or 2026-03-01T00:00:00Z, in the years ${MIN_YEAR} to ${MAX_YEAR}`);
+  const date = DATE_ONLY.test(value) ? (parseLocalDate(value) ? DateTime.fromISO(value, { zone: timeZone }).startOf("day").toJSDate() : undefined) : parseInstant(value);
+  if (!date || Number.isNaN(date.getTime())) {
+    throw new HttpError(400, "BAD_USER_INPUT", `${param} is an ISO 8601 date (a day in the program's time zone) or date-time, like 2026-03-01 or 2026-03-01T00:00:00Z, in the years ${MIN_YEAR} to ${MAX_YEAR}`);
   }
   return date;
 }
@@ -92,28 +133,36 @@ function partnerFilter(ctx: Context, query: Query): string | undefined {
 }
 
 async function programOf(ctx: Context) {
-  return ctx.db.program.findUniqueOrThrow({ where: { id: ctx.actor!.programId }, select: { id: true, currency: true, timeZone: true, name: true } });
+  const program = await ctx.db.program.findUniqueOrThrow({ where: { id: ctx.actor!.programId }, select: { id: true, currency: true, timeZone: true, name: true } });
+  // An unknown zone would turn every date into NaN and every filter into nothing.
+  if (!IANAZone.isValidZone(program.timeZone)) throw new Error(`program time zone "${program.timeZone}"`);
+  return program;
 }
 
 const money = (amount: { toFixed(): string } | null | undefined, currency: string) => (amount == null ? null : formatAmount(dec(amount), currency as CurrencyCode));
 
 async function payoutsCsv(ctx: Context, res: ServerResponse, query: Query): Promise<void> {
-  allow(ctx.viewer, [...OPERATORS, "partner"], "payouts:read");
+  // As the `payouts` list: operators, a partner (its own), or payouts:read.
+  allow(ctx.viewer, [...OPERATORS, "partner"], ["payouts:read"]);
   const where: Prisma.PayoutWhereInput = {};
   const status = list(query.get("status"), ["DRAFT", "APPROVED", "PAID", "CANCELLED"] as const, "status");
   if (status) where.status = { in: status };
   const partnerId = partnerFilter(ctx, query);
   if (partnerId) where.partnerId = partnerId;
-  const paidAfter = instant(query.get("paidAfter"), "paidAfter");
-  const paidBefore = instant(query.get("paidBefore"), "paidBefore");
+  const program = await programOf(ctx);
+  const paidAfter = instant(query.get("paidAfter"), "paidAfter", program.timeZone);
+  const paidBefore = instant(query.get("paidBefore"), "paidBefore", program.timeZone);
   if (paidAfter || paidBefore) where.paidAt = { ...(paidAfter ? { gte: paidAfter } : {}), ...(paidBefore ? { lt: paidBefore } : {}) };
+  // Payout.partner is a Partner: GraphQL refuses it to tokens that may not read partners.
+  const partners = mayRead(ctx.viewer, READERS.partner);
+  withhold(res, partners ? [] : ["partner_name", "partner_external_id"]);
   const rows = paged(
     (after) =>
       ctx.db.payout.findMany({
         where: { ...where, ...(after ? { id: { gt: after } } : {}) },
         orderBy: { id: "asc" },
         take: PAGE,
-        include: { partner: { select: { name: true, externalId: true } }, _count: { select: { items: { where: { active: true } } } } },
+        include: { partner: partners ? { select: { name: true, externalId: true } } : false, _count: { select: { items: { where: { active: true } } } } },
       }),
     (row) => row.id,
   );
@@ -123,11 +172,12 @@ async function payoutsCsv(ctx: Context, res: ServerResponse, query: Query): Prom
     ["payout_id", "partner_id", "partner_name", "partner_external_id", "status", "amount", "currency", "lines", "method", "reference", "created_at", "approved_at", "paid_at", "cancelled_at", "bounced_at"],
     (async function* () {
       for await (const p of rows) {
+        const partner = (p as { partner?: { name: string; externalId: string | null } }).partner;
         yield [
           globalIdOf("Payout", p.id),
           globalIdOf("Partner", p.partnerId),
-          p.partner.name,
-          p.partner.externalId,
+          partner?.name,
+          partner?.externalId,
           p.status,
           money(p.amount, p.currency),
           p.currency,
@@ -146,7 +196,8 @@ async function payoutsCsv(ctx: Context, res: ServerResponse, query: Query): Prom
 }
 
 async function commissionsCsv(ctx: Context, res: ServerResponse, query: Query): Promise<void> {
-  allow(ctx.viewer, [...OPERATORS, "partner"], "commissions:read");
+  // As the `commissions` list: operators, a partner (its own), or commissions:read.
+  allow(ctx.viewer, [...OPERATORS, "partner"], ["commissions:read"]);
   const where: Prisma.CommissionWhereInput = {};
   const status = list(query.get("status"), ["PENDING", "APPROVED", "ON_HOLD", "CANCELLED", "PAID", "REVERSED"] as const, "status");
   if (status) where.status = { in: status };
@@ -154,16 +205,24 @@ async function commissionsCsv(ctx: Context, res: ServerResponse, query: Query): 
   if (kind) where.kind = { in: kind };
   const partnerId = partnerFilter(ctx, query);
   if (partnerId) where.partnerId = partnerId;
-  const from = instant(query.get("occurredAfter"), "occurredAfter");
-  const to = instant(query.get("occurredBefore"), "occurredBefore");
+  const program = await programOf(ctx);
+  const from = instant(query.get("occurredAfter"), "occurredAfter", program.timeZone);
+  const to = instant(query.get("occurredBefore"), "occurredBefore", program.timeZone);
   if (from || to) where.occurredAt = { ...(from ? { gte: from } : {}), ...(to ? { lt: to } : {}) };
+  // Commission.partner and Commission.conversion are records of their own in GraphQL, each with its readers.
+  const partners = mayRead(ctx.viewer, READERS.partner);
+  const conversions = mayRead(ctx.viewer, READERS.conversion);
+  withhold(res, [...(partners ? [] : ["partner_name", "partner_external_id"]), ...(conversions ? [] : ["conversion_external_id"])]);
   const rows = paged(
     (after) =>
       ctx.db.commission.findMany({
         where: { ...where, ...(after ? { id: { gt: after } } : {}) },
         orderBy: { id: "asc" },
         take: PAGE,
-        include: { partner: { select: { name: true, externalId: true } }, conversion: { select: { externalId: true } } },
+        include: {
+          partner: partners ? { select: { name: true, externalId: true } } : false,
+          conversion: conversions ? { select: { externalId: true } } : false,
+        },
       }),
     (row) => row.id,
   );
@@ -173,16 +232,17 @@ async function commissionsCsv(ctx: Context, res: ServerResponse, query: Query): 
     ["commission_id", "partner_id", "partner_name", "partner_external_id", "kind", "status", "amount", "currency", "conversion_external_id", "occurred_at", "payable_at", "paid_at", "reason_code", "note"],
     (async function* () {
       for await (const c of rows) {
+        const related = c as { partner?: { name: string; externalId: string | null }; conversion?: { externalId: string } | null };
         yield [
           globalIdOf("Commission", c.id),
           globalIdOf("Partner", c.partnerId),
-          c.partner.name,
-          c.partner.externalId,
+          related.partner?.name,
+          related.partner?.externalId,
           c.kind,
           c.status,
           money(c.amount, c.currency),
           c.currency,
-          c.conversion?.externalId ?? null,
+          related.conversion?.externalId ?? null,
           c.occurredAt,
           c.payableAt,
           c.paidAt,
@@ -198,9 +258,14 @@ async function commissionsCsv(ctx: Context, res: ServerResponse, query: Query): 
  * PayPal's Payouts upload file for approved payouts whose partner's default
  * method is PayPal. Payouts that do not qualify are left out and named in the
  * `x-accrue-skipped` header (id:reason), so the file never pays the wrong way.
+ *
+ * Every row is a partner's payment details (PayPal email, name): an
+ * integration needs `payouts:read` (payouts and payment details) and a scope
+ * that reads partners, as GraphQL reaches them only through Payout.partner.
+ * `payouts:write` alone moves payouts but reads none of this.
  */
 async function paypalCsv(ctx: Context, res: ServerResponse, query: Query): Promise<void> {
-  allow(ctx.viewer, ["admin", "finance"], "payouts:write");
+  allow(ctx.viewer, ["admin", "finance"], READERS.payout.integration, READERS.paymentDetails.integration, READERS.partner.integration);
   const ids = (query.get("payoutIds") ?? "").split(",").filter(Boolean).map((id) => rawId(id, "Payout", "payoutIds")!);
   if (ids.length === 0 || ids.length > 5000) throw new HttpError(400, "BAD_USER_INPUT", "payoutIds takes 1 to 5000 payout ids, comma-separated");
   const payouts = await ctx.db.payout.findMany({
@@ -230,11 +295,93 @@ function dateParam(value: string | null, param: string, zone: string): DateTime 
   return date;
 }
 
+/** A commission status that counts toward what the partner earned. */
+const COUNTS = (status: Prisma.Sql) => Prisma.sql`(${status} NOT IN ('CANCELLED', 'REVERSED'))`;
+
+/**
+ * Every money movement of one partner, as SQL: the statement's ledger.
+ * - A line, on its `occurredAt`, if it counted when it was written (a
+ *   reversal share of a cancelled line is written CANCELLED and does not).
+ * - Each later change of whether it counts, as its own row for the whole
+ *   amount: a full reversal (REVERSED) negative on its refund's
+ *   `occurredAt`, a cancellation negative and a reinstatement positive when
+ *   they were made. Those dates come from the audit trail, which every
+ *   status change writes in its own transaction (the line itself keeps only
+ *   its status today, so reading that would rewrite past periods). A change
+ *   is never dated before its line. A line whose status changed outside the
+ *   services (no audit entry) is taken to have had its status today since
+ *   it was written.
+ * - A payout, negative, on its paid date (a bounce is a CREDIT line of its own).
+ * Each row is keyed (at, ord, id) for keyset paging: ord orders lines before
+ * their changes before payouts at the same instant, id is the line, audit
+ * entry or payout id.
+ */
+function movementsSql(programId: string, partnerId: string): Prisma.Sql {
+  const changing = Prisma.sql`a.program_id = ${programId}::uuid AND a.entity_type = 'Commission'
+      AND a.action IN ('commission.cancel', 'commission.reinstate', 'commission.reverse')
+      AND ${COUNTS(Prisma.sql`a.before->>'status'`)} <> ${COUNTS(Prisma.sql`a.after->>'status'`)}`;
+  return Prisma.sql`
+    WITH lines AS (
+      SELECT c.id, c.kind::text AS kind, c.status::text AS status, c.amount, c.occurred_at, c.note, c.reason_code, v.external_id AS conversion_ref
+        FROM commissions c
+        LEFT JOIN conversions v ON v.id = c.conversion_id AND v.program_id = c.program_id
+       WHERE c.program_id = ${programId}::uuid AND c.partner_id = ${partnerId}::uuid
+    ), changes AS (
+      SELECT a.id, a.entity_id AS line_id, a.action, a.created_at, a.reason,
+             ${COUNTS(Prisma.sql`a.before->>'status'`)} AS counted_before,
+             ${COUNTS(Prisma.sql`a.after->>'status'`)} AS counts_after,
+             CASE WHEN a.after->>'reversalId' ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN (a.after->>'reversalId')::uuid END AS reversal_id
+        FROM audit_entries a
+        JOIN lines l ON l.id = a.entity_id
+       WHERE ${changing}
+    ), first_changes AS (
+      SELECT DISTINCT ON (line_id) line_id, counted_before FROM changes ORDER BY line_id, created_at, id
+    ), movements AS (
+      SELECT l.occurred_at AS at, 0 AS ord, l.id, l.kind AS type, l.conversion_ref, l.id AS line_id,
+             coalesce(l.note, l.reason_code) AS description, NULL::text AS payout_ref, l.amount
+        FROM lines l
+        LEFT JOIN first_changes f ON f.line_id = l.id
+       -- Whether it counted when written: before its first change, else as it is now.
+       WHERE coalesce(f.counted_before, ${COUNTS(Prisma.sql`l.status`)})
+      UNION ALL
+      SELECT greatest(CASE WHEN ch.action = 'commission.reverse' AND r.occurred_at IS NOT NULL THEN r.occurred_at ELSE ch.created_at END, l.occurred_at),
+             1, ch.id,
+             CASE ch.action WHEN 'commission.cancel' THEN 'CANCELLATION' WHEN 'commission.reinstate' THEN 'REINSTATEMENT' ELSE 'REVERSAL' END,
+             l.conversion_ref, l.id, coalesce(ch.reason, r.reason, r.kind::text), NULL,
+             CASE WHEN ch.counts_after THEN l.amount ELSE -l.amount END
+        FROM changes ch
+        JOIN lines l ON l.id = ch.line_id
+        LEFT JOIN reversals r ON r.id = ch.reversal_id AND r.program_id = ${programId}::uuid
+      UNION ALL
+      SELECT p.paid_at, 2, p.id, 'PAYOUT', NULL, NULL, p.method::text, p.reference, -p.amount
+        FROM payouts p
+       WHERE p.program_id = ${programId}::uuid AND p.partner_id = ${partnerId}::uuid AND p.status = 'PAID' AND p.paid_at IS NOT NULL
+    )`;
+}
+
+interface MovementRow {
+  at: Date | string;
+  ord: number;
+  id: string;
+  type: string;
+  conversion_ref: string | null;
+  line_id: string | null;
+  description: string | null;
+  payout_ref: string | null;
+  amount: string;
+}
+
 /**
  * A partner's statement for a period (program time, both dates inclusive):
- * the opening balance, every line that occurred in the period, every payout
- * paid in it, and the closing balance. "Balance" here is what was earned
- * (lines that count) less what was paid.
+ * a ledger of what was earned (lines that count) less what was paid. The
+ * opening balance is every movement before the period; each row is one
+ * movement dated in it (see movementsSql), with its signed amount and the
+ * running balance; the closing balance is opening + the rows. A movement's
+ * date never changes, so a past period's statement changes only when a line
+ * or refund is dated into it later (a backdated sale or refund). Dates are
+ * days in the program's time zone. The rows are paged from the database as
+ * the client reads them (the opening balance is one sum), so a long history
+ * is never held in memory.
  */
 async function statementCsv(ctx: Context, res: ServerResponse, query: Query): Promise<void> {
   allow(ctx.viewer, [...OPERATORS, "partner"]);
@@ -244,47 +391,43 @@ async function statementCsv(ctx: Context, res: ServerResponse, query: Query): Pr
   const from = dateParam(query.get("from"), "from", program.timeZone).startOf("day");
   const to = dateParam(query.get("to"), "to", program.timeZone).endOf("day");
   if (to < from) throw new HttpError(400, "BAD_USER_INPUT", "to is before from");
+  // Through the scoped client: a partner of another program is not found.
   const partner = await ctx.db.partner.findUnique({ where: { id: partnerId }, select: { name: true } });
   if (!partner) throw new HttpError(404, "NOT_FOUND", "no such partner");
   const start = from.toJSDate();
   const end = to.plus({ milliseconds: 1 }).toJSDate();
-  const counting = { partnerId, status: { notIn: ["CANCELLED", "REVERSED"] } } satisfies Prisma.CommissionWhereInput;
-  const [earnedBefore, paidBefore, lines, payouts] = await Promise.all([
-    ctx.db.commission.aggregate({ where: { ...counting, occurredAt: { lt: start } }, _sum: { amount: true } }),
-    ctx.db.payout.aggregate({ where: { partnerId, status: "PAID", paidAt: { lt: start } }, _sum: { amount: true } }),
-    ctx.db.commission.findMany({ where: { partnerId, occurredAt: { gte: start, lt: end } }, orderBy: [{ occurredAt: "asc" }, { id: "asc" }], include: { conversion: { select: { externalId: true } } } }),
-    ctx.db.payout.findMany({ where: { partnerId, status: "PAID", paidAt: { gte: start, lt: end } }, orderBy: [{ paidAt: "asc" }, { id: "asc" }] }),
-  ]);
+  // Raw SQL skips the scoped client: the program and partner are named in it.
+  const movements = movementsSql(program.id, partnerId);
+  const [opening] = await ctx.db.$queryRaw<{ total: string }[]>`${movements} SELECT coalesce(sum(amount), 0)::text AS total FROM movements WHERE at < ${start}::timestamptz`;
   const currency = program.currency;
-  let balance = dec(earnedBefore._sum.amount ?? "0").minus(dec(paidBefore._sum.amount ?? "0"));
-  const entries: { at: Date; row: (running: string) => CsvCell[]; delta: ReturnType<typeof dec> }[] = [
-    ...lines.map((line) => {
-      const counts = line.status !== "CANCELLED" && line.status !== "REVERSED";
-      return {
-        at: line.occurredAt,
-        delta: counts ? dec(line.amount) : dec("0"),
-        row: (running: string) => [line.occurredAt, line.kind, line.conversion?.externalId ?? globalIdOf("Commission", line.id), line.note ?? line.reasonCode, line.status, money(line.amount, currency), running],
-      };
-    }),
-    ...payouts.map((payout) => ({
-      at: payout.paidAt!,
-      delta: dec(payout.amount).negated(),
-      row: (running: string) => [payout.paidAt, "PAYOUT", payout.reference ?? globalIdOf("Payout", payout.id), payout.method, payout.status, money(dec(payout.amount).negated(), currency), running],
-    })),
-  ].sort((a, b) => a.at.getTime() - b.at.getTime());
+  const day = (at: Date | string) => DateTime.fromJSDate(new Date(at), { zone: program.timeZone }).toISODate();
   const fmt = (value: ReturnType<typeof dec>) => money(value, currency)!;
+  const cursorOf = (row: MovementRow) => `${new Date(row.at).toISOString()}|${row.ord}|${row.id}`;
+  const rows = paged(async (after) => {
+    const [at, ord, id] = after ? after.split("|") : [];
+    const past = after ? Prisma.sql`AND (at, ord, id) > (${new Date(at!)}::timestamptz, ${Number(ord)}::int, ${id}::uuid)` : Prisma.empty;
+    return ctx.db.$queryRaw<MovementRow[]>`${movements}
+      SELECT at, ord, id::text AS id, type, conversion_ref, line_id::text AS line_id, description, payout_ref, amount::text AS amount
+        FROM movements
+       WHERE at >= ${start}::timestamptz AND at < ${end}::timestamptz ${past}
+       ORDER BY at, ord, id
+       LIMIT ${PAGE}`;
+  }, cursorOf);
+  let balance = dec(opening?.total ?? "0");
   const safeName = partner.name.replace(/[^\w.-]+/g, "-").slice(0, 60);
   await streamCsv(
     res,
     `statement-${safeName}-${from.toISODate()}-${to.toISODate()}.csv`,
-    ["date", "type", "reference", "description", "status", "amount", "balance"],
+    ["date", "type", "reference", "description", "amount", "balance"],
     (async function* () {
-      yield [start, "OPENING_BALANCE", null, `${partner.name}, ${program.name}`, null, null, fmt(balance)];
-      for (const entry of entries) {
-        balance = balance.plus(entry.delta);
-        yield entry.row(fmt(balance));
+      yield [from.toISODate(), "OPENING_BALANCE", null, `${partner.name}, ${program.name}`, null, fmt(balance)];
+      for await (const row of rows) {
+        const amount = dec(row.amount);
+        balance = balance.plus(amount);
+        const reference = row.type === "PAYOUT" ? (row.payout_ref ?? globalIdOf("Payout", row.id)) : (row.conversion_ref ?? globalIdOf("Commission", row.line_id!));
+        yield [day(row.at), row.type, reference, row.description, fmt(amount), fmt(balance)] satisfies CsvCell[];
       }
-      yield [to.toJSDate(), "CLOSING_BALANCE", null, null, null, null, fmt(balance)];
+      yield [to.toISODate(), "CLOSING_BALANCE", null, null, null, fmt(balance)];
     })(),
   );
 }
@@ -304,19 +447,27 @@ async function tax1099Csv(ctx: Context, res: ServerResponse, query: Query, deps:
   const reveal = query.get("reveal") === "tin";
   if (reveal && ctx.viewer?.role !== "admin") throw new HttpError(403, "FORBIDDEN", "Only an admin may export full tax ids.");
   const program = await programOf(ctx);
-  if (!IANAZone.isValidZone(program.timeZone)) throw new Error("program time zone");
   const yearStart = DateTime.fromObject({ year }, { zone: program.timeZone });
-  const payouts = await ctx.db.payout.findMany({
-    where: { status: "PAID", bouncedAt: null, paidAt: { gte: yearStart.toJSDate(), lt: yearStart.plus({ years: 1 }).toJSDate() } },
-    select: { partnerId: true, amount: true, method: true, paidAt: true },
-  });
-  const profiles = new Map(
-    (await ctx.db.billingProfile.findMany({ where: { partnerId: { in: [...new Set(payouts.map((p) => p.partnerId))] } } })).map((profile) => [profile.partnerId, profile]),
+  // Paged by id and tallied as read: memory holds one total per partner, never the year's payouts.
+  const tally = new Payees1099Tally({ year, timeZone: program.timeZone, thresholds: deps.tax1099Thresholds });
+  const paid = paged(
+    (after) =>
+      ctx.db.payout.findMany({
+        where: { status: "PAID", bouncedAt: null, paidAt: { gte: yearStart.toJSDate(), lt: yearStart.plus({ years: 1 }).toJSDate() }, ...(after ? { id: { gt: after } } : {}) },
+        orderBy: { id: "asc" },
+        take: TAX_PAGE,
+        select: { id: true, partnerId: true, amount: true, method: true, paidAt: true },
+      }),
+    (row) => row.id,
   );
-  const payees = payees1099(
-    payouts.map((p) => ({ partnerId: p.partnerId, amount: p.amount.toFixed(), method: p.method, paidAt: p.paidAt! })),
-    { year, timeZone: program.timeZone, eligible: (id) => profiles.get(id)?.taxForm === "W9" && profiles.get(id)?.country === "US", thresholds: deps.tax1099Thresholds },
-  );
+  for await (const p of paid) tally.add({ partnerId: p.partnerId, amount: p.amount.toFixed(), method: p.method, paidAt: p.paidAt! });
+  // Billing details only for partners whose total reaches the threshold.
+  const candidates = tally.candidates();
+  const profiles = new Map<string, BillingProfile>();
+  for (let i = 0; i < candidates.length; i += TAX_PAGE) {
+    for (const profile of await ctx.db.billingProfile.findMany({ where: { partnerId: { in: candidates.slice(i, i + TAX_PAGE) } } })) profiles.set(profile.partnerId, profile);
+  }
+  const payees = tally.payees((id) => profiles.get(id)?.taxForm === "W9" && profiles.get(id)?.country === "US");
   if (reveal) {
     await transact(deps, ctx.actor!, (tx) =>
       audit(tx, { action: "tax_report.export_1099_nec", entityType: "Program", entityId: tx.programId, after: { year, payees: payees.length, revealedTins: true } }),

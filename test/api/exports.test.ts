@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { graphql } from "../../src/generated/gql/index.ts";
 import { databaseTargets } from "../helpers/databases.ts";
 import { createPartnerFixture, createProgramFixture, type ProgramFixture } from "../helpers/fixtures.ts";
-import { RecordConversionDoc } from "../helpers/ledger-docs.ts";
+import { escapeCell } from "../../src/http/csv.ts";
+import { BalanceDoc, RecordConversionDoc, RecordConversionsDoc, ReverseDoc, ReviewDocs } from "../helpers/ledger-docs.ts";
 import { AddMethodDoc, ApprovePayoutsDoc, CreatePayoutDoc, payableSale, PayPayoutsDoc, SetBillingDoc } from "../helpers/payout-docs.ts";
 import { dataOf, startTestApp, type TestApp } from "../helpers/test-app.ts";
 
@@ -134,16 +135,206 @@ describe.each(databaseTargets())("CSV exports on %s", (target) => {
       ["PAYOUT", "ACH-1", "-1500.00"],
       ["PAYOUT", "ACH-2", "-600.00"],
     ]);
-    let running = Number(csv.rows[0]!.balance) * 100;
-    for (const row of body) {
-      if (row.status !== "CANCELLED" && row.status !== "REVERSED") running += Math.round(Number(row.amount) * 100);
-      expect(Math.round(Number(row.balance) * 100)).toBe(running);
-    }
-    expect(Math.round(Number(closing.balance) * 100)).toBe(running);
+    expectLedger(csv.rows);
     const other = await download(t, `/exports/statement.csv?partnerId=${encodeURIComponent(paypal.id)}&from=2026-01-01&to=2026-12-31`, ach.token);
     expect(other.status).toBe(403);
     const byOperator = await download(t, `/exports/statement.csv?partnerId=${encodeURIComponent(paypal.id)}&from=2026-01-01&to=2026-12-31`, acme.financeToken);
     expect(byOperator.status).toBe(200);
+  });
+
+  /** A GraphQL query as an integrator would send it (raw, so no generated document is needed). */
+  async function query(text: string, token: string) {
+    return t.raw({ query: text }, token) as Promise<{ data?: any; errors?: { extensions?: { code?: string } }[] }>;
+  }
+
+  it("gives integration tokens the columns GraphQL gives them, and refuses exports their scopes do not read", async () => {
+    const payoutsRead = await acme.integrationToken(["PAYOUTS_READ"]);
+    const commissionsRead = await acme.integrationToken(["COMMISSIONS_READ"]);
+    const payoutsWrite = await acme.integrationToken(["PAYOUTS_WRITE"]);
+    const wide = await acme.integrationToken(["PAYOUTS_READ", "COMMISSIONS_READ", "PARTNERS_READ", "CONVERSIONS_READ"]);
+
+    // payouts:read: the payouts, named by partnerId; the partner's own fields stay empty, as GraphQL refuses Payout.partner.
+    const narrow = await download(t, "/exports/payouts.csv", payoutsRead);
+    expect(narrow.status).toBe(200);
+    expect(narrow.headers.get("x-accrue-withheld-columns")).toBe("partner_name,partner_external_id");
+    expect(Object.keys(narrow.rows[0]!)).toContain("partner_name"); // one shape whatever the scopes
+    expect(narrow.rows.every((row) => row.partner_name === "" && row.partner_external_id === "")).toBe(true);
+    expect((await query("{ payouts(first: 100) { edges { node { partner { name } } } } }", payoutsRead)).errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
+    const apiPayouts = (await query("{ payouts(first: 100) { edges { node { id partnerId amount { amount } } } } }", payoutsRead)).data.payouts.edges.map((e: any) => e.node);
+    expect(narrow.rows.map((row) => [row.payout_id, row.partner_id, row.amount]).sort()).toEqual(apiPayouts.map((p: any) => [p.id, p.partnerId, p.amount.amount]).sort());
+    // With partners:read too, the names GraphQL gives it.
+    const named = await download(t, "/exports/payouts.csv", wide);
+    expect(named.headers.get("x-accrue-withheld-columns")).toBeNull();
+    const apiNames = new Map<string, string>(
+      (await query("{ payouts(first: 100) { edges { node { id partner { name } } } } }", wide)).data.payouts.edges.map((e: any) => [e.node.id, e.node.partner.name]),
+    );
+    for (const row of named.rows) expect(row.partner_name).toBe(escapeCell(apiNames.get(row.payout_id!)!));
+
+    // commissions:read: no partner fields, and no conversion's external id (Commission.conversion needs conversions:read).
+    const lines = await download(t, "/exports/commissions.csv", commissionsRead);
+    expect(lines.status).toBe(200);
+    expect(lines.headers.get("x-accrue-withheld-columns")).toBe("partner_name,partner_external_id,conversion_external_id");
+    expect(lines.rows.every((row) => row.partner_name === "" && row.partner_external_id === "" && row.conversion_external_id === "")).toBe(true);
+    expect((await query("{ commissions(first: 100) { edges { node { conversion { externalId } } } } }", commissionsRead)).errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
+    const full = await download(t, "/exports/commissions.csv", wide);
+    const apiLines = (await query("{ commissions(first: 100) { edges { node { id amount { amount } conversion { externalId } partner { name } } } } }", wide)).data.commissions.edges.map((e: any) => e.node);
+    expect(full.rows.map((row) => [row.commission_id, row.amount, row.conversion_external_id, row.partner_name]).sort()).toEqual(
+      apiLines.map((c: any) => [c.id, c.amount.amount, escapeCell(c.conversion?.externalId ?? ""), escapeCell(c.partner.name)]).sort(),
+    );
+
+    // An export is refused to a token that could not query its list in GraphQL.
+    expect((await download(t, "/exports/commissions.csv", payoutsRead)).status).toBe(403);
+    expect((await download(t, "/exports/payouts.csv", commissionsRead)).status).toBe(403);
+    expect((await download(t, "/exports/payouts.csv", payoutsWrite)).status).toBe(403);
+    expect((await download(t, `/exports/statement.csv?partnerId=${encodeURIComponent(ach.id)}&from=2026-01-01&to=2026-12-31`, wide)).status).toBe(403);
+    expect((await download(t, "/exports/1099-nec.csv?year=2026", wide)).status).toBe(403);
+
+    // The PayPal file is partners' PayPal emails and names: payouts:write alone reads no payout (GraphQL refuses payout(id)),
+    // payouts:read alone reaches no partner; both reading scopes get the file the operators get.
+    const payouts = dataOf(await t.gql(PayoutsDoc, {}, acme.financeToken)).payouts.edges.map((e) => e.node);
+    const ids = encodeURIComponent(payouts.map((p) => p.id).join(","));
+    expect((await query(`{ payout(id: "${payouts[0]!.id}") { id } }`, payoutsWrite)).errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
+    const refused = await download(t, `/exports/paypal-payouts.csv?payoutIds=${ids}`, payoutsWrite);
+    expect(refused.status).toBe(403);
+    expect(refused.text).not.toContain("creator@pay.example");
+    expect((await download(t, `/exports/paypal-payouts.csv?payoutIds=${ids}`, payoutsRead)).status).toBe(403);
+    const readers = await acme.integrationToken(["PAYOUTS_READ", "PARTNERS_READ"]);
+    const file = await download(t, `/exports/paypal-payouts.csv?payoutIds=${ids}`, readers);
+    expect(file.status).toBe(200);
+    expect(file.rows).toEqual((await download(t, `/exports/paypal-payouts.csv?payoutIds=${ids}`, acme.financeToken)).rows);
+  });
+
+  it("cuts date-only filters at midnight in the program's time zone, as statements do; instants stay instants", async () => {
+    const refs = async (path: string) => (await download(t, path, acme.financeToken)).rows.map((row) => row.reference).sort();
+    // ACH-2 was paid 2027-01-01T03:00Z: December 31st, 2026 in Los Angeles.
+    expect(await refs("/exports/payouts.csv?status=PAID&paidAfter=2026-12-31&paidBefore=2027-01-01")).toEqual(["ACH-2"]);
+    expect(await refs("/exports/payouts.csv?status=PAID&paidAfter=2027-01-01")).toEqual([]);
+    expect(await refs("/exports/payouts.csv?status=PAID&paidAfter=2027-01-01T00:00:00Z")).toEqual(["ACH-2"]);
+    expect(await refs("/exports/payouts.csv?status=PAID&paidAfter=2026-12-31T16:00:00-08:00")).toEqual(["ACH-2"]);
+    // The same figures as the API's filter with Los Angeles midnights spelled out.
+    const api = await query(`{ payouts(first: 100, filter: { paidAfter: "2026-12-31T08:00:00Z", paidBefore: "2027-01-01T08:00:00Z" }) { edges { node { reference } } } }`, acme.financeToken);
+    expect(api.data.payouts.edges.map((e: any) => e.node.reference)).toEqual(["ACH-2"]);
+    // The "calc" sale occurred 2027-01-20T00:00Z: January 19th in Los Angeles.
+    const calc = async (path: string) => (await download(t, path, acme.financeToken)).rows.filter((row) => row.conversion_external_id?.includes("calc")).length;
+    expect(await calc("/exports/commissions.csv?occurredAfter=2027-01-19&occurredBefore=2027-01-20")).toBe(1);
+    expect(await calc("/exports/commissions.csv?occurredAfter=2027-01-20")).toBe(0);
+    expect(await calc("/exports/commissions.csv?occurredBefore=2027-01-19")).toBe(0);
+  });
+
+  it("prints statement dates as days in the program's time zone", async () => {
+    const february = await download(t, "/exports/statement.csv?from=2026-02-01&to=2026-02-28", ach.token);
+    expect(february.rows.map((row) => [row.date, row.type])).toEqual([
+      ["2026-02-01", "OPENING_BALANCE"],
+      ["2026-02-28", "CLOSING_BALANCE"], // was 2026-03-01T07:59:59.999Z
+    ]);
+    const december = await download(t, "/exports/statement.csv?from=2026-12-01&to=2026-12-31", ach.token);
+    expect(december.rows.slice(1, -1).map((row) => [row.date, row.type, row.reference, row.amount])).toEqual([["2026-12-31", "PAYOUT", "ACH-2", "-600.00"]]);
+  });
+
+  /** Checks a statement adds up: each balance is the one before plus the row's amount, and closing = opening + the rows. */
+  function expectLedger(rows: Record<string, string>[]): void {
+    const cents = (text: string) => Math.round(Number(text) * 100); // for the check only
+    expect(rows[0]!.type).toBe("OPENING_BALANCE");
+    expect(rows.at(-1)!.type).toBe("CLOSING_BALANCE");
+    let running = cents(rows[0]!.balance!);
+    for (const row of rows.slice(1, -1)) {
+      expect(row.amount).toMatch(/^-?\d+\.\d{2}$/); // a number, never escaped, never zero-for-nothing
+      expect(cents(row.amount!)).not.toBe(0);
+      running += cents(row.amount!);
+      expect(cents(row.balance!)).toBe(running);
+    }
+    expect(cents(rows.at(-1)!.balance!)).toBe(running);
+  }
+
+  it("keeps statements a ledger: a refund or a cancellation is a row of its own when it happens, and past periods stay as they were", async () => {
+    const writer = await acme.integrationToken(["CONVERSIONS_WRITE"]);
+    const ledger = await createPartnerFixture(t, acme, { name: "Lena Ledger", externalId: "L-1" });
+    const statement = (from: string, to: string) => download(t, `/exports/statement.csv?partnerId=${encodeURIComponent(ledger.id)}&from=${from}&to=${to}`, acme.financeToken);
+    const sale = async (externalId: string, amount: string, occurredAt: string) => {
+      const result = dataOf(await t.gql(RecordConversionDoc, { input: { externalId, partners: [{ id: ledger.id }], amount, currency: "USD", occurredAt } }, writer)).recordConversion;
+      if (!result.conversion) throw new Error(JSON.stringify(result.userErrors));
+      return result.conversion.commissions[0]!.id;
+    };
+
+    // $10.00 earned on March 1st (Los Angeles), fully refunded in November.
+    await sale("L-sale-1", "100.00", "2026-03-01T20:00:00.000Z");
+    const marchBefore = await statement("2026-03-01", "2026-03-31");
+    const refund = dataOf(await t.gql(ReverseDoc, { input: { conversionExternalId: "L-sale-1", refundId: "L-refund-1", occurredAt: "2026-11-10T20:00:00.000Z" } }, writer)).reverseConversion;
+    expect(refund.userErrors).toEqual([]);
+    expect(refund.reversal?.conversion.commissions[0]?.status).toBe("REVERSED");
+    const march = await statement("2026-03-01", "2026-03-31");
+    expect(march.text).toBe(marchBefore.text); // the past period did not move
+    expect(march.rows.map((row) => [row.date, row.type, row.reference, row.amount, row.balance])).toEqual([
+      ["2026-03-01", "OPENING_BALANCE", "", "", "0.00"],
+      ["2026-03-01", "CONVERSION", "L-sale-1", "10.00", "10.00"],
+      ["2026-03-31", "CLOSING_BALANCE", "", "", "10.00"],
+    ]);
+    const november = await statement("2026-11-01", "2026-11-30");
+    expect(november.rows.map((row) => [row.date, row.type, row.reference, row.amount, row.balance])).toEqual([
+      ["2026-11-01", "OPENING_BALANCE", "", "", "10.00"],
+      ["2026-11-10", "REVERSAL", "L-sale-1", "-10.00", "0.00"],
+      ["2026-11-30", "CLOSING_BALANCE", "", "", "0.00"],
+    ]);
+
+    // $5.00 earned in April, cancelled on February 5th, 2027 and reinstated on the 10th.
+    const line = await sale("L-sale-2", "50.00", "2026-04-10T20:00:00.000Z");
+    const april = await statement("2026-04-01", "2026-04-30");
+    t.clock.set("2027-02-05T20:00:00.000Z");
+    expect(dataOf(await t.gql(ReviewDocs.cancel, { input: { ids: [line], reason: "duplicate order" } }, acme.adminToken)).cancelCommissions.commissions).toHaveLength(1);
+    const cancelled = await statement("2026-01-01", "2027-02-28");
+    t.clock.set("2027-02-10T20:00:00.000Z");
+    expect(dataOf(await t.gql(ReviewDocs.reinstate, { input: { ids: [line] } }, acme.adminToken)).reinstateCommissions.commissions).toHaveLength(1);
+    expect((await statement("2026-04-01", "2026-04-30")).text).toBe(april.text);
+    expect(april.rows.slice(1, -1).map((row) => [row.date, row.type, row.amount])).toEqual([["2026-04-10", "CONVERSION", "5.00"]]);
+    const february = await statement("2027-02-01", "2027-02-28");
+    expect(february.rows.map((row) => [row.date, row.type, row.description, row.amount, row.balance])).toEqual([
+      ["2027-02-01", "OPENING_BALANCE", "Lena Ledger, Acme Outdoor", "", "5.00"],
+      ["2027-02-05", "CANCELLATION", "duplicate order", "-5.00", "0.00"],
+      ["2027-02-10", "REINSTATEMENT", "", "5.00", "5.00"],
+      ["2027-02-28", "CLOSING_BALANCE", "", "", "5.00"],
+    ]);
+    // While cancelled, the closing balance was nothing; the statement of February 1st–28th, 2027 now holds both rows.
+    expect(cancelled.rows.at(-1)!.balance).toBe("0.00");
+
+    // Every statement adds up, whatever the period, and the whole history closes on the API's balance.
+    for (const [from, to] of [["2026-01-01", "2027-12-31"], ["2026-03-01", "2026-11-09"], ["2026-11-10", "2027-02-07"], ["2027-02-06", "2027-02-10"]] as const) {
+      expectLedger((await statement(from, to)).rows);
+    }
+    const whole = await statement("2000-01-01", "2027-12-31");
+    expectLedger(whole.rows);
+    expect(whole.rows.slice(1, -1).map((row) => [row.type, row.amount])).toEqual([
+      ["CONVERSION", "10.00"],
+      ["CONVERSION", "5.00"],
+      ["REVERSAL", "-10.00"],
+      ["CANCELLATION", "-5.00"],
+      ["REINSTATEMENT", "5.00"],
+    ]);
+    const balance = dataOf(await t.gql(BalanceDoc, { id: ledger.id }, acme.adminToken)).partner!.balance!;
+    expect(whole.rows.at(-1)!.balance).toBe((Number(balance.lifetimeEarned.amount) - Number(balance.paid.amount)).toFixed(2));
+    // And for a partner with payouts: earned less paid.
+    const achWhole = await download(t, "/exports/statement.csv?from=2000-01-01&to=2027-12-31", ach.token);
+    expectLedger(achWhole.rows);
+    const achBalance = dataOf(await t.gql(BalanceDoc, { id: ach.id }, acme.adminToken)).partner!.balance!;
+    expect(achWhole.rows.at(-1)!.balance).toBe((Number(achBalance.lifetimeEarned.amount) - Number(achBalance.paid.amount)).toFixed(2));
+    // A partner reads its own ledger the same way.
+    expect((await download(t, "/exports/statement.csv?from=2000-01-01&to=2027-12-31", ledger.token)).text).toBe(whole.text);
+  });
+
+  it("pages a long statement from the database, every movement once, even at one instant", async () => {
+    const writer = await acme.integrationToken(["CONVERSIONS_WRITE"]);
+    const many = await createPartnerFixture(t, acme, { name: "Many Sales" });
+    // 700 sales at the same instant: more than a page (500), tied on the date, so the cursor's tie-break is what pages them.
+    for (const batch of [0, 1]) {
+      const items = Array.from({ length: 350 }, (_, i) => ({ externalId: `many-${batch * 350 + i}`, partners: [{ id: many.id }], amount: "1.00", currency: "USD", occurredAt: "2026-05-05T20:00:00.000Z" }));
+      const result = dataOf(await t.gql(RecordConversionsDoc, { input: { items } }, writer)).recordConversions;
+      expect(result.userErrors).toEqual([]);
+    }
+    const csv = await download(t, `/exports/statement.csv?partnerId=${encodeURIComponent(many.id)}&from=2026-05-01&to=2026-05-31`, acme.financeToken);
+    const body = csv.rows.slice(1, -1);
+    expect(body).toHaveLength(700);
+    expect(new Set(body.map((row) => row.reference)).size).toBe(700);
+    expectLedger(csv.rows);
+    expect(csv.rows.at(-1)!.balance).toBe("70.00");
   });
 
   it("refuses missing tokens, bad parameters and other programs' records", async () => {
@@ -163,3 +354,26 @@ describe.each(databaseTargets())("CSV exports on %s", (target) => {
     expect((await download(t, `/exports/commissions.csv?partnerId=${encodeURIComponent(ach.id)}`, paypal.token)).status).toBe(403);
   });
 });
+
+describe("1099-NEC thresholds from configuration", () => {
+  let t: TestApp;
+  afterAll(() => t?.stop());
+
+  it("lays ACCRUE_1099_THRESHOLDS over the built-in table: an override for 2027 leaves 2025's $600 alone", async () => {
+    t = await startTestApp("pglite", { env: { ACCRUE_1099_THRESHOLDS: '{"2027":"2100"}' } });
+    t.clock.set("2026-01-10T12:00:00.000Z");
+    const acme = await createProgramFixture(t, { currency: "USD", timeZone: "America/Los_Angeles", commissionRule: { type: "PERCENTAGE", percent: "10" } });
+    const integration = await acme.integrationToken(["CONVERSIONS_WRITE"]);
+    const partner = await createPartnerFixture(t, acme, { name: "Ann Ach" });
+    dataOf(await t.gql(AddMethodDoc, { input: { partnerId: partner.id, method: { type: "ACH", accountName: "A", routingNumber: "021000021", accountNumber: "12345678", accountType: "CHECKING" } } }, acme.adminToken));
+    dataOf(await t.gql(SetBillingDoc, { input: { partnerId: partner.id, profile: { entityType: "INDIVIDUAL", legalName: "Ann Ach", country: "US", taxForm: "W9", taxId: "123-45-6789" } } }, acme.adminToken));
+    await payableSale(t, acme, integration, partner.id, "7000.00"); // $700.00 earned
+    const draft = dataOf(await t.gql(CreatePayoutDoc, { input: { partnerId: partner.id } }, acme.financeToken)).createPayout.payout!;
+    await t.gql(ApprovePayoutsDoc, { input: { ids: [draft.id] } }, acme.financeToken);
+    await t.gql(PayPayoutsDoc, { input: { ids: [draft.id], method: "ACH", reference: "ACH-2025", paidAt: "2025-12-15T18:00:00.000Z" } }, acme.financeToken);
+    // $700 ≥ 2025's $600 (it was measured against $2,100 when the override replaced the table).
+    const csv = await download(t, "/exports/1099-nec.csv?year=2025", acme.analystToken);
+    expect(csv.rows).toEqual([expect.objectContaining({ partner_id: partner.id, nonemployee_compensation: "700.00", payouts: "1" })]);
+  });
+});
+

@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
 import {
   DEFAULT_1099_THRESHOLDS,
+  merge1099Thresholds,
   payees1099,
+  Payees1099Tally,
   THIRD_PARTY_NETWORK_METHODS,
   thresholdFor,
   type Paid1099Payout,
@@ -47,8 +49,41 @@ describe("1099-NEC thresholds by tax year", () => {
     expect(thresholdFor(year, { 2028: "2100.50", 2025: "600", 2026: "2000" }).toFixed(2)).toBe(Number(expected).toFixed(2));
   });
 
-  it("refuses an empty table", () => {
-    expect(() => thresholdFor(2026, {})).toThrow(/empty/);
+  it.each([
+    // year, threshold in USD, with ACCRUE_1099_THRESHOLDS={"2027":"2100"}: only 2027 on changes
+    [2020, "600"],
+    [2024, "600"],
+    [2025, "600"], // was 2100 when the override replaced the built-in table
+    [2026, "2000"],
+    [2027, "2100"],
+    [2030, "2100"],
+  ])("an override of one year keeps the built-in others: %i → $%s", (year, expected) => {
+    expect(thresholdFor(year, { 2027: "2100" }).toFixed()).toBe(expected);
+  });
+
+  it.each([
+    // year, threshold in USD, with an override before the built-in keys
+    [2022, "600"], // before every key: the built-in $600, not the override's value
+    [2023, "700"],
+    [2024, "700"],
+    [2025, "600"],
+    [2026, "2000"],
+  ])("an override of an early year holds until the next key: %i → $%s", (year, expected) => {
+    expect(thresholdFor(year, { 2023: "700" }).toFixed()).toBe(expected);
+  });
+
+  it("merges overrides over the built-in table, and an empty override is the built-in table", () => {
+    expect(merge1099Thresholds({ 2027: "2100" })).toEqual({ 2025: "600", 2026: "2000", 2027: "2100" });
+    expect(merge1099Thresholds({ 2026: "2500" })).toEqual({ 2025: "600", 2026: "2500" });
+    expect(merge1099Thresholds({})).toEqual(DEFAULT_1099_THRESHOLDS);
+    expect(thresholdFor(2026, {}).toFixed()).toBe("2000");
+    expect(() => merge1099Thresholds({ 2027: "lots" })).toThrow(/amount/);
+  });
+
+  it("reports with merged thresholds: an override for 2027 leaves 2025's $600 alone", () => {
+    const payouts = [payout("p1", "700.00", "2025-06-01T12:00:00Z"), payout("p2", "2050.00", "2027-06-01T12:00:00Z"), payout("p3", "2150.00", "2027-06-01T12:00:00Z")];
+    expect(report(payouts, { year: 2025, timeZone: LA, eligible: everyone, thresholds: { 2027: "2100" } })).toEqual([["p1", "700.00", 1]]);
+    expect(report(payouts, { year: 2027, timeZone: LA, eligible: everyone, thresholds: { 2027: "2100" } })).toEqual([["p3", "2150.00", 1]]);
   });
 });
 
@@ -164,5 +199,23 @@ describe("payees1099", () => {
   it("refuses a payout with an invalid paidAt instead of dropping it", () => {
     const payouts = [{ partnerId: "p1", amount: "700.00", method: "ACH", paidAt: new Date("not a date") }];
     expect(() => payees1099(payouts, { year: 2025, timeZone: LA, eligible: everyone })).toThrow(/invalid paidAt/);
+  });
+});
+
+describe("Payees1099Tally (the export pages payouts into it)", () => {
+  it("gives what payees1099 gives, and names the candidates at the threshold before eligibility", () => {
+    const payouts = [
+      payout("a", "400.00", "2026-02-01T12:00:00Z"),
+      payout("a", "1600.00", "2026-09-01T12:00:00Z"), // a: $2,000, exactly the 2026 threshold
+      payout("b", "5000.00", "2026-05-01T12:00:00Z", "PAYPAL"), // left out: PayPal reports it
+      payout("c", "2500.00", "2026-05-01T12:00:00Z"), // reaches it, but not eligible
+      payout("d", "1999.99", "2026-05-01T12:00:00Z"),
+    ];
+    const tally = new Payees1099Tally({ year: 2026, timeZone: LA });
+    for (const p of payouts) tally.add(p);
+    expect(tally.candidates().sort()).toEqual(["a", "c"]);
+    const eligible = (id: string) => id !== "c";
+    expect(tally.payees(eligible).map((p) => [p.partnerId, p.total.toFixed(2), p.payoutCount])).toEqual(report(payouts, { year: 2026, timeZone: LA, eligible }));
+    expect(report(payouts, { year: 2026, timeZone: LA, eligible })).toEqual([["a", "2000.00", 2]]);
   });
 });

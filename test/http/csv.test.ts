@@ -65,8 +65,20 @@ describe("escapeCell: formula injection (OWASP)", () => {
     ["1250.50", "1250.50"],
     ["a,b", "a,b"], // quoting is the CSV writer's job, not escaping's
     ["", ""],
-    ["Acme = best", "Acme = best"], // only the first character matters
+    ["Acme = best", "Acme = best"], // only the first non-blank character matters
     ["'=already", "'=already"],
+    // Blanks before the trigger: spreadsheets trim them and run what follows.
+    [" =1+1", "' =1+1"],
+    ["\n=1+1", "'\n=1+1"],
+    [" @x", "' @x"],
+    ["  +1", "'  +1"],
+    ["\u00a0-2+3", "'\u00a0-2+3"], // a no-break space is a blank too
+    ["\r\n=1", "'\r\n=1"],
+    [" \t=1", "' \t=1"],
+    ["   ", "   "], // blanks only: nothing to run
+    [" Acme", " Acme"],
+    [" 5.00", " 5.00"], // a blank then a digit is no formula
+    ["-12.34", "-12.34"], // an amount column's negative: still a number
   ])("%j → %j", (cell, expected) => {
     expect(escapeCell(cell)).toBe(expected);
   });
@@ -103,6 +115,13 @@ describe("streamCsv", () => {
       ["Zoë", "-5.00", "line one\nline two", "", "0", "false", ""],
       ["'=HYPERLINK(\"http://x\")", "0.00", "cr\r\nlf", "2025-12-31T23:59:59.999Z", "-2", "true", "'@ref"],
     ]);
+  });
+
+  it("escapes formulas behind leading blanks and keeps negative amounts numbers, parsed back", async () => {
+    const header = ["note", "amount"];
+    const { url } = await serve("blanks.csv", header, () => from([[" =1+1", "-5.00"], ["\n=1+1", "-0.01"], [" @x", "12.00"], ["\t=1", "0.00"]]));
+    const body = await (await fetch(url)).text();
+    expect(parse(body, { record_delimiter: "\r\n" })).toEqual([header, ["' =1+1", "-5.00"], ["'\n=1+1", "-0.01"], ["' @x", "12.00"], ["'\t=1", "0.00"]]);
   });
 
   it("gives a name outside ASCII an ASCII fallback and the RFC 6266 filename* form", async () => {
