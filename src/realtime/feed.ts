@@ -3,7 +3,7 @@ import type { ScopedPrisma } from "../db/tenant-scope.ts";
 import type { CommittedEvent } from "../services/runtime.ts";
 import { BoundedQueue } from "./bounded-queue.ts";
 import { partnerTopic, programTopic, type EventBus } from "./event-bus.ts";
-import type { XminSampler } from "./xmin-sampler.ts";
+import type { SequenceWatch } from "./sequence-watch.ts";
 
 /** What a subscription yields: an event, or a notice that the client fell behind and must resume from `cursor`. */
 export type FeedItem =
@@ -29,55 +29,98 @@ export interface FeedOptions {
   /** Asked every `recheckMs` while the feed runs; the feed ends when it answers false (a revoked token). */
   stillAllowed?: () => Promise<boolean>;
   recheckMs?: number;
+  /**
+   * How often the feed checks the event table for what it was not sent live
+   * (a lost publish), and (program feed) moves its watermark. Partner feeds
+   * given a `watch` are checked by it instead.
+   */
+  reconcileMs?: number;
   stats?: Set<FeedStats>;
 }
 
 const PAGE = 200;
+const RECONCILE_MS = 2_000;
+/** Partners whose last delivered sequence a program feed remembers beyond its cursor (a cache: forgetting costs a query). */
+const KNOWN_PARTNERS = 10_000;
 
-type EventRow = { id: bigint; partnerId: string | null; partnerSequence: bigint | null; type: string; entityId: string; payload: unknown; createdAt: Date; programId: string };
+type Row = {
+  id: bigint;
+  program_id: string;
+  partner_id: string | null;
+  partner_sequence: bigint | null;
+  type: string;
+  entity_id: string;
+  payload: unknown;
+  created_at: Date;
+  xid: string;
+};
 
-function committed(row: EventRow & { xid?: string }): CommittedEvent {
+function committed(row: Row): CommittedEvent {
   return {
     id: row.id.toString(),
-    programId: row.programId,
-    partnerId: row.partnerId,
-    partnerSequence: row.partnerSequence?.toString() ?? null,
+    programId: row.program_id,
+    partnerId: row.partner_id,
+    partnerSequence: row.partner_sequence?.toString() ?? null,
     type: row.type,
-    entityId: row.entityId,
+    entityId: row.entity_id,
     payload: row.payload,
-    createdAt: row.createdAt.toISOString(),
-    xid: row.xid ?? "0",
+    createdAt: new Date(row.created_at).toISOString(),
+    xid: row.xid,
   };
 }
 
 /**
- * The engine of both feeds: subscribe to live events first, then replay what
- * the cursor has not seen from the event table, then deliver live events,
- * dropping those already delivered and filling any gap from the table.
- * Built on a Repeater so that a client going away ends it at once, even while
- * it waits for the next event.
+ * One partner's events with sequences lo..hi (inclusive), in order, a page at
+ * a time. Callers only ask for ranges below a sequence known to be committed:
+ * those are all committed (each waited for the previous one's lock), so the
+ * range has no holes.
  */
-function feed(
-  options: FeedOptions,
-  kind: FeedStats["kind"],
-  topic: string,
-  steps: {
-    /** Reads the starting position (after subscribing, so nothing slips between). */
-    start(): Promise<void>;
-    replay(): AsyncGenerator<CommittedEvent>;
-    /** Whether a live event was delivered already; may fill gaps first (yielded before it). */
-    before(event: CommittedEvent): Promise<{ skip: boolean; missed: CommittedEvent[] }>;
-    delivered(event: CommittedEvent): void;
-    cursor(): string;
-    end?(): void;
-  },
-): AsyncIterableIterator<FeedItem> {
+async function* range(db: ScopedPrisma, programId: string, partnerId: string, lo: bigint, hi: bigint): AsyncGenerator<CommittedEvent> {
+  for (let from = lo; from <= hi; from += BigInt(PAGE)) {
+    const to = from + BigInt(PAGE) - 1n < hi ? from + BigInt(PAGE) - 1n : hi;
+    const rows = await db.$queryRaw<Row[]>`
+      SELECT id, program_id::text, partner_id::text, partner_sequence, type, entity_id::text, payload, created_at, xid::text
+        FROM events
+       WHERE program_id = ${programId}::uuid AND partner_id = ${partnerId}::uuid
+         AND partner_sequence BETWEEN ${from.toString()}::bigint AND ${to.toString()}::bigint
+       ORDER BY partner_sequence`;
+    for (const row of rows) yield committed(row);
+  }
+}
+
+interface Steps {
+  /** Reads the starting position (after subscribing, so nothing slips between). */
+  start(): Promise<void>;
+  replay(): AsyncIterable<CommittedEvent>;
+  /** What to deliver for a live event: the events it skipped over (from the table), then itself; nothing if delivered already. */
+  live(event: CommittedEvent): AsyncIterable<CommittedEvent>;
+  /** The periodic check against the event table. */
+  catchUp(): AsyncIterable<CommittedEvent>;
+  /** Arranges for `due` to be called whenever catchUp should run; returns how to stop that. */
+  schedule(due: () => void): () => void;
+  /** Whether the client has this event already (the skip rule). */
+  covered(event: CommittedEvent): boolean;
+  delivered(event: CommittedEvent): void;
+  cursor(): string;
+}
+
+/**
+ * The engine of both feeds: subscribe to live events first, then replay what
+ * the cursor has not seen from the event table, then deliver live events
+ * (filling any gap from the table first), and every period check the table
+ * for what was not sent live. Every delivery goes through the skip rule, so
+ * an event reaching the feed twice (live and from the table) is delivered
+ * once. Built on a Repeater so that a client going away ends it at once,
+ * even while it waits for the next event.
+ */
+function feed(options: FeedOptions, kind: FeedStats["kind"], topic: string, steps: Steps): AsyncIterableIterator<FeedItem> {
   return new Repeater<FeedItem>(async (push, stop) => {
     const queue = new BoundedQueue<CommittedEvent>(options.queueSize);
     const stats: FeedStats = { kind, queue, delivered: 0 };
     options.stats?.add(stats);
     let interrupted = false;
     let stopped = false;
+    let due = false;
     void stop.then(() => {
       stopped = true;
       queue.wake();
@@ -87,45 +130,70 @@ function feed(
       interrupted = true;
       queue.wake();
     });
+    let unschedule: (() => void) | undefined;
     const expiry = options.endAfterMs !== undefined ? setTimeout(() => void stop(), Math.max(0, Math.min(options.endAfterMs, 2 ** 31 - 1))) : undefined;
     const { stillAllowed } = options;
     const recheck = stillAllowed
       ? setInterval(() => void stillAllowed().then((allowed) => allowed || stop(), () => undefined), options.recheckMs ?? 30_000)
       : undefined;
     const deliver = async (event: CommittedEvent) => {
+      if (steps.covered(event)) return;
       await options.waitWritable?.();
       steps.delivered(event);
       stats.delivered += 1;
       await push({ kind: "event", cursor: steps.cursor(), event });
     };
-    try {
-      await steps.start();
-      for await (const event of steps.replay()) {
-        if (stopped) return;
+    /** Delivers what `events` yields; false when the feed stopped meanwhile. */
+    const deliverAll = async (events: AsyncIterable<CommittedEvent>): Promise<boolean> => {
+      for await (const event of events) {
+        if (stopped) return false;
         await deliver(event);
       }
+      return !stopped;
+    };
+    try {
+      await steps.start();
+      if (!(await deliverAll(steps.replay()))) return;
+      unschedule = steps.schedule(() => {
+        due = true;
+        queue.wake();
+      });
       while (!stopped) {
         if (queue.overflowed || interrupted) {
           await options.waitWritable?.();
           await push({ kind: "fell_behind", cursor: steps.cursor(), reason: queue.overflowed ? "QUEUE_FULL" : "FAN_OUT_INTERRUPTED", dropped: queue.dropped });
           return;
         }
+        if (due) {
+          due = false;
+          // A failed check (the database away) is tried again next period;
+          // what it delivered before failing stays delivered.
+          try {
+            if (!(await deliverAll(steps.catchUp()))) return;
+          } catch {
+            // next period
+          }
+          continue;
+        }
         const event = queue.shift();
         if (!event) {
           await queue.wait();
           continue;
         }
-        const { skip, missed } = await steps.before(event);
-        for (const earlier of missed) await deliver(earlier);
-        if (!skip) await deliver(event);
+        try {
+          if (!(await deliverAll(steps.live(event)))) return;
+        } catch {
+          // The gap before it could not be read: it is not delivered out of
+          // order; the periodic check delivers it with the gap.
+        }
       }
     } finally {
       clearTimeout(expiry);
       clearInterval(recheck);
       unsubscribe();
       unwatch();
+      unschedule?.();
       options.stats?.delete(stats);
-      steps.end?.();
       stop();
     }
   });
@@ -134,8 +202,10 @@ function feed(
 /**
  * One partner's events, in its sequence (gap-free, in commit order). The
  * cursor is the last sequence delivered; without one the feed starts now.
+ * Every period (through the shared `watch`, or on its own without one) it
+ * checks for committed events it was not sent live.
  */
-export function partnerFeed(options: FeedOptions & { partnerId: string; after: bigint | null }): AsyncIterableIterator<FeedItem> {
+export function partnerFeed(options: FeedOptions & { partnerId: string; after: bigint | null; watch?: SequenceWatch }): AsyncIterableIterator<FeedItem> {
   let last = options.after ?? -1n;
   const where = { partnerId: options.partnerId };
   async function* between(from: bigint, to?: bigint): AsyncGenerator<CommittedEvent> {
@@ -146,7 +216,18 @@ export function partnerFeed(options: FeedOptions & { partnerId: string; after: b
         orderBy: { partnerSequence: "asc" },
         take: PAGE,
       });
-      for (const row of rows) yield committed(row);
+      for (const row of rows)
+        yield committed({
+          id: row.id,
+          program_id: row.programId,
+          partner_id: row.partnerId,
+          partner_sequence: row.partnerSequence,
+          type: row.type,
+          entity_id: row.entityId,
+          payload: row.payload,
+          created_at: row.createdAt,
+          xid: "0",
+        });
       if (rows.length < PAGE) return;
       cursor = rows[rows.length - 1]!.partnerSequence!;
     }
@@ -158,15 +239,21 @@ export function partnerFeed(options: FeedOptions & { partnerId: string; after: b
       last = balance?.eventSequence ?? 0n;
     },
     replay: () => between(last),
-    async before(event) {
+    async *live(event) {
       const sequence = BigInt(event.partnerSequence!);
-      if (sequence <= last) return { skip: true, missed: [] };
-      const missed: CommittedEvent[] = [];
+      if (sequence <= last) return;
       // A later event arrived first (another instance published sooner): the
       // earlier ones are committed, since the later one waited for their lock.
-      if (sequence > last + 1n) for await (const earlier of between(last, sequence)) missed.push(earlier);
-      return { skip: false, missed };
+      if (sequence > last + 1n) yield* between(last, sequence);
+      yield event;
     },
+    catchUp: () => between(last),
+    schedule(due) {
+      if (options.watch) return options.watch.watch(options.partnerId, { last: () => last, behind: due });
+      const timer = setInterval(due, options.reconcileMs ?? RECONCILE_MS);
+      return () => clearInterval(timer);
+    },
+    covered: (event) => BigInt(event.partnerSequence!) <= last,
     delivered(event) {
       last = BigInt(event.partnerSequence!);
     },
@@ -175,95 +262,211 @@ export function partnerFeed(options: FeedOptions & { partnerId: string; after: b
 }
 
 /**
- * A whole program's events. Live events arrive as they commit; the cursor is
- * a watermark (every event of a transaction older than it was delivered)
- * plus, per partner, the last sequence delivered above it. Replay hands out
- * only events older than the oldest running transaction (pg_snapshot_xmin),
- * so a transaction committing late is never skipped; the live feed is never
- * held back by one.
+ * A whole program's events. The cursor is (W, P): a transaction-id watermark
+ * W and, per partner, the last sequence delivered P[p]. Invariant: the client
+ * has every event whose transaction id is below W, and every event of p with
+ * a sequence up to P[p]; a partner's events reach it in sequence order, with
+ * no gaps. So an event was delivered already iff xid < W or seq <= P[p], and
+ * for a partner outside P what the client has is exactly its events below W
+ * (a prefix of its sequence).
+ *
+ * Subscribing replays, partner by partner in sequence order, every committed
+ * event the rule does not cover (never in transaction-id order: a transaction
+ * can take its id before it waits for a partner's lock, so per partner the
+ * two orders differ). Live events then pass the same rule; one that skips
+ * over sequences is preceded by them, read from the table.
+ *
+ * W moves in one way only: every period, one statement reads x, the oldest
+ * transaction still running (pg_snapshot_xmin of its own snapshot), and in
+ * that snapshot every committed event with W <= xid < x the rule does not
+ * cover; those are delivered (per partner, in sequence order), then W = x, and
+ * partners none of whose delivered events is at or above the new W leave P.
+ * That check also delivers events whose publish was lost.
  */
-export function programFeed(options: FeedOptions & { after: ProgramCursor | null; sampler: XminSampler }): AsyncIterableIterator<FeedItem> {
+export function programFeed(options: FeedOptions & { after: ProgramCursor | null }): AsyncIterableIterator<FeedItem> {
+  const { db, programId } = options;
   let watermark = options.after ? BigInt(options.after.w) : -1n;
-  /** Per partner: last sequence delivered, and the newest transaction it came from. */
-  const seen = new Map<string, { sequence: bigint; xid: bigint }>(Object.entries(options.after?.p ?? {}).map(([id, seq]) => [id, { sequence: BigInt(seq), xid: BigInt(options.after!.w) }]));
-  const lastOf = (partnerId: string) => seen.get(partnerId)?.sequence ?? -1n;
-  async function* missedOf(partnerId: string, from: bigint, to: bigint): AsyncGenerator<CommittedEvent> {
-    const rows = await options.db.event.findMany({ where: { partnerId, partnerSequence: { gt: from, lt: to } }, orderBy: { partnerSequence: "asc" } });
-    const xids = await xidsOf(options.db, options.programId, rows.map((row) => row.id));
-    for (const row of rows) yield committed({ ...row, xid: xids.get(row.id.toString()) });
+  /** Per partner, the last sequence delivered, where known (P's partners always; others while remembered). */
+  const last = new Map<string, bigint>();
+  /** P's partners: those with an event delivered at or above the watermark. */
+  const held = new Set<string>();
+  /** Per partner in P, the newest transaction id among its delivered events. */
+  const newest = new Map<string, bigint>();
+
+  const remember = (partnerId: string, sequence: bigint) => {
+    last.delete(partnerId);
+    last.set(partnerId, sequence);
+    if (last.size <= KNOWN_PARTNERS) return;
+    for (const id of last.keys()) {
+      if (held.has(id)) continue;
+      last.delete(id);
+      if (last.size <= KNOWN_PARTNERS) return;
+    }
+  };
+
+  /**
+   * The last sequence the client has of a partner. Outside P that is its
+   * last event below the watermark (the client has exactly those, a prefix
+   * of its sequence): found by walking down from `below` on the partner's
+   * sequence index, past the few recent events at or above the watermark.
+   */
+  async function lastOf(partnerId: string, below: bigint): Promise<bigint> {
+    const known = last.get(partnerId);
+    if (known !== undefined) return known;
+    const [row] = await db.$queryRaw<{ partner_sequence: bigint }[]>`
+      SELECT partner_sequence FROM events
+       WHERE partner_id = ${partnerId}::uuid AND program_id = ${programId}::uuid
+         AND partner_sequence < ${below.toString()}::bigint AND xid < ${watermark.toString()}::xid8
+       ORDER BY partner_sequence DESC LIMIT 1`;
+    const sequence = row ? BigInt(row.partner_sequence) : 0n;
+    remember(partnerId, sequence);
+    return sequence;
   }
-  const release = options.sampler.use();
-  return feed(options, "program", programTopic(options.programId), {
-    end: release,
+
+  return feed(options, "program", programTopic(programId), {
     async start() {
-      // Without a cursor the feed starts now: below the oldest running
-      // transaction, everything counts as seen.
-      if (watermark < 0n) watermark = await options.sampler.current();
+      if (options.after) {
+        for (const [partnerId, sequence] of Object.entries(options.after.p)) {
+          held.add(partnerId);
+          remember(partnerId, BigInt(sequence));
+        }
+        return;
+      }
+      // Without a cursor the feed starts now: in one snapshot, W is the
+      // oldest running transaction, and each partner with committed events at
+      // or above it counts as delivered up to its last committed sequence.
+      const rows = await db.$queryRaw<{ x: string; partner_id: string | null; sequence: bigint | null; newest: string | null }[]>`
+        WITH s AS MATERIALIZED (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS x),
+             d AS (SELECT partner_id, max(xid) AS newest FROM events
+                    WHERE program_id = ${programId}::uuid AND xid >= (SELECT x FROM s) AND partner_id IS NOT NULL
+                    GROUP BY partner_id)
+        SELECT (SELECT x::text FROM s) AS x, d.partner_id::text AS partner_id, b.event_sequence AS sequence, d.newest::text AS newest
+          FROM (SELECT 1) AS one LEFT JOIN (d JOIN balances b ON b.partner_id = d.partner_id) ON true`;
+      watermark = BigInt(rows[0]!.x);
+      for (const row of rows) {
+        if (!row.partner_id) continue;
+        held.add(row.partner_id);
+        remember(row.partner_id, BigInt(row.sequence!));
+        newest.set(row.partner_id, BigInt(row.newest!));
+      }
     },
     async *replay() {
-      const until = await options.sampler.current();
-      let after: [bigint, bigint] = [watermark, -1n];
-      for (;;) {
-        const rows = await options.db.$queryRaw<(EventRow & { xid: string; partner_id: string | null; partner_sequence: bigint | null; entity_id: string; created_at: Date; program_id: string })[]>`
-          SELECT id, program_id::text, partner_id::text, partner_sequence, type, entity_id::text, payload, created_at, xid::text
-            FROM events
-           WHERE program_id = ${options.programId}::uuid AND xid >= ${after[0].toString()}::xid8 AND xid < ${until.toString()}::xid8
-             AND (xid, id) > (${after[0].toString()}::xid8, ${after[1]})
-           ORDER BY xid, id LIMIT ${PAGE}`;
-        for (const row of rows) {
-          const event = committed({ id: row.id, programId: row.program_id, partnerId: row.partner_id, partnerSequence: row.partner_sequence, type: row.type, entityId: row.entity_id, payload: row.payload, createdAt: new Date(row.created_at), xid: row.xid });
-          if (event.partnerId && BigInt(event.partnerSequence!) <= lastOf(event.partnerId)) continue;
-          yield event;
+      if (!options.after) return;
+      // Per partner: the committed events the rule does not cover (a run of
+      // its sequence), and, for partners in P, the newest transaction among
+      // those the client has at or above the watermark.
+      const ids = [...held];
+      const rows = await db.$queryRaw<{ partner_id: string; lo: bigint | null; hi: bigint | null; newest: string | null }[]>`
+        WITH k AS (SELECT * FROM unnest(${ids}::uuid[], ${ids.map((id) => last.get(id)!.toString())}::bigint[]) AS k(pid, seq))
+        SELECT e.partner_id::text AS partner_id,
+               min(e.partner_sequence) FILTER (WHERE k.seq IS NULL OR e.partner_sequence > k.seq) AS lo,
+               max(e.partner_sequence) FILTER (WHERE k.seq IS NULL OR e.partner_sequence > k.seq) AS hi,
+               (max(e.xid) FILTER (WHERE e.partner_sequence <= k.seq))::text AS newest
+          FROM events e LEFT JOIN k ON k.pid = e.partner_id
+         WHERE e.program_id = ${programId}::uuid AND e.xid >= ${watermark.toString()}::xid8 AND e.partner_id IS NOT NULL
+         GROUP BY e.partner_id
+         ORDER BY e.partner_id`;
+      for (const row of rows) if (row.newest !== null) newest.set(row.partner_id, BigInt(row.newest));
+      // Partners in P with nothing delivered at or above W leave P at the first check.
+      for (const id of ids) if (!newest.has(id)) newest.set(id, -1n);
+      const runs = rows.filter((row) => row.hi !== null).map((row) => ({ partnerId: row.partner_id, lo: last.has(row.partner_id) ? last.get(row.partner_id)! + 1n : BigInt(row.lo!), hi: BigInt(row.hi!) }));
+      // Several partners' runs per statement, about a page of rows each.
+      for (let i = 0; i < runs.length; ) {
+        const batch: typeof runs = [];
+        let size = 0n;
+        while (i < runs.length && (batch.length === 0 || size + runs[i]!.hi - runs[i]!.lo + 1n <= BigInt(PAGE))) {
+          size += runs[i]!.hi - runs[i]!.lo + 1n;
+          batch.push(runs[i++]!);
         }
-        if (rows.length < PAGE) break;
-        const tail = rows[rows.length - 1]!;
-        after = [BigInt(tail.xid), tail.id];
+        if (batch.length === 1) {
+          const run = batch[0]!;
+          yield* range(db, programId, run.partnerId, run.lo, run.hi);
+          continue;
+        }
+        const events = await db.$queryRaw<Row[]>`
+          SELECT e.id, e.program_id::text, e.partner_id::text, e.partner_sequence, e.type, e.entity_id::text, e.payload, e.created_at, e.xid::text
+            FROM unnest(${batch.map((run) => run.partnerId)}::uuid[], ${batch.map((run) => run.lo.toString())}::bigint[], ${batch.map((run) => run.hi.toString())}::bigint[]) AS r(pid, lo, hi)
+            JOIN events e ON e.partner_id = r.pid AND e.partner_sequence BETWEEN r.lo AND r.hi
+           WHERE e.program_id = ${programId}::uuid
+           ORDER BY e.partner_id, e.partner_sequence`;
+        for (const row of events) yield committed(row);
       }
-      // Everything older than `until` is now delivered.
-      watermark = until > watermark ? until : watermark;
     },
-    async before(event) {
-      if (!event.partnerId) return { skip: false, missed: [] };
+    async *live(event) {
+      const xid = BigInt(event.xid);
+      if (xid < watermark) return;
+      if (!event.partnerId) {
+        yield event;
+        return;
+      }
       const sequence = BigInt(event.partnerSequence!);
-      const last = lastOf(event.partnerId);
-      if (sequence <= last) return { skip: true, missed: [] };
-      const missed: CommittedEvent[] = [];
-      if (last >= 0n && sequence > last + 1n) for await (const earlier of missedOf(event.partnerId, last, sequence)) missed.push(earlier);
-      return { skip: false, missed };
+      const known = await lastOf(event.partnerId, sequence);
+      if (sequence <= known) return;
+      // The earlier ones are committed: this one waited for their lock.
+      if (sequence > known + 1n) yield* range(db, programId, event.partnerId, known + 1n, sequence - 1n);
+      yield event;
+    },
+    async *catchUp() {
+      const ids = [...held];
+      const rows = await db.$queryRaw<{ x: string; partner_id: string | null; upto: bigint | null }[]>`
+        WITH s AS MATERIALIZED (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS x),
+             k AS (SELECT * FROM unnest(${ids}::uuid[], ${ids.map((id) => last.get(id)!.toString())}::bigint[]) AS k(pid, seq)),
+             d AS (SELECT e.partner_id, max(e.partner_sequence) AS upto
+                     FROM events e LEFT JOIN k ON k.pid = e.partner_id
+                    WHERE e.program_id = ${programId}::uuid AND e.xid >= ${watermark.toString()}::xid8 AND e.xid < (SELECT x FROM s)
+                      AND e.partner_id IS NOT NULL AND (k.seq IS NULL OR e.partner_sequence > k.seq)
+                    GROUP BY e.partner_id)
+        SELECT (SELECT x::text FROM s) AS x, d.partner_id::text AS partner_id, d.upto
+          FROM (SELECT 1) AS one LEFT JOIN d ON true
+         ORDER BY d.partner_id`;
+      const x = BigInt(rows[0]!.x);
+      for (const row of rows) {
+        if (!row.partner_id) continue;
+        const upto = BigInt(row.upto!);
+        // Everything of this partner up to `upto` is committed (visible in that snapshot, and each event waited for the one before).
+        const known = await lastOf(row.partner_id, upto);
+        if (upto > known) yield* range(db, programId, row.partner_id, known + 1n, upto);
+      }
+      if (x <= watermark) return;
+      // Every committed event below x has now been delivered.
+      watermark = x;
+      for (const id of held) {
+        if ((newest.get(id) ?? -1n) >= watermark) continue;
+        held.delete(id);
+        newest.delete(id);
+      }
+    },
+    schedule(due) {
+      due(); // right after replay
+      const timer = setInterval(due, options.reconcileMs ?? RECONCILE_MS);
+      return () => clearInterval(timer);
+    },
+    covered(event) {
+      if (BigInt(event.xid) < watermark) return true;
+      if (!event.partnerId) return false;
+      const known = last.get(event.partnerId);
+      return known !== undefined && BigInt(event.partnerSequence!) <= known;
     },
     delivered(event) {
       if (!event.partnerId) return;
       const xid = BigInt(event.xid);
-      const previous = seen.get(event.partnerId);
-      seen.set(event.partnerId, { sequence: BigInt(event.partnerSequence!), xid: previous && previous.xid > xid ? previous.xid : xid });
+      held.add(event.partnerId);
+      remember(event.partnerId, BigInt(event.partnerSequence!));
+      const previous = newest.get(event.partnerId);
+      if (previous === undefined || xid > previous) newest.set(event.partnerId, xid);
     },
     cursor() {
-      // The watermark may advance to what was the oldest running transaction a
-      // while ago: every event below it has had time to be delivered live (or
-      // the client was told it fell behind). Partners wholly below it leave the cursor.
-      const safe = options.sampler.settled();
-      if (safe > watermark) watermark = safe;
       const p: Record<string, string> = {};
-      for (const [partnerId, entry] of seen) {
-        if (entry.xid >= watermark) p[partnerId] = entry.sequence.toString();
-        else seen.delete(partnerId);
-      }
+      for (const id of held) p[id] = last.get(id)!.toString();
       return encodeProgramCursor({ w: watermark.toString(), p });
     },
   });
 }
 
-async function xidsOf(db: ScopedPrisma, programId: string, ids: bigint[]): Promise<Map<string, string>> {
-  if (ids.length === 0) return new Map();
-  const rows = await db.$queryRaw<{ id: bigint; xid: string }[]>`
-    SELECT id, xid::text FROM events WHERE program_id = ${programId}::uuid AND id = ANY(${ids.map(String)}::bigint[])`;
-  return new Map(rows.map((row) => [row.id.toString(), row.xid]));
-}
-
 export interface ProgramCursor {
-  /** Watermark: a transaction id below which every event was delivered. */
+  /** Watermark: every event of a transaction below it was delivered. */
   w: string;
-  /** Per partner, the last sequence delivered from transactions at or above the watermark. */
+  /** Per partner with an event delivered at or above the watermark, the last sequence delivered. */
   p: Record<string, string>;
 }
 
@@ -281,16 +484,23 @@ export function decodePartnerCursor(cursor: string): bigint | undefined {
   return match ? bigintOf(match[1]!) : undefined;
 }
 
+/**
+ * Versioned: cursors of the earlier program feed (`program:{…}`) could name a
+ * watermark past events never delivered, and are refused.
+ */
+const PROGRAM_CURSOR = "program:2:";
+
 export function encodeProgramCursor(cursor: ProgramCursor): string {
-  return Buffer.from(`program:${JSON.stringify(cursor)}`).toString("base64url");
+  return Buffer.from(`${PROGRAM_CURSOR}${JSON.stringify(cursor)}`).toString("base64url");
 }
 
 export function decodeProgramCursor(cursor: string): ProgramCursor | undefined {
   const text = Buffer.from(cursor, "base64url").toString("utf8");
-  if (!text.startsWith("program:")) return undefined;
+  if (!text.startsWith(PROGRAM_CURSOR)) return undefined;
   try {
-    const parsed = JSON.parse(text.slice("program:".length)) as ProgramCursor;
-    if (typeof parsed.w !== "string" || bigintOf(parsed.w) === undefined || typeof parsed.p !== "object" || parsed.p === null) return undefined;
+    const parsed = JSON.parse(text.slice(PROGRAM_CURSOR.length)) as ProgramCursor;
+    if (typeof parsed !== "object" || parsed === null) return undefined;
+    if (typeof parsed.w !== "string" || bigintOf(parsed.w) === undefined || typeof parsed.p !== "object" || parsed.p === null || Array.isArray(parsed.p)) return undefined;
     for (const [id, seq] of Object.entries(parsed.p)) if (!/^[0-9a-f-]{36}$/.test(id) || typeof seq !== "string" || bigintOf(seq) === undefined) return undefined;
     return parsed;
   } catch {

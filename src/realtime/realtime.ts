@@ -2,34 +2,50 @@ import type { Logger } from "../logger.ts";
 import type { PrismaClient } from "../db/database.ts";
 import { createInProcessEventBus, createRedisEventBus, type EventBus } from "./event-bus.ts";
 import type { FeedStats } from "./feed.ts";
-import { XminSampler } from "./xmin-sampler.ts";
+import { SequenceWatch } from "./sequence-watch.ts";
+
+/** How often a running feed checks the event table for events it was not sent live (a lost publish). */
+export const FEED_RECONCILE_MS = 2_000;
 
 /** The live feed's parts one server instance shares between its subscriptions. */
 export interface Realtime {
   bus: EventBus;
-  sampler: XminSampler;
+  /** Finds partner feeds that missed an event, for all of this instance's partner feeds at once. */
+  watch: SequenceWatch;
   /** Open feeds, with their queues (for tests and stats). */
   feeds: Set<FeedStats>;
   queueSize: number;
   /** How often a running feed checks that its token was not revoked. */
   recheckMs: number;
+  /** How often a program feed reconciles with the event table and moves its watermark. */
+  reconcileMs: number;
   close(): Promise<void>;
 }
 
-export function createRealtime(options: { redisUrl?: string; prisma: PrismaClient; logger: Logger; queueSize: number; recheckMs: number }): Realtime {
+export function createRealtime(options: {
+  redisUrl?: string;
+  prisma: PrismaClient;
+  logger: Logger;
+  queueSize: number;
+  recheckMs: number;
+  reconcileMs?: number;
+}): Realtime {
   const bus = options.redisUrl ? createRedisEventBus(options.redisUrl, options.logger) : createInProcessEventBus();
-  const sampler = new XminSampler(async () => {
-    const [row] = await options.prisma.$queryRaw<{ xmin: string }[]>`SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin`;
-    return BigInt(row!.xmin);
-  });
+  const reconcileMs = options.reconcileMs ?? FEED_RECONCILE_MS;
+  const watch = new SequenceWatch(async (partnerIds) => {
+    const rows = await options.prisma.$queryRaw<{ partner_id: string; event_sequence: bigint }[]>`
+      SELECT partner_id::text, event_sequence FROM balances WHERE partner_id = ANY(${partnerIds}::uuid[])`;
+    return new Map(rows.map((row) => [row.partner_id, BigInt(row.event_sequence)]));
+  }, reconcileMs);
   return {
     bus,
-    sampler,
+    watch,
     feeds: new Set(),
     queueSize: options.queueSize,
     recheckMs: options.recheckMs,
+    reconcileMs,
     async close() {
-      sampler.stop();
+      watch.stop();
       await bus.close();
     },
   };

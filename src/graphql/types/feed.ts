@@ -152,6 +152,8 @@ builder.subscriptionType({
           endAfterMs: remainingMs(ctx),
           stillAllowed: revocationCheck(ctx),
           recheckMs: ctx.realtime.recheckMs,
+          reconcileMs: ctx.realtime.reconcileMs,
+          watch: ctx.realtime.watch,
           stats: ctx.realtime.feeds,
         });
       },
@@ -170,12 +172,12 @@ builder.subscriptionType({
           db: ctx.db,
           programId: actorOf(ctx).programId,
           after,
-          sampler: ctx.realtime.sampler,
           queueSize: ctx.realtime.queueSize,
           waitWritable: ctx.waitWritable,
           endAfterMs: remainingMs(ctx),
           stillAllowed: revocationCheck(ctx),
           recheckMs: ctx.realtime.recheckMs,
+          reconcileMs: ctx.realtime.reconcileMs,
           stats: ctx.realtime.feeds,
         });
       },
