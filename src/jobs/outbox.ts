@@ -10,6 +10,8 @@ const BASE_DELAY_MS = 30_000;
 const MAX_DELAY_MS = 60 * 60_000;
 /** A worker holds a claimed job this long; a crashed worker's job is taken again after. */
 const LEASE_MS = 5 * 60_000;
+/** A claimed job is started only while this much of its lease is left (a job's few QuickBooks calls fit well inside). */
+const LEASE_MARGIN_MS = 2 * 60_000;
 
 /**
  * Exponential backoff with jitter (each wait between half and one and a half
@@ -58,7 +60,16 @@ export async function deliverOutbox(ctx: OutboxContext, limit = 20): Promise<{ d
         ORDER BY next_attempt_at LIMIT ${limit} FOR UPDATE SKIP LOCKED)
     RETURNING j.id::text AS id, j.program_id::text AS "programId", j.kind, j.subject_id AS "subjectId", j.attempts`;
   const outcome = { done: 0, retried: 0, failed: 0 };
-  for (const job of jobs) {
+  const leaseUntil = now.getTime() + LEASE_MS;
+  for (const [index, job] of jobs.entries()) {
+    if (deps.clock.now().getTime() > leaseUntil - LEASE_MARGIN_MS) {
+      // The batch ran long: the rest would run on leases about to lapse, when
+      // another worker may take them too. Hand them back, untried, for the next round.
+      const rest = jobs.slice(index).map((j) => j.id);
+      await deps.prisma.$executeRaw`
+        UPDATE outbox_jobs SET lease_until = NULL, attempts = attempts - 1 WHERE id = ANY(${rest}::uuid[]) AND status = 'PENDING'`;
+      break;
+    }
     try {
       await run(ctx, job);
       // Done, unless its subject was queued again while it ran: then it runs once more, now.

@@ -19,6 +19,9 @@ type Task = keyof typeof LOCKS;
  * connection); an instance that does not get the lock skips the turn. The
  * embedded database has one owner, the process, where a mutex does.
  */
+/** How long a task may hold its advisory lock (see exclusive). */
+const LOCK_HOLD_MS = 60 * 60_000;
+
 export function createScheduler(options: {
   deps: ServiceDeps;
   db: Database;
@@ -44,7 +47,10 @@ export function createScheduler(options: {
           if (!row?.locked) return;
           result = await work();
         },
-        { timeout: 10 * 60_000, maxWait: 10_000 },
+        // The lock lives as long as this transaction, which Prisma ends at its
+        // timeout whether or not the work is done: long enough for a scheduled
+        // run over a large program (the outbox bounds its own batches by lease).
+        { timeout: LOCK_HOLD_MS, maxWait: 10_000 },
       );
       return result;
     } finally {
