@@ -52,15 +52,15 @@ async function run(ctx: OutboxContext, job: OutboxJob): Promise<void> {
 export async function deliverOutbox(ctx: OutboxContext, limit = 20): Promise<{ done: number; retried: number; failed: number }> {
   const { deps } = ctx;
   const now = deps.clock.now();
+  const leaseUntil = now.getTime() + LEASE_MS;
   const jobs = await deps.prisma.$queryRaw<OutboxJob[]>`
-    UPDATE outbox_jobs AS j SET lease_until = ${new Date(now.getTime() + LEASE_MS)}, attempts = j.attempts + 1, requeued = false, updated_at = ${now}
+    UPDATE outbox_jobs AS j SET lease_until = ${new Date(leaseUntil)}, attempts = j.attempts + 1, requeued = false, updated_at = ${now}
      WHERE j.id IN (
        SELECT id FROM outbox_jobs
         WHERE status = 'PENDING' AND next_attempt_at <= ${now} AND (lease_until IS NULL OR lease_until < ${now})
         ORDER BY next_attempt_at LIMIT ${limit} FOR UPDATE SKIP LOCKED)
     RETURNING j.id::text AS id, j.program_id::text AS "programId", j.kind, j.subject_id AS "subjectId", j.attempts`;
   const outcome = { done: 0, retried: 0, failed: 0 };
-  const leaseUntil = now.getTime() + LEASE_MS;
   for (const [index, job] of jobs.entries()) {
     if (deps.clock.now().getTime() > leaseUntil - LEASE_MARGIN_MS) {
       // The batch ran long: the rest would run on leases about to lapse, when
