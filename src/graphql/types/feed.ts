@@ -119,6 +119,22 @@ function revocationCheck(ctx: Context): (() => Promise<boolean>) | undefined {
   return async () => (await ctx.db.integrationToken.count({ where: { id: viewer.tokenId, revokedAt: null } })) === 1;
 }
 
+/** What every feed of this viewer takes from the server: bus, scoped reads, bounds, expiry and revocation checks. */
+function feedOptions(ctx: Context) {
+  return {
+    bus: ctx.realtime.bus,
+    db: ctx.db,
+    programId: actorOf(ctx).programId,
+    queueSize: ctx.realtime.queueSize,
+    waitWritable: ctx.waitWritable,
+    endAfterMs: remainingMs(ctx),
+    stillAllowed: revocationCheck(ctx),
+    recheckMs: ctx.realtime.recheckMs,
+    reconcileMs: ctx.realtime.reconcileMs,
+    stats: ctx.realtime.feeds,
+  };
+}
+
 function notFound(message: string): GraphQLError {
   return new GraphQLError(message, { extensions: { code: "NOT_FOUND" } });
 }
@@ -142,19 +158,10 @@ builder.subscriptionType({
         if (after === undefined) throw badInput("after is not a cursor of this feed");
         if (!(await ctx.db.partner.findUnique({ where: { id: partnerId }, select: { id: true } }))) throw notFound("no such partner");
         return partnerFeed({
-          bus: ctx.realtime.bus,
-          db: ctx.db,
-          programId: actor.programId,
+          ...feedOptions(ctx),
           partnerId,
           after,
-          queueSize: ctx.realtime.queueSize,
-          waitWritable: ctx.waitWritable,
-          endAfterMs: remainingMs(ctx),
-          stillAllowed: revocationCheck(ctx),
-          recheckMs: ctx.realtime.recheckMs,
-          reconcileMs: ctx.realtime.reconcileMs,
           watch: ctx.realtime.watch,
-          stats: ctx.realtime.feeds,
         });
       },
       resolve: (item: FeedItem) => item,
@@ -168,17 +175,8 @@ builder.subscriptionType({
         const after = args.after == null ? null : decodeProgramCursor(args.after);
         if (after === undefined) throw badInput("after is not a cursor of this feed");
         return programFeed({
-          bus: ctx.realtime.bus,
-          db: ctx.db,
-          programId: actorOf(ctx).programId,
+          ...feedOptions(ctx),
           after,
-          queueSize: ctx.realtime.queueSize,
-          waitWritable: ctx.waitWritable,
-          endAfterMs: remainingMs(ctx),
-          stillAllowed: revocationCheck(ctx),
-          recheckMs: ctx.realtime.recheckMs,
-          reconcileMs: ctx.realtime.reconcileMs,
-          stats: ctx.realtime.feeds,
         });
       },
       resolve: (item: FeedItem) => item,
