@@ -1,5 +1,6 @@
 // Regenerates the code that is not checked in: the Prisma client, the Pothos
-// types for it, and the typed GraphQL documents (codegen). Runs at postinstall.
+// types for it, the typed GraphQL documents (codegen), and the built partner
+// portal and operator dashboard (web/dist, served by npm start). Runs at postinstall.
 //
 // The Prisma CLI insists on downloading its native schema engine before
 // `generate`, even though `generate` never runs it, and that download server is
@@ -31,4 +32,7 @@ const run = (command, args) => execFileSync(command, args, { cwd: root, env, std
 run(join(bin, "prisma"), ["generate"]);
 if (existsSync(join(root, "codegen.ts")) && existsSync(join(root, "schema.graphql"))) {
   run(join(bin, "graphql-codegen"), ["--config", "codegen.ts"]);
+}
+if (existsSync(join(root, "web", "vite.config.ts"))) {
+  run(join(bin, "vite"), ["build", "--config", "web/vite.config.ts"]);
 }

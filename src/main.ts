@@ -44,6 +44,9 @@ async function main(): Promise<void> {
     if (config.env !== "production") {
       if (demo.adminToken) logger.info(`demo admin token (12 h): ${demo.adminToken}`);
       if (demo.partnerToken) logger.info(`demo partner token (12 h): ${demo.partnerToken}`);
+      // The token rides in the fragment, which the browser never sends to a server.
+      if (demo.partnerToken) logger.info(`demo partner portal: ${url}/portal/#token=${demo.partnerToken}`);
+      if (demo.adminToken) logger.info(`demo operator dashboard: ${url}/dashboard/#token=${demo.adminToken}`);
     }
   }
   const database = config.database.kind === "pglite" ? `embedded PostgreSQL in ${config.database.dataDir}` : "PostgreSQL (DATABASE_URL)";

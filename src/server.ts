@@ -16,6 +16,7 @@ import { useNulCharacterGuard } from "./graphql/use-nul-character-guard.ts";
 import { createCore, type CoreOptions } from "./core.ts";
 import { createExportsHandler } from "./http/exports.ts";
 import { createQuickBooksHandler } from "./http/quickbooks.ts";
+import { createWebPagesHandler, isWebPageRequest } from "./http/web-pages.ts";
 import type { QuickBooksClient } from "./integrations/quickbooks/client.ts";
 import type { Scheduler } from "./jobs/scheduler.ts";
 import type { Realtime } from "./realtime/realtime.ts";
@@ -108,8 +109,10 @@ export async function buildApp(config: Config, options: CoreOptions = {}): Promi
 
   const exportsHandler = createExportsHandler(deps, auth, realtime);
   const quickbooksHandler = createQuickBooksHandler(deps, qbo, config.quickbooks.webhookVerifierToken);
+  const webPages = createWebPagesHandler();
   const server: Server = createServer((req, res) => {
     if (req.url?.startsWith("/exports/")) void exportsHandler(req, res);
+    else if (isWebPageRequest(req.url)) webPages(req, res);
     else if (req.url?.startsWith("/integrations/quickbooks/") || req.url?.startsWith("/webhooks/quickbooks")) void quickbooksHandler(req, res);
     else void yoga.handle(req, res, { req, res });
   });

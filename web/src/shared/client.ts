@@ -1,0 +1,89 @@
+import { createClient as createFeedClient, type Client as FeedClient } from "graphql-ws";
+import { cacheExchange, Client, fetchExchange } from "urql";
+
+export type ConnectionState = "connecting" | "live" | "reconnecting";
+
+export interface ApiClients {
+  api: Client;
+  feed: FeedClient;
+}
+
+/**
+ * One HTTP client for queries and mutations and one graphql-ws socket for the
+ * live feed, both on accrue's public /graphql endpoint, both reading the
+ * current token when they send (so a refreshed token is used at once).
+ */
+export function createApiClients(getToken: () => string, onState: (state: ConnectionState) => void): ApiClients {
+  const api = new Client({
+    url: "/graphql",
+    exchanges: [cacheExchange, fetchExchange],
+    preferGetMethod: false,
+    fetchOptions: () => ({ headers: { authorization: `Bearer ${getToken()}` } }),
+  });
+  const wsUrl = `${window.location.protocol === "https:" ? "wss" : "ws"}://${window.location.host}/graphql`;
+  let everConnected = false;
+  const feed = createFeedClient({
+    url: wsUrl,
+    lazy: true,
+    connectionParams: () => ({ authorization: `Bearer ${getToken()}` }),
+    // Keep trying: the feed resumes from its cursor, so nothing is lost while away.
+    retryAttempts: Number.POSITIVE_INFINITY,
+    shouldRetry: () => true,
+    retryWait: (retries) => new Promise((resolve) => setTimeout(resolve, Math.min(500 * 2 ** retries, 8_000) * (0.75 + Math.random() / 2))),
+    on: {
+      connecting: () => onState(everConnected ? "reconnecting" : "connecting"),
+      connected: () => {
+        everConnected = true;
+        onState("live");
+      },
+      closed: () => {
+        if (everConnected) onState("reconnecting");
+      },
+    },
+  });
+  return { api, feed };
+}
+
+export interface FeedEventLike {
+  type: string;
+  cursor: string;
+}
+
+/**
+ * Runs a subscription that resumes where it left off: every event's cursor
+ * becomes the `after` of the subscribe message graphql-ws sends again when
+ * it reconnects (it re-sends this same payload object), and a FELL_BEHIND
+ * event, which ends the subscription, starts it again from its cursor.
+ */
+export function followFeed<T extends FeedEventLike>(
+  feed: FeedClient,
+  query: string,
+  variables: Record<string, unknown>,
+  onEvent: (event: T) => void,
+  onError: (message: string) => void,
+): () => void {
+  const payload = { query, variables: { ...variables, after: null as string | null } };
+  let dispose = () => {};
+  let stopped = false;
+  const start = () => {
+    dispose = feed.subscribe<Record<string, T>>(payload, {
+      next: (result) => {
+        const event = result.data ? Object.values(result.data)[0] : undefined;
+        if (event) {
+          payload.variables.after = event.cursor;
+          if (event.type !== "FELL_BEHIND") onEvent(event);
+        }
+        if (result.errors?.length) onError(result.errors.map((error) => error.message).join("; "));
+      },
+      error: (error) => onError(error instanceof Error ? error.message : "The live feed stopped."),
+      complete: () => {
+        if (!stopped) start();
+      },
+    });
+  };
+  start();
+  return () => {
+    stopped = true;
+    dispose();
+  };
+}
