@@ -127,6 +127,7 @@ export async function startWiseStandIn(): Promise<WiseStandIn> {
   ]);
   const held: string[] = [];
   let nextId = 50_000_000;
+  let lastOccurred = 0;
 
   const errors = (status: number, list: { code: string; message: string; path?: string; arguments?: unknown[] }[]): Answer => ({ status, body: { errors: list } });
   const notValid = (path: string, message: string, value: unknown) => ({ code: "NOT_VALID", message, path, arguments: [path, value] });
@@ -147,7 +148,9 @@ export async function startWiseStandIn(): Promise<WiseStandIn> {
   async function changeState(transfer: Transfer, state: string): Promise<void> {
     const previous = transfer.status;
     transfer.status = state;
-    const occurredAt = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
+    // Whole seconds, as Wise writes them; a later change is never stamped earlier than the one before.
+    lastOccurred = Math.max(Math.floor(Date.now() / 1000) * 1000, lastOccurred + 1000);
+    const occurredAt = new Date(lastOccurred).toISOString().replace(/\.\d{3}Z$/, "Z");
     await send(
       JSON.stringify({
         data: { resource: { type: "transfer", id: transfer.id, profile_id: Number(profileId), account_id: transfer.targetAccount }, current_state: state, previous_state: previous, occurred_at: occurredAt },
