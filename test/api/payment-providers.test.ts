@@ -188,4 +188,20 @@ describe.each(databaseTargets())("payment providers on %s", (target) => {
     // Connecting again brings the same listener back.
     expect((await connectProvider(t, acme, s, "STRIPE")).webhookPath).toBe(connections.STRIPE!.webhookPath);
   });
+
+  it("takes PayPal's later retry of a delivery it refused while disconnected", async () => {
+    dataOf(await t.gql(DisconnectProviderDoc, { input: { provider: "PAYPAL", confirm: true } }, acme.adminToken));
+    const paypal = t.app.deps.paymentRails!.connector("PAYPAL", "SANDBOX", credentialsFor(s).PAYPAL.paypal);
+    const sent = await paypal.send({
+      idempotencyKey: `acme-late-${Date.now()}`,
+      transfers: [{ reference: "payout-late", idempotencyKey: "payout-late:1", amount: new Dec("9.99"), currency: "USD" as CurrencyCode, recipient: { kind: "paypal", email: "ana@example.com" } }],
+    });
+    await s.paypal.settle(sent.batchId!);
+    expect(s.paypal.deliveries.at(-1)!.status).toBe(404);
+    await connectProvider(t, acme, s, "PAYPAL");
+    expect(await s.paypal.redeliverFailed()).toBe(1);
+    expect(s.paypal.deliveries.at(-1)!.status).toBe(200);
+    expect((await storedEvents(acme.rawId)).filter((e) => e.reference === "payout-late").map((e) => e.kind)).toEqual(["PAID"]);
+    expect(await s.paypal.redeliverFailed()).toBe(0);
+  });
 });

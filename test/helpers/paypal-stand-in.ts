@@ -32,7 +32,8 @@ import { deliver, startHttpStandIn, type Answer, type HttpStandIn, type Recorded
  *   crc32` [P10] with a key whose self-signed certificate this stand-in
  *   serves at PAYPAL-CERT-URL; verify-webhook-signature answers SUCCESS or
  *   FAILURE [P11]. A listener that does not answer 2xx gets the delivery
- *   again (`redeliverFailed()`), as PayPal retries up to 25 times [P12].
+ *   again (`redeliverFailed()`, freshly signed, same event id), as PayPal
+ *   retries up to 25 times over 3 days [P12].
  * - Errors [P11][P21]: `{name, message, debug_id, information_link, details,
  *   links}`; faults on demand: 500 INTERNAL_ERROR, 429 RATE_LIMIT_REACHED
  *   (with Retry-After: whether PayPal sends it is unconfirmed [P7]), timeouts,
@@ -89,6 +90,8 @@ export interface PayPalStandIn extends HttpStandIn {
   notifyItem(itemId: string, eventType?: string): Promise<{ status: number; eventId: string }>;
   /** Sends a delivery again with the same event (and a fresh transmission), as PayPal's retries do. */
   redeliver(eventId: string): Promise<{ status: number }>;
+  /** PayPal's retry of every event whose last delivery was not answered 2xx; how many went again. */
+  redeliverFailed(): Promise<number>;
   /** Headers of a delivery signed over `body` (tests tamper with one or the other). */
   sign(body: string, webhookId?: string): Record<string, string>;
   itemByReference(reference: string): Item | undefined;
@@ -367,6 +370,12 @@ export async function startPayPalStandIn(): Promise<PayPalStandIn> {
     refund: (itemId: string) => moveItem(itemId, "REFUNDED"),
     notifyItem,
     redeliver: (eventId: string) => send(eventId),
+    async redeliverFailed() {
+      const last = new Map(deliveries.map((d) => [d.eventId, d.status]));
+      const failed = [...last].filter(([, status]) => status < 200 || status >= 300).map(([eventId]) => eventId);
+      for (const eventId of failed) await send(eventId);
+      return failed.length;
+    },
     sign,
     itemByReference: (reference: string) => [...items.values()].find((item) => item.payout_item.sender_item_id === reference),
     countBatches: (senderBatchId?: string) => (senderBatchId ? (bySenderBatchId.has(senderBatchId) ? 1 : 0) : batches.size),
