@@ -76,19 +76,21 @@ describe("PayPal Payouts connector against its stand-in", () => {
   });
 
   it("keeps each item's own outcome when 3 of a batch fail", async () => {
-    const emails = ["ok1@example.com", "locked@example.com", "ok2@example.com", "unclaimed@example.com", "blocked@example.com"];
+    const emails = ["ok1@example.com", "locked@example.com", "ok2@example.com", "blocked@example.com", "unclaimed@example.com", "closed@example.com"];
     paypal.fates.set("locked@example.com", "FAILED");
-    paypal.fates.set("unclaimed@example.com", "UNCLAIMED");
     paypal.fates.set("blocked@example.com", "BLOCKED");
+    paypal.fates.set("closed@example.com", "FAILED");
+    paypal.fates.set("unclaimed@example.com", "UNCLAIMED");
     const transfers = emails.map((email) => transfer(email, "10.00"));
     const result = await provider().send({ idempotencyKey: key("partial"), transfers });
     const heardBefore = listener.events().length;
     await paypal.settle(result.batchId!);
     const outcomes = await provider().lookup({ batchId: result.batchId! });
-    expect(outcomes.map((o) => o.status)).toEqual(["PAID", "FAILED", "PAID", "UNCLAIMED", "FAILED"]);
+    expect(outcomes.map((o) => [o.reference, o.status])).toEqual(transfers.map((t, i) => [t.reference, ["PAID", "FAILED", "PAID", "FAILED", "UNCLAIMED", "FAILED"][i]]));
     expect(outcomes[1]!.reason).toBe("FAILED: RECEIVER_ACCOUNT_LOCKED: Receiver's account is locked or inactive");
-    expect(outcomes[3]!.reason).toContain("RECEIVER_UNREGISTERED");
-    expect(listener.events().slice(heardBefore).map((e) => e.kind)).toEqual(["paid", "failed", "paid", "unclaimed", "failed"]);
+    expect(outcomes[3]!.reason).toContain("BLOCKED");
+    expect(outcomes[4]!.reason).toContain("RECEIVER_UNREGISTERED");
+    expect(listener.events().slice(heardBefore).map((e) => e.kind)).toEqual(["paid", "failed", "paid", "failed", "unclaimed", "failed"]);
   });
 
   it("refuses what PayPal cannot carry before sending, and reports PayPal's refusal of one item per item", async () => {

@@ -124,13 +124,15 @@ describe("Wise connector against its stand-in", () => {
     expect(looked).toMatchObject({ status: "PAID" });
   });
 
-  it("fails one transfer of three when the balance is short, cancelling it, and sends the others", async () => {
+  it("keeps each transfer's own outcome when 3 of 5 fail (short balance, a route Wise does not quote), cancelling unfunded ones", async () => {
     wise.balances.set("USD", "300.00");
-    const transfers = [await transfer("100.00"), await transfer("500.00"), await transfer("150.00")];
+    const transfers = [await transfer("100.00"), await transfer("500.00"), await transfer("150.00"), await transfer("20.00", "CHF" as CurrencyCode), await transfer("400.00")];
     const result = await provider().send({ idempotencyKey: "unused", transfers });
-    expect(result.transfers.map((t) => t.status)).toEqual(["PROCESSING", "FAILED", "PROCESSING"]);
+    expect(result.transfers.map((t) => t.status)).toEqual(["PROCESSING", "FAILED", "PROCESSING", "FAILED", "FAILED"]);
     expect(result.transfers[1]!.reason).toBe("Wise did not fund it (balance.payment-option-unavailable)");
-    expect(wise.transfers.get(Number(result.transfers[1]!.providerTransferId))!.status).toBe("cancelled");
+    expect(result.transfers[3]!.reason).toBe("Wise would not quote it (error.route.not.supported: We don't support USD to CHF.)");
+    expect(result.transfers[3]!.providerTransferId).toBeNull();
+    for (const index of [1, 4]) expect(wise.transfers.get(Number(result.transfers[index]!.providerTransferId))!.status).toBe("cancelled");
     expect(wise.balances.get("USD")).toBe("50.00");
     wise.balances.set("USD", "100000.00");
   });
