@@ -1,4 +1,4 @@
-import Stripe from "stripe";
+import type Stripe from "stripe";
 import type { CurrencyCode } from "../../../domain/currency.ts";
 import { withRetries, type ConnectorOptions } from "../http.ts";
 import { asCurrency, fromMinorUnits, toMinorUnits } from "../minor-units.ts";
@@ -29,6 +29,8 @@ import { stripeDigits, stripeStep } from "./stripe-currencies.ts";
  *
  * The SDK's own retries are off (maxNetworkRetries 0): ours honour
  * Stripe-Should-Retry, Retry-After and the same policy as the other rails.
+ * The SDK is loaded on first use, so a server with no Stripe connection
+ * never pays for it at start.
  */
 export interface StripeCredentials {
   /** The platform's secret key (sk_test_… in the sandbox, sk_live_… live) [S1]. */
@@ -41,13 +43,17 @@ export const STRIPE_HOST = "https://api.stripe.com";
 /** [S13]: the SDK's default tolerance for a signature's timestamp. */
 const TOLERANCE_SECONDS = 300;
 
+type StripeSdk = typeof Stripe;
+let sdk: Promise<StripeSdk> | undefined;
+const loadSdk = (): Promise<StripeSdk> => (sdk ??= import("stripe").then((module) => module.default));
+
 type StripeErrorLike = { type?: string; statusCode?: number; headers?: Record<string, string>; code?: string; message: string; rawType?: string };
 
 /** The group a transfer is filed under: derived from its key, so the key alone finds it. */
 export const transferGroupOf = (idempotencyKey: string) => `accrue-${idempotencyKey}`.slice(0, 200);
 
-function classify(error: unknown): PaymentProviderError | StripeErrorLike {
-  if (!(error instanceof Stripe.errors.StripeError)) throw error;
+function classify(Sdk: StripeSdk, error: unknown): PaymentProviderError | StripeErrorLike {
+  if (!(error instanceof Sdk.errors.StripeError)) throw error;
   const e = error as unknown as StripeErrorLike;
   const headers = e.headers ?? {};
   const summary = [e.code, e.message].filter(Boolean).join(": ");
@@ -63,22 +69,29 @@ function classify(error: unknown): PaymentProviderError | StripeErrorLike {
 
 export function createStripeProvider(credentials: StripeCredentials, options: ConnectorOptions): PayoutProvider {
   const base = new URL(options.baseUrl);
-  const stripe = new Stripe(credentials.secretKey, {
-    host: base.hostname,
-    port: base.port ? Number(base.port) : base.protocol === "https:" ? 443 : 80,
-    protocol: base.protocol === "https:" ? "https" : "http",
-    maxNetworkRetries: 0,
-    timeout: options.timeoutMs,
-    telemetry: false,
-  });
+  let client: Stripe | undefined;
+  async function stripe(): Promise<Stripe> {
+    const Sdk = await loadSdk();
+    client ??= new Sdk(credentials.secretKey, {
+      host: base.hostname,
+      port: base.port ? Number(base.port) : base.protocol === "https:" ? 443 : 80,
+      protocol: base.protocol === "https:" ? "https" : "http",
+      maxNetworkRetries: 0,
+      timeout: options.timeoutMs,
+      telemetry: false,
+    });
+    return client;
+  }
 
   /** A Stripe call retried on what Stripe says is retryable; other refusals come back as the SDK's error. */
-  async function attempt<T>(call: () => Promise<T>): Promise<T | { refused: StripeErrorLike }> {
+  async function attempt<T>(call: (stripe: Stripe) => Promise<T>): Promise<T | { refused: StripeErrorLike }> {
+    const Sdk = await loadSdk();
+    const api = await stripe();
     return withRetries(options, async () => {
       try {
-        return await call();
+        return await call(api);
       } catch (error) {
-        const sorted = classify(error);
+        const sorted = classify(Sdk, error);
         if (sorted instanceof PaymentProviderError) throw sorted;
         return { refused: sorted };
       }
@@ -101,7 +114,7 @@ export function createStripeProvider(credentials: StripeCredentials, options: Co
   }
 
   async function findByKey(idempotencyKey: string): Promise<Stripe.Transfer | undefined> {
-    const found = await attempt(() => stripe.transfers.list({ transfer_group: transferGroupOf(idempotencyKey), limit: 1 }));
+    const found = await attempt((api) => api.transfers.list({ transfer_group: transferGroupOf(idempotencyKey), limit: 1 }));
     const refused = refusedOf(found);
     if (refused) throw new PaymentProviderError(`Stripe refused the lookup (${refused.message})`, refused.statusCode === 401 ? "unauthorized" : "permanent", refused.statusCode);
     return (found as Stripe.ApiList<Stripe.Transfer>).data[0];
@@ -120,8 +133,8 @@ export function createStripeProvider(credentials: StripeCredentials, options: Co
     if (BigInt(amount) <= 0n) return failed("Stripe transfers positive amounts only");
     const existing = await findByKey(instruction.idempotencyKey);
     if (existing) return outcomeOf(existing, instruction);
-    const created = await attempt(() =>
-      stripe.transfers.create(
+    const created = await attempt((api) =>
+      api.transfers.create(
         {
           amount: Number(amount),
           currency: instruction.currency.toLowerCase(),
@@ -149,7 +162,7 @@ export function createStripeProvider(credentials: StripeCredentials, options: Co
     name: "STRIPE",
 
     async verifyCredentials() {
-      const account = await attempt(() => stripe.accounts.retrieveCurrent());
+      const account = await attempt((api) => api.accounts.retrieveCurrent());
       const refused = refusedOf(account);
       if (refused) throw new PaymentProviderError(`Stripe refused the key (${refused.message})`, refused.statusCode === 401 ? "unauthorized" : "permanent", refused.statusCode);
       const a = account as Stripe.Account;
@@ -159,7 +172,7 @@ export function createStripeProvider(credentials: StripeCredentials, options: Co
     /** The account must be one of the platform's connected accounts, able to receive transfers. */
     async verifyMethod(method: MethodToVerify): Promise<MethodVerification> {
       if (method.provider !== "STRIPE") throw new Error(`Stripe cannot verify a ${method.provider} method`);
-      const account = await attempt(() => stripe.accounts.retrieve(method.accountId));
+      const account = await attempt((api) => api.accounts.retrieve(method.accountId));
       const refused = refusedOf(account);
       if (refused) {
         if (refused.statusCode === 401) throw new PaymentProviderError(`Stripe refused the key (${refused.message})`, "unauthorized", 401);
@@ -181,7 +194,7 @@ export function createStripeProvider(credentials: StripeCredentials, options: Co
       for (const transfer of query.transfers ?? []) {
         let found: Stripe.Transfer | undefined;
         if (transfer.providerTransferId) {
-          const got = await attempt(() => stripe.transfers.retrieve(transfer.providerTransferId!));
+          const got = await attempt((api) => api.transfers.retrieve(transfer.providerTransferId!));
           const refused = refusedOf(got);
           if (refused) throw new PaymentProviderError(`Stripe refused the lookup (${refused.message})`, refused.statusCode === 401 ? "unauthorized" : "permanent", refused.statusCode);
           found = got as Stripe.Transfer;
@@ -199,11 +212,13 @@ export function createStripeProvider(credentials: StripeCredentials, options: Co
 
     async parseWebhook(raw: Buffer, headers: WebhookHeaders): Promise<ProviderEvent[]> {
       const signature = headers["stripe-signature"];
+      const Sdk = await loadSdk();
+      const api = await stripe();
       let event: Stripe.Event;
       try {
-        event = stripe.webhooks.constructEvent(raw, Array.isArray(signature) ? signature[0]! : (signature ?? ""), credentials.webhookSecret, TOLERANCE_SECONDS);
+        event = api.webhooks.constructEvent(raw, Array.isArray(signature) ? signature[0]! : (signature ?? ""), credentials.webhookSecret, TOLERANCE_SECONDS);
       } catch (error) {
-        if (error instanceof Stripe.errors.StripeSignatureVerificationError) throw new WebhookRejected("Stripe's signature does not match", 401);
+        if (error instanceof Sdk.errors.StripeSignatureVerificationError) throw new WebhookRejected("Stripe's signature does not match", 401);
         throw new WebhookRejected("not a Stripe event", 400);
       }
       const occurredAt = new Date(event.created * 1000);
