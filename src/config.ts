@@ -50,6 +50,13 @@ const ConfigSchema = z
     QBO_WEBHOOK_VERIFIER_TOKEN: z.string().min(1).optional(),
     QBO_MINOR_VERSION: z.coerce.number().int().min(1).default(75),
     QBO_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+    /** Payment rails: override the providers' API hosts (tests point them at stand-ins). */
+    PAYPAL_API_URL: z.url().optional(),
+    WISE_API_URL: z.url().optional(),
+    STRIPE_API_URL: z.url().optional(),
+    /** PEM of the key Wise signs webhooks with, instead of Wise's published one for the connection's environment. */
+    WISE_WEBHOOK_PUBLIC_KEY: z.string().includes("BEGIN PUBLIC KEY", { message: "must be a PEM public key" }).optional(),
+    ACCRUE_PAYMENTS_TIMEOUT_MS: z.coerce.number().int().min(100).default(15_000),
     /** Scheduled work (hold releases, scheduled payout runs, accounting sync) in this process. */
     ACCRUE_SCHEDULER: booleanFlag.default(true),
     ACCRUE_SCHEDULER_INTERVAL_MS: z.coerce.number().int().min(100).default(15_000),
@@ -124,6 +131,13 @@ export interface Config {
     timeoutMs: number;
   };
   scheduler: { enabled: boolean; intervalMs: number; accountingPollMs: number };
+  payments: {
+    paypalApiUrl?: string;
+    wiseApiUrl?: string;
+    stripeApiUrl?: string;
+    wiseWebhookPublicKey?: string;
+    timeoutMs: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -180,6 +194,13 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       timeoutMs: env.QBO_TIMEOUT_MS,
     },
     scheduler: { enabled: env.ACCRUE_SCHEDULER, intervalMs: env.ACCRUE_SCHEDULER_INTERVAL_MS, accountingPollMs: env.ACCRUE_ACCOUNTING_POLL_MS },
+    payments: {
+      paypalApiUrl: env.PAYPAL_API_URL?.replace(/\/$/, ""),
+      wiseApiUrl: env.WISE_API_URL?.replace(/\/$/, ""),
+      stripeApiUrl: env.STRIPE_API_URL?.replace(/\/$/, ""),
+      wiseWebhookPublicKey: env.WISE_WEBHOOK_PUBLIC_KEY,
+      timeoutMs: env.ACCRUE_PAYMENTS_TIMEOUT_MS,
+    },
   };
 }
 

@@ -5,6 +5,7 @@ import type { Config } from "./config.ts";
 import { createSecretBox } from "./crypto/secret-box.ts";
 import { openDatabase, type Database } from "./db/database.ts";
 import { migrate } from "./db/migrate.ts";
+import { createPaymentRails } from "./integrations/payments/payment-rails.ts";
 import { createQuickBooksClient, type QuickBooksClient } from "./integrations/quickbooks/client.ts";
 import { createScheduler, type Scheduler } from "./jobs/scheduler.ts";
 import { createLogger, type Logger } from "./logger.ts";
@@ -60,14 +61,16 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
     ? { sign: (claims, times) => signToken(claims, { secret: jwtSecret, issuer: config.auth.issuer, audience: config.auth.audience, ...times }) }
     : undefined;
   const qbo = createQuickBooksClient(config.quickbooks);
+  const secrets = createSecretBox(config.encryptionKey ?? Buffer.from(devSecrets!.encryptionKey, "base64"));
   const deps: ServiceDeps = {
     prisma: db.prisma,
-    secrets: createSecretBox(config.encryptionKey ?? Buffer.from(devSecrets!.encryptionKey, "base64")),
+    secrets,
     tokens,
     clock,
     logger,
     events: realtime.bus,
     quickbooks: qbo,
+    paymentRails: createPaymentRails(config.payments, secrets),
     tax1099Thresholds: config.tax1099Thresholds,
     tenant: createTenantCache(db.prisma),
   };

@@ -15,6 +15,7 @@ import { useErrorCodes } from "./graphql/error-codes.ts";
 import { useNulCharacterGuard } from "./graphql/use-nul-character-guard.ts";
 import { createCore, type CoreOptions } from "./core.ts";
 import { createExportsHandler } from "./http/exports.ts";
+import { handlePaymentWebhook, isPaymentWebhook } from "./http/payment-webhooks.ts";
 import { createQuickBooksHandler } from "./http/quickbooks.ts";
 import { createWebPagesHandler, isWebPageRequest } from "./http/web-pages.ts";
 import type { QuickBooksClient } from "./integrations/quickbooks/client.ts";
@@ -114,6 +115,7 @@ export async function buildApp(config: Config, options: CoreOptions = {}): Promi
     if (req.url?.startsWith("/exports/")) void exportsHandler(req, res);
     else if (isWebPageRequest(req.url)) webPages(req, res);
     else if (req.url?.startsWith("/integrations/quickbooks/") || req.url?.startsWith("/webhooks/quickbooks")) void quickbooksHandler(req, res);
+    else if (isPaymentWebhook(req.url)) void handlePaymentWebhook(deps, req, res);
     else void yoga.handle(req, res, { req, res });
   });
   server.keepAliveTimeout = 5_000;

@@ -35,7 +35,7 @@ const partnerFilter: Record<string, (partnerId: string) => Where> = {
 };
 
 /** Program-level rows a partner has no business reading. */
-const hiddenFromPartners = new Set(["AuditEntry", "IdempotencyKey", "IntegrationToken"]);
+const hiddenFromPartners = new Set(["AuditEntry", "IdempotencyKey", "IntegrationToken", "PaymentProviderConnection", "ProviderEvent"]);
 
 const readOperations = new Set([
   "findUnique",

@@ -36,6 +36,9 @@ export const USER_ERROR_CODES = [
   "NOT_CONNECTED",
   "NOT_CONFIGURED",
   "ACCOUNTING_ERROR",
+  "PROVIDER_REJECTED",
+  "PROVIDER_UNAVAILABLE",
+  "METHOD_NOT_VERIFIED",
 ] as const;
 
 export type UserErrorCode = (typeof USER_ERROR_CODES)[number];

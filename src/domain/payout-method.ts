@@ -20,6 +20,7 @@ export const PAYOUT_METHOD_TYPES = [
   "ZELLE",
   "STORE_CREDIT",
   "OTHER",
+  "STRIPE",
 ] as const;
 
 export type PayoutMethodType = (typeof PAYOUT_METHOD_TYPES)[number];
@@ -46,6 +47,10 @@ export interface PayoutMethodInput {
   postalCode?: string | null;
   country?: string | null;
   instructions?: string | null;
+  /** Wise to a UK account: its six-digit sort code. */
+  sortCode?: string | null;
+  /** Stripe: the connected account (acct_…). */
+  accountId?: string | null;
 }
 
 export interface ParsedPayoutMethod {
@@ -83,11 +88,14 @@ const FIELDS: readonly Field[] = [
   "postalCode",
   "country",
   "instructions",
+  "sortCode",
+  "accountId",
 ];
 
 const FIELDS_BY_TYPE: Record<PayoutMethodType, readonly Field[]> = {
   PAYPAL: ["email"],
-  WISE: ["email", "currency"],
+  // Wise pays an email (an email transfer) or a bank account: IBAN, UK sort code, or US ACH (with the address Wise needs).
+  WISE: ["email", "currency", "accountName", "iban", "bic", "sortCode", "accountNumber", "routingNumber", "accountType", "addressLine1", "city", "region", "postalCode", "country"],
   BANK_TRANSFER: ["accountName", "iban", "bic", "bankName"],
   ACH: ["accountName", "routingNumber", "accountNumber", "accountType"],
   WIRE: ["accountName", "accountNumber", "bic", "bankName", "bankAddress", "routingNumber"],
@@ -96,6 +104,7 @@ const FIELDS_BY_TYPE: Record<PayoutMethodType, readonly Field[]> = {
   ZELLE: ["email", "phone"],
   STORE_CREDIT: ["instructions"],
   OTHER: ["instructions"],
+  STRIPE: ["accountId"],
 };
 
 const NOUNS: Record<Field, string> = {
@@ -119,6 +128,8 @@ const NOUNS: Record<Field, string> = {
   postalCode: "a postal code",
   country: "a country",
   instructions: "instructions",
+  sortCode: "a sort code",
+  accountId: "a Stripe account id",
 };
 
 const INSTRUCTIONS_MAX = 500;
@@ -151,6 +162,23 @@ function ibanProblem(codes: ValidationErrorsIBAN[], country: string): string {
   // A Swiss QR-IBAN only accepts QR-bill payments carrying a QR reference; a plain payout to it bounces.
   if (codes.includes(ValidationErrorsIBAN.QRIBANNotAllowed)) return "a QR-IBAN only takes QR-bill payments: use the account's ordinary IBAN";
   return "the IBAN's check digits do not match: check it for a typo";
+}
+
+/** The ways a Wise method reaches its recipient (Wise recipient types email, iban, sort_code, aba), by the field that names each. */
+const WISE_ROUTES: readonly { key: "email" | "iban" | "sortCode" | "routingNumber"; name: string; fields: readonly Field[] }[] = [
+  { key: "email", name: "email", fields: ["email", "accountName"] },
+  { key: "iban", name: "IBAN", fields: ["iban", "bic", "accountName"] },
+  { key: "sortCode", name: "sort code", fields: ["sortCode", "accountNumber", "accountName"] },
+  { key: "routingNumber", name: "ACH", fields: ["routingNumber", "accountNumber", "accountType", "accountName", "addressLine1", "city", "region", "postalCode", "country"] },
+];
+const WISE_BANK_FIELDS: readonly Field[] = ["email", "accountName", "iban", "bic", "sortCode", "accountNumber", "routingNumber", "accountType", "addressLine1", "city", "region", "postalCode", "country"];
+
+/** Which Wise recipient type a stored Wise method is (details written by parsePayoutMethod). */
+export function wiseRoute(details: Record<string, string | undefined>): "email" | "iban" | "sort_code" | "aba" {
+  if (details.email) return "email";
+  if (details.sortCode) return "sort_code";
+  if (details.routingNumber) return "aba";
+  return "iban";
 }
 
 /**
@@ -206,6 +234,15 @@ export function parsePayoutMethod(input: PayoutMethodInput, path: string[] = ["i
       : problem("INVALID_ROUTING_NUMBER", `"${value}" is not an ABA routing number (9 digits with a valid check digit)`, "routingNumber");
   };
 
+  const iban = () => {
+    const value = raw("iban", true);
+    if (value === undefined) return undefined;
+    const cleaned = withoutSpaces(value).toUpperCase();
+    if (!/^[A-Z0-9]*$/.test(cleaned)) return problem("INVALID_IBAN", "an IBAN has only letters and digits (like DE89 3704 0044 0532 0130 00)", "iban");
+    const result = validateIBAN(cleaned, { allowQRIBAN: false });
+    return result.valid ? cleaned : problem("INVALID_IBAN", ibanProblem(result.errorCodes, cleaned.slice(0, 2)), "iban");
+  };
+
   let parsed: { details: Record<string, string | undefined>; secret?: string | undefined; currency?: string | undefined };
   switch (type) {
     case "PAYPAL":
@@ -217,25 +254,78 @@ export function parsePayoutMethod(input: PayoutMethodInput, path: string[] = ["i
         value === undefined
           ? undefined
           : (parseCurrencyCode(value) ?? problem("INVALID_CURRENCY", `"${value}" is not an ISO 4217 currency code`, "currency"));
-      parsed = { details: { email: email("email", true) }, currency };
+      // Exactly one way to reach the recipient; the fields of the others are refused.
+      const routes = WISE_ROUTES.filter((route) => input[route.key] != null);
+      if (routes.length !== 1) {
+        errors.push(userError("INVALID_INPUT", "a WISE method takes one of: an email, an IBAN, a sort code with an account number, or a routing number with an account number", path));
+        parsed = { details: {} };
+        break;
+      }
+      const route = routes[0]!;
+      for (const field of WISE_BANK_FIELDS) {
+        if (input[field] != null && !route.fields.includes(field)) problem("INVALID_INPUT", `a Wise ${route.name} method takes no ${field}`, field);
+      }
+      const needsCurrency = (code: string, why: string) => {
+        if (currency !== undefined && currency !== code) problem("INVALID_CURRENCY", why, "currency");
+      };
+      switch (route.key) {
+        case "email":
+          parsed = { details: { email: email("email", true), accountName: text("accountName", false) }, currency };
+          break;
+        case "iban": {
+          const number = iban();
+          parsed = { details: { accountName: text("accountName", true), bic: bic(false), country: number?.slice(0, 2) }, secret: number, currency };
+          break;
+        }
+        case "sortCode": {
+          const code = withoutSpaces(raw("sortCode", true) ?? "").replace(/-/g, "");
+          const sortCode = /^\d{6}$/.test(code) ? code : problem("INVALID_INPUT", "a sort code is six digits (like 23-14-70)", "sortCode");
+          const number = withoutSpaces(raw("accountNumber", true) ?? "");
+          const accountNumber = /^\d{8}$/.test(number) ? number : problem("INVALID_INPUT", "a UK account number is eight digits", "accountNumber");
+          needsCurrency("GBP", "Wise pays UK sort code accounts in GBP");
+          parsed = { details: { accountName: text("accountName", true), sortCode }, secret: accountNumber, currency };
+          break;
+        }
+        case "routingNumber": {
+          const routing = routingNumber(true);
+          const number = withoutSpaces(raw("accountNumber", true) ?? "");
+          const accountNumber = /^\d{4,17}$/.test(number) ? number : problem("INVALID_INPUT", "an ACH account number is 4 to 17 digits", "accountNumber");
+          const kind = raw("accountType", true);
+          const accountType = kind === undefined || kind === "CHECKING" || kind === "SAVINGS" ? kind : problem("INVALID_INPUT", "accountType must be CHECKING or SAVINGS", "accountType");
+          needsCurrency("USD", "Wise pays US ACH accounts in USD");
+          const countryValue = raw("country", true);
+          parsed = {
+            // Wise needs the recipient's address for an ACH payment.
+            details: {
+              accountName: text("accountName", true),
+              routingNumber: routing,
+              accountType,
+              addressLine1: text("addressLine1", true),
+              city: text("city", true, 100),
+              region: text("region", false, 100),
+              postalCode: text("postalCode", true, 20),
+              country: countryValue === undefined ? undefined : checkCountry(countryValue, at("country"), errors),
+            },
+            secret: accountNumber,
+            currency,
+          };
+          break;
+        }
+      }
+      break;
+    }
+    case "STRIPE": {
+      const value = raw("accountId", true);
+      const accountId = value === undefined ? undefined : /^acct_[A-Za-z0-9]{1,250}$/.test(value.trim()) ? value.trim() : problem("INVALID_INPUT", "a Stripe account id looks like acct_1Nv0FGQ9RKHgCVdK", "accountId");
+      parsed = { details: { accountId } };
       break;
     }
     case "BANK_TRANSFER": {
       const accountName = text("accountName", true);
-      const value = raw("iban", true);
-      let iban: string | undefined;
-      if (value !== undefined) {
-        const cleaned = withoutSpaces(value).toUpperCase();
-        if (!/^[A-Z0-9]*$/.test(cleaned)) {
-          iban = problem("INVALID_IBAN", "an IBAN has only letters and digits (like DE89 3704 0044 0532 0130 00)", "iban");
-        } else {
-          const result = validateIBAN(cleaned, { allowQRIBAN: false });
-          iban = result.valid ? cleaned : problem("INVALID_IBAN", ibanProblem(result.errorCodes, cleaned.slice(0, 2)), "iban");
-        }
-      }
+      const number = iban();
       parsed = {
-        details: { accountName, bic: bic(false), bankName: text("bankName", false), country: iban?.slice(0, 2) },
-        secret: iban,
+        details: { accountName, bic: bic(false), bankName: text("bankName", false), country: number?.slice(0, 2) },
+        secret: number,
       };
       break;
     }
@@ -373,7 +463,9 @@ export function payoutMethodLabel(parsed: {
     case "PAYPAL":
       return join("PayPal", details.email);
     case "WISE":
-      return join("Wise", details.email);
+      return details.email ? join("Wise", details.email) : join("Wise", masked && `${details.country && !details.routingNumber && !details.sortCode ? details.country : ""}${masked}`);
+    case "STRIPE":
+      return join("Stripe", details.accountId);
     case "BANK_TRANSFER":
       return join("Bank transfer", masked && `${details.country ?? ""}${masked}`);
     case "ACH":

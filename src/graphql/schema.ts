@@ -15,6 +15,7 @@ import "./types/payout.ts";
 import "./types/feed.ts";
 import "./types/accounting.ts";
 import "./types/analytics.ts";
+import "./types/payment-provider.ts";
 
 builder.queryType({});
 builder.mutationType({});

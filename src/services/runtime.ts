@@ -9,6 +9,7 @@ import type { TokenClaims } from "../auth/sign-token.ts";
 import type { Role } from "../auth/viewer.ts";
 import type { SecretBox } from "../crypto/secret-box.ts";
 import type { QuickBooksClient } from "../integrations/quickbooks/client.ts";
+import type { PaymentRails } from "../integrations/payments/payment-rails.ts";
 
 /** Who a service acts for: a token's role and subject, or the system (jobs). */
 export interface Actor {
@@ -55,6 +56,8 @@ export interface ServiceDeps {
   events: EventPublisher;
   /** The accounting system's client (QuickBooks Online). */
   quickbooks?: QuickBooksClient;
+  /** Connectors to the payment rails (PayPal Payouts, Wise, Stripe Connect). */
+  paymentRails?: PaymentRails;
   /** 1099-NEC thresholds by tax year (USD), when configured; the defaults otherwise. */
   tax1099Thresholds?: Readonly<Record<number, string>>;
   /** A client scoped to one program, or one partner of it (cached). */

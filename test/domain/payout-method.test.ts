@@ -68,6 +68,27 @@ describe("accepting each type", () => {
       { details: { email: "jane@example.com" }, secret: null, secretLast4: null, currency: "EUR" },
     ],
     [
+      "Wise to an IBAN",
+      { type: "WISE", currency: "EUR", accountName: "Jane Doe", iban: "de89 3704 0044 0532 0130 00" },
+      { details: { accountName: "Jane Doe", country: "DE" }, secret: DE_IBAN, secretLast4: "3000", currency: "EUR" },
+    ],
+    [
+      "Wise to a UK sort code, typed with dashes",
+      { type: "WISE", currency: "GBP", accountName: "Jane Doe", sortCode: "23-14-70", accountNumber: "2882 1822" },
+      { details: { accountName: "Jane Doe", sortCode: "231470" }, secret: "28821822", secretLast4: "1822", currency: "GBP" },
+    ],
+    [
+      "Wise to a US ACH account, with the address Wise needs",
+      { type: "WISE", currency: "USD", accountName: "Jane Doe", routingNumber: "111000025", accountNumber: "12345678", accountType: "CHECKING", addressLine1: "1 Main St", city: "Austin", region: "TX", postalCode: "78701", country: "US" },
+      {
+        details: { accountName: "Jane Doe", routingNumber: "111000025", accountType: "CHECKING", addressLine1: "1 Main St", city: "Austin", region: "TX", postalCode: "78701", country: "US" },
+        secret: "12345678",
+        secretLast4: "5678",
+        currency: "USD",
+      },
+    ],
+    ["Stripe", { type: "STRIPE", accountId: " acct_1Nv0FGQ9RKHgCVdK " }, { details: { accountId: "acct_1Nv0FGQ9RKHgCVdK" }, secret: null, secretLast4: null, currency: null }],
+    [
       "bank transfer, DE IBAN typed in groups and lower case",
       { type: "BANK_TRANSFER", accountName: " Jane Doe ", iban: "de89 3704 0044 0532 0130 00", bic: "deut de ff", bankName: "Commerzbank" },
       {
@@ -203,6 +224,7 @@ describe("accepting each type", () => {
       "ZELLE",
       "STORE_CREDIT",
       "OTHER",
+      "STRIPE",
     ]);
   });
 
@@ -255,6 +277,31 @@ describe("refusing bad input, each problem on its field", () => {
     ["Wise with an unknown currency", { type: "WISE", email: "jane@example.com", currency: "ABC" }, [["INVALID_CURRENCY", "input.currency"]]],
     ["Wise with gold (not money)", { type: "WISE", email: "jane@example.com", currency: "XAU" }, [["INVALID_CURRENCY", "input.currency"]]],
     ["Wise with no currency", { type: "WISE", email: "jane@example.com" }, [["INVALID_INPUT", "input.currency"]]],
+    ["Wise with an email and an IBAN", { type: "WISE", email: "jane@example.com", iban: DE_IBAN, currency: "EUR" }, [["INVALID_INPUT", "input"]]],
+    ["Wise with no way to reach the recipient", { type: "WISE", currency: "EUR" }, [["INVALID_INPUT", "input"]]],
+    ["Wise to an IBAN with a bad check digit", { type: "WISE", currency: "EUR", accountName: "Jane Doe", iban: "DE89370400440532013001" }, [["INVALID_IBAN", "input.iban"]]],
+    ["Wise to an IBAN with a routing number's account type", { type: "WISE", currency: "EUR", accountName: "Jane Doe", iban: DE_IBAN, accountType: "CHECKING" }, [["INVALID_INPUT", "input.accountType"]]],
+    ["Wise sort code paid in euros", { type: "WISE", currency: "EUR", accountName: "Jane Doe", sortCode: "231470", accountNumber: "28821822" }, [["INVALID_CURRENCY", "input.currency"]]],
+    [
+      "Wise sort code of five digits and a short account number",
+      { type: "WISE", currency: "GBP", accountName: "Jane Doe", sortCode: "23147", accountNumber: "2882182" },
+      [
+        ["INVALID_INPUT", "input.sortCode"],
+        ["INVALID_INPUT", "input.accountNumber"],
+      ],
+    ],
+    [
+      "Wise ACH without its address",
+      { type: "WISE", currency: "USD", accountName: "Jane Doe", routingNumber: "111000025", accountNumber: "12345678", accountType: "CHECKING" },
+      [
+        ["INVALID_INPUT", "input.country"],
+        ["INVALID_INPUT", "input.addressLine1"],
+        ["INVALID_INPUT", "input.city"],
+        ["INVALID_INPUT", "input.postalCode"],
+      ],
+    ],
+    ["Stripe with something else than an account id", { type: "STRIPE", accountId: "ba_123" }, [["INVALID_INPUT", "input.accountId"]]],
+    ["Stripe with an email", { type: "STRIPE", accountId: "acct_1", email: "jane@example.com" }, [["INVALID_INPUT", "input.email"]]],
     ["Zelle with a bad email", { type: "ZELLE", email: "jane" }, [["INVALID_EMAIL", "input.email"]]],
     // missing fields
     [
@@ -393,6 +440,9 @@ describe("showing a method", () => {
   it.each<[PayoutMethodInput, string]>([
     [{ type: "PAYPAL", email: "jane@example.com" }, "PayPal jane@example.com"],
     [{ type: "WISE", email: "jane@example.com", currency: "EUR" }, "Wise jane@example.com"],
+    [{ type: "WISE", currency: "EUR", accountName: "Jane Doe", iban: DE_IBAN }, "Wise DE•••• 3000"],
+    [{ type: "WISE", currency: "GBP", accountName: "Jane Doe", sortCode: "231470", accountNumber: "28821822" }, "Wise •••• 1822"],
+    [{ type: "STRIPE", accountId: "acct_1Nv0FGQ9RKHgCVdK" }, "Stripe acct_1Nv0FGQ9RKHgCVdK"],
     [{ ...bank, iban: DE_IBAN }, "Bank transfer DE•••• 3000"],
     [ach, "ACH checking •••• 6789"],
     [{ ...ach, accountType: "SAVINGS" }, "ACH savings •••• 6789"],

@@ -1,5 +1,8 @@
 import { maskSecret, PAYOUT_METHOD_TYPES } from "../../domain/payout-method.ts";
 import { addPayoutMethod, removePayoutMethod, setDefaultPayoutMethod } from "../../services/payment-details/payout-methods.ts";
+import { updatePayoutMethod } from "../../services/payment-details/update-payout-method.ts";
+import { verifyPayoutMethod } from "../../services/payment-details/verify-payout-method.ts";
+import { PaymentProviderEnum } from "./payment-provider.ts";
 import { revealPayoutMethod, revealTaxId } from "../../services/payment-details/reveal-payment-details.ts";
 import { setBillingProfile } from "../../services/payment-details/set-billing-profile.ts";
 import type { Context } from "../../context.ts";
@@ -12,6 +15,12 @@ export const PayoutMethodTypeEnum = builder.enumType("PayoutMethodType", { value
 const AccountTypeEnum = builder.enumType("BankAccountType", { values: ["CHECKING", "SAVINGS"] as const });
 const TaxFormEnum = builder.enumType("TaxForm", { values: { W9: {}, W8BEN: {}, W8BEN_E: {} } as const });
 const EntityTypeEnum = builder.enumType("BillingEntityType", { values: ["INDIVIDUAL", "COMPANY"] as const });
+const VerificationEnum = builder.enumType("PayoutMethodVerification", {
+  values: {
+    UNVERIFIED: { description: "Not checked with a provider: none is connected for it, or its type cannot be. A connected provider's unverified method cannot be the default." },
+    VERIFIED: { description: "The provider accepted it (Wise created the recipient; PayPal's checks passed; the Stripe account takes transfers)." },
+  } as const,
+});
 
 const isOwner = (ctx: Context, partnerId: string) => ctx.viewer?.role === "partner" && ctx.viewer.partnerId === partnerId;
 
@@ -48,6 +57,11 @@ export const PayoutMethodRef = builder.prismaNode("PayoutMethod", {
       },
     }),
     instructions: t.string({ nullable: true, resolve: detail("instructions") }),
+    sortCode: t.string({ nullable: true, description: "Wise to a UK account.", resolve: detail("sortCode") }),
+    accountId: t.string({ nullable: true, description: "Stripe: the connected account.", resolve: detail("accountId") }),
+    verificationStatus: t.expose("verificationStatus", { type: VerificationEnum }),
+    verifiedWith: t.expose("verifiedWith", { type: PaymentProviderEnum, nullable: true }),
+    verifiedAt: t.expose("verifiedAt", { type: "DateTime", nullable: true }),
     maskedNumber: t.string({ nullable: true, description: "The IBAN or account number's last four, like \"•••• 3000\".", resolve: (m) => maskSecret(m.secretLast4) }),
     number: t.string({
       nullable: true,
@@ -89,7 +103,7 @@ builder.prismaObjectFields("Partner", (t) => ({
 }));
 
 const PayoutMethodInputRef = builder.inputType("PayoutMethodInput", {
-  description: "Fields by type — PAYPAL: email; WISE: email, currency; BANK_TRANSFER: accountName, iban, bic?; ACH: accountName, routingNumber, accountNumber, accountType; WIRE: accountName, accountNumber, bic, bankName, bankAddress?, routingNumber?; CHECK: payeeName and address; VENMO: handle; ZELLE: email or phone; STORE_CREDIT: instructions?; OTHER: instructions.",
+  description: "Fields by type — PAYPAL: email; WISE: currency and one of email (accountName?), iban (accountName, bic?), sortCode and accountNumber (accountName; GBP), routingNumber, accountNumber, accountType and the address (accountName; USD); STRIPE: accountId; BANK_TRANSFER: accountName, iban, bic?; ACH: accountName, routingNumber, accountNumber, accountType; WIRE: accountName, accountNumber, bic, bankName, bankAddress?, routingNumber?; CHECK: payeeName and address; VENMO: handle; ZELLE: email or phone; STORE_CREDIT: instructions?; OTHER: instructions.",
   fields: (t) => ({
     type: t.field({ type: PayoutMethodTypeEnum, required: true }),
     email: t.string(),
@@ -112,6 +126,8 @@ const PayoutMethodInputRef = builder.inputType("PayoutMethodInput", {
     postalCode: t.string(),
     country: t.string(),
     instructions: t.string(),
+    sortCode: t.string(),
+    accountId: t.string(),
   }),
 });
 
@@ -147,6 +163,27 @@ defineMutation("addPayoutMethod", {
     assertMayNamePartner(ctx, input.partnerId.id);
     return addPayoutMethod(ctx.deps, actorOf(ctx), { partnerId: input.partnerId.id, method: input.method, makeDefault: input.makeDefault });
   },
+});
+
+defineMutation("updatePayoutMethod", {
+  description:
+    "Edits a payout method (the partner itself, admin or finance): its fields are replaced by these; the type stays, and the IBAN or account number may be left out to keep the one on file. Checked with the provider again when one is connected for it.",
+  authScopes: DETAIL_WRITERS,
+  input: (t) => ({
+    id: t.globalID({ for: PayoutMethodRef, required: true }),
+    method: t.field({ type: PayoutMethodInputRef, required: true }),
+    makeDefault: t.boolean(),
+  }),
+  result: { field: "payoutMethod", type: PayoutMethodRef },
+  resolve: (input, ctx) => updatePayoutMethod(ctx.deps, actorOf(ctx), { id: input.id.id, method: input.method, makeDefault: input.makeDefault }),
+});
+
+defineMutation("verifyPayoutMethod", {
+  description: "Checks a payout method with the program's provider now (a method saved before the provider was connected must be, before it can be the default).",
+  authScopes: DETAIL_WRITERS,
+  input: (t) => ({ id: t.globalID({ for: PayoutMethodRef, required: true }) }),
+  result: { field: "payoutMethod", type: PayoutMethodRef },
+  resolve: (input, ctx) => verifyPayoutMethod(ctx.deps, actorOf(ctx), { id: input.id.id }),
 });
 
 defineMutation("removePayoutMethod", {

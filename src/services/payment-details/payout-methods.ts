@@ -1,11 +1,21 @@
-import { fail, UserErrorsThrown, type Result } from "../../domain/errors.ts";
+import { fail, failed, userError, type Result } from "../../domain/errors.ts";
 import { maskSecret, parsePayoutMethod, payoutMethodLabel, type PayoutMethodInput } from "../../domain/payout-method.ts";
 import type { PayoutMethod } from "../../generated/prisma/client.ts";
 import { audit, transact, type Actor, type ServiceDeps, type Tx } from "../runtime.ts";
+import { checkWithProvider, mayBeDefault, verificationData } from "./verify-with-provider.ts";
+
+const MAX_METHODS = 10;
 
 /** What the audit trail keeps of a method: never the number, only its mask. */
-function masked(method: Pick<PayoutMethod, "type" | "details" | "secretLast4" | "currency" | "isDefault">) {
-  return { type: method.type, details: method.details, number: maskSecret(method.secretLast4), currency: method.currency, isDefault: method.isDefault };
+export function masked(method: Pick<PayoutMethod, "type" | "details" | "secretLast4" | "currency" | "isDefault"> & Partial<Pick<PayoutMethod, "verificationStatus" | "verifiedWith">>) {
+  return {
+    type: method.type,
+    details: method.details,
+    number: maskSecret(method.secretLast4),
+    currency: method.currency,
+    isDefault: method.isDefault,
+    ...(method.verificationStatus ? { verificationStatus: method.verificationStatus, verifiedWith: method.verifiedWith ?? null } : {}),
+  };
 }
 
 /** A partner acts for itself only; operators for any partner of the program. */
@@ -13,7 +23,7 @@ export function assertActsFor(actor: Actor, partnerId: string, field: string[]):
   if (actor.partnerId && actor.partnerId !== partnerId) fail("NOT_FOUND", "no such partner", field);
 }
 
-async function lockPartnerMethods(tx: Tx, partnerId: string): Promise<void> {
+export async function lockPartnerMethods(tx: Tx, partnerId: string): Promise<void> {
   // The partner row: serialises default changes for one partner.
   const rows = await tx.db.$queryRaw<{ id: string }[]>`SELECT id::text FROM partners WHERE id = ${partnerId}::uuid AND program_id = ${tx.programId}::uuid FOR UPDATE`;
   if (rows.length === 0) fail("NOT_FOUND", "no such partner", ["input", "partnerId"]);
@@ -21,23 +31,33 @@ async function lockPartnerMethods(tx: Tx, partnerId: string): Promise<void> {
 
 /**
  * Adds a payout method. Sensitive numbers (IBAN, account number) are
- * encrypted; the rest is stored as given, checked per type. The first method
- * becomes the default; `makeDefault` moves the default to this one.
+ * encrypted; the rest is stored as given, checked per type. When the program
+ * has connected the provider that pays this type, the provider checks it
+ * first (Wise creates the recipient) and a refusal saves nothing. The first
+ * method becomes the default; `makeDefault` moves the default to this one.
  * Errors: NOT_FOUND, INVALID_INPUT, INVALID_EMAIL, INVALID_IBAN, INVALID_BIC,
- * INVALID_ROUTING_NUMBER, INVALID_CURRENCY.
+ * INVALID_ROUTING_NUMBER, INVALID_CURRENCY, PROVIDER_REJECTED, PROVIDER_UNAVAILABLE.
  */
-export function addPayoutMethod(
+export async function addPayoutMethod(
   deps: ServiceDeps,
   actor: Actor,
   input: { partnerId: string; method: PayoutMethodInput; makeDefault?: boolean | null },
 ): Promise<Result<PayoutMethod>> {
+  if (actor.partnerId && actor.partnerId !== input.partnerId) return failed(userError("NOT_FOUND", "no such partner", ["input", "partnerId"]));
+  const parsed = parsePayoutMethod(input.method, ["input", "method"]);
+  if (!parsed.ok) return parsed;
+  // Before asking a provider (which may create a recipient there): the partner is ours and has room.
+  const db = deps.tenant(actor.programId);
+  if (!(await db.partner.findUnique({ where: { id: input.partnerId }, select: { id: true } }))) return failed(userError("NOT_FOUND", "no such partner", ["input", "partnerId"]));
+  if ((await db.payoutMethod.count({ where: { partnerId: input.partnerId } })) >= MAX_METHODS) {
+    return failed(userError("INVALID_INPUT", `a partner has at most ${MAX_METHODS} payout methods`, ["input", "partnerId"]));
+  }
+  const check = await checkWithProvider(deps, actor.programId, input.partnerId, parsed.value, ["input", "method"]);
+  if (check.status === "REFUSED") return { ok: false, errors: check.errors };
   return transact(deps, actor, async (tx) => {
-    assertActsFor(actor, input.partnerId, ["input", "partnerId"]);
-    const parsed = parsePayoutMethod(input.method, ["input", "method"]);
-    if (!parsed.ok) throw new UserErrorsThrown(parsed.errors);
     await lockPartnerMethods(tx, input.partnerId);
     const existing = await tx.db.payoutMethod.count({ where: { partnerId: input.partnerId } });
-    if (existing >= 10) fail("INVALID_INPUT", "a partner has at most 10 payout methods", ["input", "partnerId"]);
+    if (existing >= MAX_METHODS) fail("INVALID_INPUT", `a partner has at most ${MAX_METHODS} payout methods`, ["input", "partnerId"]);
     const isDefault = existing === 0 || input.makeDefault === true;
     if (isDefault) await tx.db.payoutMethod.updateMany({ where: { partnerId: input.partnerId, isDefault: true }, data: { isDefault: false } });
     const method = await tx.db.payoutMethod.create({
@@ -50,6 +70,7 @@ export function addPayoutMethod(
         secretLast4: parsed.value.secretLast4,
         currency: parsed.value.currency,
         isDefault,
+        ...verificationData(check, tx.now),
       },
     });
     await audit(tx, { action: "payout_method.add", entityType: "PayoutMethod", entityId: method.id, after: masked(method) });
@@ -70,21 +91,31 @@ export function removePayoutMethod(deps: ServiceDeps, actor: Actor, input: { id:
     await lockPartnerMethods(tx, method.partnerId);
     await tx.db.payoutMethod.delete({ where: { id: method.id } });
     if (method.isDefault) {
-      const next = await tx.db.payoutMethod.findFirst({ where: { partnerId: method.partnerId }, orderBy: { id: "desc" } });
-      if (next) await tx.db.payoutMethod.update({ where: { id: next.id }, data: { isDefault: true } });
+      // The newest that may be the default (one a connected provider has not verified may not).
+      const rest = await tx.db.payoutMethod.findMany({ where: { partnerId: method.partnerId }, orderBy: { id: "desc" } });
+      for (const next of rest) {
+        if (!(await mayBeDefault(tx, next))) continue;
+        await tx.db.payoutMethod.update({ where: { id: next.id }, data: { isDefault: true } });
+        break;
+      }
     }
     await audit(tx, { action: "payout_method.remove", entityType: "PayoutMethod", entityId: method.id, before: masked(method) });
     return method;
   });
 }
 
-/** Makes a method the partner's default. Errors: NOT_FOUND. */
+/**
+ * Makes a method the partner's default: one the program's connected provider
+ * has verified, or one no connected provider can check.
+ * Errors: NOT_FOUND, METHOD_NOT_VERIFIED.
+ */
 export function setDefaultPayoutMethod(deps: ServiceDeps, actor: Actor, input: { id: string }): Promise<Result<PayoutMethod>> {
   return transact(deps, actor, async (tx) => {
     const method = await tx.db.payoutMethod.findUnique({ where: { id: input.id } });
     if (!method) fail("NOT_FOUND", "no such payout method", ["input", "id"]);
     assertActsFor(actor, method.partnerId, ["input", "id"]);
     await lockPartnerMethods(tx, method.partnerId);
+    if (!(await mayBeDefault(tx, method))) fail("METHOD_NOT_VERIFIED", "verify this method with the provider (verifyPayoutMethod) before making it the default", ["input", "id"]);
     await tx.db.payoutMethod.updateMany({ where: { partnerId: method.partnerId, isDefault: true }, data: { isDefault: false } });
     const after = await tx.db.payoutMethod.update({ where: { id: method.id }, data: { isDefault: true } });
     await audit(tx, { action: "payout_method.set_default", entityType: "PayoutMethod", entityId: method.id, before: { isDefault: method.isDefault }, after: { isDefault: true } });

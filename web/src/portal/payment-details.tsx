@@ -13,6 +13,7 @@ const METHOD_FIELDS: Record<PayoutMethodType, { field: MethodField; label: strin
     { field: "email", label: "Wise email" },
     { field: "currency", label: "Currency (like EUR)" },
   ],
+  STRIPE: [{ field: "accountId", label: "Stripe account (acct_…)" }],
   BANK_TRANSFER: [
     { field: "accountName", label: "Account holder" },
     { field: "iban", label: "IBAN" },
