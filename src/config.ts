@@ -36,6 +36,8 @@ const ConfigSchema = z
     ACCRUE_FEED_QUEUE_SIZE: z.coerce.number().int().min(1).max(100_000).default(500),
     /** How often a running feed checks that its (integration) token was not revoked. */
     ACCRUE_FEED_RECHECK_MS: z.coerce.number().int().min(50).max(3_600_000).default(30_000),
+    /** How often feeds check the event table for events they were not sent live (a publish lost with Redis). */
+    ACCRUE_FEED_RECONCILE_MS: z.coerce.number().int().min(50).max(86_400_000).default(2_000),
     ACCRUE_MAX_QUERY_DEPTH: z.coerce.number().int().min(2).max(50).default(12),
     ACCRUE_MAX_QUERY_COST: z.coerce.number().int().min(100).default(100_000),
     ACCRUE_GRAPHIQL: booleanFlag.optional(),
@@ -114,6 +116,7 @@ export interface Config {
   shutdownGraceMs: number;
   feedQueueSize: number;
   feedRecheckMs: number;
+  feedReconcileMs: number;
   limits: { maxDepth: number; maxCost: number };
   graphiql: boolean;
   /** Overrides of the built-in 1099-NEC thresholds, by tax year. */
@@ -177,6 +180,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     shutdownGraceMs: env.ACCRUE_SHUTDOWN_GRACE_MS,
     feedQueueSize: env.ACCRUE_FEED_QUEUE_SIZE,
     feedRecheckMs: env.ACCRUE_FEED_RECHECK_MS,
+    feedReconcileMs: env.ACCRUE_FEED_RECONCILE_MS,
     limits: { maxDepth: env.ACCRUE_MAX_QUERY_DEPTH, maxCost: env.ACCRUE_MAX_QUERY_COST },
     graphiql: env.ACCRUE_GRAPHIQL ?? env.NODE_ENV !== "production",
     tax1099Thresholds: env.ACCRUE_1099_THRESHOLDS,

@@ -58,11 +58,13 @@ function open(command: Extract<ClientCommand, { cmd: "connect" }>, index: number
       switch (message.type) {
         case "next": {
           const now = Date.now();
+          const payload = message.payload as Exclude<Incoming["payload"], unknown[]>;
+          const event = payload?.data?.partnerEvents;
+          // The feed's acknowledgement: it is live from here on.
+          if (event?.type === "STARTED") return becomeReady();
           conn.received += 1;
           stats.received += 1;
-          const payload = message.payload as Exclude<Incoming["payload"], unknown[]>;
           if (payload?.errors) problem(`graphql errors: ${JSON.stringify(payload.errors)}`);
-          const event = payload?.data?.partnerEvents;
           if (event?.type === "FELL_BEHIND") {
             stats.fellBehind += 1;
             problem(`fell behind: ${JSON.stringify(event)}`);
@@ -77,11 +79,8 @@ function open(command: Extract<ClientCommand, { cmd: "connect" }>, index: number
         case "pong":
           return;
         case "connection_ack":
-          // Counted ready once the subscribe is sent: graphql-ws does not
-          // acknowledge it. The parent proves each subscription live (it
-          // primes every partner with an event before measuring).
+          // Ready at the feed's STARTED event, not here: the subscription is live only then.
           socket.send(JSON.stringify({ id: "1", type: "subscribe", payload: { query: command.query } }));
-          becomeReady();
           return;
         case "welcome":
           becomeReady();

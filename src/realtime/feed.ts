@@ -5,10 +5,19 @@ import { BoundedQueue } from "./bounded-queue.ts";
 import { partnerTopic, programTopic, type EventBus } from "./event-bus.ts";
 import type { SequenceWatch } from "./sequence-watch.ts";
 
-/** What a subscription yields: an event, or a notice that the client fell behind and must resume from `cursor`. */
+/** Why a feed ended before its client left. */
+export type FeedEndReason = "TOKEN_EXPIRED" | "TOKEN_REVOKED";
+
+/**
+ * What a subscription yields: first `started` (the feed is live from
+ * `cursor` on), then events, and possibly a last notice: the client fell
+ * behind and must resume from `cursor`, or the feed ended and why.
+ */
 export type FeedItem =
+  | { kind: "started"; cursor: string }
   | { kind: "event"; cursor: string; event: CommittedEvent }
-  | { kind: "fell_behind"; cursor: string; reason: "QUEUE_FULL" | "FAN_OUT_INTERRUPTED"; dropped: number };
+  | { kind: "fell_behind"; cursor: string; reason: "QUEUE_FULL" | "FAN_OUT_INTERRUPTED"; dropped: number }
+  | { kind: "ended"; cursor: string; reason: FeedEndReason };
 
 export interface FeedStats {
   kind: "partner" | "program";
@@ -24,9 +33,9 @@ export interface FeedOptions {
   queueSize: number;
   /** Waits while the transport's send buffer is full (a client that does not read). */
   waitWritable?: () => Promise<void>;
-  /** Ends the feed after this many milliseconds (the token's remaining life). */
+  /** Ends the feed after this many milliseconds (the token's remaining life), with a last `ended` item. */
   endAfterMs?: number;
-  /** Asked every `recheckMs` while the feed runs; the feed ends when it answers false (a revoked token). */
+  /** Asked every `recheckMs` while the feed runs; the feed ends when it answers false (a revoked token), with a last `ended` item. */
   stillAllowed?: () => Promise<boolean>;
   recheckMs?: number;
   /**
@@ -89,7 +98,7 @@ async function* range(db: ScopedPrisma, programId: string, partnerId: string, lo
 }
 
 interface Steps {
-  /** Reads the starting position (after subscribing, so nothing slips between). */
+  /** Reads the starting position (after the subscription is live, so nothing slips between). */
   start(): Promise<void>;
   replay(): AsyncIterable<CommittedEvent>;
   /** What to deliver for a live event: the events it skipped over (from the table), then itself; nothing if delivered already. */
@@ -105,13 +114,16 @@ interface Steps {
 }
 
 /**
- * The engine of both feeds: subscribe to live events first, then replay what
- * the cursor has not seen from the event table, then deliver live events
- * (filling any gap from the table first), and every period check the table
- * for what was not sent live. Every delivery goes through the skip rule, so
- * an event reaching the feed twice (live and from the table) is delivered
- * once. Built on a Repeater so that a client going away ends it at once,
- * even while it waits for the next event.
+ * The engine of both feeds: subscribe to live events first and wait until
+ * the subscription is live (Redis confirmed it), then read the starting
+ * position and say `started` (the client's acknowledgement: anything
+ * committed after it is delivered), then replay what the cursor has not seen
+ * from the event table, then deliver live events (filling any gap from the
+ * table first), and every period check the table for what was not sent live.
+ * Every delivery goes through the skip rule, so an event reaching the feed
+ * twice (live and from the table) is delivered once. Built on a Repeater so
+ * that a client going away ends it at once, even while it waits for the next
+ * event.
  */
 function feed(options: FeedOptions, kind: FeedStats["kind"], topic: string, steps: Steps): AsyncIterableIterator<FeedItem> {
   return new Repeater<FeedItem>(async (push, stop) => {
@@ -125,16 +137,23 @@ function feed(options: FeedOptions, kind: FeedStats["kind"], topic: string, step
       stopped = true;
       queue.wake();
     });
-    const unsubscribe = options.bus.subscribe(topic, (event) => queue.push(event));
+    const subscription = options.bus.subscribe(topic, (event) => queue.push(event));
     const unwatch = options.bus.onDisruption(() => {
       interrupted = true;
       queue.wake();
     });
     let unschedule: (() => void) | undefined;
-    const expiry = options.endAfterMs !== undefined ? setTimeout(() => void stop(), Math.max(0, Math.min(options.endAfterMs, 2 ** 31 - 1))) : undefined;
+    let started = false;
+    /** Ends the feed saying why, after what was already pushed (a client not reading never gets it, but the feed ends all the same). */
+    const end = (reason: FeedEndReason) => {
+      if (stopped) return;
+      if (started) void push({ kind: "ended", cursor: steps.cursor(), reason });
+      void stop();
+    };
+    const expiry = options.endAfterMs !== undefined ? setTimeout(() => end("TOKEN_EXPIRED"), Math.max(0, Math.min(options.endAfterMs, 2 ** 31 - 1))) : undefined;
     const { stillAllowed } = options;
     const recheck = stillAllowed
-      ? setInterval(() => void stillAllowed().then((allowed) => allowed || stop(), () => undefined), options.recheckMs ?? 30_000)
+      ? setInterval(() => void stillAllowed().then((allowed) => allowed || end("TOKEN_REVOKED"), () => undefined), options.recheckMs ?? 30_000)
       : undefined;
     const deliver = async (event: CommittedEvent) => {
       if (steps.covered(event)) return;
@@ -152,7 +171,12 @@ function feed(options: FeedOptions, kind: FeedStats["kind"], topic: string, step
       return !stopped;
     };
     try {
+      await subscription.ready;
+      if (stopped) return;
       await steps.start();
+      if (stopped) return;
+      started = true;
+      await push({ kind: "started", cursor: steps.cursor() });
       if (!(await deliverAll(steps.replay()))) return;
       unschedule = steps.schedule(() => {
         due = true;
@@ -190,7 +214,7 @@ function feed(options: FeedOptions, kind: FeedStats["kind"], topic: string, step
     } finally {
       clearTimeout(expiry);
       clearInterval(recheck);
-      unsubscribe();
+      subscription.unsubscribe();
       unwatch();
       unschedule?.();
       options.stats?.delete(stats);
@@ -257,7 +281,7 @@ export function partnerFeed(options: FeedOptions & { partnerId: string; after: b
     delivered(event) {
       last = BigInt(event.partnerSequence!);
     },
-    cursor: () => encodePartnerCursor(last),
+    cursor: () => encodePartnerCursor(options.partnerId, last),
   });
 }
 
@@ -458,37 +482,58 @@ export function programFeed(options: FeedOptions & { after: ProgramCursor | null
     cursor() {
       const p: Record<string, string> = {};
       for (const id of held) p[id] = last.get(id)!.toString();
-      return encodeProgramCursor({ w: watermark.toString(), p });
+      return encodeProgramCursor({ g: programId, w: watermark.toString(), p });
     },
   });
 }
 
 export interface ProgramCursor {
+  /** The program whose feed handed it out. */
+  g: string;
   /** Watermark: every event of a transaction below it was delivered. */
   w: string;
   /** Per partner with an event delivered at or above the watermark, the last sequence delivered. */
   p: Record<string, string>;
 }
 
-export function encodePartnerCursor(sequence: bigint): string {
-  return Buffer.from(`partner:${sequence}`).toString("base64url");
+export interface PartnerCursor {
+  partnerId: string;
+  /** The last sequence delivered. */
+  sequence: bigint;
 }
 
 /** Sequences and transaction ids are PostgreSQL bigints: a cursor naming a larger number names nothing. */
 const MAX_BIGINT = 2n ** 63n - 1n;
 const bigintOf = (digits: string): bigint | undefined => (/^\d{1,19}$/.test(digits) && BigInt(digits) <= MAX_BIGINT ? BigInt(digits) : undefined);
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-export function decodePartnerCursor(cursor: string): bigint | undefined {
+/**
+ * Versioned, and naming its partner: cursors of the earlier format
+ * (`partner:<n>`) named a sequence of no partner in particular, so one of
+ * another partner's feed, or one past the partner's last event, silently
+ * swallowed live events; they are refused.
+ */
+const PARTNER_CURSOR = "partner:2:";
+
+export function encodePartnerCursor(partnerId: string, sequence: bigint): string {
+  return Buffer.from(`${PARTNER_CURSOR}${partnerId}:${sequence}`).toString("base64url");
+}
+
+export function decodePartnerCursor(cursor: string): PartnerCursor | undefined {
   const text = Buffer.from(cursor, "base64url").toString("utf8");
-  const match = /^partner:(\d+)$/.exec(text);
-  return match ? bigintOf(match[1]!) : undefined;
+  if (!text.startsWith(PARTNER_CURSOR)) return undefined;
+  const [partnerId, digits, ...rest] = text.slice(PARTNER_CURSOR.length).split(":");
+  if (rest.length > 0 || !partnerId || !UUID.test(partnerId) || digits === undefined) return undefined;
+  const sequence = bigintOf(digits);
+  return sequence === undefined ? undefined : { partnerId, sequence };
 }
 
 /**
- * Versioned: cursors of the earlier program feed (`program:{…}`) could name a
- * watermark past events never delivered, and are refused.
+ * Versioned: cursors of the first program feed (`program:{…}`) could name a
+ * watermark past events never delivered, and those of the second
+ * (`program:2:`) named no program; both are refused.
  */
-const PROGRAM_CURSOR = "program:2:";
+const PROGRAM_CURSOR = "program:3:";
 
 export function encodeProgramCursor(cursor: ProgramCursor): string {
   return Buffer.from(`${PROGRAM_CURSOR}${JSON.stringify(cursor)}`).toString("base64url");
@@ -500,10 +545,73 @@ export function decodeProgramCursor(cursor: string): ProgramCursor | undefined {
   try {
     const parsed = JSON.parse(text.slice(PROGRAM_CURSOR.length)) as ProgramCursor;
     if (typeof parsed !== "object" || parsed === null) return undefined;
+    if (typeof parsed.g !== "string" || !UUID.test(parsed.g)) return undefined;
     if (typeof parsed.w !== "string" || bigintOf(parsed.w) === undefined || typeof parsed.p !== "object" || parsed.p === null || Array.isArray(parsed.p)) return undefined;
-    for (const [id, seq] of Object.entries(parsed.p)) if (!/^[0-9a-f-]{36}$/.test(id) || typeof seq !== "string" || bigintOf(seq) === undefined) return undefined;
+    for (const [id, seq] of Object.entries(parsed.p)) if (!UUID.test(id) || typeof seq !== "string" || bigintOf(seq) === undefined) return undefined;
     return parsed;
   } catch {
     return undefined;
   }
+}
+
+/** Why a well-formed cursor cannot resume this feed (null when it can). */
+export type CursorProblem = { code: "INVALID_CURSOR"; message: string } | null;
+
+/**
+ * A partner feed's cursor must be of that partner's feed and name a sequence
+ * the partner has reached: a cursor ahead of the partner would count events
+ * not yet written as delivered, and swallow them when they come.
+ */
+export async function partnerCursorProblem(db: ScopedPrisma, partnerId: string, cursor: PartnerCursor): Promise<CursorProblem> {
+  if (cursor.partnerId !== partnerId) return { code: "INVALID_CURSOR", message: "after is a cursor of another partner's feed" };
+  const balance = await db.balance.findUnique({ where: { partnerId }, select: { eventSequence: true } });
+  const last = balance?.eventSequence ?? 0n;
+  if (cursor.sequence > last) return { code: "INVALID_CURSOR", message: `after names event ${cursor.sequence}, past the partner's last event (${last})` };
+  return null;
+}
+
+/**
+ * A program feed's cursor must be of this program's feed, its watermark no
+ * later than the next transaction id, and each partner it names one of the
+ * program's, at a sequence that partner has reached.
+ */
+export async function programCursorProblem(db: ScopedPrisma, programId: string, cursor: ProgramCursor): Promise<CursorProblem> {
+  if (cursor.g !== programId) return { code: "INVALID_CURSOR", message: "after is a cursor of another program's feed" };
+  const ids = Object.keys(cursor.p);
+  const [row] = await db.$queryRaw<{ next: string; wrong: bigint }[]>`
+    SELECT pg_snapshot_xmax(pg_current_snapshot())::text AS next,
+           (SELECT count(*) FROM unnest(${ids}::uuid[], ${ids.map((id) => cursor.p[id]!)}::bigint[]) AS k(pid, seq)
+              LEFT JOIN balances b ON b.partner_id = k.pid AND b.program_id = ${programId}::uuid
+             WHERE b.partner_id IS NULL OR k.seq > b.event_sequence) AS wrong`;
+  if (BigInt(cursor.w) > BigInt(row!.next)) return { code: "INVALID_CURSOR", message: "after names a point past the program's last event" };
+  if (Number(row!.wrong) > 0) return { code: "INVALID_CURSOR", message: "after names a partner the program does not have, or an event past a partner's last" };
+  return null;
+}
+
+/**
+ * Runs a feed up to its `started` item before handing it over, so that the
+ * subscription's acknowledgement (SSE's response headers, which follow the
+ * subscribe resolver) comes after the feed's starting position was read, and
+ * a feed that cannot start (the database away) is refused as the subscription
+ * instead of ending right after it was accepted.
+ */
+export async function startFeed(feed: AsyncIterableIterator<FeedItem>): Promise<AsyncIterableIterator<FeedItem>> {
+  let first: IteratorResult<FeedItem> | undefined = await feed.next();
+  const started: AsyncIterableIterator<FeedItem> = {
+    next() {
+      const result = first;
+      first = undefined;
+      return result ? Promise.resolve(result) : feed.next();
+    },
+    return(value?: unknown) {
+      first = undefined;
+      return feed.return ? feed.return(value) : Promise.resolve({ done: true, value: undefined });
+    },
+    throw(error?: unknown) {
+      first = undefined;
+      return feed.throw ? feed.throw(error) : Promise.reject(error);
+    },
+    [Symbol.asyncIterator]: () => started,
+  };
+  return started;
 }

@@ -2,6 +2,8 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Redis } from "ioredis";
+import pg from "pg";
 import type { TestProject } from "vitest/node";
 import { openDatabase } from "../../src/db/database.ts";
 import { migrate, readMigrations } from "../../src/db/migrate.ts";
@@ -15,8 +17,9 @@ declare module "vitest" {
 
 /**
  * In CI (ACCRUE_REQUIRE_SERVICES=1) the PostgreSQL and Redis tests are
- * required: a missing TEST_DATABASE_URL or REDIS_URL fails the run here
- * instead of letting those tests skip.
+ * required: a missing TEST_DATABASE_URL or REDIS_URL, or a server there that
+ * does not answer, fails the run here instead of letting those tests skip
+ * (or pass on a fallback, as a live feed would through its periodic check).
  *
  * Also prepares one migrated PGlite folder per set of migrations: a new
  * PGlite folder costs seconds (initdb), a copy of one a fraction of that.
@@ -27,6 +30,8 @@ export default async function setup(project: TestProject): Promise<void> {
     if (missing.length > 0) {
       throw new Error(`ACCRUE_REQUIRE_SERVICES=1 but ${missing.join(" and ")} ${missing.length > 1 ? "are" : "is"} not set`);
     }
+    const silent = [await postgresProblem(process.env.TEST_DATABASE_URL!), await redisProblem(process.env.REDIS_URL!)].filter(Boolean);
+    if (silent.length > 0) throw new Error(`ACCRUE_REQUIRE_SERVICES=1 but ${silent.join("; ")}`);
   }
   const migrations = await readMigrations();
   const key = createHash("sha256").update(migrations.map((m) => m.checksum).join()).digest("hex").slice(0, 16);
@@ -42,4 +47,34 @@ export default async function setup(project: TestProject): Promise<void> {
     renameSync(building, template);
   }
   project.provide("pgliteTemplate", template);
+}
+
+/** Why PostgreSQL at `url` does not answer a query, or null when it does. */
+async function postgresProblem(url: string): Promise<string | null> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
+  try {
+    await client.connect();
+    const { rows } = await client.query<{ one: number }>("SELECT 1 AS one");
+    return rows[0]?.one === 1 ? null : "PostgreSQL at TEST_DATABASE_URL answered SELECT 1 wrongly";
+  } catch (error) {
+    return `PostgreSQL at TEST_DATABASE_URL does not answer (${(error as Error).message})`;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** Why Redis at `url` does not answer PING, or null when it does. */
+async function redisProblem(url: string): Promise<string | null> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 10_000 });
+  let cause: Error | undefined;
+  redis.on("error", (error: Error) => (cause ??= error)); // reported below
+  try {
+    await redis.connect();
+    const answer = await redis.ping();
+    return answer === "PONG" ? null : `Redis at REDIS_URL answered PING with ${answer}`;
+  } catch (error) {
+    return `Redis at REDIS_URL does not answer (${(cause ?? (error as Error)).message})`;
+  } finally {
+    redis.disconnect();
+  }
 }

@@ -1,3 +1,5 @@
+import { randomBytes } from "node:crypto";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { graphql } from "../../src/generated/gql/index.ts";
 import { connectQuickBooks } from "../helpers/accounting-docs.ts";
@@ -5,8 +7,8 @@ import { createPostgresDatabase, databaseTargets, hasPostgres } from "../helpers
 import { createPartnerFixture, createProgramFixture } from "../helpers/fixtures.ts";
 import { balanceOf, recordSale, ReviewDocs } from "../helpers/ledger-docs.ts";
 import { ApprovePayoutsDoc, CreatePayoutDoc, makePayable, payableSale, RunPayoutsDoc } from "../helpers/payout-docs.ts";
-import { startQuickBooksStandIn } from "../helpers/quickbooks-stand-in.ts";
-import { dataOf, startTestApp, type TestApp } from "../helpers/test-app.ts";
+import { startQuickBooksStandIn, type StandIn } from "../helpers/quickbooks-stand-in.ts";
+import { dataOf, rawId, startTestApp, type TestApp } from "../helpers/test-app.ts";
 
 const PayoutsDoc = graphql(`query ScheduledPayouts { payouts(first: 50) { totalCount edges { node { id status createdBy amount { amount } } } } }`);
 const ScheduleDoc = graphql(`mutation ChangeSchedule($input: UpdateProgramSettingsInput!) { updateProgramSettings(input: $input) { program { id } userErrors { code message } } }`);
@@ -110,52 +112,90 @@ describe.each(databaseTargets())("scheduled work on %s", (target) => {
 });
 
 describe.runIf(hasPostgres)("two worker instances at once (PostgreSQL)", () => {
+  let database: Awaited<ReturnType<typeof createPostgresDatabase>>;
+  let qbo: StandIn;
+  let a: TestApp;
+  let b: TestApp;
+  let sql: pg.Client;
+  beforeAll(async () => {
+    database = await createPostgresDatabase();
+    qbo = await startQuickBooksStandIn();
+    // Instances of one deployment share its secrets: each test app would
+    // otherwise generate its own encryption key in its own data folder, and
+    // one instance could not open the QuickBooks tokens another sealed.
+    const env = { ...qbo.env, ACCRUE_SCHEDULER: "0", ACCRUE_ENCRYPTION_KEY: randomBytes(32).toString("base64") };
+    a = await startTestApp("postgres", { databaseUrl: database.url, env });
+    b = await startTestApp("postgres", { databaseUrl: database.url, env, clock: a.clock });
+    sql = new pg.Client({ connectionString: database.url });
+    await sql.connect();
+  });
+  afterAll(async () => {
+    await sql?.end();
+    await a?.stop();
+    await b?.stop();
+    await qbo?.close();
+    await database?.drop();
+  });
+  const billPosts = () => qbo.requests.filter((r) => r.method === "POST" && r.path.endsWith("/bill")).length;
+  const syncJobs = async (payoutId: string) =>
+    (await sql.query<{ status: string; attempts: number; last_error: string | null }>(`SELECT status, attempts, last_error FROM outbox_jobs WHERE subject_id = $1`, [rawId(payoutId)])).rows;
+
   it("run each job once", async () => {
-    const database = await createPostgresDatabase();
-    const qbo = await startQuickBooksStandIn();
-    const env = { ...qbo.env, ACCRUE_SCHEDULER: "0" };
-    const a = await startTestApp("postgres", { databaseUrl: database.url, env });
-    const b = await startTestApp("postgres", { databaseUrl: database.url, env, clock: a.clock });
-    try {
-      a.clock.set("2026-01-20T12:00:00.000Z");
-      const program = await createProgramFixture(a, { timeZone: "UTC", payoutSchedule: { frequency: "WEEKLY", weekday: "MONDAY" }, minimumPayout: "1.00", holdPeriodDays: 3 });
+    a.clock.set("2026-01-20T12:00:00.000Z");
+    const program = await createProgramFixture(a, { timeZone: "UTC", payoutSchedule: { frequency: "WEEKLY", weekday: "MONDAY" }, minimumPayout: "1.00", holdPeriodDays: 3 });
+    const integration = await program.integrationToken(["CONVERSIONS_WRITE"]);
+    await connectQuickBooks(a, program, qbo);
+    const partners = [];
+    for (let i = 0; i < 4; i += 1) {
+      const p = await createPartnerFixture(a, program);
+      await makePayable(a, program, p.id);
+      partners.push(p);
+    }
+    // Lines whose hold ends on Friday the 23rd, approved.
+    for (const p of partners) {
+      const sale = await recordSale(a, integration, p.id, { amount: "100.00", occurredAt: "2026-01-20T00:00:00.000Z" });
+      await a.gql(ReviewDocs.approve, { input: { ids: [sale.commissionId] } }, program.adminToken);
+    }
+    // An approved payout to book in QuickBooks.
+    const q = await createPartnerFixture(a, program);
+    await makePayable(a, program, q.id);
+    await payableSale(a, program, integration, q.id, "500.00");
+    const payout = dataOf(await a.gql(CreatePayoutDoc, { input: { partnerId: q.id } }, program.financeToken)).createPayout.payout!;
+    await a.gql(ApprovePayoutsDoc, { input: { ids: [payout.id] } }, program.financeToken);
+
+    a.clock.set("2026-01-26T00:00:01.000Z"); // Monday: holds have ended, the weekly run is due
+    const postsBefore = billPosts();
+    await Promise.all([a.app.scheduler.runOnce({ poll: false }), b.app.scheduler.runOnce({ poll: false })]);
+    await Promise.all([a.app.scheduler.runOnce({ poll: false }), b.app.scheduler.runOnce({ poll: false })]);
+
+    const runs = dataOf(await a.gql(RunsDoc, {}, program.adminToken)).auditEntries;
+    expect(runs.totalCount).toBe(1);
+    const payouts = dataOf(await a.gql(PayoutsDoc, {}, program.adminToken)).payouts.edges.map((e) => e.node);
+    expect(payouts.filter((p) => p.createdBy === "payout-schedule")).toHaveLength(4);
+    for (const p of partners) expect(await balanceOf(a, program.adminToken, p.id)).toMatchObject({ inPayouts: "10.00", pending: "0.00" });
+    // Whichever instance took it, the job ran once, at its first attempt.
+    expect(await syncJobs(payout.id)).toEqual([{ status: "DONE", attempts: 1, last_error: null }]);
+    expect(billPosts() - postsBefore).toBe(1);
+    expect(qbo.bills.size).toBe(1);
+  }, 60_000);
+
+  // Which instance takes a task first is a matter of timing; each must be able to do it.
+  for (const [name, runs] of [["the instance that queued it", () => a], ["another instance", () => b]] as const) {
+    it(`delivers a job through ${name}`, async () => {
+      a.clock.set("2026-02-02T12:00:00.000Z");
+      const program = await createProgramFixture(a, { timeZone: "UTC", minimumPayout: "1.00" });
       const integration = await program.integrationToken(["CONVERSIONS_WRITE"]);
       await connectQuickBooks(a, program, qbo);
-      const partners = [];
-      for (let i = 0; i < 4; i += 1) {
-        const p = await createPartnerFixture(a, program);
-        await makePayable(a, program, p.id);
-        partners.push(p);
-      }
-      // Lines whose hold ends on Friday the 23rd, approved.
-      for (const p of partners) {
-        const sale = await recordSale(a, integration, p.id, { amount: "100.00", occurredAt: "2026-01-20T00:00:00.000Z" });
-        await a.gql(ReviewDocs.approve, { input: { ids: [sale.commissionId] } }, program.adminToken);
-      }
-      // An approved payout to book in QuickBooks.
       const q = await createPartnerFixture(a, program);
       await makePayable(a, program, q.id);
-      await payableSale(a, program, integration, q.id, "500.00");
+      await payableSale(a, program, integration, q.id, "200.00");
       const payout = dataOf(await a.gql(CreatePayoutDoc, { input: { partnerId: q.id } }, program.financeToken)).createPayout.payout!;
-      await a.gql(ApprovePayoutsDoc, { input: { ids: [payout.id] } }, program.financeToken);
-
-      a.clock.set("2026-01-26T00:00:01.000Z"); // Monday: holds have ended, the weekly run is due
-      const billPosts = () => qbo.requests.filter((r) => r.method === "POST" && r.path.endsWith("/bill")).length;
-      await Promise.all([a.app.scheduler.runOnce({ poll: false }), b.app.scheduler.runOnce({ poll: false })]);
-      await Promise.all([a.app.scheduler.runOnce({ poll: false }), b.app.scheduler.runOnce({ poll: false })]);
-
-      const runs = dataOf(await a.gql(RunsDoc, {}, program.adminToken)).auditEntries;
-      expect(runs.totalCount).toBe(1);
-      const payouts = dataOf(await a.gql(PayoutsDoc, {}, program.adminToken)).payouts.edges.map((e) => e.node);
-      expect(payouts.filter((p) => p.createdBy === "payout-schedule")).toHaveLength(4);
-      for (const p of partners) expect(await balanceOf(a, program.adminToken, p.id)).toMatchObject({ inPayouts: "10.00", pending: "0.00" });
-      expect(billPosts()).toBe(1);
-      expect(qbo.bills.size).toBe(1);
-    } finally {
-      await a.stop();
-      await b.stop();
-      await qbo.close();
-      await database.drop();
-    }
-  }, 60_000);
+      dataOf(await a.gql(ApprovePayoutsDoc, { input: { ids: [payout.id] } }, program.financeToken));
+      a.clock.advance(2 * 3_600_000); // the access token has expired: the job refreshes it first
+      const postsBefore = billPosts();
+      expect(await runs().app.scheduler.tasks.outbox()).toMatchObject({ done: 1, retried: 0, failed: 0 });
+      expect(await syncJobs(payout.id)).toEqual([{ status: "DONE", attempts: 1, last_error: null }]);
+      expect(billPosts() - postsBefore).toBe(1);
+    }, 60_000);
+  }
 });

@@ -1,8 +1,9 @@
+import { ServerResponse } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { graphql } from "../../src/generated/gql/index.ts";
 import { databaseTargets } from "../helpers/databases.ts";
-import { feedClient, PartnerFeedDoc, subscribe } from "../helpers/feed-client.ts";
+import { feedClient, PartnerFeedDoc, sseSubscribe, subscribe } from "../helpers/feed-client.ts";
 import { createPartnerFixture, createProgramFixture, type ProgramFixture } from "../helpers/fixtures.ts";
 import { IssueIntegrationTokenDoc } from "../helpers/integration-token.ts";
 import { recordSale, ReviewDocs } from "../helpers/ledger-docs.ts";
@@ -37,7 +38,7 @@ describe.each(databaseTargets())("live feed on %s", (target) => {
     const theirs = feedClient(t.url, q.token);
     const feed = subscribe(mine, PartnerFeedDoc, {});
     const other = subscribe(theirs, PartnerFeedDoc, {});
-    await new Promise((resolve) => setTimeout(resolve, 200)); // subscribed
+    await Promise.all([feed.started, other.started]);
     const first = await recordSale(t, integration, p.id, { amount: "100.00" });
     const second = await recordSale(t, integration, p.id, { amount: "250.00" });
     const items = await feed.waitFor(4);
@@ -53,8 +54,13 @@ describe.each(databaseTargets())("live feed on %s", (target) => {
     dataOf(await t.gql(ReviewDocs.approve, { input: { ids: [first.commissionId] } }, acme.adminToken));
     const more = await feed.waitFor(6);
     expect(more[4]!.partnerEvents).toMatchObject({ type: "COMMISSION_CHANGED", commission: { status: "APPROVED" } });
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(other.items).toEqual([]);
+    // The marker: Q's own sale, after all of P's. Anything of P's sent to Q would have come before it.
+    await recordSale(t, integration, q.id, { amount: "10.00" });
+    const theirsNow = await other.waitFor(2);
+    expect(theirsNow.map((i) => [i.partnerEvents.partnerId, i.partnerEvents.sequence])).toEqual([
+      [q.id, "1"],
+      [q.id, "2"],
+    ]);
     await mine.dispose();
     await theirs.dispose();
   });
@@ -63,7 +69,7 @@ describe.each(databaseTargets())("live feed on %s", (target) => {
     const p = await createPartnerFixture(t, acme);
     const client = feedClient(t.url, p.token);
     const first = subscribe(client, PartnerFeedDoc, {});
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await first.started;
     await recordSale(t, integration, p.id);
     const seen = await first.waitFor(2);
     const cursor = seen.at(-1)!.partnerEvents.cursor;
@@ -88,7 +94,7 @@ describe.each(databaseTargets())("live feed on %s", (target) => {
     await refused.done;
     expect(JSON.stringify(refused.errors)).toMatch(/FORBIDDEN/);
     const own = subscribe(client, PartnerFeedDoc, { partnerId: p.id });
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await own.started;
     await recordSale(t, integration, p.id);
     await own.waitFor(2);
     await client.dispose();
@@ -100,15 +106,18 @@ describe.each(databaseTargets())("live feed on %s", (target) => {
     const outsider = feedClient(t.url, other.adminToken);
     const all = subscribe(watcher, ProgramFeedDoc, {});
     const none = subscribe(outsider, ProgramFeedDoc, {});
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await Promise.all([all.started, none.started]);
     const p = await createPartnerFixture(t, acme);
     const q = await createPartnerFixture(t, acme);
     await recordSale(t, integration, p.id);
     await recordSale(t, integration, q.id);
     const items = await all.waitFor(4);
     expect(new Set(items.map((i) => i.programEvents.partnerId))).toEqual(new Set([p.id, q.id]));
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(none.items).toEqual([]);
+    // The marker: a sale in the other program, after all of ACME's. Anything of ACME's sent there would have come before it.
+    const theirs = await createPartnerFixture(t, other);
+    await recordSale(t, await other.integrationToken(["CONVERSIONS_WRITE"]), theirs.id);
+    const seenThere = await none.waitFor(2);
+    expect(seenThere.map((i) => i.programEvents.partnerId)).toEqual([theirs.id, theirs.id]);
     const partnerTries = feedClient(t.url, p.token);
     const refused = subscribe(partnerTries, ProgramFeedDoc, {});
     await refused.done;
@@ -155,12 +164,14 @@ describe.each(databaseTargets())("live feed on %s", (target) => {
       let closedWith: number | undefined;
       const client = feedClient(quick.url, issued.token, { onClose: (code) => (closedWith = code) });
       const feed = subscribe(client, PartnerFeedDoc, { partnerId: p.id });
-      await new Promise((resolve) => setTimeout(resolve, 200)); // subscribed
+      await feed.started;
       await recordSale(quick, issued.token, p.id, { amount: "10.00" });
       await feed.waitFor(2);
       dataOf(await quick.gql(RevokeWatcherDoc, { input: { id: issued.integrationToken.id } }, program.adminToken));
       await Promise.race([feed.done, new Promise((_, reject) => setTimeout(() => reject(new Error("the feed outlived its revoked token")), 5_000))]);
-      expect(feed.items).toHaveLength(2);
+      // It says why it ended, with the cursor to resume from (under a token that may read it).
+      expect(feed.items.map((i) => i.partnerEvents.type)).toEqual(["COMMISSION_ACCRUED", "BALANCE_CHANGED", "ENDED"]);
+      expect(feed.items[2]!.partnerEvents).toMatchObject({ ended: { reason: "TOKEN_REVOKED" }, cursor: feed.items[1]!.partnerEvents.cursor });
       expect(closedWith).toBeUndefined(); // the feed ended; the socket is still open
       const again = subscribe(client, PartnerFeedDoc, { partnerId: p.id });
       await again.done;
@@ -172,10 +183,74 @@ describe.each(databaseTargets())("live feed on %s", (target) => {
     }
   });
 
+  it("refuses another partner's cursor, and one past the partner's last event, so no cursor can swallow live events (INVALID_CURSOR)", async () => {
+    const p = await createPartnerFixture(t, acme);
+    const q = await createPartnerFixture(t, acme);
+    const client = feedClient(t.url, acme.analystToken);
+    const cursorOf = async (partnerId: string) => {
+      const feed = subscribe(client, PartnerFeedDoc, { partnerId });
+      await feed.started;
+      await recordSale(t, integration, partnerId);
+      const [, balance] = await feed.waitFor(2);
+      feed.stop();
+      return balance!.partnerEvents.cursor;
+    };
+    const mine = await cursorOf(p.id);
+    const theirs = await cursorOf(q.id);
+    // The same cursor, naming P's event 99,999,999 (P has 2).
+    const ahead = Buffer.from(Buffer.from(mine, "base64url").toString().replace(/\d+$/, "99999999")).toString("base64url");
+    for (const [after, message] of [
+      [theirs, /^after is a cursor of another partner's feed$/],
+      [ahead, /^after names event 99999999, past the partner's last event \(\d+\)$/],
+    ] as const) {
+      const refused = subscribe(client, PartnerFeedDoc, { partnerId: p.id, after });
+      // A sale of P's: a feed that took the cursor would deliver it, or swallow it.
+      await recordSale(t, integration, p.id);
+      await Promise.race([refused.done, refused.started, refused.waitFor(1)]).catch(() => undefined);
+      expect(refused.items).toEqual([]);
+      expect(refused.errors).toEqual([expect.objectContaining({ message: expect.stringMatching(message), extensions: expect.objectContaining({ code: "INVALID_CURSOR" }) })]);
+    }
+    // P's own cursor resumes, and its next sale arrives live.
+    const resumed = subscribe(client, PartnerFeedDoc, { partnerId: p.id, after: mine });
+    await resumed.started;
+    await recordSale(t, integration, p.id);
+    expect((await resumed.waitFor(6)).map((i) => i.partnerEvents.sequence)).toEqual(["3", "4", "5", "6", "7", "8"]);
+    await client.dispose();
+  });
+
+  it("refuses another program's feed cursor, and one naming a partner the program does not have (INVALID_CURSOR)", async () => {
+    const other = await createProgramFixture(t);
+    const client = feedClient(t.url, acme.analystToken);
+    const elsewhere = feedClient(t.url, other.adminToken);
+    const theirs = subscribe(elsewhere, ProgramFeedDoc, {});
+    const theirCursor = await theirs.started;
+    const p = await createPartnerFixture(t, other);
+    const refused = async (after: string, message: string) => {
+      const feed = subscribe(client, ProgramFeedDoc, { after });
+      await feed.done;
+      expect(feed.errors).toEqual([expect.objectContaining({ message, extensions: expect.objectContaining({ code: "INVALID_CURSOR" }) })]);
+    };
+    await refused(theirCursor, "after is a cursor of another program's feed");
+    const mine = subscribe(client, ProgramFeedDoc, {});
+    const cursor = JSON.parse(Buffer.from(await mine.started, "base64url").toString().slice("program:3:".length)) as { g: string; w: string; p: Record<string, string> };
+    const forged = (c: typeof cursor) => Buffer.from(`program:3:${JSON.stringify(c)}`).toString("base64url");
+    await refused(forged({ ...cursor, p: { [p.rawId]: "0" } }), "after names a partner the program does not have, or an event past a partner's last");
+    await refused(forged({ ...cursor, w: "999999999999" }), "after names a point past the program's last event");
+    await client.dispose();
+    await elsewhere.dispose();
+  });
+
   it("refuses a cursor that is not one of this feed, or names a number past PostgreSQL's bigint", async () => {
     const p = await createPartnerFixture(t, acme);
     const client = feedClient(t.url, p.token);
-    for (const after of [Buffer.from("partner:99999999999999999999").toString("base64url"), Buffer.from('program:{"w":"1","p":{}}').toString("base64url"), "junk"]) {
+    const bigint = (n: string) => Buffer.from(`partner:2:${p.rawId}:${n}`).toString("base64url");
+    for (const after of [
+      bigint("99999999999999999999"),
+      bigint("-1"),
+      Buffer.from("partner:1").toString("base64url"), // the earlier format, which named no partner
+      Buffer.from('program:{"w":"1","p":{}}').toString("base64url"),
+      "junk",
+    ]) {
       const feed = subscribe(client, PartnerFeedDoc, { after });
       await feed.done;
       expect(feed.errors).toEqual([expect.objectContaining({ message: "after is not a cursor of this feed", extensions: expect.objectContaining({ code: "BAD_USER_INPUT" }) })]);
@@ -185,32 +260,106 @@ describe.each(databaseTargets())("live feed on %s", (target) => {
 
   it("works over SSE too", async () => {
     const p = await createPartnerFixture(t, acme);
-    const controller = new AbortController();
-    const response = await fetch(`${t.url}/graphql`, {
-      method: "POST",
-      headers: { "content-type": "application/json", accept: "text/event-stream", authorization: `Bearer ${p.token}` },
-      body: JSON.stringify({ query: "subscription { partnerEvents { type sequence commission { amount { amount } } } }" }),
-      signal: controller.signal,
-    });
-    expect(response.status).toBe(200);
-    expect(response.headers.get("content-type")).toMatch(/text\/event-stream/);
-    const reader = response.body!.getReader();
-    setTimeout(() => void recordSale(t, integration, p.id, { amount: "40.00" }), 300);
-    let text = "";
-    while (!/"COMMISSION_ACCRUED"/.test(text)) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      text += Buffer.from(value).toString();
-    }
-    controller.abort();
-    expect(text).toMatch(/"sequence":"1"/);
-    expect(text).toMatch(/"amount":"4.00"/);
+    const sse = await sseSubscribe(t.url, p.token, "subscription { partnerEvents { type sequence commission { amount { amount } } } }");
+    expect(sse.response.status).toBe(200);
+    expect(sse.response.headers.get("content-type")).toMatch(/text\/event-stream/);
+    expect((await sse.next())?.data.partnerEvents.type).toBe("STARTED");
+    await recordSale(t, integration, p.id, { amount: "40.00" });
+    expect((await sse.next())?.data.partnerEvents).toEqual({ type: "COMMISSION_ACCRUED", sequence: "1", commission: { amount: { amount: "4.00" } } });
+    sse.close();
     const forged = await fetch(`${t.url}/graphql`, {
       method: "POST",
       headers: { "content-type": "application/json", accept: "text/event-stream", authorization: `Bearer nope.nope.nope` },
       body: JSON.stringify({ query: "subscription { partnerEvents { type } }" }),
     });
     expect(forged.status).toBe(401);
+  });
+
+  it("ends a feed with the reason over SSE: the token expired, or the integration token was revoked", async () => {
+    const p = await createPartnerFixture(t, acme);
+    const query = "subscription($partnerId: ID) { partnerEvents(partnerId: $partnerId) { type cursor ended { reason } } }";
+    const shortLived = await t.token({ role: "partner", programId: acme.rawId, partnerId: p.rawId }, 1);
+    const expiring = await sseSubscribe(t.url, shortLived, query);
+    expect((await expiring.next())?.data.partnerEvents.type).toBe("STARTED");
+    expect((await expiring.next())?.data.partnerEvents).toMatchObject({ type: "ENDED", ended: { reason: "TOKEN_EXPIRED" } });
+    expect(await expiring.next()).toBeUndefined();
+
+    const quick = await startTestApp(target, { env: { ACCRUE_FEED_RECHECK_MS: "100" } });
+    try {
+      const program = await createProgramFixture(quick);
+      const q = await createPartnerFixture(quick, program);
+      const issued = dataOf(await quick.gql(IssueIntegrationTokenDoc, { input: { name: "sse", scopes: ["COMMISSIONS_READ"] } }, program.adminToken)).issueIntegrationToken.issued!;
+      const revoked = await sseSubscribe(quick.url, issued.token, query, { partnerId: q.id });
+      expect((await revoked.next())?.data.partnerEvents.type).toBe("STARTED");
+      dataOf(await quick.gql(RevokeWatcherDoc, { input: { id: issued.integrationToken.id } }, program.adminToken));
+      expect((await revoked.next())?.data.partnerEvents).toMatchObject({ type: "ENDED", ended: { reason: "TOKEN_REVOKED" } });
+      expect(await revoked.next()).toBeUndefined();
+    } finally {
+      await quick.stop();
+    }
+  });
+
+  it("delivers what commits right after the subscription is acknowledged, even when the feed's first read is held (forced)", async () => {
+    // Only live delivery counts here: the periodic check would fill a gap later.
+    const quiet = await startTestApp(target, { env: { ACCRUE_FEED_RECONCILE_MS: "3600000" } });
+    const tenant = quiet.app.deps.tenant;
+    const writeHead = ServerResponse.prototype.writeHead;
+    try {
+      const program = await createProgramFixture(quiet, { commissionRule: { type: "PERCENTAGE", percent: "10" } });
+      const sales = await program.integrationToken(["CONVERSIONS_WRITE"]);
+      const p = await createPartnerFixture(quiet, program);
+      // Whether the SSE acknowledgement (the response's headers) has left the server.
+      let acknowledgementSent = false;
+      ServerResponse.prototype.writeHead = function (this: ServerResponse, ...args: unknown[]) {
+        const result = (writeHead as (...a: unknown[]) => ServerResponse).apply(this, args);
+        if (/text\/event-stream/.test(`${this.getHeader("content-type") ?? ""} ${JSON.stringify(args)}`)) acknowledgementSent = true;
+        return result;
+      } as typeof writeHead;
+      // The feed's first read of P's position is held; if the client was
+      // acknowledged before it, the sale the client makes on its
+      // acknowledgement commits before that read.
+      let acknowledged!: () => void;
+      const clientHasIt = new Promise<void>((resolve) => (acknowledged = resolve));
+      let sale: Promise<unknown> | undefined;
+      const sellOnce = () => (sale ??= recordSale(quiet, sales, p.id, { amount: "10.00" }));
+      let held = false;
+      let acknowledgedBeforeRead = false;
+      quiet.app.deps.tenant = ((programId: string, partnerId?: string) => {
+        const db = tenant(programId, partnerId);
+        if (partnerId !== p.rawId) return db;
+        const gate = async () => {
+          if (held) return;
+          held = true;
+          acknowledgedBeforeRead = acknowledgementSent;
+          if (!acknowledgementSent) return;
+          await clientHasIt;
+          await sellOnce();
+        };
+        const balance = new Proxy(db.balance, {
+          get: (target, key) => (key === "findUnique" ? async (...args: unknown[]) => (await gate(), (target.findUnique as (...a: unknown[]) => unknown)(...args)) : Reflect.get(target, key)),
+        });
+        return new Proxy(db, { get: (target, key) => (key === "balance" ? balance : Reflect.get(target, key)) });
+      }) as typeof tenant;
+
+      const sse = await sseSubscribe(quiet.url, p.token, "subscription { partnerEvents { type sequence } }");
+      acknowledged();
+      await sellOnce(); // right after the acknowledgement
+      await recordSale(quiet, sales, p.id, { amount: "20.00" });
+      const seen: string[] = [];
+      while (seen.at(-1) !== "4") {
+        const next = await sse.next();
+        if (!next) throw new Error(`the feed ended; saw ${seen.join(",")}`);
+        if (next.data.partnerEvents.type !== "STARTED") seen.push(next.data.partnerEvents.sequence);
+      }
+      sse.close();
+      expect(held).toBe(true);
+      expect(seen).toEqual(["1", "2", "3", "4"]);
+      expect(acknowledgedBeforeRead).toBe(false); // the acknowledgement never leaves before the feed's first read
+    } finally {
+      ServerResponse.prototype.writeHead = writeHead;
+      quiet.app.deps.tenant = tenant;
+      await quiet.stop();
+    }
   });
 
   it("never lets one subscriber that stops reading grow the server's memory, and tells it when it reads again", async () => {
@@ -222,6 +371,7 @@ describe.each(databaseTargets())("live feed on %s", (target) => {
       // A healthy subscriber, reading as it should.
       const healthyClient = feedClient(small.url, p.token);
       const healthy = subscribe(healthyClient, PartnerFeedDoc, {});
+      await healthy.started;
       // A raw graphql-ws client that stops reading its socket.
       const slow = new WebSocket(small.url.replace("http", "ws") + "/graphql", "graphql-transport-ws");
       const received: string[] = [];
@@ -230,7 +380,7 @@ describe.each(databaseTargets())("live feed on %s", (target) => {
       slow.send(JSON.stringify({ type: "connection_init", payload: { authorization: `Bearer ${p.token}` } }));
       await new Promise((resolve) => slow.once("message", resolve));
       slow.send(JSON.stringify({ id: "1", type: "subscribe", payload: { query: "subscription { partnerEvents { type sequence cursor commission { id kind status amount { amount currency } payableAt } fellBehind { reason dropped } } }" } }));
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await new Promise<void>((resolve) => slow.on("message", (data) => data.toString().includes('"STARTED"') && resolve()));
       (slow as unknown as { _socket: { pause(): void; resume(): void } })._socket.pause();
 
       // Events to its topic, in bursts the healthy subscriber keeps up with,

@@ -5,7 +5,12 @@ import { createPartnerFixture, createProgramFixture } from "../helpers/fixtures.
 import { recordSale } from "../helpers/ledger-docs.ts";
 import { startTestApp, type TestApp } from "../helpers/test-app.ts";
 
-/** Two server instances on one PostgreSQL and one Redis. */
+/**
+ * Two server instances on one PostgreSQL and one Redis. The feeds' periodic
+ * check of the event table is set to an hour, so that only Redis can bring
+ * B's subscriber what A committed: with Redis stopped or refusing
+ * connections, this test fails.
+ */
 describe.runIf(hasPostgres && hasRedis)("across server instances (PostgreSQL + Redis)", () => {
   let database: Awaited<ReturnType<typeof createPostgresDatabase>>;
   let a: TestApp;
@@ -13,7 +18,7 @@ describe.runIf(hasPostgres && hasRedis)("across server instances (PostgreSQL + R
 
   beforeAll(async () => {
     database = await createPostgresDatabase();
-    const env = { REDIS_URL: process.env.REDIS_URL! };
+    const env = { REDIS_URL: process.env.REDIS_URL!, ACCRUE_FEED_RECONCILE_MS: "3600000" };
     a = await startTestApp("postgres", { databaseUrl: database.url, env });
     b = await startTestApp("postgres", { databaseUrl: database.url, env });
   });
@@ -23,17 +28,15 @@ describe.runIf(hasPostgres && hasRedis)("across server instances (PostgreSQL + R
     await database?.drop();
   });
 
-  it("brings a change made through one instance to a subscriber on the other", async () => {
+  it("brings a change made through one instance to a subscriber on the other, through Redis", async () => {
     const program = await createProgramFixture(a);
     const integration = await program.integrationToken(["CONVERSIONS_WRITE"]);
     const p = await createPartnerFixture(a, program);
     const client = feedClient(b.url, p.token);
     const feed = subscribe(client, PartnerFeedDoc, {});
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    const started = performance.now();
+    await feed.started;
     const sale = await recordSale(a, integration, p.id, { amount: "60.00" });
     const items = await feed.waitFor(2);
-    expect(performance.now() - started).toBeLessThan(5000);
     expect(items[0]!.partnerEvents).toMatchObject({ type: "COMMISSION_ACCRUED", sequence: "1", commission: { id: sale.commissionId } });
     expect(items[1]!.partnerEvents).toMatchObject({ type: "BALANCE_CHANGED", balance: { pending: { amount: "6.00" } } });
     await client.dispose();

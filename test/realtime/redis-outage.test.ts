@@ -50,13 +50,21 @@ describe.runIf(hasPostgres)("Redis going away (two server processes, PostgreSQL,
     for (const step of cleanup.reverse()) await step();
   });
 
-  it("keeps both instances serving, tells subscribers to catch up, resumes fan-out, and loses nothing", async () => {
+  it("keeps both instances serving and delivering their own events, tells subscribers to catch up, resumes fan-out, and loses nothing", async () => {
     const port = await freePort();
     let redis = await startRedis(port);
     cleanup.push(() => redis.kill("SIGKILL"));
     const database = await createPostgresDatabase();
     cleanup.push(() => database.drop());
-    const env = (dir: string) => ({ DATABASE_URL: database.url, REDIS_URL: `redis://127.0.0.1:${port}`, ACCRUE_JWT_SECRET: SECRET, ACCRUE_DATA_DIR: dir, LOG_LEVEL: "info" });
+    // The feeds' periodic check of the event table is an hour away: what arrives live came through Redis, or (A's own) directly.
+    const env = (dir: string) => ({
+      DATABASE_URL: database.url,
+      REDIS_URL: `redis://127.0.0.1:${port}`,
+      ACCRUE_JWT_SECRET: SECRET,
+      ACCRUE_DATA_DIR: dir,
+      LOG_LEVEL: "info",
+      ACCRUE_FEED_RECONCILE_MS: "3600000",
+    });
     const dirs = [mkdtempSync(join(tmpdir(), "accrue-outage-")), mkdtempSync(join(tmpdir(), "accrue-outage-"))];
     cleanup.push(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
     const a: ServerProcess = await startServerProcess(env(dirs[0]!));
@@ -81,62 +89,79 @@ describe.runIf(hasPostgres)("Redis going away (two server processes, PostgreSQL,
       expect(result.body.data.recordConversion.conversion).not.toBeNull();
     };
 
-    // A subscriber on B that resumes from its cursor whenever told it fell behind.
-    const client = feedClient(b.url, partnerToken);
-    cleanup.push(() => client.dispose());
-    const sequences: string[] = [];
-    const notices: string[] = [];
-    let cursor: string | undefined;
-    const follow = () => {
-      const feed = subscribe(client, PartnerFeedDoc, cursor ? { after: cursor } : {});
-      const seen = new Set<number>();
-      const poll = setInterval(() => {
-        feed.items.forEach((item, index) => {
-          if (seen.has(index)) return;
-          seen.add(index);
-          const e = item.partnerEvents;
-          cursor = e.cursor;
-          if (e.type === "FELL_BEHIND") {
-            notices.push(e.fellBehind!.reason);
-            clearInterval(poll);
-            feed.stop();
-            follow();
-          } else sequences.push(e.sequence!);
-        });
-      }, 20);
-      cleanup.push(() => clearInterval(poll));
+    // A subscriber that resumes from its cursor whenever told it fell behind.
+    const follower = (instance: ServerProcess) => {
+      const client = feedClient(instance.url, partnerToken);
+      cleanup.push(() => client.dispose());
+      const state = { sequences: [] as string[], notices: [] as string[], started: Promise.resolve("") };
+      let cursor: string | undefined;
+      const follow = () => {
+        const feed = subscribe(client, PartnerFeedDoc, cursor ? { after: cursor } : {});
+        state.started = feed.started;
+        const seen = new Set<number>();
+        const poll = setInterval(() => {
+          feed.items.forEach((item, index) => {
+            if (seen.has(index)) return;
+            seen.add(index);
+            const e = item.partnerEvents;
+            cursor = e.cursor;
+            if (e.type === "FELL_BEHIND") {
+              state.notices.push(e.fellBehind!.reason);
+              clearInterval(poll);
+              feed.stop();
+              follow();
+            } else state.sequences.push(e.sequence!);
+          });
+        }, 20);
+        cleanup.push(() => clearInterval(poll));
+      };
+      follow();
+      return state;
     };
-    follow();
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    const onB = follower(b); // the other instance: only Redis brings it A's events live
+    const onA = follower(a); // the instance that commits: it needs no Redis for its own
+    await Promise.all([onB.started, onA.started]);
     await sell();
     const until = async (check: () => boolean, ms: number, what: string) => {
       const deadline = Date.now() + ms;
       while (!check()) {
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${sequences.join(",")} / ${notices.join(",")}`);
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: B ${onB.sequences.join(",")} / ${onB.notices.join(",")}; A ${onA.sequences.join(",")} / ${onA.notices.join(",")}`);
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
     };
-    await until(() => sequences.length >= 2, 10_000, "the first sale through Redis");
+    await until(() => onB.sequences.length >= 2 && onA.sequences.length >= 2, 10_000, "the first sale, through Redis and locally");
 
-    // Redis goes away for 20 seconds.
+    // Redis goes away for 20 seconds. A's subscriber is told (fan-out was
+    // interrupted), resumes, and then gets each of A's sales live: the
+    // periodic check is an hour away.
     redis.kill("SIGKILL");
     await new Promise((resolve) => redis.once("exit", resolve));
+    await until(() => onA.notices.length > 0, 15_000, "A's subscriber to hear of the outage");
+    await onA.started;
     const outageEnds = Date.now() + 20_000;
     while (Date.now() < outageEnds) {
       for (const instance of [a, b]) expect((await call(instance.url, admin, "{ viewer { role } }")).status).toBe(200);
       await sell();
+      await until(() => onA.sequences.length >= sales * 2, 10_000, "A's own sale delivered live during the outage");
       await new Promise((resolve) => setTimeout(resolve, 1_000));
     }
     expect(a.child.exitCode).toBeNull();
     expect(b.child.exitCode).toBeNull();
-    expect(notices).toContain("FAN_OUT_INTERRUPTED");
+    expect(onB.notices).toContain("FAN_OUT_INTERRUPTED");
+    expect(onA.notices).toEqual(["FAN_OUT_INTERRUPTED"]);
 
-    // Redis is back: fan-out resumes and the subscriber catches up on what was committed meanwhile.
+    // Redis is back: fan-out resumes and B's subscriber catches up on what was committed meanwhile.
     redis = await startRedis(port);
-    await until(() => sequences.length >= sales * 2, 30_000, "the catch-up");
+    await until(() => onB.sequences.length >= sales * 2, 30_000, "the catch-up");
+    // Once B's feed has resumed after Redis came back, a new sale reaches it through Redis alone.
+    await until(() => onB.notices.filter((n) => n === "FAN_OUT_INTERRUPTED").length >= 2, 30_000, "B to hear fan-out is back");
+    await onB.started;
     await sell();
-    await until(() => sequences.length >= sales * 2, 15_000, "a live event after the outage");
-    expect(sequences).toEqual(Array.from({ length: sales * 2 }, (_, i) => String(i + 1)));
+    await until(() => onB.sequences.length >= sales * 2, 15_000, "a live event through Redis after the outage");
+    const all = Array.from({ length: sales * 2 }, (_, i) => String(i + 1));
+    expect(onB.sequences).toEqual(all);
+    await until(() => onA.sequences.length >= sales * 2, 15_000, "A's subscriber to have everything");
+    expect(onA.sequences).toEqual(all);
     expect(a.child.exitCode).toBeNull();
     expect(b.child.exitCode).toBeNull();
   }, 120_000);

@@ -1,7 +1,17 @@
 import { GraphQLError } from "graphql";
 import type { Context } from "../../context.ts";
 import type { CommittedEvent } from "../../services/runtime.ts";
-import { decodePartnerCursor, decodeProgramCursor, partnerFeed, programFeed, type FeedItem } from "../../realtime/feed.ts";
+import {
+  decodePartnerCursor,
+  decodeProgramCursor,
+  partnerCursorProblem,
+  partnerFeed,
+  programCursorProblem,
+  programFeed,
+  startFeed,
+  type CursorProblem,
+  type FeedItem,
+} from "../../realtime/feed.ts";
 import { builder } from "../builder.ts";
 import { actorOf, assertMayNamePartner, badInput, OPERATORS, READERS } from "../guards.ts";
 import { CommissionKindEnum, CommissionStatusEnum } from "./commission.ts";
@@ -17,6 +27,18 @@ const FeedEventType = builder.enumType("FeedEventType", {
     BALANCE_CHANGED: { description: "The partner's new balance." },
     PAYOUT_CHANGED: { description: "A payout was drafted, approved, paid, cancelled, changed or bounced." },
     FELL_BEHIND: { description: "Live events were lost to this subscription (it did not keep up, or fan-out was interrupted): subscribe again with `after: cursor`." },
+    STARTED: {
+      description:
+        "The first event of every subscription: the feed is live. Everything committed after it arrives (replayed first when subscribing with `after`); `cursor` resumes from here.",
+    },
+    ENDED: { description: "The last event of a feed the server ended (see `ended.reason`); a feed the client closes, or that falls behind, has none." },
+  } as const,
+});
+
+const FeedEndReasonEnum = builder.enumType("FeedEndReason", {
+  values: {
+    TOKEN_EXPIRED: { description: "The token expired: subscribe again with a fresh one and `after: cursor`." },
+    TOKEN_REVOKED: { description: "The integration token was revoked." },
   } as const,
 });
 
@@ -71,7 +93,14 @@ const FellBehind = builder.objectRef<Extract<FeedItem, { kind: "fell_behind" }>>
   }),
 });
 
+const FeedEnded = builder.objectRef<Extract<FeedItem, { kind: "ended" }>>("FeedEnded").implement({
+  fields: (t) => ({
+    reason: t.field({ type: FeedEndReasonEnum, resolve: (n) => n.reason }),
+  }),
+});
+
 const event = (item: FeedItem): CommittedEvent | null => (item.kind === "event" ? item.event : null);
+const NOTICES = { started: "STARTED", fell_behind: "FELL_BEHIND", ended: "ENDED" } as const;
 const payloadIf = (item: FeedItem, type: string) => {
   const e = event(item);
   return e?.type === type ? (e.payload as Payload) : null;
@@ -80,7 +109,7 @@ const payloadIf = (item: FeedItem, type: string) => {
 const FeedEventRef = builder.objectRef<FeedItem>("FeedEvent").implement({
   description: "One event of a live feed. Keep `cursor`: subscribing again with `after: cursor` replays what was missed, once.",
   fields: (t) => ({
-    type: t.field({ type: FeedEventType, resolve: (item) => (item.kind === "fell_behind" ? "FELL_BEHIND" : (typeNames[item.event.type] ?? "COMMISSION_CHANGED")) }),
+    type: t.field({ type: FeedEventType, resolve: (item) => (item.kind === "event" ? (typeNames[item.event.type] ?? "COMMISSION_CHANGED") : NOTICES[item.kind]) }),
     cursor: t.exposeString("cursor"),
     sequence: t.string({ nullable: true, description: "The partner's event number: 1, 2, 3, … without gaps.", resolve: (item) => event(item)?.partnerSequence ?? null }),
     partnerId: t.id({ nullable: true, resolve: (item) => gid("Partner", event(item)?.partnerId) }),
@@ -103,6 +132,7 @@ const FeedEventRef = builder.objectRef<FeedItem>("FeedEvent").implement({
       resolve: (item) => payloadIf(item, "payout.changed"),
     }),
     fellBehind: t.field({ type: FellBehind, nullable: true, resolve: (item) => (item.kind === "fell_behind" ? item : null) }),
+    ended: t.field({ type: FeedEnded, nullable: true, resolve: (item) => (item.kind === "ended" ? item : null) }),
   }),
 });
 
@@ -139,6 +169,10 @@ function notFound(message: string): GraphQLError {
   return new GraphQLError(message, { extensions: { code: "NOT_FOUND" } });
 }
 
+function refuse(problem: CursorProblem): void {
+  if (problem) throw new GraphQLError(problem.message, { extensions: { code: problem.code } });
+}
+
 builder.subscriptionType({
   fields: (t) => ({
     partnerEvents: t.field({
@@ -157,12 +191,15 @@ builder.subscriptionType({
         const after = args.after == null ? null : decodePartnerCursor(args.after);
         if (after === undefined) throw badInput("after is not a cursor of this feed");
         if (!(await ctx.db.partner.findUnique({ where: { id: partnerId }, select: { id: true } }))) throw notFound("no such partner");
-        return partnerFeed({
-          ...feedOptions(ctx),
-          partnerId,
-          after,
-          watch: ctx.realtime.watch,
-        });
+        if (after) refuse(await partnerCursorProblem(ctx.db, partnerId, after));
+        return startFeed(
+          partnerFeed({
+            ...feedOptions(ctx),
+            partnerId,
+            after: after?.sequence ?? null,
+            watch: ctx.realtime.watch,
+          }),
+        );
       },
       resolve: (item: FeedItem) => item,
     }),
@@ -171,13 +208,12 @@ builder.subscriptionType({
       description: "Every event of the program, live (operators).",
       authScopes: { role: OPERATORS },
       args: { after: t.arg.string({ description: "A cursor from an earlier event: replay what came after it first." }) },
-      subscribe: (_root, args, ctx) => {
+      subscribe: async (_root, args, ctx) => {
         const after = args.after == null ? null : decodeProgramCursor(args.after);
         if (after === undefined) throw badInput("after is not a cursor of this feed");
-        return programFeed({
-          ...feedOptions(ctx),
-          after,
-        });
+        const options = feedOptions(ctx);
+        if (after) refuse(await programCursorProblem(ctx.db, options.programId, after));
+        return startFeed(programFeed({ ...options, after }));
       },
       resolve: (item: FeedItem) => item,
     }),

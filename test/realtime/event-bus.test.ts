@@ -1,0 +1,84 @@
+import { randomUUID } from "node:crypto";
+import { createServer } from "node:net";
+import { pino } from "pino";
+import { afterAll, describe, expect, it } from "vitest";
+import { createRedisEventBus, partnerTopic, programTopic, type EventBus } from "../../src/realtime/event-bus.ts";
+import type { CommittedEvent } from "../../src/services/runtime.ts";
+import { hasRedis } from "../helpers/databases.ts";
+
+const logger = pino({ level: "silent" });
+
+function eventOf(programId: string, partnerId: string, sequence: number): CommittedEvent {
+  return {
+    id: String(sequence),
+    programId,
+    partnerId,
+    partnerSequence: String(sequence),
+    type: "balance.changed",
+    entityId: partnerId,
+    payload: {},
+    createdAt: new Date().toISOString(),
+    xid: "1",
+  };
+}
+
+/** A port nothing listens on: Redis there refuses every connection. */
+async function refusedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+describe("the Redis event bus", () => {
+  const buses: EventBus[] = [];
+  afterAll(async () => {
+    for (const bus of buses) await bus.close();
+  });
+
+  it("delivers an instance's own events to its own subscribers while Redis refuses connections", async () => {
+    const bus = createRedisEventBus(`redis://127.0.0.1:${await refusedPort()}`, logger);
+    buses.push(bus);
+    const [programId, partnerId] = [randomUUID(), randomUUID()];
+    const got: string[] = [];
+    const partner = bus.subscribe(partnerTopic(programId, partnerId), (event) => got.push(`partner#${event.partnerSequence}`));
+    const program = bus.subscribe(programTopic(programId), (event) => got.push(`program#${event.partnerSequence}`));
+    await Promise.all([partner.ready, program.ready]); // no Redis to wait for
+    bus.publish([eventOf(programId, partnerId, 1), eventOf(programId, partnerId, 2)]);
+    expect(got).toEqual(["partner#1", "program#1", "partner#2", "program#2"]);
+    partner.unsubscribe();
+    program.unsubscribe();
+  });
+
+  it.runIf(hasRedis)("with Redis: every instance's subscribers get each event once, the publishing instance's included", async () => {
+    const [a, b] = [createRedisEventBus(process.env.REDIS_URL!, logger), createRedisEventBus(process.env.REDIS_URL!, logger)];
+    buses.push(a, b);
+    const programId = randomUUID();
+    const [partnerId, markerId] = [randomUUID(), randomUUID()];
+    const topic = programTopic(programId);
+    const onA: string[] = [];
+    const onB: string[] = [];
+    let markerOnA!: () => void;
+    const markerReachedA = new Promise<void>((resolve) => (markerOnA = resolve));
+    const subA = a.subscribe(topic, (event) => {
+      onA.push(`${event.partnerId}#${event.partnerSequence}`);
+      if (event.partnerId === markerId) markerOnA();
+    });
+    const subB = b.subscribe(topic, (event) => {
+      onB.push(`${event.partnerId}#${event.partnerSequence}`);
+      // B answers A's last event with a marker of its own, through Redis.
+      if (event.partnerSequence === "3") b.publish([eventOf(programId, markerId, 1)]);
+    });
+    await Promise.all([subA.ready, subB.ready]);
+    a.publish([1, 2, 3].map((n) => eventOf(programId, partnerId, n)));
+    // Redis sends A's own events back to A's connection before B's marker (B sent it after it had them):
+    // once the marker is in, any second copy of A's events would be too.
+    await markerReachedA;
+    const mine = [1, 2, 3].map((n) => `${partnerId}#${n}`);
+    expect(onA).toEqual([...mine, `${markerId}#1`]);
+    expect(onB).toEqual([...mine, `${markerId}#1`]);
+    subA.unsubscribe();
+    subB.unsubscribe();
+  });
+});
