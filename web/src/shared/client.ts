@@ -53,7 +53,8 @@ export interface FeedEventLike {
  * Runs a subscription that resumes where it left off: every event's cursor
  * becomes the `after` of the subscribe message graphql-ws sends again when
  * it reconnects (it re-sends this same payload object), and a FELL_BEHIND
- * event, which ends the subscription, starts it again from its cursor.
+ * event, which ends the subscription, starts it again from its cursor. An
+ * ENDED event (the token expired or was revoked) stops it.
  */
 export function followFeed<T extends FeedEventLike>(
   feed: FeedClient,
@@ -71,7 +72,13 @@ export function followFeed<T extends FeedEventLike>(
         const event = result.data ? Object.values(result.data)[0] : undefined;
         if (event) {
           payload.variables.after = event.cursor;
-          if (event.type !== "FELL_BEHIND") onEvent(event);
+          // STARTED only marks where the feed began; ENDED means the server
+          // ended it for good (the token expired or was revoked): resubscribing
+          // with the same token would be refused, so stop and say why.
+          if (event.type === "ENDED") {
+            stopped = true;
+            onError("The live feed ended: sign in again to resume it.");
+          } else if (event.type !== "FELL_BEHIND" && event.type !== "STARTED") onEvent(event);
         }
         if (result.errors?.length) onError(result.errors.map((error) => error.message).join("; "));
       },
