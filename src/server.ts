@@ -11,7 +11,7 @@ import type { Clock } from "./clock.ts";
 import type { Config } from "./config.ts";
 import { createContext, type Context } from "./context.ts";
 import type { Database } from "./db/database.ts";
-import { useErrorCodes } from "./graphql/error-codes.ts";
+import { maskError, useErrorCodes } from "./graphql/error-codes.ts";
 import { useNulCharacterGuard } from "./graphql/use-nul-character-guard.ts";
 import { createCore, type CoreOptions } from "./core.ts";
 import { createExportsHandler } from "./http/exports.ts";
@@ -80,6 +80,8 @@ export async function buildApp(config: Config, options: CoreOptions = {}): Promi
     landingPage: false,
     graphiql: config.graphiql ? { title: "accrue", defaultQuery: "{ viewer { role subject } }" } : false,
     renderGraphiQL,
+    // A database that is down or too slow is SERVICE_UNAVAILABLE (503), not a masked defect.
+    maskedErrors: { maskError },
     logging: {
       debug: (...args) => logger.debug({ args }, "yoga"),
       info: (...args) => logger.info({ args }, "yoga"),

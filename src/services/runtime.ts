@@ -108,7 +108,9 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * Runs `work` in one transaction on the actor's program. A UserErrorsThrown
  * rolls it back and becomes a failed Result, as does a numeric overflow
  * (INVALID_AMOUNT); a lost race is retried with
- * jittered backoff; any other error propagates (and is masked for clients).
+ * jittered backoff; any other error propagates: a database that is down or
+ * too slow reaches clients as SERVICE_UNAVAILABLE (graphql/error-codes.ts),
+ * anything else is masked as a defect.
  * Events written inside are published only after the commit.
  */
 export async function transact<T>(
@@ -130,7 +132,9 @@ export async function transact<T>(
         },
         // No isolation level means PostgreSQL's default, READ COMMITTED, without
         // the extra SET TRANSACTION statement Prisma sends when one is named.
-        { ...(options.isolationLevel ? { isolationLevel: options.isolationLevel } : {}), timeout: options.timeoutMs ?? 15_000, maxWait: 10_000 },
+        // How long a transaction may wait to start is the client's
+        // (DATABASE_TRANSACTION_START_TIMEOUT_MS, see db/database.ts).
+        { ...(options.isolationLevel ? { isolationLevel: options.isolationLevel } : {}), timeout: options.timeoutMs ?? 15_000 },
       );
       if (events.length > 0) {
         const committedAt = new Date().toISOString();

@@ -14,6 +14,8 @@ export const TEST_JWT_SECRET = "test-secret-that-is-long-enough-for-hs256!";
 
 export interface GraphQLResponse<T> {
   status: number;
+  /** The HTTP response's headers (Retry-After, …). */
+  headers?: Headers;
   data?: T | null;
   errors?: { message: string; path?: string[]; extensions?: { code?: string } & Record<string, unknown> }[];
 }
@@ -67,7 +69,7 @@ export async function startTestApp(
       body: typeof body === "string" ? body : JSON.stringify(body),
     });
     const json = (await response.json()) as Omit<GraphQLResponse<unknown>, "status">;
-    return { status: response.status, ...json };
+    return { status: response.status, headers: response.headers, ...json };
   }
 
   return {
