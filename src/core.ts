@@ -68,6 +68,7 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
   const qbo = createQuickBooksClient(config.quickbooks);
   const deps: ServiceDeps = {
     prisma: db.prisma,
+    locks: db,
     secrets: createSecretBox(config.encryptionKey ?? Buffer.from(devSecrets!.encryptionKey, "base64")),
     tokens,
     clock,

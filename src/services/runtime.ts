@@ -1,5 +1,5 @@
 import type { Clock } from "../clock.ts";
-import type { PrismaClient } from "../db/database.ts";
+import type { Database, PrismaClient } from "../db/database.ts";
 import { isNumericOverflow, isRetryableTransactionError } from "../db/errors.ts";
 import { uuidv7 } from "../db/uuid.ts";
 import { scopeToTenant, type ScopedPrisma, type ScopedTransaction } from "../db/tenant-scope.ts";
@@ -46,6 +46,8 @@ export interface TokenSigner {
 
 export interface ServiceDeps {
   prisma: PrismaClient;
+  /** Locks the database frees with the holder's connection (a payout run's idempotency key). */
+  locks: Pick<Database, "tryLock">;
   /** Seals bank and tax numbers at rest (ACCRUE_ENCRYPTION_KEY). */
   secrets: SecretBox;
   /** Absent when accrue has no HS256 secret. */

@@ -33,6 +33,12 @@ export interface TestApp {
   stop(): Promise<void>;
 }
 
+/**
+ * What the fixtures and documents need of a running server: TestApp has it,
+ * and so does a server in another process (api-client.ts).
+ */
+export type ApiClient = Pick<TestApp, "url" | "gql" | "raw" | "token" | "clock">;
+
 /** Starts the real server (HTTP on a random port) on the given database. */
 export async function startTestApp(
   target: DatabaseTarget,
