@@ -18,6 +18,8 @@ function* chain(error: unknown): Generator<Record<string, unknown>> {
     const meta = node.meta as Node;
     // originalError: what a GraphQLError wraps.
     queue.push(node.cause, node.originalError, meta?.driverAdapterError, (meta?.driverAdapterError as Node)?.cause);
+    // AggregateError: several failures, one of which may say what the rest do.
+    if (Array.isArray(node.errors)) queue.push(...node.errors);
   }
 }
 

@@ -14,6 +14,7 @@ import "./types/payment-details.ts";
 import "./types/payout.ts";
 import "./types/feed.ts";
 import "./types/accounting.ts";
+import "./types/scheduled-task.ts";
 
 builder.queryType({});
 builder.mutationType({});

@@ -42,7 +42,14 @@ export type ApiClient = Pick<TestApp, "url" | "gql" | "raw" | "token" | "clock">
 /** Starts the real server (HTTP on a random port) on the given database. */
 export async function startTestApp(
   target: DatabaseTarget,
-  options: { env?: Record<string, string>; countStatements?: boolean; clock?: ManualClock; databaseUrl?: string } = {},
+  options: {
+    env?: Record<string, string>;
+    countStatements?: boolean;
+    clock?: ManualClock;
+    databaseUrl?: string;
+    /** Scheduled tasks are made to fail here on purpose; otherwise stop() fails when any did. */
+    expectTaskFailures?: boolean;
+  } = {},
 ): Promise<TestApp> {
   const dataDir = mkdtempSync(join(tmpdir(), "accrue-test-"));
   if (target === "pglite") copyPgliteTemplate(dataDir);
@@ -100,6 +107,12 @@ export async function startTestApp(
       await app.stop();
       await postgres?.drop();
       rmSync(dataDir, { recursive: true, force: true });
+      // The scheduler only logs a failing task, and tests log nothing: every
+      // test app checks here that none failed, whoever ran it.
+      const failed = app.scheduler.failures();
+      if (failed.length > 0 && !options.expectTaskFailures) {
+        throw new Error(`scheduled tasks failed during this test file: ${JSON.stringify(failed)} (run with ACCRUE_TEST_LOG_LEVEL=error for details)`);
+      }
     },
   };
 }
