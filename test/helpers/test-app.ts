@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { signToken, type TokenClaims } from "../../src/auth/sign-token.ts";
 import { ManualClock } from "../../src/clock.ts";
 import { loadConfig } from "../../src/config.ts";
+import type { Logger } from "../../src/logger.ts";
 import { buildApp, type App } from "../../src/server.ts";
 import { createPostgresDatabase, type DatabaseTarget } from "./databases.ts";
 
@@ -49,6 +50,8 @@ export async function startTestApp(
     databaseUrl?: string;
     /** Scheduled tasks are made to fail here on purpose; otherwise stop() fails when any did. */
     expectTaskFailures?: boolean;
+    /** The app's one logger, from the start: yoga, the WebSocket server and the services all write to it. */
+    logger?: Logger;
   } = {},
 ): Promise<TestApp> {
   const dataDir = mkdtempSync(join(tmpdir(), "accrue-test-"));
@@ -67,7 +70,7 @@ export async function startTestApp(
     ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : {}),
     ...options.env,
   });
-  const app = await buildApp(config, { clock, countStatements: options.countStatements });
+  const app = await buildApp(config, { clock, countStatements: options.countStatements, logger: options.logger });
   const url = await app.start();
 
   async function post(body: unknown, token?: string | null, headers: Record<string, string> = {}) {
