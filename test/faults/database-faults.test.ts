@@ -263,6 +263,8 @@ function saleFor(t: TestApp, token: string, partner: { id: string }, externalId:
 
 /** Backends of the app waiting for a lock (the test's own connection excluded). */
 async function lockWaiters(client: pg.Client): Promise<number> {
+  // Inside a transaction pg_stat_activity answers from its first read's snapshot unless told otherwise.
+  await client.query("SELECT pg_stat_clear_snapshot()");
   const { rows } = await client.query(
     "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'",
   );

@@ -80,7 +80,11 @@ describe.runIf(hasPostgres)("a payout run killed mid-run and retried on another 
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  const count = async (query: string, params: unknown[] = []) => Number((await sql.query(query, params)).rows[0].n);
+  const count = async (query: string, params: unknown[] = []) => {
+    // The test's connection is inside a transaction at times, where pg_stat_activity would answer from its first read.
+    await sql.query("SELECT pg_stat_clear_snapshot()");
+    return Number((await sql.query(query, params)).rows[0].n);
+  };
 
   it("takes the key over at once, drafts the rest, and drafts each partner once", async () => {
     const input = { idempotencyKey: "month-end-run" };

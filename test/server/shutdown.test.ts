@@ -86,8 +86,11 @@ describe.runIf(hasPostgres)("SIGTERM (a real process on PostgreSQL)", () => {
     // A scheduled task and a request in flight for as long as the test holds the partner's balance row.
     await sql.query("BEGIN");
     await sql.query("SELECT 1 FROM balances WHERE partner_id = $1 FOR UPDATE", [partner.rawId]);
-    const lockWaiters = async () =>
-      Number((await sql.query("SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")).rows[0].n);
+    const lockWaiters = async () => {
+      // Inside the test's transaction pg_stat_activity would answer from its first read's snapshot.
+      await sql.query("SELECT pg_stat_clear_snapshot()");
+      return Number((await sql.query("SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")).rows[0].n);
+    };
     await until(async () => (await lockWaiters()) === 1, "the hold release to wait for the partner");
     const busyAgent = new Agent({ keepAlive: true, maxSockets: 1 });
     const inFlight = post(
