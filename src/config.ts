@@ -25,7 +25,7 @@ const ConfigSchema = z
     /** One SQL statement (PostgreSQL's statement_timeout); the client gives up on a silent connection a little later. */
     DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(50).max(3_600_000).default(10_000),
     /** Waiting for a transaction to start (a connection for it, or the embedded database's turn). */
-    DATABASE_TRANSACTION_START_TIMEOUT_MS: z.coerce.number().int().min(50).max(600_000).default(5_000),
+    DATABASE_TRANSACTION_START_TIMEOUT_MS: z.coerce.number().int().min(50).max(600_000).default(10_000),
     /** Waiting for a row lock another transaction holds (PostgreSQL's lock_timeout). */
     DATABASE_LOCK_TIMEOUT_MS: z.coerce.number().int().min(50).max(600_000).default(5_000),
     ACCRUE_DATA_DIR: z.string().min(1).default(".accrue"),

@@ -12,7 +12,7 @@ describe("configuration", () => {
   });
 
   it("bounds every database wait, each configurable", () => {
-    expect(loadConfig({}).databaseTimeouts).toEqual({ connectMs: 5000, statementMs: 10000, transactionStartMs: 5000, lockMs: 5000 });
+    expect(loadConfig({}).databaseTimeouts).toEqual({ connectMs: 5000, statementMs: 10000, transactionStartMs: 10000, lockMs: 5000 });
     expect(
       loadConfig({
         DATABASE_CONNECT_TIMEOUT_MS: "1500",

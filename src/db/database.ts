@@ -60,7 +60,7 @@ export interface DatabaseTimeouts {
   lockMs: number;
 }
 
-export const DEFAULT_DATABASE_TIMEOUTS: DatabaseTimeouts = { connectMs: 5_000, statementMs: 10_000, transactionStartMs: 5_000, lockMs: 5_000 };
+export const DEFAULT_DATABASE_TIMEOUTS: DatabaseTimeouts = { connectMs: 5_000, statementMs: 10_000, transactionStartMs: 10_000, lockMs: 5_000 };
 
 /** How much longer than statement_timeout the client waits for an answer before closing the connection. */
 export const UNANSWERED_GRACE_MS = 2_000;
