@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { DatabaseTimeouts } from "./db/database.ts";
 
 /**
  * The environment, parsed once at start. Nothing else reads process.env.
@@ -19,6 +20,14 @@ const ConfigSchema = z
       .regex(/^postgres(ql)?:\/\//, "must be a postgres:// or postgresql:// URL")
       .optional(),
     DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+    /** Opening a connection to PostgreSQL, or waiting for a free one in the pool. */
+    DATABASE_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(50).max(600_000).default(5_000),
+    /** One SQL statement (PostgreSQL's statement_timeout); the client gives up on a silent connection a little later. */
+    DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(50).max(3_600_000).default(10_000),
+    /** Waiting for a transaction to start (a connection for it, or the embedded database's turn). */
+    DATABASE_TRANSACTION_START_TIMEOUT_MS: z.coerce.number().int().min(50).max(600_000).default(10_000),
+    /** Waiting for a row lock another transaction holds (PostgreSQL's lock_timeout). */
+    DATABASE_LOCK_TIMEOUT_MS: z.coerce.number().int().min(50).max(600_000).default(5_000),
     ACCRUE_DATA_DIR: z.string().min(1).default(".accrue"),
     ACCRUE_JWT_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
     ACCRUE_JWKS_URL: z.url().optional(),
@@ -102,6 +111,8 @@ export interface Config {
   port: number;
   logLevel: Env["LOG_LEVEL"];
   database: { kind: "pglite"; dataDir: string } | { kind: "postgres"; url: string; poolSize: number };
+  /** How long the database may keep a request waiting (see DatabaseTimeouts in db/database.ts). */
+  databaseTimeouts: DatabaseTimeouts;
   /** Holds the embedded database, and the development secrets when none are configured. */
   dataDir: string;
   auth: {
@@ -167,6 +178,12 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     database: env.DATABASE_URL
       ? { kind: "postgres", url: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE }
       : { kind: "pglite", dataDir: env.ACCRUE_DATA_DIR },
+    databaseTimeouts: {
+      connectMs: env.DATABASE_CONNECT_TIMEOUT_MS,
+      statementMs: env.DATABASE_STATEMENT_TIMEOUT_MS,
+      transactionStartMs: env.DATABASE_TRANSACTION_START_TIMEOUT_MS,
+      lockMs: env.DATABASE_LOCK_TIMEOUT_MS,
+    },
     dataDir: env.ACCRUE_DATA_DIR,
     auth: {
       secret: env.ACCRUE_JWT_SECRET,

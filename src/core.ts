@@ -45,8 +45,14 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
 
   const db = await openDatabase(
     config.database.kind === "pglite"
-      ? { kind: "pglite", dataDir: config.database.dataDir, countStatements: options.countStatements }
-      : { kind: "postgres", url: config.database.url, poolSize: config.database.poolSize, countStatements: options.countStatements },
+      ? { kind: "pglite", dataDir: config.database.dataDir, countStatements: options.countStatements, timeouts: config.databaseTimeouts }
+      : {
+          kind: "postgres",
+          url: config.database.url,
+          poolSize: config.database.poolSize,
+          countStatements: options.countStatements,
+          timeouts: config.databaseTimeouts,
+        },
   );
   try {
     const applied = await migrate(db.sql);
@@ -64,6 +70,7 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
   const secrets = createSecretBox(config.encryptionKey ?? Buffer.from(devSecrets!.encryptionKey, "base64"));
   const deps: ServiceDeps = {
     prisma: db.prisma,
+    locks: db,
     secrets,
     tokens,
     clock,

@@ -11,7 +11,7 @@ import type { Clock } from "./clock.ts";
 import type { Config } from "./config.ts";
 import { createContext, type Context } from "./context.ts";
 import type { Database } from "./db/database.ts";
-import { useErrorCodes } from "./graphql/error-codes.ts";
+import { maskError, useErrorCodes } from "./graphql/error-codes.ts";
 import { useNulCharacterGuard } from "./graphql/use-nul-character-guard.ts";
 import { createCore, type CoreOptions } from "./core.ts";
 import { createExportsHandler } from "./http/exports.ts";
@@ -42,7 +42,12 @@ export interface App {
   jwtSecret: string | undefined;
   /** Starts listening; resolves with the base URL (http://host:port). */
   start(): Promise<string>;
-  /** Stops accepting, lets in-flight requests finish (up to the grace period), closes the database. */
+  /**
+   * Stops accepting connections at once, closes idle keep-alive ones, lets
+   * requests in flight finish (up to the grace period) and closes each
+   * connection as its last response ends, then closes the database: it
+   * returns as soon as the last request is done.
+   */
   stop(): Promise<void>;
   url: string | undefined;
 }
@@ -82,6 +87,8 @@ export async function buildApp(config: Config, options: CoreOptions = {}): Promi
     landingPage: false,
     graphiql: config.graphiql ? { title: "accrue", defaultQuery: "{ viewer { role subject } }" } : false,
     renderGraphiQL,
+    // A database that is down or too slow is SERVICE_UNAVAILABLE (503), not a masked defect.
+    maskedErrors: { maskError },
     logging: {
       debug: (...args) => logger.debug({ args }, "yoga"),
       info: (...args) => logger.info({ args }, "yoga"),
@@ -111,7 +118,17 @@ export async function buildApp(config: Config, options: CoreOptions = {}): Promi
   const exportsHandler = createExportsHandler(deps, auth, realtime);
   const quickbooksHandler = createQuickBooksHandler(deps, qbo, config.quickbooks.webhookVerifierToken);
   const webPages = createWebPagesHandler();
+  // Responses being written; at shutdown each is told its connection closes after it.
+  const inFlight = new Set<ServerResponse>();
+  let draining = false;
   const server: Server = createServer((req, res) => {
+    inFlight.add(res);
+    res.once("close", () => {
+      inFlight.delete(res);
+      // The connection it leaves idle goes too, so the last response ends the process's wait.
+      if (draining) setImmediate(() => server.closeIdleConnections());
+    });
+    if (draining) res.setHeader("connection", "close");
     if (req.url?.startsWith("/exports/")) void exportsHandler(req, res);
     else if (isWebPageRequest(req.url)) webPages(req, res);
     else if (req.url?.startsWith("/integrations/quickbooks/") || req.url?.startsWith("/webhooks/quickbooks")) void quickbooksHandler(req, res);
@@ -154,15 +171,22 @@ export async function buildApp(config: Config, options: CoreOptions = {}): Promi
     },
     stop() {
       stopping ??= (async () => {
-        await scheduler.stop();
-        if (server.listening) {
-          await websockets.close();
-          const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-          server.closeIdleConnections();
-          const grace = setTimeout(() => server.closeAllConnections(), config.shutdownGraceMs);
-          await closed;
-          clearTimeout(grace);
+        // Synchronously, before anything is awaited: from here no connection
+        // is accepted, idle keep-alive ones are closed, and every response
+        // still to be written says "connection: close".
+        draining = true;
+        const drained = server.listening ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
+        server.closeIdleConnections();
+        for (const res of inFlight) {
+          if (!res.headersSent) res.setHeader("connection", "close");
+          // A live feed over SSE never ends by itself; its client resumes from its cursor elsewhere.
+          else if (String(res.getHeader("content-type") ?? "").startsWith("text/event-stream")) res.destroy();
         }
+        const grace = setTimeout(() => server.closeAllConnections(), config.shutdownGraceMs);
+        grace.unref();
+        // Scheduled work finishes its tick meanwhile; WebSocket clients are told to reconnect elsewhere.
+        await Promise.all([drained, websockets.close(), scheduler.stop()]);
+        clearTimeout(grace);
         await core.close();
       })();
       return stopping;

@@ -11,6 +11,19 @@ describe("configuration", () => {
     expect(loadConfig({ DATABASE_URL: "postgresql://u@db:5432/accrue" }).database).toEqual({ kind: "postgres", url: "postgresql://u@db:5432/accrue", poolSize: 10 });
   });
 
+  it("bounds every database wait, each configurable", () => {
+    expect(loadConfig({}).databaseTimeouts).toEqual({ connectMs: 5000, statementMs: 10000, transactionStartMs: 10000, lockMs: 5000 });
+    expect(
+      loadConfig({
+        DATABASE_CONNECT_TIMEOUT_MS: "1500",
+        DATABASE_STATEMENT_TIMEOUT_MS: "30000",
+        DATABASE_TRANSACTION_START_TIMEOUT_MS: "2500",
+        DATABASE_LOCK_TIMEOUT_MS: "800",
+      }).databaseTimeouts,
+    ).toEqual({ connectMs: 1500, statementMs: 30000, transactionStartMs: 2500, lockMs: 800 });
+    expect(() => loadConfig({ DATABASE_STATEMENT_TIMEOUT_MS: "0", DATABASE_CONNECT_TIMEOUT_MS: "soon" })).toThrow(/DATABASE_STATEMENT_TIMEOUT_MS[\s\S]*DATABASE_CONNECT_TIMEOUT_MS|DATABASE_CONNECT_TIMEOUT_MS[\s\S]*DATABASE_STATEMENT_TIMEOUT_MS/);
+  });
+
   it("lists every problem in one error", () => {
     try {
       loadConfig({ PORT: "99999", DATABASE_URL: "mysql://x", ACCRUE_JWT_SECRET: "short", ACCRUE_ENCRYPTION_KEY: "bm90MzI=", LOG_LEVEL: "loud" });

@@ -1,5 +1,6 @@
 import { GraphQLError } from "graphql";
 import type { PrismaClient } from "../db/database.ts";
+import { isDatabaseUnavailable } from "../db/errors.ts";
 import type { Clock } from "../clock.ts";
 import { AuthenticationError, type TokenVerifier } from "./verify-token.ts";
 import type { Viewer } from "./viewer.ts";
@@ -45,7 +46,12 @@ export function createAuthenticator(verify: TokenVerifier, prisma: PrismaClient,
       const row = await prisma.integrationToken.findUnique({
         where: { id: viewer.tokenId },
         select: { programId: true, revokedAt: true, expiresAt: true, scopes: true },
-      }).catch(() => null);
+      }).catch((error: unknown) => {
+        // A database that cannot answer is no proof the token was revoked:
+        // the caller hears SERVICE_UNAVAILABLE and keeps its token.
+        if (isDatabaseUnavailable(error)) throw error;
+        return null;
+      });
       const now = clock.now();
       if (!row || row.programId !== viewer.programId || row.revokedAt || (row.expiresAt && row.expiresAt <= now)) {
         throw unauthenticated("the integration token is revoked or unknown");

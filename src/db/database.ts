@@ -17,23 +17,68 @@ export interface SqlRunner {
   transaction<T>(work: (sql: Omit<SqlRunner, "transaction">) => Promise<T>): Promise<T>;
 }
 
+/** Held until released, or until the connection holding it ends (a crashed process frees it). */
+export interface HeldLock {
+  release(): Promise<void>;
+}
+
 export interface Database {
   kind: "pglite" | "postgres";
   prisma: PrismaClient;
   sql: SqlRunner;
   /** Counts the statements Prisma sends, for the N+1 tests. */
   statements: { count: number };
+  /**
+   * Takes the lock named `name` unless someone holds it (then undefined).
+   * On PostgreSQL it is a session advisory lock on a connection of its own,
+   * so the database frees it the moment the holder's process dies, with no
+   * timer to wait out; the embedded database lives and dies with this
+   * process, where an in-process set does the same.
+   */
+  tryLock(name: string): Promise<HeldLock | undefined>;
   close(): Promise<void>;
 }
 
-export type DatabaseOptions =
-  | { kind: "pglite"; dataDir?: string; countStatements?: boolean }
-  | { kind: "postgres"; url: string; poolSize?: number; countStatements?: boolean };
+/**
+ * How long the database may keep a request waiting, each ending in an error
+ * that reaches clients as SERVICE_UNAVAILABLE (see db/errors.ts), never as a
+ * hang. Configured by DATABASE_*_TIMEOUT_MS (config.ts, README).
+ */
+export interface DatabaseTimeouts {
+  /** Opening a connection, or waiting for a free one in the pool (PostgreSQL). */
+  connectMs: number;
+  /**
+   * One statement: PostgreSQL's statement_timeout cancels it on the server.
+   * A connection that has not answered UNANSWERED_GRACE_MS after that (a
+   * stalled network, a frozen server) is closed by the client, failing its
+   * query, so no request waits on a dead socket.
+   */
+  statementMs: number;
+  /** Waiting for an interactive transaction to start (Prisma's maxWait), on both databases. */
+  transactionStartMs: number;
+  /** Waiting for a row lock (PostgreSQL's lock_timeout); the services report it per record. */
+  lockMs: number;
+}
 
-function countingClient(adapter: PrismaPg | PrismaPGlite, count: boolean): { prisma: PrismaClient; statements: { count: number } } {
+export const DEFAULT_DATABASE_TIMEOUTS: DatabaseTimeouts = { connectMs: 5_000, statementMs: 10_000, transactionStartMs: 10_000, lockMs: 5_000 };
+
+/** How much longer than statement_timeout the client waits for an answer before closing the connection. */
+export const UNANSWERED_GRACE_MS = 2_000;
+
+export type DatabaseOptions =
+  | { kind: "pglite"; dataDir?: string; countStatements?: boolean; timeouts?: Partial<DatabaseTimeouts> }
+  | { kind: "postgres"; url: string; poolSize?: number; countStatements?: boolean; timeouts?: Partial<DatabaseTimeouts> };
+
+function countingClient(
+  adapter: PrismaPg | PrismaPGlite,
+  count: boolean,
+  timeouts: DatabaseTimeouts,
+): { prisma: PrismaClient; statements: { count: number } } {
   const statements = { count: 0 };
-  if (!count) return { prisma: new PrismaClient({ adapter }), statements };
-  const prisma = new PrismaClient({ adapter, log: [{ emit: "event", level: "query" }] });
+  // Prisma's own default maxWait (2 s) would apply to every transaction that names none.
+  const transactionOptions = { maxWait: timeouts.transactionStartMs };
+  if (!count) return { prisma: new PrismaClient({ adapter, transactionOptions }), statements };
+  const prisma = new PrismaClient({ adapter, transactionOptions, log: [{ emit: "event", level: "query" }] });
   prisma.$on("query", () => {
     statements.count += 1;
   });
@@ -45,12 +90,14 @@ function countingClient(adapter: PrismaPg | PrismaPGlite, count: boolean): { pri
  * or a PostgreSQL server. The same migrations and queries serve both.
  */
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  const timeouts = { ...DEFAULT_DATABASE_TIMEOUTS, ...options.timeouts };
   if (options.kind === "pglite") {
     const lock = options.dataDir ? lockDataDir(options.dataDir) : undefined;
     try {
       const pglite = options.dataDir ? new PGlite(join(options.dataDir, "pgdata")) : new PGlite();
       await pglite.waitReady;
-      const { prisma, statements } = countingClient(new PrismaPGlite(pglite), options.countStatements ?? false);
+      const { prisma, statements } = countingClient(new PrismaPGlite(pglite), options.countStatements ?? false, timeouts);
+      const held = new Set<string>();
       const sql: SqlRunner = {
         exec: async (text) => {
           await pglite.exec(text);
@@ -71,6 +118,11 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
         prisma,
         sql,
         statements,
+        async tryLock(name) {
+          if (held.has(name)) return undefined;
+          held.add(name);
+          return { release: async () => void held.delete(name) };
+        },
         async close() {
           await prisma.$disconnect();
           await pglite.close();
@@ -83,27 +135,35 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     }
   }
 
-  // A row lock is never waited on for more than 5 s (the interactive
-  // transaction's own timeout does not interrupt a blocked statement); set
-  // per connection, so no transaction pays a SET for it.
-  const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10, options: "-c lock_timeout=5000" });
+  const WatchedClient = watchedClientClass(timeouts);
+  const connection = {
+    connectionString: options.url,
+    connectionTimeoutMillis: timeouts.connectMs,
+    // Per connection, so no transaction pays a SET for them. lock_timeout
+    // because the interactive transaction's own timeout does not interrupt
+    // a blocked statement.
+    options: `-c lock_timeout=${timeouts.lockMs} -c statement_timeout=${timeouts.statementMs}`,
+    keepAlive: true,
+  };
+  const pool = new pg.Pool({ ...connection, max: options.poolSize ?? 10, Client: WatchedClient as never });
   // An idle connection dropped by the server must not crash the process.
   pool.on("error", () => {});
-  const { prisma, statements } = countingClient(new PrismaPg(pool), options.countStatements ?? false);
+  const { prisma, statements } = countingClient(new PrismaPg(pool), options.countStatements ?? false, timeouts);
+  const untimed = (text: string, values?: unknown[]) => ({ text, values, [UNTIMED]: true });
   const sql: SqlRunner = {
     exec: async (text) => {
-      await pool.query(text);
+      await pool.query(untimed(text));
     },
-    query: async <T>(text: string, params: unknown[] = []) => (await pool.query(text, params)).rows as T[],
+    query: async <T>(text: string, params: unknown[] = []) => (await pool.query(untimed(text, params))).rows as T[],
     transaction: async (work) => {
       const client = await pool.connect();
       try {
         await client.query("BEGIN");
         const result = await work({
           exec: async (text) => {
-            await client.query(text);
+            await client.query(untimed(text));
           },
-          query: async <T>(text: string, params: unknown[] = []) => (await client.query(text, params)).rows as T[],
+          query: async <T>(text: string, params: unknown[] = []) => (await client.query(untimed(text, params))).rows as T[],
         });
         await client.query("COMMIT");
         return result;
@@ -115,14 +175,79 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       }
     },
   };
+  const lockClients = new Set<pg.Client>();
   return {
     kind: "postgres",
     prisma,
     sql,
     statements,
+    async tryLock(name) {
+      const client = new WatchedClient(connection);
+      await client.connect();
+      try {
+        const { rows } = await client.query<{ locked: boolean }>("SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked", [name]);
+        if (!rows[0]?.locked) {
+          await client.end();
+          return undefined;
+        }
+      } catch (error) {
+        await client.end().catch(() => {});
+        throw error;
+      }
+      lockClients.add(client);
+      return {
+        async release() {
+          // Ending the session frees the lock; an unlock first would cost a round trip for nothing.
+          if (lockClients.delete(client)) await client.end().catch(() => {});
+        },
+      };
+    },
     async close() {
+      await Promise.all([...lockClients].map((client) => client.end().catch(() => {})));
+      lockClients.clear();
       await prisma.$disconnect();
       await pool.end();
     },
+  };
+}
+
+/** Marks a query the watchdog leaves alone: migrations wait for each other as long as it takes. */
+const UNTIMED = Symbol("untimed");
+
+/**
+ * A pg client whose queries cannot outlive the statement timeout by more
+ * than UNANSWERED_GRACE_MS: past that the connection is closed (an error the
+ * Prisma adapter reads as a socket timeout), so the pool never hands it out
+ * again. pg's own `query_timeout` fails the query but keeps the connection,
+ * still waiting for the old answer, in the pool.
+ */
+function watchedClientClass(timeouts: DatabaseTimeouts) {
+  const limitMs = timeouts.statementMs + UNANSWERED_GRACE_MS;
+  return class WatchedClient extends pg.Client {
+    constructor(config: pg.ClientConfig) {
+      super(config);
+      // A connection lost while checked out fails its queries; without a
+      // listener its "error" event would also end the process.
+      this.on("error", () => {});
+      const query = this.query.bind(this) as (...args: unknown[]) => unknown;
+      const watched = (...args: unknown[]): unknown => {
+        const [config, values, callback] = args as [Record<PropertyKey, unknown> | string, unknown, unknown];
+        if (typeof config === "object" && config !== null && (config[UNTIMED] || typeof config.submit === "function")) return query(...args);
+        const timer = setTimeout(() => this.abandon(limitMs), limitMs);
+        const done = () => clearTimeout(timer);
+        if (typeof values === "function") return query(config, (error: unknown, result: unknown) => (done(), values(error, result)));
+        if (typeof callback === "function") return query(config, values, (error: unknown, result: unknown) => (done(), callback(error, result)));
+        const result = query(config, values) as Promise<unknown>;
+        result.then(done, done);
+        return result;
+      };
+      this.query = watched as never;
+    }
+
+    /** Closes the connection, failing its queries with a socket timeout (ETIMEDOUT). */
+    abandon(limitMs: number) {
+      const error = Object.assign(new Error(`the database did not answer within ${limitMs} ms`), { code: "ETIMEDOUT", syscall: "read", errno: -110 });
+      (this as unknown as { connection: { stream: { destroy(error: Error): void } } }).connection.stream.destroy(error);
+    }
   };
 }

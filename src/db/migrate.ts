@@ -54,8 +54,10 @@ export async function migrate(sql: SqlRunner, migrations?: Migration[]): Promise
   const applied: string[] = [];
   for (const migration of all) {
     const didApply = await sql.transaction(async (tx) => {
-      // Another process may be migrating: wait for it as long as it takes.
-      await tx.exec("SET LOCAL lock_timeout = 0");
+      // Another process may be migrating: wait for it as long as it takes,
+      // and let a migration's own statements (an index on a large table) run
+      // past the statement timeout requests live under.
+      await tx.exec("SET LOCAL lock_timeout = 0; SET LOCAL statement_timeout = 0");
       await tx.query("SELECT pg_advisory_xact_lock($1)::text", [MIGRATION_LOCK_KEY]);
       await tx.exec(CREATE_MIGRATIONS_TABLE);
       const [done] = await tx.query<{ checksum: string }>(

@@ -1,7 +1,9 @@
 import { Prisma, type PrismaClient } from "../generated/prisma/client.ts";
 
 /**
- * Tenancy, enforced in one place. Every model but Program carries programId;
+ * Tenancy, enforced in one place. Every model but Program (and
+ * ScheduledTaskRun, system bookkeeping read unscoped by the platform role)
+ * carries programId;
  * a client scoped to a program adds `programId = <that program>` to every
  * read, update and delete, and refuses to create rows for another program.
  * A row of another program therefore behaves as not found, through every

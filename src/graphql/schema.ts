@@ -16,6 +16,7 @@ import "./types/feed.ts";
 import "./types/accounting.ts";
 import "./types/analytics.ts";
 import "./types/payment-provider.ts";
+import "./types/scheduled-task.ts";
 
 builder.queryType({});
 builder.mutationType({});

@@ -11,6 +11,7 @@ import { dec, formatAmount } from "../domain/money.ts";
 import type { CurrencyCode } from "../domain/currency.ts";
 import { Payees1099Tally } from "../domain/tax-1099.ts";
 import { Prisma, type BillingProfile } from "../generated/prisma/client.ts";
+import { expectedFailure } from "../graphql/error-codes.ts";
 import { decodeGlobalId } from "../graphql/global-ids.ts";
 import { READERS } from "../graphql/guards.ts";
 import { audit, transact, type ServiceDeps } from "../services/runtime.ts";
@@ -508,12 +509,16 @@ const ROUTES: Record<string, (ctx: Context, res: ServerResponse, query: Query, d
   "/exports/1099-nec.csv": tax1099Csv,
 };
 
-function sendError(res: ServerResponse, status: number, code: string, message: string): void {
+function sendError(res: ServerResponse, status: number, code: string, message: string, headers: Record<string, string> = {}): void {
+  // Mid-stream, the status is gone: cutting the response off is what tells
+  // the client the file is incomplete (no final chunk), never a short CSV
+  // that looks whole.
   if (res.headersSent) {
     res.destroy();
     return;
   }
   res.statusCode = status;
+  for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
   res.setHeader("content-type", "application/json");
   res.end(JSON.stringify({ errors: [{ message, extensions: { code } }] }));
 }
@@ -542,6 +547,8 @@ export function createExportsHandler(deps: ServiceDeps, auth: Authenticator, rea
     } catch (error) {
       if (error instanceof HttpError) return sendError(res, error.status, error.code, error.message);
       deps.logger.error({ err: error, path: url.pathname }, "export failed");
+      const failure = expectedFailure(error);
+      if (failure) return sendError(res, failure.status, failure.code, failure.message, failure.headers);
       sendError(res, 500, "INTERNAL_SERVER_ERROR", "Unexpected error.");
     }
   };

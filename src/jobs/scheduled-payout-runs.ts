@@ -20,6 +20,7 @@ export async function runScheduledPayouts(deps: ServiceDeps): Promise<string[]> 
     select: { id: true, timeZone: true, createdAt: true, payoutFrequency: true, payoutWeekday: true, payoutAnchorDate: true, payoutDayOfMonth: true, lastScheduledRunOn: true },
   });
   const ran: string[] = [];
+  const failed: unknown[] = [];
   for (const program of programs) {
     const today = todayIn(now, program.timeZone);
     const schedule: PayoutSchedule = {
@@ -38,6 +39,7 @@ export async function runScheduledPayouts(deps: ServiceDeps): Promise<string[]> 
     } catch (error) {
       // One program's failure never keeps the others from their runs; this one is tried again next tick.
       deps.logger.error({ err: error, programId: program.id, due }, "scheduled payout run failed; will try again");
+      failed.push(error);
       continue;
     }
     if (!result.ok) {
@@ -47,5 +49,7 @@ export async function runScheduledPayouts(deps: ServiceDeps): Promise<string[]> 
     await deps.prisma.program.update({ where: { id: program.id }, data: { lastScheduledRunOn: new Date(`${due}T00:00:00Z`) } });
     ran.push(`${program.id}@${due}`);
   }
+  // The others ran; the task still fails, so the failure is counted (task-record.ts).
+  if (failed.length > 0) throw new AggregateError(failed, `scheduled payout runs failed for ${failed.length} program(s)`);
   return ran;
 }

@@ -5,6 +5,7 @@ import type { ServiceDeps } from "../services/runtime.ts";
 import { deliverOutbox } from "./outbox.ts";
 import { releaseHolds } from "./release-holds.ts";
 import { runScheduledPayouts } from "./scheduled-payout-runs.ts";
+import { createTaskRecord } from "./task-record.ts";
 
 /** One advisory lock key per task: any constant works, every instance uses the same. */
 const LOCKS = { releaseHolds: 72_616_401, scheduledPayouts: 72_616_402, outbox: 72_616_403, accountingPoll: 72_616_404 } as const;
@@ -58,7 +59,9 @@ export function createScheduler(options: {
     }
   }
 
-  const tasks = {
+  // Each task's outcome is counted (failures() here, scheduled_task_runs for operators).
+  const record = createTaskRecord(deps);
+  const tasks = record.trackAll({
     releaseHolds: () => exclusive("releaseHolds", () => releaseHolds(deps)),
     scheduledPayouts: () => exclusive("scheduledPayouts", () => runScheduledPayouts(deps)),
     outbox: () => exclusive("outbox", () => deliverOutbox({ deps, qbo })),
@@ -75,7 +78,7 @@ export function createScheduler(options: {
         }
         return marked;
       }),
-  };
+  });
 
   /** Every task once, in order (the tests drive time with this); one task failing never keeps the others from their turn. */
   async function runOnce(options: { poll?: boolean } = {}): Promise<void> {
@@ -92,6 +95,8 @@ export function createScheduler(options: {
   return {
     tasks,
     runOnce,
+    /** Tasks that failed in this process since it started (tests assert there are none). */
+    failures: () => record.failures(),
     start() {
       timer = setInterval(() => {
         if (tick) return;
@@ -108,6 +113,7 @@ export function createScheduler(options: {
     async stop() {
       clearInterval(timer);
       await tick;
+      await record.settled();
     },
   };
 }

@@ -8,6 +8,10 @@ import type { Authenticator } from "../auth/authenticate.ts";
 import type { Viewer } from "../auth/viewer.ts";
 import type { Clock } from "../clock.ts";
 import type { Logger } from "../logger.ts";
+import { expectedFailure, failureError } from "../graphql/error-codes.ts";
+
+/** WebSocket close code 1013, "Try Again Later": clients reconnect, as they would not after 4403. */
+const TRY_AGAIN_LATER = 1013;
 
 /** Bytes waiting in a socket's send buffer beyond which we stop sending to it. */
 const SEND_BUFFER_HIGH_WATER = 256 * 1024;
@@ -51,7 +55,9 @@ export function attachWebSocketServer(server: Server, yoga: YogaServerInstance<o
             ctx.extra.expiry = setTimeout(() => ctx.extra.socket.close(4403, "Token expired"), Math.max(0, Math.min(ms, MAX_TIMER_MS)));
           }
           return true;
-        } catch {
+        } catch (error) {
+          // The database not answering is no bad token: say "later", not "forbidden".
+          if (expectedFailure(error)) ctx.extra.socket.close(TRY_AGAIN_LATER, "Service unavailable, retry later");
           return false;
         }
       },
@@ -63,6 +69,9 @@ export function attachWebSocketServer(server: Server, yoga: YogaServerInstance<o
         try {
           ctx.extra.viewer = await auth.viewerFromToken(ctx.extra.token!);
         } catch (error) {
+          // A database that is down fails this operation only, retryably; the socket stays.
+          const failure = expectedFailure(error);
+          if (failure) return [failureError(failure)];
           socket.close(4403, "Token revoked");
           return [error as GraphQLError];
         }

@@ -1,5 +1,5 @@
 import type { Clock } from "../clock.ts";
-import type { PrismaClient } from "../db/database.ts";
+import type { Database, PrismaClient } from "../db/database.ts";
 import { isNumericOverflow, isRetryableTransactionError } from "../db/errors.ts";
 import { uuidv7 } from "../db/uuid.ts";
 import { scopeToTenant, type ScopedPrisma, type ScopedTransaction } from "../db/tenant-scope.ts";
@@ -47,6 +47,8 @@ export interface TokenSigner {
 
 export interface ServiceDeps {
   prisma: PrismaClient;
+  /** Locks the database frees with the holder's connection (a payout run's idempotency key). */
+  locks: Pick<Database, "tryLock">;
   /** Seals bank and tax numbers at rest (ACCRUE_ENCRYPTION_KEY). */
   secrets: SecretBox;
   /** Absent when accrue has no HS256 secret. */
@@ -111,7 +113,9 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * Runs `work` in one transaction on the actor's program. A UserErrorsThrown
  * rolls it back and becomes a failed Result, as does a numeric overflow
  * (INVALID_AMOUNT); a lost race is retried with
- * jittered backoff; any other error propagates (and is masked for clients).
+ * jittered backoff; any other error propagates: a database that is down or
+ * too slow reaches clients as SERVICE_UNAVAILABLE (graphql/error-codes.ts),
+ * anything else is masked as a defect.
  * Events written inside are published only after the commit.
  */
 export async function transact<T>(
@@ -133,7 +137,9 @@ export async function transact<T>(
         },
         // No isolation level means PostgreSQL's default, READ COMMITTED, without
         // the extra SET TRANSACTION statement Prisma sends when one is named.
-        { ...(options.isolationLevel ? { isolationLevel: options.isolationLevel } : {}), timeout: options.timeoutMs ?? 15_000, maxWait: 10_000 },
+        // How long a transaction may wait to start is the client's
+        // (DATABASE_TRANSACTION_START_TIMEOUT_MS, see db/database.ts).
+        { ...(options.isolationLevel ? { isolationLevel: options.isolationLevel } : {}), timeout: options.timeoutMs ?? 15_000 },
       );
       if (events.length > 0) {
         const committedAt = new Date().toISOString();

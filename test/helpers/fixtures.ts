@@ -1,6 +1,6 @@
 import { graphql } from "../../src/generated/gql/index.ts";
 import type { CreateProgramInput } from "../../src/generated/gql/graphql.ts";
-import { dataOf, rawId, type TestApp } from "./test-app.ts";
+import { dataOf, rawId, type ApiClient } from "./test-app.ts";
 
 export const CreateProgramDoc = graphql(`
   mutation FixtureCreateProgram($input: CreateProgramInput!) {
@@ -34,7 +34,7 @@ export interface ProgramFixture {
 }
 
 /** A program with operator tokens (made through the API, as a platform operator would). */
-export async function createProgramFixture(t: TestApp, input: Partial<CreateProgramInput> = {}): Promise<ProgramFixture> {
+export async function createProgramFixture(t: ApiClient, input: Partial<CreateProgramInput> = {}): Promise<ProgramFixture> {
   const platform = await t.token({ role: "platform" });
   const result = dataOf(
     await t.gql(
@@ -73,7 +73,7 @@ export async function createProgramFixture(t: TestApp, input: Partial<CreateProg
 let partnerCounter = 0;
 
 export async function createPartnerFixture(
-  t: TestApp,
+  t: ApiClient,
   program: ProgramFixture,
   input: { name?: string; email?: string; externalId?: string; country?: string } = {},
 ): Promise<{ id: string; rawId: string; token: string; name: string }> {

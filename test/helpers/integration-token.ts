@@ -1,6 +1,6 @@
 import { graphql } from "../../src/generated/gql/index.ts";
 import type { IntegrationScope } from "../../src/generated/gql/graphql.ts";
-import { dataOf, type TestApp } from "./test-app.ts";
+import { dataOf, type ApiClient } from "./test-app.ts";
 
 export const IssueIntegrationTokenDoc = graphql(`
   mutation IssueIntegrationToken($input: IssueIntegrationTokenInput!) {
@@ -11,7 +11,7 @@ export const IssueIntegrationTokenDoc = graphql(`
   }
 `);
 
-export async function issueIntegrationTokenDoc(t: TestApp, adminToken: string, scopes: string[]): Promise<string> {
+export async function issueIntegrationTokenDoc(t: ApiClient, adminToken: string, scopes: string[]): Promise<string> {
   const result = dataOf(
     await t.gql(IssueIntegrationTokenDoc, { input: { name: "test integration", scopes: scopes as IntegrationScope[] } }, adminToken),
   ).issueIntegrationToken;

@@ -1,6 +1,6 @@
 import { graphql } from "../../src/generated/gql/index.ts";
 import type { ConversionInput } from "../../src/generated/gql/graphql.ts";
-import { dataOf, type TestApp } from "./test-app.ts";
+import { dataOf, type ApiClient } from "./test-app.ts";
 
 export const RecordConversionDoc = graphql(`
   mutation RecordConversion($input: RecordConversionInput!) {
@@ -80,7 +80,7 @@ let sale = 0;
 
 /** Records one sale for a partner and returns its conversion and first commission line. */
 export async function recordSale(
-  t: TestApp,
+  t: ApiClient,
   token: string,
   partnerId: string,
   input: Partial<ConversionInput> = {},
@@ -108,7 +108,7 @@ export async function recordSale(
   return { conversionId: result.conversion.id, externalId, commissionId: line.id, amount: line.amount.amount };
 }
 
-export async function balanceOf(t: TestApp, token: string, partnerId: string) {
+export async function balanceOf(t: ApiClient, token: string, partnerId: string) {
   const balance = dataOf(await t.gql(BalanceDoc, { id: partnerId }, token)).partner?.balance;
   if (!balance) throw new Error("no balance");
   return {
@@ -121,7 +121,7 @@ export async function balanceOf(t: TestApp, token: string, partnerId: string) {
   };
 }
 
-export async function expectReconciled(t: TestApp, adminToken: string): Promise<void> {
+export async function expectReconciled(t: ApiClient, adminToken: string): Promise<void> {
   const report = dataOf(await t.gql(ReconcileDoc, {}, adminToken)).reconcileBalances;
   if (!report.ok) throw new Error(`balances do not reconcile: ${JSON.stringify(report.mismatches)}`);
 }

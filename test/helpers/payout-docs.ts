@@ -1,5 +1,5 @@
 import { graphql } from "../../src/generated/gql/index.ts";
-import { dataOf, type TestApp } from "./test-app.ts";
+import { dataOf, type ApiClient } from "./test-app.ts";
 import { recordSale, ReviewDocs } from "./ledger-docs.ts";
 import type { ProgramFixture } from "./fixtures.ts";
 
@@ -51,7 +51,7 @@ export const RunPayoutsDoc = graphql(`
 `);
 
 /** Makes a partner able to be paid: a payout method and billing details. */
-export async function makePayable(t: TestApp, program: ProgramFixture, partnerId: string): Promise<void> {
+export async function makePayable(t: ApiClient, program: ProgramFixture, partnerId: string): Promise<void> {
   const method = dataOf(
     await t.gql(AddMethodDoc, { input: { partnerId, method: { type: "PAYPAL", email: "partner@pay.example" } } }, program.adminToken),
   ).addPayoutMethod;
@@ -63,7 +63,7 @@ export async function makePayable(t: TestApp, program: ProgramFixture, partnerId
 }
 
 /** An approved sale old enough to be past any hold: payable now. Returns the commission id. */
-export async function payableSale(t: TestApp, program: ProgramFixture, integration: string, partnerId: string, amount: string): Promise<{ commissionId: string; conversionId: string }> {
+export async function payableSale(t: ApiClient, program: ProgramFixture, integration: string, partnerId: string, amount: string): Promise<{ commissionId: string; conversionId: string }> {
   const sale = await recordSale(t, integration, partnerId, { amount, occurredAt: "2025-12-01T00:00:00.000Z" });
   const approved = dataOf(await t.gql(ReviewDocs.approve, { input: { ids: [sale.commissionId] } }, program.adminToken)).approveCommissions;
   if (approved.commissions.length !== 1) throw new Error(JSON.stringify(approved));

@@ -27,6 +27,7 @@ export async function startServiceHarness(target: DatabaseTarget = "pglite"): Pr
   const published: CommittedEvent[] = [];
   const deps: ServiceDeps = {
     prisma: db.prisma,
+    locks: db,
     secrets: createSecretBox(randomBytes(32)),
     clock,
     logger: pino({ level: "silent" }),

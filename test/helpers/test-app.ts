@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { signToken, type TokenClaims } from "../../src/auth/sign-token.ts";
 import { ManualClock } from "../../src/clock.ts";
 import { loadConfig } from "../../src/config.ts";
+import type { Logger } from "../../src/logger.ts";
 import { buildApp, type App } from "../../src/server.ts";
 import { createPostgresDatabase, type DatabaseTarget } from "./databases.ts";
 
@@ -14,6 +15,8 @@ export const TEST_JWT_SECRET = "test-secret-that-is-long-enough-for-hs256!";
 
 export interface GraphQLResponse<T> {
   status: number;
+  /** The HTTP response's headers (Retry-After, …). */
+  headers?: Headers;
   data?: T | null;
   errors?: { message: string; path?: string[]; extensions?: { code?: string } & Record<string, unknown> }[];
 }
@@ -31,10 +34,25 @@ export interface TestApp {
   stop(): Promise<void>;
 }
 
+/**
+ * What the fixtures and documents need of a running server: TestApp has it,
+ * and so does a server in another process (api-client.ts).
+ */
+export type ApiClient = Pick<TestApp, "url" | "gql" | "raw" | "token" | "clock">;
+
 /** Starts the real server (HTTP on a random port) on the given database. */
 export async function startTestApp(
   target: DatabaseTarget,
-  options: { env?: Record<string, string>; countStatements?: boolean; clock?: ManualClock; databaseUrl?: string } = {},
+  options: {
+    env?: Record<string, string>;
+    countStatements?: boolean;
+    clock?: ManualClock;
+    databaseUrl?: string;
+    /** Scheduled tasks are made to fail here on purpose; otherwise stop() fails when any did. */
+    expectTaskFailures?: boolean;
+    /** The app's one logger, from the start: yoga, the WebSocket server and the services all write to it. */
+    logger?: Logger;
+  } = {},
 ): Promise<TestApp> {
   const dataDir = mkdtempSync(join(tmpdir(), "accrue-test-"));
   if (target === "pglite") copyPgliteTemplate(dataDir);
@@ -52,7 +70,7 @@ export async function startTestApp(
     ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : {}),
     ...options.env,
   });
-  const app = await buildApp(config, { clock, countStatements: options.countStatements });
+  const app = await buildApp(config, { clock, countStatements: options.countStatements, logger: options.logger });
   const url = await app.start();
 
   async function post(body: unknown, token?: string | null, headers: Record<string, string> = {}) {
@@ -67,7 +85,7 @@ export async function startTestApp(
       body: typeof body === "string" ? body : JSON.stringify(body),
     });
     const json = (await response.json()) as Omit<GraphQLResponse<unknown>, "status">;
-    return { status: response.status, ...json };
+    return { status: response.status, headers: response.headers, ...json };
   }
 
   return {
@@ -92,6 +110,12 @@ export async function startTestApp(
       await app.stop();
       await postgres?.drop();
       rmSync(dataDir, { recursive: true, force: true });
+      // The scheduler only logs a failing task, and tests log nothing: every
+      // test app checks here that none failed, whoever ran it.
+      const failed = app.scheduler.failures();
+      if (failed.length > 0 && !options.expectTaskFailures) {
+        throw new Error(`scheduled tasks failed during this test file: ${JSON.stringify(failed)} (run with ACCRUE_TEST_LOG_LEVEL=error for details)`);
+      }
     },
   };
 }

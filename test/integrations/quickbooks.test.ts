@@ -1,10 +1,11 @@
 import { Writable } from "node:stream";
-import { pino } from "pino";
+import { createLogger, type Logger } from "../../src/logger.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { graphql } from "../../src/generated/gql/index.ts";
 import { retryDelayMs } from "../../src/jobs/outbox.ts";
 import { ConnectDoc, ConnectionDoc, connectQuickBooks, PayoutSyncDoc } from "../helpers/accounting-docs.ts";
 import { databaseTargets } from "../helpers/databases.ts";
+import { feedClient } from "../helpers/feed-client.ts";
 import { createPartnerFixture, createProgramFixture, type ProgramFixture } from "../helpers/fixtures.ts";
 import { balanceOf, ReverseDoc } from "../helpers/ledger-docs.ts";
 import { ApprovePayoutsDoc, CancelPayoutsDoc, CreatePayoutDoc, makePayable, payableSale, PayPayoutsDoc } from "../helpers/payout-docs.ts";
@@ -23,13 +24,16 @@ describe.each(databaseTargets())("QuickBooks Online sync on %s", (target) => {
   let acme: ProgramFixture;
   let integration: string;
   const logLines: string[] = [];
+  let logger: Logger;
 
   beforeAll(async () => {
     qbo = await startQuickBooksStandIn();
-    t = await startTestApp(target, { env: { ...qbo.env, LOG_LEVEL: "debug" } });
-    // Every log line the app writes, to prove no token ever lands in one.
+    // Every log line the app writes, from its start and through every logger
+    // it hands out (yoga's, the WebSocket server's, the services'), to prove
+    // no token ever lands in one.
     const sink = new Writable({ write: (chunk, _enc, done) => (logLines.push(chunk.toString()), done()) });
-    Object.assign(t.app.deps, { logger: pino({ level: "debug" }, sink) });
+    logger = createLogger("debug", sink);
+    t = await startTestApp(target, { env: qbo.env, logger });
     acme = await createProgramFixture(t, { currency: "USD", commissionRule: { type: "PERCENTAGE", percent: "10" }, minimumPayout: "10.00" });
     integration = await acme.integrationToken(["CONVERSIONS_WRITE"]);
   });
@@ -367,11 +371,20 @@ describe.each(databaseTargets())("QuickBooks Online sync on %s", (target) => {
   });
 
   it("never writes a token to a log, and disconnects", async () => {
+    // A WebSocket operation too, so its path has logged through the same sink.
+    const socket = feedClient(t.url, acme.adminToken);
+    await new Promise<void>((resolve, reject) => socket.subscribe({ query: "{ viewer { role } }" }, { next: () => {}, error: reject, complete: resolve }));
+    await socket.dispose();
     const all = logLines.join("");
-    expect(logLines.length).toBeGreaterThan(0);
+    // The sink saw yoga's own logging (its request processing, at debug), not only the services'.
+    expect(all).toMatch(/"msg":"yoga"/);
+    // The one logger the app was built with, which yoga and the WebSocket server were given.
+    expect(t.app.logger).toBe(logger);
     expect(all).not.toContain(qbo.accessToken);
     expect(all).not.toContain(qbo.refreshToken);
     expect(all).not.toMatch(/"(at|rt)-[0-9a-f]{24}"/);
+    // Nor accrue's own bearer tokens.
+    for (const token of [acme.adminToken, acme.financeToken, integration]) expect(all).not.toContain(token);
     const disconnected = dataOf(await t.gql(DisconnectDoc, { input: { confirm: true } }, acme.adminToken)).disconnectQuickBooks;
     expect(disconnected.connection?.status).toBe("DISCONNECTED");
     expect(qbo.requests.some((r) => r.path === "/v2/oauth2/tokens/revoke")).toBe(true);

@@ -1,6 +1,7 @@
 import { contentHash } from "../conversions/content-hash.ts";
 import { fail, type Result, type UserErrorCode } from "../../domain/errors.ts";
-import { isLockTimeout } from "../../db/errors.ts";
+import type { HeldLock } from "../../db/database.ts";
+import { isDatabaseUnavailable, isLockTimeout, isRetryableTransactionError } from "../../db/errors.ts";
 import { audit, RetryTransaction, transact, type Actor, type ServiceDeps } from "../runtime.ts";
 import { draftPayout } from "./draft-payout.ts";
 
@@ -12,6 +13,12 @@ export interface PayoutRunReport {
 /** Idempotency keys of operators' runs; scheduled runs keep theirs apart, so no operator's key can stand in for one. */
 const OPERATIONS = { operator: "runPayouts", schedule: "scheduledPayoutRun" } as const;
 
+/** A partner this run drafted for, kept with the key as the run goes. */
+interface Drafted {
+  partnerId: string;
+  payoutId: string;
+}
+
 /**
  * Drafts a payout for every eligible partner, one transaction per partner
  * (one partner's problem never blocks another's payout), and reports each
@@ -20,10 +27,17 @@ const OPERATIONS = { operator: "runPayouts", schedule: "scheduledPayoutRun" } as
  * partners with a non-zero payable balance or with approved lines whose
  * hold has ended (positive ones by `payableBefore`, negative ones by now,
  * as draftPayout gathers them). Concurrent runs cannot draft twice for a
- * partner: the second finds the first's open payout. With an idempotency key, a replay
- * returns the first run's report.
+ * partner: the second finds the first's open payout.
+ *
+ * With an idempotency key, a replay returns the first run's report. While
+ * the run goes it holds a lock named after its key that the database frees
+ * with the holder's connection (Database.tryLock), so a retry after a crash
+ * takes the key over at once, not after a timer; each draft records itself
+ * with the key in its own transaction, so the retry drafts only the
+ * partners the cut run had not reached, and reports the earlier drafts as
+ * its own: every partner is drafted once per key.
  * Errors: INVALID_INPUT, IDEMPOTENCY_CONFLICT, CONCURRENT_UPDATE (a run
- * with the same key is still going).
+ * with the same key is going right now).
  */
 export async function runPayouts(
   deps: ServiceDeps,
@@ -37,80 +51,90 @@ export async function runPayouts(
     return { ok: false, errors: [{ code: "INVALID_INPUT", message: "idempotencyKey must be 1 to 255 characters", field: ["input", "idempotencyKey"] }] };
   }
   const request = contentHash({ payableBefore: input.payableBefore?.toISOString() ?? null });
+  let lock: HeldLock | undefined;
+  let earlier: Drafted[] = [];
   if (key) {
+    // Taken before the key's row is read: whoever holds it is the run, and
+    // a key whose holder died is free again.
+    lock = await deps.locks.tryLock(`accrue:${OPERATION}:${actor.programId}:${key}`);
     const reserved = await transact(deps, actor, async (tx) => {
       const inserted = await tx.db.$queryRaw<{ key: string }[]>`
         INSERT INTO idempotency_keys (program_id, operation, key, request_hash, response, created_at)
         VALUES (${tx.programId}::uuid, ${OPERATION}, ${key}, ${request}, 'null'::jsonb, ${tx.now})
         ON CONFLICT DO NOTHING RETURNING key`;
-      if (inserted.length > 0) return null;
-      const [row] = await tx.db.$queryRaw<{ request_hash: string; response: PayoutRunReport | null; created_at: Date }[]>`
-        SELECT request_hash, response, created_at FROM idempotency_keys
-         WHERE program_id = ${tx.programId}::uuid AND operation = ${OPERATION} AND key = ${key} FOR UPDATE`;
+      const [row] = inserted.length > 0
+        ? [{ request_hash: request, response: null, progress: null }]
+        : await tx.db.$queryRaw<{ request_hash: string; response: PayoutRunReport | null; progress: Drafted[] | null }[]>`
+            SELECT request_hash, response, progress FROM idempotency_keys
+             WHERE program_id = ${tx.programId}::uuid AND operation = ${OPERATION} AND key = ${key}`;
       if (!row) throw new RetryTransaction("idempotency key vanished");
       if (row.request_hash !== request) fail("IDEMPOTENCY_CONFLICT", "this idempotencyKey was used before with another request", ["input", "idempotencyKey"]);
-      if (row.response) return row.response;
-      // Unanswered: another run with this key is going, or crashed. After ten
-      // minutes a retry may take the key over.
-      if (new Date(row.created_at).getTime() > tx.now.getTime() - 10 * 60_000) {
-        fail("CONCURRENT_UPDATE", "a payout run with this idempotencyKey is still going", ["input", "idempotencyKey"]);
-      }
-      await tx.db.$executeRaw`UPDATE idempotency_keys SET created_at = ${tx.now}
-        WHERE program_id = ${tx.programId}::uuid AND operation = ${OPERATION} AND key = ${key}`;
-      return null;
+      if (row.response) return { report: row.response };
+      // Unanswered and the lock is someone else's: that run is going now.
+      if (!lock) fail("CONCURRENT_UPDATE", "a payout run with this idempotencyKey is still going", ["input", "idempotencyKey"]);
+      return { earlier: row.progress ?? [] };
     });
-    if (!reserved.ok) return reserved;
-    if (reserved.value) return { ok: true, value: reserved.value };
+    if (!reserved.ok || reserved.value.report) {
+      await lock?.release();
+      return reserved.ok ? { ok: true, value: reserved.value.report! } : reserved;
+    }
+    earlier = reserved.value.earlier ?? [];
   }
 
-  const now = deps.clock.now();
-  const before = input.payableBefore ?? now;
-  const maturedBy = before < now ? before : now;
-  // One statement, so one snapshot: two queries could each miss a partner
-  // whose lines the hold-release job matured between them.
-  const rows = await deps.prisma.$queryRaw<{ partner_id: string }[]>`
-    SELECT partner_id FROM balances WHERE program_id = ${actor.programId}::uuid AND payable <> 0
-    UNION
-    SELECT partner_id FROM commissions
-     WHERE program_id = ${actor.programId}::uuid AND status = 'APPROVED' AND NOT matured
-       AND (payable_at <= ${maturedBy} OR (amount < 0 AND payable_at <= ${now}))
-    ORDER BY partner_id`;
-  const candidates = rows.map((row) => row.partner_id);
-
-  const report: PayoutRunReport = { payoutIds: [], skipped: [] };
   try {
+    const now = deps.clock.now();
+    const before = input.payableBefore ?? now;
+    const maturedBy = before < now ? before : now;
+    // One statement, so one snapshot: two queries could each miss a partner
+    // whose lines the hold-release job matured between them.
+    const rows = await deps.prisma.$queryRaw<{ partner_id: string }[]>`
+      SELECT partner_id FROM balances WHERE program_id = ${actor.programId}::uuid AND payable <> 0
+      UNION
+      SELECT partner_id FROM commissions
+       WHERE program_id = ${actor.programId}::uuid AND status = 'APPROVED' AND NOT matured
+         AND (payable_at <= ${maturedBy} OR (amount < 0 AND payable_at <= ${now}))
+      ORDER BY partner_id`;
+    const done = new Set(earlier.map((drafted) => drafted.partnerId));
+    const candidates = rows.map((row) => row.partner_id).filter((partnerId) => !done.has(partnerId));
+
+    const report: PayoutRunReport = { payoutIds: earlier.map((drafted) => drafted.payoutId), skipped: [] };
     for (const partnerId of candidates) {
       try {
-        const drafted = await transact(deps, actor, (tx) => draftPayout(tx, { partnerId, payableBefore: input.payableBefore }));
+        const drafted = await transact(deps, actor, async (tx) => {
+          const payout = await draftPayout(tx, { partnerId, payableBefore: input.payableBefore });
+          if (key) {
+            await tx.db.$executeRaw`UPDATE idempotency_keys SET progress = coalesce(progress, '[]'::jsonb) || ${JSON.stringify([{ partnerId, payoutId: payout.id }])}::jsonb
+              WHERE program_id = ${tx.programId}::uuid AND operation = ${OPERATION} AND key = ${key}`;
+          }
+          return payout;
+        });
         if (drafted.ok) report.payoutIds.push(drafted.value.id);
         else report.skipped.push({ partnerId, code: drafted.errors[0]!.code, message: drafted.errors[0]!.message });
       } catch (error) {
         // One partner's trouble (a lock held too long by a busy partner, say)
-        // is reported for that partner; the run goes on for the others.
+        // is reported for that partner; the run goes on for the others. A
+        // database that is gone ends the run: a retry with the key takes over.
+        if (isDatabaseUnavailable(error) && !isLockTimeout(error) && !isRetryableTransactionError(error)) throw error;
         if (!isLockTimeout(error)) deps.logger.error({ err: error, partnerId, programId: actor.programId }, "payout run: drafting failed for one partner");
         report.skipped.push({ partnerId, code: "CONCURRENT_UPDATE", message: "the partner's records were busy; run again to draft this one" });
       }
     }
-  } catch (error) {
-    // Nothing drafted is lost (each draft committed on its own), but the key
-    // must not stay reserved with no answer: a retry would be told the run is
-    // still going.
-    if (key) await deps.prisma.$executeRaw`DELETE FROM idempotency_keys WHERE program_id = ${actor.programId}::uuid AND operation = ${OPERATION} AND key = ${key} AND response = 'null'::jsonb`;
-    throw error;
-  }
 
-  const stored = await transact(deps, actor, async (tx) => {
-    await audit(tx, {
-      action: "payout.run",
-      entityType: "Program",
-      entityId: tx.programId,
-      after: { payableBefore: before, drafted: report.payoutIds.length, skipped: report.skipped.length, idempotencyKey: key },
+    const stored = await transact(deps, actor, async (tx) => {
+      await audit(tx, {
+        action: "payout.run",
+        entityType: "Program",
+        entityId: tx.programId,
+        after: { payableBefore: before, drafted: report.payoutIds.length, skipped: report.skipped.length, idempotencyKey: key, resumed: earlier.length > 0 ? earlier.length : undefined },
+      });
+      if (key) {
+        await tx.db.$executeRaw`UPDATE idempotency_keys SET response = ${JSON.stringify(report)}::jsonb
+          WHERE program_id = ${tx.programId}::uuid AND operation = ${OPERATION} AND key = ${key}`;
+      }
     });
-    if (key) {
-      await tx.db.$executeRaw`UPDATE idempotency_keys SET response = ${JSON.stringify(report)}::jsonb
-        WHERE program_id = ${tx.programId}::uuid AND operation = ${OPERATION} AND key = ${key}`;
-    }
-  });
-  if (!stored.ok) return stored;
-  return { ok: true, value: report };
+    if (!stored.ok) return stored;
+    return { ok: true, value: report };
+  } finally {
+    await lock?.release();
+  }
 }
