@@ -11,8 +11,8 @@ export interface RequestLimits {
   /** The envelop plugin: cost, rate and time limits for every operation. */
   plugin: ReturnType<typeof useRequestLimits>;
   readiness: ReadinessCheck;
-  /** Queries stopped (time limit or client gone) and their statements cancelled, since start. */
-  stats: { stoppedQueries: number; cancelledStatements: number };
+  /** Since start: queries stopped at the time limit, queries stopped because their client went away, statements cancelled for them. */
+  stats: { timedOutQueries: number; abandonedQueries: number; cancelledStatements: number };
   close(): Promise<void>;
 }
 
@@ -27,7 +27,7 @@ export function createRequestLimits(config: Config, db: Database, logger: Logger
   // logged, never thrown at the process.
   const redis = config.redisUrl ? new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectionName: "accrue-limits" }) : undefined;
   redis?.on("error", (error) => logger.debug({ err: error }, "redis (limits) connection error"));
-  const stats = { stoppedQueries: 0, cancelledStatements: 0 };
+  const stats = { timedOutQueries: 0, abandonedQueries: 0, cancelledStatements: 0 };
   const database = config.database;
   const plugin = useRequestLimits({
     maxCost: config.limits.maxCost,
@@ -35,8 +35,9 @@ export function createRequestLimits(config: Config, db: Database, logger: Logger
     rateLimits: createRateLimits({ mutationsPerMinute: config.limits.mutationsPerMinute, queryCostPerMinute: config.limits.queryCostPerMinute, redis }),
     cancelStatements: database.kind === "postgres" ? (tag) => cancelTaggedStatements(database.url, tag) : undefined,
     logger,
-    onStopped: (cancelled) => {
-      stats.stoppedQueries += 1;
+    onStopped: (reason, cancelled) => {
+      if (reason === "timeout") stats.timedOutQueries += 1;
+      else stats.abandonedQueries += 1;
       stats.cancelledStatements += cancelled;
     },
   });

@@ -17,8 +17,8 @@ export interface RequestLimitOptions {
   /** Cancels the SQL of a stopped query (PostgreSQL); absent on the embedded database. */
   cancelStatements?: (tag: string) => Promise<number>;
   logger: Logger;
-  /** Called for each stopped query with how many of its statements were cancelled (the server counts them). */
-  onStopped?: (cancelledStatements: number) => void;
+  /** Called for each stopped query: why, and how many of its statements were cancelled (the server counts them). */
+  onStopped?: (reason: "timeout" | "client gone", cancelledStatements: number) => void;
 }
 
 /** The largest batch a mutation takes (recordConversions, the commission reviews). */
@@ -141,8 +141,9 @@ export function useRequestLimits(options: RequestLimitOptions): Plugin {
                 return 0;
               })
             : 0;
-          options.onStopped?.(cancelled);
-          if (!budget.signal.aborted) throw error; // the client left; nobody reads this
+          const timedOutNow = budget.signal.aborted;
+          options.onStopped?.(timedOutNow ? "timeout" : "client gone", cancelled);
+          if (!timedOutNow) throw error; // the client left; nobody reads this
           options.logger.warn({ timeoutMs: options.queryTimeoutMs, cost: measured.cost, operationName: args.operationName }, "query stopped at its time limit");
           return { errors: [timeout] };
         } finally {

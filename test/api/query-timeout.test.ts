@@ -76,7 +76,7 @@ describe("query time limit (embedded database)", () => {
       released = true;
       await hold.release();
     }
-    expect(t.app.limits.stats.stoppedQueries).toBeGreaterThanOrEqual(1);
+    expect(t.app.limits.stats.timedOutQueries).toBeGreaterThanOrEqual(1);
     const after = await t.raw({ query: "{ partners(first: 5) { totalCount } }" }, acme.adminToken);
     expect(after.errors).toBeUndefined();
   });
@@ -90,9 +90,9 @@ describe("query time limit (embedded database)", () => {
     });
     try {
       // A query sent with it is stopped at the limit: the limit has passed for the mutation too.
-      const stopped = t.app.limits.stats.stoppedQueries;
+      const stopped = t.app.limits.stats.timedOutQueries;
       expect(codeOf(await t.raw({ query: "{ partners(first: 1) { totalCount } }" }, acme.adminToken))).toBe("QUERY_TIMEOUT");
-      expect(t.app.limits.stats.stoppedQueries).toBe(stopped + 1);
+      expect(t.app.limits.stats.timedOutQueries).toBe(stopped + 1);
       expect(mutationDone).toBe(false);
     } finally {
       await hold.release();
@@ -164,5 +164,30 @@ describe.runIf(hasPostgres)("query time limit (PostgreSQL): the stopped query's 
     }
     const after = await t.raw({ query: "{ commissions { totalCount } }" }, acme.adminToken);
     expect(after.errors).toBeUndefined();
+  });
+
+  it("stops a query, and cancels its SQL, when its client goes away", async () => {
+    await locker.query("BEGIN");
+    await locker.query("LOCK TABLE commissions IN ACCESS EXCLUSIVE MODE");
+    const { timedOutQueries, abandonedQueries, cancelledStatements } = t.app.limits.stats;
+    try {
+      const client = new AbortController();
+      const request = fetch(`${t.url}/graphql`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${acme.adminToken}` },
+        body: JSON.stringify({ query: "{ commissions { totalCount } }" }),
+        signal: client.signal,
+      }).catch((error: unknown) => error);
+      await until(async () => (await waiting()) >= 1);
+      client.abort();
+      expect(await request).toBeInstanceOf(Error);
+      // Stopped because the client left, not at the time limit; the lock is still held and the statement is gone.
+      await until(() => t.app.limits.stats.abandonedQueries > abandonedQueries);
+      expect(t.app.limits.stats.timedOutQueries).toBe(timedOutQueries);
+      expect(t.app.limits.stats.cancelledStatements).toBeGreaterThan(cancelledStatements);
+      expect(await waiting()).toBe(0);
+    } finally {
+      await locker.query("ROLLBACK");
+    }
   });
 });
