@@ -17,6 +17,7 @@ import { parse } from "graphql";
 import { signToken } from "../src/auth/sign-token.ts";
 import { loadConfig } from "../src/config.ts";
 import { buildSchema } from "../src/graphql/schema.ts";
+import { costWeightsFor } from "../src/limits/field-cost.ts";
 import { operationCost } from "../src/limits/operation-cost.ts";
 import { BENCH_SECRET, freshDatabase, startServer } from "./lib.ts";
 
@@ -29,7 +30,7 @@ const SALES_PER_PARTNER = 100;
 
 const schema = buildSchema();
 const costOf = (query: string, variables: Record<string, unknown> = {}): number => {
-  const measured = operationCost(schema, parse(query), undefined, variables);
+  const measured = operationCost(schema, parse(query), undefined, variables, costWeightsFor(TARGET));
   if ("errors" in measured) throw new Error(measured.errors.map((e) => e.message).join("; "));
   return measured.cost;
 };

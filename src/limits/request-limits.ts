@@ -4,6 +4,7 @@ import type { Database } from "../db/database.ts";
 import { cancelTaggedStatements } from "../db/statement-tags.ts";
 import { createReadinessCheck, type ReadinessCheck } from "../http/readiness.ts";
 import type { Logger } from "../logger.ts";
+import { costWeightsFor } from "./field-cost.ts";
 import { createRateLimits } from "./rate-limits.ts";
 import { useRequestLimits } from "./use-request-limits.ts";
 
@@ -31,6 +32,7 @@ export function createRequestLimits(config: Config, db: Database, logger: Logger
   const database = config.database;
   const plugin = useRequestLimits({
     maxCost: config.limits.maxCost,
+    costWeights: costWeightsFor(config.database.kind),
     queryTimeoutMs: config.limits.queryTimeoutMs,
     rateLimits: createRateLimits({ mutationsPerMinute: config.limits.mutationsPerMinute, queryCostPerMinute: config.limits.queryCostPerMinute, redis }),
     cancelStatements: database.kind === "postgres" ? (tag) => cancelTaggedStatements(database.url, tag) : undefined,

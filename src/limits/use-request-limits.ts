@@ -6,11 +6,14 @@ import { runTagged } from "../db/statement-tags.ts";
 import type { Logger } from "../logger.ts";
 import { MAX_BULK } from "../services/commissions/review-commissions.ts";
 import { MAX_BATCH } from "../services/conversions/record-conversions.ts";
+import type { CostWeights } from "./field-cost.ts";
 import { operationCost } from "./operation-cost.ts";
 import type { RateLimits } from "./rate-limits.ts";
 
 export interface RequestLimitOptions {
   maxCost: number;
+  /** The database's weights (costWeightsFor). */
+  costWeights: CostWeights;
   /** A query running longer is stopped: QUERY_TIMEOUT. */
   queryTimeoutMs: number;
   rateLimits: RateLimits;
@@ -96,12 +99,12 @@ function rootFieldCount(document: DocumentNode, selectionSet: SelectionSetNode, 
 export function useRequestLimits(options: RequestLimitOptions): Plugin {
   return {
     onSubscribe({ args, setResultAndStopExecution }) {
-      const measured = operationCost(args.schema, args.document, args.operationName, args.variableValues as Record<string, unknown>);
+      const measured = operationCost(args.schema, args.document, args.operationName, args.variableValues as Record<string, unknown>, options.costWeights);
       if ("errors" in measured) return setResultAndStopExecution({ errors: measured.errors });
       if (measured.cost > options.maxCost) setResultAndStopExecution({ errors: [tooComplex(measured.cost, options.maxCost)] });
     },
     async onExecute({ args, executeFn, setExecuteFn, setResultAndStopExecution }) {
-      const measured = operationCost(args.schema, args.document, args.operationName, args.variableValues as Record<string, unknown>);
+      const measured = operationCost(args.schema, args.document, args.operationName, args.variableValues as Record<string, unknown>, options.costWeights);
       if ("errors" in measured) return setResultAndStopExecution({ errors: measured.errors });
       if (measured.cost > options.maxCost) return setResultAndStopExecution({ errors: [tooComplex(measured.cost, options.maxCost)] });
       // One mutation's batch is bounded by its service (500 at most); several in

@@ -2,6 +2,7 @@ import { parse } from "graphql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { graphql } from "../../src/generated/gql/index.ts";
 import { buildSchema } from "../../src/graphql/schema.ts";
+import { costWeightsFor } from "../../src/limits/field-cost.ts";
 import { operationCost } from "../../src/limits/operation-cost.ts";
 import { createPostgresDatabase, hasPostgres, hasRedis, type ScratchDatabase } from "../helpers/databases.ts";
 import { createProgramFixture, type ProgramFixture } from "../helpers/fixtures.ts";
@@ -12,11 +13,12 @@ const CreatePartnerDoc = graphql(`
 `);
 
 const PAGE = "{ partners(first: 50) { edges { node { id name } } } }";
-const pageCost = (() => {
-  const measured = operationCost(buildSchema(), parse(PAGE), undefined, {});
+/** What the page costs on the database a test app runs on. */
+const costOfPage = (database: "pglite" | "postgres") => {
+  const measured = operationCost(buildSchema(), parse(PAGE), undefined, {}, costWeightsFor(database));
   if ("errors" in measured) throw new Error("cannot cost the page");
   return measured.cost;
-})();
+};
 
 const codeOf = (response: GraphQLResponse<unknown>) => response.errors?.[0]?.extensions?.code;
 
@@ -37,9 +39,10 @@ async function postWithHeaders(url: string, token: string, query: string) {
 describe("rate limits in one instance (no Redis)", () => {
   let t: TestApp;
   let acme: ProgramFixture;
+  const pageCost = costOfPage("pglite");
   beforeAll(async () => {
     t = await startTestApp("pglite", {
-      env: { ACCRUE_RATE_LIMIT_MUTATIONS_PER_MINUTE: "3", ACCRUE_RATE_LIMIT_QUERY_COST_PER_MINUTE: String(3 * pageCost), ACCRUE_MAX_QUERY_COST: String(3 * pageCost) },
+      env: { ACCRUE_RATE_LIMIT_MUTATIONS_PER_MINUTE: "3", ACCRUE_RATE_LIMIT_QUERY_COST_PER_MINUTE: String(4 * pageCost), ACCRUE_MAX_QUERY_COST: String(4 * pageCost) },
     });
     acme = await createProgramFixture(t);
   });
@@ -74,9 +77,9 @@ describe("rate limits in one instance (no Redis)", () => {
     expect(await partners()).toBe(before);
   });
 
-  it("spends a query's cost: a token may run three pages a minute here, not four", async () => {
+  it("spends a query's cost: a token may run four pages a minute here, not five", async () => {
     const analyst = await acme.token("analyst");
-    for (let i = 0; i < 3; i += 1) expect((await t.raw({ query: PAGE }, analyst)).errors).toBeUndefined();
+    for (let i = 0; i < 4; i += 1) expect((await t.raw({ query: PAGE }, analyst)).errors).toBeUndefined();
     const refused = await postWithHeaders(t.url, analyst, PAGE);
     expect(refused.status).toBe(429);
     expect(codeOf(refused.body)).toBe("THROTTLED");
@@ -88,6 +91,7 @@ describe.runIf(hasPostgres && hasRedis)("rate limits across two instances on one
   let a: TestApp;
   let b: TestApp;
   let acme: ProgramFixture;
+  const pageCost = costOfPage("postgres");
   beforeAll(async () => {
     database = await createPostgresDatabase();
     const env = {
