@@ -5,7 +5,7 @@
 //   --program <program id>     (every role but platform)
 //   --partner <partner id>     (partner)
 //   --subject <sub>            (default: "<role>@dev")
-//   --expires <hours>          (default 12)
+//   --expires <hours>          (default 12; at most ACCRUE_JWT_MAX_LIFETIME_SECONDS)
 // Integration tokens are issued by an admin through the API
 // (issueIntegrationToken), since they must be on the revocation list.
 import { parseArgs } from "node:util";
@@ -46,6 +46,8 @@ const hours = Number(values.expires);
 if (!Number.isFinite(hours) || hours <= 0) fail("--expires takes a number of hours");
 
 const config = loadConfigOrExit();
+// The server refuses a token that lives longer than this; say so here rather than there.
+if (hours * 3_600 > config.auth.maxLifetimeSeconds) fail(`--expires may be at most ${config.auth.maxLifetimeSeconds / 3_600} hours (ACCRUE_JWT_MAX_LIFETIME_SECONDS)`);
 const secret = config.auth.secret ?? loadOrCreateDevSecrets(config.dataDir).jwtSecret;
 const token = await signToken(
   { role: role!, subject: values.subject ?? `${role}@dev`, programId, partnerId },

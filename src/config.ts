@@ -48,7 +48,40 @@ const ConfigSchema = z
     /** How often feeds check the event table for events they were not sent live (a publish lost with Redis). */
     ACCRUE_FEED_RECONCILE_MS: z.coerce.number().int().min(50).max(86_400_000).default(2_000),
     ACCRUE_MAX_QUERY_DEPTH: z.coerce.number().int().min(2).max(50).default(12),
-    ACCRUE_MAX_QUERY_COST: z.coerce.number().int().min(100).default(100_000),
+    /** See src/limits/field-cost.ts and BENCHMARKS.md ("Query cost"): a query at the limit answers well under a second. */
+    ACCRUE_MAX_QUERY_COST: z.coerce.number().int().min(100).default(75_000),
+    /** A query still running after this long is stopped and its SQL cancelled (QUERY_TIMEOUT). */
+    ACCRUE_QUERY_TIMEOUT_MS: z.coerce.number().int().min(50).max(600_000).default(2_000),
+    /** Largest request body read (HTTP) or message accepted (WebSocket). */
+    ACCRUE_MAX_BODY_BYTES: z.coerce.number().int().min(1_024).max(100_000_000).default(2_000_000),
+    /** Longest `exp - iat` accepted from a person's token (integration tokens have their own expiry, revocable). */
+    ACCRUE_JWT_MAX_LIFETIME_SECONDS: z.coerce.number().int().min(60).max(31_536_000).default(86_400),
+    /** Browser origins allowed to call the API from another site, comma-separated; `*` for any. None by default. */
+    ACCRUE_CORS_ORIGINS: z
+      .string()
+      .transform((text, ctx) => {
+        const origins = text.split(",").map((origin) => origin.trim()).filter(Boolean);
+        if (origins.length === 1 && origins[0] === "*") return "*" as const;
+        for (const origin of origins) {
+          let parsed: URL | undefined;
+          try {
+            parsed = new URL(origin);
+          } catch {
+            // reported below
+          }
+          if (!parsed || parsed.origin !== origin) {
+            ctx.addIssue({ code: "custom", message: `"${origin}" is not an origin like https://app.example.com (scheme, host and port only), or * alone` });
+          }
+        }
+        return origins;
+      })
+      .optional(),
+    /** Mutations (root fields) one token may run per minute. */
+    ACCRUE_RATE_LIMIT_MUTATIONS_PER_MINUTE: z.coerce.number().int().min(1).default(600),
+    /** Query cost one token may spend per minute; default 30 times ACCRUE_MAX_QUERY_COST. */
+    ACCRUE_RATE_LIMIT_QUERY_COST_PER_MINUTE: z.coerce.number().int().min(1).optional(),
+    /** How long /readyz waits for each dependency before calling it down. */
+    ACCRUE_READY_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(2_000),
     ACCRUE_GRAPHIQL: booleanFlag.optional(),
     QBO_CLIENT_ID: z.string().min(1).optional(),
     QBO_CLIENT_SECRET: z.string().min(1).optional(),
@@ -98,6 +131,13 @@ const ConfigSchema = z
         message: "production needs ACCRUE_JWT_SECRET or ACCRUE_JWKS_URL",
       });
     }
+    if (env.ACCRUE_RATE_LIMIT_QUERY_COST_PER_MINUTE !== undefined && env.ACCRUE_RATE_LIMIT_QUERY_COST_PER_MINUTE < env.ACCRUE_MAX_QUERY_COST) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["ACCRUE_RATE_LIMIT_QUERY_COST_PER_MINUTE"],
+        message: "must be at least ACCRUE_MAX_QUERY_COST (a query at the limit must fit a minute's budget)",
+      });
+    }
     if (env.NODE_ENV === "production" && !env.ACCRUE_ENCRYPTION_KEY) {
       ctx.addIssue({ code: "custom", path: ["ACCRUE_ENCRYPTION_KEY"], message: "production needs an encryption key" });
     }
@@ -121,6 +161,8 @@ export interface Config {
     issuer: string;
     audience: string;
     clockToleranceSeconds: number;
+    /** Longest lifetime (`exp - iat`) of a token that is not an integration token. */
+    maxLifetimeSeconds: number;
   };
   encryptionKey?: Buffer;
   redisUrl?: string;
@@ -128,7 +170,17 @@ export interface Config {
   feedQueueSize: number;
   feedRecheckMs: number;
   feedReconcileMs: number;
-  limits: { maxDepth: number; maxCost: number };
+  limits: {
+    maxDepth: number;
+    maxCost: number;
+    queryTimeoutMs: number;
+    maxBodyBytes: number;
+    /** Origins allowed cross-site; empty: none. */
+    corsOrigins: string[] | "*";
+    mutationsPerMinute: number;
+    queryCostPerMinute: number;
+    readyTimeoutMs: number;
+  };
   graphiql: boolean;
   /** Overrides of the built-in 1099-NEC thresholds, by tax year. */
   tax1099Thresholds?: Record<number, string>;
@@ -191,6 +243,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       issuer: env.ACCRUE_JWT_ISSUER,
       audience: env.ACCRUE_JWT_AUDIENCE,
       clockToleranceSeconds: env.ACCRUE_JWT_CLOCK_TOLERANCE_SECONDS,
+      maxLifetimeSeconds: env.ACCRUE_JWT_MAX_LIFETIME_SECONDS,
     },
     encryptionKey: env.ACCRUE_ENCRYPTION_KEY ? Buffer.from(env.ACCRUE_ENCRYPTION_KEY, "base64") : undefined,
     redisUrl: env.REDIS_URL,
@@ -198,7 +251,16 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     feedQueueSize: env.ACCRUE_FEED_QUEUE_SIZE,
     feedRecheckMs: env.ACCRUE_FEED_RECHECK_MS,
     feedReconcileMs: env.ACCRUE_FEED_RECONCILE_MS,
-    limits: { maxDepth: env.ACCRUE_MAX_QUERY_DEPTH, maxCost: env.ACCRUE_MAX_QUERY_COST },
+    limits: {
+      maxDepth: env.ACCRUE_MAX_QUERY_DEPTH,
+      maxCost: env.ACCRUE_MAX_QUERY_COST,
+      queryTimeoutMs: env.ACCRUE_QUERY_TIMEOUT_MS,
+      maxBodyBytes: env.ACCRUE_MAX_BODY_BYTES,
+      corsOrigins: env.ACCRUE_CORS_ORIGINS ?? [],
+      mutationsPerMinute: env.ACCRUE_RATE_LIMIT_MUTATIONS_PER_MINUTE,
+      queryCostPerMinute: env.ACCRUE_RATE_LIMIT_QUERY_COST_PER_MINUTE ?? 30 * env.ACCRUE_MAX_QUERY_COST,
+      readyTimeoutMs: env.ACCRUE_READY_TIMEOUT_MS,
+    },
     graphiql: env.ACCRUE_GRAPHIQL ?? env.NODE_ENV !== "production",
     tax1099Thresholds: env.ACCRUE_1099_THRESHOLDS,
     quickbooks: {

@@ -1,7 +1,7 @@
 import { EnvelopArmorPlugin } from "@escape.tech/graphql-armor";
 import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
 import { GraphQLError, type ValidationContext } from "graphql";
-import { createYoga, type YogaServerInstance } from "graphql-yoga";
+import { createYoga, useReadinessCheck, type YogaServerInstance } from "graphql-yoga";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createAuthenticator, type Authenticator } from "./auth/authenticate.ts";
@@ -14,8 +14,10 @@ import type { Database } from "./db/database.ts";
 import { maskError, useErrorCodes } from "./graphql/error-codes.ts";
 import { useNulCharacterGuard } from "./graphql/use-nul-character-guard.ts";
 import { createCore, type CoreOptions } from "./core.ts";
+import { corsPolicy } from "./http/cors-policy.ts";
 import { createExportsHandler } from "./http/exports.ts";
 import { handlePaymentWebhook, isPaymentWebhook } from "./http/payment-webhooks.ts";
+import { readinessResponse } from "./http/readiness.ts";
 import { createQuickBooksHandler } from "./http/quickbooks.ts";
 import { createWebPagesHandler, isWebPageRequest } from "./http/web-pages.ts";
 import type { QuickBooksClient } from "./integrations/quickbooks/client.ts";
@@ -23,6 +25,7 @@ import type { Scheduler } from "./jobs/scheduler.ts";
 import type { Realtime } from "./realtime/realtime.ts";
 import { attachWebSocketServer } from "./realtime/ws-server.ts";
 import { buildSchema } from "./graphql/schema.ts";
+import { createRequestLimits, type RequestLimits } from "./limits/request-limits.ts";
 import type { Logger } from "./logger.ts";
 import type { ServiceDeps } from "./services/runtime.ts";
 
@@ -38,6 +41,8 @@ export interface App {
   clock: Clock;
   logger: Logger;
   auth: Authenticator;
+  /** Cost, rate and time limits, and the readiness check. */
+  limits: RequestLimits;
   /** HS256 secret in use, for issuing our own tokens (dev and integration tokens). */
   jwtSecret: string | undefined;
   /** Starts listening; resolves with the base URL (http://host:port). */
@@ -80,7 +85,8 @@ export async function buildApp(config: Config, options: CoreOptions = {}): Promi
   const verify = createTokenVerifier({ ...config.auth, secret: jwtSecret, now: () => clock.now() });
   const auth = createAuthenticator(verify, db.prisma, clock, config.auth.clockToleranceSeconds);
 
-  const schema = buildSchema({ maxCost: config.limits.maxCost });
+  const limits = createRequestLimits(config, db, logger);
+  const schema = buildSchema();
   const yoga: YogaServerInstance<ServerContext, Context> = createYoga<ServerContext, Context>({
     schema,
     graphqlEndpoint: "/graphql",
@@ -89,6 +95,8 @@ export async function buildApp(config: Config, options: CoreOptions = {}): Promi
     renderGraphiQL,
     // A database that is down or too slow is SERVICE_UNAVAILABLE (503), not a masked defect.
     maskedErrors: { maskError },
+    maxRequestBodySize: config.limits.maxBodyBytes,
+    cors: corsPolicy(config.limits.corsOrigins),
     logging: {
       debug: (...args) => logger.debug({ args }, "yoga"),
       info: (...args) => logger.info({ args }, "yoga"),
@@ -104,14 +112,17 @@ export async function buildApp(config: Config, options: CoreOptions = {}): Promi
     plugins: [
       useErrorCodes(),
       useNulCharacterGuard(),
+      // /health (yoga's) says the process is alive; /readyz that it can serve.
+      useReadinessCheck({ endpoint: "/readyz", check: ({ fetchAPI }) => readinessResponse(limits.readiness, fetchAPI.Response) }),
       EnvelopArmorPlugin({
         maxDepth: { n: config.limits.maxDepth, ...reportAsValidationError },
-        costLimit: { enabled: false }, // cost is the schema's own (page sizes count), see builder.ts
+        costLimit: { enabled: false }, // cost is the schema's own (lists count by their length): limits.plugin
         maxAliases: { n: 30, ...reportAsValidationError },
         maxDirectives: { n: 30, ...reportAsValidationError },
         maxTokens: { n: 10_000 },
         blockFieldSuggestion: { enabled: config.env === "production" },
       }),
+      limits.plugin,
     ],
   });
 
@@ -136,7 +147,7 @@ export async function buildApp(config: Config, options: CoreOptions = {}): Promi
     else void yoga.handle(req, res, { req, res });
   });
   server.keepAliveTimeout = 5_000;
-  const websockets = attachWebSocketServer(server, yoga as never, auth, clock, logger);
+  const websockets = attachWebSocketServer(server, yoga as never, auth, clock, logger, { maxPayloadBytes: config.limits.maxBodyBytes });
 
   let url: string | undefined;
   let stopping: Promise<void> | undefined;
@@ -151,6 +162,7 @@ export async function buildApp(config: Config, options: CoreOptions = {}): Promi
     clock,
     logger,
     auth,
+    limits,
     jwtSecret,
     get url() {
       return url;
@@ -187,6 +199,7 @@ export async function buildApp(config: Config, options: CoreOptions = {}): Promi
         // Scheduled work finishes its tick meanwhile; WebSocket clients are told to reconnect elsewhere.
         await Promise.all([drained, websockets.close(), scheduler.stop()]);
         clearTimeout(grace);
+        await limits.close();
         await core.close();
       })();
       return stopping;

@@ -39,3 +39,25 @@ describe("configuration", () => {
     expect(() => loadConfig({ NODE_ENV: "production" })).toThrow(/ACCRUE_JWT_SECRET or ACCRUE_JWKS_URL[\s\S]*encryption key/);
   });
 });
+
+describe("limits configuration", () => {
+  it("ships with limits on: no CORS origins, a 2 MB body, a day's token lifetime, a query budget of 30 queries at the limit a minute", () => {
+    const { limits, auth } = loadConfig({});
+    expect(limits.corsOrigins).toEqual([]);
+    expect(limits.maxBodyBytes).toBe(2_000_000);
+    expect(auth.maxLifetimeSeconds).toBe(86_400);
+    expect(limits.queryCostPerMinute).toBe(30 * limits.maxCost);
+  });
+
+  it("takes CORS origins as a comma-separated list of origins, or * alone", () => {
+    expect(loadConfig({ ACCRUE_CORS_ORIGINS: "https://app.example.com, http://localhost:5173" }).limits.corsOrigins).toEqual(["https://app.example.com", "http://localhost:5173"]);
+    expect(loadConfig({ ACCRUE_CORS_ORIGINS: "*" }).limits.corsOrigins).toBe("*");
+    for (const bad of ["https://app.example.com/", "app.example.com", "https://app.example.com/path", "*, https://app.example.com"]) {
+      expect(() => loadConfig({ ACCRUE_CORS_ORIGINS: bad }), bad).toThrow(/ACCRUE_CORS_ORIGINS/);
+    }
+  });
+
+  it("refuses a query cost budget smaller than one query at the limit", () => {
+    expect(() => loadConfig({ ACCRUE_MAX_QUERY_COST: "5000", ACCRUE_RATE_LIMIT_QUERY_COST_PER_MINUTE: "4999" })).toThrow(/ACCRUE_RATE_LIMIT_QUERY_COST_PER_MINUTE/);
+  });
+});

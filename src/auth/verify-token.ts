@@ -10,6 +10,8 @@ export interface TokenVerifierOptions {
   issuer: string;
   audience: string;
   clockToleranceSeconds: number;
+  /** Longest `exp - iat` of a token that is not an integration token (those carry a revocable expiry of their own). */
+  maxLifetimeSeconds?: number;
   now?: () => Date;
 }
 
@@ -27,6 +29,7 @@ const Claims = z
     scope: z.string().optional(),
     jti: z.string().optional(),
     exp: z.number(),
+    iat: z.number(),
   })
   .superRefine((claims, ctx) => {
     if (claims.role !== "platform" && !claims.program_id) ctx.addIssue({ code: "custom", message: "program_id is required" });
@@ -50,7 +53,7 @@ export function createTokenVerifier(options: TokenVerifierOptions) {
     issuer: options.issuer,
     audience: options.audience,
     clockTolerance: options.clockToleranceSeconds,
-    requiredClaims: ["exp", "sub"],
+    requiredClaims: ["exp", "sub", "iat"],
     currentDate: (options.now ?? (() => new Date()))(),
   });
 
@@ -74,6 +77,13 @@ export function createTokenVerifier(options: TokenVerifierOptions) {
     const parsed = Claims.safeParse(payload);
     if (!parsed.success) throw new AuthenticationError(`the token's claims are invalid: ${parsed.error.issues.map((i) => i.message).join(", ")}`);
     const claims = parsed.data;
+    // A token issued "in the future" would outlive any lifetime check; one
+    // that lives too long is a leaked credential nobody can revoke.
+    const now = (options.now ?? (() => new Date()))().getTime() / 1000;
+    if (claims.iat > now + options.clockToleranceSeconds) throw new AuthenticationError("the token's iat claim is in the future");
+    if (options.maxLifetimeSeconds !== undefined && claims.role !== "integration" && claims.exp - claims.iat > options.maxLifetimeSeconds) {
+      throw new AuthenticationError(`the token lives longer than ${options.maxLifetimeSeconds} seconds (exp - iat)`);
+    }
     const expiresAt = new Date(claims.exp * 1000);
     switch (claims.role) {
       case "platform":

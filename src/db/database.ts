@@ -5,6 +5,7 @@ import pg from "pg";
 import { join } from "node:path";
 import { PrismaClient } from "../generated/prisma/client.ts";
 import { lockDataDir } from "./data-dir-lock.ts";
+import { tagStatements } from "./statement-tags.ts";
 
 export type { PrismaClient };
 
@@ -148,6 +149,8 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   const pool = new pg.Pool({ ...connection, max: options.poolSize ?? 10, Client: WatchedClient as never });
   // An idle connection dropped by the server must not crash the process.
   pool.on("error", () => {});
+  // A timed-out query's statements can be found and cancelled (see statement-tags.ts).
+  tagStatements(pool);
   const { prisma, statements } = countingClient(new PrismaPg(pool), options.countStatements ?? false, timeouts);
   const untimed = (text: string, values?: unknown[]) => ({ text, values, [UNTIMED]: true });
   const sql: SqlRunner = {

@@ -4,13 +4,15 @@ import PrismaPlugin from "@pothos/plugin-prisma";
 import RelayPlugin from "@pothos/plugin-relay";
 import ScopeAuthPlugin from "@pothos/plugin-scope-auth";
 import ValidationPlugin from "@pothos/plugin-validation";
-import { GraphQLError, isListType, isNonNullType, type GraphQLOutputType } from "graphql";
+import { GraphQLError, type GraphQLResolveInfo } from "graphql";
 import { z } from "zod";
 import type { IntegrationScope, Role } from "../auth/viewer.ts";
 import type { Context } from "../context.ts";
 import type PrismaTypes from "../generated/pothos-prisma-types.ts";
 import { getDatamodel } from "../generated/pothos-prisma-types.ts";
+import { fieldCost } from "../limits/field-cost.ts";
 import { decodeGlobalId, isRecordCursor } from "./global-ids.ts";
+import { loadNodes } from "./load-nodes.ts";
 
 export const MAX_PAGE_SIZE = 100;
 export const DEFAULT_PAGE_SIZE = 20;
@@ -50,8 +52,15 @@ function unauthorized(ctx: Context): GraphQLError {
       });
 }
 
-function listLike(type: GraphQLOutputType): boolean {
-  return isListType(isNonNullType(type) ? type.ofType : type);
+/** One key per record, however its global id was spelled (letter case, padding). */
+function nodeIdKey(id: unknown): string {
+  if (id && typeof id === "object" && "typename" in id && "id" in id) return `${String(id.typename)}:${String(id.id).toLowerCase()}`;
+  try {
+    const decoded = decodeGlobalId(String(id));
+    return `${decoded.typename}:${decoded.id}`;
+  } catch {
+    return String(id);
+  }
 }
 
 /** A type `node(id:)` can load: one made with `prismaNode` (or `node`). */
@@ -106,7 +115,18 @@ export const builder = new SchemaBuilder<{
     // An id of nothing (or of another program) is a null item, not an error for the whole list.
     nodesQueryOptions: {
       nullable: { list: false, items: true },
-      args: { ids: { validate: z.array(z.unknown()).max(MAX_NODES, `nodes takes at most ${MAX_NODES} ids`) } },
+      // One query per type named rather than one per id (see load-nodes.ts).
+      resolve: (_root, args, ctx, info, resolveNodes): never => batchedNodes(ctx, info, args.ids, () => resolveNodes(args.ids as never)) as never,
+      // A repeated id would load and resolve the same record (and everything
+      // selected under it) again for nothing: a cheap way to multiply work.
+      args: {
+        ids: {
+          validate: z
+            .array(z.unknown())
+            .max(MAX_NODES, `nodes takes at most ${MAX_NODES} ids`)
+            .refine((ids) => new Set(ids.map(nodeIdKey)).size === ids.length, "nodes takes each id once (an id is repeated)"),
+        },
+      },
     },
     // Page sizes outside 1–100 are refused with an error, never silently capped.
     firstArgOptions: { validate: z.number().int().min(1).max(MAX_PAGE_SIZE) },
@@ -125,19 +145,13 @@ export const builder = new SchemaBuilder<{
       ),
   },
   complexity: {
-    // A connection costs its page size times its selection (its edges and
-    // nodes lists are that page, not another multiplier); other lists ten.
-    fieldComplexity: (args, _ctx, field) => {
-      const pageSize = (args.first ?? args.last) as number | undefined;
-      if (field.args.some((arg) => arg.name === "first")) return { field: 1, multiplier: pageSize ?? DEFAULT_PAGE_SIZE };
-      if (field.name === "edges" || field.name === "nodes") return { field: 1, multiplier: 1 };
-      return { field: 1, multiplier: listLike(field.type) ? 10 : 1 };
-    },
-    complexityError: (kind, result) => {
-      const found = { Complexity: [result.complexity, result.maxComplexity], Depth: [result.depth, result.maxDepth], Breadth: [result.breadth, result.maxBreadth] }[kind];
-      return new GraphQLError(`Query ${kind.toLowerCase()} ${found[0]} is over the limit of ${found[1]}`, {
-        extensions: { code: "QUERY_TOO_COMPLEX" },
-      });
-    },
+    // Each list costs what it can hold (page sizes, ids, bulk inputs) and
+    // each row its weight: see src/limits/field-cost.ts. The limit itself is
+    // applied by the request limits plugin, before execution.
+    fieldComplexity: fieldCost,
   },
 });
+
+function batchedNodes(ctx: Context, info: GraphQLResolveInfo, ids: unknown, fallback: () => Promise<readonly unknown[]>): Promise<readonly unknown[]> {
+  return loadNodes(builder.configStore as never, ctx, info, ids as never, fallback);
+}

@@ -39,8 +39,16 @@ function tokenFrom(params: Readonly<Record<string, unknown>> | undefined): strin
  * expires, or is found revoked when an operation starts, the socket is
  * closed with 4403 too (running feeds check for revocation themselves).
  */
-export function attachWebSocketServer(server: Server, yoga: YogaServerInstance<object, object>, auth: Authenticator, clock: Clock, logger: Logger) {
-  const wss = new WebSocketServer({ server, path: "/graphql" });
+export function attachWebSocketServer(
+  server: Server,
+  yoga: YogaServerInstance<object, object>,
+  auth: Authenticator,
+  clock: Clock,
+  logger: Logger,
+  limits: { maxPayloadBytes?: number } = {},
+) {
+  // A message over the body cap closes the socket (1009) before it is parsed.
+  const wss = new WebSocketServer({ server, path: "/graphql", ...(limits.maxPayloadBytes ? { maxPayload: limits.maxPayloadBytes } : {}) });
   const disposable = useServer<Record<string, unknown> | undefined, Extra>(
     {
       onConnect: async (ctx) => {

@@ -71,7 +71,8 @@ describe("statements per request", () => {
   let t: TestApp;
   let acme: ProgramFixture;
   beforeAll(async () => {
-    t = await startTestApp("pglite", { countStatements: true });
+    // This file counts statements; the cost limit is query-cost.test.ts's (a page of payouts with their lines is over it).
+    t = await startTestApp("pglite", { countStatements: true, env: { ACCRUE_MAX_QUERY_COST: "10000000", ACCRUE_RATE_LIMIT_QUERY_COST_PER_MINUTE: "10000000000" } });
     acme = await createProgramFixture(t);
     const integration = await acme.integrationToken(["CONVERSIONS_WRITE"]);
     for (let i = 0; i < 25; i += 1) {

@@ -66,6 +66,11 @@ export async function startTestApp(
     ACCRUE_DATA_DIR: dataDir,
     ACCRUE_JWT_SECRET: TEST_JWT_SECRET,
     ACCRUE_SHUTDOWN_GRACE_MS: "2000",
+    // Tests move a manual clock by months and sign year-long tokens, and
+    // drive many requests from one token; the limits' own tests set these.
+    ACCRUE_JWT_MAX_LIFETIME_SECONDS: String(365 * 86_400),
+    ACCRUE_RATE_LIMIT_MUTATIONS_PER_MINUTE: "1000000",
+    ACCRUE_RATE_LIMIT_QUERY_COST_PER_MINUTE: "1000000000",
     ...(postgres ? { DATABASE_URL: postgres.url } : {}),
     ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : {}),
     ...options.env,
