@@ -64,6 +64,8 @@ describe.runIf(hasPostgres)("database faults (PostgreSQL through a proxy)", () =
         DATABASE_CONNECT_TIMEOUT_MS: "1000",
         DATABASE_STATEMENT_TIMEOUT_MS: "1000",
         DATABASE_TRANSACTION_START_TIMEOUT_MS: "1000",
+        // The request's own time budget (QUERY_TIMEOUT) stays out of the way: these cases are the database's timeouts.
+        ACCRUE_QUERY_TIMEOUT_MS: "30000",
       },
     });
     acme = await createProgramFixture(t, { currency: "USD", commissionRule: { type: "PERCENTAGE", percent: "10" } });
@@ -95,9 +97,15 @@ describe.runIf(hasPostgres)("database faults (PostgreSQL through a proxy)", () =
       expectUnavailable(await t.gql(PayoutCountDoc, {}, acme.adminToken));
       expectUnavailable(await t.gql(RecordConversionDoc, { input: sale("refused-1") }, integration));
       expect(await conversionCount("refused-1")).toBe(0);
+      // Load balancers see it: the process lives, but it is not ready.
+      expect((await fetch(`${t.url}/health`)).status).toBe(200);
+      const ready = await fetch(`${t.url}/readyz`);
+      expect(ready.status).toBe(503);
+      expect(await ready.json()).toMatchObject({ checks: { database: expect.not.stringMatching(/^ok$/) } });
     } finally {
       proxy.setMode("forward");
     }
+    expect((await fetch(`${t.url}/readyz`)).status).toBe(200);
     const retried = dataOf(await t.gql(RecordConversionDoc, { input: sale("refused-1") }, integration)).recordConversion;
     expect(retried.created).toBe(true);
     const again = dataOf(await t.gql(RecordConversionDoc, { input: sale("refused-1") }, integration)).recordConversion;
