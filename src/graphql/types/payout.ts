@@ -145,8 +145,11 @@ builder.queryFields((t) => ({
     resolve: (query, _root, args, ctx) => {
       if (args.filter?.partnerId) assertMayNamePartner(ctx, args.filter.partnerId.id);
       const direction = (args.sort?.direction ?? "DESC").toLowerCase() as "asc" | "desc";
-      const orderBy: Prisma.PayoutOrderByWithRelationInput[] = args.sort
-        ? [{ [sortColumns[args.sort.field]]: { sort: direction, nulls: "last" } }, { id: direction }]
+      // Only paidAt can be null (unpaid payouts sort last); PostgreSQL's NULLS LAST on a
+      // column that cannot be null is an error from Prisma, not a no-op.
+      const column = args.sort ? sortColumns[args.sort.field] : undefined;
+      const orderBy: Prisma.PayoutOrderByWithRelationInput[] = column
+        ? [{ [column]: column === "paidAt" ? { sort: direction, nulls: "last" } : direction }, { id: direction }]
         : [{ id: "desc" }];
       return ctx.db.payout.findMany({ ...query, where: payoutWhere(args.filter), orderBy });
     },
