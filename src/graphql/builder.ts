@@ -11,6 +11,7 @@ import type { Context } from "../context.ts";
 import type PrismaTypes from "../generated/pothos-prisma-types.ts";
 import { getDatamodel } from "../generated/pothos-prisma-types.ts";
 import { decodeGlobalId, isRecordCursor } from "./global-ids.ts";
+import { mayLoadNodes } from "./guards.ts";
 
 export const MAX_PAGE_SIZE = 100;
 export const DEFAULT_PAGE_SIZE = 20;
@@ -39,6 +40,12 @@ export interface AuthScopes {
   role: readonly Role[];
   /** An integration token carrying this scope (or any one of these). */
   integration: IntegrationScope | readonly IntegrationScope[];
+  /**
+   * As `integration`, but only in a mutation's payload: a scope that writes a
+   * record reads what it wrote there (see read-rules.ts). Mutations run
+   * before their payloads resolve, so this is first asked once one has run.
+   */
+  wrote: IntegrationScope | readonly IntegrationScope[];
   partner: boolean;
 }
 
@@ -85,6 +92,11 @@ export const builder = new SchemaBuilder<{
         if (viewer?.role !== "integration") return false;
         return (typeof wanted === "string" ? [wanted] : wanted).some((scope) => viewer.scopes.has(scope));
       },
+      wrote: (wanted) => {
+        const viewer = ctx.viewer;
+        if (!ctx.inMutation || viewer?.role !== "integration") return false;
+        return (typeof wanted === "string" ? [wanted] : wanted).some((scope) => viewer.scopes.has(scope));
+      },
       partner: ctx.viewer?.role === "partner",
     }),
     unauthorizedError: (_parent, ctx) => unauthorized(ctx),
@@ -102,10 +114,12 @@ export const builder = new SchemaBuilder<{
     decodeGlobalID: (globalId) => decodeGlobalId(globalId, isNodeType),
     afterArgOptions: { validate: cursorArg },
     beforeArgOptions: { validate: cursorArg },
-    nodeQueryOptions: { nullable: true },
+    // By the type each id names, before any lookup (guards.ts): no hint whether it exists.
+    nodeQueryOptions: { nullable: true, authScopes: (_root, args, ctx) => mayLoadNodes(ctx, [(args as { id: unknown }).id]) },
     // An id of nothing (or of another program) is a null item, not an error for the whole list.
     nodesQueryOptions: {
       nullable: { list: false, items: true },
+      authScopes: (_root, args, ctx) => mayLoadNodes(ctx, (args as { ids: unknown[] }).ids),
       args: { ids: { validate: z.array(z.unknown()).max(MAX_NODES, `nodes takes at most ${MAX_NODES} ids`) } },
     },
     // Page sizes outside 1–100 are refused with an error, never silently capped.
