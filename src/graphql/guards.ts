@@ -84,3 +84,15 @@ export function mayLoadNodes(ctx: Context, ids: readonly unknown[]): boolean {
     return !!kind && mayRead(ctx.viewer, kind);
   });
 }
+
+/**
+ * Naming a partner by its externalId or email is a lookup in the program's
+ * partner list: it tells whether such a partner exists. A token may do it
+ * only if it may read partners (or create them, which probes the same keys
+ * through their uniqueness); others name partners by id.
+ */
+export function assertMayLookUpPartners(ctx: Context, refs: readonly { externalId?: string | null; email?: string | null }[]): void {
+  if (!refs.some((ref) => ref.externalId != null || ref.email != null)) return;
+  if (mayRead(ctx.viewer, "partner", { inPayload: true })) return;
+  throw forbidden("Naming a partner by externalId or email needs the partners:read or partners:write scope; name it by id instead.");
+}

@@ -2,7 +2,7 @@ import type { Prisma } from "../../generated/prisma/client.ts";
 import { MAX_BATCH, recordConversions, type ConversionInput, type RecordedConversion } from "../../services/conversions/record-conversions.ts";
 import { reverseConversion } from "../../services/conversions/reverse-conversion.ts";
 import { builder } from "../builder.ts";
-import { actorOf, assertMayNamePartner, READERS } from "../guards.ts";
+import { actorOf, assertMayLookUpPartners, assertMayNamePartner, READERS } from "../guards.ts";
 import { defineMutation } from "../mutation.ts";
 import { inOrderOf } from "../reload.ts";
 import { Money, SortDirection } from "./common.ts";
@@ -203,7 +203,10 @@ defineMutation("recordConversion", {
       resolve: (payload) => (payload.result as RecordedConversion[] | null)?.[0]?.created ?? null,
     }),
   }),
-  resolve: (input, ctx) => recordConversions(ctx.deps, actorOf(ctx), [toServiceInput(input)], () => ["input"]),
+  resolve: (input, ctx) => {
+    assertMayLookUpPartners(ctx, input.partners);
+    return recordConversions(ctx.deps, actorOf(ctx), [toServiceInput(input)], () => ["input"]);
+  },
 });
 
 defineMutation("recordConversions", {
@@ -225,8 +228,10 @@ defineMutation("recordConversions", {
       resolve: (payload) => (payload.result as RecordedConversion[] | null)?.filter((r) => r.created).length ?? null,
     }),
   }),
-  resolve: (input, ctx) =>
-    recordConversions(ctx.deps, actorOf(ctx), input.items.map(toServiceInput), (index) => ["input", "items", String(index)]),
+  resolve: (input, ctx) => {
+    assertMayLookUpPartners(ctx, input.items.flatMap((item) => item.partners));
+    return recordConversions(ctx.deps, actorOf(ctx), input.items.map(toServiceInput), (index) => ["input", "items", String(index)]);
+  },
 });
 
 defineMutation("reverseConversion", {
