@@ -410,6 +410,9 @@ const ROUTES: Record<string, (ctx: Context, res: ServerResponse, query: Query, d
   "/exports/1099-nec.csv": tax1099Csv,
 };
 
+/** Every export's path, for the access matrix's walk (test/access). */
+export const EXPORT_PATHS: readonly string[] = Object.keys(ROUTES);
+
 function sendError(res: ServerResponse, status: number, code: string, message: string): void {
   if (res.headersSent) {
     res.destroy();
