@@ -165,7 +165,8 @@ export async function buildAccessFixture(t: TestApp, scopes: readonly string[]):
     partner: by(p1, p2, q1),
     balance: by(p1, p2, q1),
     billingProfile: by(p1, p2, q1),
-    conversion: by(a.conversions[0]!, a.conversions[1]!, b.conversions[0]!),
+    // The partner's own conversion is the one it shares with P2: it sees the conversion, and its own line of it only.
+    conversion: by(a.conversions[2]!, a.conversions[1]!, b.conversions[0]!),
     reversal: by(a.reversals[0]!, a.reversals[1]!, b.reversals[0]!),
     commission: by(a.commissionsOf[p1]![0]!, a.commissionsOf[p2]![0]!, b.commissionsOf[q1]![0]!),
     payout: by(a.payouts[0]!, a.payouts[2]!, b.payouts[0]!),
@@ -203,7 +204,7 @@ export async function buildAccessFixture(t: TestApp, scopes: readonly string[]):
       ownPartnerExternalId: a.partnerKeys[0]!,
       otherPartnerExternalId: a.partnerKeys[1]!,
       foreignPartnerExternalId: b.partnerKeys[0]!,
-      conversionExternalId: by(a.conversionKeys[0]!, a.conversionKeys[1]!, b.conversionKeys[0]!),
+      conversionExternalId: by(a.conversionKeys[2]!, a.conversionKeys[1]!, b.conversionKeys[0]!),
     },
     spare: {
       integrationToken: by(a.spareToken, a.spareToken, b.spareToken),

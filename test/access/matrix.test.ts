@@ -405,25 +405,31 @@ describe.each(databaseTargets())("access matrix on %s", (target) => {
     }
     await pool(work, async ({ type, rule, role, target: owner }) => {
       const kind = rule.kind!;
-      const fields = Object.values(type.getFields());
+      // Each field, and each relation a second time with a bare selection (__typename; a
+      // connection's count and cursors only): type-level rules never see those, the field's must.
+      const probes = Object.values(type.getFields()).flatMap((field) => {
+        const full = { field, alias: `f_${field.name}`, selection: fieldSelection(field) };
+        const named = getNamedType(field.type);
+        if (isLeafType(named) || rule.fields[field.name] === "same") return [full];
+        const bare = isConnection(named) ? `{ totalCount edges { cursor } pageInfo { endCursor hasNextPage } }` : "{ __typename }";
+        return [full, { field, alias: `b_${field.name}`, selection: `${field.name}${argsOf(field)} ${bare}` }];
+      });
       const parentType = rule.reach ? (Object.entries(TYPES).find(([, r]) => r.kind === rule.reach!.from && !r.reach)![0]) : type.name;
       const id = f.ids[kind][owner];
       const phantom = f.phantomOf(parentType);
-      for (let start = 0; start < fields.length; start += 25) {
-        const chunk = fields.slice(start, start + 25);
-        const aliases = chunk.map((field) => {
-          const inner = fieldSelection(field);
-          const body = rule.reach ? `${rule.reach.field}${rule.reach.field === "lines" ? "(includeRemoved: true)" : ""} { ${inner} }` : inner;
-          return `f_${field.name}: node(id: $id) { ... on ${parentType} { ${body} } }`;
+      for (let start = 0; start < probes.length; start += 25) {
+        const chunk = probes.slice(start, start + 25);
+        const aliases = chunk.map(({ alias, selection }) => {
+          const body = rule.reach ? `${rule.reach.field}${rule.reach.field === "lines" ? "(includeRemoved: true)" : ""} { ${selection} }` : selection;
+          return `${alias}: node(id: $id) { ... on ${parentType} { ${body} } }`;
         });
         const text = `query($id: ID!) { ${aliases.join(" ")} }`;
         const parentReadable = canRead(role, rule.reach ? rule.reach.from : kind, owner);
         // An id of nothing is asked only where the record is refused: there the two must read alike.
         const [real, ghost] = await Promise.all([ask(text, { id }, role), parentReadable ? undefined : askGhost(text, { id: phantom }, role)]);
-        for (const field of chunk) {
+        for (const { field, alias } of chunk) {
           count("type fields");
-          const where = `${type.name}.${field.name} as ${role} on ${owner}'s record`;
-          const alias = `f_${field.name}`;
+          const where = `${type.name}.${field.name}${alias.startsWith("b_") ? " (bare)" : ""} as ${role} on ${owner}'s record`;
           const part = aliasPart(real, alias);
           if (!parentReadable) {
             if (normalized(part, [id]) !== normalized(aliasPart(ghost!, alias), [phantom])) {
