@@ -18,6 +18,7 @@ const PartnerLinesDoc = graphql(`
     node(id: $id) { ... on Partner { id name commissions(first: 1, filter: { status: $status }) { totalCount edges { cursor } pageInfo { endCursor hasNextPage } } } }
   }
 `);
+const ConversionLinesDoc = graphql(`query DefectConversionLines($id: ID!) { conversion(id: $id) { id commissions { __typename } } }`);
 const ConversionNodeDoc = graphql(`query DefectConversionNode($ids: [ID!]!) { nodes(ids: $ids) { ... on Conversion { id metadata externalId } } }`);
 const PayoutNodeDoc = graphql(`query DefectPayoutNode($id: ID!) { node(id: $id) { ... on Payout { id reference lines { amount { amount } } } } }`);
 const PartnerNodeDoc = graphql(`query DefectPartnerNode($id: ID!) { node(id: $id) { ... on Partner { id email } } }`);
@@ -76,6 +77,15 @@ describe.each(databaseTargets())("access defects on %s", (target) => {
         expect(JSON.stringify(response)).not.toMatch(/totalCount|endCursor|"cursor"/);
       }
     }
+  });
+
+  // Found by the access matrix, beyond the issue's list: a refused list selected bare (__typename
+  // only) ran no type-level rule, so conversions:read counted every conversion's lines.
+  it("gives a conversions:read token no count of a conversion's or a refund's lines", async () => {
+    const token = await acme.integrationToken(["CONVERSIONS_READ"]);
+    const response = await t.gql(ConversionLinesDoc, { id: conversionId }, token);
+    expect(codes(response)).toEqual(["FORBIDDEN"]);
+    expect(JSON.stringify(response.data ?? null)).not.toContain("Commission");
   });
 
   it("lets write scopes read through node and nodes only what the typed fields let them read", async () => {
