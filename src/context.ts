@@ -16,6 +16,8 @@ export interface Context {
   /** The viewer as services see it; undefined for anonymous and platform viewers. */
   actor: Actor | undefined;
   realtime: Realtime;
+  /** Set once a mutation has run in this request: its payload is what it wrote (the `wrote` auth scope). */
+  inMutation?: boolean;
   /** Over WebSocket: waits while the client is not reading (its send buffer is full). */
   waitWritable?: () => Promise<void>;
 }

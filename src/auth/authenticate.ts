@@ -25,10 +25,27 @@ export function createAuthenticator(verify: TokenVerifier, prisma: PrismaClient,
   const verified = new Map<string, Viewer>();
   const MAX_CACHED = 10_000;
 
+  /**
+   * A well-signed token may still name a program (or partner) that is not
+   * here: from another environment, or an identity provider's mistake. It
+   * authenticates nobody, so it is refused like a bad signature, before any
+   * resolver would find nothing where it expects its program. Programs and
+   * partners are never deleted, so a token that passed once is cached.
+   */
+  async function assertKnown(viewer: Viewer): Promise<void> {
+    if (viewer.role === "platform") return;
+    const found =
+      viewer.role === "partner"
+        ? await prisma.partner.count({ where: { id: viewer.partnerId, programId: viewer.programId } })
+        : await prisma.program.count({ where: { id: viewer.programId } });
+    if (found === 0) throw new AuthenticationError(viewer.role === "partner" ? "the token's partner is not in its program" : "the token's program does not exist");
+  }
+
   async function verifyOnce(token: string): Promise<Viewer> {
     const cached = verified.get(token);
     if (cached?.expiresAt && cached.expiresAt.getTime() + toleranceSeconds * 1000 > clock.now().getTime()) return cached;
     const viewer = await verify(token);
+    await assertKnown(viewer);
     if (verified.size >= MAX_CACHED) verified.delete(verified.keys().next().value!);
     verified.set(token, viewer);
     return viewer;

@@ -22,7 +22,9 @@ export class AuthenticationError extends Error {
 const uuid = z.uuid();
 const Claims = z
   .object({
-    sub: z.string().min(1),
+    // The subject is written into the audit trail and every line's author: PostgreSQL
+    // text holds no NUL, and no other control character belongs in a name.
+    sub: z.string().min(1).max(256).regex(/^[^\p{Cc}]+$/u, "sub holds a control character"),
     role: z.enum(ROLES),
     program_id: uuid.optional(),
     partner_id: uuid.optional(),

@@ -13,6 +13,7 @@ import { getDatamodel } from "../generated/pothos-prisma-types.ts";
 import { fieldCost } from "../limits/field-cost.ts";
 import { decodeGlobalId, isRecordCursor } from "./global-ids.ts";
 import { loadNodes } from "./load-nodes.ts";
+import { mayLoadNodes } from "./guards.ts";
 
 export const MAX_PAGE_SIZE = 100;
 export const DEFAULT_PAGE_SIZE = 20;
@@ -41,6 +42,12 @@ export interface AuthScopes {
   role: readonly Role[];
   /** An integration token carrying this scope (or any one of these). */
   integration: IntegrationScope | readonly IntegrationScope[];
+  /**
+   * As `integration`, but only in a mutation's payload: a scope that writes a
+   * record reads what it wrote there (see read-rules.ts). Mutations run
+   * before their payloads resolve, so this is first asked once one has run.
+   */
+  wrote: IntegrationScope | readonly IntegrationScope[];
   partner: boolean;
 }
 
@@ -94,6 +101,11 @@ export const builder = new SchemaBuilder<{
         if (viewer?.role !== "integration") return false;
         return (typeof wanted === "string" ? [wanted] : wanted).some((scope) => viewer.scopes.has(scope));
       },
+      wrote: (wanted) => {
+        const viewer = ctx.viewer;
+        if (!ctx.inMutation || viewer?.role !== "integration") return false;
+        return (typeof wanted === "string" ? [wanted] : wanted).some((scope) => viewer.scopes.has(scope));
+      },
       partner: ctx.viewer?.role === "partner",
     }),
     unauthorizedError: (_parent, ctx) => unauthorized(ctx),
@@ -111,12 +123,14 @@ export const builder = new SchemaBuilder<{
     decodeGlobalID: (globalId) => decodeGlobalId(globalId, isNodeType),
     afterArgOptions: { validate: cursorArg },
     beforeArgOptions: { validate: cursorArg },
-    nodeQueryOptions: { nullable: true },
+    // By the type each id names, before any lookup (guards.ts): no hint whether it exists.
+    nodeQueryOptions: { nullable: true, authScopes: (_root, args, ctx) => mayLoadNodes(ctx, [(args as { id: unknown }).id]) },
     // An id of nothing (or of another program) is a null item, not an error for the whole list.
     nodesQueryOptions: {
       nullable: { list: false, items: true },
       // One query per type named rather than one per id (see load-nodes.ts).
       resolve: (_root, args, ctx, info, resolveNodes): never => batchedNodes(ctx, info, args.ids, () => resolveNodes(args.ids as never)) as never,
+      authScopes: (_root, args, ctx) => mayLoadNodes(ctx, (args as { ids: unknown[] }).ids),
       // A repeated id would load and resolve the same record (and everything
       // selected under it) again for nothing: a cheap way to multiply work.
       args: {

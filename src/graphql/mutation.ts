@@ -62,6 +62,7 @@ export function defineMutation<Fields extends InputFieldMap, T>(
       authScopes: options.authScopes as never,
       args: { input: t.arg({ type: Input, required: true }) },
       resolve: async (_root, args, ctx) => {
+        ctx.inMutation = true;
         const result = await options.resolve((args as { input: InputShapeFromFields<Fields> }).input, ctx).catch((error: unknown) => {
           if (error instanceof Forbidden) throw forbidden(error.message);
           throw error;

@@ -2,7 +2,8 @@ import { GraphQLError } from "graphql";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { DateTime, IANAZone } from "luxon";
 import type { Authenticator } from "../auth/authenticate.ts";
-import type { IntegrationScope, Viewer } from "../auth/viewer.ts";
+import { EXPORT_RULES, mayExport, mayRead, scopesForExport, type ExportName } from "../auth/read-rules.ts";
+import type { Viewer } from "../auth/viewer.ts";
 import type { Realtime } from "../realtime/realtime.ts";
 import { createContext, type Context } from "../context.ts";
 import { maskSecret } from "../domain/payout-method.ts";
@@ -13,7 +14,7 @@ import { Payees1099Tally } from "../domain/tax-1099.ts";
 import { Prisma, type BillingProfile } from "../generated/prisma/client.ts";
 import { expectedFailure } from "../graphql/error-codes.ts";
 import { decodeGlobalId } from "../graphql/global-ids.ts";
-import { READERS } from "../graphql/guards.ts";
+import { readStatement } from "../services/ledger/read-statement.ts";
 import { audit, transact, type ServiceDeps } from "../services/runtime.ts";
 import { paged, streamCsv, type CsvCell } from "./csv.ts";
 
@@ -28,24 +29,25 @@ import { paged, streamCsv, type CsvCell } from "./csv.ts";
  *   GET /exports/statement.csv?partnerId=…&from=2026-03-01&to=2026-03-31   (dates in program time, inclusive)
  *   GET /exports/1099-nec.csv?year=2026
  *
- * Who may download what follows the GraphQL rules (READERS in guards.ts):
- * an integration token needs the scope of the root list it would query
- * (`payouts:read` for payouts, `commissions:read` for commissions), and a
- * column holding another record's fields is filled only when the token may
- * read that record: partner name and external id with `partners:read` (or
- * `partners:write`), a conversion's external id with `conversions:read` (or
- * `conversions:write`). Withheld columns stay in the header, empty, and are
- * named in the `x-accrue-withheld-columns` response header, so a parser sees
- * one shape whatever the scopes. The PayPal file is partners' payment
- * details (email, name), which GraphQL shows only through the partner: it
- * needs `payouts:read` and a partner-reading scope. Statements and the 1099
- * report are for operators (and a partner's own statement), not integrations.
+ * Who may download what is read-rules.ts, the rules the GraphQL types and
+ * fields apply too (one source, so the two paths cannot drift): an export
+ * needs every kind of record it lists (`payouts:read` for payouts.csv,
+ * `commissions:read` for commissions.csv, as the `payouts` and `commissions`
+ * lists), and a column holding another record's fields is filled only when
+ * the viewer may read that record: partner name and external id with
+ * `partners:read`, a conversion's external id with `conversions:read`. Write
+ * scopes read only in their own mutations' payloads, so they fill nothing
+ * here. Withheld columns stay in the header, empty, and are named in the
+ * `x-accrue-withheld-columns` response header, so a parser sees one shape
+ * whatever the scopes. The PayPal file is payouts with their partners'
+ * payment details (email, name): it needs `payouts:read` and
+ * `partners:read`. Statements and the 1099 report are for operators (and a
+ * partner's own statement), not integrations.
  */
 const PAGE = 500;
 /** Payouts tallied per query for the 1099 report (a row is four small columns). */
 const TAX_PAGE = 5000;
 const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
-const OPERATORS = ["admin", "finance", "analyst"];
 
 class HttpError extends Error {
   constructor(
@@ -59,26 +61,17 @@ class HttpError extends Error {
 
 type Query = URLSearchParams;
 
-type Readers = { readonly role: readonly string[]; readonly integration: readonly IntegrationScope[] };
-
 function deny(viewer: Viewer | null, message = "You are not allowed to do this."): never {
   if (!viewer) throw new HttpError(401, "UNAUTHENTICATED", "Authentication required: send a bearer token.");
   throw new HttpError(403, "FORBIDDEN", message);
 }
 
-/** Roles let through, or an integration token holding at least one scope of each group. */
-function allow(viewer: Viewer | null, roles: readonly string[], ...scopeGroups: (readonly IntegrationScope[])[]): void {
-  if (!viewer) deny(viewer);
-  if (roles.includes(viewer.role)) return;
-  if (viewer.role === "integration" && scopeGroups.length > 0 && scopeGroups.every((group) => group.some((scope) => viewer.scopes.has(scope)))) return;
-  deny(viewer, viewer.role === "integration" && scopeGroups.length > 0 ? `This export needs the scopes ${scopeGroups.map((group) => group.join(" or ")).join(" and ")}.` : undefined);
-}
-
-/** Whether the viewer may read a record of this kind, as GraphQL's type-level authScopes decide. */
-function mayRead(viewer: Viewer | null, readers: Readers): boolean {
-  if (!viewer) return false;
-  if (viewer.role === "integration") return readers.integration.some((scope) => viewer.scopes.has(scope));
-  return readers.role.includes(viewer.role);
+/** Lets through whoever may download the export (read-rules.ts, the rules GraphQL applies too). */
+function allow(viewer: Viewer | null, name: ExportName): void {
+  if (mayExport(viewer, name)) return;
+  const groups = scopesForExport(name).filter((group) => group.length > 0);
+  const scopesHelp = viewer?.role === "integration" && groups.length > 0 && mayExport({ ...viewer, scopes: new Set(groups.flat()) }, name);
+  deny(viewer, scopesHelp ? `This export needs the scopes ${groups.map((group) => group.join(" or ")).join(" and ")}.` : undefined);
 }
 
 /** Names the columns left empty for this viewer (see the module comment). */
@@ -144,7 +137,7 @@ const money = (amount: { toFixed(): string } | null | undefined, currency: strin
 
 async function payoutsCsv(ctx: Context, res: ServerResponse, query: Query): Promise<void> {
   // As the `payouts` list: operators, a partner (its own), or payouts:read.
-  allow(ctx.viewer, [...OPERATORS, "partner"], ["payouts:read"]);
+  allow(ctx.viewer, "payouts");
   const where: Prisma.PayoutWhereInput = {};
   const status = list(query.get("status"), ["DRAFT", "APPROVED", "PAID", "CANCELLED"] as const, "status");
   if (status) where.status = { in: status };
@@ -155,7 +148,7 @@ async function payoutsCsv(ctx: Context, res: ServerResponse, query: Query): Prom
   const paidBefore = instant(query.get("paidBefore"), "paidBefore", program.timeZone);
   if (paidAfter || paidBefore) where.paidAt = { ...(paidAfter ? { gte: paidAfter } : {}), ...(paidBefore ? { lt: paidBefore } : {}) };
   // Payout.partner is a Partner: GraphQL refuses it to tokens that may not read partners.
-  const partners = mayRead(ctx.viewer, READERS.partner);
+  const partners = mayRead(ctx.viewer, EXPORT_RULES.payouts.columns.partner);
   withhold(res, partners ? [] : ["partner_name", "partner_external_id"]);
   const rows = paged(
     (after) =>
@@ -198,7 +191,7 @@ async function payoutsCsv(ctx: Context, res: ServerResponse, query: Query): Prom
 
 async function commissionsCsv(ctx: Context, res: ServerResponse, query: Query): Promise<void> {
   // As the `commissions` list: operators, a partner (its own), or commissions:read.
-  allow(ctx.viewer, [...OPERATORS, "partner"], ["commissions:read"]);
+  allow(ctx.viewer, "commissions");
   const where: Prisma.CommissionWhereInput = {};
   const status = list(query.get("status"), ["PENDING", "APPROVED", "ON_HOLD", "CANCELLED", "PAID", "REVERSED"] as const, "status");
   if (status) where.status = { in: status };
@@ -211,8 +204,8 @@ async function commissionsCsv(ctx: Context, res: ServerResponse, query: Query): 
   const to = instant(query.get("occurredBefore"), "occurredBefore", program.timeZone);
   if (from || to) where.occurredAt = { ...(from ? { gte: from } : {}), ...(to ? { lt: to } : {}) };
   // Commission.partner and Commission.conversion are records of their own in GraphQL, each with its readers.
-  const partners = mayRead(ctx.viewer, READERS.partner);
-  const conversions = mayRead(ctx.viewer, READERS.conversion);
+  const partners = mayRead(ctx.viewer, EXPORT_RULES.commissions.columns.partner);
+  const conversions = mayRead(ctx.viewer, EXPORT_RULES.commissions.columns.conversion);
   withhold(res, [...(partners ? [] : ["partner_name", "partner_external_id"]), ...(conversions ? [] : ["conversion_external_id"])]);
   const rows = paged(
     (after) =>
@@ -266,7 +259,7 @@ async function commissionsCsv(ctx: Context, res: ServerResponse, query: Query): 
  * `payouts:write` alone moves payouts but reads none of this.
  */
 async function paypalCsv(ctx: Context, res: ServerResponse, query: Query): Promise<void> {
-  allow(ctx.viewer, ["admin", "finance"], READERS.payout.integration, READERS.paymentDetails.integration, READERS.partner.integration);
+  allow(ctx.viewer, "paypalPayouts");
   const ids = (query.get("payoutIds") ?? "").split(",").filter(Boolean).map((id) => rawId(id, "Payout", "payoutIds")!);
   if (ids.length === 0 || ids.length > 5000) throw new HttpError(400, "BAD_USER_INPUT", "payoutIds takes 1 to 5000 payout ids, comma-separated");
   const payouts = await ctx.db.payout.findMany({
@@ -296,82 +289,6 @@ function dateParam(value: string | null, param: string, zone: string): DateTime 
   return date;
 }
 
-/** A commission status that counts toward what the partner earned. */
-const COUNTS = (status: Prisma.Sql) => Prisma.sql`(${status} NOT IN ('CANCELLED', 'REVERSED'))`;
-
-/**
- * Every money movement of one partner, as SQL: the statement's ledger.
- * - A line, on its `occurredAt`, if it counted when it was written (a
- *   reversal share of a cancelled line is written CANCELLED and does not).
- * - Each later change of whether it counts, as its own row for the whole
- *   amount: a full reversal (REVERSED) negative on its refund's
- *   `occurredAt`, a cancellation negative and a reinstatement positive when
- *   they were made. Those dates come from the audit trail, which every
- *   status change writes in its own transaction (the line itself keeps only
- *   its status today, so reading that would rewrite past periods). A change
- *   is never dated before its line. A line whose status changed outside the
- *   services (no audit entry) is taken to have had its status today since
- *   it was written.
- * - A payout, negative, on its paid date (a bounce is a CREDIT line of its own).
- * Each row is keyed (at, ord, id) for keyset paging: ord orders lines before
- * their changes before payouts at the same instant, id is the line, audit
- * entry or payout id.
- */
-function movementsSql(programId: string, partnerId: string): Prisma.Sql {
-  const changing = Prisma.sql`a.program_id = ${programId}::uuid AND a.entity_type = 'Commission'
-      AND a.action IN ('commission.cancel', 'commission.reinstate', 'commission.reverse')
-      AND ${COUNTS(Prisma.sql`a.before->>'status'`)} <> ${COUNTS(Prisma.sql`a.after->>'status'`)}`;
-  return Prisma.sql`
-    WITH lines AS (
-      SELECT c.id, c.kind::text AS kind, c.status::text AS status, c.amount, c.occurred_at, c.note, c.reason_code, v.external_id AS conversion_ref
-        FROM commissions c
-        LEFT JOIN conversions v ON v.id = c.conversion_id AND v.program_id = c.program_id
-       WHERE c.program_id = ${programId}::uuid AND c.partner_id = ${partnerId}::uuid
-    ), changes AS (
-      SELECT a.id, a.entity_id AS line_id, a.action, a.created_at, a.reason,
-             ${COUNTS(Prisma.sql`a.before->>'status'`)} AS counted_before,
-             ${COUNTS(Prisma.sql`a.after->>'status'`)} AS counts_after,
-             CASE WHEN a.after->>'reversalId' ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN (a.after->>'reversalId')::uuid END AS reversal_id
-        FROM audit_entries a
-        JOIN lines l ON l.id = a.entity_id
-       WHERE ${changing}
-    ), first_changes AS (
-      SELECT DISTINCT ON (line_id) line_id, counted_before FROM changes ORDER BY line_id, created_at, id
-    ), movements AS (
-      SELECT l.occurred_at AS at, 0 AS ord, l.id, l.kind AS type, l.conversion_ref, l.id AS line_id,
-             coalesce(l.note, l.reason_code) AS description, NULL::text AS payout_ref, l.amount
-        FROM lines l
-        LEFT JOIN first_changes f ON f.line_id = l.id
-       -- Whether it counted when written: before its first change, else as it is now.
-       WHERE coalesce(f.counted_before, ${COUNTS(Prisma.sql`l.status`)})
-      UNION ALL
-      SELECT greatest(CASE WHEN ch.action = 'commission.reverse' AND r.occurred_at IS NOT NULL THEN r.occurred_at ELSE ch.created_at END, l.occurred_at),
-             1, ch.id,
-             CASE ch.action WHEN 'commission.cancel' THEN 'CANCELLATION' WHEN 'commission.reinstate' THEN 'REINSTATEMENT' ELSE 'REVERSAL' END,
-             l.conversion_ref, l.id, coalesce(ch.reason, r.reason, r.kind::text), NULL,
-             CASE WHEN ch.counts_after THEN l.amount ELSE -l.amount END
-        FROM changes ch
-        JOIN lines l ON l.id = ch.line_id
-        LEFT JOIN reversals r ON r.id = ch.reversal_id AND r.program_id = ${programId}::uuid
-      UNION ALL
-      SELECT p.paid_at, 2, p.id, 'PAYOUT', NULL, NULL, p.method::text, p.reference, -p.amount
-        FROM payouts p
-       WHERE p.program_id = ${programId}::uuid AND p.partner_id = ${partnerId}::uuid AND p.status = 'PAID' AND p.paid_at IS NOT NULL
-    )`;
-}
-
-interface MovementRow {
-  at: Date | string;
-  ord: number;
-  id: string;
-  type: string;
-  conversion_ref: string | null;
-  line_id: string | null;
-  description: string | null;
-  payout_ref: string | null;
-  amount: string;
-}
-
 /**
  * A partner's statement for a period (program time, both dates inclusive):
  * a ledger of what was earned (lines that count) less what was paid. The
@@ -385,7 +302,7 @@ interface MovementRow {
  * is never held in memory.
  */
 async function statementCsv(ctx: Context, res: ServerResponse, query: Query): Promise<void> {
-  allow(ctx.viewer, [...OPERATORS, "partner"]);
+  allow(ctx.viewer, "statement");
   const partnerId = partnerFilter(ctx, query) ?? (ctx.viewer?.role === "partner" ? ctx.viewer.partnerId : undefined);
   if (!partnerId) throw new HttpError(400, "BAD_USER_INPUT", "partnerId is required");
   const program = await programOf(ctx);
@@ -395,26 +312,11 @@ async function statementCsv(ctx: Context, res: ServerResponse, query: Query): Pr
   // Through the scoped client: a partner of another program is not found.
   const partner = await ctx.db.partner.findUnique({ where: { id: partnerId }, select: { name: true } });
   if (!partner) throw new HttpError(404, "NOT_FOUND", "no such partner");
-  const start = from.toJSDate();
-  const end = to.plus({ milliseconds: 1 }).toJSDate();
-  // Raw SQL skips the scoped client: the program and partner are named in it.
-  const movements = movementsSql(program.id, partnerId);
-  const [opening] = await ctx.db.$queryRaw<{ total: string }[]>`${movements} SELECT coalesce(sum(amount), 0)::text AS total FROM movements WHERE at < ${start}::timestamptz`;
+  const statement = await readStatement(ctx.db, program.id, partnerId, { start: from.toJSDate(), end: to.plus({ milliseconds: 1 }).toJSDate() });
   const currency = program.currency;
   const day = (at: Date | string) => DateTime.fromJSDate(new Date(at), { zone: program.timeZone }).toISODate();
   const fmt = (value: ReturnType<typeof dec>) => money(value, currency)!;
-  const cursorOf = (row: MovementRow) => `${new Date(row.at).toISOString()}|${row.ord}|${row.id}`;
-  const rows = paged(async (after) => {
-    const [at, ord, id] = after ? after.split("|") : [];
-    const past = after ? Prisma.sql`AND (at, ord, id) > (${new Date(at!)}::timestamptz, ${Number(ord)}::int, ${id}::uuid)` : Prisma.empty;
-    return ctx.db.$queryRaw<MovementRow[]>`${movements}
-      SELECT at, ord, id::text AS id, type, conversion_ref, line_id::text AS line_id, description, payout_ref, amount::text AS amount
-        FROM movements
-       WHERE at >= ${start}::timestamptz AND at < ${end}::timestamptz ${past}
-       ORDER BY at, ord, id
-       LIMIT ${PAGE}`;
-  }, cursorOf);
-  let balance = dec(opening?.total ?? "0");
+  let balance = dec(statement.opening);
   const safeName = partner.name.replace(/[^\w.-]+/g, "-").slice(0, 60);
   await streamCsv(
     res,
@@ -422,7 +324,7 @@ async function statementCsv(ctx: Context, res: ServerResponse, query: Query): Pr
     ["date", "type", "reference", "description", "amount", "balance"],
     (async function* () {
       yield [from.toISODate(), "OPENING_BALANCE", null, `${partner.name}, ${program.name}`, null, fmt(balance)];
-      for await (const row of rows) {
+      for await (const row of statement.movements) {
         const amount = dec(row.amount);
         balance = balance.plus(amount);
         const reference = row.type === "PAYOUT" ? (row.payout_ref ?? globalIdOf("Payout", row.id)) : (row.conversion_ref ?? globalIdOf("Commission", row.line_id!));
@@ -441,7 +343,7 @@ async function statementCsv(ctx: Context, res: ServerResponse, query: Query): Pr
  * asking `reveal=tin` (audited).
  */
 async function tax1099Csv(ctx: Context, res: ServerResponse, query: Query, deps: ServiceDeps): Promise<void> {
-  allow(ctx.viewer, OPERATORS);
+  allow(ctx.viewer, "tax1099");
   const yearText = query.get("year") ?? "";
   const year = /^\d{4}$/.test(yearText) ? Number(yearText) : Number.NaN;
   if (!Number.isInteger(year) || year < 2000 || year > 2100) throw new HttpError(400, "BAD_USER_INPUT", "year is a tax year like 2026");
@@ -508,6 +410,9 @@ const ROUTES: Record<string, (ctx: Context, res: ServerResponse, query: Query, d
   "/exports/statement.csv": statementCsv,
   "/exports/1099-nec.csv": tax1099Csv,
 };
+
+/** Every export's path, for the access matrix's walk (test/access). */
+export const EXPORT_PATHS: readonly string[] = Object.keys(ROUTES);
 
 function sendError(res: ServerResponse, status: number, code: string, message: string, headers: Record<string, string> = {}): void {
   // Mid-stream, the status is gone: cutting the response off is what tells

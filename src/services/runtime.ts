@@ -3,7 +3,7 @@ import type { Database, PrismaClient } from "../db/database.ts";
 import { isNumericOverflow, isRetryableTransactionError } from "../db/errors.ts";
 import { uuidv7 } from "../db/uuid.ts";
 import { scopeToTenant, type ScopedPrisma, type ScopedTransaction } from "../db/tenant-scope.ts";
-import { userError, UserErrorsThrown, type Result } from "../domain/errors.ts";
+import { Forbidden, userError, UserErrorsThrown, type Result } from "../domain/errors.ts";
 import type { Logger } from "../logger.ts";
 import type { TokenClaims } from "../auth/sign-token.ts";
 import type { Role } from "../auth/viewer.ts";
@@ -131,6 +131,7 @@ export async function transact<T>(
       const value = await deps.tenant(actor.programId).$transaction(
         async (db) => {
           const tx: Tx = { db, now: deps.clock.now(), actor, programId: actor.programId, events: [] };
+          if (actor.role === "partner") await assertPartnerMayAct(tx);
           const result = await work(tx);
           events = tx.events;
           return result;
@@ -158,6 +159,20 @@ export async function transact<T>(
       }
       throw error;
     }
+  }
+}
+
+/**
+ * Only an ACTIVE partner changes anything for itself (README, "Archived and
+ * suspended partners"): a suspended one is under review, an archived one has
+ * left, and neither may move money out or change where it goes. Both still
+ * read their own records; operators still act for them. Every write a
+ * partner makes runs in `transact`, so the rule holds for each of them.
+ */
+async function assertPartnerMayAct(tx: Tx): Promise<void> {
+  const partner = await tx.db.partner.findUnique({ where: { id: tx.actor.partnerId! }, select: { status: true } });
+  if (partner?.status !== "ACTIVE") {
+    throw new Forbidden(`This partner is ${partner?.status.toLowerCase() ?? "unknown"}: its records are read-only.`);
   }
 }
 

@@ -30,7 +30,8 @@ describe.each(databaseTargets())("recording conversions on %s", (target) => {
     other = await createProgramFixture(t, { currency: "USD" });
     partner = await createPartnerFixture(t, acme, { externalId: "crm-p1", email: "p1@example.com" });
     second = await createPartnerFixture(t, acme, { externalId: "crm-p2" });
-    integration = await acme.integrationToken(["CONVERSIONS_WRITE", "CONVERSIONS_READ"]);
+    // PARTNERS_READ: naming partners by externalId or email is a lookup of partners.
+    integration = await acme.integrationToken(["CONVERSIONS_WRITE", "CONVERSIONS_READ", "PARTNERS_READ"]);
   });
   afterAll(() => t?.stop());
 

@@ -5,7 +5,7 @@ import { disconnectQuickBooks, startQuickBooksConnect, withCompany } from "../..
 import { enqueueAccountingSync } from "../../services/accounting/enqueue.ts";
 import { audit, transact, type Actor, type ServiceDeps } from "../../services/runtime.ts";
 import { builder } from "../builder.ts";
-import { actorOf, OPERATORS } from "../guards.ts";
+import { actorOf, READERS } from "../guards.ts";
 import { defineMutation } from "../mutation.ts";
 import { inOrderOf } from "../reload.ts";
 import { PartnerRef } from "./partner.ts";
@@ -25,15 +25,16 @@ const ConnectionStatusEnum = builder.enumType("AccountingConnectionStatus", { va
 
 builder.prismaObjectFields("Payout", (t) => ({
   accountingSyncStatus: t.expose("accountingSyncStatus", { type: SyncStatusEnum }),
-  accountingSyncError: t.exposeString("accountingSyncError", { nullable: true, authScopes: { role: OPERATORS }, description: "Why the last sync failed." }),
-  accountingBillId: t.exposeString("accountingBillId", { nullable: true, authScopes: { role: OPERATORS }, description: "The QuickBooks Bill's id." }),
+  accountingSyncError: t.exposeString("accountingSyncError", { nullable: true, authScopes: READERS.accounting, description: "Why the last sync failed." }),
+  accountingBillId: t.exposeString("accountingBillId", { nullable: true, authScopes: READERS.accounting, description: "The QuickBooks Bill's id." }),
 }));
 
 builder.prismaObjectFields("Partner", (t) => ({
-  accountingVendorId: t.exposeString("accountingVendorId", { nullable: true, authScopes: { role: OPERATORS }, description: "The partner as a QuickBooks vendor." }),
+  accountingVendorId: t.exposeString("accountingVendorId", { nullable: true, authScopes: READERS.accounting, description: "The partner as a QuickBooks vendor." }),
 }));
 
 builder.prismaObject("AccountingConnection", {
+  authScopes: READERS.accounting,
   description: "The program's QuickBooks Online company. Its tokens never leave the server.",
   fields: (t) => ({
     provider: t.exposeString("provider"),
@@ -52,7 +53,7 @@ builder.queryField("accountingConnection", (t) =>
   t.prismaField({
     type: "AccountingConnection",
     nullable: true,
-    authScopes: { role: OPERATORS },
+    authScopes: READERS.accounting,
     resolve: (query, _root, _args, ctx) => ctx.db.accountingConnection.findUnique({ ...query, where: { programId: actorOf(ctx).programId } }),
   }),
 );

@@ -1,12 +1,12 @@
 import type { Prisma } from "../../generated/prisma/client.ts";
 import { builder } from "../builder.ts";
-import { badInput, OPERATORS } from "../guards.ts";
+import { badInput, READERS } from "../guards.ts";
 
 export const AuditEntryRef = builder.prismaNode("AuditEntry", {
   id: { field: "id" },
   findUnique: (id) => ({ id }),
   nullable: true,
-  authScopes: { role: OPERATORS },
+  authScopes: READERS.auditEntry,
   description: "Who did what to which record, when, from what to what. Sensitive values are masked.",
   fields: (t) => ({
     actorRole: t.exposeString("actorRole", { description: "The token's role, or system." }),
@@ -55,7 +55,7 @@ builder.queryField("auditEntries", (t) =>
     type: "AuditEntry",
     cursor: "id",
     description: "The program's audit trail, newest first; filter by record for one record's history (operators).",
-    authScopes: { role: OPERATORS },
+    authScopes: READERS.auditEntry,
     args: { filter: t.arg({ type: AuditFilter }) },
     totalCount: (_parent, args, ctx) => ctx.db.auditEntry.count({ where: auditWhere(args.filter) }),
     resolve: (query, _root, args, ctx) => ctx.db.auditEntry.findMany({ ...query, where: auditWhere(args.filter), orderBy: { id: "desc" } }),

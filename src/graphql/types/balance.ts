@@ -9,7 +9,7 @@ export const BalanceRef = builder.prismaObject("Balance", {
   authScopes: READERS.balance,
   description: "What a partner has earned and been paid, in the program's currency. Always the sum of the partner's lines.",
   fields: (t) => ({
-    partner: t.relation("partner", { description: "Needs a token that may read partners." }),
+    partner: t.relation("partner", { authScopes: READERS.partner, description: "Needs a token that may read partners." }),
     partnerId: t.globalID({ description: "The partner's id, for tokens that may not read the partner itself.", resolve: (row) => ({ type: "Partner", id: row.partnerId }) }),
     pending: t.field({
       type: Money,
@@ -40,7 +40,7 @@ export const BalanceRef = builder.prismaObject("Balance", {
 builder.prismaObjectField("Partner", "balance", (t) =>
   t.relation("balance", {
     nullable: true,
-    authScopes: { role: [...OPERATORS, "partner"], integration: "commissions:read" },
+    authScopes: READERS.balance,
   }),
 );
 
@@ -76,6 +76,7 @@ const MismatchRef = builder.objectRef<BalanceMismatch>("BalanceMismatch").implem
     partner: t.prismaField({
       type: "Partner",
       nullable: true,
+      authScopes: READERS.partner,
       resolve: (query, mismatch, _args, ctx) => ctx.db.partner.findUnique({ ...query, where: { id: mismatch.partnerId } }),
     }),
     bucket: t.exposeString("bucket"),

@@ -8,7 +8,7 @@ import { reviewCommissions, type BulkResult, type ReviewAction } from "../../ser
 import { writeOffBalance } from "../../services/commissions/write-off-balance.ts";
 import type { LineRow } from "../../services/ledger/ledger.ts";
 import { builder } from "../builder.ts";
-import { actorOf, assertMayNamePartner, badInput, OPERATORS, READERS } from "../guards.ts";
+import { actorOf, assertMayNamePartner, badInput, READERS } from "../guards.ts";
 import { defineMutation, type Payload } from "../mutation.ts";
 import { inOrderOf } from "../reload.ts";
 import { Money, SortDirection, UserErrorCode } from "./common.ts";
@@ -43,18 +43,19 @@ export const CommissionRef = builder.prismaNode("Commission", {
   id: { field: "id" },
   findUnique: (id) => ({ id }),
   nullable: true,
-  authScopes: READERS.commission,
+  // A payout's lines are read with the payout (PayoutLine.commission grants payoutLine).
+  authScopes: { ...READERS.commission, $granted: "payoutLine" },
   description: "One line of what a partner earned or owes back. Amounts are never edited: corrections are lines of their own.",
   fields: (t) => ({
     kind: t.expose("kind", { type: CommissionKindEnum }),
     status: t.expose("status", { type: CommissionStatusEnum }),
     amount: t.field({ type: Money, description: "Rounded once to the currency's minor unit; negative for corrections.", resolve: (c) => ({ amount: c.amount, currency: c.currency }) }),
-    partner: t.relation("partner", { description: "Needs a token that may read partners." }),
+    partner: t.relation("partner", { authScopes: READERS.partner, description: "Needs a token that may read partners." }),
     partnerId: t.globalID({ description: "The partner's id, for tokens that may not read the partner itself.", resolve: (row) => ({ type: "Partner", id: row.partnerId }) }),
-    conversion: t.relation("conversion", { nullable: true }),
-    reversal: t.relation("reversal", { nullable: true }),
-    related: t.relation("related", { nullable: true, description: "The line this one corrects." }),
-    corrections: t.relation("corrections", { description: "Lines that correct this one (adjustments, reversal shares, clawbacks)." }),
+    conversion: t.relation("conversion", { nullable: true, authScopes: READERS.conversion }),
+    reversal: t.relation("reversal", { nullable: true, authScopes: READERS.conversion }),
+    related: t.relation("related", { nullable: true, authScopes: READERS.commission, description: "The line this one corrects." }),
+    corrections: t.relation("corrections", { authScopes: READERS.commission, description: "Lines that correct this one (adjustments, reversal shares, clawbacks)." }),
     rule: t.field({
       type: CommissionRuleRef,
       nullable: true,
@@ -126,7 +127,7 @@ export function commissionOrder(sort: typeof CommissionSort.$inferInput | null |
   return sort ? [{ [sortColumns[sort.field]]: direction }, { id: direction }] : [{ id: "desc" }];
 }
 
-export const COMMISSION_READERS = { role: [...OPERATORS, "partner" as const], integration: "commissions:read" as const };
+export const COMMISSION_READERS = READERS.commission;
 const REVIEWERS = { role: ["admin" as const, "finance" as const] };
 
 builder.queryFields((t) => ({
@@ -158,6 +159,8 @@ builder.prismaObjectField("Partner", "commissions", (t) =>
   t.relatedConnection("commissions", {
     cursor: "id",
     description: "This partner's lines, newest first.",
+    // On the field, not only on Commission: a refused list shows no count or cursor either.
+    authScopes: READERS.commission,
     totalCount: true,
     args: { filter: t.arg({ type: CommissionFilter }) },
     query: (args) => ({ where: commissionWhere(args.filter), orderBy: { id: "desc" } }),

@@ -2,7 +2,7 @@ import type { Prisma } from "../../generated/prisma/client.ts";
 import { MAX_BATCH, recordConversions, type ConversionInput, type RecordedConversion } from "../../services/conversions/record-conversions.ts";
 import { reverseConversion } from "../../services/conversions/reverse-conversion.ts";
 import { builder } from "../builder.ts";
-import { actorOf, assertMayNamePartner, OPERATORS, READERS } from "../guards.ts";
+import { actorOf, assertMayLookUpPartners, assertMayNamePartner, READERS } from "../guards.ts";
 import { defineMutation } from "../mutation.ts";
 import { inOrderOf } from "../reload.ts";
 import { Money, SortDirection } from "./common.ts";
@@ -41,13 +41,14 @@ export const ConversionRef = builder.prismaNode("Conversion", {
       resolve: (c, _args, ctx) => (isPartner(ctx) ? null : ((c.metadata as Record<string, unknown> | null) ?? null)),
     }),
     commissions: t.relation("commissions", {
+      authScopes: READERS.commission,
       description: "One line per partner (and any corrections). A partner sees its own lines only.",
       query: (_args, ctx) => ({
         where: ctx.viewer?.role === "partner" ? { partnerId: ctx.viewer.partnerId } : {},
         orderBy: { id: "asc" },
       }),
     }),
-    reversals: t.relation("reversals", { query: { orderBy: { createdAt: "asc" } } }),
+    reversals: t.relation("reversals", { authScopes: READERS.conversion, query: { orderBy: { createdAt: "asc" } } }),
   }),
 });
 
@@ -70,8 +71,9 @@ export const ReversalRef = builder.prismaNode("Reversal", {
     reason: t.exposeString("reason", { nullable: true }),
     occurredAt: t.expose("occurredAt", { type: "DateTime" }),
     createdAt: t.expose("createdAt", { type: "DateTime" }),
-    conversion: t.relation("conversion"),
+    conversion: t.relation("conversion", { authScopes: READERS.conversion }),
     commissions: t.relation("commissions", {
+      authScopes: READERS.commission,
       description: "The lines this reversal booked (reversal shares and clawbacks).",
       query: (_args, ctx) => ({ where: ctx.viewer?.role === "partner" ? { partnerId: ctx.viewer.partnerId } : {}, orderBy: { id: "asc" } }),
     }),
@@ -108,7 +110,7 @@ function conversionWhere(filter: typeof ConversionFilter.$inferInput | null | un
   return where;
 }
 
-const CONVERSION_READERS = { role: [...OPERATORS, "partner" as const], integration: "conversions:read" as const };
+const CONVERSION_READERS = READERS.conversion;
 const CONVERSION_WRITERS = { role: ["admin" as const], integration: "conversions:write" as const };
 
 builder.queryFields((t) => ({
@@ -201,7 +203,10 @@ defineMutation("recordConversion", {
       resolve: (payload) => (payload.result as RecordedConversion[] | null)?.[0]?.created ?? null,
     }),
   }),
-  resolve: (input, ctx) => recordConversions(ctx.deps, actorOf(ctx), [toServiceInput(input)], () => ["input"]),
+  resolve: (input, ctx) => {
+    assertMayLookUpPartners(ctx, input.partners);
+    return recordConversions(ctx.deps, actorOf(ctx), [toServiceInput(input)], () => ["input"]);
+  },
 });
 
 defineMutation("recordConversions", {
@@ -223,8 +228,10 @@ defineMutation("recordConversions", {
       resolve: (payload) => (payload.result as RecordedConversion[] | null)?.filter((r) => r.created).length ?? null,
     }),
   }),
-  resolve: (input, ctx) =>
-    recordConversions(ctx.deps, actorOf(ctx), input.items.map(toServiceInput), (index) => ["input", "items", String(index)]),
+  resolve: (input, ctx) => {
+    assertMayLookUpPartners(ctx, input.items.flatMap((item) => item.partners));
+    return recordConversions(ctx.deps, actorOf(ctx), input.items.map(toServiceInput), (index) => ["input", "items", String(index)]);
+  },
 });
 
 defineMutation("reverseConversion", {

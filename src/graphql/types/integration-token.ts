@@ -2,7 +2,7 @@ import type { IntegrationScope } from "../../auth/viewer.ts";
 import { issueIntegrationToken, type IssuedIntegrationToken } from "../../services/integration-tokens/issue-integration-token.ts";
 import { revokeIntegrationToken } from "../../services/integration-tokens/revoke-integration-token.ts";
 import { builder } from "../builder.ts";
-import { actorOf } from "../guards.ts";
+import { actorOf, READERS } from "../guards.ts";
 import { defineMutation } from "../mutation.ts";
 import { IntegrationScopeEnum } from "./viewer.ts";
 
@@ -10,7 +10,7 @@ export const IntegrationTokenRef = builder.prismaNode("IntegrationToken", {
   id: { field: "id" },
   findUnique: (id) => ({ id }),
   nullable: true,
-  authScopes: { role: ["admin"] },
+  authScopes: READERS.integrationToken,
   description: "A token an admin issued to an integration; its secret is shown once, at issue.",
   fields: (t) => ({
     name: t.exposeString("name"),
@@ -34,7 +34,7 @@ builder.queryField("integrationTokens", (t) =>
     type: "IntegrationToken",
     cursor: "id",
     description: "The program's integration tokens, newest first (admin).",
-    authScopes: { role: ["admin"] },
+    authScopes: READERS.integrationToken,
     totalCount: (_parent, _args, ctx) => ctx.db.integrationToken.count(),
     resolve: (query, _root, _args, ctx) => ctx.db.integrationToken.findMany({ ...query, orderBy: { createdAt: "desc" } }),
   }),

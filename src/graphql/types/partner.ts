@@ -75,7 +75,8 @@ function partnerWhere(filter: { status?: string[] | null; search?: string | null
   return where;
 }
 
-const PARTNER_READERS = { role: OPERATORS, integration: "partners:read" } as const;
+/** Listing and looking up partners is for operators and partner-reading tokens (a partner reads itself through `partner` and `viewer`). */
+const PARTNER_READERS = { ...READERS.partner, role: OPERATORS };
 const PARTNER_WRITERS = { role: ["admin" as const], integration: "partners:write" } as const;
 
 builder.queryFields((t) => ({
@@ -101,7 +102,7 @@ builder.queryFields((t) => ({
     type: "Partner",
     nullable: true,
     description: "A partner by id. A partner token may name only itself.",
-    authScopes: { ...PARTNER_READERS, partner: true },
+    authScopes: READERS.partner,
     args: { id: t.arg.globalID({ for: PartnerRef, required: true }) },
     resolve: (query, _root, args, ctx) => {
       assertMayNamePartner(ctx, args.id.id);

@@ -7,7 +7,7 @@ import { revealPayoutMethod, revealTaxId } from "../../services/payment-details/
 import { setBillingProfile } from "../../services/payment-details/set-billing-profile.ts";
 import type { Context } from "../../context.ts";
 import { builder } from "../builder.ts";
-import { actorOf, assertMayNamePartner, OPERATORS, READERS } from "../guards.ts";
+import { actorOf, assertMayNamePartner, READERS } from "../guards.ts";
 import { defineMutation } from "../mutation.ts";
 import { PartnerRef } from "./partner.ts";
 
@@ -96,7 +96,7 @@ export const BillingProfileRef = builder.prismaObject("BillingProfile", {
   }),
 });
 
-const DETAIL_READERS = { role: [...OPERATORS, "partner" as const], integration: "payouts:read" as const };
+const DETAIL_READERS = READERS.paymentDetails;
 builder.prismaObjectFields("Partner", (t) => ({
   payoutMethods: t.relation("payoutMethods", { authScopes: DETAIL_READERS, query: { orderBy: [{ isDefault: "desc" }, { id: "asc" }] } }),
   billingProfile: t.relation("billingProfile", { nullable: true, authScopes: DETAIL_READERS }),

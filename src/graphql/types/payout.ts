@@ -33,7 +33,8 @@ builder.prismaObject("PayoutItem", {
   name: "PayoutLine",
   description: "A commission line in a payout.",
   fields: (t) => ({
-    commission: t.relation("commission"),
+    // Whoever reads the payout reads the lines it pays (read-rules.ts), through here only.
+    commission: t.relation("commission", { authScopes: READERS.payout, grantScopes: ["payoutLine"] }),
     amount: t.field({
       type: Money,
       select: { amount: true, payout: { select: { currency: true } } },
@@ -50,7 +51,7 @@ export const PayoutRef = builder.prismaNode("Payout", {
   authScopes: READERS.payout,
   description: "Money owed to (or paid to) a partner for a set of payable lines: draft, approved, paid or cancelled.",
   fields: (t) => ({
-    partner: t.relation("partner", { description: "Needs a token that may read partners." }),
+    partner: t.relation("partner", { authScopes: READERS.partner, description: "Needs a token that may read partners." }),
     partnerId: t.globalID({ description: "The partner's id, for tokens that may not read the partner itself.", resolve: (row) => ({ type: "Partner", id: row.partnerId }) }),
     status: t.expose("status", { type: PayoutStatusEnum }),
     amount: t.field({ type: Money, description: "The net of its lines (clawbacks included).", resolve: (p) => ({ amount: p.amount, currency: p.currency }) }),
@@ -77,6 +78,7 @@ export const PayoutRef = builder.prismaNode("Payout", {
     updatedAt: t.expose("updatedAt", { type: "DateTime" }),
     lineCount: t.relationCount("items", { where: { active: true } }),
     lines: t.relation("items", {
+      authScopes: READERS.payout,
       args: { includeRemoved: t.arg.boolean({ defaultValue: false }) },
       query: (args) => ({ where: args.includeRemoved ? {} : { active: true }, orderBy: { createdAt: "asc" } }),
     }),
@@ -107,7 +109,7 @@ export function payoutWhere(filter: typeof PayoutFilter.$inferInput | null | und
   return where;
 }
 
-const PAYOUT_READERS = { role: [...OPERATORS, "partner" as const], integration: "payouts:read" as const };
+const PAYOUT_READERS = READERS.payout;
 const PAYOUT_WRITERS = { role: ["admin" as const, "finance" as const], integration: "payouts:write" as const };
 
 const OverviewRef = builder.objectRef<PayoutsOverview>("PayoutsOverview").implement({
@@ -145,8 +147,11 @@ builder.queryFields((t) => ({
     resolve: (query, _root, args, ctx) => {
       if (args.filter?.partnerId) assertMayNamePartner(ctx, args.filter.partnerId.id);
       const direction = (args.sort?.direction ?? "DESC").toLowerCase() as "asc" | "desc";
-      const orderBy: Prisma.PayoutOrderByWithRelationInput[] = args.sort
-        ? [{ [sortColumns[args.sort.field]]: { sort: direction, nulls: "last" } }, { id: direction }]
+      // Only paidAt can be null (unpaid payouts sort last); PostgreSQL's NULLS LAST on a
+      // column that cannot be null is an error from Prisma, not a no-op.
+      const column = args.sort ? sortColumns[args.sort.field] : undefined;
+      const orderBy: Prisma.PayoutOrderByWithRelationInput[] = column
+        ? [{ [column]: column === "paidAt" ? { sort: direction, nulls: "last" } : direction }, { id: direction }]
         : [{ id: "desc" }];
       return ctx.db.payout.findMany({ ...query, where: payoutWhere(args.filter), orderBy });
     },
@@ -282,7 +287,7 @@ defineMutation("requestPayout", {
 
 const SkippedPartnerRef = builder.objectRef<PayoutRunReport["skipped"][number]>("SkippedPartner").implement({
   fields: (t) => ({
-    partner: t.prismaField({ type: "Partner", nullable: true, resolve: (query, item, _args, ctx) => ctx.db.partner.findUnique({ ...query, where: { id: item.partnerId } }) }),
+    partner: t.prismaField({ type: "Partner", nullable: true, authScopes: READERS.partner, resolve: (query, item, _args, ctx) => ctx.db.partner.findUnique({ ...query, where: { id: item.partnerId } }) }),
     reason: t.field({ type: UserErrorCode, resolve: (item) => item.code }),
     message: t.exposeString("message"),
   }),

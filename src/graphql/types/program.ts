@@ -2,7 +2,7 @@ import type { CommissionRule } from "../../domain/commission-rule.ts";
 import { createProgram } from "../../services/programs/create-program.ts";
 import { updateProgramSettings } from "../../services/programs/update-program-settings.ts";
 import { builder } from "../builder.ts";
-import { actorOf, OPERATORS } from "../guards.ts";
+import { actorOf, READERS } from "../guards.ts";
 import { defineMutation } from "../mutation.ts";
 import { Money, Weekday } from "./common.ts";
 
@@ -122,6 +122,7 @@ export const ProgramRef = builder.prismaNode("Program", {
   id: { field: "id" },
   findUnique: (id) => ({ id }),
   nullable: true,
+  authScopes: READERS.program,
   description: "One brand's partner program: the tenant every record belongs to.",
   fields: (t) => ({
     name: t.exposeString("name"),
@@ -153,7 +154,7 @@ builder.queryFields((t) => ({
   program: t.prismaField({
     type: "Program",
     description: "The program of the token.",
-    authScopes: { role: [...OPERATORS, "partner", "integration"] },
+    authScopes: { ...READERS.program, role: READERS.program.role.filter((role) => role !== "platform") },
     resolve: (query, _root, _args, ctx) => ctx.db.program.findUniqueOrThrow({ ...query, where: { id: actorOf(ctx).programId } }),
   }),
   programs: t.prismaConnection({

@@ -23,6 +23,17 @@ export function assertActsFor(actor: Actor, partnerId: string, field: string[]):
   if (actor.partnerId && actor.partnerId !== partnerId) fail("NOT_FOUND", "no such partner", field);
 }
 
+/**
+ * A method by id, as the actor may name it: a partner's own methods only, so
+ * another partner's method reads "no such payout method" like an unknown id
+ * (naming "no such partner" there would confirm the method exists).
+ */
+async function findOwnMethod(tx: Tx, actor: Actor, id: string): Promise<PayoutMethod> {
+  const method = await tx.db.payoutMethod.findUnique({ where: { id } });
+  if (!method || (actor.partnerId && method.partnerId !== actor.partnerId)) fail("NOT_FOUND", "no such payout method", ["input", "id"]);
+  return method;
+}
+
 export async function lockPartnerMethods(tx: Tx, partnerId: string): Promise<void> {
   // The partner row: serialises default changes for one partner.
   const rows = await tx.db.$queryRaw<{ id: string }[]>`SELECT id::text FROM partners WHERE id = ${partnerId}::uuid AND program_id = ${tx.programId}::uuid FOR UPDATE`;
@@ -85,9 +96,7 @@ export async function addPayoutMethod(
  */
 export function removePayoutMethod(deps: ServiceDeps, actor: Actor, input: { id: string }): Promise<Result<PayoutMethod>> {
   return transact(deps, actor, async (tx) => {
-    const method = await tx.db.payoutMethod.findUnique({ where: { id: input.id } });
-    if (!method) fail("NOT_FOUND", "no such payout method", ["input", "id"]);
-    assertActsFor(actor, method.partnerId, ["input", "id"]);
+    const method = await findOwnMethod(tx, actor, input.id);
     await lockPartnerMethods(tx, method.partnerId);
     await tx.db.payoutMethod.delete({ where: { id: method.id } });
     if (method.isDefault) {
@@ -111,9 +120,7 @@ export function removePayoutMethod(deps: ServiceDeps, actor: Actor, input: { id:
  */
 export function setDefaultPayoutMethod(deps: ServiceDeps, actor: Actor, input: { id: string }): Promise<Result<PayoutMethod>> {
   return transact(deps, actor, async (tx) => {
-    const method = await tx.db.payoutMethod.findUnique({ where: { id: input.id } });
-    if (!method) fail("NOT_FOUND", "no such payout method", ["input", "id"]);
-    assertActsFor(actor, method.partnerId, ["input", "id"]);
+    const method = await findOwnMethod(tx, actor, input.id);
     await lockPartnerMethods(tx, method.partnerId);
     if (!(await mayBeDefault(tx, method))) fail("METHOD_NOT_VERIFIED", "verify this method with the provider (verifyPayoutMethod) before making it the default", ["input", "id"]);
     await tx.db.payoutMethod.updateMany({ where: { partnerId: method.partnerId, isDefault: true }, data: { isDefault: false } });

@@ -1,0 +1,926 @@
+import {
+  getNamedType,
+  isEnumType,
+  isInputObjectType,
+  isLeafType,
+  isNonNullType,
+  isObjectType,
+  type GraphQLField,
+  type GraphQLInputObjectType,
+  type GraphQLNamedType,
+  type GraphQLObjectType,
+} from "graphql";
+import { createClient } from "graphql-ws";
+import { performance } from "node:perf_hooks";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import WebSocket from "ws";
+import { INTEGRATION_SCOPES } from "../../src/auth/viewer.ts";
+import { buildSchema } from "../../src/graphql/schema.ts";
+import { EXPORT_PATHS } from "../../src/http/exports.ts";
+import { encodePartnerCursor, encodeProgramCursor } from "../../src/realtime/feed.ts";
+import { databaseTargets } from "../helpers/databases.ts";
+import { startTestApp, type GraphQLResponse, type TestApp } from "../helpers/test-app.ts";
+import { buildAccessFixture, type AccessFixture } from "./fixture.ts";
+import {
+  canRead,
+  EXPORTS,
+  FILTER_SAMPLES,
+  MUTATIONS,
+  QUERIES,
+  READ,
+  ROLES,
+  SCOPES,
+  SUBSCRIPTIONS,
+  TARGETS,
+  TYPES,
+  type FieldRule,
+  type Kind,
+  type Role,
+  type Target,
+  type TypeRule,
+} from "./rules.ts";
+
+/**
+ * The access matrix (issue 10, section 2). The paths come from walking the
+ * schema the server serves (and the export routes); what each role may do on
+ * each path comes from rules.ts, written from DESIGN.md and README.md. A
+ * path without a rule fails the first test. Then every path is run as every
+ * role (platform, admin, finance, analyst, partner, an integration token
+ * with each scope alone, anonymous) against a record of its own, of another
+ * partner and of another program:
+ * - allowed paths answer, and show only records the role may see;
+ * - refused paths show nothing of the record (no count, no cursor, no value)
+ *   and answer exactly what they answer for an id that names nothing;
+ * - every list runs with each of its sorts (both directions) and each filter.
+ * Subscriptions run over SSE and graphql-ws, exports over HTTP, mutations
+ * with records of each owner (a refused one changes nothing).
+ */
+
+const schema = buildSchema();
+const query = schema.getQueryType()!;
+const mutation = schema.getMutationType()!;
+const subscription = schema.getSubscriptionType()!;
+
+type Response = GraphQLResponse<unknown>;
+type Json = Record<string, any>;
+
+const isConnection = (type: GraphQLNamedType): boolean => isObjectType(type) && type.name.endsWith("Connection") && "edges" in type.getFields();
+const isPayload = (type: GraphQLNamedType) => isObjectType(type) && type.name.endsWith("Payload");
+const isNode = (type: GraphQLNamedType) => isObjectType(type) && type.getInterfaces().some((i) => i.name === "Node");
+const ROOTS = new Set([query.name, mutation.name, subscription.name]);
+
+// ─── The walk: every path needs a rule ──────────────────────────────────────
+
+const CONNECTION_FIELDS = ["edges", "pageInfo", "totalCount"];
+const EDGE_FIELDS = ["cursor", "node"];
+
+function missingRules(): string[] {
+  const missing: string[] = [];
+  const rule = (path: string, what: string) => missing.push(`${path}: ${what}`);
+  const scopes = [...INTEGRATION_SCOPES].sort().join(",");
+  if (scopes !== [...SCOPES].sort().join(",")) rule("roles", `the integration scopes are ${scopes}; add the new ones to SCOPES and READ in test/access/rules.ts`);
+  for (const field of Object.values(query.getFields())) {
+    const q = QUERIES[field.name];
+    if (!q) {
+      rule(`Query.${field.name}`, "add a rule to QUERIES in test/access/rules.ts (who may call it, what it returns)");
+      continue;
+    }
+    const args = field.args.map((arg) => arg.name).sort();
+    if ("list" in q && args.join() !== [...q.args].sort().join()) rule(`Query.${field.name}`, `takes (${args.join(", ")}); the rule knows (${[...q.args].sort().join(", ")}): add the new argument's rule`);
+    if ("list" in q && q.sorts && sortEnum(field)?.name !== q.sorts) rule(`Query.${field.name}`, `sorts by ${sortEnum(field)?.name}, the rule says ${q.sorts}`);
+    if ("list" in q && q.filter && filterType(field)?.name !== q.filter) rule(`Query.${field.name}`, `filters with ${filterType(field)?.name}, the rule says ${q.filter}`);
+    if ("one" in q && !field.args.some((arg) => arg.name === q.by)) rule(`Query.${field.name}`, `has no argument ${q.by}`);
+  }
+  for (const name of Object.keys(QUERIES)) if (!query.getFields()[name]) rule(`Query.${name}`, "is ruled but gone from the schema: remove its rule");
+  for (const type of Object.values(schema.getTypeMap())) {
+    if (!isObjectType(type) || type.name.startsWith("__") || ROOTS.has(type.name)) continue;
+    const fields = Object.keys(type.getFields());
+    if (isConnection(type)) {
+      if (fields.sort().join() !== CONNECTION_FIELDS.join()) rule(type.name, `a connection with fields ${fields.join(", ")}: the matrix knows ${CONNECTION_FIELDS.join(", ")}`);
+      continue;
+    }
+    if (type.name.endsWith("ConnectionEdge")) {
+      if (fields.sort().join() !== EDGE_FIELDS.join()) rule(type.name, `an edge with fields ${fields.join(", ")}: the matrix knows ${EDGE_FIELDS.join(", ")}`);
+      continue;
+    }
+    if (isPayload(type)) {
+      for (const field of Object.values(type.getFields())) {
+        const named = getNamedType(field.type);
+        if (isObjectType(named) && !TYPES[named.name]) rule(`${type.name}.${field.name}`, `returns ${named.name}, which has no rule in TYPES`);
+      }
+      continue;
+    }
+    const typeRule = TYPES[type.name];
+    if (!typeRule) {
+      rule(type.name, "add a rule to TYPES in test/access/rules.ts (its kind of record, and a rule for each field)");
+      continue;
+    }
+    if (isNode(type) && !typeRule.kind) rule(type.name, "node(id) loads it: give it a kind in TYPES");
+    for (const field of Object.values(type.getFields())) {
+      const fieldRule = typeRule.fields[field.name];
+      if (!fieldRule) {
+        rule(`${type.name}.${field.name}`, "add a rule for this field to TYPES in test/access/rules.ts");
+        continue;
+      }
+      const ruled = typeof fieldRule === "object" && "to" in fieldRule ? [...(fieldRule.args ?? [])].sort() : [];
+      const args = field.args.map((arg) => arg.name).sort();
+      if (args.join() !== ruled.join()) rule(`${type.name}.${field.name}`, `takes (${args.join(", ")}); the rule knows (${ruled.join(", ")}): add the new argument's rule`);
+      const named = getNamedType(field.type);
+      const target = isConnection(named) ? edgeNode(named as GraphQLObjectType) : named;
+      if (typeof fieldRule === "object" && "to" in fieldRule && !fieldRule.snapshot && isObjectType(target) && TYPES[target.name]?.kind !== fieldRule.to) {
+        rule(`${type.name}.${field.name}`, `returns ${target.name} (kind ${TYPES[target.name]?.kind}), the rule says ${fieldRule.to}`);
+      }
+      if (fieldRule === "same" && isObjectType(target) && TYPES[target.name]?.kind) rule(`${type.name}.${field.name}`, `returns the record type ${target.name}: rule it as a relation ({ to: "${TYPES[target.name]!.kind}" })`);
+    }
+    for (const name of Object.keys(typeRule.fields)) if (!type.getFields()[name]) rule(`${type.name}.${name}`, "is ruled but gone from the schema: remove its rule");
+  }
+  for (const name of Object.keys(TYPES)) if (!schema.getType(name)) rule(name, "is ruled but gone from the schema: remove its rule");
+  for (const field of Object.values(mutation.getFields())) {
+    if (!MUTATIONS[field.name]) rule(`Mutation.${field.name}`, "add a rule to MUTATIONS in test/access/rules.ts (who may run it, the kind of record it names)");
+    if (!INPUTS[field.name]) rule(`Mutation.${field.name}`, "add an input to INPUTS in test/access/matrix.test.ts");
+    if (MUTATIONS[field.name]?.keys && !KEYED_INPUTS[field.name]) rule(`Mutation.${field.name}`, "names records by key: add it to KEYED_INPUTS in test/access/matrix.test.ts");
+  }
+  for (const field of Object.values(subscription.getFields())) if (!SUBSCRIPTIONS[field.name]) rule(`Subscription.${field.name}`, "add a rule to SUBSCRIPTIONS in test/access/rules.ts");
+  for (const path of EXPORT_PATHS) if (!EXPORTS[path]) rule(path, "add a rule to EXPORTS in test/access/rules.ts");
+  for (const path of Object.keys(EXPORTS)) if (!EXPORT_PATHS.includes(path)) rule(path, "is ruled but no longer exported: remove its rule");
+  for (const type of Object.values(schema.getTypeMap())) {
+    if (!isInputObjectType(type) || !type.name.endsWith("Filter")) continue;
+    for (const field of Object.keys(type.getFields())) if (!FILTER_SAMPLES[type.name]?.[field]) rule(`${type.name}.${field}`, "add a sample value to FILTER_SAMPLES in test/access/rules.ts, so every list runs with it");
+  }
+  return missing;
+}
+
+function edgeNode(connection: GraphQLObjectType): GraphQLNamedType {
+  return getNamedType((getNamedType(connection.getFields().edges!.type) as GraphQLObjectType).getFields().node!.type);
+}
+function sortEnum(field: GraphQLField<unknown, unknown>) {
+  const sort = field.args.find((arg) => arg.name === "sort");
+  const type = sort && (getNamedType(sort.type) as GraphQLInputObjectType);
+  const enumType = type && getNamedType(type.getFields().field!.type);
+  return enumType && isEnumType(enumType) ? enumType : undefined;
+}
+function filterType(field: GraphQLField<unknown, unknown>): GraphQLInputObjectType | undefined {
+  const filter = field.args.find((arg) => arg.name === "filter");
+  return filter ? (getNamedType(filter.type) as GraphQLInputObjectType) : undefined;
+}
+
+// ─── Selections generated from the schema ───────────────────────────────────
+
+/** What the matrix selects of a record it reaches: enough to tell whether it came back, and whose it is. */
+function recordSelection(type: GraphQLNamedType): string {
+  if (!isObjectType(type)) return "";
+  const fields = type.getFields();
+  return ["__typename", "id" in fields ? "id" : "", "partnerId" in fields ? "partnerId" : ""].filter(Boolean).join(" ");
+}
+
+function argsOf(field: GraphQLField<unknown, unknown>): string {
+  const args = field.args.flatMap((arg) => (arg.name === "first" ? ["first: 50"] : arg.name === "includeRemoved" ? ["includeRemoved: true"] : []));
+  return args.length ? `(${args.join(", ")})` : "";
+}
+
+function fieldSelection(field: GraphQLField<unknown, unknown>): string {
+  const named = getNamedType(field.type);
+  if (isLeafType(named)) return `${field.name}${argsOf(field)}`;
+  if (isConnection(named)) return `${field.name}${argsOf(field)} { totalCount edges { cursor node { ${recordSelection(edgeNode(named as GraphQLObjectType))} } } pageInfo { endCursor } }`;
+  return `${field.name}${argsOf(field)} { ${recordSelection(named) || "__typename"} }`;
+}
+
+// ─── Mutation inputs (what each mutation is called with; ids swapped per target) ───
+
+let serial = 0;
+const INPUTS: Record<string, (id: string, n: number, f: AccessFixture) => Json> = {
+  createProgram: (_id, n) => ({ name: `Matrix ${n}`, currency: "USD", commissionRule: { type: "FLAT", amount: "1.00" } }),
+  updateProgramSettings: () => ({ name: "own program" }),
+  createPartner: (_id, n) => ({ name: `New ${n}`, email: `new-${n}@partners.test` }),
+  updatePartner: (id) => ({ id, country: "US" }),
+  issueIntegrationToken: (_id, n) => ({ name: `matrix ${n}`, scopes: ["PARTNERS_READ"] }),
+  revokeIntegrationToken: (id) => ({ id }),
+  recordConversion: (id, n) => ({ externalId: `matrix-${n}`, partners: [{ id }], amount: "20.00", currency: "USD", occurredAt: "2026-03-01T00:00:00Z" }),
+  recordConversions: (id, n) => ({ items: [{ externalId: `matrix-batch-${n}`, partners: [{ id }], amount: "20.00", currency: "USD", occurredAt: "2026-03-01T00:00:00Z" }] }),
+  reverseConversion: (id, n) => ({ conversionId: id, refundId: `matrix-refund-${n}`, amount: "0.01" }),
+  approveCommissions: (id) => ({ ids: [id] }),
+  holdCommissions: (id) => ({ ids: [id], reason: "matrix" }),
+  releaseCommissions: (id) => ({ ids: [id] }),
+  cancelCommissions: (id) => ({ ids: [id], reason: "matrix" }),
+  reinstateCommissions: (id) => ({ ids: [id] }),
+  adjustCommission: (id) => ({ id, amount: "-0.01", reasonCode: "CORRECTION" }),
+  creditPartner: (id) => ({ partnerId: id, amount: "1.00" }),
+  writeOffBalance: (id) => ({ partnerId: id, reason: "matrix" }),
+  createPayout: (id) => ({ partnerId: id }),
+  runPayouts: () => ({}),
+  requestPayout: () => ({}),
+  approvePayouts: (id) => ({ ids: [id] }),
+  markPayoutsPaid: (id) => ({ ids: [id], method: "PAYPAL", reference: "MATRIX" }),
+  cancelPayouts: (id) => ({ ids: [id], reason: "matrix" }),
+  removePayoutLines: (id, _n, f) => ({ payoutId: id, commissionIds: [f.ids.commission.own] }),
+  recordPayoutBounce: (id) => ({ payoutId: id, reason: "matrix" }),
+  addPayoutMethod: (id, n) => ({ partnerId: id, method: { type: "PAYPAL", email: `added-${n}@partners.test` } }),
+  removePayoutMethod: (id) => ({ id }),
+  setDefaultPayoutMethod: (id) => ({ id }),
+  setBillingProfile: (id) => ({ partnerId: id, profile: { entityType: "INDIVIDUAL", legalName: "Legal Name", country: "US", taxForm: "W9" } }),
+  revealPayoutMethod: (id) => ({ id }),
+  revealTaxId: (id) => ({ partnerId: id }),
+  connectQuickBooks: () => ({ expenseAccountId: "7" }),
+  disconnectQuickBooks: () => ({ confirm: true }),
+  mapPartnerToVendor: (id) => ({ partnerId: id, vendorId: "42" }),
+  syncPayoutsToAccounting: (id) => ({ payoutIds: [id] }),
+  retryAccountingSync: (id) => ({ payoutIds: [id] }),
+};
+
+/** The same inputs naming the target by a key of its own (MutationRule.keys). */
+const KEYED_INPUTS: Record<string, (by: "externalId" | "email", key: string, n: number) => Json> = {
+  recordConversion: (by, key, n) => ({ externalId: `matrix-key-${n}`, partners: [{ [by]: key }], amount: "20.00", currency: "USD", occurredAt: "2026-03-01T00:00:00Z" }),
+  recordConversions: (by, key, n) => ({ items: [{ externalId: `matrix-keys-${n}`, partners: [{ [by]: key }], amount: "20.00", currency: "USD", occurredAt: "2026-03-01T00:00:00Z" }] }),
+  reverseConversion: (_by, key, n) => ({ conversionExternalId: key, refundId: `matrix-key-refund-${n}`, amount: "0.01" }),
+};
+
+/** Required input fields the builder left out (an idempotency key added later, say) get a unique string. */
+function completeInput(type: GraphQLInputObjectType, input: Json, n: number): Json {
+  const out = { ...input };
+  for (const field of Object.values(type.getFields())) {
+    if (out[field.name] !== undefined || !isNonNullType(field.type) || field.defaultValue !== undefined) continue;
+    const named = getNamedType(field.type);
+    if (named.name === "String") out[field.name] = `matrix-${field.name}-${n}`;
+    else throw new Error(`${type.name}.${field.name} is required: add it to INPUTS in test/access/matrix.test.ts`);
+  }
+  return out;
+}
+
+// ─── Comparing answers ──────────────────────────────────────────────────────
+
+/** The answer with the named ids (and keys) replaced, so another's record and a phantom read alike. */
+function normalized(value: unknown, names: readonly string[]): string {
+  let text = JSON.stringify(value);
+  for (const name of names) {
+    if (!name) continue;
+    text = text.replaceAll(name, "<ID>");
+    const raw = rawOf(name);
+    if (raw) text = text.replaceAll(raw, "<ID>");
+  }
+  return text;
+}
+
+function rawOf(globalId: string): string | undefined {
+  const decoded = Buffer.from(globalId, "base64").toString("utf8");
+  const match = /^[A-Z][A-Za-z]*:([0-9a-f-]{36})$/.exec(decoded);
+  return match?.[1];
+}
+
+function aliasPart(response: Response, alias: string) {
+  return {
+    status: response.status,
+    data: (response.data as Json | null | undefined)?.[alias] ?? null,
+    errors: (response.errors ?? []).filter((error) => error.path?.[0] === alias).map((error) => ({ message: error.message, path: error.path, code: error.extensions?.code })),
+  };
+}
+
+
+// ─── Who owns each id (ground truth, read past the API) ─────────────────────
+
+interface Owner {
+  program: string;
+  /** Partners the record belongs to; null for program-level records. */
+  partners: Set<string> | null;
+}
+
+async function loadOwners(t: TestApp): Promise<Map<string, Owner>> {
+  const prisma = t.app.db.prisma;
+  const owners = new Map<string, Owner>();
+  const put = (id: string, program: string, partners: string[] | null) => owners.set(id, { program, partners: partners ? new Set(partners) : null });
+  for (const p of await prisma.program.findMany({ select: { id: true } })) put(p.id, p.id, null);
+  for (const p of await prisma.partner.findMany({ select: { id: true, programId: true } })) put(p.id, p.programId, [p.id]);
+  for (const c of await prisma.commission.findMany({ select: { id: true, programId: true, partnerId: true } })) put(c.id, c.programId, [c.partnerId]);
+  for (const p of await prisma.payout.findMany({ select: { id: true, programId: true, partnerId: true } })) put(p.id, p.programId, [p.partnerId]);
+  for (const m of await prisma.payoutMethod.findMany({ select: { id: true, programId: true, partnerId: true } })) put(m.id, m.programId, [m.partnerId]);
+  for (const c of await prisma.conversion.findMany({ select: { id: true, programId: true, commissions: { select: { partnerId: true } }, reversals: { select: { id: true } } } })) {
+    const partners = c.commissions.map((line) => line.partnerId);
+    put(c.id, c.programId, partners);
+    for (const r of c.reversals) put(r.id, c.programId, partners);
+  }
+  for (const a of await prisma.auditEntry.findMany({ select: { id: true, programId: true } })) put(a.id, a.programId, null);
+  for (const i of await prisma.integrationToken.findMany({ select: { id: true, programId: true } })) put(i.id, i.programId, null);
+  return owners;
+}
+
+/** Every record id in a text: global ids, connection cursors (plugin-prisma's `GPC:S:<uuid>`) and bare uuids. */
+function idsIn(text: string): string[] {
+  const found = new Set<string>();
+  for (const token of text.match(/[A-Za-z0-9+/_-]{16,}={0,2}/g) ?? []) {
+    const decoded = Buffer.from(token, "base64").toString("utf8");
+    const match = /^(?:[A-Z][A-Za-z]*|GPC:S):([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/.exec(decoded);
+    if (match) found.add(match[1]!);
+  }
+  for (const uuid of text.match(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g) ?? []) found.add(uuid);
+  return [...found];
+}
+
+// ─── The matrix ─────────────────────────────────────────────────────────────
+
+describe("every path of the schema has an access rule", () => {
+  it("finds a rule for every root field, type field, argument, relation, mutation, subscription, export and filter", () => {
+    expect(missingRules()).toEqual([]);
+  });
+});
+
+describe.each(databaseTargets())("access matrix on %s", (target) => {
+  let t: TestApp;
+  let f: AccessFixture;
+  let owners: Map<string, Owner>;
+  let fingerprintSql: string;
+  const failures: string[] = [];
+  const counts: Record<string, number> = {};
+  let started = 0;
+
+  const count = (area: string, n = 1) => (counts[area] = (counts[area] ?? 0) + n);
+  const fail = (where: string, message: string): void => void failures.push(`${where}: ${message}`);
+
+  beforeAll(async () => {
+    started = performance.now();
+    t = await startTestApp(target, { env: { ACCRUE_SCHEDULER: "false", ACCRUE_MAX_QUERY_COST: "1000000" } });
+    f = await buildAccessFixture(t, SCOPES);
+    owners = await loadOwners(t);
+    const tables = await t.app.db.prisma.$queryRawUnsafe<{ table_name: string; has_updated: boolean }[]>(
+      `SELECT table_name, bool_or(column_name = 'updated_at') AS has_updated FROM information_schema.columns
+        WHERE table_schema = current_schema() AND table_name NOT LIKE '\\_%' GROUP BY table_name ORDER BY table_name`,
+    );
+    fingerprintSql = `SELECT concat_ws('|', ${tables.map((row) => `(SELECT count(*)::text || coalesce(max(${row.has_updated ? "updated_at" : "null::timestamptz"})::text, '') FROM "${row.table_name}")`).join(", ")}) AS print`;
+  }, 300_000);
+
+  afterAll(async () => {
+    await t?.stop();
+  });
+  beforeEach(() => {
+    failures.length = 0;
+  });
+
+  /** Answers for ids that name nothing depend on the question and the role only: asked once each. */
+  const ghosts = new Map<string, Promise<Response>>();
+  const askGhost = (text: string, variables: Json, role: Role) => {
+    const key = `${role}\n${text}\n${JSON.stringify(variables)}`;
+    if (!ghosts.has(key)) ghosts.set(key, ask(text, variables, role));
+    return ghosts.get(key)!;
+  };
+  const fingerprint = async () => (await t.app.db.prisma.$queryRawUnsafe<{ print: string }[]>(fingerprintSql))[0]!.print;
+  const ask = (text: string, variables: Json, role: Role) => t.raw({ query: text, variables }, f.tokens[role]) as Promise<Response>;
+
+  /** Runs `work` over items, a few at a time (reads only: mutations run one by one). */
+  async function pool<T>(items: T[], work: (item: T) => Promise<void>, width = 6): Promise<void> {
+    let next = 0;
+    await Promise.all(Array.from({ length: width }, async () => {
+      while (next < items.length) await work(items[next++]!);
+    }));
+  }
+
+  /** Ids the role must not see: another program's, and for a partner another partner's. */
+  function leaks(role: Role, text: string, echoed: readonly string[] = []): string[] {
+    const allowedEchoes = new Set(echoed.flatMap((id) => [id, rawOf(id) ?? id]));
+    const p1 = f.ownPartnerRawId;
+    return idsIn(text).filter((id) => {
+      if (allowedEchoes.has(id)) return false;
+      const owner = owners.get(id);
+      if (!owner) return false;
+      if (role === "platform" || role === "anonymous") return true;
+      if (owner.program !== f.programAId) return true;
+      return role === "partner" && owner.partners !== null && !owner.partners.has(p1);
+    });
+  }
+
+  function checkLeaks(where: string, role: Role, value: unknown, echoed: readonly string[] = []) {
+    const found = leaks(role, JSON.stringify(value ?? null), echoed);
+    if (found.length) fail(where, `shows ${found.length} id(s) of records it may not see: ${found.slice(0, 3).join(", ")}`);
+  }
+
+  function checkRefused(where: string, role: Role, part: ReturnType<typeof aliasPart>) {
+    if (part.data !== null) fail(where, `refused path answered data ${JSON.stringify(part.data).slice(0, 200)}`);
+    const expected = role === "anonymous" ? "UNAUTHENTICATED" : "FORBIDDEN";
+    if (part.errors.length !== 1 || part.errors[0]!.code !== expected) fail(where, `expected one ${expected} error, got ${JSON.stringify(part.errors).slice(0, 300)}`);
+  }
+
+  it("reads every field of every record type as each role, for each owner's record", async () => {
+    const work: { type: GraphQLObjectType; rule: TypeRule; role: Role; target: Target }[] = [];
+    for (const [name, rule] of Object.entries(TYPES)) {
+      if (!rule.kind || rule.kind === "accounting") continue;
+      const type = schema.getType(name) as GraphQLObjectType;
+      if (!isNode(type) && !rule.reach) throw new Error(`${name}: a record type node(id) cannot load needs a reach in TYPES`);
+      for (const role of ROLES) for (const owner of TARGETS) work.push({ type, rule, role, target: owner });
+    }
+    await pool(work, async ({ type, rule, role, target: owner }) => {
+      const kind = rule.kind!;
+      // Each field, and each relation a second time with a bare selection (__typename; a
+      // connection's count and cursors only): type-level rules never see those, the field's must.
+      const probes = Object.values(type.getFields()).flatMap((field) => {
+        const full = { field, alias: `f_${field.name}`, selection: fieldSelection(field) };
+        const named = getNamedType(field.type);
+        if (isLeafType(named) || rule.fields[field.name] === "same") return [full];
+        const bare = isConnection(named) ? `{ totalCount edges { cursor } pageInfo { endCursor hasNextPage } }` : "{ __typename }";
+        return [full, { field, alias: `b_${field.name}`, selection: `${field.name}${argsOf(field)} ${bare}` }];
+      });
+      const parentType = rule.reach ? (Object.entries(TYPES).find(([, r]) => r.kind === rule.reach!.from && !r.reach)![0]) : type.name;
+      const id = f.ids[kind][owner];
+      const phantom = f.phantomOf(parentType);
+      for (let start = 0; start < probes.length; start += 25) {
+        const chunk = probes.slice(start, start + 25);
+        const aliases = chunk.map(({ alias, selection }) => {
+          const body = rule.reach ? `${rule.reach.field}${rule.reach.field === "lines" ? "(includeRemoved: true)" : ""} { ${selection} }` : selection;
+          return `${alias}: node(id: $id) { ... on ${parentType} { ${body} } }`;
+        });
+        const text = `query($id: ID!) { ${aliases.join(" ")} }`;
+        const parentReadable = canRead(role, rule.reach ? rule.reach.from : kind, owner);
+        // An id of nothing is asked only where the record is refused: there the two must read alike.
+        const [real, ghost] = await Promise.all([ask(text, { id }, role), parentReadable ? undefined : askGhost(text, { id: phantom }, role)]);
+        for (const { field, alias } of chunk) {
+          count("type fields");
+          const where = `${type.name}.${field.name}${alias.startsWith("b_") ? " (bare)" : ""} as ${role} on ${owner}'s record`;
+          const part = aliasPart(real, alias);
+          if (!parentReadable) {
+            if (normalized(part, [id]) !== normalized(aliasPart(ghost!, alias), [phantom])) {
+              fail(where, `answers differently than for an id that names nothing: ${normalized(part, [id]).slice(0, 300)} vs ${normalized(aliasPart(ghost!, alias), [phantom]).slice(0, 300)}`);
+            }
+            if (part.data !== null) fail(where, "shows the record");
+            continue;
+          }
+          const reachOk = !rule.reach || canRead(role, kind, owner);
+          const fieldRule = rule.fields[field.name]!;
+          const fieldOk = reachOk && fieldAllowed(fieldRule, role, owner);
+          if (!fieldOk) {
+            // The record is readable, the field is not: one refusal, and no value (a nullable field is null, else the record).
+            const holder = rule.reach && reachOk ? part.data?.[rule.reach.field] : part.data;
+            const value = rule.reach && !reachOk ? part.data?.[rule.reach.field] : Array.isArray(holder) ? holder.map((item: Json) => item?.[field.name]).find((v: unknown) => v != null) : holder?.[field.name];
+            if (value != null) fail(where, `refused field answered ${JSON.stringify(value).slice(0, 200)}`);
+            const expected = role === "anonymous" ? "UNAUTHENTICATED" : "FORBIDDEN";
+            if (part.errors.length !== 1 || part.errors[0]!.code !== expected) fail(where, `expected one ${expected} error, got ${JSON.stringify(part.errors).slice(0, 300)}`);
+            continue;
+          }
+          if (part.errors.length) fail(where, `allowed, but answered ${JSON.stringify(part.errors).slice(0, 300)}`);
+          if (part.data === null) fail(where, "allowed, but no record came back");
+          const value = rule.reach ? part.data?.[rule.reach.field] : part.data;
+          const holder = Array.isArray(value) ? value[0] : value;
+          if (fieldRule === "ownerOnly" && holder) {
+            const shown = holder[field.name] != null;
+            if (shown !== (role === "partner" && owner === "own")) fail(where, shown ? "shows a value only its owner may see" : "hides the value from its owner");
+          }
+          if (fieldRule === "hiddenFromPartners" && holder) {
+            const shown = holder[field.name] != null;
+            if (shown === (role === "partner")) fail(where, shown ? "shows partners the integrator's data" : "hides the value from operators");
+          }
+          checkLeaks(where, role, part.data);
+        }
+      }
+    });
+    expect(failures).toEqual([]);
+  }, 600_000);
+
+  function fieldAllowed(rule: FieldRule, role: Role, owner: Target): boolean {
+    if (rule === "same" || rule === "ownerOnly" || rule === "hiddenFromPartners") return true;
+    if ("only" in rule) return rule.only.includes(role);
+    return rule.via ? canRead(role, rule.via, owner) : canRead(role, rule.to, owner);
+  }
+
+  it("answers every root field as each role, for each owner's record", async () => {
+    const work: { name: string; role: Role; owner: Target }[] = [];
+    for (const name of Object.keys(QUERIES)) for (const role of ROLES) for (const owner of TARGETS) work.push({ name, role, owner });
+    await pool(work, async ({ name, role, owner }) => {
+      const rule = QUERIES[name]!;
+      const field = query.getFields()[name]!;
+      const where = `Query.${name} as ${role} on ${owner}'s record`;
+      count("root fields");
+      if ("node" in rule) {
+        const types = Object.entries(TYPES).filter(([typeName, typeRule]) => typeRule.kind && !typeRule.reach && isNode(schema.getType(typeName)!));
+        const call = (id: string) => (rule.node === "one" ? `node(id: "${id}") { __typename id }` : `nodes(ids: ["${id}"]) { __typename id }`);
+        // `node` is nullable: one request for every type. `nodes` is a non-null list, so one refused
+        // alias would null its neighbours: a request per type.
+        const batches = rule.node === "one" ? [types] : types.map((type) => [type]);
+        const answers = new Map<string, { real: Response; ghost: Response }>();
+        for (const batch of batches) {
+          const real = await ask(`{ ${batch.map(([typeName, typeRule]) => `${typeName}: ${call(f.ids[typeRule.kind!][owner])}`).join(" ")} }`, {}, role);
+          const ghost = await askGhost(`{ ${batch.map(([typeName]) => `${typeName}: ${call(f.phantomOf(typeName))}`).join(" ")} }`, {}, role);
+          for (const [typeName] of batch) answers.set(typeName, { real, ghost });
+        }
+        for (const [typeName, typeRule] of types) {
+          count("root fields");
+          const id = f.ids[typeRule.kind!][owner];
+          const part = aliasPart(answers.get(typeName)!.real, typeName);
+          const unseen = aliasPart(answers.get(typeName)!.ghost, typeName);
+          if (canRead(role, typeRule.kind!, owner)) {
+            const got = rule.node === "one" ? part.data?.id : part.data?.[0]?.id;
+            if (got !== id || part.errors.length) fail(`${where} (${typeName})`, `allowed, answered ${JSON.stringify(part).slice(0, 300)}`);
+          } else {
+            const phantom = f.phantomOf(typeName);
+            if (normalized(part, [id]) !== normalized(unseen, [phantom])) fail(`${where} (${typeName})`, `answers differently than for an id that names nothing: ${normalized(part, [id]).slice(0, 200)} vs ${normalized(unseen, [phantom]).slice(0, 200)}`);
+            if (JSON.stringify(part.data ?? null).includes("__typename")) fail(`${where} (${typeName})`, "shows the record");
+          }
+          checkLeaks(`${where} (${typeName})`, role, part);
+        }
+        return;
+      }
+      if ("one" in rule) {
+        const type = getNamedType(field.type);
+        const key = rule.by === "id" ? f.ids[rule.one][owner] : externalKey(rule.one, owner);
+        const phantom = rule.by === "id" ? f.phantomOf(type.name) : "no-such-key";
+        const text = `query($key: ${rule.by === "id" ? "ID" : "String"}!) { x: ${name}(${rule.by}: $key) { ${recordSelection(type)} } }`;
+        const allowed = rule.roles.includes(role) && canRead(role, rule.one, owner);
+        const [real, ghost] = await Promise.all([ask(text, { key }, role), askGhost(text, { key: phantom }, role)]);
+        const part = aliasPart(real, "x");
+        if (allowed) {
+          if (part.data?.id !== f.ids[rule.one][owner] || part.errors.length) fail(where, `allowed, answered ${JSON.stringify(part).slice(0, 300)}`);
+        } else {
+          if (normalized(part, [key]) !== normalized(aliasPart(ghost, "x"), [phantom])) fail(where, `answers differently than for a key that names nothing: ${normalized(part, [key]).slice(0, 200)} vs ${normalized(aliasPart(ghost, "x"), [phantom]).slice(0, 200)}`);
+          if (part.data !== null) fail(where, "shows the record");
+        }
+        checkLeaks(where, role, real, [key]);
+        return;
+      }
+      if ("list" in rule) {
+        // A list has no one record: once per role, its contents checked against every owner's records.
+        if (owner !== "own") return;
+        count("root fields", 2);
+        const node = edgeNode(getNamedType(field.type) as GraphQLObjectType);
+        const text = `{ x: ${name}(first: 100) { totalCount edges { cursor node { ${recordSelection(node)} } } pageInfo { endCursor } } }`;
+        const part = aliasPart(await ask(text, {}, role), "x");
+        if (!rule.roles.includes(role)) return checkRefused(`Query.${name} as ${role}`, role, part);
+        checkList(`Query.${name} as ${role}`, role, rule.list, part, { subset: rule.subset });
+        return;
+      }
+      // Values: the viewer, the program, dashboards.
+      if (owner !== "own") return;
+      count("root fields", 2);
+      const type = getNamedType(field.type);
+      const selection = isConnection(type) ? "(first: 100) { totalCount edges { node { id } } }" : `{ ${Object.values((type as unknown as GraphQLObjectType).getFields()).map(fieldSelection).join(" ")} }`;
+      const part = aliasPart(await ask(`{ x: ${name} ${selection} }`, {}, role), "x");
+      if (!rule.value.includes(role)) return checkRefused(`Query.${name} as ${role}`, role, part);
+      if (part.errors.length || part.data === null) fail(`Query.${name} as ${role}`, `allowed, answered ${JSON.stringify(part).slice(0, 300)}`);
+      if (name !== "programs") checkLeaks(`Query.${name} as ${role}`, role, part.data);
+    });
+    expect(failures).toEqual([]);
+  }, 600_000);
+
+  function keyOf(kind: Kind, owner: Target, by: "externalId" | "email"): string {
+    const externalId = externalKey(kind, owner);
+    return by === "email" ? `${externalId}@partners.test` : externalId;
+  }
+
+  function externalKey(kind: Kind, owner: Target): string {
+    if (kind === "conversion") return f.keys.conversionExternalId[owner];
+    return { own: f.keys.ownPartnerExternalId, other: f.keys.otherPartnerExternalId, foreign: f.keys.foreignPartnerExternalId }[owner];
+  }
+
+  /** A list as the role sees it: exactly the records of its program it may read (a partner's own), counted and cursored as shown. */
+  function checkList(where: string, role: Role, kind: Kind, part: ReturnType<typeof aliasPart>, options: { subset?: boolean } = {}) {
+    if (part.errors.length || !part.data) return fail(where, `allowed, answered ${JSON.stringify(part).slice(0, 300)}`);
+    const edges = part.data.edges as { cursor: string; node: Json }[];
+    const shown = edges.map((edge) => edge.node.id ?? edge.node.partnerId);
+    const rows = f.programA[kind];
+    if (rows) {
+      const visible = new Set(rows.filter((row) => !(role === "partner" && READ[kind].partnerOwned) || row.partnerId === f.ids.partner.own).map((row) => row.id));
+      const extra = shown.filter((id) => !visible.has(id));
+      if (extra.length) fail(where, `lists ${extra.length} record(s) it may not see`);
+      if (!options.subset && shown.length !== visible.size) fail(where, `lists ${shown.length} of the ${visible.size} records it may see`);
+    }
+    if (part.data.totalCount !== shown.length) fail(where, `totalCount ${part.data.totalCount} for ${shown.length} records listed`);
+    for (const edge of edges) {
+      const cursorId = idsIn(edge.cursor)[0];
+      if (cursorId !== rawOf(edge.node.id ?? edge.node.partnerId)) fail(where, "a cursor names another record than its node");
+    }
+    checkLeaks(where, role, part.data);
+  }
+
+  it("runs every list with each of its sorts, in both directions, and each filter", async () => {
+    const work: { label: string; role: Role; text: string; variables: Json; kind: Kind; path: string[] }[] = [];
+    const sampleIds = { ownPartner: f.ids.partner.own, ownConversion: f.ids.conversion.own };
+    const lists: { field: GraphQLField<unknown, unknown>; path: string; roles: readonly Role[]; kind: Kind; wrap: (inner: string) => string; unwrap: string[] }[] = [];
+    for (const [name, rule] of Object.entries(QUERIES)) {
+      if (!("list" in rule)) continue;
+      lists.push({ field: query.getFields()[name]!, path: `Query.${name}`, roles: rule.roles, kind: rule.list, wrap: (inner) => `x: ${inner}`, unwrap: ["x"] });
+    }
+    for (const [typeName, typeRule] of Object.entries(TYPES)) {
+      for (const [fieldName, fieldRule] of Object.entries(typeRule.fields)) {
+        if (typeof fieldRule !== "object" || !("connection" in fieldRule) || !fieldRule.connection || typeRule.kind !== "partner") continue;
+        lists.push({
+          field: (schema.getType(typeName) as GraphQLObjectType).getFields()[fieldName]!,
+          path: `${typeName}.${fieldName}`,
+          roles: ROLES.filter((role) => canRead(role, "partner", "own") && canRead(role, fieldRule.to, "own")),
+          kind: fieldRule.to,
+          wrap: (inner) => `x: node(id: "${f.ids.partner.own}") { ... on ${typeName} { ${inner} } }`,
+          unwrap: ["x", fieldName],
+        });
+      }
+    }
+    for (const list of lists) {
+      const node = edgeNode(getNamedType(list.field.type) as GraphQLObjectType);
+      const selection = `{ totalCount edges { cursor node { ${recordSelection(node)} } } pageInfo { endCursor } }`;
+      const variants: { label: string; args: string; variables: Json; defs: string }[] = [];
+      const sorts = sortEnum(list.field);
+      const sortArg = list.field.args.find((arg) => arg.name === "sort");
+      if (sorts && sortArg) {
+        for (const value of sorts.getValues()) for (const direction of ["ASC", "DESC"]) variants.push({ label: `sort ${value.name} ${direction}`, defs: "", variables: {}, args: `, sort: { field: ${value.name}, direction: ${direction} }` });
+      }
+      const filter = filterType(list.field);
+      if (filter) {
+        for (const [name] of Object.entries(filter.getFields())) {
+          const sample = FILTER_SAMPLES[filter.name]?.[name];
+          if (!sample) continue;
+          variants.push({ label: `filter ${name}`, defs: `($filter: ${filter.name})`, variables: { filter: { [name]: sample(sampleIds) } }, args: ", filter: $filter" });
+        }
+      }
+      for (const variant of variants) {
+        for (const role of list.roles) {
+          const text = `query${variant.defs} { ${list.wrap(`${list.field.name}(first: 100${variant.args}) ${selection}`)} }`;
+          work.push({ label: `${list.path} ${variant.label}`, role, text, variables: variant.variables, kind: list.kind, path: list.unwrap });
+        }
+      }
+      // A partner naming another partner in a filter is refused whether that partner exists or not.
+      if (filter?.getFields().partnerId && list.roles.includes("partner")) {
+        for (const owner of ["other", "foreign"] as const) {
+          const text = `query($filter: ${filter.name}) { ${list.wrap(`${list.field.name}(first: 100, filter: $filter) ${selection}`)} }`;
+          work.push({ label: `${list.path} filter partnerId of ${owner}'s`, role: "partner", text, variables: { filter: { partnerId: f.ids.partner[owner] } }, kind: list.kind, path: ["x", "phantom-compare"] });
+        }
+      }
+    }
+    await pool(work, async (item) => {
+      count("sorts and filters");
+      const where = `${item.label} as ${item.role}`;
+      const response = await ask(item.text, item.variables, item.role);
+      if (item.path[1] === "phantom-compare") {
+        const named = item.variables.filter.partnerId as string;
+        const phantom = f.phantom("Partner");
+        const ghost = await ask(item.text, { filter: { partnerId: phantom } }, item.role);
+        if (normalized(aliasPart(response, "x"), [named]) !== normalized(aliasPart(ghost, "x"), [phantom])) fail(where, "answers differently than for a partner that does not exist");
+        checkLeaks(where, item.role, response, [named]);
+        return;
+      }
+      const part = aliasPart(response, "x");
+      const list = item.path.length > 1 ? { ...part, data: part.data?.[item.path[1]!] ?? null } : part;
+      if (list.errors.length || !list.data) {
+        fail(where, `answered ${JSON.stringify(list).slice(0, 300)}`);
+        return;
+      }
+      checkList(where, item.role, item.kind, list, { subset: true });
+    });
+    expect(failures).toEqual([]);
+  }, 600_000);
+
+  it("downloads every export as each role, naming each owner's record", async () => {
+    const work: { path: string; role: Role; owner: Target | null }[] = [];
+    for (const path of EXPORT_PATHS) for (const role of ROLES) for (const owner of EXPORTS[path]!.target ? TARGETS : [null]) work.push({ path, role, owner });
+    const download = async (path: string, params: Record<string, string>, role: Role) => {
+      const token = f.tokens[role];
+      const response = await fetch(`${t.url}${path}?${new URLSearchParams(params)}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+      return { status: response.status, body: await response.text(), skipped: response.headers.get("x-accrue-skipped") };
+    };
+    await pool(work, async ({ path, role, owner }) => {
+      count("exports");
+      const rule = EXPORTS[path]!;
+      const where = `${path} as ${role}${owner ? ` naming ${owner}'s record` : ""}`;
+      const base: Record<string, string> = path.includes("statement") ? { from: "2025-01-01", to: "2026-12-31" } : path.includes("1099") ? { year: "2026" } : {};
+      const id = owner && rule.target ? f.ids[rule.target.kind][owner] : undefined;
+      const real = await download(path, id ? { ...base, [rule.target!.param]: id } : base, role);
+      // Operators and integrations name any record of their program; a partner its own.
+      const allowed = rule.roles.includes(role) && (!owner || owner === "foreign" || role !== "partner" || owner === "own");
+      if (allowed && owner !== "foreign") {
+        if (real.status !== 200) return fail(where, `allowed, answered ${real.status} ${real.body.slice(0, 200)}`);
+        checkLeaks(where, role, real.body, id ? [id] : []);
+        if (role === "partner" && real.body.includes("Other Partner")) fail(where, "shows another partner's name");
+        return;
+      }
+      if (!id) {
+        if (real.status !== (role === "anonymous" ? 401 : 403)) fail(where, `refused export answered ${real.status}`);
+        return;
+      }
+      const phantom = f.phantom(rule.target!.kind === "partner" ? "Partner" : "Payout");
+      const ghost = await download(path, { ...base, [rule.target!.param]: phantom }, role);
+      if (normalized(real, [id]) !== normalized(ghost, [phantom])) fail(where, `answers differently than for an id that names nothing: ${normalized(real, [id]).slice(0, 200)} vs ${normalized(ghost, [phantom]).slice(0, 200)}`);
+      checkLeaks(where, role, real.body, [id]);
+      if (!rule.roles.includes(role) && real.status !== (role === "anonymous" ? 401 : 403)) fail(where, `refused export answered ${real.status}`);
+    });
+    expect(failures).toEqual([]);
+  }, 600_000);
+
+  it("opens both subscriptions over SSE and graphql-ws as each role, for each owner's partner", async () => {
+    const events = await t.app.db.prisma.event.count({ where: { partnerId: f.ownPartnerRawId } });
+    const eventsOf = async (partnerId: string) => t.app.db.prisma.event.count({ where: { partnerId } });
+    const otherEvents = await eventsOf(rawOf(f.ids.partner.other)!);
+    expect(events).toBeGreaterThan(3);
+    const PARTNER_FEED = `subscription($partnerId: ID, $after: String) { partnerEvents(partnerId: $partnerId, after: $after) { type cursor partnerId payout { id status reference } commission { id } balance { payable { amount } } } }`;
+    const PROGRAM_FEED = `subscription($after: String) { programEvents(after: $after) { type cursor partnerId payout { id } } }`;
+    // Replay from the start: every allowed feed has events to send at once (a positive marker, no waiting).
+    // A partner cursor names its partner, a program cursor its program (the roles' own).
+    const partnerAfter = (partnerId: string | undefined) => (partnerId ? encodePartnerCursor(rawOf(partnerId)!, 0n) : null);
+    const programAfter = encodeProgramCursor({ g: rawOf(f.ids.program.own)!, w: "0", p: {} });
+
+    /** Reads `wanted` events (or the first error) over SSE, then hangs up. */
+    async function overSse(text: string, variables: Json, role: Role, wanted: number): Promise<{ status: number; items: Json[] }> {
+      const token = f.tokens[role];
+      const abort = new AbortController();
+      // Not a timing assertion: a feed that never sends what it should fails here instead of hanging the run.
+      const guard = setTimeout(() => abort.abort(), 20_000);
+      const response = await fetch(`${t.url}/graphql`, {
+        method: "POST",
+        signal: abort.signal,
+        headers: { "content-type": "application/json", accept: "text/event-stream", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        body: JSON.stringify({ query: text, variables }),
+      });
+      const items: Json[] = [];
+      if (!response.headers.get("content-type")?.includes("text/event-stream")) {
+        items.push(JSON.parse(await response.text()) as Json);
+        return { status: response.status, items };
+      }
+      const reader = response.body!.getReader();
+      let buffer = "";
+      try {
+        while (items.length < wanted) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          buffer += new TextDecoder().decode(value);
+          let end: number;
+          while ((end = buffer.indexOf("\n\n")) >= 0) {
+            const block = buffer.slice(0, end);
+            buffer = buffer.slice(end + 2);
+            const data = block.split("\n").find((line) => line.startsWith("data:"));
+            if (block.startsWith("event: complete")) return { status: response.status, items };
+            if (data) {
+              const item = JSON.parse(data.slice(5)) as Json;
+              items.push(item);
+              if (item.errors) return { status: response.status, items };
+            }
+          }
+        }
+      } catch (error) {
+        if (!abort.signal.aborted) throw error;
+      } finally {
+        clearTimeout(guard);
+        abort.abort();
+      }
+      return { status: response.status, items };
+    }
+
+    /** The same over graphql-ws. */
+    async function overWs(text: string, variables: Json, role: Role, wanted: number): Promise<{ status: number; items: Json[] }> {
+      const token = f.tokens[role];
+      const items: Json[] = [];
+      let closeCode = 0;
+      const client = createClient({
+        url: `${t.url.replace(/^http/, "ws")}/graphql`,
+        webSocketImpl: WebSocket,
+        connectionParams: token ? { authorization: `Bearer ${token}` } : {},
+        retryAttempts: 0,
+        lazy: true,
+        on: { closed: (event) => (closeCode = (event as { code: number }).code) },
+      });
+      try {
+        await new Promise<void>((resolve) => {
+          const guard = setTimeout(resolve, 20_000);
+          const done = () => {
+            clearTimeout(guard);
+            resolve();
+          };
+          const stop = client.subscribe(
+            { query: text, variables },
+            {
+              next: (value) => {
+                items.push(value as Json);
+                if (value.errors || items.length >= wanted) {
+                  stop();
+                  done();
+                }
+              },
+              error: (error) => {
+                items.push({ errors: Array.isArray(error) ? error.map((e: Json) => ({ message: e.message, extensions: e.extensions })) : [{ message: "closed", extensions: { code: `CLOSE_${closeCode || (error as { code?: number }).code}` } }] });
+                done();
+              },
+              complete: done,
+            },
+          );
+        });
+      } finally {
+        await client.dispose();
+      }
+      return { status: 0, items };
+    }
+
+    const work: { name: string; role: Role; owner: Target | null; transport: "sse" | "ws" }[] = [];
+    for (const name of Object.keys(SUBSCRIPTIONS)) {
+      for (const role of ROLES) for (const owner of SUBSCRIPTIONS[name]!.target ? TARGETS : [null]) for (const transport of ["sse", "ws"] as const) work.push({ name, role, owner, transport });
+    }
+    await pool(work, async ({ name, role, owner, transport }) => {
+      count("subscriptions");
+      const rule = SUBSCRIPTIONS[name]!;
+      const where = `Subscription.${name} over ${transport} as ${role}${owner ? ` on ${owner}'s partner` : ""}`;
+      const open = transport === "sse" ? overSse : overWs;
+      const id = owner ? f.ids.partner[owner] : undefined;
+      const allowed = rule.roles.includes(role) && (!owner || canRead(role === "partner" ? "partner" : "admin", "partner", owner));
+      const text = name === "partnerEvents" ? PARTNER_FEED : PROGRAM_FEED;
+      const variables = (partnerId: string | undefined): Json => (name === "partnerEvents" ? { partnerId, after: partnerAfter(partnerId) } : { after: programAfter });
+      const wanted = owner === "other" ? otherEvents : events;
+      const real = await open(text, variables(id), role, allowed ? wanted : 1);
+      if (allowed) {
+        const errors = real.items.flatMap((item) => item.errors ?? []);
+        if (errors.length || real.items.length < wanted) return fail(where, `allowed, got ${real.items.length} of ${wanted} events, errors ${JSON.stringify(errors).slice(0, 200)}`);
+        for (const item of real.items) {
+          const event = item.data?.[name] as Json;
+          if (event?.type === "PAYOUT_CHANGED" && (event.payout != null) !== canRead(role, "payout", owner ?? "own")) fail(where, event.payout ? "shows a payout to a role that may not read payouts" : "hides the payout from a role that may read it");
+        }
+        checkLeaks(where, role, real.items, id ? [id] : []);
+        return;
+      }
+      const refusal = real.items.flatMap((item) => item.errors ?? []);
+      if (refusal.length === 0 || real.items.some((item) => item.data?.[name])) fail(where, `refused feed answered ${JSON.stringify(real.items).slice(0, 300)}`);
+      if (id) {
+        const phantom = f.phantom("Partner");
+        const ghost = await open(text, variables(phantom), role, 1);
+        if (normalized(real, [id]) !== normalized(ghost, [phantom])) fail(where, `answers differently than for a partner that does not exist: ${normalized(real, [id]).slice(0, 200)} vs ${normalized(ghost, [phantom]).slice(0, 200)}`);
+      }
+    }, 4);
+    expect(failures).toEqual([]);
+  }, 600_000);
+
+  it("runs every mutation as each role on each owner's record, and a refused one changes nothing", async () => {
+    for (const [name, rule] of Object.entries(MUTATIONS)) {
+      const field = mutation.getFields()[name]!;
+      const inputType = getNamedType(field.args[0]!.type) as GraphQLInputObjectType;
+      const payload = getNamedType(field.type) as GraphQLObjectType;
+      const selection = Object.values(payload.getFields())
+        .map((p) => (p.name === "userErrors" ? "userErrors { code message field }" : fieldSelection(p)))
+        .join(" ");
+      const text = `mutation($input: ${inputType.name}!) { x: ${name}(input: $input) { ${selection} } }`;
+      const kindOf = (typeName: string) => TYPES[typeName]?.kind;
+      const targetType = rule.target ? Object.entries(TYPES).find(([, r]) => r.kind === rule.target && !r.reach)?.[0] : undefined;
+      const idOf = (owner: Target) => (rule.target === "payoutMethod" && name === "removePayoutMethod" ? f.spare.payoutMethod[owner] : rule.target === "integrationToken" ? f.spare.integrationToken[owner] : rule.target ? f.ids[rule.target][owner] : "");
+      const run = (id: string, n: number, role: Role) => ask(text, { input: completeInput(inputType, INPUTS[name]!(id, n, f), n) }, role);
+
+      for (const role of ROLES) {
+        const allowed = rule.roles.includes(role);
+        // Ids that must read like ids of nothing: every record for a refused role; another program's; another partner's for a partner.
+        const probes: Target[] = !rule.target ? [] : !allowed ? ["own", "other", "foreign"] : role === "partner" ? ["other", "foreign"] : ["foreign"];
+        const before = probes.length || !allowed ? await fingerprint() : "";
+        for (const owner of probes) {
+          count("mutations");
+          const where = `Mutation.${name} as ${role} naming ${owner}'s record`;
+          const n = ++serial;
+          const id = idOf(owner);
+          const phantom = f.phantom(targetType!);
+          // A refused call is refused before its input is read: its answer for an id of nothing is asked once.
+          const real = await run(id, n, role);
+          const ghost = allowed ? await run(phantom, n, role) : await askGhost(text, { input: completeInput(inputType, INPUTS[name]!(f.phantomOf(targetType!), 0, f), 0) }, role);
+          const mine = normalized(aliasPart(real, "x"), [id]);
+          const theirs = normalized(aliasPart(ghost, "x"), [phantom, f.phantomOf(targetType!)]);
+          if (mine !== theirs) fail(where, `answers differently than for an id that names nothing: ${mine.slice(0, 300)} vs ${theirs.slice(0, 300)}`);
+          if (!allowed) checkRefused(where, role, aliasPart(real, "x"));
+          checkLeaks(where, role, real, [id]);
+        }
+        if (!allowed && !rule.target) {
+          count("mutations");
+          checkRefused(`Mutation.${name} as ${role}`, role, aliasPart(await run("", ++serial, role), "x"));
+        }
+        if (before && (await fingerprint()) !== before) fail(`Mutation.${name} as ${role}`, "a refused or not-found call changed the database");
+        if (!allowed) continue;
+        for (const by of rule.keys ?? []) {
+          // Looking a record up by key reads it: a role that may not read the kind must learn nothing, even of its own program's.
+          const readsKind = canRead(role, rule.target!, "own", { inPayload: true });
+          for (const owner of readsKind ? (["foreign"] as const) : TARGETS) {
+            count("mutations");
+            const where = `Mutation.${name} as ${role} naming ${owner}'s record by ${by}`;
+            const key = keyOf(rule.target!, owner, by);
+            const phantom = `nobody-${by}-${serial}${by === "email" ? "@partners.test" : ""}`;
+            const n = ++serial;
+            const before = await fingerprint();
+            const real = await ask(text, { input: completeInput(inputType, KEYED_INPUTS[name]!(by, key, n), n) }, role);
+            const ghost = await ask(text, { input: completeInput(inputType, KEYED_INPUTS[name]!(by, phantom, n), n) }, role);
+            if (normalized(aliasPart(real, "x"), [key]) !== normalized(aliasPart(ghost, "x"), [phantom])) {
+              fail(where, `answers differently than for a key that names nothing: ${normalized(aliasPart(real, "x"), [key]).slice(0, 300)} vs ${normalized(aliasPart(ghost, "x"), [phantom]).slice(0, 300)}`);
+            }
+            if ((await fingerprint()) !== before) fail(where, "changed the database");
+          }
+        }
+        count("mutations");
+        const where = `Mutation.${name} as ${role}${rule.target ? " on its own record" : ""}`;
+        const response = await run(rule.target ? idOf("own") : "", ++serial, role);
+        const part = aliasPart(response, "x");
+        for (const error of part.errors) {
+          // The one error an allowed mutation may answer: a payload record its role may not read.
+          const payloadField = error.path?.[1] as string | undefined;
+          const type = payloadField && payload.getFields()[payloadField] ? getNamedType(payload.getFields()[payloadField]!.type).name : undefined;
+          const kind = type ? kindOf(type) : undefined;
+          if (!(kind && !canRead(role, kind, "own", { inPayload: true }) && error.code === "FORBIDDEN")) fail(where, `allowed, answered ${JSON.stringify(error).slice(0, 300)}`);
+        }
+        if (!part.data) {
+          if (!part.errors.length) fail(where, "allowed, answered no payload");
+          continue;
+        }
+        for (const [payloadField, value] of Object.entries(part.data as Json)) {
+          const type = getNamedType(payload.getFields()[payloadField]!.type).name;
+          const kind = kindOf(type);
+          if (kind && value != null && !canRead(role, kind, "own", { inPayload: true })) fail(where, `shows ${type} in its payload`);
+        }
+        checkLeaks(where, role, part, [idOf("own")]);
+      }
+    }
+    expect(failures).toEqual([]);
+  }, 600_000);
+
+  it("reports its size and time", () => {
+    const cases = Object.values(counts).reduce((a, b) => a + b, 0);
+    const seconds = ((performance.now() - started) / 1000).toFixed(1);
+    console.log(`access matrix on ${target}: ${cases} (path, role, record) cases in ${seconds} s — ${Object.entries(counts).map(([area, n]) => `${area} ${n}`).join(", ")}`);
+    expect(cases).toBeGreaterThan(1000);
+  });
+});
