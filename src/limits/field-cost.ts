@@ -75,6 +75,8 @@ const LIST_ITEMS: Record<string, number> = {
   "RunPayoutsPayload.skipped": 100,
   "SyncPayoutsToAccountingPayload.payouts": 100,
   "ReconcileReport.mismatches": 100,
+  // earningsSeries' own multiplier is its number of points already.
+  "EarningsSeries.points": 1,
 };
 
 const DEFAULT_PAGE_SIZE = 20;
