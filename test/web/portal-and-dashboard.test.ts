@@ -192,6 +192,9 @@ describe.skipIf(!hasChromium)("the portal and the dashboard in Chromium", () => 
     await portal.getByTestId("balance-paid").filter({ hasText: "$13.00" }).waitFor();
     await portal.getByTestId("payouts").filter({ hasText: "PP-E2E-1" }).filter({ hasText: "Paid" }).waitFor();
     await portal.getByTestId("balance-in-payouts").filter({ hasText: "$0.00" }).waitFor();
+    // Opened, the payout shows its two lines (read then, not with the list).
+    await portal.getByTestId("payouts").getByText("PP-E2E-1").click();
+    await expect.poll(() => portal.getByTestId("payouts").getByRole("row").filter({ hasText: "Conversion" }).count()).toBe(2);
     expect(await portal.evaluate(() => (window as unknown as { stayed?: boolean }).stayed)).toBe(true);
     await shot(dashboard, "dashboard");
     await shot(portal, "portal-after-payout");

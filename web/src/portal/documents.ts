@@ -50,9 +50,18 @@ export const PortalPayoutsDoc = graphql(`
         node {
           id status createdAt approvedAt paidAt method reference cancelReason lineCount
           amount { amount currency }
-          lines { amount { amount currency } commission { id kind occurredAt } }
         }
       }
+    }
+  }
+`);
+
+/** A payout's lines, read when the partner opens it (a payout can gather hundreds). */
+export const PortalPayoutLinesDoc = graphql(`
+  query PortalPayoutLines($id: ID!) {
+    payout(id: $id) {
+      id
+      lines { amount { amount currency } commission { id kind occurredAt } }
     }
   }
 `);
