@@ -492,6 +492,18 @@ function canon(value: unknown): unknown {
   return object;
 }
 
+/** Where two canonical answers first differ, for a failure message. */
+function firstDifference(a: unknown, b: unknown, path = ""): string {
+  if (JSON.stringify(a) === JSON.stringify(b)) return "";
+  if (a && b && typeof a === "object" && typeof b === "object") {
+    for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) {
+      const found = firstDifference((a as Json)[key], (b as Json)[key], `${path}.${key}`);
+      if (found) return found;
+    }
+  }
+  return `${path || "the answer"}: ${JSON.stringify(a)?.slice(0, 200)}, expected ${JSON.stringify(b)?.slice(0, 200)}`;
+}
+
 /** The figures of a result type: every field but relations to records (those are probed apart). */
 function valueSelection(type: GraphQLNamedType): string {
   if (!isObjectType(type)) return "";
@@ -1121,13 +1133,13 @@ describe.each(databaseTargets())("access matrix on %s", (target) => {
         const part = aliasPart(response, "x");
         if (part.errors.length || !part.data) return fail(where(label), `allowed, answered ${JSON.stringify(part).slice(0, 300)}`);
         const got = JSON.stringify(canon(part.data));
-        if (expected !== undefined && got !== JSON.stringify(canon(expected))) fail(where(label), `figures ${got.slice(0, 400)} differ from the records it may read: ${JSON.stringify(canon(expected)).slice(0, 400)}`);
+        if (expected !== undefined && got !== JSON.stringify(canon(expected))) fail(where(label), `differs from the records it may read at ${firstDifference(canon(part.data), canon(expected))}`);
         if (rule.totalsOf) {
           const listed = aliasPart(response, "l");
           if (listed.errors.length || !listed.data) return fail(where(label), `its list answered ${JSON.stringify(listed).slice(0, 300)}`);
           if (listed.data.totalCount > 100) return fail(where(label), "lists more than a page: raise the fixture's page");
           const shown = totalsOf(listed.data.edges.map((edge: Json) => ({ status: edge.node.status, amount: edge.node.amount.amount })), ledger.currency);
-          if (got !== JSON.stringify(canon(shown))) fail(where(label), `totals ${got.slice(0, 300)} differ from what ${rule.totalsOf.list} lists: ${JSON.stringify(canon(shown)).slice(0, 300)}`);
+          if (got !== JSON.stringify(canon(shown))) fail(where(label), `differs from what ${rule.totalsOf.list} lists at ${firstDifference(canon(part.data), canon(shown))}`);
         }
         leakCheck(where(label), asker, response, named ? [named] : []);
       };
@@ -1166,7 +1178,7 @@ describe.each(databaseTargets())("access matrix on %s", (target) => {
         if (asker.partner !== null) {
           if (part.data !== null || part.errors.length !== 1 || part.errors[0]!.code !== "FORBIDDEN") fail(where(` naming ${owner}'s partner`), `expected one FORBIDDEN error, got ${JSON.stringify(part).slice(0, 300)}`);
         } else if (part.errors.length || JSON.stringify(canon(part.data)) !== JSON.stringify(canon(expectedFor(rawOf(named)!)))) {
-          fail(where(` naming ${owner}'s partner`), `sums something: ${JSON.stringify(part).slice(0, 300)}`);
+          fail(where(` naming ${owner}'s partner`), part.errors.length ? `answered ${JSON.stringify(part.errors).slice(0, 300)}` : `sums something at ${firstDifference(canon(part.data), canon(expectedFor(rawOf(named)!)))}`);
         }
         // The id it named may come back (a series says whose it is): it reads alike for an id of nothing.
         leakCheck(where(` naming ${owner}'s partner`), asker, mine, [named]);
