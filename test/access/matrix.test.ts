@@ -1,3 +1,4 @@
+import { Decimal } from "decimal.js";
 import {
   getNamedType,
   isEnumType,
@@ -10,7 +11,6 @@ import {
   type GraphQLNamedType,
   type GraphQLObjectType,
 } from "graphql";
-import { Decimal } from "decimal.js";
 import { createClient } from "graphql-ws";
 import { performance } from "node:perf_hooks";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -26,14 +26,14 @@ import { buildAccessFixture, type AccessFixture } from "./fixture.ts";
 import {
   canRead,
   EXPORTS,
-  mayAggregate,
-  scopesRead,
   FILTER_SAMPLES,
+  mayAggregate,
   MUTATIONS,
   QUERIES,
   READ,
   ROLES,
   SCOPES,
+  scopesRead,
   SUBSCRIPTIONS,
   TARGETS,
   TYPES,
