@@ -170,10 +170,24 @@ export async function transact<T>(
  * partner makes runs in `transact`, so the rule holds for each of them.
  */
 async function assertPartnerMayAct(tx: Tx): Promise<void> {
-  const partner = await tx.db.partner.findUnique({ where: { id: tx.actor.partnerId! }, select: { status: true } });
+  assertActive(await tx.db.partner.findUnique({ where: { id: tx.actor.partnerId! }, select: { status: true } }));
+}
+
+function assertActive(partner: { status: string } | null): void {
   if (partner?.status !== "ACTIVE") {
     throw new Forbidden(`This partner is ${partner?.status.toLowerCase() ?? "unknown"}: its records are read-only.`);
   }
+}
+
+/**
+ * The same rule for a service that reads input or asks another system
+ * (a payment provider) before its transaction: a partner that may not act
+ * is refused first, so its input is never checked and no provider hears of
+ * it. The transaction checks again (the status may change in between).
+ */
+export async function assertPartnerMayActNow(deps: ServiceDeps, actor: Actor): Promise<void> {
+  if (actor.role !== "partner") return;
+  assertActive(await deps.tenant(actor.programId).partner.findUnique({ where: { id: actor.partnerId! }, select: { status: true } }));
 }
 
 export interface AuditInput {

@@ -4,8 +4,10 @@ import { graphql } from "../../src/generated/gql/index.ts";
 import { databaseTargets } from "../helpers/databases.ts";
 import { createPartnerFixture, createProgramFixture, type ProgramFixture } from "../helpers/fixtures.ts";
 import { RecordConversionDoc, recordSale } from "../helpers/ledger-docs.ts";
+import { ConnectProviderDoc, UpdateMethodDoc, VerifyMethodDoc } from "../helpers/payment-rails-docs.ts";
 import { AddMethodDoc, ApprovePayoutsDoc, CreatePayoutDoc, makePayable, payableSale, PayPayoutsDoc, SetBillingDoc } from "../helpers/payout-docs.ts";
 import { dataOf, globalId, startTestApp, TEST_JWT_SECRET, type GraphQLResponse, type TestApp } from "../helpers/test-app.ts";
+import { startWiseStandIn, type WiseStandIn } from "../helpers/wise-stand-in.ts";
 
 /**
  * One test per access defect found in the trial (issue 10, section 2), each
@@ -47,9 +49,11 @@ describe.each(databaseTargets())("access defects on %s", (target) => {
   let other: Awaited<ReturnType<typeof createPartnerFixture>>;
   let paidPayoutId: string;
   let conversionId: string;
+  let wise: WiseStandIn;
 
   beforeAll(async () => {
-    t = await startTestApp(target);
+    wise = await startWiseStandIn();
+    t = await startTestApp(target, { env: { WISE_API_URL: wise.url, WISE_WEBHOOK_PUBLIC_KEY: wise.webhookPublicKey } });
     acme = await createProgramFixture(t, { minimumPayout: "1.00" });
     writer = await acme.integrationToken(["CONVERSIONS_WRITE"]);
     own = await createPartnerFixture(t, acme, { email: "own@partners.test", externalId: "aff-own" });
@@ -64,7 +68,10 @@ describe.each(databaseTargets())("access defects on %s", (target) => {
     dataOf(await t.gql(PayPayoutsDoc, { input: { ids: [paidPayoutId], method: "PAYPAL", reference: "PP-SECRET-REF" } }, acme.financeToken));
     await recordSale(t, writer, own.id, { amount: "80.00", metadata: { customer: "secret-customer@example.com" } });
   });
-  afterAll(() => t?.stop());
+  afterAll(async () => {
+    await t?.stop();
+    await wise?.close();
+  });
 
   it("gives a partners:read or partners:write token no commission count, filtered count or cursor through Partner.commissions", async () => {
     for (const scopes of [["PARTNERS_READ"], ["PARTNERS_WRITE"]]) {
@@ -170,6 +177,42 @@ describe.each(databaseTargets())("access defects on %s", (target) => {
     // Operators still settle with it: a payout for what it is owed.
     const settled = dataOf(await t.gql(CreatePayoutDoc, { input: { partnerId: p.id } }, acme.financeToken)).createPayout;
     expect(settled.userErrors).toEqual([]);
+  });
+
+  // Found by the access matrix's rules for the payment rails' mutations: the status rule ran in the
+  // transaction, after the input was checked and the provider asked (Wise made a recipient for a
+  // suspended partner's edit, and a verification answered NOT_CONNECTED instead of FORBIDDEN).
+  it.each(["ARCHIVED", "SUSPENDED"] as const)("refuses a %s partner's payout method edits and checks before its input is read or a provider asked", async (status) => {
+    const rails = await createProgramFixture(t, { name: `Rails ${status}` });
+    const connected = dataOf(await t.gql(ConnectProviderDoc, { input: { provider: "WISE", environment: "SANDBOX", wise: { apiToken: wise.token, profileId: wise.profileId } } }, rails.adminToken)).connectPaymentProvider;
+    expect(connected.userErrors).toEqual([]);
+    const p = await createPartnerFixture(t, rails, { name: "Ana Lima" });
+    const added = dataOf(await t.gql(AddMethodDoc, { input: { partnerId: p.id, method: { type: "WISE", currency: "EUR", accountName: "Ana Lima", email: "ana@partners.test" } } }, p.token)).addPayoutMethod;
+    expect(added.userErrors).toEqual([]);
+    const wiseMethod = added.payoutMethod!.id;
+    // PayPal is not connected in this program: its methods are not checked with a provider.
+    const paypalMethod = dataOf(await t.gql(AddMethodDoc, { input: { partnerId: p.id, method: { type: "PAYPAL", email: "ana-pay@partners.test" } } }, p.token)).addPayoutMethod.payoutMethod!.id;
+    expect(dataOf(await t.gql(UpdatePartnerDoc, { input: { id: p.id, status } }, rails.adminToken)).updatePartner.partner?.status).toBe(status);
+
+    const asked = wise.requests.length;
+    const before = await t.app.db.prisma.payoutMethod.findMany({ where: { partnerId: p.rawId }, orderBy: { id: "asc" } });
+    const refused = [
+      await t.gql(UpdateMethodDoc, { input: { id: wiseMethod, method: { type: "WISE", currency: "EUR", accountName: "Ana Lima", email: "elsewhere@partners.test" } } }, p.token),
+      await t.gql(UpdateMethodDoc, { input: { id: paypalMethod, method: { type: "PAYPAL", email: "not an email" } } }, p.token),
+      await t.gql(VerifyMethodDoc, { input: { id: wiseMethod } }, p.token),
+      await t.gql(VerifyMethodDoc, { input: { id: paypalMethod } }, p.token),
+      await t.gql(AddMethodDoc, { input: { partnerId: p.id, method: { type: "WISE", currency: "EUR", accountName: "Ana Lima", email: "third@partners.test" } } }, p.token),
+    ];
+    for (const response of refused) {
+      expect(codes(response)).toEqual(["FORBIDDEN"]);
+      expect(JSON.stringify(response.data ?? null)).not.toMatch(/"id":"|userErrors/);
+    }
+    expect(wise.requests.length).toBe(asked);
+    expect(await t.app.db.prisma.payoutMethod.findMany({ where: { partnerId: p.rawId }, orderBy: { id: "asc" } })).toEqual(before);
+    // Operators still fix its payment details.
+    const fixed = dataOf(await t.gql(UpdateMethodDoc, { input: { id: wiseMethod, method: { type: "WISE", currency: "EUR", accountName: "Ana Lima", email: "fixed@partners.test" } } }, rails.financeToken)).updatePayoutMethod;
+    expect(fixed.userErrors).toEqual([]);
+    expect(fixed.payoutMethod).toMatchObject({ email: "fixed@partners.test", verificationStatus: "VERIFIED" });
   });
 
   it("with conversions:write alone, answers alike for a partner email or external id that exists and one that does not", async () => {

@@ -28,6 +28,10 @@ export interface AccessFixture {
   ownPartnerRawId: string;
   /** Values only their owner may read (PayoutMethod.number, BillingProfile.taxId). */
   secrets: { iban: string; taxId: string; metadata: string };
+  /** Program B's admin: figures it reads must be B's alone. */
+  foreignAdmin: string;
+  /** The Stripe credentials both programs are connected with (README "Payment rails"), when a stand-in runs. */
+  stripe: { secretKey: string; webhookSecret: string } | null;
 }
 
 type Json = Record<string, any>;
@@ -54,6 +58,7 @@ const REVERSE = `mutation($input: ReverseConversionInput!) { reverseConversion(i
 const ADJUST = `mutation($input: AdjustCommissionInput!) { adjustCommission(input: $input) { commission { id } userErrors { code message } } }`;
 const ISSUE = `mutation($input: IssueIntegrationTokenInput!) { issueIntegrationToken(input: $input) { issued { token integrationToken { id } } userErrors { code message } } }`;
 const AUDIT = `query { auditEntries(first: 1) { edges { node { id } } } }`;
+const CONNECT = `mutation($input: ConnectPaymentProviderInput!) { connectPaymentProvider(input: $input) { connection { provider } userErrors { code message } } }`;
 
 interface ProgramRecords {
   programId: string;
@@ -69,7 +74,7 @@ interface ProgramRecords {
   audit: string;
 }
 
-export async function buildAccessFixture(t: TestApp, scopes: readonly string[]): Promise<AccessFixture> {
+export async function buildAccessFixture(t: TestApp, scopes: readonly string[], stripe: AccessFixture["stripe"] = null): Promise<AccessFixture> {
   const platform = await t.token({ role: "platform", subject: "platform@ops.test" });
   const occurredAt = "2025-12-01T10:00:00.000Z";
   const iban = "DE89370400440532013000";
@@ -133,6 +138,8 @@ export async function buildAccessFixture(t: TestApp, scopes: readonly string[]):
       reversals.push((await must(t, REVERSE, { input: { conversionId, refundId: `${label}-refund-${i}`, amount: "10.00" } }, admin)).reversal.id);
     }
     const spareToken = (await must(t, ISSUE, { input: { name: `${label} spare`, scopes: ["PARTNERS_READ"] } }, admin)).issued.integrationToken.id;
+    // A payment provider connection each, so the connections list holds one of each program.
+    if (stripe) await must(t, CONNECT, { input: { provider: "STRIPE", environment: "SANDBOX", stripe } }, admin);
     const auditPage = (await t.raw({ query: AUDIT }, admin)).data as Json;
     return { programId, admin, partners, conversions, commissionsOf, payouts, reversals, methods, spareMethod, spareToken, audit: auditPage.auditEntries.edges[0].node.id, partnerKeys, conversionKeys };
   }
@@ -175,6 +182,7 @@ export async function buildAccessFixture(t: TestApp, scopes: readonly string[]):
     auditEntry: by(a.audit, a.audit, b.audit),
     integrationToken: by(a.spareToken, a.spareToken, b.spareToken),
     accounting: by("", "", ""),
+    paymentProvider: by("", "", ""),
   };
 
   // Ground truth for lists: every row of program A, read past the API.
@@ -214,5 +222,7 @@ export async function buildAccessFixture(t: TestApp, scopes: readonly string[]):
     programBId: b.programId,
     ownPartnerRawId: rawId(p1),
     secrets: { iban, taxId, metadata },
+    foreignAdmin: b.admin,
+    stripe,
   };
 }

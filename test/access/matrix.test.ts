@@ -1,3 +1,4 @@
+import { Decimal } from "decimal.js";
 import {
   getNamedType,
   isEnumType,
@@ -19,23 +20,27 @@ import { buildSchema } from "../../src/graphql/schema.ts";
 import { EXPORT_PATHS } from "../../src/http/exports.ts";
 import { encodePartnerCursor, encodeProgramCursor } from "../../src/realtime/feed.ts";
 import { databaseTargets } from "../helpers/databases.ts";
-import { startTestApp, type GraphQLResponse, type TestApp } from "../helpers/test-app.ts";
+import { startStripeStandIn, type StripeStandIn } from "../helpers/stripe-stand-in.ts";
+import { globalId, startTestApp, type GraphQLResponse, type TestApp } from "../helpers/test-app.ts";
 import { buildAccessFixture, type AccessFixture } from "./fixture.ts";
 import {
   canRead,
   EXPORTS,
   FILTER_SAMPLES,
+  mayAggregate,
   MUTATIONS,
   QUERIES,
   READ,
   ROLES,
   SCOPES,
+  scopesRead,
   SUBSCRIPTIONS,
   TARGETS,
   TYPES,
   type FieldRule,
   type Kind,
   type Role,
+  type Scope,
   type Target,
   type TypeRule,
 } from "./rules.ts";
@@ -87,6 +92,13 @@ function missingRules(): string[] {
     }
     const args = field.args.map((arg) => arg.name).sort();
     if ("list" in q && args.join() !== [...q.args].sort().join()) rule(`Query.${field.name}`, `takes (${args.join(", ")}); the rule knows (${[...q.args].sort().join(", ")}): add the new argument's rule`);
+    if ("aggregate" in q) {
+      const a = q.aggregate;
+      if (args.join() !== [...a.args].sort().join()) rule(`Query.${field.name}`, `takes (${args.join(", ")}); the rule knows (${[...a.args].sort().join(", ")}): add the new argument's rule`);
+      if (a.totalsOf && (!QUERIES[a.totalsOf.list] || filterType(field)?.name !== a.totalsOf.filter)) rule(`Query.${field.name}`, `totals ${a.totalsOf.list} with ${a.totalsOf.filter}; the schema says ${filterType(field)?.name}`);
+      if (!a.totalsOf && !FIGURES[field.name]) rule(`Query.${field.name}`, "add its figures, computed past the API, to FIGURES in test/access/matrix.test.ts");
+      if (a.partnerArg === "partnerId" && !field.args.some((arg) => arg.name === "partnerId")) rule(`Query.${field.name}`, "has no argument partnerId");
+    }
     if ("list" in q && q.sorts && sortEnum(field)?.name !== q.sorts) rule(`Query.${field.name}`, `sorts by ${sortEnum(field)?.name}, the rule says ${q.sorts}`);
     if ("list" in q && q.filter && filterType(field)?.name !== q.filter) rule(`Query.${field.name}`, `filters with ${filterType(field)?.name}, the rule says ${q.filter}`);
     if ("one" in q && !field.args.some((arg) => arg.name === q.by)) rule(`Query.${field.name}`, `has no argument ${q.by}`);
@@ -116,6 +128,7 @@ function missingRules(): string[] {
       continue;
     }
     if (isNode(type) && !typeRule.kind) rule(type.name, "node(id) loads it: give it a kind in TYPES");
+    if (typeRule.viaRoot && getNamedType(query.getFields()[typeRule.viaRoot]?.type ?? query).name !== type.name) rule(type.name, `is read through Query.${typeRule.viaRoot}, which does not return it`);
     for (const field of Object.values(type.getFields())) {
       const fieldRule = typeRule.fields[field.name];
       if (!fieldRule) {
@@ -225,6 +238,11 @@ const INPUTS: Record<string, (id: string, n: number, f: AccessFixture) => Json> 
   mapPartnerToVendor: (id) => ({ partnerId: id, vendorId: "42" }),
   syncPayoutsToAccounting: (id) => ({ payoutIds: [id] }),
   retryAccountingSync: (id) => ({ payoutIds: [id] }),
+  connectPaymentProvider: (_id, _n, f) => ({ provider: "STRIPE", environment: "SANDBOX", stripe: f.stripe }),
+  disconnectPaymentProvider: () => ({ provider: "STRIPE", confirm: true }),
+  // The target is a BANK_TRANSFER method; left out, its IBAN stays the one on file.
+  updatePayoutMethod: (id) => ({ id, method: { type: "BANK_TRANSFER", accountName: "Acct" } }),
+  verifyPayoutMethod: (id) => ({ id }),
 };
 
 /** The same inputs naming the target by a key of its own (MutationRule.keys). */
@@ -299,6 +317,8 @@ async function loadOwners(t: TestApp): Promise<Map<string, Owner>> {
   }
   for (const a of await prisma.auditEntry.findMany({ select: { id: true, programId: true } })) put(a.id, a.programId, null);
   for (const i of await prisma.integrationToken.findMany({ select: { id: true, programId: true } })) put(i.id, i.programId, null);
+  // Their ids are in their webhook paths.
+  for (const c of await prisma.paymentProviderConnection.findMany({ select: { id: true, programId: true } })) put(c.id, c.programId, null);
   return owners;
 }
 
@@ -314,6 +334,192 @@ function idsIn(text: string): string[] {
   return [...found];
 }
 
+// ─── Figures (README "Analytics"), computed past the API ────────────────────
+
+/**
+ * A program's records as the figures sum them, read from the database. The
+ * sums below follow the schema's and README's definitions, not the product's
+ * SQL; a figure that counted another program's (or another partner's)
+ * records would differ from them.
+ */
+interface Ledger {
+  currency: string;
+  timeZone: string;
+  conversions: Map<string, { occurredAt: Date; programAmount: string }>;
+  lines: { partnerId: string; kind: string; status: string; amount: string; occurredAt: Date; conversionId: string | null; reasonCode: string | null }[];
+  /** A conversion's last refund: when a full refund marked its lines REVERSED. */
+  lastRefund: Map<string, Date>;
+  payouts: { partnerId: string; status: string; amount: string; paidAt: Date | null }[];
+}
+
+async function ledgerOf(t: TestApp, programId: string): Promise<Ledger> {
+  const prisma = t.app.db.prisma;
+  const [program, conversions, lines, reversals, payouts] = await Promise.all([
+    prisma.program.findUniqueOrThrow({ where: { id: programId }, select: { currency: true, timeZone: true } }),
+    prisma.conversion.findMany({ where: { programId }, select: { id: true, occurredAt: true, programAmount: true } }),
+    prisma.commission.findMany({ where: { programId }, select: { partnerId: true, kind: true, status: true, amount: true, occurredAt: true, conversionId: true, reasonCode: true } }),
+    prisma.reversal.findMany({ where: { programId }, select: { conversionId: true, occurredAt: true } }),
+    prisma.payout.findMany({ where: { programId }, select: { partnerId: true, status: true, amount: true, paidAt: true } }),
+  ]);
+  const lastRefund = new Map<string, Date>();
+  for (const r of reversals) if (!lastRefund.has(r.conversionId) || lastRefund.get(r.conversionId)! < r.occurredAt) lastRefund.set(r.conversionId, r.occurredAt);
+  return {
+    currency: program.currency,
+    timeZone: program.timeZone,
+    conversions: new Map(conversions.map((c) => [c.id, { occurredAt: c.occurredAt, programAmount: c.programAmount.toFixed() }])),
+    lines: lines.map((l) => ({ ...l, amount: l.amount.toFixed() })),
+    lastRefund,
+    payouts: payouts.map((p) => ({ ...p, amount: p.amount.toFixed() })),
+  };
+}
+
+const FIGURE_RANGE = { from: "2025-01-01", to: "2026-12-31" };
+const money = (amount: Decimal.Value, currency: string) => ({ amount: new Decimal(amount).toString(), currency });
+
+interface Movement {
+  /** A sale, a commission line, or a paid payout. */
+  source: "sale" | "line" | "payout";
+  at: Date;
+  partnerId: string | null;
+  sales: Decimal;
+  conversions: number;
+  accrued: Decimal;
+  reversed: Decimal;
+  paidOut: Decimal;
+}
+
+/**
+ * Every movement the earnings figures count, dated. EarningsPoint's
+ * definitions: sales by the sale's date, each conversion once for the
+ * program, for a partner those attributed to it; accrued: sale commissions,
+ * adjustments and credits, whatever their status but CANCELLED, a credit
+ * rebooking a bounced payment excepted; reversed: what refunds and
+ * chargebacks took back (their REVERSAL and CLAWBACK lines, and lines a full
+ * refund marked REVERSED), by the refund's date, positive; paid out: paid
+ * payouts by their paid date.
+ */
+function movementsOf(ledger: Ledger, perPartner: boolean): Movement[] {
+  const zero = { source: "line" as Movement["source"], sales: new Decimal(0), conversions: 0, accrued: new Decimal(0), reversed: new Decimal(0), paidOut: new Decimal(0) };
+  const out: Movement[] = [];
+  if (!perPartner) for (const c of ledger.conversions.values()) out.push({ ...zero, at: c.occurredAt, partnerId: null, source: "sale", sales: new Decimal(c.programAmount), conversions: 1 });
+  for (const line of ledger.lines) {
+    const sale = line.conversionId ? ledger.conversions.get(line.conversionId) : undefined;
+    if (perPartner && line.kind === "CONVERSION" && sale) out.push({ ...zero, at: sale.occurredAt, partnerId: line.partnerId, source: "sale", sales: new Decimal(sale.programAmount), conversions: 1 });
+    if (line.status === "CANCELLED") continue;
+    if (["CONVERSION", "ADJUSTMENT", "CREDIT"].includes(line.kind) && line.reasonCode !== "PAYMENT_BOUNCED") out.push({ ...zero, at: line.occurredAt, partnerId: line.partnerId, accrued: new Decimal(line.amount) });
+    if (["REVERSAL", "CLAWBACK"].includes(line.kind)) out.push({ ...zero, at: line.occurredAt, partnerId: line.partnerId, reversed: new Decimal(line.amount).neg() });
+    const refunded = line.conversionId ? ledger.lastRefund.get(line.conversionId) : undefined;
+    if (line.status === "REVERSED" && refunded) out.push({ ...zero, at: refunded, partnerId: line.partnerId, reversed: new Decimal(line.amount) });
+  }
+  for (const p of ledger.payouts) if (p.status === "PAID" && p.paidAt) out.push({ ...zero, at: p.paidAt, partnerId: p.partnerId, source: "payout", paidOut: new Decimal(p.amount) });
+  const start = new Date(`${FIGURE_RANGE.from}T00:00:00Z`);
+  const end = new Date(new Date(`${FIGURE_RANGE.to}T00:00:00Z`).getTime() + 86_400_000);
+  return out.filter((m) => m.at >= start && m.at < end);
+}
+
+/** earningsSeries by MONTH over FIGURE_RANGE: the program's (partnerId null) or one partner's. */
+function seriesOf(ledger: Ledger, partnerId: string | null): Json {
+  // The fixture's programs keep the default zone; months are cut in it.
+  if (ledger.timeZone !== "UTC") throw new Error(`the figures' oracle cuts months in UTC, the program is in ${ledger.timeZone}`);
+  const months: string[] = [];
+  for (let year = Number(FIGURE_RANGE.from.slice(0, 4)); year <= Number(FIGURE_RANGE.to.slice(0, 4)); year++) for (let month = 1; month <= 12; month++) months.push(`${year}-${String(month).padStart(2, "0")}-01`);
+  const points = new Map(months.map((m) => [m, { sales: new Decimal(0), conversions: 0, accrued: new Decimal(0), reversed: new Decimal(0), paidOut: new Decimal(0) }]));
+  for (const m of movementsOf(ledger, partnerId !== null)) {
+    if (partnerId !== null && m.partnerId !== partnerId) continue;
+    const point = points.get(`${m.at.toISOString().slice(0, 7)}-01`)!;
+    point.sales = point.sales.plus(m.sales);
+    point.conversions += m.conversions;
+    point.accrued = point.accrued.plus(m.accrued);
+    point.reversed = point.reversed.plus(m.reversed);
+    point.paidOut = point.paidOut.plus(m.paidOut);
+  }
+  const c = ledger.currency;
+  return {
+    period: "MONTH",
+    from: FIGURE_RANGE.from,
+    to: FIGURE_RANGE.to,
+    timeZone: ledger.timeZone,
+    partnerId: partnerId ? globalId("Partner", partnerId) : null,
+    points: [...points].map(([periodStart, p]) => ({ periodStart, sales: money(p.sales, c), conversions: p.conversions, accrued: money(p.accrued, c), reversed: money(p.reversed, c), paidOut: money(p.paidOut, c) })),
+  };
+}
+
+/** topPartners over FIGURE_RANGE: every partner with a movement, earned (accrued less reversed) largest first, ties by id. */
+function rankingOf(ledger: Ledger): Json {
+  const by = new Map<string, { sales: Decimal; conversions: number; accrued: Decimal; reversed: Decimal }>();
+  for (const m of movementsOf(ledger, true)) {
+    if (m.source === "payout") continue;
+    const row = by.get(m.partnerId!) ?? { sales: new Decimal(0), conversions: 0, accrued: new Decimal(0), reversed: new Decimal(0) };
+    by.set(m.partnerId!, { sales: row.sales.plus(m.sales), conversions: row.conversions + m.conversions, accrued: row.accrued.plus(m.accrued), reversed: row.reversed.plus(m.reversed) });
+  }
+  const c = ledger.currency;
+  return [...by]
+    .map(([partnerId, r]) => ({ partnerId, earned: r.accrued.minus(r.reversed), ...r }))
+    .sort((a, b) => b.earned.comparedTo(a.earned) || (a.partnerId < b.partnerId ? -1 : 1))
+    .map((r) => ({ partnerId: globalId("Partner", r.partnerId), earned: money(r.earned, c), accrued: money(r.accrued, c), reversed: money(r.reversed, c), sales: money(r.sales, c), conversions: r.conversions }));
+}
+
+/** Count and sum of records, and per status (statuses with none left out), as CommissionTotals and PayoutTotals say. */
+function totalsOf(rows: readonly { status: string; amount: string }[], currency: string): Json {
+  const groups = new Map<string, { count: number; amount: Decimal }>();
+  for (const row of rows) {
+    const group = groups.get(row.status) ?? { count: 0, amount: new Decimal(0) };
+    groups.set(row.status, { count: group.count + 1, amount: group.amount.plus(row.amount) });
+  }
+  return {
+    count: rows.length,
+    amount: money(rows.reduce((total, row) => total.plus(row.amount), new Decimal(0)), currency),
+    byStatus: [...groups].map(([status, g]) => ({ status, count: g.count, amount: money(g.amount, currency) })),
+  };
+}
+
+/** Aggregates other than totals: their arguments over FIGURE_RANGE, and their figures from a ledger (for one partner, or the program). */
+const FIGURES: Record<string, { args: string; expected: (ledger: Ledger, partnerId: string | null) => Json }> = {
+  earningsSeries: { args: `period: MONTH, from: "${FIGURE_RANGE.from}", to: "${FIGURE_RANGE.to}"`, expected: seriesOf },
+  topPartners: { args: `from: "${FIGURE_RANGE.from}", to: "${FIGURE_RANGE.to}", first: 100`, expected: (ledger) => rankingOf(ledger) },
+};
+
+/** Answers compared as values: keys in order, amounts as numbers (12.5 = 12.50), per-status groups in status order. */
+function canon(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canon);
+  if (!value || typeof value !== "object") return value;
+  const object: Json = {};
+  for (const key of Object.keys(value).sort()) {
+    const v = (value as Json)[key];
+    object[key] = key === "byStatus" && Array.isArray(v) ? [...v].sort((a: Json, b: Json) => (a.status < b.status ? -1 : 1)).map(canon) : canon(v);
+  }
+  if (typeof object.amount === "string" && typeof object.currency === "string") object.amount = new Decimal(object.amount).toString();
+  return object;
+}
+
+/** Where two canonical answers first differ, for a failure message. */
+function firstDifference(a: unknown, b: unknown, path = ""): string {
+  if (JSON.stringify(a) === JSON.stringify(b)) return "";
+  if (a && b && typeof a === "object" && typeof b === "object") {
+    for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) {
+      const found = firstDifference((a as Json)[key], (b as Json)[key], `${path}.${key}`);
+      if (found) return found;
+    }
+  }
+  return `${path || "the answer"}: ${JSON.stringify(a)?.slice(0, 200)}, expected ${JSON.stringify(b)?.slice(0, 200)}`;
+}
+
+/** The figures of a result type: every field but relations to records (those are probed apart). */
+function valueSelection(type: GraphQLNamedType): string {
+  if (!isObjectType(type)) return "";
+  const rule = TYPES[type.name];
+  return Object.values(type.getFields())
+    .filter((field) => {
+      const fieldRule = rule?.fields[field.name];
+      return !(typeof fieldRule === "object" && "to" in fieldRule);
+    })
+    .map((field) => {
+      const named = getNamedType(field.type);
+      return isLeafType(named) ? field.name : `${field.name} { ${valueSelection(named)} }`;
+    })
+    .join(" ");
+}
+
 // ─── The matrix ─────────────────────────────────────────────────────────────
 
 describe("every path of the schema has an access rule", () => {
@@ -327,6 +533,7 @@ describe.each(databaseTargets())("access matrix on %s", (target) => {
   let f: AccessFixture;
   let owners: Map<string, Owner>;
   let fingerprintSql: string;
+  let stripe: StripeStandIn;
   const failures: string[] = [];
   const counts: Record<string, number> = {};
   let started = 0;
@@ -336,8 +543,10 @@ describe.each(databaseTargets())("access matrix on %s", (target) => {
 
   beforeAll(async () => {
     started = performance.now();
-    t = await startTestApp(target, { env: { ACCRUE_SCHEDULER: "false", ACCRUE_MAX_QUERY_COST: "1000000" } });
-    f = await buildAccessFixture(t, SCOPES);
+    // Stripe's stand-in (README "Payment rails"): providers are connected, and connecting works, through the API.
+    stripe = await startStripeStandIn();
+    t = await startTestApp(target, { env: { ACCRUE_SCHEDULER: "false", ACCRUE_MAX_QUERY_COST: "1000000", STRIPE_API_URL: stripe.url } });
+    f = await buildAccessFixture(t, SCOPES, { secretKey: stripe.secretKey, webhookSecret: stripe.webhookSecrets[0]! });
     owners = await loadOwners(t);
     const tables = await t.app.db.prisma.$queryRawUnsafe<{ table_name: string; has_updated: boolean }[]>(
       `SELECT table_name, bool_or(column_name = 'updated_at') AS has_updated FROM information_schema.columns
@@ -348,6 +557,7 @@ describe.each(databaseTargets())("access matrix on %s", (target) => {
 
   afterAll(async () => {
     await t?.stop();
+    await stripe?.close();
   });
   beforeEach(() => {
     failures.length = 0;
@@ -399,7 +609,7 @@ describe.each(databaseTargets())("access matrix on %s", (target) => {
   it("reads every field of every record type as each role, for each owner's record", async () => {
     const work: { type: GraphQLObjectType; rule: TypeRule; role: Role; target: Target }[] = [];
     for (const [name, rule] of Object.entries(TYPES)) {
-      if (!rule.kind || rule.kind === "accounting") continue;
+      if (!rule.kind || rule.viaRoot) continue;
       const type = schema.getType(name) as GraphQLObjectType;
       if (!isNode(type) && !rule.reach) throw new Error(`${name}: a record type node(id) cannot load needs a reach in TYPES`);
       for (const role of ROLES) for (const owner of TARGETS) work.push({ type, rule, role, target: owner });
@@ -481,6 +691,8 @@ describe.each(databaseTargets())("access matrix on %s", (target) => {
     for (const name of Object.keys(QUERIES)) for (const role of ROLES) for (const owner of TARGETS) work.push({ name, role, owner });
     await pool(work, async ({ name, role, owner }) => {
       const rule = QUERIES[name]!;
+      // Figures have a test of their own (below).
+      if ("aggregate" in rule) return;
       const field = query.getFields()[name]!;
       const where = `Query.${name} as ${role} on ${owner}'s record`;
       count("root fields");
@@ -830,6 +1042,176 @@ describe.each(databaseTargets())("access matrix on %s", (target) => {
         if (normalized(real, [id]) !== normalized(ghost, [phantom])) fail(where, `answers differently than for a partner that does not exist: ${normalized(real, [id]).slice(0, 200)} vs ${normalized(ghost, [phantom]).slice(0, 200)}`);
       }
     }, 4);
+    expect(failures).toEqual([]);
+  }, 600_000);
+
+  it("computes every figure from what the asker may read: its program's records, a partner's own, with a scope for each kind summed", async () => {
+    // P2's draft payout is paid first, so each of P2's figures (paid out too) differs from P1's and from the program's.
+    const approved = aliasPart(await ask(`mutation($input: ApprovePayoutsInput!) { x: approvePayouts(input: $input) { userErrors { code } } }`, { input: { ids: [f.ids.payout.other] } }, "admin"), "x");
+    const paid = aliasPart(await ask(`mutation($input: MarkPayoutsPaidInput!) { x: markPayoutsPaid(input: $input) { userErrors { code } } }`, { input: { ids: [f.ids.payout.other], method: "BANK_TRANSFER", reference: "REF-P2", paidAt: "2026-02-10T00:00:00Z" } }, "admin"), "x");
+    expect([approved.errors, approved.data?.userErrors, paid.errors, paid.data?.userErrors]).toEqual([[], [], [], []]);
+
+    interface Asker { label: string; token: string | null; who: Role | { scopes: Scope[] }; programId: string; partner: string | null }
+    const askers: Asker[] = ROLES.map((role) => ({ label: role, token: f.tokens[role], who: role, programId: f.programAId, partner: role === "partner" ? f.ownPartnerRawId : null }));
+    const aggregates = Object.entries(QUERIES).flatMap(([name, rule]) => ("aggregate" in rule ? [{ name, rule: rule.aggregate }] : []));
+    // The roles hold one scope each. A figure summing several kinds needs a token with all their scopes
+    // (allowed), that set less any one (refused), and it with partners:read (for the partner behind a row).
+    // (Each figure is asked by its own sets: the roles already cover a single scope.)
+    const setsOf = new Map<string, Scope[][]>();
+    const tokens = new Map<string, Asker>();
+    for (const { name, rule } of aggregates) {
+      const full = [...new Set(rule.sums.map((kind) => SCOPES.find((scope) => scopesRead([scope], kind))!))].sort();
+      const candidates = full.length > 1 ? [full, ...full.map((left) => full.filter((scope) => scope !== left)), [...full, "partners:read" as const]] : [];
+      setsOf.set(name, candidates.filter((set) => set.length > 1));
+    }
+    for (const scopes of [...setsOf.values()].flat()) {
+      const label = `integration:${scopes.join("+")}`;
+      if (tokens.has(label)) continue;
+      const issued = aliasPart(await ask(`mutation($input: IssueIntegrationTokenInput!) { x: issueIntegrationToken(input: $input) { issued { token } } }`, { input: { name: label, scopes: scopes.map((scope) => scope.replace(":", "_").toUpperCase()) } }, "admin"), "x");
+      tokens.set(label, { label, token: issued.data.issued.token, who: { scopes }, programId: f.programAId, partner: null });
+    }
+    // "Records of another program behave as not found": program B's admin gets B's figures, none of A's.
+    askers.push({ label: "program B's admin", token: f.foreignAdmin, who: "admin", programId: f.programBId, partner: null });
+    const askersOf = (name: string): Asker[] => [...askers, ...setsOf.get(name)!.map((scopes) => tokens.get(`integration:${scopes.join("+")}`)!)];
+
+    const ledgers = new Map([[f.programAId, await ledgerOf(t, f.programAId)], [f.programBId, await ledgerOf(t, f.programBId)]]);
+    const partnerNamed: Record<Target, string> = { own: f.ids.partner.own, other: f.ids.partner.other, foreign: f.ids.partner.foreign };
+    const programOf = (partner: string) => owners.get(rawOf(partner)!)?.program;
+    const sample = { ownPartner: f.ids.partner.own, ownConversion: f.ids.conversion.own };
+
+    /** Who a leak would be: a record of another program, or for a partner, of another partner. */
+    const leakCheck = (where: string, asker: Asker, value: unknown, echoed: readonly string[] = []) => {
+      if (asker.programId === f.programAId) return checkLeaks(where, typeof asker.who === "string" ? asker.who : "integration:commissions:read", value, echoed);
+      const named = new Set(echoed.map((id) => rawOf(id) ?? id));
+      const foreign = idsIn(JSON.stringify(value ?? null)).filter((id) => !named.has(id) && owners.get(id) && owners.get(id)!.program !== asker.programId);
+      if (foreign.length) fail(where, `shows ${foreign.length} id(s) of another program's records`);
+    };
+    const askAs = (asker: Asker, text: string, variables: Json) => t.raw({ query: text, variables }, asker.token) as Promise<Response>;
+    const refusedCode = (asker: Asker) => (asker.token ? "FORBIDDEN" : "UNAUTHENTICATED");
+
+    await pool(aggregates.flatMap(({ name, rule }) => askersOf(name).map((asker) => ({ name, rule, asker }))), async ({ name, rule, asker }) => {
+      const field = query.getFields()[name]!;
+      const figures = valueSelection(getNamedType(field.type));
+      /** A request for the figure, naming a partner or not, with a list filter for totals. */
+      const request = (named: string | undefined, filter: Json = {}) => {
+        const defs: string[] = [];
+        const args: string[] = [];
+        const variables: Json = {};
+        if (rule.totalsOf) {
+          defs.push(`$filter: ${rule.totalsOf.filter}`);
+          args.push("filter: $filter");
+          variables.filter = { ...filter, ...(named ? { partnerId: named } : {}) };
+        } else args.push(FIGURES[name]!.args);
+        if (rule.partnerArg === "partnerId" && named) {
+          defs.push("$partnerId: ID");
+          args.push("partnerId: $partnerId");
+          variables.partnerId = named;
+        }
+        const list = rule.totalsOf ? ` l: ${rule.totalsOf.list}(first: 100${defs.length ? ", filter: $filter" : ""}) { totalCount edges { node { status amount { amount currency } } } }` : "";
+        return { text: `query${defs.length ? `(${defs.join(", ")})` : ""} { x: ${name}(${args.join(", ")}) { ${figures} }${list} }`, variables };
+      };
+      const where = (what: string) => `Query.${name} as ${asker.label}${what}`;
+      const allowed = mayAggregate(rule, asker.who);
+      const ledger = ledgers.get(asker.programId)!;
+
+      if (!allowed) {
+        count("figures");
+        const { text, variables } = request(undefined);
+        const part = aliasPart(await askAs(asker, text, variables), "x");
+        if (part.data !== null) fail(where(""), `refused figure answered ${JSON.stringify(part.data).slice(0, 200)}`);
+        if (part.errors.length !== 1 || part.errors[0]!.code !== refusedCode(asker)) fail(where(""), `expected one ${refusedCode(asker)} error, got ${JSON.stringify(part.errors).slice(0, 300)}`);
+        if (rule.partnerArg) {
+          // Refused before anything is read: a partner that exists reads like one that does not.
+          count("figures");
+          const phantom = f.phantom("Partner");
+          const [real, ghost] = await Promise.all([askAs(asker, request(partnerNamed.own).text, request(partnerNamed.own).variables), askAs(asker, request(phantom).text, request(phantom).variables)]);
+          if (normalized(aliasPart(real, "x"), [partnerNamed.own]) !== normalized(aliasPart(ghost, "x"), [phantom])) fail(where(" naming a partner"), "answers differently than for a partner that does not exist");
+        }
+        return;
+      }
+
+      /** Asks and compares with what the asker may read: the ledger's figures, and for totals the list it totals. */
+      const check = async (label: string, named: string | undefined, filter: Json | undefined, expected: Json | undefined) => {
+        count("figures");
+        const { text, variables } = request(named, filter);
+        const response = await askAs(asker, text, variables);
+        const part = aliasPart(response, "x");
+        if (part.errors.length || !part.data) return fail(where(label), `allowed, answered ${JSON.stringify(part).slice(0, 300)}`);
+        const got = JSON.stringify(canon(part.data));
+        if (expected !== undefined && got !== JSON.stringify(canon(expected))) fail(where(label), `differs from the records it may read at ${firstDifference(canon(part.data), canon(expected))}`);
+        if (rule.totalsOf) {
+          const listed = aliasPart(response, "l");
+          if (listed.errors.length || !listed.data) return fail(where(label), `its list answered ${JSON.stringify(listed).slice(0, 300)}`);
+          if (listed.data.totalCount > 100) return fail(where(label), "lists more than a page: raise the fixture's page");
+          const shown = totalsOf(listed.data.edges.map((edge: Json) => ({ status: edge.node.status, amount: edge.node.amount.amount })), ledger.currency);
+          if (got !== JSON.stringify(canon(shown))) fail(where(label), `differs from what ${rule.totalsOf.list} lists at ${firstDifference(canon(part.data), canon(shown))}`);
+        }
+        leakCheck(where(label), asker, response, named ? [named] : []);
+      };
+      /** The figures a partner (raw id) or the program (null) has in the asker's program. */
+      const expectedFor = (partner: string | null): Json => {
+        if (!rule.totalsOf) return FIGURES[name]!.expected(ledger, partner);
+        const rows = rule.sums[0] === "commission" ? ledger.lines : ledger.payouts;
+        return totalsOf(rows.filter((row) => partner === null || row.partnerId === partner), ledger.currency);
+      };
+
+      // Unnamed: the program's figures, or a partner's own.
+      await check("", undefined, undefined, expectedFor(asker.partner));
+      // Totals with each filter the list takes equal what the list shows.
+      if (rule.totalsOf) {
+        for (const [key, value] of Object.entries(FILTER_SAMPLES[rule.totalsOf.filter] ?? {})) if (key !== "partnerId") await check(` with filter ${key}`, undefined, { [key]: value(sample) }, undefined);
+      }
+      if (!rule.partnerArg) return;
+      const phantom = f.phantom("Partner");
+      for (const owner of TARGETS) {
+        const named = partnerNamed[owner];
+        const inProgram = programOf(named) === asker.programId;
+        if (inProgram && (asker.partner === null || rawOf(named) === asker.partner)) {
+          await check(` naming ${owner}'s partner`, named, undefined, expectedFor(rawOf(named)!));
+          continue;
+        }
+        // Another program's partner (or, for a partner, any other) reads like a partner that does not exist:
+        // refused for a partner, nothing summed for the others.
+        count("figures");
+        const real = request(named);
+        const ghost = request(phantom);
+        const [mine, theirs] = await Promise.all([askAs(asker, real.text, real.variables), askAs(asker, ghost.text, ghost.variables)]);
+        const a = normalized(aliasPart(mine, "x"), [named]);
+        const b = normalized(aliasPart(theirs, "x"), [phantom]);
+        if (a !== b) fail(where(` naming ${owner}'s partner`), `answers differently than for a partner that does not exist: ${a.slice(0, 300)} vs ${b.slice(0, 300)}`);
+        const part = aliasPart(mine, "x");
+        if (asker.partner !== null) {
+          if (part.data !== null || part.errors.length !== 1 || part.errors[0]!.code !== "FORBIDDEN") fail(where(` naming ${owner}'s partner`), `expected one FORBIDDEN error, got ${JSON.stringify(part).slice(0, 300)}`);
+        } else if (part.errors.length || JSON.stringify(canon(part.data)) !== JSON.stringify(canon(expectedFor(rawOf(named)!)))) {
+          fail(where(` naming ${owner}'s partner`), part.errors.length ? `answered ${JSON.stringify(part.errors).slice(0, 300)}` : `sums something at ${firstDifference(canon(part.data), canon(expectedFor(rawOf(named)!)))}`);
+        }
+        // The id it named may come back (a series says whose it is): it reads alike for an id of nothing.
+        leakCheck(where(` naming ${owner}'s partner`), asker, mine, [named]);
+      }
+    });
+
+    // Records behind a figure (the partner of a ranking's row): for those who read that kind.
+    for (const { name, rule } of aggregates) {
+      const type = getNamedType(query.getFields()[name]!.type) as GraphQLObjectType;
+      for (const [fieldName, fieldRule] of Object.entries(TYPES[type.name]?.fields ?? {})) {
+        if (typeof fieldRule !== "object" || !("to" in fieldRule)) continue;
+        for (const asker of askersOf(name)) {
+          if (!mayAggregate(rule, asker.who)) continue;
+          count("figures");
+          const where = `Query.${name}.${fieldName} as ${asker.label}`;
+          const args = rule.totalsOf ? "" : `(${FIGURES[name]!.args})`;
+          const part = aliasPart(await askAs(asker, `{ x: ${name}${args} { partnerId ${fieldName} { __typename id } } }`, {}), "x");
+          const reads = typeof asker.who === "string" ? canRead(asker.who, fieldRule.to, "own") : scopesRead(asker.who.scopes, fieldRule.to);
+          if (reads) {
+            const rows = (part.data ?? []) as Json[];
+            if (part.errors.length || !rows.length || rows.some((row) => row[fieldName]?.id !== row.partnerId)) fail(where, `allowed, answered ${JSON.stringify(part).slice(0, 300)}`);
+          } else if (part.data !== null || !part.errors.length || part.errors.some((error) => error.code !== "FORBIDDEN")) {
+            fail(where, `expected FORBIDDEN and no rows, got ${JSON.stringify(part).slice(0, 300)}`);
+          }
+          leakCheck(where, asker, part);
+        }
+      }
+    }
     expect(failures).toEqual([]);
   }, 600_000);
 

@@ -30,7 +30,7 @@ const ANY_INTEGRATION = integration(...SCOPES);
  * another program. Program-level kinds have no partner: their `own` and
  * `other` are the same program's record.
  */
-export type Kind = "program" | "partner" | "conversion" | "reversal" | "commission" | "balance" | "payout" | "payoutLine" | "payoutMethod" | "billingProfile" | "auditEntry" | "integrationToken" | "accounting";
+export type Kind = "program" | "partner" | "conversion" | "reversal" | "commission" | "balance" | "payout" | "payoutLine" | "payoutMethod" | "billingProfile" | "auditEntry" | "integrationToken" | "accounting" | "paymentProvider";
 export type Target = "own" | "other" | "foreign";
 export const TARGETS: readonly Target[] = ["own", "other", "foreign"];
 
@@ -69,7 +69,15 @@ export const READ: Record<Kind, ReadRule> = {
   auditEntry: { roles: OPERATORS, partnerOwned: false },
   integrationToken: { roles: ["admin"], partnerOwned: false },
   accounting: { roles: OPERATORS, partnerOwned: false },
+  // README "Payment rails": "An admin connects a program to a provider"; the connection (which account
+  // pays the partners, where its webhooks land) is the admin's, like the settings (docs/payment-rails.md).
+  paymentProvider: { roles: ["admin"], partnerOwned: false },
 };
+
+/** Whether an integration token with all of `scopes` reads `kind` (a scope set the matrix's roles, one scope each, do not cover). */
+export function scopesRead(scopes: readonly Scope[], kind: Kind): boolean {
+  return scopes.some((scope) => READ[kind].roles.includes(`integration:${scope}`));
+}
 
 /** Whether `role` reads a record of `kind` owned as `target` (foreign records: never, another program's are not found). */
 export function canRead(role: Role, kind: Kind, target: Target, options: { inPayload?: boolean } = {}): boolean {
@@ -100,6 +108,8 @@ export interface TypeRule {
   kind?: Kind;
   /** How the matrix reaches a record type that `node` cannot load: the parent's kind and field. */
   reach?: { from: Kind; field: string };
+  /** A record read only through this root field (and mutation payloads): checked there, not in the type sweep. */
+  viaRoot?: string;
   fields: Record<string, FieldRule>;
 }
 
@@ -108,7 +118,15 @@ const same = (...names: string[]): Record<string, FieldRule> => Object.fromEntri
 
 /** Every object type of the schema but the roots, connections and payloads (those are ruled below). */
 export const TYPES: Record<string, TypeRule> = {
-  Program: { kind: "program", fields: same("id", "name", "currency", "timeZone", "commissionRule", "holdPeriodDays", "minimumPayout", "payoutSchedule", "approvalMode", "allowPayoutRequests", "createdAt", "updatedAt") },
+  Program: {
+    kind: "program",
+    fields: {
+      ...same("id", "name", "currency", "timeZone", "commissionRule", "holdPeriodDays", "minimumPayout", "payoutSchedule", "approvalMode", "allowPayoutRequests", "createdAt", "updatedAt"),
+      // README "Analytics": the date of the next scheduled run. It sums no records (so needs no scope) and
+      // follows from `payoutSchedule`, which every reader of the program reads: part of the program.
+      nextPayoutRunOn: "same",
+    },
+  },
   Partner: {
     kind: "partner",
     fields: {
@@ -175,6 +193,9 @@ export const TYPES: Record<string, TypeRule> = {
     kind: "payoutMethod",
     fields: {
       ...same("id", "type", "isDefault", "label", "currency", "email", "accountName", "bic", "bankName", "bankAddress", "routingNumber", "accountType", "handle", "phone", "payeeName", "mailingAddress", "instructions", "maskedNumber", "createdAt"),
+      // README "Payment rails": a Wise method's sort code, a Stripe method's connected account, and whether
+      // the provider verified it are payment details like the rest (not the full number, which stays the owner's).
+      ...same("sortCode", "accountId", "verificationStatus", "verifiedWith", "verifiedAt"),
       // DESIGN: full bank details are revealed to operators only through an audited mutation.
       number: "ownerOnly",
     },
@@ -186,7 +207,12 @@ export const TYPES: Record<string, TypeRule> = {
   },
   AuditEntry: { kind: "auditEntry", fields: same("id", "actorRole", "actorId", "action", "entityType", "recordId", "before", "after", "reason", "createdAt") },
   IntegrationToken: { kind: "integrationToken", fields: same("id", "name", "scopes", "createdBy", "createdAt", "expiresAt", "revokedAt") },
-  AccountingConnection: { kind: "accounting", fields: same("provider", "status", "realmId", "expenseAccountId", "bankAccountId", "connectedBy", "connectedAt", "disconnectedAt", "changesCheckedAt") },
+  AccountingConnection: { kind: "accounting", viaRoot: "accountingConnection", fields: same("provider", "status", "realmId", "expenseAccountId", "bankAccountId", "connectedBy", "connectedAt", "disconnectedAt", "changesCheckedAt") },
+  PaymentProviderConnection: {
+    kind: "paymentProvider",
+    viaRoot: "paymentProviderConnections",
+    fields: same("provider", "environment", "status", "accountLabel", "webhookPath", "connectedBy", "connectedAt", "disconnectedAt"),
+  },
 
   // Value types: read with whatever holds them.
   Money: { fields: same("amount", "currency") },
@@ -206,11 +232,24 @@ export const TYPES: Record<string, TypeRule> = {
   Viewer: { fields: { ...same("role", "subject", "scopes", "expiresAt"), program: { to: "program" }, partner: { to: "partner" } } },
   // The live feed's events (README "Live feed").
   // `payout` is a snapshot of the payout (PayoutChange), ruled as the payout itself.
-  FeedEvent: { fields: { ...same("type", "cursor", "sequence", "partnerId", "occurredAt", "committedAt", "commission", "balance", "fellBehind"), payout: { to: "payout", snapshot: true } } },
+  // `ended` says why the server ended the feed (README "Live feed": TOKEN_EXPIRED, TOKEN_REVOKED): part of the event.
+  FeedEvent: { fields: { ...same("type", "cursor", "sequence", "partnerId", "occurredAt", "committedAt", "commission", "balance", "fellBehind", "ended"), payout: { to: "payout", snapshot: true } } },
+  FeedEnded: { fields: same("reason") },
   CommissionChange: { fields: same("id", "kind", "status", "amount", "conversionId", "relatedId", "payableAt", "payable") },
   BalanceChange: { fields: same("pending", "payable", "inPayouts", "paid", "lifetimeEarned") },
   PayoutChange: { fields: same("id", "status", "amount", "method", "reference", "paidAt") },
   FellBehind: { fields: same("reason", "dropped") },
+  // README "Reliability": `scheduledTasks` (platform role) is the only path to these.
+  ScheduledTask: { fields: same("task", "failures", "lastFailedAt", "lastError", "lastSucceededAt") },
+  // README "Analytics": figures, read with the root field that computes them (see AGGREGATES below).
+  CommissionTotals: { fields: same("count", "amount", "byStatus") },
+  CommissionStatusTotal: { fields: same("status", "count", "amount") },
+  PayoutTotals: { fields: same("count", "amount", "byStatus") },
+  PayoutStatusTotal: { fields: same("status", "count", "amount") },
+  EarningsSeries: { fields: same("period", "from", "to", "timeZone", "partnerId", "points") },
+  EarningsPoint: { fields: same("periodStart", "sales", "conversions", "accrued", "reversed", "paidOut") },
+  // The ranking's figures are for whoever may ask for it; the partner record behind a row only for those who read partners.
+  PartnerEarnings: { fields: { ...same("partnerId", "earned", "accrued", "reversed", "sales", "conversions"), partner: { to: "partner" } } },
 };
 
 // ─── Root query fields ──────────────────────────────────────────────────────
@@ -222,7 +261,37 @@ export type QueryRule =
   | { one: Kind; by: "id" | "externalId"; roles: readonly Role[] }
   | { node: "one" | "many" }
   /** Not a record of one partner: who may call it. */
-  | { value: readonly Role[] };
+  | { value: readonly Role[] }
+  /** Figures summed over records (README "Analytics"). */
+  | { aggregate: AggregateRule };
+
+/**
+ * A figure holds no ids to check for leaks, so the matrix checks its value:
+ * equal to the same figure computed past the API from the records the asker
+ * may read (its program's; a partner's own), and, for totals, to what the
+ * list it totals shows the asker.
+ */
+export interface AggregateRule {
+  /** The kinds of record it sums. README: "An integration token needs a scope for everything a figure sums". */
+  sums: readonly Kind[];
+  /** Who else may ask (roles, not integrations). */
+  roles: readonly Role[];
+  args: readonly string[];
+  /** The list it counts and sums ("count and sum of exactly what `commissions(filter)` … list"), with that list's filter. */
+  totalsOf?: { list: string; filter: string };
+  /**
+   * Where the asker may name one partner: an argument, or the filter's field. A partner gets its own figures
+   * only, and naming another partner is refused alike whether that partner exists or not (DESIGN "Auth").
+   */
+  partnerArg?: "partnerId" | "filter.partnerId";
+}
+
+/** Whether an asker (a role, or an integration token with several scopes) may ask for the figure. */
+export function mayAggregate(rule: AggregateRule, who: Role | { scopes: readonly Scope[] }): boolean {
+  if (typeof who === "object") return rule.sums.every((kind) => scopesRead(who.scopes, kind));
+  if (rule.roles.includes(who)) return true;
+  return who.startsWith("integration:") && rule.sums.every((kind) => READ[kind].roles.includes(who));
+}
 
 export const QUERIES: Record<string, QueryRule> = {
   node: { node: "one" },
@@ -252,6 +321,18 @@ export const QUERIES: Record<string, QueryRule> = {
   // "a reconcile query for admins".
   reconcileBalances: { value: ["admin"] },
   accountingConnection: { value: OPERATORS },
+  // README "Payment rails": an admin connects providers; the connections are the admin's (READ.paymentProvider).
+  paymentProviderConnections: { value: READ.paymentProvider.roles },
+  // README "Scheduled work": "`{ scheduledTasks { … } }` (platform role)": system bookkeeping, not a program's.
+  scheduledTasks: { value: ["platform"] },
+  // README "Analytics": totals are "readable as those lists are"; commission totals need commissions:read, payout totals payouts:read.
+  commissionTotals: { aggregate: { sums: ["commission"], roles: IN_PROGRAM, args: ["filter"], totalsOf: { list: "commissions", filter: "CommissionFilter" }, partnerArg: "filter.partnerId" } },
+  payoutTotals: { aggregate: { sums: ["payout"], roles: IN_PROGRAM, args: ["filter"], totalsOf: { list: "payouts", filter: "PayoutFilter" }, partnerArg: "filter.partnerId" } },
+  // "for the program, or one partner (a partner token always gets its own)"; integrations need commissions:read,
+  // payouts:read and conversions:read ("those two and conversions:read for series").
+  earningsSeries: { aggregate: { sums: ["commission", "payout", "conversion"], roles: IN_PROGRAM, args: ["period", "from", "to", "partnerId"], partnerArg: "partnerId" } },
+  // "who earned most …, for operators"; integrations need "commissions:read and conversions:read for the ranking".
+  topPartners: { aggregate: { sums: ["commission", "conversion"], roles: OPERATORS, args: ["from", "to", "first"] } },
 };
 
 // ─── Mutations ──────────────────────────────────────────────────────────────
@@ -317,6 +398,14 @@ export const MUTATIONS: Record<string, MutationRule> = {
   mapPartnerToVendor: { roles: ["admin"], target: "partner" },
   syncPayoutsToAccounting: { roles: REVIEWERS, target: "payout" },
   retryAccountingSync: { roles: REVIEWERS, target: "payout" },
+  // README "Payment rails": "An admin connects a program to a provider … `disconnectPaymentProvider` forgets them".
+  connectPaymentProvider: { roles: ["admin"] },
+  disconnectPaymentProvider: { roles: ["admin"] },
+  // README "Payment rails": "partners edit them (`updatePayoutMethod`…)", and verifying one is managing it: as
+  // addPayoutMethod, the partner itself, admin or finance ("partner: manages its own payout methods"). A suspended
+  // or archived partner may do neither (README "Suspended and archived partners"; test/access/defects.test.ts).
+  updatePayoutMethod: { roles: DETAIL_WRITERS, target: "payoutMethod" },
+  verifyPayoutMethod: { roles: DETAIL_WRITERS, target: "payoutMethod" },
 };
 
 // ─── Subscriptions and exports ──────────────────────────────────────────────

@@ -1,7 +1,7 @@
 import { fail, failed, userError, type Result } from "../../domain/errors.ts";
 import { maskSecret, parsePayoutMethod, payoutMethodLabel, type PayoutMethodInput } from "../../domain/payout-method.ts";
 import type { PayoutMethod } from "../../generated/prisma/client.ts";
-import { audit, transact, type Actor, type ServiceDeps, type Tx } from "../runtime.ts";
+import { assertPartnerMayActNow, audit, transact, type Actor, type ServiceDeps, type Tx } from "../runtime.ts";
 import { checkWithProvider, mayBeDefault, verificationData } from "./verify-with-provider.ts";
 
 const MAX_METHODS = 10;
@@ -54,6 +54,7 @@ export async function addPayoutMethod(
   actor: Actor,
   input: { partnerId: string; method: PayoutMethodInput; makeDefault?: boolean | null },
 ): Promise<Result<PayoutMethod>> {
+  await assertPartnerMayActNow(deps, actor);
   if (actor.partnerId && actor.partnerId !== input.partnerId) return failed(userError("NOT_FOUND", "no such partner", ["input", "partnerId"]));
   const parsed = parsePayoutMethod(input.method, ["input", "method"]);
   if (!parsed.ok) return parsed;

@@ -1,7 +1,7 @@
 import { fail, failed, userError, type Result } from "../../domain/errors.ts";
 import { parsePayoutMethod, payoutMethodLabel, wiseRoute, type PayoutMethodInput } from "../../domain/payout-method.ts";
 import type { PayoutMethod } from "../../generated/prisma/client.ts";
-import { audit, transact, type Actor, type ServiceDeps } from "../runtime.ts";
+import { assertPartnerMayActNow, audit, transact, type Actor, type ServiceDeps } from "../runtime.ts";
 import { lockPartnerMethods, masked } from "./payout-methods.ts";
 import { checkWithProvider, mayBeDefault, verificationData } from "./verify-with-provider.ts";
 
@@ -46,6 +46,7 @@ export async function updatePayoutMethod(
   actor: Actor,
   input: { id: string; method: PayoutMethodInput; makeDefault?: boolean | null },
 ): Promise<Result<PayoutMethod>> {
+  await assertPartnerMayActNow(deps, actor);
   const stored = await deps.tenant(actor.programId).payoutMethod.findUnique({ where: { id: input.id } });
   if (!stored || (actor.partnerId && actor.partnerId !== stored.partnerId)) return failed(userError("NOT_FOUND", "no such payout method", ["input", "id"]));
   if (input.method.type !== stored.type) return failed(userError("INVALID_INPUT", `a method's type stays ${stored.type}; add a new method to be paid another way`, ["input", "method", "type"]));

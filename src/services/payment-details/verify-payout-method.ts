@@ -1,6 +1,6 @@
 import { fail, failed, userError, type Result } from "../../domain/errors.ts";
 import type { PayoutMethod } from "../../generated/prisma/client.ts";
-import { audit, transact, type Actor, type ServiceDeps } from "../runtime.ts";
+import { assertPartnerMayActNow, audit, transact, type Actor, type ServiceDeps } from "../runtime.ts";
 import { checkWithProvider, storedAsParsed, verificationData, VERIFYING_PROVIDER } from "./verify-with-provider.ts";
 
 /**
@@ -11,6 +11,7 @@ import { checkWithProvider, storedAsParsed, verificationData, VERIFYING_PROVIDER
  * and the field codes of a refusal (INVALID_IBAN, …).
  */
 export async function verifyPayoutMethod(deps: ServiceDeps, actor: Actor, input: { id: string }): Promise<Result<PayoutMethod>> {
+  await assertPartnerMayActNow(deps, actor);
   const stored = await deps.tenant(actor.programId).payoutMethod.findUnique({ where: { id: input.id } });
   if (!stored || (actor.partnerId && actor.partnerId !== stored.partnerId)) return failed(userError("NOT_FOUND", "no such payout method", ["input", "id"]));
   const check = await checkWithProvider(deps, actor.programId, stored.partnerId, storedAsParsed(deps, stored), ["input", "id"]);
