@@ -148,6 +148,15 @@ async function main(): Promise<void> {
     ACCRUE_DATA_DIR: dataDir,
     ACCRUE_JWT_SECRET: SECRET,
     ACCRUE_SCHEDULER_INTERVAL_MS: "1000",
+    // The soak drives every mutation through one operator token, many times
+    // faster than a person would; the per-token limits are proven in
+    // test/api/rate-limits.test.ts, here they would only measure themselves.
+    ACCRUE_RATE_LIMIT_MUTATIONS_PER_MINUTE: "1000000",
+    ACCRUE_RATE_LIMIT_QUERY_COST_PER_MINUTE: "1000000000",
+    // Fifty clients on a machine of two shared cores stretch a read past the
+    // 2 s request budget; the soak checks what is kept and lost under
+    // faults, test/api/query-timeout.test.ts checks the budget itself.
+    ACCRUE_QUERY_TIMEOUT_MS: "30000",
     LOG_LEVEL: "info",
     NODE_OPTIONS: "--inspect=127.0.0.1:0",
   });
