@@ -144,6 +144,19 @@ describe.each(databaseTargets())("reviewing commissions on %s", (target) => {
     await expectReconciled(t, acme.adminToken);
   });
 
+  it("refuses an adjustment that would take a line below zero, counting its earlier corrections", async () => {
+    const p = await createPartnerFixture(t, acme);
+    const sale = await recordSale(t, integration, p.id, { amount: "100.00" }); // $10.00
+    const adjust = async (amount: string) => dataOf(await t.gql(AdjustDoc, { input: { id: sale.commissionId, amount, reasonCode: "CORRECTION" } }, acme.financeToken)).adjustCommission;
+    expect((await adjust("-15.00")).userErrors).toEqual([expect.objectContaining({ code: "INVALID_AMOUNT", field: ["input", "amount"] })]);
+    expect((await adjust("-6.00")).userErrors).toEqual([]);
+    // $4.00 left: -4.01 is refused, -4.00 brings it to zero.
+    expect((await adjust("-4.01")).userErrors[0]?.code).toBe("INVALID_AMOUNT");
+    expect((await adjust("-4.00")).userErrors).toEqual([]);
+    expect(await balanceOf(t, acme.adminToken, p.id)).toMatchObject({ pending: "0.00", lifetimeEarned: "0.00" });
+    await expectReconciled(t, acme.adminToken);
+  });
+
   it("credits a bonus payable at once, and writes off a negative balance only", async () => {
     const p = await createPartnerFixture(t, acme);
     const credit = dataOf(await t.gql(CreditDoc, { input: { partnerId: p.id, amount: "25.00", note: "launch bonus" } }, acme.financeToken)).creditPartner;

@@ -1,5 +1,6 @@
 import type { CurrencyCode } from "../../domain/currency.ts";
 import { fail, UserErrorsThrown, type Result } from "../../domain/errors.ts";
+import { sum } from "../../domain/money.ts";
 import { insertLines, Ledger, loadLines, type LineRow } from "../ledger/ledger.ts";
 import { audit, transact, type Actor, type ServiceDeps } from "../runtime.ts";
 import { checkCorrection, type CorrectionInput } from "./correction-input.ts";
@@ -10,8 +11,12 @@ import { checkCorrection, type CorrectionInput } from "./correction-input.ts";
  * adjustment shares its status and payableAt (and moves with it on review);
  * once the original is paid or in a payout, the adjustment is approved and
  * payable now, netting against the next payout.
- * Errors: NOT_FOUND, INVALID_AMOUNT (zero, or too many places),
- * INVALID_TRANSITION (the line is cancelled or reversed).
+ * A correction never takes the line below zero: the line with its
+ * counting corrections (adjustments, refund shares, clawbacks) must stay
+ * at or above zero; taking back more than was earned is a clawback, booked
+ * by a refund, not an adjustment.
+ * Errors: NOT_FOUND, INVALID_AMOUNT (zero, too many places, or more than
+ * the line's net), INVALID_TRANSITION (the line is cancelled or reversed).
  */
 export function adjustCommission(
   deps: ServiceDeps,
@@ -29,6 +34,14 @@ export function adjustCommission(
     if (checked.errors.length > 0) throw new UserErrorsThrown(checked.errors);
     if (original.status === "CANCELLED" || original.status === "REVERSED") {
       fail("INVALID_TRANSITION", `a ${original.status} commission cannot be adjusted`, ["input", "id"]);
+    }
+    const corrections = await tx.db.commission.findMany({
+      where: { relatedId: original.id, kind: { in: ["ADJUSTMENT", "REVERSAL", "CLAWBACK"] }, status: { notIn: ["CANCELLED", "REVERSED"] } },
+      select: { amount: true },
+    });
+    const net = sum([original.amount, ...corrections.map((c) => c.amount)]);
+    if (net.plus(checked.amount!).isNegative()) {
+      fail("INVALID_AMOUNT", `this would take the commission below zero: it stands at ${net.toFixed()} with its corrections`, ["input", "amount"]);
     }
     const follows = !original.inOpenPayout && original.status !== "PAID";
     const [adjustment] = await insertLines(tx, [

@@ -7,7 +7,11 @@ export interface PayoutsOverview {
   owedToPartners: string;
   /** Negative payable balances, as a positive figure: clawbacks to recover from future earnings. */
   recoverable: string;
-  /** What a payout run would draft now: payable balances at or above the minimum. */
+  /**
+   * What a payout run would draft now: the payable balances, positive and at
+   * or above the minimum, of partners the run would not skip (a payout
+   * method and billing details on file, no open payout).
+   */
   payableNow: string;
   payableNowPartners: number;
   pending: string;
@@ -44,10 +48,18 @@ export async function payoutsOverview(db: ScopedPrisma, programId: string, now: 
     WITH b AS (
       SELECT coalesce(sum(payable) FILTER (WHERE payable > 0), 0) AS owed,
              coalesce(-sum(payable) FILTER (WHERE payable < 0), 0) AS recoverable,
-             coalesce(sum(payable) FILTER (WHERE payable > 0 AND payable >= ${program.minimumPayout.toFixed()}::numeric), 0) AS payable_now,
-             count(*) FILTER (WHERE payable > 0 AND payable >= ${program.minimumPayout.toFixed()}::numeric)::int AS payable_now_partners,
+             coalesce(sum(payable) FILTER (WHERE drafts), 0) AS payable_now,
+             count(*) FILTER (WHERE drafts)::int AS payable_now_partners,
              coalesce(sum(pending), 0) AS pending
-        FROM balances WHERE program_id = ${programId}::uuid
+        FROM (
+          SELECT bal.payable, bal.pending,
+                 -- What runPayouts checks: the amount, then a payout method, billing details and no open payout.
+                 (bal.payable > 0 AND bal.payable >= ${program.minimumPayout.toFixed()}::numeric
+                  AND EXISTS (SELECT 1 FROM payout_methods m WHERE m.program_id = bal.program_id AND m.partner_id = bal.partner_id)
+                  AND EXISTS (SELECT 1 FROM billing_profiles bp WHERE bp.program_id = bal.program_id AND bp.partner_id = bal.partner_id)
+                  AND NOT EXISTS (SELECT 1 FROM payouts o WHERE o.program_id = bal.program_id AND o.partner_id = bal.partner_id AND o.status IN ('DRAFT', 'APPROVED'))) AS drafts
+            FROM balances bal WHERE bal.program_id = ${programId}::uuid
+        ) bb
     ), p AS (
       SELECT count(*) FILTER (WHERE status = 'DRAFT')::int AS draft_count,
              coalesce(sum(amount) FILTER (WHERE status = 'DRAFT'), 0) AS draft_amount,
