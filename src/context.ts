@@ -1,7 +1,7 @@
 import type { Viewer } from "./auth/viewer.ts";
 import type { Realtime } from "./realtime/realtime.ts";
 import type { ScopedPrisma } from "./db/tenant-scope.ts";
-import type { Actor, ServiceDeps } from "./services/runtime.ts";
+import type { Actor, ServiceDeps } from "./services/deps.ts";
 
 /** The GraphQL context, made per request (HTTP) or per operation (WebSocket). */
 export interface Context {

@@ -10,7 +10,8 @@ import { createQuickBooksClient, type QuickBooksClient } from "./integrations/qu
 import { createScheduler, type Scheduler } from "./jobs/scheduler.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { createRealtime, type Realtime } from "./realtime/realtime.ts";
-import { createTenantCache, type ServiceDeps, type TokenSigner } from "./services/runtime.ts";
+import type { ServiceDeps, TokenSigner } from "./services/deps.ts";
+import { createTenantCache } from "./services/tenant-cache.ts";
 
 export interface CoreOptions {
   clock?: Clock;

@@ -27,7 +27,7 @@ import { attachWebSocketServer } from "./realtime/ws-server.ts";
 import { buildSchema } from "./graphql/schema.ts";
 import { createRequestLimits, type RequestLimits } from "./limits/request-limits.ts";
 import type { Logger } from "./logger.ts";
-import type { ServiceDeps } from "./services/runtime.ts";
+import type { ServiceDeps } from "./services/deps.ts";
 
 export type AppOptions = CoreOptions;
 

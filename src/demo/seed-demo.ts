@@ -9,7 +9,7 @@ import { setBillingProfile } from "../services/payment-details/set-billing-profi
 import { createPayout } from "../services/payouts/create-payout.ts";
 import { transitionPayouts } from "../services/payouts/transition-payouts.ts";
 import { createProgram } from "../services/programs/create-program.ts";
-import type { Actor } from "../services/runtime.ts";
+import type { Actor } from "../services/deps.ts";
 
 export const DEMO_PROGRAM_NAME = "Demo: Acme Outdoor";
 

@@ -2,7 +2,7 @@ import { GraphQLError } from "graphql";
 import type { Context } from "../context.ts";
 import { mayRead, READ_RULES, type RecordKind } from "../auth/read-rules.ts";
 import type { IntegrationScope, Role } from "../auth/viewer.ts";
-import type { Actor } from "../services/runtime.ts";
+import type { Actor } from "../services/deps.ts";
 import { decodeGlobalId } from "./global-ids.ts";
 
 export function forbidden(message = "You are not allowed to do this."): GraphQLError {

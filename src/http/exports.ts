@@ -15,7 +15,9 @@ import { Prisma, type BillingProfile } from "../generated/prisma/client.ts";
 import { expectedFailure } from "../graphql/error-codes.ts";
 import { decodeGlobalId } from "../graphql/global-ids.ts";
 import { readStatement } from "../services/ledger/read-statement.ts";
-import { audit, transact, type ServiceDeps } from "../services/runtime.ts";
+import { audit } from "../services/audit.ts";
+import type { ServiceDeps } from "../services/deps.ts";
+import { transact } from "../services/transact.ts";
 import { paged, streamCsv, type CsvCell } from "./csv.ts";
 
 /**

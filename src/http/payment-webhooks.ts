@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { PaymentProviderName } from "../integrations/payments/payout-provider.ts";
 import { WebhookRejected } from "../integrations/payments/provider-error.ts";
 import { receiveProviderEvents } from "../services/payment-providers/receive-provider-events.ts";
-import type { ServiceDeps } from "../services/runtime.ts";
+import type { ServiceDeps } from "../services/deps.ts";
 
 /**
  * POST /webhooks/{paypal|wise|stripe}/<connection id>: each program's

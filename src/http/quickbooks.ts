@@ -4,7 +4,8 @@ import { z } from "zod";
 import type { QuickBooksClient } from "../integrations/quickbooks/client.ts";
 import { completeQuickBooksConnect } from "../integrations/quickbooks/connection.ts";
 import { CHECK_BILL_PAYMENT, enqueue } from "../services/accounting/enqueue.ts";
-import { transact, type ServiceDeps } from "../services/runtime.ts";
+import type { ServiceDeps } from "../services/deps.ts";
+import { transact } from "../services/transact.ts";
 
 const MAX_WEBHOOK_BYTES = 1024 * 1024;
 

@@ -3,7 +3,9 @@ import { QuickBooksError, type QuickBooksClient } from "../integrations/quickboo
 import { checkBillPayment } from "../integrations/quickbooks/payment-sync.ts";
 import { removeBill, syncPayout } from "../integrations/quickbooks/sync-payout.ts";
 import { CHECK_BILL_PAYMENT, REMOVE_BILL, SYNC_PAYOUT } from "../services/accounting/enqueue.ts";
-import { audit, transact, type ServiceDeps } from "../services/runtime.ts";
+import { audit } from "../services/audit.ts";
+import type { ServiceDeps } from "../services/deps.ts";
+import { transact } from "../services/transact.ts";
 
 export const MAX_ATTEMPTS = 10;
 const BASE_DELAY_MS = 30_000;

@@ -1,6 +1,7 @@
 import { Ledger } from "../services/ledger/ledger.ts";
 import { matureDueLines } from "../services/payouts/payout-lines.ts";
-import { transact, type ServiceDeps } from "../services/runtime.ts";
+import type { ServiceDeps } from "../services/deps.ts";
+import { transact } from "../services/transact.ts";
 
 /**
  * Commissions whose hold has ended become payable: for each partner with

@@ -2,7 +2,7 @@ import { DateTime } from "luxon";
 import { latestRunDate, type PayoutSchedule } from "../domain/payout-schedule.ts";
 import { todayIn } from "../domain/program-time.ts";
 import { runPayouts } from "../services/payouts/run-payouts.ts";
-import type { ServiceDeps } from "../services/runtime.ts";
+import type { ServiceDeps } from "../services/deps.ts";
 
 /**
  * Runs each program's scheduled payout run when its day has come (in the

@@ -1,7 +1,7 @@
 import type { Database } from "../db/database.ts";
 import type { QuickBooksClient } from "../integrations/quickbooks/client.ts";
 import { pollBillPayments } from "../integrations/quickbooks/payment-sync.ts";
-import type { ServiceDeps } from "../services/runtime.ts";
+import type { ServiceDeps } from "../services/deps.ts";
 import { deliverOutbox } from "./outbox.ts";
 import { releaseHolds } from "./release-holds.ts";
 import { runScheduledPayouts } from "./scheduled-payout-runs.ts";

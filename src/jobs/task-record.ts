@@ -1,5 +1,5 @@
 import { expectedFailure } from "../graphql/error-codes.ts";
-import type { ServiceDeps } from "../services/runtime.ts";
+import type { ServiceDeps } from "../services/deps.ts";
 
 /** A success is written at most this often per task (a heartbeat); failures always are. */
 const SUCCESS_WRITE_EVERY_MS = 60_000;

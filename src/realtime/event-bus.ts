@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { createRedisEventTarget } from "@graphql-yoga/redis-event-target";
 import { Redis } from "ioredis";
 import type { Logger } from "../logger.ts";
-import type { CommittedEvent, EventPublisher } from "../services/runtime.ts";
+import type { CommittedEvent, EventPublisher } from "../services/events.ts";
 
 /** Topics are per partner and per program; an event goes to both. */
 export const partnerTopic = (programId: string, partnerId: string) => `accrue:partner:${programId}:${partnerId}`;

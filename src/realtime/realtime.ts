@@ -1,7 +1,7 @@
 import type { Logger } from "../logger.ts";
 import type { PrismaClient } from "../db/database.ts";
 import { createInProcessEventBus, createRedisEventBus, type EventBus } from "./event-bus.ts";
-import type { FeedStats } from "./feed.ts";
+import type { FeedStats } from "./feed-engine.ts";
 import { SequenceWatch } from "./sequence-watch.ts";
 
 /** How often a running feed checks the event table for events it was not sent live (a lost publish). */

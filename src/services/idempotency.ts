@@ -1,6 +1,6 @@
 import { fail } from "../domain/errors.ts";
 import { contentHash } from "./conversions/content-hash.ts";
-import { RetryTransaction, type Tx } from "./runtime.ts";
+import { RetryTransaction, type Tx } from "./transact.ts";
 
 /**
  * Runs a money-moving command once per idempotency key: the key is reserved

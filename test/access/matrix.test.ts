@@ -18,7 +18,7 @@ import WebSocket from "ws";
 import { INTEGRATION_SCOPES } from "../../src/auth/viewer.ts";
 import { buildSchema } from "../../src/graphql/schema.ts";
 import { EXPORT_PATHS } from "../../src/http/exports.ts";
-import { encodePartnerCursor, encodeProgramCursor } from "../../src/realtime/feed.ts";
+import { encodePartnerCursor, encodeProgramCursor } from "../../src/realtime/cursors.ts";
 import { databaseTargets } from "../helpers/databases.ts";
 import { startStripeStandIn, type StripeStandIn } from "../helpers/stripe-stand-in.ts";
 import { globalId, startTestApp, type GraphQLResponse, type TestApp } from "../helpers/test-app.ts";

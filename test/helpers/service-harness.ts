@@ -4,7 +4,9 @@ import { createSecretBox } from "../../src/crypto/secret-box.ts";
 import { ManualClock } from "../../src/clock.ts";
 import { openDatabase, type Database } from "../../src/db/database.ts";
 import { migrate } from "../../src/db/migrate.ts";
-import { createTenantCache, type CommittedEvent, type ServiceDeps } from "../../src/services/runtime.ts";
+import type { ServiceDeps } from "../../src/services/deps.ts";
+import type { CommittedEvent } from "../../src/services/events.ts";
+import { createTenantCache } from "../../src/services/tenant-cache.ts";
 import { createPostgresDatabase, type DatabaseTarget } from "./databases.ts";
 
 /**

@@ -16,7 +16,7 @@ import { setBillingProfile } from "../../src/services/payment-details/set-billin
 import { createPayout } from "../../src/services/payouts/create-payout.ts";
 import { removePayoutLines } from "../../src/services/payouts/remove-payout-lines.ts";
 import { transitionPayouts } from "../../src/services/payouts/transition-payouts.ts";
-import type { Actor } from "../../src/services/runtime.ts";
+import type { Actor } from "../../src/services/deps.ts";
 import { startServiceHarness, type ServiceHarness } from "../helpers/service-harness.ts";
 
 /**

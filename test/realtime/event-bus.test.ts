@@ -3,7 +3,7 @@ import { createServer } from "node:net";
 import { pino } from "pino";
 import { afterAll, describe, expect, it } from "vitest";
 import { createRedisEventBus, partnerTopic, programTopic, type EventBus } from "../../src/realtime/event-bus.ts";
-import type { CommittedEvent } from "../../src/services/runtime.ts";
+import type { CommittedEvent } from "../../src/services/events.ts";
 import { hasRedis } from "../helpers/databases.ts";
 
 const logger = pino({ level: "silent" });

@@ -1,17 +1,10 @@
 import { GraphQLError } from "graphql";
 import type { Context } from "../../context.ts";
-import type { CommittedEvent } from "../../services/runtime.ts";
-import {
-  decodePartnerCursor,
-  decodeProgramCursor,
-  partnerCursorProblem,
-  partnerFeed,
-  programCursorProblem,
-  programFeed,
-  startFeed,
-  type CursorProblem,
-  type FeedItem,
-} from "../../realtime/feed.ts";
+import type { CommittedEvent } from "../../services/events.ts";
+import { decodePartnerCursor, decodeProgramCursor, partnerCursorProblem, programCursorProblem, type CursorProblem } from "../../realtime/cursors.ts";
+import { startFeed, type FeedItem } from "../../realtime/feed-engine.ts";
+import { partnerFeed } from "../../realtime/partner-feed.ts";
+import { programFeed } from "../../realtime/program-feed.ts";
 import { builder } from "../builder.ts";
 import { actorOf, assertMayNamePartner, badInput, OPERATORS, READERS } from "../guards.ts";
 import { CommissionKindEnum, CommissionStatusEnum } from "./commission.ts";

@@ -1,7 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { fail, failed, userError, type Result } from "../../domain/errors.ts";
 import type { AccountingConnection } from "../../generated/prisma/client.ts";
-import { audit, transact, type Actor, type ServiceDeps } from "../../services/runtime.ts";
+import { audit } from "../../services/audit.ts";
+import type { Actor, ServiceDeps } from "../../services/deps.ts";
+import { transact } from "../../services/transact.ts";
 import { QuickBooksError, type QuickBooksClient } from "./client.ts";
 
 const STATE_TTL_MS = 15 * 60_000;

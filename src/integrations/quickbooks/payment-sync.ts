@@ -1,6 +1,6 @@
 import { DateTime } from "luxon";
 import { transitionPayouts } from "../../services/payouts/transition-payouts.ts";
-import type { Actor, ServiceDeps } from "../../services/runtime.ts";
+import type { Actor, ServiceDeps } from "../../services/deps.ts";
 import { QuickBooksError, type QuickBooksClient } from "./client.ts";
 import { withCompany } from "./connection.ts";
 

@@ -2,7 +2,9 @@ import { DateTime } from "luxon";
 import { dec } from "../../domain/money.ts";
 import type { AccountingConnection, Partner, Payout } from "../../generated/prisma/client.ts";
 import { enqueueAccountingSync } from "../../services/accounting/enqueue.ts";
-import { audit, transact, type Actor, type ServiceDeps } from "../../services/runtime.ts";
+import { audit } from "../../services/audit.ts";
+import type { Actor, ServiceDeps } from "../../services/deps.ts";
+import { transact } from "../../services/transact.ts";
 import { QuickBooksError, wireAmount, type QuickBooksClient } from "./client.ts";
 import { withCompany } from "./connection.ts";
 

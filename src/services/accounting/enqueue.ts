@@ -1,4 +1,4 @@
-import type { Tx } from "../runtime.ts";
+import type { Tx } from "../transact.ts";
 
 export const SYNC_PAYOUT = "accounting.sync_payout";
 export const CHECK_BILL_PAYMENT = "accounting.bill_payment";

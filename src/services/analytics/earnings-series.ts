@@ -1,7 +1,7 @@
 import type { ScopedPrisma } from "../../db/tenant-scope.ts";
 import type { LocalDate } from "../../domain/payout-schedule.ts";
 import { Prisma } from "../../generated/prisma/client.ts";
-import type { Actor } from "../runtime.ts";
+import type { Actor } from "../deps.ts";
 import { dayRange, periodStarts, TRUNC_UNIT, type AnalyticsPeriod, type RangeResult } from "./analytics-range.ts";
 import { accrualMovements, salesMovements, type MovementScope } from "./earnings-lines.ts";
 

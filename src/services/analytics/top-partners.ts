@@ -1,6 +1,6 @@
 import type { ScopedPrisma } from "../../db/tenant-scope.ts";
 import type { LocalDate } from "../../domain/payout-schedule.ts";
-import type { Actor } from "../runtime.ts";
+import type { Actor } from "../deps.ts";
 import { dayRange, type RangeResult } from "./analytics-range.ts";
 import { accrualMovements, salesMovements, type MovementScope } from "./earnings-lines.ts";
 

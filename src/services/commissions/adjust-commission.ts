@@ -2,7 +2,9 @@ import type { CurrencyCode } from "../../domain/currency.ts";
 import { fail, UserErrorsThrown, type Result } from "../../domain/errors.ts";
 import { sum } from "../../domain/money.ts";
 import { insertLines, Ledger, loadLines, type LineRow } from "../ledger/ledger.ts";
-import { audit, transact, type Actor, type ServiceDeps } from "../runtime.ts";
+import { audit } from "../audit.ts";
+import type { Actor, ServiceDeps } from "../deps.ts";
+import { transact } from "../transact.ts";
 import { checkCorrection, type CorrectionInput } from "./correction-input.ts";
 
 /**

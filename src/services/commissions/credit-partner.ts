@@ -1,7 +1,9 @@
 import type { CurrencyCode } from "../../domain/currency.ts";
 import { fail, UserErrorsThrown, type Result } from "../../domain/errors.ts";
 import { insertLines, Ledger, type LineRow } from "../ledger/ledger.ts";
-import { audit, transact, type Actor, type ServiceDeps, type Tx } from "../runtime.ts";
+import { audit } from "../audit.ts";
+import type { Actor, ServiceDeps } from "../deps.ts";
+import { transact, type Tx } from "../transact.ts";
 import { checkCorrection, type CorrectionInput } from "./correction-input.ts";
 
 /**

@@ -1,7 +1,9 @@
 import { transitionCommission, type CommissionAction, type CommissionStatus } from "../../domain/commission-status.ts";
 import { userError, UserErrorsThrown, type Result, type UserError, type UserErrorCode } from "../../domain/errors.ts";
 import { Ledger, loadLines, writeStatusChanges, type LineRow, type StatusChange } from "../ledger/ledger.ts";
-import { audit, transact, type Actor, type AuditInput, type ServiceDeps } from "../runtime.ts";
+import { audit, type AuditInput } from "../audit.ts";
+import type { Actor, ServiceDeps } from "../deps.ts";
+import { transact } from "../transact.ts";
 
 export type ReviewAction = Extract<CommissionAction, "approve" | "hold" | "release" | "cancel" | "reinstate">;
 

@@ -1,6 +1,8 @@
 import { fail, type Result } from "../../domain/errors.ts";
 import { insertLines, Ledger, type LineRow } from "../ledger/ledger.ts";
-import { audit, transact, type Actor, type ServiceDeps } from "../runtime.ts";
+import { audit } from "../audit.ts";
+import type { Actor, ServiceDeps } from "../deps.ts";
+import { transact } from "../transact.ts";
 
 /**
  * Writes off a partner's negative payable balance (clawbacks it will never

@@ -6,7 +6,9 @@ import { parseAmount, parseDecimal, roundToMinorUnit } from "../../domain/money.
 import { addDays, monthOf } from "../../domain/program-time.ts";
 import { uuidv7 } from "../../db/uuid.ts";
 import { Ledger } from "../ledger/ledger.ts";
-import { audit, RetryTransaction, transact, type Actor, type ServiceDeps, type Tx } from "../runtime.ts";
+import { audit } from "../audit.ts";
+import type { Actor, ServiceDeps } from "../deps.ts";
+import { RetryTransaction, transact, type Tx } from "../transact.ts";
 import { contentHash } from "./content-hash.ts";
 import { resolvePartners, type PartnerRefInput } from "./resolve-partners.ts";
 

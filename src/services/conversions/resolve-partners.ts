@@ -1,5 +1,5 @@
 import { userError, type UserError } from "../../domain/errors.ts";
-import type { Tx } from "../runtime.ts";
+import type { Tx } from "../transact.ts";
 
 /** How an integrator names a partner: our id, their externalId, or the email. Exactly one. */
 export interface PartnerRefInput {

@@ -3,7 +3,9 @@ import { INTEGRATION_SCOPES, type IntegrationScope } from "../../auth/viewer.ts"
 import { fail, failed, userError, type Result } from "../../domain/errors.ts";
 import { checkText } from "../../domain/validation.ts";
 import type { IntegrationToken } from "../../generated/prisma/client.ts";
-import { audit, transact, type Actor, type ServiceDeps } from "../runtime.ts";
+import { audit } from "../audit.ts";
+import type { Actor, ServiceDeps } from "../deps.ts";
+import { transact } from "../transact.ts";
 
 export interface IssueIntegrationTokenInput {
   name: string;

@@ -1,6 +1,8 @@
 import { fail, type Result } from "../../domain/errors.ts";
 import type { IntegrationToken } from "../../generated/prisma/client.ts";
-import { audit, transact, type Actor, type ServiceDeps } from "../runtime.ts";
+import { audit } from "../audit.ts";
+import type { Actor, ServiceDeps } from "../deps.ts";
+import { transact } from "../transact.ts";
 
 /**
  * Revokes an integration token: requests with it fail from now on.

@@ -4,7 +4,9 @@ import { dec } from "../../domain/money.ts";
 import type { CommissionStatus } from "../../generated/prisma/enums.ts";
 import { Prisma } from "../../generated/prisma/client.ts";
 import { uuidv7 } from "../../db/uuid.ts";
-import { toJson, type CommittedEvent, type Tx } from "../runtime.ts";
+import type { CommittedEvent } from "../events.ts";
+import { toJson } from "../to-json.ts";
+import type { Tx } from "../transact.ts";
 
 /** A commission line as the ledger reasons about it. */
 export interface LineRow {

@@ -4,7 +4,7 @@ import { fail, userError, UserErrorsThrown, type UserError } from "../../domain/
 import { checkCountry, checkEmail, checkText } from "../../domain/validation.ts";
 import { uniqueViolation } from "../../db/errors.ts";
 import type { Prisma } from "../../generated/prisma/client.ts";
-import type { Tx } from "../runtime.ts";
+import type { Tx } from "../transact.ts";
 
 export interface PartnerFieldsInput {
   externalId?: string | null;

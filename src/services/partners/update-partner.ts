@@ -1,7 +1,9 @@
 import type { CurrencyCode } from "../../domain/currency.ts";
 import { fail, UserErrorsThrown, type Result, type UserError } from "../../domain/errors.ts";
 import type { Partner } from "../../generated/prisma/client.ts";
-import { audit, transact, type Actor, type ServiceDeps } from "../runtime.ts";
+import { audit } from "../audit.ts";
+import type { Actor, ServiceDeps } from "../deps.ts";
+import { transact } from "../transact.ts";
 import { assertPartnerKeysFree, parsePartnerFields, writePartner, type PartnerFieldsInput } from "./partner-fields.ts";
 
 export interface UpdatePartnerInput extends PartnerFieldsInput {

@@ -1,5 +1,7 @@
 import { fail, Forbidden, type Result } from "../../domain/errors.ts";
-import { audit, transact, type Actor, type ServiceDeps } from "../runtime.ts";
+import { audit } from "../audit.ts";
+import type { Actor, ServiceDeps } from "../deps.ts";
+import { transact } from "../transact.ts";
 
 /**
  * Shows a payout method's full number to an operator, audited. Admins may

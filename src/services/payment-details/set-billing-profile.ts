@@ -2,7 +2,9 @@ import { UserErrorsThrown, type Result } from "../../domain/errors.ts";
 import { parseBillingProfile, type BillingProfileInput } from "../../domain/billing-profile.ts";
 import { maskSecret } from "../../domain/payout-method.ts";
 import type { BillingProfile } from "../../generated/prisma/client.ts";
-import { audit, transact, type Actor, type ServiceDeps } from "../runtime.ts";
+import { audit } from "../audit.ts";
+import type { Actor, ServiceDeps } from "../deps.ts";
+import { transact } from "../transact.ts";
 import { assertActsFor } from "./payout-methods.ts";
 
 /**

@@ -1,7 +1,9 @@
 import { fail, failed, userError, type Result } from "../../domain/errors.ts";
 import { parsePayoutMethod, payoutMethodLabel, wiseRoute, type PayoutMethodInput } from "../../domain/payout-method.ts";
 import type { PayoutMethod } from "../../generated/prisma/client.ts";
-import { assertPartnerMayActNow, audit, transact, type Actor, type ServiceDeps } from "../runtime.ts";
+import { audit } from "../audit.ts";
+import type { Actor, ServiceDeps } from "../deps.ts";
+import { assertPartnerMayActNow, transact } from "../transact.ts";
 import { lockPartnerMethods, masked } from "./payout-methods.ts";
 import { checkWithProvider, mayBeDefault, verificationData } from "./verify-with-provider.ts";
 

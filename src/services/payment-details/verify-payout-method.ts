@@ -1,6 +1,8 @@
 import { fail, failed, userError, type Result } from "../../domain/errors.ts";
 import type { PayoutMethod } from "../../generated/prisma/client.ts";
-import { assertPartnerMayActNow, audit, transact, type Actor, type ServiceDeps } from "../runtime.ts";
+import { audit } from "../audit.ts";
+import type { Actor, ServiceDeps } from "../deps.ts";
+import { assertPartnerMayActNow, transact } from "../transact.ts";
 import { checkWithProvider, storedAsParsed, verificationData, VERIFYING_PROVIDER } from "./verify-with-provider.ts";
 
 /**

@@ -4,7 +4,8 @@ import { wiseRoute, type ParsedPayoutMethod, type PayoutMethodType } from "../..
 import type { PayoutMethod } from "../../generated/prisma/client.ts";
 import type { MethodToVerify, PaymentProviderName } from "../../integrations/payments/payout-provider.ts";
 import { providerName, providerUserError } from "../payment-providers/provider-user-error.ts";
-import type { ServiceDeps, Tx } from "../runtime.ts";
+import type { ServiceDeps } from "../deps.ts";
+import type { Tx } from "../transact.ts";
 
 /**
  * A payout method is checked with the provider that would pay it, when the

@@ -2,7 +2,9 @@ import { failed, userError, type Result, type UserError } from "../../domain/err
 import type { PaymentProviderConnection } from "../../generated/prisma/client.ts";
 import type { Environment, ProviderCredentials } from "../../integrations/payments/payment-rails.ts";
 import type { PaymentProviderName } from "../../integrations/payments/payout-provider.ts";
-import { audit, transact, type Actor, type ServiceDeps } from "../runtime.ts";
+import { audit } from "../audit.ts";
+import type { Actor, ServiceDeps } from "../deps.ts";
+import { transact } from "../transact.ts";
 import { providerName, providerUserError } from "./provider-user-error.ts";
 
 export interface ConnectPaymentProviderInput {

@@ -1,7 +1,9 @@
 import { fail, type Result } from "../../domain/errors.ts";
 import type { PaymentProviderConnection } from "../../generated/prisma/client.ts";
 import type { PaymentProviderName } from "../../integrations/payments/payout-provider.ts";
-import { audit, transact, type Actor, type ServiceDeps } from "../runtime.ts";
+import { audit } from "../audit.ts";
+import type { Actor, ServiceDeps } from "../deps.ts";
+import { transact } from "../transact.ts";
 import { providerName } from "./provider-user-error.ts";
 
 /**

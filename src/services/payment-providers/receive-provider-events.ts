@@ -1,6 +1,7 @@
 import type { PaymentProviderConnection } from "../../generated/prisma/client.ts";
 import type { ProviderEvent } from "../../integrations/payments/payout-provider.ts";
-import { transact, type ServiceDeps } from "../runtime.ts";
+import type { ServiceDeps } from "../deps.ts";
+import { transact } from "../transact.ts";
 
 /**
  * THE SEAM FOR PHASE 2 (docs/payment-rails.md): where a verified webhook's

@@ -4,7 +4,8 @@ import { fail } from "../../domain/errors.ts";
 import { uniqueViolation } from "../../db/errors.ts";
 import type { Payout } from "../../generated/prisma/client.ts";
 import { Ledger } from "../ledger/ledger.ts";
-import { audit, type Tx } from "../runtime.ts";
+import { audit } from "../audit.ts";
+import type { Tx } from "../transact.ts";
 import { emitPayout, matureDueLines, payableLines } from "./payout-lines.ts";
 
 export interface DraftPayoutOptions {

@@ -3,7 +3,8 @@ import { sum } from "../../domain/money.ts";
 import { joinsPayout } from "../../domain/payout-eligibility.ts";
 import type { Payout } from "../../generated/prisma/client.ts";
 import { Ledger, loadLines, writeStatusChanges, type LineRow } from "../ledger/ledger.ts";
-import { toJson, type Tx } from "../runtime.ts";
+import { toJson } from "../to-json.ts";
+import type { Tx } from "../transact.ts";
 
 /**
  * Lines whose hold has ended are marked matured (the balance projection

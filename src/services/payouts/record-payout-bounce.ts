@@ -2,7 +2,9 @@ import { fail, type Result } from "../../domain/errors.ts";
 import type { Payout } from "../../generated/prisma/client.ts";
 import { bookCredit } from "../commissions/credit-partner.ts";
 import { Ledger } from "../ledger/ledger.ts";
-import { audit, transact, type Actor, type ServiceDeps } from "../runtime.ts";
+import { audit } from "../audit.ts";
+import type { Actor, ServiceDeps } from "../deps.ts";
+import { transact } from "../transact.ts";
 import { emitPayout } from "./payout-lines.ts";
 
 /**

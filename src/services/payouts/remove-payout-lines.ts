@@ -2,7 +2,9 @@ import { fail, type Result } from "../../domain/errors.ts";
 import { sum } from "../../domain/money.ts";
 import type { Payout } from "../../generated/prisma/client.ts";
 import { Ledger, loadLines } from "../ledger/ledger.ts";
-import { audit, transact, type Actor, type ServiceDeps, type Tx } from "../runtime.ts";
+import { audit } from "../audit.ts";
+import type { Actor, ServiceDeps } from "../deps.ts";
+import { transact, type Tx } from "../transact.ts";
 import { emitPayout } from "./payout-lines.ts";
 
 /**

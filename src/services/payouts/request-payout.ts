@@ -1,7 +1,8 @@
 import { fail, type Result } from "../../domain/errors.ts";
 import type { Payout } from "../../generated/prisma/client.ts";
 import { once } from "../idempotency.ts";
-import { transact, type Actor, type ServiceDeps } from "../runtime.ts";
+import type { Actor, ServiceDeps } from "../deps.ts";
+import { transact } from "../transact.ts";
 import { draftPayout } from "./draft-payout.ts";
 
 /**

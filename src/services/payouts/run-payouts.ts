@@ -2,7 +2,9 @@ import { contentHash } from "../conversions/content-hash.ts";
 import { fail, type Result, type UserErrorCode } from "../../domain/errors.ts";
 import type { HeldLock } from "../../db/database.ts";
 import { isDatabaseUnavailable, isLockTimeout, isRetryableTransactionError } from "../../db/errors.ts";
-import { audit, RetryTransaction, transact, type Actor, type ServiceDeps } from "../runtime.ts";
+import { audit } from "../audit.ts";
+import type { Actor, ServiceDeps } from "../deps.ts";
+import { RetryTransaction, transact } from "../transact.ts";
 import { draftPayout } from "./draft-payout.ts";
 
 export interface PayoutRunReport {

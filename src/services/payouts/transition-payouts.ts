@@ -8,7 +8,9 @@ import type { BulkResult } from "../commissions/review-commissions.ts";
 import { enqueueAccountingSync } from "../accounting/enqueue.ts";
 import { once } from "../idempotency.ts";
 import { Ledger, loadLines, writeStatusChanges, type LineRow } from "../ledger/ledger.ts";
-import { audit, transact, type Actor, type AuditInput, type ServiceDeps, type Tx } from "../runtime.ts";
+import { audit, type AuditInput } from "../audit.ts";
+import type { Actor, ServiceDeps } from "../deps.ts";
+import { transact, type Tx } from "../transact.ts";
 import { emitPayout } from "./payout-lines.ts";
 
 export const MAX_PAYOUTS_PER_CALL = 200;

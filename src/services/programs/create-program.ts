@@ -1,7 +1,8 @@
 import { parseCurrencyCode } from "../../domain/currency.ts";
 import { failed, ok, userError, type Result, type UserError } from "../../domain/errors.ts";
 import type { Program } from "../../generated/prisma/client.ts";
-import { toJson, type ServiceDeps } from "../runtime.ts";
+import type { ServiceDeps } from "../deps.ts";
+import { toJson } from "../to-json.ts";
 import { parseProgramSettings, type ProgramSettingsInput } from "./program-settings.ts";
 
 export interface CreateProgramInput extends ProgramSettingsInput {

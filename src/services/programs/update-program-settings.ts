@@ -3,7 +3,9 @@ import { parseCurrencyCode, type CurrencyCode } from "../../domain/currency.ts";
 import { fail, UserErrorsThrown, type Result, type UserError } from "../../domain/errors.ts";
 import { todayIn } from "../../domain/program-time.ts";
 import type { Program } from "../../generated/prisma/client.ts";
-import { audit, transact, type Actor, type ServiceDeps } from "../runtime.ts";
+import { audit } from "../audit.ts";
+import type { Actor, ServiceDeps } from "../deps.ts";
+import { transact } from "../transact.ts";
 import { parseProgramSettings, type ProgramSettingsInput } from "./program-settings.ts";
 
 export interface UpdateProgramSettingsInput extends ProgramSettingsInput {

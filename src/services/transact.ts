@@ -1,70 +1,8 @@
-import type { Clock } from "../clock.ts";
-import type { Database, PrismaClient } from "../db/database.ts";
 import { isNumericOverflow, isRetryableTransactionError } from "../db/errors.ts";
-import { uuidv7 } from "../db/uuid.ts";
-import { scopeToTenant, type ScopedPrisma, type ScopedTransaction } from "../db/tenant-scope.ts";
+import type { ScopedTransaction } from "../db/tenant-scope.ts";
 import { Forbidden, userError, UserErrorsThrown, type Result } from "../domain/errors.ts";
-import type { Logger } from "../logger.ts";
-import type { TokenClaims } from "../auth/sign-token.ts";
-import type { Role } from "../auth/viewer.ts";
-import type { SecretBox } from "../crypto/secret-box.ts";
-import type { QuickBooksClient } from "../integrations/quickbooks/client.ts";
-import type { PaymentRails } from "../integrations/payments/payment-rails.ts";
-
-/** Who a service acts for: a token's role and subject, or the system (jobs). */
-export interface Actor {
-  role: Role | "system";
-  id: string;
-  programId: string;
-  /** Set when a partner acts for itself. */
-  partnerId?: string;
-}
-
-/** An event row written in a transaction, published once it commits. */
-export interface CommittedEvent {
-  id: string;
-  programId: string;
-  partnerId: string | null;
-  partnerSequence: string | null;
-  type: string;
-  entityId: string;
-  payload: unknown;
-  createdAt: string;
-  /** The writing transaction's id (pg_current_xact_id), for program-wide replay cursors. */
-  xid: string;
-  /** When the server saw the transaction commit (wall clock); absent for replayed events. */
-  committedAt?: string;
-}
-
-export interface EventPublisher {
-  publish(events: readonly CommittedEvent[]): void;
-}
-
-/** Signs our own HS256 tokens (integration tokens). */
-export interface TokenSigner {
-  sign(claims: TokenClaims, times: { issuedAt: Date; expiresAt: Date }): Promise<string>;
-}
-
-export interface ServiceDeps {
-  prisma: PrismaClient;
-  /** Locks the database frees with the holder's connection (a payout run's idempotency key). */
-  locks: Pick<Database, "tryLock">;
-  /** Seals bank and tax numbers at rest (ACCRUE_ENCRYPTION_KEY). */
-  secrets: SecretBox;
-  /** Absent when accrue has no HS256 secret. */
-  tokens?: TokenSigner;
-  clock: Clock;
-  logger: Logger;
-  events: EventPublisher;
-  /** The accounting system's client (QuickBooks Online). */
-  quickbooks?: QuickBooksClient;
-  /** Connectors to the payment rails (PayPal Payouts, Wise, Stripe Connect). */
-  paymentRails?: PaymentRails;
-  /** 1099-NEC thresholds by tax year (USD), when configured; the defaults otherwise. */
-  tax1099Thresholds?: Readonly<Record<number, string>>;
-  /** A client scoped to one program, or one partner of it (cached). */
-  tenant(programId: string, partnerId?: string): ScopedPrisma;
-}
+import type { Actor, ServiceDeps } from "./deps.ts";
+import type { CommittedEvent } from "./events.ts";
 
 /** What a service's transaction works with. */
 export interface Tx {
@@ -75,20 +13,6 @@ export interface Tx {
   programId: string;
   /** Events written so far; published after commit. */
   events: CommittedEvent[];
-}
-
-export function createTenantCache(prisma: PrismaClient, max = 1000) {
-  const cache = new Map<string, ScopedPrisma>();
-  return (programId: string, partnerId?: string): ScopedPrisma => {
-    const key = partnerId ? `${programId}/${partnerId}` : programId;
-    let client = cache.get(key);
-    if (!client) {
-      if (cache.size >= max) cache.delete(cache.keys().next().value!);
-      client = scopeToTenant(prisma, { programId, partnerId });
-      cache.set(key, client);
-    }
-    return client;
-  };
 }
 
 export interface TransactOptions {
@@ -188,36 +112,4 @@ function assertActive(partner: { status: string } | null): void {
 export async function assertPartnerMayActNow(deps: ServiceDeps, actor: Actor): Promise<void> {
   if (actor.role !== "partner") return;
   assertActive(await deps.tenant(actor.programId).partner.findUnique({ where: { id: actor.partnerId! }, select: { status: true } }));
-}
-
-export interface AuditInput {
-  action: string;
-  entityType: string;
-  entityId: string;
-  before?: unknown;
-  after?: unknown;
-  reason?: string | null;
-}
-
-/** Writes audit entries in the transaction: who did what to which record, from what to what. */
-export async function audit(tx: Tx, ...entries: AuditInput[]): Promise<void> {
-  if (entries.length === 0) return;
-  const column = <K extends keyof AuditInput>(key: K) => entries.map((entry) => entry[key] ?? null);
-  const json = (key: "before" | "after") => entries.map((entry) => (entry[key] == null ? null : JSON.stringify(toJson(entry[key]))));
-  await tx.db.$executeRaw`
-    INSERT INTO audit_entries (id, program_id, actor_role, actor_id, action, entity_type, entity_id, before, after, reason, created_at)
-    SELECT a.id, ${tx.programId}::uuid, ${tx.actor.role}, ${tx.actor.id}, a.action, a.entity_type, a.entity_id, a.before, a.after, a.reason, ${tx.now}
-      FROM unnest(${entries.map(() => uuidv7())}::uuid[], ${column("action")}::text[], ${column("entityType")}::text[],
-                  ${column("entityId")}::uuid[], ${json("before")}::jsonb[], ${json("after")}::jsonb[], ${column("reason")}::text[])
-           AS a(id, action, entity_type, entity_id, before, after, reason)`;
-}
-
-/**
- * JSON for audit and event payloads: Decimals become their toJSON strings
- * (money here has at most 4 places, never exponent notation), Dates ISO
- * strings, BigInts decimal strings; undefined stays out.
- */
-export function toJson(value: unknown): any {
-  if (value === undefined || value === null) return undefined;
-  return JSON.parse(JSON.stringify(value, (_key, inner: unknown) => (typeof inner === "bigint" ? inner.toString() : inner)));
 }

@@ -1,0 +1,25 @@
+import { uuidv7 } from "../db/uuid.ts";
+import { toJson } from "./to-json.ts";
+import type { Tx } from "./transact.ts";
+
+export interface AuditInput {
+  action: string;
+  entityType: string;
+  entityId: string;
+  before?: unknown;
+  after?: unknown;
+  reason?: string | null;
+}
+
+/** Writes audit entries in the transaction: who did what to which record, from what to what. */
+export async function audit(tx: Tx, ...entries: AuditInput[]): Promise<void> {
+  if (entries.length === 0) return;
+  const column = <K extends keyof AuditInput>(key: K) => entries.map((entry) => entry[key] ?? null);
+  const json = (key: "before" | "after") => entries.map((entry) => (entry[key] == null ? null : JSON.stringify(toJson(entry[key]))));
+  await tx.db.$executeRaw`
+    INSERT INTO audit_entries (id, program_id, actor_role, actor_id, action, entity_type, entity_id, before, after, reason, created_at)
+    SELECT a.id, ${tx.programId}::uuid, ${tx.actor.role}, ${tx.actor.id}, a.action, a.entity_type, a.entity_id, a.before, a.after, a.reason, ${tx.now}
+      FROM unnest(${entries.map(() => uuidv7())}::uuid[], ${column("action")}::text[], ${column("entityType")}::text[],
+                  ${column("entityId")}::uuid[], ${json("before")}::jsonb[], ${json("after")}::jsonb[], ${column("reason")}::text[])
+           AS a(id, action, entity_type, entity_id, before, after, reason)`;
+}
