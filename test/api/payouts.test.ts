@@ -356,6 +356,26 @@ describe.each(databaseTargets())("payouts on %s", (target) => {
     await expectReconciled(t, run.adminToken);
   });
 
+  it("cancels a draft that refunds or removals leave with no line, so it blocks no later payout", async () => {
+    const p = await createPartnerFixture(t, acme);
+    await makePayable(t, acme, p.id);
+    const sale = await payableSale(t, acme, integration, p.id, "600.00"); // $60
+    const draft = dataOf(await t.gql(CreatePayoutDoc, { input: { partnerId: p.id } }, acme.financeToken)).createPayout.payout!;
+    const chargeback = dataOf(await t.gql(ReverseDoc, { input: { conversionId: sale.conversionId, refundId: `cb-${p.id}`, kind: "CHARGEBACK" } }, integration)).reverseConversion;
+    expect(chargeback.userErrors).toEqual([]);
+    expect(dataOf(await t.gql(PayoutDoc, { id: draft.id }, acme.adminToken)).payout).toMatchObject({ status: "CANCELLED", lineCount: 0 });
+
+    // The next payout is not blocked by the emptied draft; emptied by removing its line, it goes too.
+    const next = await payableSale(t, acme, integration, p.id, "700.00");
+    const second = dataOf(await t.gql(CreatePayoutDoc, { input: { partnerId: p.id } }, acme.financeToken)).createPayout;
+    expect(second.userErrors).toEqual([]);
+    const removed = dataOf(await t.gql(RemoveLinesDoc, { input: { payoutId: second.payout!.id, commissionIds: [next.commissionId] } }, acme.financeToken)).removePayoutLines;
+    expect(removed.userErrors).toEqual([]);
+    expect(dataOf(await t.gql(PayoutDoc, { id: second.payout!.id }, acme.adminToken)).payout).toMatchObject({ status: "CANCELLED", lineCount: 0 });
+    expect(dataOf(await t.gql(CreatePayoutDoc, { input: { partnerId: p.id } }, acme.financeToken)).createPayout.userErrors).toEqual([]);
+    await expectReconciled(t, acme.adminToken);
+  });
+
   it("shows the dashboard figures and the pending payouts list", async () => {
     const fresh = await createProgramFixture(t, { currency: "USD", commissionRule: { type: "PERCENTAGE", percent: "10" }, minimumPayout: "50.00" });
     const token = await fresh.integrationToken(["CONVERSIONS_WRITE"]);

@@ -187,7 +187,7 @@ export class Model {
 
   // ---- operations: each returns whether it takes effect ----
 
-  sale(id: string, partners: number[], amount: Decimal, currency: "USD" | "EUR", month: string, lineIds: string[]): void {
+  sale(id: string, partners: number[], amount: Decimal, currency: "USD" | "EUR", occurredAt: number, month: string, lineIds: string[]): void {
     const inProgram = currency === "EUR" ? amount.times(EUR_RATE) : amount;
     const sale: MSale = { id, amount, refunded: ZERO, month, lines: [] };
     partners.forEach((partner, i) => {
@@ -198,7 +198,7 @@ export class Model {
         kind: "CONVERSION",
         status: "APPROVED",
         amount: cents(inProgram.times(tierPercent(earlier + 1)).dividedBy(100)),
-        payableAt: this.now + HOLD_DAYS * DAY,
+        payableAt: occurredAt + HOLD_DAYS * DAY,
         related: null,
       });
       sale.lines.push(line.key);

@@ -13,7 +13,8 @@ import { emitPayout } from "./payout-lines.ts";
  * The draft may be left below the minimum or not positive (the operator may
  * be taking out a disputed line, and a refund can do the same): editing is
  * allowed, approving such a draft is refused (see payoutAmountRefusal), and
- * cancelling it releases what is left.
+ * cancelling it releases what is left. A draft left with no line at all is
+ * cancelled (see detachFromDraft), so it never blocks the next payout.
  * Errors: NOT_FOUND, INVALID_TRANSITION (not a draft), INVALID_INPUT.
  */
 export function removePayoutLines(deps: ServiceDeps, actor: Actor, input: { payoutId: string; commissionIds: string[]; reason?: string | null }): Promise<Result<Payout>> {
@@ -38,7 +39,7 @@ export function removePayoutLines(deps: ServiceDeps, actor: Actor, input: { payo
 /**
  * Deactivates lines' items in a draft and recomputes its amount; the caller
  * says where the lines go (back to payable, or reversed) through the ledger.
- * Returns the draft as it is now.
+ * A draft emptied of every line is cancelled. Returns the draft as it is now.
  */
 export async function detachFromDraft(tx: Tx, ledger: Ledger, payout: Payout, commissionIds: string[], reason: string | null): Promise<Payout> {
   const lines = await loadLines(tx, { id: { in: commissionIds } });
@@ -46,7 +47,14 @@ export async function detachFromDraft(tx: Tx, ledger: Ledger, payout: Payout, co
   for (const line of lines) ledger.move(line.partnerId, line.amount, line, { status: line.status, matured: line.matured, inOpenPayout: false });
   const remaining = await tx.db.payoutItem.findMany({ where: { payoutId: payout.id, active: true }, select: { amount: true } });
   const amount = sum(remaining.map((item) => item.amount)).toFixed();
-  const after = await tx.db.payout.update({ where: { id: payout.id }, data: { amount } });
+  // A draft left with no line pays nothing and would block the partner's
+  // next payout (one open payout per partner): it is cancelled.
+  const emptied = remaining.length === 0;
+  const cancelReason = `no lines left${reason ? `: ${reason}` : ""}`.slice(0, 1000);
+  const after = await tx.db.payout.update({
+    where: { id: payout.id },
+    data: emptied ? { amount, status: "CANCELLED", cancelledAt: tx.now, cancelReason } : { amount },
+  });
   emitPayout(ledger, after);
   await audit(tx, {
     action: "payout.remove_lines",
@@ -56,6 +64,9 @@ export async function detachFromDraft(tx: Tx, ledger: Ledger, payout: Payout, co
     after: { amount, removed: commissionIds },
     reason,
   });
+  if (emptied) {
+    await audit(tx, { action: "payout.cancel", entityType: "Payout", entityId: payout.id, before: { status: payout.status }, after: { status: "CANCELLED" }, reason: cancelReason });
+  }
   return after;
 }
 
