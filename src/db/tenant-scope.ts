@@ -1,18 +1,24 @@
 import { Prisma, type PrismaClient } from "../generated/prisma/client.ts";
 
 /**
- * Tenancy, enforced in one place. Every model but Program (and
- * ScheduledTaskRun, system bookkeeping read unscoped by the platform role)
- * carries programId;
- * a client scoped to a program adds `programId = <that program>` to every
- * read, update and delete, and refuses to create rows for another program.
- * A row of another program therefore behaves as not found, through every
- * path: resolvers, services, plugin-prisma's relation loads and `node(id)`.
+ * Tenancy, enforced in one place. Every model has a policy below, in a map
+ * typed over every Prisma model name, so a model added to the schema does not
+ * compile until someone decides who may read it. A program-owned model
+ * carries programId (Program itself is keyed by id); a client scoped to a
+ * program adds `programId = <that program>` to every top-level read, update
+ * and delete, and refuses to create rows for another program. Platform-level
+ * models (no program) are refused in a program scope altogether.
  *
- * A partner scope narrows reads further to the partner's own rows, so a
- * partner token cannot read another partner's records even through a
- * resolver that forgot to filter. Writes on a partner's behalf go through
+ * A partner scope narrows reads further: to the partner's own rows, to
+ * nothing (the model is hidden from partners: reading it is an error), or,
+ * for the few models whose rows every partner of the program may see, program
+ * wide with the reason written down. Writes on a partner's behalf go through
  * services that run on the program scope and check ownership themselves.
+ *
+ * What this hook cannot see (nested relation loads, nested writes, raw SQL)
+ * is held by the database instead: composite foreign keys that include
+ * program_id (a row cannot point into another program), and the raw-statement
+ * scan in test/db/raw-sql-tenancy.test.ts (every raw statement names the program).
  */
 export interface TenantScope {
   programId: string;
@@ -22,22 +28,47 @@ export interface TenantScope {
 
 type Where = Record<string, unknown>;
 
-/** Models owned by a partner, and how to find that partner's rows. */
-const partnerFilter: Record<string, (partnerId: string) => Where> = {
-  Partner: (partnerId) => ({ id: partnerId }),
-  PayoutMethod: (partnerId) => ({ partnerId }),
-  BillingProfile: (partnerId) => ({ partnerId }),
-  Commission: (partnerId) => ({ partnerId }),
-  Balance: (partnerId) => ({ partnerId }),
-  Payout: (partnerId) => ({ partnerId }),
-  PayoutItem: (partnerId) => ({ payout: { partnerId } }),
-  Event: (partnerId) => ({ partnerId }),
-  Conversion: (partnerId) => ({ commissions: { some: { partnerId } } }),
-  Reversal: (partnerId) => ({ conversion: { commissions: { some: { partnerId } } } }),
-};
+/** What a partner token may read of a program-owned model. */
+export type PartnerRule =
+  /** The partner's own rows only, found by this filter. */
+  | { own: (partnerId: string) => Where }
+  /** Nothing: program-level data (credentials, bookkeeping, other partners' history). */
+  | "hidden"
+  /** Every row of the program, for the reason given. */
+  | { programWide: string };
 
-/** Program-level rows a partner has no business reading. */
-const hiddenFromPartners = new Set(["AuditEntry", "IdempotencyKey", "IntegrationToken", "PaymentProviderConnection", "ProviderEvent"]);
+export type TenantPolicy =
+  /** Owned by a program through `column` (programId, or id for Program itself). */
+  | { owner: "program"; column: "programId" | "id"; partner: PartnerRule }
+  /** No program: reachable only through the unscoped client, by platform-level code, for the reason given. */
+  | { owner: "platform"; reason: string };
+
+/**
+ * The rule for every model. `satisfies Record<Prisma.ModelName, ...>` makes a
+ * model missing here a compile error; test/db/tenant-policy.test.ts checks the
+ * same against the runtime model list.
+ */
+export const tenantPolicies = {
+  Program: { owner: "program", column: "id", partner: { programWide: "the partner's own program: its name, currency and payout settings, shown in the portal" } },
+  Partner: { owner: "program", column: "programId", partner: { own: (partnerId) => ({ id: partnerId }) } },
+  PayoutMethod: { owner: "program", column: "programId", partner: { own: (partnerId) => ({ partnerId }) } },
+  BillingProfile: { owner: "program", column: "programId", partner: { own: (partnerId) => ({ partnerId }) } },
+  Conversion: { owner: "program", column: "programId", partner: { own: (partnerId) => ({ commissions: { some: { partnerId } } }) } },
+  Reversal: { owner: "program", column: "programId", partner: { own: (partnerId) => ({ conversion: { commissions: { some: { partnerId } } } }) } },
+  Commission: { owner: "program", column: "programId", partner: { own: (partnerId) => ({ partnerId }) } },
+  Balance: { owner: "program", column: "programId", partner: { own: (partnerId) => ({ partnerId }) } },
+  Payout: { owner: "program", column: "programId", partner: { own: (partnerId) => ({ partnerId }) } },
+  PayoutItem: { owner: "program", column: "programId", partner: { own: (partnerId) => ({ payout: { partnerId } }) } },
+  Event: { owner: "program", column: "programId", partner: { own: (partnerId) => ({ partnerId }) } },
+  AuditEntry: { owner: "program", column: "programId", partner: "hidden" },
+  IdempotencyKey: { owner: "program", column: "programId", partner: "hidden" },
+  IntegrationToken: { owner: "program", column: "programId", partner: "hidden" },
+  AccountingConnection: { owner: "program", column: "programId", partner: "hidden" },
+  OutboxJob: { owner: "program", column: "programId", partner: "hidden" },
+  PaymentProviderConnection: { owner: "program", column: "programId", partner: "hidden" },
+  ProviderEvent: { owner: "program", column: "programId", partner: "hidden" },
+  ScheduledTaskRun: { owner: "platform", reason: "scheduled work's outcome summed over every instance; read by the platform role (scheduledTasks)" },
+} satisfies Record<Prisma.ModelName, TenantPolicy>;
 
 const readOperations = new Set([
   "findUnique",
@@ -62,7 +93,7 @@ function and(where: Where | undefined, extra: Where): Where {
   return { ...where, AND: [...existing, extra] };
 }
 
-function checkCreateData(model: string, scope: TenantScope, data: unknown): void {
+function checkCreateData(model: Prisma.ModelName, scope: TenantScope, data: unknown): void {
   const rows = Array.isArray(data) ? data : [data];
   for (const row of rows as Where[]) {
     if (model === "Program") throw new TenantViolationError("Programs are created outside a program scope");
@@ -78,23 +109,26 @@ export function scopeToTenant(prisma: PrismaClient, scope: TenantScope) {
     query: {
       $allModels: {
         async $allOperations({ model, operation, args, query }) {
+          const policy: TenantPolicy | undefined = tenantPolicies[model as Prisma.ModelName];
+          // Fails closed: a model the map does not know (it cannot compile, but a stale client could) is refused.
+          if (!policy) throw new TenantViolationError(`${model} has no tenant policy`);
+          if (policy.owner === "platform") throw new TenantViolationError(`${model} is platform-level, not reachable in a program scope`);
           const a = (args ?? {}) as Where & { where?: Where; data?: unknown; create?: unknown };
           if (createOperations.has(operation)) {
-            checkCreateData(model, scope, a.data);
+            checkCreateData(model as Prisma.ModelName, scope, a.data);
             return query(args);
           }
           if (!readOperations.has(operation) && !filteredWrites.has(operation)) {
             throw new TenantViolationError(`Operation ${operation} on ${model} is not allowed in a program scope`);
           }
           const isRead = readOperations.has(operation);
-          let where = a.where;
-          where = and(where, model === "Program" ? { id: scope.programId } : { programId: scope.programId });
+          let where = and(a.where, { [policy.column]: scope.programId });
           if (scope.partnerId && isRead) {
-            if (hiddenFromPartners.has(model)) throw new TenantViolationError(`${model} is not readable by partners`);
-            const filter = partnerFilter[model];
-            if (filter) where = and(where, filter(scope.partnerId));
+            const rule = policy.partner;
+            if (rule === "hidden") throw new TenantViolationError(`${model} is not readable by partners`);
+            if ("own" in rule) where = and(where, rule.own(scope.partnerId));
           }
-          if (operation === "upsert") checkCreateData(model, scope, a.create);
+          if (operation === "upsert") checkCreateData(model as Prisma.ModelName, scope, a.create);
           return query({ ...a, where } as typeof args);
         },
       },

@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openDatabase, type Database, type SqlRunner } from "../../src/db/database.ts";
-import { migrate } from "../../src/db/migrate.ts";
-import { createPostgresDatabase, databaseTargets, type DatabaseTarget } from "../helpers/databases.ts";
+import type { Database, SqlRunner } from "../../src/db/database.ts";
+import { databaseTargets } from "../helpers/databases.ts";
+import { openMigratedDatabase } from "../helpers/migrated-database.ts";
 
 /**
  * Tenancy held by the database itself: every reference between two
@@ -181,23 +181,6 @@ async function attempt(db: Database, run: (sql: Sql) => Promise<unknown>): Promi
     });
 }
 
-async function openMigrated(target: DatabaseTarget): Promise<{ db: Database; close(): Promise<void> }> {
-  if (target === "pglite") {
-    const db = await openDatabase({ kind: "pglite" });
-    await migrate(db.sql);
-    return { db, close: () => db.close() };
-  }
-  const created = await createPostgresDatabase();
-  const db = await openDatabase({ kind: "postgres", url: created.url });
-  await migrate(db.sql);
-  return {
-    db,
-    async close() {
-      await db.close();
-      await created.drop();
-    },
-  };
-}
 
 describe.each(databaseTargets())("references across programs on %s", (target) => {
   let db: Database;
@@ -205,7 +188,7 @@ describe.each(databaseTargets())("references across programs on %s", (target) =>
   let a: Parents;
   let b: Parents;
   beforeAll(async () => {
-    ({ db, close } = await openMigrated(target));
+    ({ db, close } = await openMigratedDatabase(target));
     a = await db.sql.transaction(seedProgram);
     b = await db.sql.transaction(seedProgram);
   });
