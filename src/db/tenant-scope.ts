@@ -32,6 +32,7 @@ const partnerFilter: Record<string, (partnerId: string) => Where> = {
   Payout: (partnerId) => ({ partnerId }),
   PayoutItem: (partnerId) => ({ payout: { partnerId } }),
   Event: (partnerId) => ({ partnerId }),
+  BalanceMovement: (partnerId) => ({ partnerId }),
   Conversion: (partnerId) => ({ commissions: { some: { partnerId } } }),
   Reversal: (partnerId) => ({ conversion: { commissions: { some: { partnerId } } } }),
 };
