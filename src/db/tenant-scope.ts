@@ -60,6 +60,7 @@ export const tenantPolicies = {
   Payout: { owner: "program", column: "programId", partner: { own: (partnerId) => ({ partnerId }) } },
   PayoutItem: { owner: "program", column: "programId", partner: { own: (partnerId) => ({ payout: { partnerId } }) } },
   Event: { owner: "program", column: "programId", partner: { own: (partnerId) => ({ partnerId }) } },
+  BalanceMovement: { owner: "program", column: "programId", partner: { own: (partnerId) => ({ partnerId }) } },
   AuditEntry: { owner: "program", column: "programId", partner: "hidden" },
   IdempotencyKey: { owner: "program", column: "programId", partner: "hidden" },
   IntegrationToken: { owner: "program", column: "programId", partner: "hidden" },

@@ -1,5 +1,6 @@
 import DataLoader from "dataloader";
 import type { Context } from "../context.ts";
+import { balancesAsOf, type BalanceAsOf } from "../services/balances/balance-as-of.ts";
 
 /**
  * Per-request DataLoaders for aggregates plugin-prisma cannot plan into a
@@ -26,6 +27,19 @@ function createLoaders(ctx: Context) {
       const byId = new Map(rows.map((row) => [row.partnerId, row._max.paidAt]));
       return partnerIds.map((id) => byId.get(id) ?? null);
     }),
+    /** Each partner's balance at an instant, one statement per instant asked. */
+    balanceAsOf: new DataLoader<{ partnerId: string; at: Date }, BalanceAsOf | null, string>(
+      async (keys) => {
+        const byInstant = new Map<number, string[]>();
+        for (const key of keys) byInstant.set(key.at.getTime(), [...(byInstant.get(key.at.getTime()) ?? []), key.partnerId]);
+        const found = new Map<string, BalanceAsOf>();
+        for (const [instant, partnerIds] of byInstant) {
+          for (const [id, balance] of await balancesAsOf(ctx.db, ctx.actor?.programId ?? "", partnerIds, new Date(instant))) found.set(`${id}@${instant}`, balance);
+        }
+        return keys.map((key) => found.get(`${key.partnerId}@${key.at.getTime()}`) ?? null);
+      },
+      { cacheKeyFn: (key) => `${key.partnerId}@${key.at.getTime()}` },
+    ),
   };
 }
 

@@ -18,7 +18,7 @@ export async function releaseHolds(deps: ServiceDeps, batch = 200): Promise<numb
   let released = 0;
   for (const { program_id: programId, partner_id: partnerId } of due) {
     const result = await transact(deps, { role: "system", id: "hold-release", programId }, async (tx) => {
-      const ledger = new Ledger(tx);
+      const ledger = new Ledger(tx, "hold-release");
       await ledger.lockPartners([partnerId]);
       const lines = await matureDueLines(tx, ledger, [partnerId]);
       await ledger.flush();

@@ -16,10 +16,13 @@ export async function audit(tx: Tx, ...entries: AuditInput[]): Promise<void> {
   if (entries.length === 0) return;
   const column = <K extends keyof AuditInput>(key: K) => entries.map((entry) => entry[key] ?? null);
   const json = (key: "before" | "after") => entries.map((entry) => (entry[key] == null ? null : JSON.stringify(toJson(entry[key]))));
+  const ids = entries.map(() => uuidv7());
+  tx.audited ??= new Map();
+  for (const [i, entry] of entries.entries()) tx.audited.set(entry.entityId, ids[i]!);
   await tx.db.$executeRaw`
     INSERT INTO audit_entries (id, program_id, actor_role, actor_id, action, entity_type, entity_id, before, after, reason, created_at)
     SELECT a.id, ${tx.programId}::uuid, ${tx.actor.role}, ${tx.actor.id}, a.action, a.entity_type, a.entity_id, a.before, a.after, a.reason, ${tx.now}
-      FROM unnest(${entries.map(() => uuidv7())}::uuid[], ${column("action")}::text[], ${column("entityType")}::text[],
+      FROM unnest(${ids}::uuid[], ${column("action")}::text[], ${column("entityType")}::text[],
                   ${column("entityId")}::uuid[], ${json("before")}::jsonb[], ${json("after")}::jsonb[], ${column("reason")}::text[])
            AS a(id, action, entity_type, entity_id, before, after, reason)`;
 }

@@ -13,6 +13,8 @@ export interface Tx {
   programId: string;
   /** Events written so far; published after commit. */
   events: CommittedEvent[];
+  /** The last audit entry written so far for each record (entity id → entry id), for the movement ledger's links. */
+  audited?: Map<string, string>;
 }
 
 export interface TransactOptions {

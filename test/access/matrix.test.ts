@@ -187,7 +187,9 @@ function recordSelection(type: GraphQLNamedType): string {
 }
 
 function argsOf(field: GraphQLField<unknown, unknown>): string {
-  const args = field.args.flatMap((arg) => (arg.name === "first" ? ["first: 50"] : arg.name === "includeRemoved" ? ["includeRemoved: true"] : []));
+  const args = field.args.flatMap((arg) =>
+    arg.name === "first" ? ["first: 50"] : arg.name === "includeRemoved" ? ["includeRemoved: true"] : arg.name === "at" ? ['at: "2099-01-01T00:00:00Z"'] : [],
+  );
   return args.length ? `(${args.join(", ")})` : "";
 }
 

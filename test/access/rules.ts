@@ -135,6 +135,8 @@ export const TYPES: Record<string, TypeRule> = {
       commissions: { to: "commission", connection: true, args: [...CONNECTION_ARGS, "filter"] },
       payouts: { to: "payout", connection: true, args: CONNECTION_ARGS },
       balance: { to: "balance" },
+      // The balance at a past instant (a value, not a node): read exactly as the balance is.
+      balanceAsOf: { to: "balance", args: ["at"], snapshot: true },
       payoutMethods: { to: "payoutMethod" },
       billingProfile: { to: "billingProfile" },
       // QuickBooks ids are the operators' business.
@@ -227,7 +229,9 @@ export const TYPES: Record<string, TypeRule> = {
   QuickBooksAuthorization: { fields: same("authorizeUrl") },
   IssuedIntegrationToken: { fields: { token: "same", integrationToken: { to: "integrationToken" } } },
   ReconcileReport: { fields: same("ok", "checkedPartners", "mismatches") },
-  BalanceMismatch: { fields: { ...same("bucket", "projected", "computed"), partner: { to: "partner" } } },
+  BalanceMismatch: { fields: { ...same("bucket", "source", "projected", "computed"), partner: { to: "partner" } } },
+  // Partner.balanceAsOf's answer, read with the rule of the field that returns it.
+  BalanceAsOf: { fields: same("at", "pending", "payable", "inPayouts", "paid", "lifetimeEarned") },
   PayoutsOverview: { fields: same("owedToPartners", "recoverable", "payableNow", "payableNowPartners", "pending", "draftsAwaitingApproval", "draftsAmount", "approvedAwaitingPayment", "approvedAmount", "paidThisMonth", "paidThisMonthCount") },
   Viewer: { fields: { ...same("role", "subject", "scopes", "expiresAt"), program: { to: "program" }, partner: { to: "partner" } } },
   // The live feed's events (README "Live feed").

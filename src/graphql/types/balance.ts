@@ -1,7 +1,9 @@
 import { dec } from "../../domain/money.ts";
 import type { Prisma } from "../../generated/prisma/client.ts";
+import type { BalanceAsOf } from "../../services/balances/balance-as-of.ts";
 import { reconcileBalances, type BalanceMismatch, type ReconcileReport } from "../../services/balances/reconcile-balances.ts";
 import { builder } from "../builder.ts";
+import { loadersOf } from "../loaders.ts";
 import { actorOf, badInput, OPERATORS, READERS } from "../guards.ts";
 import { Money, SortDirection } from "./common.ts";
 
@@ -44,6 +46,32 @@ builder.prismaObjectField("Partner", "balance", (t) =>
   }),
 );
 
+const BalanceAsOfRef = builder.objectRef<BalanceAsOf>("BalanceAsOf").implement({
+  description: "A partner's balance as the books stood at a past instant: the sum of its balance movements recorded by then.",
+  fields: (t) => ({
+    at: t.field({ type: "DateTime", resolve: (b) => b.at }),
+    pending: t.field({ type: Money, resolve: (b) => ({ amount: b.pending, currency: b.currency }) }),
+    payable: t.field({ type: Money, resolve: (b) => ({ amount: b.payable, currency: b.currency }) }),
+    inPayouts: t.field({ type: Money, resolve: (b) => ({ amount: b.inPayouts, currency: b.currency }) }),
+    paid: t.field({ type: Money, resolve: (b) => ({ amount: b.paid, currency: b.currency }) }),
+    lifetimeEarned: t.field({ type: Money, resolve: (b) => ({ amount: b.lifetimeEarned, currency: b.currency }) }),
+  }),
+});
+
+builder.prismaObjectFields("Partner", (t) => ({
+  balanceAsOf: t.field({
+    type: BalanceAsOfRef,
+    nullable: true,
+    authScopes: READERS.balance,
+    description:
+      "The balance as it stood at `at` (what `balance` would have answered then), from the append-only movement ledger. " +
+      "Before the ledger began (its migration), a reconstruction: exact for lifetime earned and paid, approximate for the split of the unpaid buckets.",
+    args: { at: t.arg({ type: "DateTime", required: true }) },
+    select: { id: true },
+    resolve: (partner, args, ctx) => loadersOf(ctx).balanceAsOf.load({ partnerId: partner.id, at: args.at }),
+  }),
+}));
+
 const BalanceSortField = builder.enumType("BalanceSortField", { values: ["PAYABLE", "PENDING", "IN_PAYOUTS", "PAID", "LIFETIME_EARNED"] as const });
 const balanceColumns = { PAYABLE: "payable", PENDING: "pending", IN_PAYOUTS: "inPayouts", PAID: "paid", LIFETIME_EARNED: "lifetimeEarned" } as const;
 
@@ -80,13 +108,14 @@ const MismatchRef = builder.objectRef<BalanceMismatch>("BalanceMismatch").implem
       resolve: (query, mismatch, _args, ctx) => ctx.db.partner.findUnique({ ...query, where: { id: mismatch.partnerId } }),
     }),
     bucket: t.exposeString("bucket"),
+    source: t.exposeString("source", { description: "What the balance row was checked against: `lines` (their sum as they stand) or `movements` (the movement ledger's sum)." }),
     projected: t.field({ type: "Decimal", description: "The balance row's figure.", resolve: (m) => m.projected }),
-    computed: t.field({ type: "Decimal", description: "The sum of the lines.", resolve: (m) => m.computed }),
+    computed: t.field({ type: "Decimal", description: "The sum of the lines, or of the movements (see source).", resolve: (m) => m.computed }),
   }),
 });
 
 const ReconcileReportRef = builder.objectRef<ReconcileReport>("ReconcileReport").implement({
-  description: "Whether every balance equals the sum of its lines.",
+  description: "Whether every balance equals the sum of its lines and the sum of its movements.",
   fields: (t) => ({
     ok: t.boolean({ resolve: (report) => report.mismatches.length === 0 }),
     checkedPartners: t.exposeInt("checkedPartners"),
@@ -110,7 +139,7 @@ builder.queryFields((t) => ({
   }),
   reconcileBalances: t.field({
     type: ReconcileReportRef,
-    description: "Proves every balance equals the sum of its lines (admin). `npm run reconcile` calls this.",
+    description: "Proves every balance equals the sum of its lines and of its movements, bucket by bucket (admin). `npm run reconcile` calls this.",
     authScopes: { role: ["admin"] },
     resolve: (_root, _args, ctx) => reconcileBalances(ctx.db, actorOf(ctx).programId),
   }),

@@ -26,7 +26,7 @@ export function adjustCommission(
   input: CorrectionInput & { commissionId: string },
 ): Promise<Result<LineRow>> {
   return transact(deps, actor, async (tx) => {
-    const ledger = new Ledger(tx);
+    const ledger = new Ledger(tx, "commission.adjust");
     const found = await loadLines(tx, { id: input.commissionId });
     if (!found[0]) fail("NOT_FOUND", "no such commission", ["input", "id"]);
     await ledger.lockPartners([found[0].partnerId]);

@@ -21,7 +21,7 @@ export function creditPartner(
 
 /** The credit inside a caller's transaction (also used when a paid payout bounces). */
 export async function bookCredit(tx: Tx, input: CorrectionInput & { partnerId: string; relatedId?: string }): Promise<LineRow> {
-  const ledger = new Ledger(tx);
+  const ledger = new Ledger(tx, "commission.credit");
   const balances = await ledger.lockPartners([input.partnerId]);
   const balance = balances.get(input.partnerId);
   if (!balance) fail("NOT_FOUND", "no such partner", ["input", "partnerId"]);

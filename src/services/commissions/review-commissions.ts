@@ -98,7 +98,7 @@ export function reviewCommissions(
   if (problems.length > 0) return Promise.resolve({ ok: false, errors: problems });
 
   return transact(deps, actor, async (tx) => {
-    const ledger = new Ledger(tx);
+    const ledger = new Ledger(tx, `commission.${action}`);
     const first = await loadLines(tx, { id: { in: unique } });
     await ledger.lockPartners(first.map((line) => line.partnerId));
     // Read again under the partners' locks: this is the state we decide on.
@@ -114,7 +114,7 @@ export function reviewCommissions(
     const apply = (line: LineRow, to: { status: CommissionStatus; heldFromStatus: CommissionStatus | null }, via?: string) => {
       const after: LineRow = { ...line, status: to.status, heldFromStatus: to.heldFromStatus };
       changes.push({ id: line.id, status: after.status, heldFromStatus: after.heldFromStatus, ...(trimmed || action === "release" ? { statusReason: trimmed } : {}) });
-      ledger.changed(line, after);
+      ledger.changed(line, after, { reason: trimmed });
       moved.add(line.id);
       audits.push({
         action: `commission.${action}`,

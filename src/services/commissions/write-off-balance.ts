@@ -14,7 +14,7 @@ export function writeOffBalance(deps: ServiceDeps, actor: Actor, input: { partne
   const reason = input.reason.trim();
   return transact(deps, actor, async (tx) => {
     if (!reason || reason.length > 2000) fail("INVALID_INPUT", "a reason of 1 to 2000 characters is required", ["input", "reason"]);
-    const ledger = new Ledger(tx);
+    const ledger = new Ledger(tx, "balance.write_off");
     const balance = (await ledger.lockPartners([input.partnerId])).get(input.partnerId);
     if (!balance) fail("NOT_FOUND", "no such partner", ["input", "partnerId"]);
     if (!balance.payable.isNegative()) {

@@ -249,7 +249,7 @@ async function accrue(
     RETURNING id::text, external_id`;
   if (inserted.length !== fresh.length) throw new RetryTransaction("a conversion id was recorded concurrently");
 
-  const ledger = new Ledger(tx);
+  const ledger = new Ledger(tx, "conversion.record");
   const partnerIds = [...new Set(fresh.flatMap((item) => item.partnerIds))];
   await ledger.lockPartners(partnerIds);
   const ruleOf = new Map(partnerIds.map((id) => [id, (overrides.get(id) as CommissionRule | null) ?? program.commission_rule]));
@@ -320,7 +320,7 @@ async function accrue(
            AS l(id, partner_id, conversion_id, amount, rule, tier_sequence, occurred_at, payable_at, matured)`;
 
   for (const line of lines) {
-    ledger.move(line.partnerId, line.amount, null, { status, matured: line.matured, inOpenPayout: false });
+    ledger.move(line, null, { status, matured: line.matured, inOpenPayout: false });
     ledger.emit(line.partnerId, "commission.accrued", line.id, {
       id: line.id,
       partnerId: line.partnerId,

@@ -69,7 +69,7 @@ async function reverse(tx: Tx, input: ReverseConversionInput): Promise<Reversal>
 
   // The partners' balance locks serialise every change to these lines, and
   // with them every refund of this sale; the sale's row is read after them.
-  const ledger = new Ledger(tx);
+  const ledger = new Ledger(tx, "conversion.reverse");
   await ledger.lockPartners(found.commissions.map((c) => c.partnerId));
   const conversion = await tx.db.conversion.findUniqueOrThrow({ where: { id: found.id } });
   const saleCurrency = conversion.currency as CurrencyCode;
@@ -114,7 +114,7 @@ async function reverse(tx: Tx, input: ReverseConversionInput): Promise<Reversal>
   const audits: AuditInput[] = [];
   const markReversed = (line: LineRow) => {
     changes.push({ id: line.id, status: "REVERSED", heldFromStatus: null, statusReason: reason ?? kind.toLowerCase() });
-    ledger.changed(line, { ...line, status: "REVERSED", heldFromStatus: null });
+    ledger.changed(line, { ...line, status: "REVERSED", heldFromStatus: null }, { at: occurredAt, reason: reason ?? kind });
     audits.push({ action: "commission.reverse", entityType: "Commission", entityId: line.id, before: { status: line.status }, after: { status: "REVERSED", reversalId: reversal.id }, reason });
   };
 

@@ -1,5 +1,5 @@
 import type { Decimal } from "decimal.js";
-import { addLineChange, emptyDelta, isZeroDelta, type BalanceDelta, type BucketInput } from "../../domain/balance.ts";
+import { addLineChange, bucketOf, emptyDelta, isZeroDelta, type BalanceDelta, type Bucket, type BucketInput } from "../../domain/balance.ts";
 import { dec } from "../../domain/money.ts";
 import type { CommissionStatus } from "../../generated/prisma/enums.ts";
 import { Prisma } from "../../generated/prisma/client.ts";
@@ -23,6 +23,7 @@ export interface LineRow {
   openPayout: { id: string; status: "DRAFT" | "APPROVED" } | null;
   relatedId: string | null;
   conversionId: string | null;
+  occurredAt: Date;
   payableAt: Date;
 }
 
@@ -67,20 +68,69 @@ interface PendingEvent {
   payload: unknown;
 }
 
+/** The line a movement moves. */
+export interface MovingLine {
+  id: string;
+  partnerId: string;
+  amount: Decimal;
+  occurredAt: Date;
+}
+
+/** Where a line stands, for the balance, and the open payout that holds it (needed when it is in one). */
+export interface LineState extends BucketInput {
+  openPayout?: { id: string } | null;
+}
+
+export interface MoveOptions {
+  /** When it happened for the statement (a refund's date, a payout's paid date); default: a new line's occurredAt, else now. */
+  at?: Date;
+  /** The reason given for it (a cancellation's, a refund's). */
+  reason?: string | null;
+}
+
+/** What a movement is, stored with it: ACCRUAL (a new line counts), the three ways a line stops or starts counting again, or a move between buckets. */
+export type MovementEntry = "ACCRUAL" | "CANCELLATION" | "REINSTATEMENT" | "REVERSAL" | "TRANSFER";
+
+/** The movement table's name for each bucket (the balances table's columns). */
+export const BUCKET_SQL: Readonly<Record<Bucket, string>> = { pending: "pending", payable: "payable", inPayouts: "in_payouts", paid: "paid" };
+
+interface Movement {
+  id: string;
+  partnerId: string;
+  commissionId: string;
+  payoutId: string | null;
+  entry: MovementEntry;
+  from: Bucket | null;
+  to: Bucket | null;
+  amount: Decimal;
+  occurredAt: Date;
+  reason: string | null;
+}
+
 /**
  * Keeps each partner's balance equal to the sum of its lines, in the same
  * transaction as the lines. A service locks the partners it touches first
  * (their balance rows, FOR UPDATE, in id order so two services never
  * deadlock), records every line it adds or moves, and flushes once: one
- * balance update per partner, and the partner's events numbered from the
+ * balance update per partner, one append-only movement row per line moved
+ * (balance_movements: from bucket, to bucket, amount, when, why, and the
+ * audit entry of the change), and the partner's events numbered from the
  * balance row's sequence, which the lock makes gap-free in commit order.
+ * Every balance change passes here, so none goes unrecorded: the balance
+ * row is the sum of the partner's movements, bucket by bucket.
  */
 export class Ledger {
   private readonly deltas = new Map<string, BalanceDelta>();
   private readonly pending = new Map<string, PendingEvent[]>();
+  private readonly movements: Movement[] = [];
   private readonly locked = new Set<string>();
+  private readonly currencies = new Map<string, string>();
 
-  constructor(private readonly tx: Tx) {}
+  /** `cause` names what moves the money (the service action, or the job), stored with every movement. */
+  constructor(
+    private readonly tx: Tx,
+    private readonly cause: string,
+  ) {}
 
   /** Locks the partners' balance rows (waits at most the connection's lock_timeout, 5 s). */
   async lockPartners(partnerIds: Iterable<string>): Promise<Map<string, BalanceRow>> {
@@ -92,6 +142,7 @@ export class Ledger {
        ORDER BY partner_id FOR UPDATE`;
     for (const row of rows) {
       this.locked.add(row.partner_id);
+      this.currencies.set(row.partner_id, row.currency);
       result.set(row.partner_id, balanceFromSql(row));
     }
     return result;
@@ -111,20 +162,46 @@ export class Ledger {
     return delta;
   }
 
-  /** A line moved between buckets (or appeared: before null; or stopped counting: after null). */
-  move(partnerId: string, amount: Decimal, before: BucketInput | null, after: BucketInput | null): void {
-    addLineChange(this.deltaFor(partnerId), amount, before, after);
+  /**
+   * A line moved between buckets (before null: a new line; a state outside
+   * the buckets: it starts or stops counting). Counted in the balance delta
+   * and recorded as a movement when its bucket changes. A movement that
+   * starts or stops the line counting is never dated before the line.
+   */
+  move(line: MovingLine, before: LineState | null, after: LineState | null, options: MoveOptions = {}): void {
+    addLineChange(this.deltaFor(line.partnerId), line.amount, before, after);
+    const from = before ? bucketOf(before) : null;
+    const to = after ? bucketOf(after) : null;
+    if (from === to) return;
+    const entry: MovementEntry = from && to ? "TRANSFER" : to ? (before === null ? "ACCRUAL" : "REINSTATEMENT") : after?.status === "REVERSED" ? "REVERSAL" : "CANCELLATION";
+    // Entering or leaving a payout names it: the statement shows a payout as one row.
+    const payoutId = (to === "inPayouts" ? after?.openPayout?.id : undefined) ?? (from === "inPayouts" ? before?.openPayout?.id : undefined) ?? null;
+    if ((to === "inPayouts" || from === "inPayouts") && payoutId === null) throw new Error(`Ledger: line ${line.id} moves ${from} → ${to} without naming its payout`);
+    let occurredAt = options.at ?? (entry === "ACCRUAL" ? line.occurredAt : this.tx.now);
+    if (entry !== "TRANSFER" && occurredAt.getTime() < line.occurredAt.getTime()) occurredAt = line.occurredAt;
+    this.movements.push({
+      id: uuidv7(),
+      partnerId: line.partnerId,
+      commissionId: line.id,
+      payoutId,
+      entry,
+      from,
+      to,
+      amount: line.amount,
+      occurredAt,
+      reason: options.reason ?? null,
+    });
   }
 
   /** A new line: counted in its bucket, announced as accrued. */
-  added(line: LineRow): void {
-    this.move(line.partnerId, line.amount, null, line);
+  added(line: LineRow, options: MoveOptions = {}): void {
+    this.move(line, null, line, options);
     this.emit(line.partnerId, "commission.accrued", line.id, lineSnapshot(line));
   }
 
   /** A line moved (status, maturity or payout membership): re-bucketed, announced as changed. */
-  changed(before: LineRow, after: LineRow): void {
-    this.move(after.partnerId, after.amount, before, after);
+  changed(before: LineRow, after: LineRow, options: MoveOptions = {}): void {
+    this.move(after, before, after, options);
     this.emit(after.partnerId, "commission.changed", after.id, lineSnapshot(after));
   }
 
@@ -136,9 +213,30 @@ export class Ledger {
     this.pending.set(partnerId, list);
   }
 
-  /** Writes the balance changes and the events; returns the new balances. */
+  /** Appends the movements, linked to the audit entries written so far in the transaction. */
+  private async writeMovements(): Promise<void> {
+    if (this.movements.length === 0) return;
+    const moves = this.movements;
+    const audited = this.tx.audited ?? new Map<string, string>();
+    await this.tx.db.$executeRaw`
+      INSERT INTO balance_movements (id, program_id, partner_id, commission_id, payout_id, currency, entry, from_bucket, to_bucket, amount,
+                                     occurred_at, recorded_at, cause, reason, audit_entry_id)
+      SELECT m.id, ${this.tx.programId}::uuid, m.partner_id, m.commission_id, m.payout_id, m.currency, m.entry, m.from_bucket, m.to_bucket, m.amount,
+             m.occurred_at, ${this.tx.now}, ${this.cause}, m.reason, m.audit_entry_id
+        FROM unnest(${moves.map((m) => m.id)}::uuid[], ${moves.map((m) => m.partnerId)}::uuid[], ${moves.map((m) => m.commissionId)}::uuid[],
+                    ${moves.map((m) => m.payoutId)}::uuid[], ${moves.map((m) => this.currencies.get(m.partnerId)!)}::text[],
+                    ${moves.map((m) => m.entry)}::text[], ${moves.map((m) => (m.from ? BUCKET_SQL[m.from] : null))}::text[],
+                    ${moves.map((m) => (m.to ? BUCKET_SQL[m.to] : null))}::text[], ${moves.map((m) => m.amount.toFixed())}::numeric[],
+                    ${moves.map((m) => m.occurredAt)}::timestamptz[], ${moves.map((m) => m.reason)}::text[],
+                    ${moves.map((m) => audited.get(m.commissionId) ?? (m.payoutId ? audited.get(m.payoutId) : undefined) ?? null)}::uuid[])
+             AS m(id, partner_id, commission_id, payout_id, currency, entry, from_bucket, to_bucket, amount, occurred_at, reason, audit_entry_id)`;
+    this.movements.length = 0;
+  }
+
+  /** Writes the movements, the balance changes and the events; returns the new balances. */
   async flush(): Promise<Map<string, BalanceRow>> {
     const balances = new Map<string, BalanceRow>();
+    await this.writeMovements();
     const partnerIds = [...new Set([...this.deltas.keys(), ...this.pending.keys()])].sort();
     if (partnerIds.length === 0) return balances;
     const events = partnerIds.map((id) => this.pending.get(id) ?? []);
@@ -234,6 +332,7 @@ export async function loadLines(tx: Tx, where: Prisma.CommissionWhereInput): Pro
       matured: true,
       relatedId: true,
       conversionId: true,
+      occurredAt: true,
       payableAt: true,
       payoutItems: {
         where: { active: true, payout: { status: { in: ["DRAFT", "APPROVED"] } } },
@@ -355,6 +454,7 @@ export async function insertLines(tx: Tx, lines: NewLine[]): Promise<LineRow[]> 
     openPayout: null,
     relatedId: line.relatedId ?? null,
     conversionId: line.conversionId ?? null,
+    occurredAt: line.occurredAt,
     payableAt: line.payableAt,
   }));
 }

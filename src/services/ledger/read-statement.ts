@@ -4,68 +4,66 @@ import { Prisma } from "../../generated/prisma/client.ts";
 /** Movements read per query while a statement streams. */
 const PAGE = 500;
 
-/** A commission status that counts toward what the partner earned. */
-const COUNTS = (status: Prisma.Sql) => Prisma.sql`(${status} NOT IN ('CANCELLED', 'REVERSED'))`;
+/**
+ * What a movement does to the statement's balance, which is what the partner
+ * earned (lines that count) less what was paid to it: a line starting to
+ * count adds its amount, one stopping takes it away, a line paid out takes
+ * it away as part of its payout, and moves between the unpaid buckets do
+ * nothing.
+ */
+const SIGNED = Prisma.sql`(CASE m.entry WHEN 'ACCRUAL' THEN m.amount WHEN 'REINSTATEMENT' THEN m.amount
+      WHEN 'CANCELLATION' THEN -m.amount WHEN 'REVERSAL' THEN -m.amount
+      ELSE (CASE WHEN m.from_bucket = 'paid' THEN m.amount ELSE 0 END) - (CASE WHEN m.to_bucket = 'paid' THEN m.amount ELSE 0 END) END)`;
+
+/** The movements that show on a statement: all but moves between the unpaid buckets. */
+const SHOWN = Prisma.sql`(m.entry <> 'TRANSFER' OR m.from_bucket = 'paid' OR m.to_bucket = 'paid')`;
 
 /**
- * Every money movement of one partner, as SQL: the statement's ledger.
- * - A line, on its `occurredAt`, if it counted when it was written (a
- *   reversal share of a cancelled line is written CANCELLED and does not).
- * - Each later change of whether it counts, as its own row for the whole
- *   amount: a full reversal (REVERSED) negative on its refund's
- *   `occurredAt`, a cancellation negative and a reinstatement positive when
- *   they were made. Those dates come from the audit trail, which every
- *   status change writes in its own transaction (the line itself keeps only
- *   its status today, so reading that would rewrite past periods). A change
- *   is never dated before its line. A line whose status changed outside the
- *   services (no audit entry) is taken to have had its status today since
- *   it was written.
- * - A payout, negative, on its paid date (a bounce is a CREDIT line of its own).
+ * One partner's statement rows dated in [start, end) after `after`, read
+ * from the movement ledger (balance_movements) by its (program, partner,
+ * occurred_at) index:
+ * - a line, on its `occurredAt`, when it starts to count (ACCRUAL; a line
+ *   written cancelled, as a reversal share of a cancelled line, never does);
+ * - each later change of whether it counts, for the whole amount: a
+ *   cancellation negative and a reinstatement positive when they were made,
+ *   a full reversal negative on its refund's date, never before the line;
+ * - a payout, negative, on its paid date: its lines' moves into paid, as one
+ *   row (a bounce is a CREDIT line of its own).
  * Each row is keyed (at, ord, id) for keyset paging: ord orders lines before
- * their changes before payouts at the same instant, id is the line, audit
- * entry or payout id.
+ * their changes before payouts at the same instant, id is the line, the
+ * movement or the payout.
  */
-function movementsSql(programId: string, partnerId: string): Prisma.Sql {
-  const changing = Prisma.sql`a.program_id = ${programId}::uuid AND a.entity_type = 'Commission'
-      AND a.action IN ('commission.cancel', 'commission.reinstate', 'commission.reverse')
-      AND ${COUNTS(Prisma.sql`a.before->>'status'`)} <> ${COUNTS(Prisma.sql`a.after->>'status'`)}`;
+function pageSql(programId: string, partnerId: string, period: { start: Date; end: Date }, after: MovementRow | undefined): Prisma.Sql {
+  // The cursor goes into each branch (not only around the union), so each branch's LIMIT counts rows after it.
+  const past = (ord: Prisma.Sql, id: Prisma.Sql) =>
+    after ? Prisma.sql`AND (m.occurred_at, ${ord}, ${id}) > (${new Date(after.at)}::timestamptz, ${after.ord}::int, ${after.id}::uuid)` : Prisma.empty;
+  const range = Prisma.sql`m.program_id = ${programId}::uuid AND m.partner_id = ${partnerId}::uuid
+      AND m.occurred_at >= ${after ? new Date(after.at) : period.start}::timestamptz AND m.occurred_at < ${period.end}::timestamptz`;
+  const lineOrd = Prisma.sql`(CASE WHEN m.entry = 'ACCRUAL' THEN 0 ELSE 1 END)`;
+  const lineKey = Prisma.sql`(CASE WHEN m.entry = 'ACCRUAL' THEN m.commission_id ELSE m.id END)`;
   return Prisma.sql`
-    WITH lines AS (
-      SELECT c.id, c.kind::text AS kind, c.status::text AS status, c.amount, c.occurred_at, c.note, c.reason_code, v.external_id AS conversion_ref
-        FROM commissions c
-        LEFT JOIN conversions v ON v.id = c.conversion_id AND v.program_id = c.program_id
-       WHERE c.program_id = ${programId}::uuid AND c.partner_id = ${partnerId}::uuid
-    ), changes AS (
-      SELECT a.id, a.entity_id AS line_id, a.action, a.created_at, a.reason,
-             ${COUNTS(Prisma.sql`a.before->>'status'`)} AS counted_before,
-             ${COUNTS(Prisma.sql`a.after->>'status'`)} AS counts_after,
-             CASE WHEN a.after->>'reversalId' ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN (a.after->>'reversalId')::uuid END AS reversal_id
-        FROM audit_entries a
-        JOIN lines l ON l.id = a.entity_id
-       WHERE ${changing}
-    ), first_changes AS (
-      SELECT DISTINCT ON (line_id) line_id, counted_before FROM changes ORDER BY line_id, created_at, id
-    ), movements AS (
-      SELECT l.occurred_at AS at, 0 AS ord, l.id, l.kind AS type, l.conversion_ref, l.id AS line_id,
-             coalesce(l.note, l.reason_code) AS description, NULL::text AS payout_ref, l.amount
-        FROM lines l
-        LEFT JOIN first_changes f ON f.line_id = l.id
-       -- Whether it counted when written: before its first change, else as it is now.
-       WHERE coalesce(f.counted_before, ${COUNTS(Prisma.sql`l.status`)})
-      UNION ALL
-      SELECT greatest(CASE WHEN ch.action = 'commission.reverse' AND r.occurred_at IS NOT NULL THEN r.occurred_at ELSE ch.created_at END, l.occurred_at),
-             1, ch.id,
-             CASE ch.action WHEN 'commission.cancel' THEN 'CANCELLATION' WHEN 'commission.reinstate' THEN 'REINSTATEMENT' ELSE 'REVERSAL' END,
-             l.conversion_ref, l.id, coalesce(ch.reason, r.reason, r.kind::text), NULL,
-             CASE WHEN ch.counts_after THEN l.amount ELSE -l.amount END
-        FROM changes ch
-        JOIN lines l ON l.id = ch.line_id
-        LEFT JOIN reversals r ON r.id = ch.reversal_id AND r.program_id = ${programId}::uuid
-      UNION ALL
-      SELECT p.paid_at, 2, p.id, 'PAYOUT', NULL, NULL, p.method::text, p.reference, -p.amount
-        FROM payouts p
-       WHERE p.program_id = ${programId}::uuid AND p.partner_id = ${partnerId}::uuid AND p.status = 'PAID' AND p.paid_at IS NOT NULL
-    )`;
+    SELECT s.at, s.ord, s.id::text AS id, s.type, s.conversion_ref, s.line_id::text AS line_id, s.description, s.payout_ref, s.amount::text AS amount
+      FROM ((
+        SELECT m.occurred_at AS at, ${lineOrd} AS ord, ${lineKey} AS id,
+               CASE WHEN m.entry = 'ACCRUAL' THEN c.kind::text ELSE m.entry END AS type,
+               v.external_id AS conversion_ref, m.commission_id AS line_id,
+               CASE WHEN m.entry = 'ACCRUAL' THEN coalesce(c.note, c.reason_code) ELSE m.reason END AS description,
+               NULL::text AS payout_ref, ${SIGNED} AS amount
+          FROM balance_movements m
+          JOIN commissions c ON c.id = m.commission_id AND c.program_id = m.program_id
+          LEFT JOIN conversions v ON v.id = c.conversion_id AND v.program_id = c.program_id
+         WHERE ${range} AND m.entry <> 'TRANSFER' ${past(lineOrd, lineKey)}
+         ORDER BY 1, 2, 3 LIMIT ${PAGE}
+      ) UNION ALL (
+        SELECT m.occurred_at, 2, m.payout_id, 'PAYOUT', NULL, NULL, p.method::text, p.reference, sum(${SIGNED})
+          FROM balance_movements m
+          JOIN payouts p ON p.id = m.payout_id AND p.program_id = m.program_id
+         WHERE ${range} AND m.entry = 'TRANSFER' AND ${SHOWN} ${past(Prisma.sql`2`, Prisma.sql`m.payout_id`)}
+         GROUP BY m.occurred_at, m.payout_id, p.method, p.reference
+         ORDER BY 1, 3 LIMIT ${PAGE}
+      )) s
+     ORDER BY s.at, s.ord, s.id
+     LIMIT ${PAGE}`;
 }
 
 export interface MovementRow {
@@ -88,25 +86,22 @@ export interface StatementReader {
 }
 
 /**
- * One partner's statement for [start, end): the opening balance and the
- * movements dated in the period (see movementsSql), read in keyset pages
- * so a long history is never held in memory. The caller has already
- * decided that the viewer may read this partner's statement; the program
- * and partner are named in the SQL, as raw SQL skips the scoped client.
+ * One partner's statement for [start, end): the opening balance (one indexed
+ * sum of the movements before the period) and the movements dated in the
+ * period (see pageSql), read in keyset pages so a long history is never held
+ * in memory. The caller has already decided that the viewer may read this
+ * partner's statement; the program and partner are named in the SQL, as raw
+ * SQL skips the scoped client.
  */
 export async function readStatement(db: ScopedPrisma, programId: string, partnerId: string, period: { start: Date; end: Date }): Promise<StatementReader> {
-  const movements = movementsSql(programId, partnerId);
-  const [opening] = await db.$queryRaw<{ total: string }[]>`${movements} SELECT coalesce(sum(amount), 0)::text AS total FROM movements WHERE at < ${period.start}::timestamptz`;
+  const [opening] = await db.$queryRaw<{ total: string }[]>`
+    SELECT coalesce(sum(${SIGNED}), 0)::text AS total
+      FROM balance_movements m
+     WHERE m.program_id = ${programId}::uuid AND m.partner_id = ${partnerId}::uuid AND m.occurred_at < ${period.start}::timestamptz AND ${SHOWN}`;
   async function* pages(): AsyncGenerator<MovementRow> {
     let after: MovementRow | undefined;
     for (;;) {
-      const past = after ? Prisma.sql`AND (at, ord, id) > (${new Date(after.at)}::timestamptz, ${after.ord}::int, ${after.id}::uuid)` : Prisma.empty;
-      const page = await db.$queryRaw<MovementRow[]>`${movements}
-        SELECT at, ord, id::text AS id, type, conversion_ref, line_id::text AS line_id, description, payout_ref, amount::text AS amount
-          FROM movements
-         WHERE at >= ${period.start}::timestamptz AND at < ${period.end}::timestamptz ${past}
-         ORDER BY at, ord, id
-         LIMIT ${PAGE}`;
+      const page = await db.$queryRaw<MovementRow[]>`${pageSql(programId, partnerId, period, after)}`;
       yield* page;
       if (page.length < PAGE) return;
       after = page[page.length - 1];

@@ -38,7 +38,7 @@ export async function draftPayout(tx: Tx, options: DraftPayoutOptions): Promise<
   if (options.overrideMinimumReason != null && !reason) fail("INVALID_INPUT", "an override needs a reason", ["input", "overrideMinimumReason"]);
   if (reason && tx.actor.role !== "admin") fail("INVALID_INPUT", "only an admin may pay below the minimum", ["input", "overrideMinimumReason"]);
 
-  const ledger = new Ledger(tx);
+  const ledger = new Ledger(tx, "payout.create");
   const balance = (await ledger.lockPartners([options.partnerId])).get(options.partnerId);
   if (!balance) fail("NOT_FOUND", "no such partner", field);
   await matureDueLines(tx, ledger, [options.partnerId]);
@@ -82,7 +82,7 @@ export async function draftPayout(tx: Tx, options: DraftPayoutOptions): Promise<
   await tx.db.payoutItem.createMany({
     data: lines.map((line) => ({ programId: tx.programId, payoutId: payout.id, commissionId: line.id, amount: line.amount.toFixed() })),
   });
-  for (const line of lines) ledger.move(line.partnerId, line.amount, line, { ...line, inOpenPayout: true });
+  for (const line of lines) ledger.move(line, line, { ...line, inOpenPayout: true, openPayout: payout });
   emitPayout(ledger, payout);
   await audit(tx, {
     action: "payout.create",

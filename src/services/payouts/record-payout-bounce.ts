@@ -30,7 +30,7 @@ export function recordPayoutBounce(deps: ServiceDeps, actor: Actor, input: { pay
       note: `payout ${payout.id} bounced: ${reason}`,
     });
     const after = await tx.db.payout.findUniqueOrThrow({ where: { id: payout.id } });
-    const ledger = new Ledger(tx);
+    const ledger = new Ledger(tx, "payout.bounce");
     await ledger.lockPartners([payout.partnerId]);
     emitPayout(ledger, after);
     await audit(tx, { action: "payout.bounce", entityType: "Payout", entityId: payout.id, before: { bouncedAt: null }, after: { bouncedAt: tx.now }, reason });

@@ -21,7 +21,7 @@ export function removePayoutLines(deps: ServiceDeps, actor: Actor, input: { payo
   return transact(deps, actor, async (tx) => {
     const found = await tx.db.payout.findUnique({ where: { id: input.payoutId }, select: { partnerId: true } });
     if (!found) fail("NOT_FOUND", "no such payout", ["input", "payoutId"]);
-    const ledger = new Ledger(tx);
+    const ledger = new Ledger(tx, "payout.remove_lines");
     await ledger.lockPartners([found.partnerId]);
     const payout = await tx.db.payout.findUniqueOrThrow({ where: { id: input.payoutId } });
     if (payout.status !== "DRAFT") fail("INVALID_TRANSITION", `lines can only leave a DRAFT payout (this one is ${payout.status})`, ["input", "payoutId"]);
@@ -44,7 +44,7 @@ export function removePayoutLines(deps: ServiceDeps, actor: Actor, input: { payo
 export async function detachFromDraft(tx: Tx, ledger: Ledger, payout: Payout, commissionIds: string[], reason: string | null): Promise<Payout> {
   const lines = await loadLines(tx, { id: { in: commissionIds } });
   await tx.db.payoutItem.updateMany({ where: { payoutId: payout.id, commissionId: { in: commissionIds }, active: true }, data: { active: false } });
-  for (const line of lines) ledger.move(line.partnerId, line.amount, line, { status: line.status, matured: line.matured, inOpenPayout: false });
+  for (const line of lines) ledger.move(line, line, { status: line.status, matured: line.matured, inOpenPayout: false });
   const remaining = await tx.db.payoutItem.findMany({ where: { payoutId: payout.id, active: true }, select: { amount: true } });
   const amount = sum(remaining.map((item) => item.amount)).toFixed();
   // A draft left with no line pays nothing and would block the partner's

@@ -107,7 +107,7 @@ async function apply(tx: Tx, action: PayoutAction, ids: string[], input: { reaso
   if (action === "pay" && !input.payment?.method) fail("INVALID_INPUT", "a payment method is required to mark a payout paid", ["input", "method"]);
   const payment = action === "pay" ? checkPayment(input.payment!, tx.now, currency) : null;
 
-  const ledger = new Ledger(tx);
+  const ledger = new Ledger(tx, `payout.${action}`);
   const first = await tx.db.payout.findMany({ where: { id: { in: ids } }, select: { partnerId: true } });
   await ledger.lockPartners(first.map((payout) => payout.partnerId));
   const payouts = new Map((await tx.db.payout.findMany({ where: { id: { in: ids } } })).map((payout) => [payout.id, payout]));
@@ -175,10 +175,10 @@ async function payoutLines(tx: Tx, payoutId: string): Promise<LineRow[]> {
 async function moveLines(tx: Tx, ledger: Ledger, payout: Payout, lines: LineRow[], action: "pay" | "cancel", paidAt: Date): Promise<void> {
   if (action === "cancel") {
     await tx.db.payoutItem.updateMany({ where: { payoutId: payout.id, active: true }, data: { active: false } });
-    for (const line of lines) ledger.move(line.partnerId, line.amount, line, { status: line.status, matured: line.matured, inOpenPayout: false });
+    for (const line of lines) ledger.move(line, line, { status: line.status, matured: line.matured, inOpenPayout: false });
     return;
   }
   await writeStatusChanges(tx, lines.map((line) => ({ id: line.id, status: "PAID", heldFromStatus: null, paidAt })));
-  for (const line of lines) ledger.changed(line, { ...line, status: "PAID", inOpenPayout: false, openPayout: null });
+  for (const line of lines) ledger.changed(line, { ...line, status: "PAID", inOpenPayout: false, openPayout: null }, { at: paidAt });
 }
 
