@@ -1,12 +1,24 @@
 import { randomUUID } from "node:crypto";
 import { createRedisEventTarget } from "@graphql-yoga/redis-event-target";
+import { createPubSub, type PubSub, type PubSubEventTarget } from "graphql-yoga";
 import { Redis } from "ioredis";
 import type { Logger } from "../logger.ts";
 import type { CommittedEvent, EventPublisher } from "../services/events.ts";
 
-/** Topics are per partner and per program; an event goes to both. */
-export const partnerTopic = (programId: string, partnerId: string) => `accrue:partner:${programId}:${partnerId}`;
-export const programTopic = (programId: string) => `accrue:program:${programId}`;
+/**
+ * The bus's two channels, typed for graphql-yoga's createPubSub: the partner
+ * channel is keyed by "<program>:<partner>", the program channel by the
+ * program, so the topics on the event targets (and Redis channels) read
+ * accrue:partner:<program>:<partner> and accrue:program:<program>. An event
+ * goes to both (one without a partner to its program's only).
+ */
+type Channels<T> = {
+  "accrue:partner": [id: `${string}:${string}`, payload: T];
+  "accrue:program": [id: string, payload: T];
+};
+
+export const partnerTopic = (programId: string, partnerId: string) => `accrue:partner:${programId}:${partnerId}` as const;
+export const programTopic = (programId: string) => `accrue:program:${programId}` as const;
 
 export type Disruption = "down" | "up";
 
@@ -33,35 +45,43 @@ export interface EventBus extends EventPublisher {
   close(): Promise<void>;
 }
 
-interface Target {
-  addEventListener(topic: string, listener: (event: Event) => void): void;
-  removeEventListener(topic: string, listener: (event: Event) => void): void;
-  dispatchEvent(event: Event): boolean;
+type Target<T> = PubSubEventTarget<Channels<T>>;
+
+/** What subscribing needs of a Target (stated apart: TypeScript cannot resolve the pubsub's detail type for a generic T). */
+interface Listenable<T> {
+  addEventListener(topic: string, listener: (event: { detail: T }) => void): void;
+  removeEventListener(topic: string, listener: (event: { detail: T }) => void): void;
 }
 
-/** Each event to its partner's topic (when it has a partner) and its program's. */
-function topicsOf(event: CommittedEvent): string[] {
-  return event.partnerId ? [partnerTopic(event.programId, event.partnerId), programTopic(event.programId)] : [programTopic(event.programId)];
+/** Each event to its partner's topic (when it has a partner) and its program's, carrying `detail`. */
+function publishTo<T>(pubsub: PubSub<Channels<T>>, event: CommittedEvent, detail: T): void {
+  if (event.partnerId) pubsub.publish("accrue:partner", `${event.programId}:${event.partnerId}`, detail);
+  pubsub.publish("accrue:program", event.programId, detail);
 }
 
 /** JSON on every path, so in-process subscribers see what Redis ones see. */
 const asJson = (event: CommittedEvent) => JSON.parse(JSON.stringify(event)) as CommittedEvent;
 
-function subscribeTo(target: Target, topic: string, listener: (event: CommittedEvent) => void): () => void {
-  const handler = (event: Event) => listener((event as CustomEvent<CommittedEvent>).detail);
+/**
+ * Subscribing listens on the event target directly rather than through
+ * pubsub.subscribe: that returns a Repeater which attaches its listener only
+ * once iterated, and buffers without bound, while a feed needs its listener
+ * attached before it reads its starting position, and its own bounded queue
+ * (BoundedQueue) to tell a client that fell behind.
+ */
+function subscribeTo<T>(target: Listenable<T>, topic: string, listener: (detail: T) => void): () => void {
+  const handler = (event: { detail: T }) => listener(event.detail);
   target.addEventListener(topic, handler);
   return () => target.removeEventListener(topic, handler);
 }
 
 /** In one process: events reach this instance's subscribers only. */
 export function createInProcessEventBus(): EventBus {
-  const local = new EventTarget();
+  const local: Target<CommittedEvent> = new EventTarget();
+  const pubsub = createPubSub<Channels<CommittedEvent>>({ eventTarget: local });
   return {
     publish(events) {
-      for (const event of events) {
-        const detail = asJson(event);
-        for (const topic of topicsOf(event)) local.dispatchEvent(new CustomEvent(topic, { detail }));
-      }
+      for (const event of events) publishTo(pubsub, event, asJson(event));
     },
     subscribe: (topic, listener) => ({ ready: Promise.resolve(), unsubscribe: subscribeTo(local, topic, listener) }),
     onDisruption: () => () => undefined,
@@ -97,7 +117,8 @@ interface Envelope {
  */
 export function createRedisEventBus(url: string, logger: Logger): EventBus {
   const origin = randomUUID();
-  const local = new EventTarget();
+  const local: Target<CommittedEvent> = new EventTarget();
+  const localPubSub = createPubSub<Channels<CommittedEvent>>({ eventTarget: local });
   const publisher = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false });
   const subscriber = new Redis(url, { maxRetriesPerRequest: null, enableOfflineQueue: true });
   const disruptions = new Set<(what: Disruption) => void>();
@@ -131,7 +152,7 @@ export function createRedisEventBus(url: string, logger: Logger): EventBus {
 
   /** Per channel, Redis's confirmation of the SUBSCRIBE sent for it. */
   const confirmed = new Map<string, Promise<unknown>>();
-  const target = createRedisEventTarget({
+  const target: Target<Envelope> = createRedisEventTarget<CustomEvent<Envelope>>({
     publishClient: {
       publish: (channel: string, message: string) =>
         publisher.publish(channel, message).catch((error: unknown) => {
@@ -151,31 +172,28 @@ export function createRedisEventBus(url: string, logger: Logger): EventBus {
         return subscriber.unsubscribe(channel).catch(() => undefined);
       },
     } as unknown as Redis,
-  }) as unknown as Target;
+  });
+  const remote = createPubSub<Channels<Envelope>>({ eventTarget: target });
 
   return {
     publish(events) {
       for (const event of events) {
         const detail = asJson(event);
-        for (const topic of topicsOf(event)) {
-          local.dispatchEvent(new CustomEvent(topic, { detail }));
-          target.dispatchEvent(new CustomEvent(topic, { detail: { origin, event: detail } satisfies Envelope }));
-        }
+        publishTo(localPubSub, event, detail);
+        publishTo(remote, event, { origin, event: detail });
       }
     },
     subscribe(topic, listener) {
       const stopLocal = subscribeTo(local, topic, listener);
-      const handler = (message: Event) => {
-        const envelope = (message as CustomEvent<Envelope>).detail;
+      const stopRemote = subscribeTo(target, topic, (envelope) => {
         if (envelope.origin !== origin) listener(envelope.event);
-      };
-      target.addEventListener(topic, handler);
+      });
       const ready = state === "down" ? Promise.resolve() : Promise.race([confirmed.get(topic), down.promise]).then(() => undefined);
       return {
         ready,
         unsubscribe() {
           stopLocal();
-          target.removeEventListener(topic, handler);
+          stopRemote();
         },
       };
     },

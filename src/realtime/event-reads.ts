@@ -1,5 +1,5 @@
 import type { ScopedPrisma } from "../db/tenant-scope.ts";
-import type { CommittedEvent } from "../services/events.ts";
+import { storedEvent, type CommittedEvent } from "../services/events.ts";
 
 /** Events read from the table a page at a time (the feeds' replay and catch-up). */
 export const PAGE = 200;
@@ -17,17 +17,16 @@ export type EventRow = {
 };
 
 export function committed(row: EventRow): CommittedEvent {
-  return {
+  const envelope = {
     id: row.id.toString(),
     programId: row.program_id,
     partnerId: row.partner_id,
     partnerSequence: row.partner_sequence?.toString() ?? null,
-    type: row.type,
     entityId: row.entity_id,
-    payload: row.payload,
     createdAt: new Date(row.created_at).toISOString(),
     xid: row.xid,
   };
+  return storedEvent(envelope, row.type, row.payload);
 }
 
 /**

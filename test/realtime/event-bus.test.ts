@@ -16,7 +16,7 @@ function eventOf(programId: string, partnerId: string, sequence: number): Commit
     partnerSequence: String(sequence),
     type: "balance.changed",
     entityId: partnerId,
-    payload: {},
+    payload: { partnerId, currency: "USD", pending: "0", payable: "0", inPayouts: "0", paid: "0", lifetimeEarned: "0" },
     createdAt: new Date().toISOString(),
     xid: "1",
   };

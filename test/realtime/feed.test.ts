@@ -19,6 +19,10 @@ const ProgramFeedDoc = graphql(`
   }
 `);
 
+const MaturityFeedDoc = graphql(`
+  subscription MaturityFeed { partnerEvents { type sequence commission { id status payable } } }
+`);
+
 describe.each(databaseTargets())("live feed on %s", (target) => {
   let t: TestApp;
   let acme: ProgramFixture;
@@ -63,6 +67,18 @@ describe.each(databaseTargets())("live feed on %s", (target) => {
     ]);
     await mine.dispose();
     await theirs.dispose();
+  });
+
+  it("says a sale's line is past its hold when it accrues already past it (no hold), as the balance counts it", async () => {
+    const p = await createPartnerFixture(t, acme);
+    const client = feedClient(t.url, p.token);
+    const feed = subscribe(client, MaturityFeedDoc, {});
+    await feed.started;
+    const sale = await recordSale(t, integration, p.id, { amount: "100.00" });
+    const [accrued] = await feed.waitFor(2);
+    // The program holds nothing (holdPeriodDays 0): the line accrues matured; the event said otherwise before.
+    expect(accrued!.partnerEvents).toMatchObject({ type: "COMMISSION_ACCRUED", commission: { id: sale.commissionId, status: "PENDING", payable: true } });
+    await client.dispose();
   });
 
   it("replays what was missed after a reconnect with `after`, once each, then continues live", async () => {

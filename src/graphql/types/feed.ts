@@ -1,6 +1,6 @@
 import { GraphQLError } from "graphql";
 import type { Context } from "../../context.ts";
-import type { CommittedEvent } from "../../services/events.ts";
+import { eventOf, type BalancePayload, type CommissionPayload, type CommittedEvent, type EventPayloads, type EventType, type PayoutPayload } from "../../services/events.ts";
 import { decodePartnerCursor, decodeProgramCursor, partnerCursorProblem, programCursorProblem, type CursorProblem } from "../../realtime/cursors.ts";
 import { startFeed, type FeedItem } from "../../realtime/feed-engine.ts";
 import { partnerFeed } from "../../realtime/partner-feed.ts";
@@ -35,47 +35,46 @@ const FeedEndReasonEnum = builder.enumType("FeedEndReason", {
   } as const,
 });
 
-const typeNames: Record<string, "COMMISSION_ACCRUED" | "COMMISSION_CHANGED" | "BALANCE_CHANGED" | "PAYOUT_CHANGED"> = {
+const typeNames: Record<EventType, "COMMISSION_ACCRUED" | "COMMISSION_CHANGED" | "BALANCE_CHANGED" | "PAYOUT_CHANGED"> = {
   "commission.accrued": "COMMISSION_ACCRUED",
   "commission.changed": "COMMISSION_CHANGED",
   "balance.changed": "BALANCE_CHANGED",
   "payout.changed": "PAYOUT_CHANGED",
 };
 
-type Payload = Record<string, string | boolean | null>;
 const gid = (type: string, id: string | null | undefined) => (id ? Buffer.from(`${type}:${id}`).toString("base64") : null);
 
-const CommissionChange = builder.objectRef<Payload>("CommissionChange").implement({
+const CommissionChange = builder.objectRef<CommissionPayload>("CommissionChange").implement({
   description: "A commission line as it is after the change.",
   fields: (t) => ({
-    id: t.id({ resolve: (p) => gid("Commission", p.id as string)! }),
-    kind: t.field({ type: CommissionKindEnum, resolve: (p) => p.kind as never }),
-    status: t.field({ type: CommissionStatusEnum, resolve: (p) => p.status as never }),
-    amount: t.field({ type: Money, resolve: (p) => ({ amount: p.amount as string, currency: p.currency as string }) }),
-    conversionId: t.id({ nullable: true, resolve: (p) => gid("Conversion", p.conversionId as string | null) }),
-    relatedId: t.id({ nullable: true, resolve: (p) => gid("Commission", p.relatedId as string | null) }),
-    payableAt: t.field({ type: "DateTime", resolve: (p) => new Date(p.payableAt as string) }),
+    id: t.id({ resolve: (p) => gid("Commission", p.id)! }),
+    kind: t.field({ type: CommissionKindEnum, resolve: (p) => p.kind }),
+    status: t.field({ type: CommissionStatusEnum, resolve: (p) => p.status }),
+    amount: t.field({ type: Money, resolve: (p) => ({ amount: p.amount, currency: p.currency }) }),
+    conversionId: t.id({ nullable: true, resolve: (p) => gid("Conversion", p.conversionId) }),
+    relatedId: t.id({ nullable: true, resolve: (p) => gid("Commission", p.relatedId) }),
+    payableAt: t.field({ type: "DateTime", resolve: (p) => new Date(p.payableAt) }),
     payable: t.boolean({ description: "Past its hold (a line is payable once also approved and in no payout).", resolve: (p) => p.matured === true }),
   }),
 });
 
-const BalanceChange = builder.objectRef<Payload>("BalanceChange").implement({
+const BalanceChange = builder.objectRef<BalancePayload>("BalanceChange").implement({
   description: "The partner's balance after the change.",
   fields: (t) => {
-    const money = (key: string) => t.field({ type: Money, resolve: (p) => ({ amount: p[key] as string, currency: p.currency as string }) });
+    const money = (key: "pending" | "payable" | "inPayouts" | "paid" | "lifetimeEarned") => t.field({ type: Money, resolve: (p) => ({ amount: p[key], currency: p.currency }) });
     return { pending: money("pending"), payable: money("payable"), inPayouts: money("inPayouts"), paid: money("paid"), lifetimeEarned: money("lifetimeEarned") };
   },
 });
 
-const PayoutChange = builder.objectRef<Payload>("PayoutChange").implement({
+const PayoutChange = builder.objectRef<PayoutPayload>("PayoutChange").implement({
   description: "A payout as it is after the change.",
   fields: (t) => ({
-    id: t.id({ resolve: (p) => gid("Payout", p.id as string)! }),
-    status: t.field({ type: PayoutStatusEnum, resolve: (p) => p.status as never }),
-    amount: t.field({ type: Money, resolve: (p) => ({ amount: p.amount as string, currency: p.currency as string }) }),
-    method: t.field({ type: PayoutMethodTypeEnum, nullable: true, resolve: (p) => (p.method as never) ?? null }),
-    reference: t.string({ nullable: true, resolve: (p) => (p.reference as string | null) ?? null }),
-    paidAt: t.field({ type: "DateTime", nullable: true, resolve: (p) => (p.paidAt ? new Date(p.paidAt as string) : null) }),
+    id: t.id({ resolve: (p) => gid("Payout", p.id)! }),
+    status: t.field({ type: PayoutStatusEnum, resolve: (p) => p.status }),
+    amount: t.field({ type: Money, resolve: (p) => ({ amount: p.amount, currency: p.currency }) }),
+    method: t.field({ type: PayoutMethodTypeEnum, nullable: true, resolve: (p) => p.method ?? null }),
+    reference: t.string({ nullable: true, resolve: (p) => p.reference ?? null }),
+    paidAt: t.field({ type: "DateTime", nullable: true, resolve: (p) => (p.paidAt ? new Date(p.paidAt) : null) }),
   }),
 });
 
@@ -94,15 +93,12 @@ const FeedEnded = builder.objectRef<Extract<FeedItem, { kind: "ended" }>>("FeedE
 
 const event = (item: FeedItem): CommittedEvent | null => (item.kind === "event" ? item.event : null);
 const NOTICES = { started: "STARTED", fell_behind: "FELL_BEHIND", ended: "ENDED" } as const;
-const payloadIf = (item: FeedItem, type: string) => {
-  const e = event(item);
-  return e?.type === type ? (e.payload as Payload) : null;
-};
+const payloadIf = <K extends EventType>(item: FeedItem, type: K): EventPayloads[K] | null => eventOf(event(item), type)?.payload ?? null;
 
 const FeedEventRef = builder.objectRef<FeedItem>("FeedEvent").implement({
   description: "One event of a live feed. Keep `cursor`: subscribing again with `after: cursor` replays what was missed, once.",
   fields: (t) => ({
-    type: t.field({ type: FeedEventType, resolve: (item) => (item.kind === "event" ? (typeNames[item.event.type] ?? "COMMISSION_CHANGED") : NOTICES[item.kind]) }),
+    type: t.field({ type: FeedEventType, resolve: (item) => (item.kind === "event" ? typeNames[item.event.type] : NOTICES[item.kind]) }),
     cursor: t.exposeString("cursor"),
     sequence: t.string({ nullable: true, description: "The partner's event number: 1, 2, 3, … without gaps.", resolve: (item) => event(item)?.partnerSequence ?? null }),
     partnerId: t.id({ nullable: true, resolve: (item) => gid("Partner", event(item)?.partnerId) }),

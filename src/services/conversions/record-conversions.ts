@@ -331,6 +331,7 @@ async function accrue(
       conversionId: line.conversionId,
       relatedId: null,
       payableAt: line.payableAt.toISOString(),
+      matured: line.matured,
     });
   }
   await audit(

@@ -1,18 +1,17 @@
 import type { Decimal } from "decimal.js";
 import { addLineChange, bucketOf, emptyDelta, isZeroDelta, type BalanceDelta, type Bucket, type BucketInput } from "../../domain/balance.ts";
 import { dec } from "../../domain/money.ts";
-import type { CommissionStatus } from "../../generated/prisma/enums.ts";
+import type { CommissionKind, CommissionStatus } from "../../generated/prisma/enums.ts";
 import { Prisma } from "../../generated/prisma/client.ts";
 import { uuidv7 } from "../../db/uuid.ts";
-import type { CommittedEvent } from "../events.ts";
-import { toJson } from "../to-json.ts";
+import { storedEvent, type BalancePayload, type CommissionPayload, type EventPayloads, type EventType } from "../events.ts";
 import type { Tx } from "../transact.ts";
 
 /** A commission line as the ledger reasons about it. */
 export interface LineRow {
   id: string;
   partnerId: string;
-  kind: string;
+  kind: CommissionKind;
   status: CommissionStatus;
   heldFromStatus: CommissionStatus | null;
   amount: Decimal;
@@ -60,13 +59,7 @@ function balanceFromSql(row: BalanceSqlRow): BalanceRow {
   };
 }
 
-export type EventType = "commission.accrued" | "commission.changed" | "balance.changed" | "payout.changed";
-
-interface PendingEvent {
-  type: EventType;
-  entityId: string;
-  payload: unknown;
-}
+type PendingEvent = { [K in EventType]: { type: K; entityId: string; payload: EventPayloads[K] } }[EventType];
 
 /** The line a movement moves. */
 export interface MovingLine {
@@ -206,10 +199,10 @@ export class Ledger {
   }
 
   /** Queues an event for the partner, numbered at flush. */
-  emit(partnerId: string, type: EventType, entityId: string, payload: unknown): void {
+  emit<K extends EventType>(partnerId: string, type: K, entityId: string, payload: EventPayloads[K]): void {
     this.deltaFor(partnerId);
     const list = this.pending.get(partnerId) ?? [];
-    list.push({ type, entityId, payload: toJson(payload) });
+    list.push({ type, entityId, payload } as PendingEvent);
     this.pending.set(partnerId, list);
   }
 
@@ -266,7 +259,7 @@ export class Ledger {
       const index = partnerIds.indexOf(row.partner_id);
       const list = [...events[index]!];
       if (counts[index]! > list.length) {
-        list.push({ type: "balance.changed", entityId: row.partner_id, payload: toJson(balanceSnapshot(balance)) });
+        list.push({ type: "balance.changed", entityId: row.partner_id, payload: balanceSnapshot(balance) });
       }
       let sequence = BigInt(row.event_sequence) - BigInt(list.length);
       for (const event of list) {
@@ -285,17 +278,21 @@ export class Ledger {
                AS e(partner_id, seq, type, entity_id, payload)
         RETURNING id, partner_id::text, partner_sequence, type, entity_id::text, payload, created_at, xid::text`;
       for (const row of inserted) {
-        this.tx.events.push({
-          id: row.id.toString(),
-          programId: this.tx.programId,
-          partnerId: row.partner_id,
-          partnerSequence: row.partner_sequence.toString(),
-          type: row.type,
-          entityId: row.entity_id,
-          payload: row.payload,
-          createdAt: new Date(row.created_at).toISOString(),
-          xid: row.xid,
-        } satisfies CommittedEvent);
+        this.tx.events.push(
+          storedEvent(
+            {
+              id: row.id.toString(),
+              programId: this.tx.programId,
+              partnerId: row.partner_id,
+              partnerSequence: row.partner_sequence.toString(),
+              entityId: row.entity_id,
+              createdAt: new Date(row.created_at).toISOString(),
+              xid: row.xid,
+            },
+            row.type,
+            row.payload,
+          ),
+        );
       }
     }
     this.deltas.clear();
@@ -304,7 +301,7 @@ export class Ledger {
   }
 }
 
-export function balanceSnapshot(balance: BalanceRow) {
+export function balanceSnapshot(balance: BalanceRow): BalancePayload {
   return {
     partnerId: balance.partnerId,
     currency: balance.currency,
@@ -355,15 +352,15 @@ export async function loadLines(tx: Tx, where: Prisma.CommissionWhereInput): Pro
 export function lineSnapshot(line: {
   id: string;
   partnerId: string;
-  kind: string;
-  status: string;
+  kind: CommissionKind;
+  status: CommissionStatus;
   amount: Decimal | { toFixed(): string };
   currency: string;
   conversionId: string | null;
   relatedId: string | null;
   payableAt: Date;
   matured?: boolean;
-}) {
+}): CommissionPayload {
   return {
     id: line.id,
     partnerId: line.partnerId,

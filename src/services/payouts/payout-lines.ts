@@ -3,7 +3,7 @@ import { sum } from "../../domain/money.ts";
 import { joinsPayout } from "../../domain/payout-eligibility.ts";
 import type { Payout } from "../../generated/prisma/client.ts";
 import { Ledger, loadLines, writeStatusChanges, type LineRow } from "../ledger/ledger.ts";
-import { toJson } from "../to-json.ts";
+import type { PayoutPayload } from "../events.ts";
 import type { Tx } from "../transact.ts";
 
 /**
@@ -36,20 +36,21 @@ export async function payableLines(tx: Tx, partnerId: string, before: Date): Pro
   return { lines, net: sum(lines.map((line) => line.amount)) };
 }
 
-export function payoutSnapshot(payout: Payout) {
-  return toJson({
+export function payoutSnapshot(payout: Payout): PayoutPayload {
+  const iso = (at: Date | null) => at?.toISOString() ?? null;
+  return {
     id: payout.id,
     partnerId: payout.partnerId,
     status: payout.status,
     amount: payout.amount.toFixed(),
     currency: payout.currency,
-    payableBefore: payout.payableBefore,
+    payableBefore: payout.payableBefore.toISOString(),
     method: payout.method,
     reference: payout.reference,
-    approvedAt: payout.approvedAt,
-    paidAt: payout.paidAt,
-    cancelledAt: payout.cancelledAt,
-  });
+    approvedAt: iso(payout.approvedAt),
+    paidAt: iso(payout.paidAt),
+    cancelledAt: iso(payout.cancelledAt),
+  };
 }
 
 /** Announces a payout's new state on its partner's feed (the ledger numbers it). */
