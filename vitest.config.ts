@@ -16,6 +16,17 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     globalSetup: ["test/helpers/global-setup.ts"],
+    setupFiles: ["test/helpers/process-coverage.ts"],
     reporters: ["default"],
+    // `vitest run --coverage` (CI): what the test processes ran of src/.
+    // The server and worker processes tests start are measured apart (see
+    // process-coverage.ts) and merged by scripts/coverage-summary.mjs.
+    coverage: {
+      provider: "v8",
+      include: ["src/**/*.ts"],
+      exclude: ["src/generated/**"],
+      reporter: ["json", "text-summary"],
+      reportsDirectory: "coverage/tests",
+    },
   },
 });
