@@ -23,6 +23,7 @@ interface Parents {
   commissionId: string;
   payoutId: string;
   connectionId: string;
+  auditEntryId: string;
 }
 
 /** A program with one row of every parent table. */
@@ -35,6 +36,7 @@ async function seedProgram(sql: Sql): Promise<Parents> {
     commissionId: randomUUID(),
     payoutId: randomUUID(),
     connectionId: randomUUID(),
+    auditEntryId: randomUUID(),
   };
   await sql.query(`INSERT INTO programs (id, name, currency, commission_rule, updated_at) VALUES ($1, 'P', 'USD', '{}', now())`, [p.programId]);
   await sql.query(`INSERT INTO partners (id, program_id, name, updated_at) VALUES ($1, $2, 'A partner', now())`, [p.partnerId, p.programId]);
@@ -62,6 +64,10 @@ async function seedProgram(sql: Sql): Promise<Parents> {
     `INSERT INTO payment_provider_connections (id, program_id, provider, environment, credentials, account_label, connected_by, connected_at, updated_at)
      VALUES ($1, $2, 'WISE', 'SANDBOX', 'sealed', 'label', 'admin', now(), now())`,
     [p.connectionId, p.programId],
+  );
+  await sql.query(
+    `INSERT INTO audit_entries (id, program_id, actor_role, actor_id, action, entity_type, entity_id) VALUES ($1, $2, 'admin', 'admin', 'x', 'Commission', $3)`,
+    [p.auditEntryId, p.programId, p.commissionId],
   );
   return p;
 }
@@ -162,6 +168,20 @@ const cases: Case[] = [
         [randomUUID(), own.programId, parent.connectionId, randomUUID()],
       ),
   },
+  ...(["partner_id", "commission_id", "payout_id", "audit_entry_id"] as const).map(
+    (column): Case => ({
+      constraint: `balance_movements_program_id_${column}_fkey`,
+      insert: (sql, own, parent) => {
+        const refs = { partner_id: own.partnerId, commission_id: own.commissionId, payout_id: own.payoutId, audit_entry_id: own.auditEntryId };
+        refs[column] = { partner_id: parent.partnerId, commission_id: parent.commissionId, payout_id: parent.payoutId, audit_entry_id: parent.auditEntryId }[column];
+        return sql.query(
+          `INSERT INTO balance_movements (id, program_id, partner_id, commission_id, payout_id, audit_entry_id, currency, entry, from_bucket, to_bucket, amount, occurred_at, recorded_at, cause)
+           VALUES ($1, $2, $3, $4, $5, $6, 'USD', 'ACCRUAL', NULL, 'pending', 1, now(), now(), 'test')`,
+          [randomUUID(), own.programId, refs.partner_id, refs.commission_id, refs.payout_id, refs.audit_entry_id],
+        );
+      },
+    }),
+  ),
 ];
 
 const rollBack = Symbol("roll back");
