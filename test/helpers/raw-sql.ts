@@ -20,7 +20,14 @@ export interface RawStatement {
   expanded: string | null;
 }
 
-const CALL = /\$(?:queryRaw|executeRaw)(?:Unsafe)?\b|\b(?:pglite|pool|client|tx|sql)\s*\.\s*(?:query|exec)\b(?=\s*[<(])/g;
+/**
+ * Prisma's raw calls; `query`/`exec` on the names accrue gives its pg and
+ * PGlite handles; and `.query(`/`.exec(` on any other receiver whose first
+ * argument is a literal starting with an SQL keyword (upper case, as this
+ * code base writes SQL; QuickBooks' lower-case query language is not ours).
+ */
+const CALL =
+  /\$(?:queryRaw|executeRaw)(?:Unsafe)?\b|\b(?:pglite|pool|client|tx|sql)\s*\.\s*(?:query|exec)\b(?=\s*[<(])|\.\s*(?:query|exec)\b(?=\s*(?:<[^>]*>)?\s*\(\s*[`'"]\s*(?:SELECT|INSERT|UPDATE|DELETE|WITH|TRUNCATE)\b)/g;
 
 /** Reads a string or template literal starting at `start` (its opening quote); returns its raw text and the index after it. */
 function readLiteral(source: string, start: number): { text: string; end: number } {
