@@ -16,9 +16,11 @@ import { Prisma, type PrismaClient } from "../generated/prisma/client.ts";
  * services that run on the program scope and check ownership themselves.
  *
  * What this hook cannot see (nested relation loads, nested writes, raw SQL)
- * is held by the database instead: composite foreign keys that include
- * program_id (a row cannot point into another program), and the raw-statement
- * scan in test/db/raw-sql-tenancy.test.ts (every raw statement names the program).
+ * is held elsewhere: composite foreign keys that include program_id, so no
+ * row can point into another program and a nested load, which follows a key,
+ * stays in its parent's program (it is not narrowed to a partner's rows: that
+ * is the nested loads' own filter); and the scan in
+ * test/db/raw-sql-tenancy.test.ts, so every raw statement names the program.
  */
 export interface TenantScope {
   programId: string;

@@ -82,15 +82,27 @@ describe("raw SQL names the program", () => {
       "  await db.$queryRaw`${scoped(programId)}`;",
       "  await db.$queryRaw`${loose()} LIMIT ${programId}`;",
       "}",
+      // Any other handle's SQL is a statement too; QuickBooks' query language is not.
+      "await reporting.query<{ n: number }>(`SELECT count(*) AS n FROM payouts`);",
+      "await company.query(`select * from Vendor where Id = '${vendorId}'`);",
     ].join("\n");
     const found = scanSource("src/services/fixture.ts", fixture);
-    expect(found.map((s) => s.line)).toEqual([2, 5, 8, 9, 15, 16]);
+    expect(found.map((s) => s.line)).toEqual([2, 5, 8, 9, 15, 16, 18]);
     expect(unfiltered(found).map((line) => line.split(" ")[0])).toEqual([
       "src/services/fixture.ts:2",
       "src/services/fixture.ts:8",
       "src/services/fixture.ts:9",
       "src/services/fixture.ts:16",
+      "src/services/fixture.ts:18",
     ]);
+    // A variable of the same name elsewhere (or later in the file) lends the statement nothing.
+    const elsewhere = "const partnerIds = await tx.db.$queryRaw`SELECT id FROM partners WHERE program_id = ${tx.programId}::uuid`;";
+    const borrowing = [
+      "const rows = await prisma.$queryRaw`SELECT event_sequence FROM balances WHERE partner_id = ANY(${partnerIds}::uuid[])`;",
+      "const other = 1;",
+      "await tx.db.$queryRaw`SELECT 1 FROM payouts WHERE program_id = ${tx.programId}::uuid`;",
+    ].join("\n");
+    expect(unfiltered(scanSource("src/realtime/watch.ts", borrowing, [elsewhere])).map((line) => line.split(" ")[0])).toEqual(["src/realtime/watch.ts:1"]);
     // A listed exception covers its own statement only.
     expect(unfiltered(scanSource("src/jobs/outbox.ts", "await deps.prisma.$queryRaw`SELECT * FROM commissions`"))).toHaveLength(1);
   });

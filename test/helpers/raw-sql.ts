@@ -20,7 +20,14 @@ export interface RawStatement {
   expanded: string | null;
 }
 
-const CALL = /\$(?:queryRaw|executeRaw)(?:Unsafe)?\b|\b(?:pglite|pool|client|tx|sql)\s*\.\s*(?:query|exec)\b(?=\s*[<(])/g;
+/**
+ * Prisma's raw calls; `query`/`exec` on the names accrue gives its pg and
+ * PGlite handles; and `.query(`/`.exec(` on any other receiver whose first
+ * argument is a literal starting with an SQL keyword (upper case, as this
+ * code base writes SQL; QuickBooks' lower-case query language is not ours).
+ */
+const CALL =
+  /\$(?:queryRaw|executeRaw)(?:Unsafe)?\b|\b(?:pglite|pool|client|tx|sql)\s*\.\s*(?:query|exec)\b(?=\s*[<(])|\.\s*(?:query|exec)\b(?=\s*(?:<[^>]*>)?\s*\(\s*[`'"]\s*(?:SELECT|INSERT|UPDATE|DELETE|WITH|TRUNCATE)\b)/g;
 
 /** Reads a string or template literal starting at `start` (its opening quote); returns its raw text and the index after it. */
 function readLiteral(source: string, start: number): { text: string; end: number } {
@@ -91,20 +98,31 @@ function skipTypeArguments(source: string, start: number): number {
   return i;
 }
 
-/** The definition text of `name` in `source` (a function or a const), to its next top-level declaration. */
-function definitionOf(source: string, name: string): string | undefined {
-  const match = new RegExp(`(?:^|\\n)(?:export )?(?:async )?(?:function\\s+${name}\\b|\\s*const\\s+${name}\\s*=)`).exec(source);
+/** A top-level function `name` of `source`, to its next top-level declaration. */
+function functionOf(source: string, name: string): string | undefined {
+  const match = new RegExp(`(?:^|\\n)(?:export )?(?:async )?function\\s+${name}\\b`).exec(source);
   if (!match) return undefined;
   const rest = source.slice(match.index + 1);
   const next = /\n(?:export |function |const |async function |interface |type )/.exec(rest.slice(1));
   return next ? rest.slice(0, next.index + 1) : rest;
 }
 
+/** A `const name = ...;` of `source` (its statement only). */
+function constOf(source: string, name: string): string | undefined {
+  const match = new RegExp(`\\bconst\\s+${name}\\s*=`).exec(source);
+  if (!match) return undefined;
+  const rest = source.slice(match.index);
+  const end = /;\s*(?:\n|$)/.exec(rest);
+  return end ? rest.slice(0, end.index + 1) : rest;
+}
+
 /**
  * The text with the definitions of the fragments it interpolates appended,
- * two levels deep: `${movements}` brings `const movements = movementsSql(...)`
- * and that brings `function movementsSql`. Looked up in the same file first,
- * then in `others` (the rest of the tree, for imported fragment builders).
+ * three levels deep: `${movements}` brings `const movements = movementsSql(...)`
+ * (same file) and that brings `function movementsSql`. A function may live
+ * in another file (an imported fragment builder) and counts only if it builds
+ * SQL (`Prisma.sql`); a const counts only in the same file, and only its own
+ * statement, so a variable of the same name elsewhere lends nothing.
  */
 function expand(source: string, others: readonly string[], text: string, depth = 3): string {
   if (depth === 0) return text;
@@ -112,9 +130,17 @@ function expand(source: string, others: readonly string[], text: string, depth =
   const initialisers = depth < 3 ? [...text.matchAll(/\bconst\s+\w+\s*=\s*([A-Za-z_]\w*)\s*\(/g)].map((m) => m[1]!) : [];
   let out = text;
   for (const name of new Set([...interpolated, ...initialisers])) {
-    let definition = definitionOf(source, name);
-    for (const other of others) definition ??= definitionOf(other, name);
-    if (definition) out += `\n/* ${name}: */\n` + expand(source, others, definition, depth - 1);
+    let definition = constOf(source, name) ?? functionOf(source, name);
+    if (definition === undefined) {
+      for (const other of others) {
+        const found = functionOf(other, name);
+        if (found?.includes("Prisma.sql")) {
+          definition = found;
+          break;
+        }
+      }
+    }
+    if (definition !== undefined) out += `\n/* ${name}: */\n` + expand(source, others, definition, depth - 1);
   }
   return out;
 }
