@@ -41,6 +41,21 @@ const Record = graphql(`
 const Cancel = graphql(`
   mutation WebCancel($input: CancelCommissionsInput!) { cancelCommissions(input: $input) { commissions { id } userErrors { message } } }
 `);
+const RecordFor = graphql(`
+  mutation WebRecordFor($input: RecordConversionInput!) { recordConversion(input: $input) { conversion { id commissions { id } } userErrors { message } } }
+`);
+const ApproveLines = graphql(`
+  mutation WebApproveLines($input: ApproveCommissionsInput!) { approveCommissions(input: $input) { commissions { id } userErrors { message } } }
+`);
+const ReverseSale = graphql(`
+  mutation WebReverseSale($input: ReverseConversionInput!) { reverseConversion(input: $input) { userErrors { message } } }
+`);
+const MethodsOf = graphql(`
+  query WebMethodsOf($id: ID!) { partner(id: $id) { payoutMethods { type accountType isDefault } } }
+`);
+const PayoutsOf = graphql(`
+  query WebPayoutsOf($filter: PayoutFilter) { payouts(first: 10, filter: $filter) { edges { node { status amount { amount } cancelReason } } } }
+`);
 const OperatorOnly = graphql(`
   query WebOperatorOnly { payoutsOverview { owedToPartners { amount } } }
 `);
@@ -199,7 +214,7 @@ describe.skipIf(!hasChromium)("the portal and the dashboard in Chromium", () => 
     await shot(dashboard, "dashboard");
     await shot(portal, "portal-after-payout");
     await dashboard.context().close();
-  });
+  }, 120_000);
 
   it("keeps a partner out of the dashboard's data", async () => {
     const page = await open("/dashboard/ (partner)");
@@ -285,6 +300,159 @@ describe.skipIf(!hasChromium)("the portal and the dashboard in Chromium", () => 
       await shot(page, name);
       await page.context().close();
     }
+  }, 120_000);
+
+  describe("a program that takes payout requests", () => {
+    let beaconAdmin: string;
+    let gamma: { id: string; token: string };
+    let delta: { id: string; token: string };
+    let gammaPortal: Page;
+
+    /** A sale for a partner of this program; returns the conversion and its line. */
+    async function sell(partnerId: string, amount: string): Promise<{ conversion: string; line: string }> {
+      sale += 1;
+      const result = await gql(RecordFor, { input: { externalId: `beacon-${sale}`, partners: [{ id: partnerId }], amount, currency: "USD", occurredAt: new Date().toISOString() } }, beaconAdmin);
+      const conversion = result.data?.recordConversion.conversion;
+      if (!conversion?.commissions[0]) throw new Error(JSON.stringify(result));
+      return { conversion: conversion.id, line: conversion.commissions[0].id };
+    }
+
+    beforeAll(async () => {
+      const platform = await sign({ role: "platform", subject: "platform@web.test" });
+      const program = await gql(
+        CreateProgram,
+        { input: { name: "Beacon Gear", currency: "USD", commissionRule: { type: "PERCENTAGE", percent: "10" }, holdPeriodDays: 0, allowPayoutRequests: true, minimumPayout: "1.00" } },
+        platform,
+      );
+      const programId = Buffer.from(program.data!.createProgram.program!.id, "base64").toString().split(":")[1]!;
+      beaconAdmin = await sign({ role: "admin", subject: "admin@beacon.test", programId });
+      const partner = async (name: string) => {
+        const created = await gql(CreatePartner, { input: { name, email: `${name.toLowerCase()}@beacon.test` } }, beaconAdmin);
+        const id = created.data!.createPartner.partner!.id;
+        const rawId = Buffer.from(id, "base64").toString().split(":")[1]!;
+        return { id, token: await sign({ role: "partner", subject: `${name}@beacon.test`, programId, partnerId: rawId }) };
+      };
+      gamma = await partner("Gamma");
+      delta = await partner("Delta");
+    });
+
+    it("lets a partner add, choose and remove payout methods, give billing details, request a payout and download a statement", async () => {
+      gammaPortal = await open("/portal/ (Gamma)");
+      const page = gammaPortal;
+      await page.goto(`${server.url}/portal/#token=${gamma.token}`);
+      await page.getByRole("heading", { name: "Gamma" }).waitFor();
+      await page.getByTestId("live-status").filter({ hasText: "Live" }).waitFor();
+      await page.getByTestId("blockers").filter({ hasText: "Add a payout method below" }).waitFor();
+
+      const methods = page.getByRole("form", { name: "Add a payout method" });
+      const status = page.getByRole("region", { name: "Payout methods" }).getByRole("status");
+      // A bank account (ACH) with its account type, chosen from the list the API takes.
+      await methods.getByRole("combobox", { name: /^Method/ }).selectOption("ACH");
+      await methods.getByLabel("Account holder").fill("Gamma Person");
+      await methods.getByLabel("Routing number").fill("011000015");
+      await methods.getByLabel("Account number").fill("123456789");
+      await methods.getByLabel("Account type").selectOption("SAVINGS");
+      await methods.getByRole("button", { name: "Add payout method" }).click();
+      await status.filter({ hasText: "Payout method added." }).waitFor();
+      const list = page.getByTestId("payout-methods");
+      await list.getByRole("listitem").filter({ hasText: "6789" }).filter({ hasText: "default" }).waitFor();
+      expect(await list.innerText()).not.toContain("123456789"); // masked
+
+      await methods.getByRole("combobox", { name: /^Method/ }).selectOption("PAYPAL");
+      await methods.getByLabel("PayPal email").fill("gamma@pay.example");
+      await methods.getByRole("button", { name: "Add payout method" }).click();
+      await list.getByRole("listitem").filter({ hasText: "gamma@pay.example" }).waitFor();
+      const methodsNow = async () => (await gql(MethodsOf, { id: gamma.id }, beaconAdmin)).data!.partner!.payoutMethods;
+      expect(await methodsNow()).toEqual([
+        { type: "ACH", accountType: "SAVINGS", isDefault: true },
+        { type: "PAYPAL", accountType: null, isDefault: false },
+      ]);
+
+      await list.getByRole("button", { name: /Make default.*gamma@pay\.example/ }).click();
+      await status.filter({ hasText: "Default changed." }).waitFor();
+      await list.getByRole("listitem").filter({ hasText: "gamma@pay.example" }).filter({ hasText: "default" }).waitFor();
+      await list.getByRole("listitem").filter({ hasText: "6789" }).getByRole("button", { name: /Remove/ }).click();
+      await status.filter({ hasText: "Payout method removed." }).waitFor();
+      await expect.poll(() => list.getByRole("listitem").count()).toBe(1);
+      expect(await methodsNow()).toEqual([{ type: "PAYPAL", accountType: null, isDefault: true }]);
+
+      const billing = page.getByRole("form", { name: "Billing details" });
+      await billing.getByLabel("Legal name").fill("Gamma Person");
+      await billing.getByLabel("Country", { exact: true }).fill("US");
+      await billing.getByLabel("Tax form").selectOption("W9");
+      await billing.getByLabel("Tax id", { exact: true }).fill("123-45-6789");
+      await billing.getByRole("button", { name: "Save billing details" }).click();
+      await page.getByRole("region", { name: "Billing details" }).getByRole("status").filter({ hasText: "Billing details saved." }).waitFor();
+      await page.getByText("Tax id on file: •••• 6789").waitFor();
+
+      // A sale approved over the API: payable, nothing blocks it, and this program takes requests.
+      const { line } = await sell(gamma.id, "200.00");
+      expect((await gql(ApproveLines, { input: { ids: [line] } }, beaconAdmin)).data?.approveCommissions.userErrors).toEqual([]);
+      await page.getByTestId("balance-payable").filter({ hasText: "$20.00" }).waitFor();
+      await page.getByRole("button", { name: "Request a payout" }).click();
+      await page.getByText("Requested: a payout of $20.00 awaits approval.").waitFor();
+      await page.getByTestId("payouts").filter({ hasText: "Draft" }).filter({ hasText: "$20.00" }).waitFor();
+      await page.getByTestId("balance-in-payouts").filter({ hasText: "$20.00" }).waitFor();
+
+      // The statement for the default period (the last 30 days), as the file the browser saves.
+      const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Download CSV" }).click()]);
+      expect(download.suggestedFilename()).toMatch(/\.csv$/);
+      const csv = readFileSync((await download.path())!, "utf8");
+      expect(csv.split("\n")[0]).toMatch(/date/i);
+      expect(csv).toContain("20.00");
+      await shot(page, "portal-payment-details");
+    }, 120_000);
+
+    it("holds and cancels in bulk showing what it skipped, reports whom a run skipped, and cancels a payout the portal then shows", async () => {
+      const lines = [await sell(delta.id, "10.00"), await sell(delta.id, "20.00"), await sell(delta.id, "30.00"), await sell(delta.id, "40.00")];
+      const page = await open("/dashboard/ (Beacon)");
+      await page.goto(`${server.url}/dashboard/#token=${beaconAdmin}`);
+      await page.getByRole("heading", { name: "Beacon Gear" }).waitFor();
+      const review = page.getByRole("region", { name: "Review queue" });
+      const queue = review.getByTestId("review-queue");
+      await queue.getByRole("row").filter({ hasText: "$4.00" }).waitFor();
+      const report = review.getByTestId("bulk-report");
+
+      // Hold $1 and $2; the $2 line is cancelled over the API meanwhile, so the hold skips it by id.
+      await page.getByRole("checkbox", { name: "Select Delta $1.00" }).check();
+      await page.getByRole("checkbox", { name: "Select Delta $2.00" }).check();
+      expect((await gql(Cancel, { input: { ids: [lines[1]!.line], reason: "duplicate order" } }, beaconAdmin)).data?.cancelCommissions.userErrors).toEqual([]);
+      await review.getByLabel("Reason (hold or cancel)").fill("checking the order");
+      await review.getByRole("button", { name: "Hold selected" }).click();
+      await report.filter({ hasText: "Held 1 commissions." }).filter({ hasText: "Skipped 1:" }).filter({ hasText: lines[1]!.line }).waitFor();
+
+      // Cancel $3 and $4; the $4 sale is refunded meanwhile, so the cancel skips its line.
+      await page.getByRole("checkbox", { name: "Select Delta $3.00" }).check();
+      await page.getByRole("checkbox", { name: "Select Delta $4.00" }).check();
+      expect((await gql(ReverseSale, { input: { conversionId: lines[3]!.conversion, refundId: "beacon-refund-4" } }, beaconAdmin)).data?.reverseConversion.userErrors).toEqual([]);
+      await review.getByRole("button", { name: "Cancel selected" }).click();
+      await report.filter({ hasText: "Cancelled 1 commissions." }).filter({ hasText: lines[3]!.line }).waitFor();
+      await queue.getByRole("row").filter({ hasText: "Nothing waits for review." }).waitFor();
+
+      // Delta has a payable line and no payout method: the run says so, by name.
+      const payable = await sell(delta.id, "50.00");
+      expect((await gql(ApproveLines, { input: { ids: [payable.line] } }, beaconAdmin)).data?.approveCommissions.userErrors).toEqual([]);
+      await page.getByRole("button", { name: "Run payouts" }).click();
+      const run = page.getByTestId("run-report");
+      await run.filter({ hasText: "Drafted 0 payouts." }).filter({ hasText: "Skipped 1 partners:" }).waitFor();
+      expect(await run.getByRole("listitem").allInnerTexts()).toEqual([expect.stringMatching(/^Delta: .+/)]);
+
+      // Gamma's requested payout (a draft) is cancelled with a reason.
+      const payouts = page.getByRole("form", { name: "Act on payouts" });
+      await page.getByRole("checkbox", { name: "Select the payout to Gamma" }).check();
+      await payouts.getByLabel("Cancel reason").fill("asked by mistake");
+      await payouts.getByRole("button", { name: "Cancel selected" }).click();
+      await page.getByRole("region", { name: "Payouts" }).getByTestId("bulk-report").filter({ hasText: "Cancelled 1 payouts." }).waitFor();
+      const gammaPayouts = (await gql(PayoutsOf, { filter: { partnerId: gamma.id } }, beaconAdmin)).data!.payouts.edges.map((e) => e.node);
+      expect(gammaPayouts).toEqual([{ status: "CANCELLED", amount: { amount: "20.00" }, cancelReason: "asked by mistake" }]);
+      await shot(page, "dashboard-bulk-and-cancel");
+      await page.context().close();
+
+      // The partner's portal, open all along, follows: the payout cancelled, the money payable again.
+      await gammaPortal.getByTestId("payouts").filter({ hasText: "Cancelled" }).waitFor();
+      await gammaPortal.getByTestId("balance-payable").filter({ hasText: "$20.00" }).waitFor();
+      await gammaPortal.context().close();
+    }, 120_000);
   });
 
   it("loads nothing from elsewhere and breaks no rule of its own content policy", () => {
