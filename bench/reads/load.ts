@@ -5,6 +5,8 @@ import { percentile } from "../lib.ts";
 export interface LoadResult {
   requests: number;
   errors: number;
+  /** The first failed answer (status and the start of its body), when any failed. */
+  firstError?: string;
   perSecond: number;
   p50Ms: number;
   p99Ms: number;
@@ -60,19 +62,27 @@ export async function drive(
   const headers = { "content-type": "application/json", "content-length": String(body.length), ...target.headers };
   const latencies: number[] = [];
   let errors = 0;
+  let firstError: string | undefined;
   const one = () =>
     new Promise<void>((resolve) => {
       const started = performance.now();
       const req = request(target.url, { method: "POST", agent, headers }, (res) => {
-        res.on("data", () => {});
+        let text = "";
+        res.on("data", (chunk: Buffer) => {
+          if (res.statusCode !== 200 && text.length < 300) text += chunk.toString();
+        });
         res.on("end", () => {
-          if (res.statusCode !== 200) errors += 1;
+          if (res.statusCode !== 200) {
+            errors += 1;
+            firstError ??= `${res.statusCode} ${text.slice(0, 300)}`;
+          }
           latencies.push(performance.now() - started);
           resolve();
         });
       });
-      req.on("error", () => {
+      req.on("error", (error) => {
         errors += 1;
+        firstError ??= String(error);
         resolve();
       });
       req.end(body);
@@ -97,7 +107,9 @@ export async function drive(
   return {
     requests: n,
     errors,
-    perSecond: round(n / elapsed),
+    ...(firstError ? { firstError } : {}),
+    // Answers that were errors do not count as served.
+    perSecond: round((n - errors) / elapsed),
     p50Ms: round(percentile(latencies, 50)),
     p99Ms: round(percentile(latencies, 99)),
     serverCpuMs: round(serverCpu / n, 2),

@@ -10,6 +10,7 @@ import type { LineRow } from "../../services/ledger/ledger.ts";
 import { builder } from "../builder.ts";
 import { actorOf, assertMayNamePartner, badInput, READERS } from "../guards.ts";
 import { defineMutation, type Payload } from "../mutation.ts";
+import { countPartnerLines, loadPartnerLines } from "../loaders/partner-commissions.ts";
 import { inOrderOf } from "../reload.ts";
 import { Money, SortDirection, UserErrorCode } from "./common.ts";
 import { PartnerRef } from "./partner.ts";
@@ -156,14 +157,16 @@ builder.queryFields((t) => ({
 }));
 
 builder.prismaObjectField("Partner", "commissions", (t) =>
-  t.relatedConnection("commissions", {
+  t.prismaConnection({
+    type: "Commission",
     cursor: "id",
     description: "This partner's lines, newest first.",
     // On the field, not only on Commission: a refused list shows no count or cursor either.
     authScopes: READERS.commission,
-    totalCount: true,
     args: { filter: t.arg({ type: CommissionFilter }) },
-    query: (args) => ({ where: commissionWhere(args.filter), orderBy: { id: "desc" } }),
+    // A page of partners loads its pages and counts in one statement each (loaders/partner-commissions.ts).
+    totalCount: (partner, args, ctx) => countPartnerLines(ctx, partner.id, args.filter),
+    resolve: (query, partner, args, ctx) => loadPartnerLines(ctx, partner.id, args.filter, query as never) as never,
   }),
 );
 
