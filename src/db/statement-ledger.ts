@@ -10,7 +10,12 @@ import { AsyncLocalStorage } from "node:async_hooks";
 export interface StatementLedger {
   statements: number;
   rows: number;
+  /** The statements themselves, kept while a tap listens (the plan test EXPLAINs them). */
+  queries?: { sql: string; args: unknown[] }[];
 }
+
+/** Called with each counted request's ledger when its answer is written (tests only). */
+export const ledgerTaps = new Set<(ledger: StatementLedger) => void>();
 
 const current = new AsyncLocalStorage<StatementLedger>();
 
@@ -19,11 +24,13 @@ export function runWithLedger<T>(ledger: StatementLedger, work: () => T): T {
   return current.run(ledger, work);
 }
 
-function record(rows: number): void {
+function record(rows: number, query: unknown): void {
   const ledger = current.getStore();
   if (!ledger) return;
   ledger.statements += 1;
   ledger.rows += rows;
+  const { sql, args } = query as { sql: string; args: unknown[] };
+  ledger.queries?.push({ sql, args });
 }
 
 type ResultSet = { rows: unknown[] };
@@ -41,14 +48,14 @@ function counted<T extends Queryable & { startTransaction?: (...args: unknown[])
       if (property === "queryRaw") {
         return async (query: unknown) => {
           const result = await object.queryRaw(query);
-          record(result.rows.length);
+          record(result.rows.length, query);
           return result;
         };
       }
       if (property === "executeRaw") {
         return async (query: unknown) => {
           const affected = await object.executeRaw(query);
-          record(0);
+          record(0, query);
           return affected;
         };
       }
@@ -80,11 +87,12 @@ export const LEDGER_HEADERS = { statements: "x-accrue-statements", rows: "x-accr
  * every statement of a query has been sent.
  */
 export function handleCounted(res: import("node:http").ServerResponse, work: () => unknown): unknown {
-  const ledger: StatementLedger = { statements: 0, rows: 0 };
+  const ledger: StatementLedger = { statements: 0, rows: 0, ...(ledgerTaps.size ? { queries: [] } : {}) };
   const writeHead = res.writeHead.bind(res) as (...args: unknown[]) => unknown;
   (res as { writeHead: unknown }).writeHead = (...args: unknown[]) => {
     res.setHeader(LEDGER_HEADERS.statements, String(ledger.statements));
     res.setHeader(LEDGER_HEADERS.rows, String(ledger.rows));
+    for (const tap of ledgerTaps) tap(ledger);
     return writeHead(...args);
   };
   return runWithLedger(ledger, work);

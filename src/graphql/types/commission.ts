@@ -10,6 +10,7 @@ import type { LineRow } from "../../services/ledger/ledger.ts";
 import { builder } from "../builder.ts";
 import { actorOf, assertMayNamePartner, badInput, READERS } from "../guards.ts";
 import { defineMutation, type Payload } from "../mutation.ts";
+import { inTenant } from "../loaders/nested-scope.ts";
 import { countPartnerLines, loadPartnerLines } from "../loaders/partner-commissions.ts";
 import { inOrderOf } from "../reload.ts";
 import { Money, SortDirection, UserErrorCode } from "./common.ts";
@@ -56,7 +57,11 @@ export const CommissionRef = builder.prismaNode("Commission", {
     conversion: t.relation("conversion", { nullable: true, authScopes: READERS.conversion }),
     reversal: t.relation("reversal", { nullable: true, authScopes: READERS.conversion }),
     related: t.relation("related", { nullable: true, authScopes: READERS.commission, description: "The line this one corrects." }),
-    corrections: t.relation("corrections", { authScopes: READERS.commission, description: "Lines that correct this one (adjustments, reversal shares, clawbacks)." }),
+    corrections: t.relation("corrections", {
+      authScopes: READERS.commission,
+      description: "Lines that correct this one (adjustments, reversal shares, clawbacks).",
+      query: (_args, ctx) => ({ where: inTenant(ctx, { partnerOwned: true }) }),
+    }),
     rule: t.field({
       type: CommissionRuleRef,
       nullable: true,
