@@ -82,43 +82,46 @@ function createPageLoader(ctx: Context, filter: LineFilter | null | undefined) {
         groups.set(group, list);
       }
       const pages = new Map<PageKey, unknown[]>();
-      for (const group of groups.values()) {
-        const { window, selection } = group[0]!;
-        const backward = window.take < 0;
-        const limit = Math.abs(window.take);
-        // Newest first (id desc, uuid v7); a backward page reads towards newer lines and is turned round.
-        const cursor = window.cursor
-          ? backward
-            ? Prisma.sql` AND c.id ${window.skip ? Prisma.raw(">") : Prisma.raw(">=")} ${window.cursor.id}::uuid`
-            : Prisma.sql` AND c.id ${window.skip ? Prisma.raw("<") : Prisma.raw("<=")} ${window.cursor.id}::uuid`
-          : Prisma.empty;
-        const order = backward ? Prisma.raw("ASC") : Prisma.raw("DESC");
-        const partnerIds = [...new Set(group.map((key) => key.partnerId))];
-        const rows = await ctx.db.$queryRaw<{ partner_id: string; id: string }[]>`
-          SELECT p.id::text AS partner_id, c.id::text AS id
-            FROM unnest(${partnerIds}::uuid[]) AS p(id)
-            CROSS JOIN LATERAL (
-              SELECT c.id FROM commissions c
-               WHERE ${tenancy(ctx)} AND c.partner_id = p.id${filterSql}${cursor}
-               ORDER BY c.id ${order} LIMIT ${limit}
-            ) c`;
-        const loaded = rows.length
-          ? await ctx.db.commission.findMany({ ...selection, where: { id: { in: rows.map((row) => row.id) } } } as never)
-          : [];
-        const byId = new Map((loaded as { id: string }[]).map((row) => [row.id, row]));
-        const byPartner = new Map<string, unknown[]>();
-        for (const row of rows) {
-          const line = byId.get(row.id);
-          if (!line) continue;
-          const list = byPartner.get(row.partner_id) ?? [];
-          list.push(line);
-          byPartner.set(row.partner_id, list);
-        }
-        for (const key of group) {
-          const page = byPartner.get(key.partnerId) ?? [];
-          pages.set(key, backward ? [...page].reverse() : page);
-        }
-      }
+      // Groups (aliases with their own selection or window) load side by side, not one after another.
+      await Promise.all(
+        [...groups.values()].map(async (group) => {
+          const { window, selection } = group[0]!;
+          const backward = window.take < 0;
+          const limit = Math.abs(window.take);
+          // Newest first (id desc, uuid v7); a backward page reads towards newer lines and is turned round.
+          const cursor = window.cursor
+            ? backward
+              ? Prisma.sql` AND c.id ${window.skip ? Prisma.raw(">") : Prisma.raw(">=")} ${window.cursor.id}::uuid`
+              : Prisma.sql` AND c.id ${window.skip ? Prisma.raw("<") : Prisma.raw("<=")} ${window.cursor.id}::uuid`
+            : Prisma.empty;
+          const order = backward ? Prisma.raw("ASC") : Prisma.raw("DESC");
+          const partnerIds = [...new Set(group.map((key) => key.partnerId))];
+          const rows = await ctx.db.$queryRaw<{ partner_id: string; id: string }[]>`
+            SELECT p.id::text AS partner_id, c.id::text AS id
+              FROM unnest(${partnerIds}::uuid[]) AS p(id)
+              CROSS JOIN LATERAL (
+                SELECT c.id FROM commissions c
+                 WHERE ${tenancy(ctx)} AND c.partner_id = p.id${filterSql}${cursor}
+                 ORDER BY c.id ${order} LIMIT ${limit}
+              ) c`;
+          const loaded = rows.length
+            ? await ctx.db.commission.findMany({ ...selection, where: { id: { in: rows.map((row) => row.id) } } } as never)
+            : [];
+          const byId = new Map((loaded as { id: string }[]).map((row) => [row.id, row]));
+          const byPartner = new Map<string, unknown[]>();
+          for (const row of rows) {
+            const line = byId.get(row.id);
+            if (!line) continue;
+            const list = byPartner.get(row.partner_id) ?? [];
+            list.push(line);
+            byPartner.set(row.partner_id, list);
+          }
+          for (const key of group) {
+            const page = byPartner.get(key.partnerId) ?? [];
+            pages.set(key, backward ? [...page].reverse() : page);
+          }
+        }),
+      );
       return keys.map((key) => pages.get(key)!);
     },
     { cache: false },
