@@ -25,6 +25,7 @@ import type { Scheduler } from "./jobs/scheduler.ts";
 import type { Realtime } from "./realtime/realtime.ts";
 import { attachWebSocketServer } from "./realtime/ws-server.ts";
 import { buildSchema } from "./graphql/schema.ts";
+import { handleCounted } from "./db/statement-ledger.ts";
 import { createRequestLimits, type RequestLimits } from "./limits/request-limits.ts";
 import type { Logger } from "./logger.ts";
 import type { ServiceDeps } from "./services/deps.ts";
@@ -144,6 +145,7 @@ export async function buildApp(config: Config, options: CoreOptions = {}): Promi
     else if (isWebPageRequest(req.url)) webPages(req, res);
     else if (req.url?.startsWith("/integrations/quickbooks/") || req.url?.startsWith("/webhooks/quickbooks")) void quickbooksHandler(req, res);
     else if (isPaymentWebhook(req.url)) void handlePaymentWebhook(deps, req, res);
+    else if (options.countStatements) void handleCounted(res, () => yoga.handle(req, res, { req, res }));
     else void yoga.handle(req, res, { req, res });
   });
   server.keepAliveTimeout = 5_000;

@@ -5,6 +5,7 @@ import pg from "pg";
 import { join } from "node:path";
 import { PrismaClient } from "../generated/prisma/client.ts";
 import { lockDataDir } from "./data-dir-lock.ts";
+import { ledgerCountingAdapter } from "./statement-ledger.ts";
 import { tagStatements } from "./statement-tags.ts";
 
 export type { PrismaClient };
@@ -79,7 +80,8 @@ function countingClient(
   // Prisma's own default maxWait (2 s) would apply to every transaction that names none.
   const transactionOptions = { maxWait: timeouts.transactionStartMs };
   if (!count) return { prisma: new PrismaClient({ adapter, transactionOptions }), statements };
-  const prisma = new PrismaClient({ adapter, transactionOptions, log: [{ emit: "event", level: "query" }] });
+  // Per request too (statement-ledger.ts): the global count includes whatever runs in the background.
+  const prisma = new PrismaClient({ adapter: ledgerCountingAdapter(adapter), transactionOptions, log: [{ emit: "event", level: "query" }] });
   prisma.$on("query", () => {
     statements.count += 1;
   });

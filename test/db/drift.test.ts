@@ -20,6 +20,7 @@ const SQL_ONLY_INDEXES = new Set([
   "payout_methods_partner_id_default_key",
   "commissions_conversion_id_partner_id_key",
   "events_program_id_xid_id_idx",
+  "conversions_program_id_id_reversed_idx",
 ]);
 
 const typeMap: Record<string, string[]> = {

@@ -10,6 +10,8 @@ import type { LineRow } from "../../services/ledger/ledger.ts";
 import { builder } from "../builder.ts";
 import { actorOf, assertMayNamePartner, badInput, READERS } from "../guards.ts";
 import { defineMutation, type Payload } from "../mutation.ts";
+import { inTenant } from "../loaders/nested-scope.ts";
+import { countPartnerLines, loadPartnerLines } from "../loaders/partner-commissions.ts";
 import { inOrderOf } from "../reload.ts";
 import { Money, SortDirection, UserErrorCode } from "./common.ts";
 import { PartnerRef } from "./partner.ts";
@@ -55,7 +57,11 @@ export const CommissionRef = builder.prismaNode("Commission", {
     conversion: t.relation("conversion", { nullable: true, authScopes: READERS.conversion }),
     reversal: t.relation("reversal", { nullable: true, authScopes: READERS.conversion }),
     related: t.relation("related", { nullable: true, authScopes: READERS.commission, description: "The line this one corrects." }),
-    corrections: t.relation("corrections", { authScopes: READERS.commission, description: "Lines that correct this one (adjustments, reversal shares, clawbacks)." }),
+    corrections: t.relation("corrections", {
+      authScopes: READERS.commission,
+      description: "Lines that correct this one (adjustments, reversal shares, clawbacks).",
+      query: (_args, ctx) => ({ where: inTenant(ctx, { partnerOwned: true }) }),
+    }),
     rule: t.field({
       type: CommissionRuleRef,
       nullable: true,
@@ -156,14 +162,16 @@ builder.queryFields((t) => ({
 }));
 
 builder.prismaObjectField("Partner", "commissions", (t) =>
-  t.relatedConnection("commissions", {
+  t.prismaConnection({
+    type: "Commission",
     cursor: "id",
     description: "This partner's lines, newest first.",
     // On the field, not only on Commission: a refused list shows no count or cursor either.
     authScopes: READERS.commission,
-    totalCount: true,
     args: { filter: t.arg({ type: CommissionFilter }) },
-    query: (args) => ({ where: commissionWhere(args.filter), orderBy: { id: "desc" } }),
+    // A page of partners loads its pages and counts in one statement each (loaders/partner-commissions.ts).
+    totalCount: (partner, args, ctx) => countPartnerLines(ctx, partner.id, args.filter),
+    resolve: (query, partner, args, ctx) => loadPartnerLines(ctx, partner.id, args.filter, query as never) as never,
   }),
 );
 

@@ -2,6 +2,7 @@ import type { Prisma } from "../../generated/prisma/client.ts";
 import { MAX_BATCH, recordConversions, type ConversionInput, type RecordedConversion } from "../../services/conversions/record-conversions.ts";
 import { reverseConversion } from "../../services/conversions/reverse-conversion.ts";
 import { builder } from "../builder.ts";
+import { inTenant } from "../loaders/nested-scope.ts";
 import { actorOf, assertMayLookUpPartners, assertMayNamePartner, READERS } from "../guards.ts";
 import { defineMutation } from "../mutation.ts";
 import { inOrderOf } from "../reload.ts";
@@ -43,12 +44,12 @@ export const ConversionRef = builder.prismaNode("Conversion", {
     commissions: t.relation("commissions", {
       authScopes: READERS.commission,
       description: "One line per partner (and any corrections). A partner sees its own lines only.",
-      query: (_args, ctx) => ({
-        where: ctx.viewer?.role === "partner" ? { partnerId: ctx.viewer.partnerId } : {},
-        orderBy: { id: "asc" },
-      }),
+      query: (_args, ctx) => ({ where: inTenant(ctx, { partnerOwned: true }), orderBy: { id: "asc" } }),
     }),
-    reversals: t.relation("reversals", { authScopes: READERS.conversion, query: { orderBy: { createdAt: "asc" } } }),
+    reversals: t.relation("reversals", {
+      authScopes: READERS.conversion,
+      query: (_args, ctx) => ({ where: inTenant(ctx, { partnerOwned: false }), orderBy: { createdAt: "asc" } }),
+    }),
   }),
 });
 
@@ -75,7 +76,7 @@ export const ReversalRef = builder.prismaNode("Reversal", {
     commissions: t.relation("commissions", {
       authScopes: READERS.commission,
       description: "The lines this reversal booked (reversal shares and clawbacks).",
-      query: (_args, ctx) => ({ where: ctx.viewer?.role === "partner" ? { partnerId: ctx.viewer.partnerId } : {}, orderBy: { id: "asc" } }),
+      query: (_args, ctx) => ({ where: inTenant(ctx, { partnerOwned: true }), orderBy: { id: "asc" } }),
     }),
   }),
 });

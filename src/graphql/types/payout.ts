@@ -10,6 +10,7 @@ import { requestPayout } from "../../services/payouts/request-payout.ts";
 import { runPayouts, type PayoutRunReport } from "../../services/payouts/run-payouts.ts";
 import { transitionPayouts } from "../../services/payouts/transition-payouts.ts";
 import { builder } from "../builder.ts";
+import { inTenant } from "../loaders/nested-scope.ts";
 import { actorOf, assertMayNamePartner, OPERATORS, READERS } from "../guards.ts";
 import { loadersOf } from "../loaders.ts";
 import { defineMutation, type Payload } from "../mutation.ts";
@@ -80,7 +81,10 @@ export const PayoutRef = builder.prismaNode("Payout", {
     lines: t.relation("items", {
       authScopes: READERS.payout,
       args: { includeRemoved: t.arg.boolean({ defaultValue: false }) },
-      query: (args) => ({ where: args.includeRemoved ? {} : { active: true }, orderBy: { createdAt: "asc" } }),
+      query: (args, ctx) => ({
+        where: { ...inTenant(ctx, { partnerOwned: false }), ...(args.includeRemoved ? {} : { active: true }) },
+        orderBy: { createdAt: "asc" },
+      }),
     }),
   }),
 });

@@ -1,0 +1,183 @@
+import DataLoader from "dataloader";
+import type { Context } from "../../context.ts";
+import { Prisma } from "../../generated/prisma/client.ts";
+import { NO_PROGRAM } from "../../context.ts";
+import { badInput } from "../guards.ts";
+
+/**
+ * `Partner.commissions` for a page of partners in two statements, whatever
+ * the page size: the ids of each partner's page (a LATERAL subquery per
+ * partner with its own LIMIT, on the (program_id, partner_id, id) index),
+ * then those rows with the selection plugin-prisma planned for the nodes.
+ *
+ * Prisma's own nested load (an `include` on the partners' query) read every
+ * line of every partner on the page, all columns, without program_id (so no
+ * index applied), and cut the pages in JavaScript. The first statement here
+ * carries what the tenant-scoped client adds to a Commission read (see
+ * src/db/tenant-scope.ts): program_id, and partner_id for partner tokens;
+ * the second goes through the scoped client itself.
+ */
+
+export interface LineFilter {
+  status?: readonly string[] | null;
+  kind?: readonly string[] | null;
+  partnerId?: { id: string } | null;
+  conversionId?: { typename: string; id: string } | null;
+  occurredAfter?: Date | null;
+  occurredBefore?: Date | null;
+  payableBefore?: Date | null;
+}
+
+/** One page's window: plugin-prisma's take (negative pages backwards), skip and cursor. */
+export interface PageWindow {
+  take: number;
+  skip?: number;
+  cursor?: { id: string };
+}
+
+/** What the tenant-scoped client adds to a Commission read, as SQL. */
+function tenancy(ctx: Context): Prisma.Sql {
+  const programId = ctx.actor?.programId ?? NO_PROGRAM;
+  const partnerId = ctx.actor?.partnerId;
+  return partnerId
+    ? Prisma.sql`c.program_id = ${programId}::uuid AND c.partner_id = ${partnerId}::uuid`
+    : Prisma.sql`c.program_id = ${programId}::uuid`;
+}
+
+/** The CommissionFilter as SQL, as commissionWhere (types/commission.ts) says it in Prisma's terms. */
+export function lineFilterSql(filter: LineFilter | null | undefined): Prisma.Sql {
+  const parts: Prisma.Sql[] = [];
+  if (filter?.status?.length) parts.push(Prisma.sql`c.status = ANY(${[...filter.status]}::"CommissionStatus"[])`);
+  if (filter?.kind?.length) parts.push(Prisma.sql`c.kind = ANY(${[...filter.kind]}::"CommissionKind"[])`);
+  if (filter?.partnerId) parts.push(Prisma.sql`c.partner_id = ${filter.partnerId.id}::uuid`);
+  if (filter?.conversionId) {
+    if (filter.conversionId.typename !== "Conversion") throw badInput(`conversionId: "${filter.conversionId.typename}" ids name no conversion`);
+    parts.push(Prisma.sql`c.conversion_id = ${filter.conversionId.id}::uuid`);
+  }
+  if (filter?.occurredAfter) parts.push(Prisma.sql`c.occurred_at >= ${filter.occurredAfter}`);
+  if (filter?.occurredBefore) parts.push(Prisma.sql`c.occurred_at < ${filter.occurredBefore}`);
+  if (filter?.payableBefore) parts.push(Prisma.sql`c.payable_at < ${filter.payableBefore}`);
+  return parts.length ? Prisma.sql` AND ${Prisma.join(parts, " AND ")}` : Prisma.empty;
+}
+
+type Selection = Record<string, unknown>;
+
+interface PageKey {
+  partnerId: string;
+  window: PageWindow;
+  /** plugin-prisma's select or include for the nodes; the same object for every partner of one field in one request. */
+  selection: Selection;
+}
+
+function createPageLoader(ctx: Context, filter: LineFilter | null | undefined) {
+  const filterSql = lineFilterSql(filter);
+  return new DataLoader<PageKey, unknown[], string>(
+    async (keys) => {
+      // Partners of one field share a window and a selection; anything else gets a batch of its own.
+      const groups = new Map<string, PageKey[]>();
+      for (const key of keys) {
+        const group = `${key.window.take}|${key.window.skip ?? 0}|${key.window.cursor?.id ?? ""}|${JSON.stringify(key.selection)}`;
+        const list = groups.get(group) ?? [];
+        list.push(key);
+        groups.set(group, list);
+      }
+      const pages = new Map<PageKey, unknown[]>();
+      // Groups (aliases with their own selection or window) load side by side, not one after another.
+      await Promise.all(
+        [...groups.values()].map(async (group) => {
+          const { window, selection } = group[0]!;
+          const backward = window.take < 0;
+          const limit = Math.abs(window.take);
+          // Newest first (id desc, uuid v7); a backward page reads towards newer lines and is turned round.
+          const cursor = window.cursor
+            ? backward
+              ? Prisma.sql` AND c.id ${window.skip ? Prisma.raw(">") : Prisma.raw(">=")} ${window.cursor.id}::uuid`
+              : Prisma.sql` AND c.id ${window.skip ? Prisma.raw("<") : Prisma.raw("<=")} ${window.cursor.id}::uuid`
+            : Prisma.empty;
+          const order = backward ? Prisma.raw("ASC") : Prisma.raw("DESC");
+          const partnerIds = [...new Set(group.map((key) => key.partnerId))];
+          const rows = await ctx.db.$queryRaw<{ partner_id: string; id: string }[]>`
+            SELECT p.id::text AS partner_id, c.id::text AS id
+              FROM unnest(${partnerIds}::uuid[]) AS p(id)
+              CROSS JOIN LATERAL (
+                SELECT c.id FROM commissions c
+                 WHERE ${tenancy(ctx)} AND c.partner_id = p.id${filterSql}${cursor}
+                 ORDER BY c.id ${order} LIMIT ${limit}
+              ) c`;
+          const loaded = rows.length
+            ? await ctx.db.commission.findMany({ ...selection, where: { id: { in: rows.map((row) => row.id) } } } as never)
+            : [];
+          const byId = new Map((loaded as { id: string }[]).map((row) => [row.id, row]));
+          const byPartner = new Map<string, unknown[]>();
+          for (const row of rows) {
+            const line = byId.get(row.id);
+            if (!line) continue;
+            const list = byPartner.get(row.partner_id) ?? [];
+            list.push(line);
+            byPartner.set(row.partner_id, list);
+          }
+          for (const key of group) {
+            const page = byPartner.get(key.partnerId) ?? [];
+            pages.set(key, backward ? [...page].reverse() : page);
+          }
+        }),
+      );
+      return keys.map((key) => pages.get(key)!);
+    },
+    { cache: false },
+  );
+}
+
+function createCountLoader(ctx: Context, filter: LineFilter | null | undefined) {
+  const filterSql = lineFilterSql(filter);
+  return new DataLoader<string, number>(async (partnerIds) => {
+    const rows = await ctx.db.$queryRaw<{ partner_id: string; n: number }[]>`
+      SELECT c.partner_id::text, count(*)::int AS n FROM commissions c
+       WHERE ${tenancy(ctx)} AND c.partner_id = ANY(${[...partnerIds]}::uuid[])${filterSql}
+       GROUP BY c.partner_id`;
+    const counts = new Map(rows.map((row) => [row.partner_id, row.n]));
+    return partnerIds.map((id) => counts.get(id) ?? 0);
+  });
+}
+
+interface Loaders {
+  pages: Map<string, ReturnType<typeof createPageLoader>>;
+  counts: Map<string, ReturnType<typeof createCountLoader>>;
+}
+
+const perRequest = new WeakMap<Context, Loaders>();
+
+function loadersOf(ctx: Context): Loaders {
+  let loaders = perRequest.get(ctx);
+  if (!loaders) {
+    loaders = { pages: new Map(), counts: new Map() };
+    perRequest.set(ctx, loaders);
+  }
+  return loaders;
+}
+
+const filterKey = (filter: LineFilter | null | undefined) => JSON.stringify(filter ?? null);
+
+/** The page of `partnerId`'s lines in `window`, newest first, each loaded with `query`'s selection. */
+export function loadPartnerLines(
+  ctx: Context,
+  partnerId: string,
+  filter: LineFilter | null | undefined,
+  query: PageWindow & Selection,
+): Promise<unknown[]> {
+  const { take, skip, cursor, ...selection } = query;
+  const key = filterKey(filter);
+  const pages = loadersOf(ctx).pages;
+  let loader = pages.get(key);
+  if (!loader) pages.set(key, (loader = createPageLoader(ctx, filter)));
+  return loader.load({ partnerId, window: { take, skip, cursor }, selection });
+}
+
+/** How many of `partnerId`'s lines match the filter. */
+export function countPartnerLines(ctx: Context, partnerId: string, filter: LineFilter | null | undefined): Promise<number> {
+  const key = filterKey(filter);
+  const counts = loadersOf(ctx).counts;
+  let loader = counts.get(key);
+  if (!loader) counts.set(key, (loader = createCountLoader(ctx, filter)));
+  return loader.load(partnerId);
+}
