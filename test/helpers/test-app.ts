@@ -71,6 +71,11 @@ export async function startTestApp(
     ACCRUE_JWT_MAX_LIFETIME_SECONDS: String(365 * 86_400),
     ACCRUE_RATE_LIMIT_MUTATIONS_PER_MINUTE: "1000000",
     ACCRUE_RATE_LIMIT_QUERY_COST_PER_MINUTE: "1000000000",
+    // The 2 s request budget is a production guard against heavy queries;
+    // on a busy machine an ordinary test request can take longer, and a
+    // test must not depend on the machine's speed. query-timeout.test.ts
+    // sets its own budget.
+    ACCRUE_QUERY_TIMEOUT_MS: "60000",
     ...(postgres ? { DATABASE_URL: postgres.url } : {}),
     ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : {}),
     ...options.env,
