@@ -295,7 +295,7 @@ function dateParam(value: string | null, param: string, zone: string): DateTime 
  * A partner's statement for a period (program time, both dates inclusive):
  * a ledger of what was earned (lines that count) less what was paid. The
  * opening balance is every movement before the period; each row is one
- * movement dated in it (see movementsSql), with its signed amount and the
+ * movement dated in it (see read-statement.ts), with its signed amount and the
  * running balance; the closing balance is opening + the rows. A movement's
  * date never changes, so a past period's statement changes only when a line
  * or refund is dated into it later (a backdated sale or refund). Dates are

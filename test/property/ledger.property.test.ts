@@ -4,6 +4,7 @@ import type { CurrencyCode } from "../../src/domain/currency.ts";
 import { dec } from "../../src/domain/money.ts";
 import { reversedShare } from "../../src/domain/reversal.ts";
 import { reconcileBalances } from "../../src/services/balances/reconcile-balances.ts";
+import { readStatement } from "../../src/services/ledger/read-statement.ts";
 import { adjustCommission } from "../../src/services/commissions/adjust-commission.ts";
 import { creditPartner } from "../../src/services/commissions/credit-partner.ts";
 import { reviewCommissions, type ReviewAction } from "../../src/services/commissions/review-commissions.ts";
@@ -23,7 +24,8 @@ import { startServiceHarness, type ServiceHarness } from "../helpers/service-har
  * Random sequences of accrue / approve / hold / release / cancel / reinstate /
  * adjust / credit / reverse, and payout operations (draft, approve, pay,
  * cancel, remove a line) with the clock moving on. After every step:
- * - every balance equals the sum of its lines, bucket by bucket (reconcile);
+ * - every balance equals the sum of its lines, bucket by bucket (reconcile),
+ *   and the sum of its movements (reconcile, and summed here on their own);
  * - no line disappeared and no amount was edited in place;
  * - each sale's lines net to exactly what its refunds leave of them, and a
  *   line reversed whole takes its earlier reversal shares and clawbacks along;
@@ -167,6 +169,21 @@ export async function checkInvariants(h: ServiceHarness, world: World, before: S
   expect(report.mismatches).toEqual([]);
   expect(report.checkedPartners).toBe(world.partners.length);
 
+  // Every operation that moved money wrote movements, and they add up to the balance (summed here, apart from reconcile).
+  const moved = await h.db.sql.query<{ partner_id: string; pending: string; payable: string; in_payouts: string; paid: string }>(
+    `SELECT partner_id::text, ${["pending", "payable", "in_payouts", "paid"]
+      .map((b) => `(coalesce(sum(amount) FILTER (WHERE to_bucket = '${b}'), 0) - coalesce(sum(amount) FILTER (WHERE from_bucket = '${b}'), 0))::text AS ${b}`)
+      .join(", ")}
+       FROM balance_movements WHERE program_id = $1 GROUP BY partner_id`,
+    [world.actor.programId],
+  );
+  for (const row of await db.balance.findMany()) {
+    const sums = moved.find((m) => m.partner_id === row.partnerId) ?? { pending: "0", payable: "0", in_payouts: "0", paid: "0" };
+    expect([sums.pending, sums.payable, sums.in_payouts, sums.paid].map((v) => dec(v).toFixed(4)), `movements of ${row.partnerId}`).toEqual(
+      [row.pending, row.payable, row.inPayouts, row.paid].map((v) => dec(v).toFixed(4)),
+    );
+  }
+
   const lines = await db.commission.findMany({ select: { id: true, amount: true, kind: true, status: true, relatedId: true, conversionId: true, currency: true } });
   const now: Snapshot = new Map(lines.map((line) => [line.id, line.amount.toFixed()]));
   for (const [id, amount] of before) expect(now.get(id), `line ${id} must keep its amount`).toBe(amount);
@@ -221,6 +238,17 @@ export async function checkInvariants(h: ServiceHarness, world: World, before: S
   return now;
 }
 
+/** A statement of all time, read from the movements, closes on what the partner is owed: pending + payable + in payouts. */
+export async function checkStatements(h: ServiceHarness, world: World): Promise<void> {
+  const db = h.deps.tenant(world.actor.programId);
+  for (const row of await db.balance.findMany()) {
+    const statement = await readStatement(db, world.actor.programId, row.partnerId, { start: new Date("2000-01-01T00:00:00.000Z"), end: new Date("2100-01-01T00:00:00.000Z") });
+    let closing = dec(statement.opening);
+    for await (const movement of statement.movements) closing = closing.plus(dec(movement.amount));
+    expect(closing.toFixed(4), `statement of ${row.partnerId}`).toBe(dec(row.pending).plus(dec(row.payable)).plus(dec(row.inPayouts)).toFixed(4));
+  }
+}
+
 describe("ledger properties (embedded PostgreSQL)", () => {
   let h: ServiceHarness;
   beforeAll(async () => {
@@ -240,6 +268,7 @@ describe("ledger properties (embedded PostgreSQL)", () => {
           await applyOp(h, world, op, step);
           snapshot = await checkInvariants(h, world, snapshot);
         }
+        await checkStatements(h, world);
       }),
       // A fixed seed keeps CI deterministic; FC_SEED=<n> explores other sequences.
       { numRuns: 30, seed: Number(process.env.FC_SEED ?? 20261122) },

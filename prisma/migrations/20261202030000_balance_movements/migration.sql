@@ -74,9 +74,10 @@ CREATE TRIGGER "balance_movements_no_truncate" BEFORE TRUNCATE ON "balance_movem
 --    elsewhere than the line stands: one movement at its updated_at brings it
 --    to where it is (cause "backfill", reason says why).
 -- 4. A line in an open payout: payable → in_payouts, with the payout, when the
---    payout (or the line, if later) was created. A line in a paid payout:
---    that, then in_payouts → paid on the payout's paid date (recorded at its
---    payout.pay audit entry when there is one).
+--    payout was made (its payout.create audit entry, else its created_at; the
+--    line's created_at if later). A line in a paid payout: that, then
+--    in_payouts → paid on the payout's paid date (recorded at its payout.pay
+--    audit entry when there is one).
 -- Not rebuilt (no record of them survives): approvals and maturity inside
 -- the counted buckets before today, and payouts that were cancelled or lines
 -- removed from a draft (their moves net to nothing). Balances as of a time
@@ -171,9 +172,14 @@ SELECT gen_random_uuid(), p.program_id, p.partner_id, p.id, NULL, p.currency,
 -- 4. Into the payout that holds the line, and paid.
 INSERT INTO "balance_movements" (id, program_id, partner_id, commission_id, payout_id, currency, entry, from_bucket, to_bucket, amount, occurred_at, recorded_at, cause, reason, audit_entry_id)
 SELECT gen_random_uuid(), p.program_id, p.partner_id, p.id, coalesce(p.open_payout_id, p.paid_payout_id), p.currency, 'TRANSFER', 'payable', 'in_payouts', p.amount,
-       greatest(coalesce(p.open_payout_created_at, p.paid_payout_created_at), p.created_at),
-       greatest(coalesce(p.open_payout_created_at, p.paid_payout_created_at), p.created_at), 'payout.create', NULL, NULL
-  FROM "backfill_plan" p WHERE p.bucket = 'in_payouts' OR (p.bucket = 'paid' AND p.paid_payout_id IS NOT NULL);
+       greatest(coalesce(made.created_at, p.open_payout_created_at, p.paid_payout_created_at), p.created_at),
+       greatest(coalesce(made.created_at, p.open_payout_created_at, p.paid_payout_created_at), p.created_at), 'payout.create', NULL, made.id
+  FROM "backfill_plan" p
+  LEFT JOIN LATERAL (
+    SELECT a.id, a.created_at FROM "audit_entries" a
+     WHERE a.program_id = p.program_id AND a.entity_id = coalesce(p.open_payout_id, p.paid_payout_id) AND a.action = 'payout.create'
+     ORDER BY a.created_at, a.id LIMIT 1) made ON true
+ WHERE p.bucket = 'in_payouts' OR (p.bucket = 'paid' AND p.paid_payout_id IS NOT NULL);
 
 INSERT INTO "balance_movements" (id, program_id, partner_id, commission_id, payout_id, currency, entry, from_bucket, to_bucket, amount, occurred_at, recorded_at, cause, reason, audit_entry_id)
 SELECT gen_random_uuid(), p.program_id, p.partner_id, p.id, p.paid_payout_id, p.currency, 'TRANSFER', 'in_payouts', 'paid', p.amount,
