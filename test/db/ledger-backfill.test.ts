@@ -18,7 +18,7 @@ import { recordPayoutBounce } from "../../src/services/payouts/record-payout-bou
 import { removePayoutLines } from "../../src/services/payouts/remove-payout-lines.ts";
 import { transitionPayouts } from "../../src/services/payouts/transition-payouts.ts";
 import { createProgram } from "../../src/services/programs/create-program.ts";
-import type { Actor } from "../../src/services/runtime.ts";
+import type { Actor } from "../../src/services/deps.ts";
 import { startServiceHarness, type ServiceHarness } from "../helpers/service-harness.ts";
 
 /**

@@ -15,7 +15,7 @@ import { createPartner } from "../../src/services/partners/create-partner.ts";
 import { addPayoutMethod } from "../../src/services/payment-details/payout-methods.ts";
 import { setBillingProfile } from "../../src/services/payment-details/set-billing-profile.ts";
 import { createProgram } from "../../src/services/programs/create-program.ts";
-import type { Actor } from "../../src/services/runtime.ts";
+import type { Actor } from "../../src/services/deps.ts";
 
 interface World {
   actor: Actor;
