@@ -37,7 +37,11 @@ describe.each(databaseTargets())("idempotency keys and dates on %s", (target) =>
     await makePayable(t, acme, p.id);
     await payableSale(t, acme, integration, p.id, "600.00");
     const payout = dataOf(await t.gql(CreatePayoutDoc, { input: { partnerId: p.id } }, acme.financeToken)).createPayout.payout!;
+    // Approved the day before, so a payment dated then is not before its approval.
+    const now = t.clock.now().toISOString();
+    t.clock.set("2026-03-09T00:00:00.000Z");
     await t.gql(ApprovePayoutsDoc, { input: { ids: [payout.id] } }, acme.financeToken);
+    t.clock.set(now);
     const pay = (paidAt: string) =>
       t.gql(PayPayoutsDoc, { input: { ids: [payout.id], method: "PAYPAL", reference: "PP-1", paidAt, idempotencyKey: `pay-${p.id}` } }, acme.financeToken);
 
