@@ -338,7 +338,7 @@ async function statementCsv(ctx: Context, res: ServerResponse, query: Query): Pr
 }
 
 /**
- * The yearly 1099-NEC report: US partners with a W-9 on file paid at least
+ * The yearly 1099-NEC report: US partners (those missing a W-9 flagged in w9_on_file) paid at least
  * the tax year's threshold, by paid date in program time, leaving out
  * payouts through PayPal and Venmo (their networks report them on 1099-K)
  * and payouts whose money came back. The TIN is masked, except for an admin
@@ -372,7 +372,17 @@ async function tax1099Csv(ctx: Context, res: ServerResponse, query: Query, deps:
   for (let i = 0; i < candidates.length; i += TAX_PAGE) {
     for (const profile of await ctx.db.billingProfile.findMany({ where: { partnerId: { in: candidates.slice(i, i + TAX_PAGE) } } })) profiles.set(profile.partnerId, profile);
   }
-  const payees = tally.payees((id) => profiles.get(id)?.taxForm === "W9" && profiles.get(id)?.country === "US");
+  // A US payee (by billing details, else the partner's own country) is
+  // listed whether or not a W-9 is on file: one without it is flagged, not
+  // left out in silence, so the form can be asked for before filing.
+  const countries = new Map<string, { name: string; country: string | null }>();
+  for (let i = 0; i < candidates.length; i += TAX_PAGE) {
+    for (const partner of await ctx.db.partner.findMany({ where: { id: { in: candidates.slice(i, i + TAX_PAGE) } }, select: { id: true, name: true, country: true } })) {
+      countries.set(partner.id, { name: partner.name, country: partner.country });
+    }
+  }
+  const isUS = (id: string) => (profiles.get(id)?.country ?? countries.get(id)?.country) === "US";
+  const payees = tally.payees(isUS);
   if (reveal) {
     await transact(deps, ctx.actor!, (tx) =>
       audit(tx, { action: "tax_report.export_1099_nec", entityType: "Program", entityId: tx.programId, after: { year, payees: payees.length, revealedTins: true } }),
@@ -381,24 +391,27 @@ async function tax1099Csv(ctx: Context, res: ServerResponse, query: Query, deps:
   await streamCsv(
     res,
     `1099-nec-${year}.csv`,
-    ["partner_id", "legal_name", "entity_type", "tin", "address_line1", "address_line2", "city", "state", "postal_code", "country", "nonemployee_compensation", "currency", "payouts"],
+    ["partner_id", "legal_name", "entity_type", "tin", "address_line1", "address_line2", "city", "state", "postal_code", "country", "nonemployee_compensation", "currency", "payouts", "w9_on_file"],
     (async function* () {
       for (const payee of payees) {
-        const b = profiles.get(payee.partnerId)!;
+        const b = profiles.get(payee.partnerId);
+        const w9 = b?.taxForm === "W9";
         yield [
           globalIdOf("Partner", payee.partnerId),
-          b.legalName,
-          b.entityType,
-          reveal && b.taxId ? deps.secrets.open(b.taxId) : maskSecret(b.taxIdLast4),
-          b.addressLine1,
-          b.addressLine2,
-          b.city,
-          b.region,
-          b.postalCode,
-          b.country,
+          b?.legalName ?? countries.get(payee.partnerId)?.name ?? null,
+          b?.entityType ?? null,
+          b ? (reveal && b.taxId ? deps.secrets.open(b.taxId) : maskSecret(b.taxIdLast4)) : null,
+          b?.addressLine1 ?? null,
+          b?.addressLine2 ?? null,
+          b?.city ?? null,
+          b?.region ?? null,
+          b?.postalCode ?? null,
+          b?.country ?? "US",
           money(payee.total, program.currency),
           program.currency,
           payee.payoutCount,
+          // "no": no W-9 on file; ask for one (and withhold backup tax) before filing.
+          w9 ? "yes" : "no",
         ] satisfies CsvCell[];
       }
     })(),

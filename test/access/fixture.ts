@@ -123,7 +123,7 @@ export async function buildAccessFixture(t: TestApp, scopes: readonly string[], 
       const draft = await must(t, CREATE_PAYOUT, { input: { partnerId } }, finance);
       const id = draft.payout.id as string;
       if (state !== "DRAFT") await must(t, APPROVE_PAYOUTS, { input: { ids: [id] } }, finance);
-      if (state === "PAID") await must(t, PAY, { input: { ids: [id], method: "BANK_TRANSFER", reference: `REF-${label}-${payouts.length}`, paidAt: "2026-01-15T00:00:00Z" } }, finance);
+      if (state === "PAID") await must(t, PAY, { input: { ids: [id], method: "BANK_TRANSFER", reference: `REF-${label}-${payouts.length}` } }, finance);
       payouts.push(id);
     };
     await pay(partners[0]!, "PAID");

@@ -34,16 +34,20 @@ describe.each(databaseTargets())("CSV exports on %s", (target) => {
   }
 
   async function payOut(p: { id: string }, method: "ACH" | "PAYPAL" | "WIRE", paidAt: string, reference: string) {
+    // Drafted and approved on the day it is paid (a payment is never dated
+    // before its approval): the clock only moves forward, as tokens are dated by it.
+    t.clock.set(paidAt);
     const draft = dataOf(await t.gql(CreatePayoutDoc, { input: { partnerId: p.id } }, acme.financeToken)).createPayout;
     if (!draft.payout) throw new Error(JSON.stringify(draft.userErrors));
     await t.gql(ApprovePayoutsDoc, { input: { ids: [draft.payout.id] } }, acme.financeToken);
-    await t.gql(PayPayoutsDoc, { input: { ids: [draft.payout.id], method, reference, paidAt } }, acme.financeToken);
+    const paid = dataOf(await t.gql(PayPayoutsDoc, { input: { ids: [draft.payout.id], method, reference, paidAt } }, acme.financeToken)).markPayoutsPaid;
+    if (paid.payouts.length !== 1) throw new Error(JSON.stringify(paid));
     return draft.payout.id;
   }
 
   beforeAll(async () => {
     t = await startTestApp(target);
-    t.clock.set("2027-02-01T12:00:00.000Z");
+    t.clock.set("2026-03-01T18:00:00.000Z");
     acme = await createProgramFixture(t, { currency: "USD", timeZone: "America/Los_Angeles", commissionRule: { type: "PERCENTAGE", percent: "10" }, minimumPayout: "10.00" });
     integration = await acme.integrationToken(["CONVERSIONS_WRITE"]);
     ach = await createPartnerFixture(t, acme, { name: "=HYPERLINK(\"http://evil\")" });
@@ -56,13 +60,14 @@ describe.each(databaseTargets())("CSV exports on %s", (target) => {
     // 2026: Ann is paid $1,500 + $600 by ACH (≥ $2,000), Pat $3,000 by PayPal (left out: PayPal reports it).
     await payableSale(t, acme, integration, ach.id, "15000.00");
     await payOut(ach, "ACH", "2026-03-01T18:00:00.000Z", "ACH-1");
-    await payableSale(t, acme, integration, ach.id, "6000.00");
-    // Paid 2027-01-01T03:00Z: still December 31st, 2026 in Los Angeles.
-    await payOut(ach, "ACH", "2027-01-01T03:00:00.000Z", "ACH-2");
     await payableSale(t, acme, integration, paypal.id, "30000.00");
     await payOut(paypal, "PAYPAL", "2026-06-01T18:00:00.000Z", "PP-1");
     await payableSale(t, acme, integration, foreign.id, "50000.00");
     await payOut(foreign, "WIRE", "2026-07-01T18:00:00.000Z", "W-1");
+    await payableSale(t, acme, integration, ach.id, "6000.00");
+    // Paid 2027-01-01T03:00Z: still December 31st, 2026 in Los Angeles.
+    await payOut(ach, "ACH", "2027-01-01T03:00:00.000Z", "ACH-2");
+    t.clock.set("2027-02-01T12:00:00.000Z");
     // An approved PayPal payout waiting to be paid, and a refund for a negative line.
     await payableSale(t, acme, integration, paypal.id, "1234.50");
     const waiting = dataOf(await t.gql(CreatePayoutDoc, { input: { partnerId: paypal.id } }, acme.financeToken)).createPayout.payout!;
@@ -359,21 +364,35 @@ describe("1099-NEC thresholds from configuration", () => {
   let t: TestApp;
   afterAll(() => t?.stop());
 
-  it("lays ACCRUE_1099_THRESHOLDS over the built-in table: an override for 2027 leaves 2025's $600 alone", async () => {
+  it("lays ACCRUE_1099_THRESHOLDS over the built-in table: an override for 2027 leaves 2025's $600 alone; a US payee without a W-9 is listed, flagged", async () => {
     t = await startTestApp("pglite", { env: { ACCRUE_1099_THRESHOLDS: '{"2027":"2100"}' } });
-    t.clock.set("2026-01-10T12:00:00.000Z");
+    // Paid on the day: a payment is never dated before its approval.
+    t.clock.set("2025-12-15T18:00:00.000Z");
     const acme = await createProgramFixture(t, { currency: "USD", timeZone: "America/Los_Angeles", commissionRule: { type: "PERCENTAGE", percent: "10" } });
     const integration = await acme.integrationToken(["CONVERSIONS_WRITE"]);
-    const partner = await createPartnerFixture(t, acme, { name: "Ann Ach" });
-    dataOf(await t.gql(AddMethodDoc, { input: { partnerId: partner.id, method: { type: "ACH", accountName: "A", routingNumber: "021000021", accountNumber: "12345678", accountType: "CHECKING" } } }, acme.adminToken));
-    dataOf(await t.gql(SetBillingDoc, { input: { partnerId: partner.id, profile: { entityType: "INDIVIDUAL", legalName: "Ann Ach", country: "US", taxForm: "W9", taxId: "123-45-6789" } } }, acme.adminToken));
-    await payableSale(t, acme, integration, partner.id, "7000.00"); // $700.00 earned
-    const draft = dataOf(await t.gql(CreatePayoutDoc, { input: { partnerId: partner.id } }, acme.financeToken)).createPayout.payout!;
-    await t.gql(ApprovePayoutsDoc, { input: { ids: [draft.id] } }, acme.financeToken);
-    await t.gql(PayPayoutsDoc, { input: { ids: [draft.id], method: "ACH", reference: "ACH-2025", paidAt: "2025-12-15T18:00:00.000Z" } }, acme.financeToken);
+    const payUS = async (name: string, taxForm: "W9" | null) => {
+      const partner = await createPartnerFixture(t, acme, { name });
+      dataOf(await t.gql(AddMethodDoc, { input: { partnerId: partner.id, method: { type: "ACH", accountName: "A", routingNumber: "021000021", accountNumber: "12345678", accountType: "CHECKING" } } }, acme.adminToken));
+      dataOf(await t.gql(SetBillingDoc, { input: { partnerId: partner.id, profile: { entityType: "INDIVIDUAL", legalName: name, country: "US", ...(taxForm ? { taxForm, taxId: "123-45-6789" } : {}) } } }, acme.adminToken));
+      await payableSale(t, acme, integration, partner.id, "7000.00"); // $700.00 earned
+      const draft = dataOf(await t.gql(CreatePayoutDoc, { input: { partnerId: partner.id } }, acme.financeToken)).createPayout.payout!;
+      await t.gql(ApprovePayoutsDoc, { input: { ids: [draft.id] } }, acme.financeToken);
+      const paid = dataOf(await t.gql(PayPayoutsDoc, { input: { ids: [draft.id], method: "ACH", reference: `ACH-${name}`, paidAt: "2025-12-15T18:00:00.000Z" } }, acme.financeToken)).markPayoutsPaid;
+      expect(paid.payouts).toHaveLength(1);
+      return partner;
+    };
+    const ann = await payUS("Ann Ach", "W9");
+    // Paid above the threshold with no W-9 on file: listed, flagged, never left out in silence.
+    const bob = await payUS("Bob NoForm", null);
     // $700 ≥ 2025's $600 (it was measured against $2,100 when the override replaced the table).
     const csv = await download(t, "/exports/1099-nec.csv?year=2025", acme.analystToken);
-    expect(csv.rows).toEqual([expect.objectContaining({ partner_id: partner.id, nonemployee_compensation: "700.00", payouts: "1" })]);
+    expect(csv.rows).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ partner_id: ann.id, nonemployee_compensation: "700.00", payouts: "1", w9_on_file: "yes" }),
+        expect.objectContaining({ partner_id: bob.id, legal_name: "Bob NoForm", country: "US", tin: "", nonemployee_compensation: "700.00", w9_on_file: "no" }),
+      ]),
+    );
+    expect(csv.rows).toHaveLength(2);
   });
 });
 

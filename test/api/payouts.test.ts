@@ -376,6 +376,21 @@ describe.each(databaseTargets())("payouts on %s", (target) => {
     await expectReconciled(t, acme.adminToken);
   });
 
+  it("refuses a payment dated before the payout's approval", async () => {
+    const p = await createPartnerFixture(t, acme);
+    await makePayable(t, acme, p.id);
+    await payableSale(t, acme, integration, p.id, "600.00");
+    const draft = dataOf(await t.gql(CreatePayoutDoc, { input: { partnerId: p.id } }, acme.financeToken)).createPayout.payout!;
+    const approved = dataOf(await t.gql(ApprovePayoutsDoc, { input: { ids: [draft.id] } }, acme.financeToken)).approvePayouts.payouts[0]!;
+    const early = new Date(Date.parse(approved.approvedAt!) - 86_400_000).toISOString();
+    const refused = dataOf(await t.gql(PayPayoutsDoc, { input: { ids: [draft.id], method: "WIRE", paidAt: early } }, acme.financeToken)).markPayoutsPaid;
+    expect(refused.payouts).toEqual([]);
+    expect(refused.skipped).toEqual([expect.objectContaining({ id: draft.id, code: "INVALID_INPUT" })]);
+    expect(dataOf(await t.gql(PayoutDoc, { id: draft.id }, acme.adminToken)).payout?.status).toBe("APPROVED");
+    const paid = dataOf(await t.gql(PayPayoutsDoc, { input: { ids: [draft.id], method: "WIRE", paidAt: approved.approvedAt } }, acme.financeToken)).markPayoutsPaid;
+    expect(paid.payouts.map((x) => [x.status, x.paidAt])).toEqual([["PAID", approved.approvedAt]]);
+  });
+
   it("shows the dashboard figures and the pending payouts list", async () => {
     const fresh = await createProgramFixture(t, { currency: "USD", commissionRule: { type: "PERCENTAGE", percent: "10" }, minimumPayout: "50.00" });
     const token = await fresh.integrationToken(["CONVERSIONS_WRITE"]);

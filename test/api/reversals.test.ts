@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { databaseTargets } from "../helpers/databases.ts";
 import { createPartnerFixture, createProgramFixture, type ProgramFixture } from "../helpers/fixtures.ts";
 import { balanceOf, expectReconciled, RecordConversionDoc, recordSale, ReverseDoc, ReviewDocs } from "../helpers/ledger-docs.ts";
-import { ApprovePayoutsDoc, CancelPayoutsDoc, CreatePayoutDoc, makePayable, payableSale } from "../helpers/payout-docs.ts";
+import { ApprovePayoutsDoc, CancelPayoutsDoc, CreatePayoutDoc, makePayable, payableSale, PayPayoutsDoc } from "../helpers/payout-docs.ts";
 import { dataOf, startTestApp, type TestApp } from "../helpers/test-app.ts";
 
 describe.each(databaseTargets())("reversing conversions on %s", (target) => {
@@ -179,5 +179,31 @@ describe.each(databaseTargets())("reversing conversions on %s", (target) => {
     const theirs = dataOf(await t.gql(ReverseDoc, { input: { conversionId: sale.conversionId, refundId: "z" } }, await other.integrationToken(["CONVERSIONS_WRITE"])))
       .reverseConversion;
     expect(theirs.userErrors[0]?.code).toBe("NOT_FOUND");
+  });
+});
+
+describe.each(databaseTargets())("a full chargeback after a paid adjustment on %s", (target) => {
+  let t: TestApp;
+  afterAll(() => t?.stop());
+
+  it("claws back what was paid, the adjustment included, so the refunded sale nets to zero", async () => {
+    t = await startTestApp(target);
+    const acme = await createProgramFixture(t, { currency: "USD", commissionRule: { type: "PERCENTAGE", percent: "10" } });
+    const integration = await acme.integrationToken(["CONVERSIONS_WRITE"]);
+    const p = await createPartnerFixture(t, acme);
+    await makePayable(t, acme, p.id);
+    const sale = await payableSale(t, acme, integration, p.id, "200.00"); // $20.00
+    const adjust = await t.raw({ query: `mutation($input: AdjustCommissionInput!) { adjustCommission(input: $input) { userErrors { code } } }`, variables: { input: { id: sale.commissionId, amount: "-3.50", reasonCode: "CORRECTION" } } }, acme.adminToken);
+    expect((adjust.data as any).adjustCommission.userErrors).toEqual([]);
+    const draft = dataOf(await t.gql(CreatePayoutDoc, { input: { partnerId: p.id } }, acme.financeToken)).createPayout.payout!;
+    expect(draft.amount.amount).toBe("16.50");
+    await t.gql(ApprovePayoutsDoc, { input: { ids: [draft.id] } }, acme.financeToken);
+    expect(dataOf(await t.gql(PayPayoutsDoc, { input: { ids: [draft.id], method: "WIRE" } }, acme.financeToken)).markPayoutsPaid.payouts).toHaveLength(1);
+
+    const chargeback = dataOf(await t.gql(ReverseDoc, { input: { conversionId: sale.conversionId, refundId: `cb-${p.id}`, kind: "CHARGEBACK" } }, integration)).reverseConversion;
+    expect(chargeback.reversal!.commissions.map((c) => [c.kind, c.amount.amount])).toEqual([["CLAWBACK", "-16.50"]]);
+    // Paid 16.50, clawed back 16.50: nothing earned, nothing owed.
+    expect(await balanceOf(t, acme.adminToken, p.id)).toMatchObject({ payable: "-16.50", paid: "16.50", lifetimeEarned: "0.00" });
+    await expectReconciled(t, acme.adminToken);
   });
 });

@@ -234,6 +234,9 @@ function lineResult(t: PothosSchemaTypes.ObjectFieldBuilder<typeof builder.$infe
   };
 }
 
+const idempotencyKey = (t: PothosSchemaTypes.InputFieldBuilder<typeof builder.$inferSchemaTypes, "InputObject">) =>
+  t.string({ description: "Retrying with the same key returns the first result instead of acting twice." });
+
 defineMutation("adjustCommission", {
   description: "Corrects a line by a signed amount, as a new ADJUSTMENT line linked to it (admin, finance).",
   authScopes: REVIEWERS,
@@ -242,6 +245,7 @@ defineMutation("adjustCommission", {
     amount: t.field({ type: "Decimal", required: true, description: 'Signed: "-5.00" takes five off.' }),
     reasonCode: t.field({ type: ReasonCodeEnum, required: true }),
     note: t.string(),
+    idempotencyKey: idempotencyKey(t),
   }),
   fields: (t) => lineResult(t, "The new adjustment line."),
   resolve: ({ id, ...input }, ctx) => adjustCommission(ctx.deps, actorOf(ctx), { ...input, commissionId: id.id }),
@@ -255,6 +259,7 @@ defineMutation("creditPartner", {
     amount: t.field({ type: "Decimal", required: true }),
     reasonCode: t.field({ type: ReasonCodeEnum, defaultValue: "BONUS" }),
     note: t.string(),
+    idempotencyKey: idempotencyKey(t),
   }),
   fields: (t) => lineResult(t, "The credit line."),
   resolve: ({ partnerId, reasonCode, ...input }, ctx) =>
@@ -264,7 +269,7 @@ defineMutation("creditPartner", {
 defineMutation("writeOffBalance", {
   description: "Writes off a partner's negative payable balance, with a reason (admin).",
   authScopes: { role: ["admin"] },
-  input: (t) => ({ partnerId: t.globalID({ for: PartnerRef, required: true }), reason: t.string({ required: true }) }),
+  input: (t) => ({ partnerId: t.globalID({ for: PartnerRef, required: true }), reason: t.string({ required: true }), idempotencyKey: idempotencyKey(t) }),
   fields: (t) => lineResult(t, "The write-off line."),
-  resolve: (input, ctx) => writeOffBalance(ctx.deps, actorOf(ctx), { partnerId: input.partnerId.id, reason: input.reason }),
+  resolve: (input, ctx) => writeOffBalance(ctx.deps, actorOf(ctx), { partnerId: input.partnerId.id, reason: input.reason, idempotencyKey: input.idempotencyKey }),
 });

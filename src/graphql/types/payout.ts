@@ -359,17 +359,23 @@ defineMutation("removePayoutLines", {
     payoutId: t.globalID({ for: PayoutRef, required: true }),
     commissionIds: t.globalIDList({ for: CommissionRef, required: true }),
     reason: t.string(),
+    idempotencyKey: idempotencyKey(t),
   }),
   fields: payoutResult,
   resolve: (input, ctx) =>
-    removePayoutLines(ctx.deps, actorOf(ctx), { payoutId: input.payoutId.id, commissionIds: input.commissionIds.map((id) => id.id), reason: input.reason }),
+    removePayoutLines(ctx.deps, actorOf(ctx), {
+      payoutId: input.payoutId.id,
+      commissionIds: input.commissionIds.map((id) => id.id),
+      reason: input.reason,
+      idempotencyKey: input.idempotencyKey,
+    }),
 });
 
 defineMutation("recordPayoutBounce", {
   description: "Books a paid payout whose money came back: paid stays final, a credit line owes the amount again.",
   authScopes: { role: ["admin", "finance"] },
-  input: (t) => ({ payoutId: t.globalID({ for: PayoutRef, required: true }), reason: t.string({ required: true }) }),
+  input: (t) => ({ payoutId: t.globalID({ for: PayoutRef, required: true }), reason: t.string({ required: true }), idempotencyKey: idempotencyKey(t) }),
   fields: payoutResult,
-  resolve: (input, ctx) => recordPayoutBounce(ctx.deps, actorOf(ctx), { payoutId: input.payoutId.id, reason: input.reason }),
+  resolve: (input, ctx) => recordPayoutBounce(ctx.deps, actorOf(ctx), { payoutId: input.payoutId.id, reason: input.reason, idempotencyKey: input.idempotencyKey }),
 });
 

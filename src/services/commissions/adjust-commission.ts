@@ -1,10 +1,11 @@
 import type { CurrencyCode } from "../../domain/currency.ts";
 import { fail, UserErrorsThrown, type Result } from "../../domain/errors.ts";
 import { sum } from "../../domain/money.ts";
+import { once } from "../idempotency.ts";
 import { insertLines, Ledger, loadLines, type LineRow } from "../ledger/ledger.ts";
 import { audit } from "../audit.ts";
 import type { Actor, ServiceDeps } from "../deps.ts";
-import { transact } from "../transact.ts";
+import { transact, type Tx } from "../transact.ts";
 import { checkCorrection, type CorrectionInput } from "./correction-input.ts";
 
 /**
@@ -18,14 +19,30 @@ import { checkCorrection, type CorrectionInput } from "./correction-input.ts";
  * at or above zero; taking back more than was earned is a clawback, booked
  * by a refund, not an adjustment.
  * Errors: NOT_FOUND, INVALID_AMOUNT (zero, too many places, or more than
- * the line's net), INVALID_TRANSITION (the line is cancelled or reversed).
+ * the line's net), INVALID_TRANSITION (the line is cancelled or reversed),
+ * IDEMPOTENCY_CONFLICT. With an idempotency key, a replay returns the first
+ * adjustment line.
  */
 export function adjustCommission(
   deps: ServiceDeps,
   actor: Actor,
-  input: CorrectionInput & { commissionId: string },
+  input: CorrectionInput & { commissionId: string; idempotencyKey?: string | null },
 ): Promise<Result<LineRow>> {
-  return transact(deps, actor, async (tx) => {
+  return transact(deps, actor, (tx) =>
+    once(tx, "adjustCommission", input.idempotencyKey, { ...input, idempotencyKey: undefined }, () => adjust(tx, input), lineCodec(tx)),
+  );
+}
+
+/** A correction line stored by id under an idempotency key. */
+export function lineCodec(tx: Tx) {
+  return {
+    encode: (line: LineRow) => line.id,
+    decode: async (id: unknown) => (await loadLines(tx, { id: id as string }))[0]!,
+  };
+}
+
+async function adjust(tx: Tx, input: CorrectionInput & { commissionId: string }): Promise<LineRow> {
+  {
     const ledger = new Ledger(tx, "commission.adjust");
     const found = await loadLines(tx, { id: input.commissionId });
     if (!found[0]) fail("NOT_FOUND", "no such commission", ["input", "id"]);
@@ -73,5 +90,5 @@ export function adjustCommission(
     });
     await ledger.flush();
     return adjustment!;
-  });
+  }
 }

@@ -1,6 +1,8 @@
 import type { CurrencyCode } from "../../domain/currency.ts";
 import { fail, UserErrorsThrown, type Result } from "../../domain/errors.ts";
+import { once } from "../idempotency.ts";
 import { insertLines, Ledger, type LineRow } from "../ledger/ledger.ts";
+import { lineCodec } from "./adjust-commission.ts";
 import { audit } from "../audit.ts";
 import type { Actor, ServiceDeps } from "../deps.ts";
 import { transact, type Tx } from "../transact.ts";
@@ -9,14 +11,18 @@ import { checkCorrection, type CorrectionInput } from "./correction-input.ts";
 /**
  * Credits a partner (a bonus, or a bounced payment booked back): a CREDIT
  * line, approved and payable at once.
- * Errors: NOT_FOUND, INVALID_AMOUNT (zero or negative, or too many places).
+ * Errors: NOT_FOUND, INVALID_AMOUNT (zero or negative, or too many places),
+ * IDEMPOTENCY_CONFLICT. With an idempotency key, a replay returns the first
+ * credit line instead of booking another.
  */
 export function creditPartner(
   deps: ServiceDeps,
   actor: Actor,
-  input: CorrectionInput & { partnerId: string },
+  input: CorrectionInput & { partnerId: string; idempotencyKey?: string | null },
 ): Promise<Result<LineRow>> {
-  return transact(deps, actor, (tx) => bookCredit(tx, input));
+  return transact(deps, actor, (tx) =>
+    once(tx, "creditPartner", input.idempotencyKey, { ...input, idempotencyKey: undefined }, () => bookCredit(tx, input), lineCodec(tx)),
+  );
 }
 
 /** The credit inside a caller's transaction (also used when a paid payout bounces). */

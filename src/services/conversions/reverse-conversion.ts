@@ -138,8 +138,11 @@ async function reverse(tx: Tx, input: ReverseConversionInput): Promise<Reversal>
     // (line − shares so far, the cumulative rule of a partial refund). Either
     // way the sale's lines net to the commission on its un-refunded part, and
     // balances stay the sum of the lines.
-    const shareStuck = (d: LineRow) => SHARE_KINDS.has(d.kind) && (d.status === "PAID" || (d.inOpenPayout && d.openPayout?.id !== draft?.id));
-    if (reversible && full && !mine.some(shareStuck)) {
+    // An adjustment paid (or in another payout) sticks the same way: the
+    // refund must take it back too, or a paid correction survives the sale.
+    const counts = (d: LineRow) => d.status !== "CANCELLED" && d.status !== "REVERSED";
+    const stuck = (d: LineRow) => counts(d) && (d.status === "PAID" || (d.inOpenPayout && d.openPayout?.id !== draft?.id));
+    if (reversible && full && !mine.some(stuck)) {
       if (draft) {
         const payout = await tx.db.payout.findUniqueOrThrow({ where: { id: draft.id } });
         const inDraft = [line, ...mine].filter((l) => l.openPayout?.id === draft.id);
@@ -152,16 +155,22 @@ async function reverse(tx: Tx, input: ReverseConversionInput): Promise<Reversal>
         if (dependent.inOpenPayout) continue;
         // Shares go whatever their status (a clawback is APPROVED while the line
         // may be held); an adjustment only while it shares the line's status.
-        if (SHARE_KINDS.has(dependent.kind) || (dependent.kind === "ADJUSTMENT" && dependent.status === line.status)) markReversed(dependent);
+        if (SHARE_KINDS.has(dependent.kind) || (dependent.kind === "ADJUSTMENT" && (counts(dependent) || dependent.status === line.status))) markReversed(dependent);
       }
-    } else if (!delta.isZero()) {
+      continue;
+    }
+    // A full refund books what is left of the line with its corrections
+    // (adjustments, earlier shares), so the sale nets to zero paid or not;
+    // a partial one the line's share by the cumulative rule.
+    const booked = full && counts(line) ? sum([line.amount, ...mine.filter(counts).map((d) => d.amount)]) : delta;
+    if (!booked.isZero()) {
       if (draft) joiningDraft.set(newLines.length, draft.id);
       newLines.push({
         partnerId: line.partnerId,
         kind: reversible ? "REVERSAL" : "CLAWBACK",
         status: reversible ? line.status : "APPROVED",
         heldFromStatus: reversible ? line.heldFromStatus : null,
-        amount: delta.negated(),
+        amount: booked.negated(),
         currency: line.currency,
         occurredAt,
         payableAt: reversible ? line.payableAt : tx.now,

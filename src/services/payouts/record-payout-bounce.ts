@@ -1,10 +1,11 @@
 import { fail, type Result } from "../../domain/errors.ts";
 import type { Payout } from "../../generated/prisma/client.ts";
 import { bookCredit } from "../commissions/credit-partner.ts";
+import { once } from "../idempotency.ts";
 import { Ledger } from "../ledger/ledger.ts";
 import { audit } from "../audit.ts";
 import type { Actor, ServiceDeps } from "../deps.ts";
-import { transact } from "../transact.ts";
+import { transact, type Tx } from "../transact.ts";
 import { emitPayout } from "./payout-lines.ts";
 
 /**
@@ -12,10 +13,26 @@ import { emitPayout } from "./payout-lines.ts";
  * transfer, a closed account). Paid stays final; the money is owed again, so
  * a CREDIT line of the payout's amount (reason PAYMENT_BOUNCED) is booked,
  * approved and payable at once. Once per payout.
- * Errors: NOT_FOUND, INVALID_TRANSITION (not paid, or already bounced), INVALID_INPUT.
+ * Errors: NOT_FOUND, INVALID_TRANSITION (not paid, or already bounced),
+ * INVALID_INPUT, IDEMPOTENCY_CONFLICT. With an idempotency key, a replay
+ * returns the payout as the first call left it.
  */
-export function recordPayoutBounce(deps: ServiceDeps, actor: Actor, input: { payoutId: string; reason: string }): Promise<Result<Payout>> {
-  return transact(deps, actor, async (tx) => {
+export function recordPayoutBounce(deps: ServiceDeps, actor: Actor, input: { payoutId: string; reason: string; idempotencyKey?: string | null }): Promise<Result<Payout>> {
+  return transact(deps, actor, (tx) =>
+    once(tx, "recordPayoutBounce", input.idempotencyKey, { payoutId: input.payoutId, reason: input.reason.trim() }, () => bounce(tx, input), payoutCodec(tx)),
+  );
+}
+
+/** A payout stored by id under an idempotency key. */
+export function payoutCodec(tx: Tx) {
+  return {
+    encode: (payout: Payout) => payout.id,
+    decode: (id: unknown) => tx.db.payout.findUniqueOrThrow({ where: { id: id as string } }),
+  };
+}
+
+async function bounce(tx: Tx, input: { payoutId: string; reason: string }): Promise<Payout> {
+  {
     const reason = input.reason.trim();
     if (!reason || reason.length > 1000) fail("INVALID_INPUT", "a reason of 1 to 1000 characters is required", ["input", "reason"]);
     const payout = await tx.db.payout.findUnique({ where: { id: input.payoutId } });
@@ -36,5 +53,5 @@ export function recordPayoutBounce(deps: ServiceDeps, actor: Actor, input: { pay
     await audit(tx, { action: "payout.bounce", entityType: "Payout", entityId: payout.id, before: { bouncedAt: null }, after: { bouncedAt: tx.now }, reason });
     await ledger.flush();
     return after;
-  });
+  }
 }

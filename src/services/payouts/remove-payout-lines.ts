@@ -2,9 +2,11 @@ import { fail, type Result } from "../../domain/errors.ts";
 import { sum } from "../../domain/money.ts";
 import type { Payout } from "../../generated/prisma/client.ts";
 import { Ledger, loadLines } from "../ledger/ledger.ts";
+import { once } from "../idempotency.ts";
 import { audit } from "../audit.ts";
 import type { Actor, ServiceDeps } from "../deps.ts";
 import { transact, type Tx } from "../transact.ts";
+import { payoutCodec } from "./record-payout-bounce.ts";
 import { emitPayout } from "./payout-lines.ts";
 
 /**
@@ -15,10 +17,21 @@ import { emitPayout } from "./payout-lines.ts";
  * allowed, approving such a draft is refused (see payoutAmountRefusal), and
  * cancelling it releases what is left. A draft left with no line at all is
  * cancelled (see detachFromDraft), so it never blocks the next payout.
- * Errors: NOT_FOUND, INVALID_TRANSITION (not a draft), INVALID_INPUT.
+ * Errors: NOT_FOUND, INVALID_TRANSITION (not a draft), INVALID_INPUT,
+ * IDEMPOTENCY_CONFLICT. With an idempotency key, a replay returns the payout
+ * as the first call left it.
  */
-export function removePayoutLines(deps: ServiceDeps, actor: Actor, input: { payoutId: string; commissionIds: string[]; reason?: string | null }): Promise<Result<Payout>> {
-  return transact(deps, actor, async (tx) => {
+export function removePayoutLines(
+  deps: ServiceDeps,
+  actor: Actor,
+  input: { payoutId: string; commissionIds: string[]; reason?: string | null; idempotencyKey?: string | null },
+): Promise<Result<Payout>> {
+  const request = { payoutId: input.payoutId, commissionIds: [...new Set(input.commissionIds)].sort(), reason: input.reason?.trim() || null };
+  return transact(deps, actor, (tx) => once(tx, "removePayoutLines", input.idempotencyKey, request, () => removeLines(tx, input), payoutCodec(tx)));
+}
+
+async function removeLines(tx: Tx, input: { payoutId: string; commissionIds: string[]; reason?: string | null }): Promise<Payout> {
+  {
     const found = await tx.db.payout.findUnique({ where: { id: input.payoutId }, select: { partnerId: true } });
     if (!found) fail("NOT_FOUND", "no such payout", ["input", "payoutId"]);
     const ledger = new Ledger(tx, "payout.remove_lines");
@@ -33,7 +46,7 @@ export function removePayoutLines(deps: ServiceDeps, actor: Actor, input: { payo
     const after = await detachFromDraft(tx, ledger, payout, lines.map((line) => line.id), input.reason ?? null);
     await ledger.flush();
     return after;
-  });
+  }
 }
 
 /**

@@ -75,7 +75,8 @@ function checkPayment(details: PaymentDetails, now: Date, programCurrency: Curre
  * since it was made is approved only if its amount is still positive and at
  * least the program's minimum (unless drafted with an admin's override);
  * nothing is paid unless positive. Those are skipped as NOT_POSITIVE or
- * BELOW_MINIMUM. Each payout's
+ * BELOW_MINIMUM; a payment dated (paidAt) before the payout's approval is
+ * skipped as INVALID_INPUT. Each payout's
  * partner is locked first, so concurrent calls on one payout make exactly
  * one transition; the others report it skipped (INVALID_TRANSITION). Ids of
  * another program are skipped as NOT_FOUND.
@@ -129,6 +130,12 @@ async function apply(tx: Tx, action: PayoutAction, ids: string[], input: { reaso
     });
     if (!move.ok) {
       result.skipped.push({ id, code: move.code, message: move.message });
+      continue;
+    }
+    // A payment cannot predate the approval it follows: that would move it
+    // into an earlier month or tax year (statements, 1099-NEC).
+    if (payment && payout.approvedAt && payment.paidAt.getTime() < payout.approvedAt.getTime()) {
+      result.skipped.push({ id, code: "INVALID_INPUT", message: `paidAt is before the payout was approved (${payout.approvedAt.toISOString()})` });
       continue;
     }
     const data: Parameters<typeof tx.db.payout.updateMany>[0]["data"] = { status: move.to };
