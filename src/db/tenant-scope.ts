@@ -37,7 +37,7 @@ const partnerFilter: Record<string, (partnerId: string) => Where> = {
 };
 
 /** Program-level rows a partner has no business reading. */
-const hiddenFromPartners = new Set(["AuditEntry", "IdempotencyKey", "IntegrationToken", "PaymentProviderConnection", "ProviderEvent"]);
+const hiddenFromPartners = new Set(["AuditEntry", "IdempotencyKey", "IntegrationToken", "PaymentProviderConnection", "ProviderEvent", "PayoutTransfer"]);
 
 const readOperations = new Set([
   "findUnique",

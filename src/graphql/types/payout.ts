@@ -22,8 +22,11 @@ import { PartnerRef } from "./partner.ts";
 export const PayoutStatusEnum = builder.enumType("PayoutStatus", {
   values: {
     DRAFT: { description: "Drafted from payable lines; can be changed or cancelled." },
-    APPROVED: { description: "Approved by an operator; ready to pay." },
-    PAID: { description: "Payment recorded. Final." },
+    APPROVED: { description: "Approved by an operator; ready to pay or to send." },
+    PROCESSING: { description: "Handed to a payment provider (sendPayouts); waiting for it to confirm. Its lines stay in it." },
+    PAID: { description: "Payment recorded, by an operator or confirmed by the provider." },
+    FAILED: { description: "The provider refused or failed it; nothing was sent. `failureReason` says why; its lines became payable again. Final." },
+    RETURNED: { description: "Paid, then the money came back (`bounceReason` says why); booked back to the partner as a bounce is. Final." },
     CANCELLED: { description: "Cancelled before payment; its lines became payable again." },
   } as const,
 });
