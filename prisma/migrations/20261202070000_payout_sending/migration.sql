@@ -46,6 +46,7 @@ CREATE TABLE "payout_transfers" (
     "sent_currency" CHAR(3),
     "rate" DECIMAL(19,8),
     "last_event_at" TIMESTAMPTZ(3),
+    "checked_at" TIMESTAMPTZ(3),
     "created_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
     "updated_at" TIMESTAMPTZ(3) NOT NULL,
 
