@@ -6,6 +6,8 @@ import { createPartnerFixture, createProgramFixture, type ProgramFixture } from 
 import { AddMethodDoc, connectProvider, railsEnv, type RailStandIns } from "../helpers/payment-rails-docs.ts";
 import { ApprovePayoutsDoc, CreatePayoutDoc, payableSale, SetBillingDoc } from "../helpers/payout-docs.ts";
 import { startPayPalStandIn } from "../helpers/paypal-stand-in.ts";
+import { connectQuickBooks } from "../helpers/accounting-docs.ts";
+import { startQuickBooksStandIn, type StandIn } from "../helpers/quickbooks-stand-in.ts";
 import { DualControlDoc, SendPayoutsDoc, SentPayoutDoc } from "../helpers/sending-docs.ts";
 import { startStripeStandIn } from "../helpers/stripe-stand-in.ts";
 import { dataOf, rawId, startTestApp, type TestApp } from "../helpers/test-app.ts";
@@ -22,6 +24,7 @@ describe.each(databaseTargets())("sending payouts through a provider on %s", (ta
   let s: RailStandIns;
   let acme: ProgramFixture;
   let integration: string;
+  let qbo: StandIn;
 
   const db = () => t.app.db.prisma;
   const tick = () => t.app.scheduler.runOnce({ poll: false });
@@ -60,7 +63,8 @@ describe.each(databaseTargets())("sending payouts through a provider on %s", (ta
 
   beforeAll(async () => {
     s = { paypal: await startPayPalStandIn(), wise: await startWiseStandIn(), stripe: await startStripeStandIn() };
-    t = await startTestApp(target, { env: railsEnv(s) });
+    qbo = await startQuickBooksStandIn();
+    t = await startTestApp(target, { env: { ...railsEnv(s), ...qbo.env } });
     // The connectors retry twice within a call; longer outages are the outbox's to retry.
     Object.assign(t.app.deps, { paymentRails: createPaymentRails(t.app.config.payments, t.app.deps.secrets, { attempts: 2, baseDelayMs: 5, maxDelayMs: 50 }) });
     acme = await createProgramFixture(t, { name: "Acme" });
@@ -75,7 +79,7 @@ describe.each(databaseTargets())("sending payouts through a provider on %s", (ta
   });
   afterAll(async () => {
     await t?.stop();
-    await Promise.all([s?.paypal.close(), s?.wise.close(), s?.stripe.close()]);
+    await Promise.all([s?.paypal.close(), s?.wise.close(), s?.stripe.close(), qbo?.close()]);
   });
 
   it("sends a PayPal batch once, follows each item by webhook to PAID or FAILED with its reason, and ignores a duplicate or forged delivery", async () => {
@@ -248,5 +252,31 @@ describe.each(databaseTargets())("sending payouts through a provider on %s", (ta
     expect((await t.gql(SendPayoutsDoc, { input: { ids: [zoe.payoutId] } }, null)).status).toBe(401);
     expect((await payout(zoe.payoutId)).status).toBe("APPROVED");
     expect(await db().payoutTransfer.count({ where: { payoutId: rawId(zoe.payoutId) } })).toBe(0);
+  });
+
+  it("books a BillPayment in QuickBooks for a payout the provider paid, and removes the Bill of one it failed", async () => {
+    await connectQuickBooks(t, acme, qbo);
+    const kim = await approvedPayout("Kim Cole", { type: "PAYPAL", email: "kim@example.com" });
+    const lou = await approvedPayout("Lou Grant", { type: "PAYPAL", email: "lou@example.com" });
+    s.paypal.fates.set("lou@example.com", "FAILED");
+    await tick(); // the approvals' Bills
+    const billOf = async (id: string) => (await db().payout.findUniqueOrThrow({ where: { id: rawId(id) } })).accountingBillId;
+    const [kimBill, louBill] = [await billOf(kim.payoutId), await billOf(lou.payoutId)];
+    expect(qbo.bills.has(kimBill!) && qbo.bills.has(louBill!)).toBe(true);
+    const payments = qbo.billPayments.size;
+
+    await send([kim.payoutId, lou.payoutId], acme.financeToken);
+    await tick();
+    const [sent] = await transfersOf(kim.payoutId);
+    await s.paypal.settle(sent!.providerBatchId!);
+    await tick(); // the events: PAID and FAILED, each queueing its accounting
+    await tick(); // the accounting jobs
+    const kimRow = await db().payout.findUniqueOrThrow({ where: { id: rawId(kim.payoutId) } });
+    const louRow = await db().payout.findUniqueOrThrow({ where: { id: rawId(lou.payoutId) } });
+    expect([kimRow.status, kimRow.accountingSyncStatus]).toEqual(["PAID", "PAID"]);
+    expect(qbo.billPayments.size).toBe(payments + 1);
+    expect([...qbo.billPayments.values()].at(-1).Line[0].LinkedTxn[0].TxnId).toBe(kimBill);
+    expect([louRow.status, louRow.accountingSyncStatus, louRow.accountingBillPaymentId]).toEqual(["FAILED", "REMOVED", null]);
+    expect(qbo.bills.has(louBill!)).toBe(false);
   });
 });
