@@ -64,7 +64,8 @@ describe.each(databaseTargets())("sending payouts through a provider on %s", (ta
   beforeAll(async () => {
     s = { paypal: await startPayPalStandIn(), wise: await startWiseStandIn(), stripe: await startStripeStandIn() };
     qbo = await startQuickBooksStandIn();
-    t = await startTestApp(target, { env: { ...railsEnv(s), ...qbo.env } });
+    // The scheduler runs when the test says (tick), never on its own timer meanwhile.
+    t = await startTestApp(target, { env: { ...railsEnv(s), ...qbo.env, ACCRUE_SCHEDULER: "0" } });
     // The connectors retry twice within a call; longer outages are the outbox's to retry.
     Object.assign(t.app.deps, { paymentRails: createPaymentRails(t.app.config.payments, t.app.deps.secrets, { attempts: 2, baseDelayMs: 5, maxDelayMs: 50 }) });
     acme = await createProgramFixture(t, { name: "Acme" });
