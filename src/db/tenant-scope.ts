@@ -70,6 +70,7 @@ export const tenantPolicies = {
   OutboxJob: { owner: "program", column: "programId", partner: "hidden" },
   PaymentProviderConnection: { owner: "program", column: "programId", partner: "hidden" },
   ProviderEvent: { owner: "program", column: "programId", partner: "hidden" },
+  PayoutTransfer: { owner: "program", column: "programId", partner: "hidden" },
   ScheduledTaskRun: { owner: "platform", reason: "scheduled work's outcome summed over every instance; read by the platform role (scheduledTasks)" },
 } satisfies Record<Prisma.ModelName, TenantPolicy>;
 

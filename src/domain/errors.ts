@@ -39,6 +39,7 @@ export const USER_ERROR_CODES = [
   "PROVIDER_REJECTED",
   "PROVIDER_UNAVAILABLE",
   "METHOD_NOT_VERIFIED",
+  "DUAL_CONTROL",
 ] as const;
 
 export type UserErrorCode = (typeof USER_ERROR_CODES)[number];

@@ -16,7 +16,7 @@ function createLoaders(ctx: Context) {
          WHERE c.program_id = ${ctx.actor?.programId ?? null}::uuid AND c.partner_id = ANY(${[...partnerIds]}::uuid[])
            AND c.status = 'APPROVED' AND c.matured
            AND NOT EXISTS (SELECT 1 FROM payout_items i JOIN payouts p ON p.id = i.payout_id
-                            WHERE i.commission_id = c.id AND i.active AND p.status IN ('DRAFT', 'APPROVED'))
+                            WHERE i.commission_id = c.id AND i.active AND p.status IN ('DRAFT', 'APPROVED', 'PROCESSING'))
          GROUP BY c.partner_id`;
       const byId = new Map(rows.map((row) => [row.partner_id, { count: row.n, revenue: row.revenue }]));
       return partnerIds.map((id) => byId.get(id) ?? { count: 0, revenue: "0" });

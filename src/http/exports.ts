@@ -141,7 +141,7 @@ async function payoutsCsv(ctx: Context, res: ServerResponse, query: Query): Prom
   // As the `payouts` list: operators, a partner (its own), or payouts:read.
   allow(ctx.viewer, "payouts");
   const where: Prisma.PayoutWhereInput = {};
-  const status = list(query.get("status"), ["DRAFT", "APPROVED", "PAID", "CANCELLED"] as const, "status");
+  const status = list(query.get("status"), ["DRAFT", "APPROVED", "PROCESSING", "PAID", "FAILED", "RETURNED", "CANCELLED"] as const, "status");
   if (status) where.status = { in: status };
   const partnerId = partnerFilter(ctx, query);
   if (partnerId) where.partnerId = partnerId;

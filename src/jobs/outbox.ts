@@ -2,10 +2,13 @@ import type { OutboxJob } from "../generated/prisma/client.ts";
 import { QuickBooksError, type QuickBooksClient } from "../integrations/quickbooks/client.ts";
 import { checkBillPayment } from "../integrations/quickbooks/payment-sync.ts";
 import { removeBill, syncPayout } from "../integrations/quickbooks/sync-payout.ts";
+import { PaymentProviderError } from "../integrations/payments/provider-error.ts";
 import { CHECK_BILL_PAYMENT, REMOVE_BILL, SYNC_PAYOUT } from "../services/accounting/enqueue.ts";
 import { audit } from "../services/audit.ts";
 import type { ServiceDeps } from "../services/deps.ts";
 import { transact } from "../services/transact.ts";
+import { SEND_TRANSFERS } from "../services/payment-providers/send-payouts.ts";
+import { giveUpOnBatch, sendTransfers } from "../services/payment-providers/send-transfers.ts";
 
 export const MAX_ATTEMPTS = 10;
 const BASE_DELAY_MS = 30_000;
@@ -39,6 +42,8 @@ async function run(ctx: OutboxContext, job: OutboxJob): Promise<void> {
       return removeBill(ctx, job.programId, job.subjectId);
     case CHECK_BILL_PAYMENT:
       return checkBillPayment(ctx.deps, ctx.qbo, job.programId, job.subjectId);
+    case SEND_TRANSFERS:
+      return sendTransfers(ctx.deps, job.programId, job.subjectId);
     default:
       throw new QuickBooksError(`unknown job kind ${job.kind}`, "permanent");
   }
@@ -83,11 +88,13 @@ export async function deliverOutbox(ctx: OutboxContext, limit = 20): Promise<{ d
          WHERE id = ${job.id}::uuid`;
       outcome.done += 1;
     } catch (error) {
-      const message = error instanceof QuickBooksError ? error.message : "unexpected error";
-      if (!(error instanceof QuickBooksError)) deps.logger.error({ err: error, job: job.id }, "outbox job failed unexpectedly");
-      const retry = (!(error instanceof QuickBooksError) || error.kind !== "permanent") && job.attempts < MAX_ATTEMPTS;
+      // QuickBooks and the payment rails say alike whether a failure is worth retrying.
+      const known = error instanceof QuickBooksError || error instanceof PaymentProviderError ? error : null;
+      const message = known ? known.message : "unexpected error";
+      if (!known) deps.logger.error({ err: error, job: job.id }, "outbox job failed unexpectedly");
+      const retry = (!known || known.kind !== "permanent") && job.attempts < MAX_ATTEMPTS;
       if (retry) {
-        const delay = retryDelayMs(job.attempts, error instanceof QuickBooksError ? error.retryAfterMs : undefined);
+        const delay = retryDelayMs(job.attempts, known?.retryAfterMs);
         await deps.prisma.outboxJob.update({
           where: { id: job.id },
           data: { leaseUntil: null, lastError: message, nextAttemptAt: new Date(deps.clock.now().getTime() + delay) },
@@ -95,7 +102,7 @@ export async function deliverOutbox(ctx: OutboxContext, limit = 20): Promise<{ d
         deps.logger.warn({ job: job.id, kind: job.kind, attempt: job.attempts, retryInMs: delay, reason: message }, "outbox job will be retried");
         outcome.retried += 1;
       } else {
-        await fail(ctx, job, message);
+        await fail(ctx, job, message, known?.kind === "permanent" || known?.kind === "unauthorized");
         outcome.failed += 1;
       }
     }
@@ -103,8 +110,9 @@ export async function deliverOutbox(ctx: OutboxContext, limit = 20): Promise<{ d
   return outcome;
 }
 
-async function fail(ctx: OutboxContext, job: OutboxJob, message: string): Promise<void> {
+async function fail(ctx: OutboxContext, job: OutboxJob, message: string, refused: boolean): Promise<void> {
   const { deps } = ctx;
+  if (job.kind === SEND_TRANSFERS) await giveUpOnBatch(deps, job.programId, job.subjectId, message, refused);
   await transact(deps, { role: "system", id: "accounting-sync", programId: job.programId }, async (tx) => {
     await tx.db.outboxJob.update({ where: { id: job.id }, data: { status: "FAILED", leaseUntil: null, lastError: message } });
     if (job.kind === SYNC_PAYOUT || job.kind === REMOVE_BILL) {

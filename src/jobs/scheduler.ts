@@ -2,18 +2,20 @@ import type { Database } from "../db/database.ts";
 import type { QuickBooksClient } from "../integrations/quickbooks/client.ts";
 import { pollBillPayments } from "../integrations/quickbooks/payment-sync.ts";
 import type { ServiceDeps } from "../services/deps.ts";
+import { applyProviderEvents, pollTransfers } from "../services/payment-providers/apply-provider-events.ts";
 import { deliverOutbox } from "./outbox.ts";
 import { releaseHolds } from "./release-holds.ts";
 import { runScheduledPayouts } from "./scheduled-payout-runs.ts";
 import { createTaskRecord } from "./task-record.ts";
 
 /** One advisory lock key per task: any constant works, every instance uses the same. */
-const LOCKS = { releaseHolds: 72_616_401, scheduledPayouts: 72_616_402, outbox: 72_616_403, accountingPoll: 72_616_404 } as const;
+const LOCKS = { releaseHolds: 72_616_401, scheduledPayouts: 72_616_402, outbox: 72_616_403, accountingPoll: 72_616_404, paymentRails: 72_616_405 } as const;
 type Task = keyof typeof LOCKS;
 
 /**
- * Scheduled work: hold releases, scheduled payout runs, outbox delivery and
- * the accounting change poll. Each task runs on one instance at a time: on
+ * Scheduled work: hold releases, scheduled payout runs, outbox delivery,
+ * provider news for payouts sent through a payment rail, and the accounting
+ * change poll. Each task runs on one instance at a time: on
  * PostgreSQL it holds a transaction-level advisory lock
  * (pg_try_advisory_xact_lock) for its whole run, in a transaction of its own
  * (a session lock through the pool could be released on another
@@ -65,6 +67,8 @@ export function createScheduler(options: {
     releaseHolds: () => exclusive("releaseHolds", () => releaseHolds(deps)),
     scheduledPayouts: () => exclusive("scheduledPayouts", () => runScheduledPayouts(deps)),
     outbox: () => exclusive("outbox", () => deliverOutbox({ deps, qbo })),
+    // Provider news (stored webhooks, then a lookup of transfers with none for an hour) moves payouts sent through a provider.
+    paymentRails: () => exclusive("paymentRails", async () => (await applyProviderEvents(deps)) + (await pollTransfers(deps))),
     accountingPoll: () =>
       exclusive("accountingPoll", async () => {
         const connections = await deps.prisma.accountingConnection.findMany({ where: { status: "CONNECTED" }, select: { programId: true } });
@@ -82,7 +86,7 @@ export function createScheduler(options: {
 
   /** Every task once, in order (the tests drive time with this); one task failing never keeps the others from their turn. */
   async function runOnce(options: { poll?: boolean } = {}): Promise<void> {
-    const order: (keyof typeof tasks)[] = ["releaseHolds", "scheduledPayouts", "outbox", ...(options.poll ?? true ? (["accountingPoll"] as const) : [])];
+    const order: (keyof typeof tasks)[] = ["releaseHolds", "scheduledPayouts", "outbox", "paymentRails", ...(options.poll ?? true ? (["accountingPoll"] as const) : [])];
     for (const task of order) {
       try {
         await tasks[task]();

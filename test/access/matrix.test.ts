@@ -227,6 +227,7 @@ const INPUTS: Record<string, (id: string, n: number, f: AccessFixture) => Json> 
   approvePayouts: (id) => ({ ids: [id] }),
   markPayoutsPaid: (id) => ({ ids: [id], method: "PAYPAL", reference: "MATRIX" }),
   cancelPayouts: (id) => ({ ids: [id], reason: "matrix" }),
+  sendPayouts: (id) => ({ ids: [id] }),
   removePayoutLines: (id, _n, f) => ({ payoutId: id, commissionIds: [f.ids.commission.own] }),
   recordPayoutBounce: (id) => ({ payoutId: id, reason: "matrix" }),
   addPayoutMethod: (id, n) => ({ partnerId: id, method: { type: "PAYPAL", email: `added-${n}@partners.test` } }),

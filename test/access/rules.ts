@@ -122,6 +122,8 @@ export const TYPES: Record<string, TypeRule> = {
     kind: "program",
     fields: {
       ...same("id", "name", "currency", "timeZone", "commissionRule", "holdPeriodDays", "minimumPayout", "payoutSchedule", "approvalMode", "allowPayoutRequests", "createdAt", "updatedAt"),
+      // Issue 15: the program's dual-control amount is a setting like the minimum payout: every reader of the program reads it.
+      dualControlAbove: "same",
       // README "Analytics": the date of the next scheduled run. It sums no records (so needs no scope) and
       // follows from `payoutSchedule`, which every reader of the program reads: part of the program.
       nextPayoutRunOn: "same",
@@ -179,6 +181,8 @@ export const TYPES: Record<string, TypeRule> = {
     kind: "payout",
     fields: {
       ...same("id", "partnerId", "status", "amount", "payableBefore", "minimumOverrideReason", "method", "reference", "notes", "sentAmount", "fee", "approvedAt", "paidAt", "cancelledAt", "cancelReason", "bouncedAt", "bounceReason", "createdBy", "createdAt", "updatedAt", "lineCount", "accountingSyncStatus"),
+      // Issue 15: who approved and sent it, and what the provider said (the partner sees why its payout failed).
+      ...same("approvedBy", "sentAt", "sentBy", "failedAt", "failureReason", "returnedAt", "providerNote"),
       partner: { to: "partner" },
       lines: { to: "payoutLine", args: ["includeRemoved"] },
       accountingSyncError: { only: OPERATORS },
@@ -387,6 +391,8 @@ export const MUTATIONS: Record<string, MutationRule> = {
   approvePayouts: { roles: PAYOUT_WRITERS, target: "payout" },
   markPayoutsPaid: { roles: PAYOUT_WRITERS, target: "payout" },
   cancelPayouts: { roles: PAYOUT_WRITERS, target: "payout" },
+  // Issue 15: sending moves money through a provider: admin or finance people (dual control compares persons), no integration token.
+  sendPayouts: { roles: ["admin", "finance"], target: "payout" },
   removePayoutLines: { roles: PAYOUT_WRITERS, target: "payout" },
   recordPayoutBounce: { roles: REVIEWERS, target: "payout" },
   addPayoutMethod: { roles: DETAIL_WRITERS, target: "partner" },

@@ -25,7 +25,8 @@ describe.each(databaseTargets())("payment providers on %s", (target) => {
 
   beforeAll(async () => {
     s = { paypal: await startPayPalStandIn(), wise: await startWiseStandIn(), stripe: await startStripeStandIn() };
-    t = await startTestApp(target, { env: railsEnv(s) });
+    // No scheduler timer: the stored events stay unapplied (processedAt null) while this file looks at them.
+    t = await startTestApp(target, { env: { ...railsEnv(s), ACCRUE_SCHEDULER: "0" } });
     // Quick retries: outages here are the stand-ins' faults, not waits worth sitting through.
     Object.assign(t.app.deps, { paymentRails: createPaymentRails(t.app.config.payments, t.app.deps.secrets, { attempts: 2, baseDelayMs: 5, maxDelayMs: 1500 }) });
     acme = await createProgramFixture(t, { name: "Acme" });

@@ -182,6 +182,15 @@ const cases: Case[] = [
       },
     }),
   ),
+  {
+    constraint: "payout_transfers_program_id_payout_id_fkey",
+    insert: (sql, own, parent) =>
+      sql.query(
+        `INSERT INTO payout_transfers (id, program_id, payout_id, attempt, provider, connection_id, idempotency_key, batch_key, amount, currency, recipient, updated_at)
+         VALUES ($1, $2, $3, 1, 'WISE', $4, $5, 'batch', 5, 'USD', '{}', now())`,
+        [randomUUID(), own.programId, parent.payoutId, own.connectionId, randomUUID()],
+      ),
+  },
 ];
 
 const rollBack = Symbol("roll back");

@@ -1,15 +1,20 @@
 import { describe, expect, it } from "vitest";
-import { PAYOUT_ACTIONS, PAYOUT_STATUSES, transitionPayout, type PayoutAction, type PayoutStatus } from "../../src/domain/payout-status.ts";
+import { dualControlRefusal, PAYOUT_ACTIONS, PAYOUT_STATUSES, transitionPayout, type AnyPayoutAction, type PayoutStatus } from "../../src/domain/payout-status.ts";
 import { joinsPayout, payoutBlockers } from "../../src/domain/payout-eligibility.ts";
 import { dec } from "../../src/domain/money.ts";
 import type { CurrencyCode } from "../../src/domain/currency.ts";
 
 /** Every action from every status: where it leads, or "-" where it is refused. */
-const EXPECTED: Record<PayoutStatus, Record<PayoutAction, PayoutStatus | "-">> = {
-  DRAFT: { approve: "APPROVED", pay: "-", cancel: "CANCELLED" },
-  APPROVED: { approve: "-", pay: "PAID", cancel: "CANCELLED" },
-  PAID: { approve: "-", pay: "-", cancel: "-" }, // paid is final
-  CANCELLED: { approve: "-", pay: "-", cancel: "-" },
+const EXPECTED: Record<PayoutStatus, Record<AnyPayoutAction, PayoutStatus | "-">> = {
+  DRAFT: { approve: "APPROVED", pay: "-", cancel: "CANCELLED", send: "-", confirm: "-", fail: "-", return: "-" },
+  APPROVED: { approve: "-", pay: "PAID", cancel: "CANCELLED", send: "PROCESSING", confirm: "-", fail: "-", return: "-" },
+  // With a provider: neither cancelled nor paid by hand; only the provider's answer moves it.
+  PROCESSING: { approve: "-", pay: "-", cancel: "-", send: "-", confirm: "PAID", fail: "FAILED", return: "-" },
+  // Paid stays paid unless the money comes back.
+  PAID: { approve: "-", pay: "-", cancel: "-", send: "-", confirm: "-", fail: "-", return: "RETURNED" },
+  FAILED: { approve: "-", pay: "-", cancel: "-", send: "-", confirm: "-", fail: "-", return: "-" },
+  RETURNED: { approve: "-", pay: "-", cancel: "-", send: "-", confirm: "-", fail: "-", return: "-" },
+  CANCELLED: { approve: "-", pay: "-", cancel: "-", send: "-", confirm: "-", fail: "-", return: "-" },
 };
 
 describe("payout transitions", () => {
@@ -18,6 +23,33 @@ describe("payout transitions", () => {
     const outcome = transitionPayout(status, action);
     if (expected === "-") expect(outcome).toMatchObject({ ok: false, code: "INVALID_TRANSITION" });
     else expect(outcome).toEqual({ ok: true, from: status, to: expected });
+  });
+});
+
+describe("payout transitions a provider reports", () => {
+  const facts = { amount: dec("0"), currency: "USD" as CurrencyCode, minimum: dec("50.00"), minimumOverridden: false };
+  it("sends only a positive amount, but never refuses what the provider reports for the amount", () => {
+    expect(transitionPayout("APPROVED", "send", facts)).toMatchObject({ ok: false, code: "NOT_POSITIVE" });
+    expect(transitionPayout("APPROVED", "send", { ...facts, amount: dec("10.00") })).toEqual({ ok: true, from: "APPROVED", to: "PROCESSING" }); // below the minimum: approved already
+    expect(transitionPayout("PROCESSING", "confirm", facts)).toEqual({ ok: true, from: "PROCESSING", to: "PAID" });
+    expect(transitionPayout("PROCESSING", "fail", facts)).toEqual({ ok: true, from: "PROCESSING", to: "FAILED" });
+    expect(transitionPayout("PAID", "return", facts)).toEqual({ ok: true, from: "PAID", to: "RETURNED" });
+  });
+});
+
+describe("dual control", () => {
+  const base = { amount: dec("500.00"), currency: "USD" as CurrencyCode, threshold: dec("500.00") as ReturnType<typeof dec> | null, approvedBy: "ana" as string | null, sender: "ana" };
+  it.each([
+    [{ threshold: null }, null], // the program does not ask for it
+    [{}, null], // at the threshold, one person may do both
+    [{ amount: dec("500.01") }, "DUAL_CONTROL"],
+    [{ amount: dec("500.01"), sender: "ben" }, null],
+    [{ amount: dec("500.01"), approvedBy: null, sender: "ben" }, "DUAL_CONTROL"], // approver unknown: cannot be shown to differ
+    [{ amount: dec("10.00"), approvedBy: null }, null],
+  ] as const)("%j → %s", (change, code) => {
+    const refusal = dualControlRefusal({ ...base, ...change });
+    expect(refusal?.code ?? null).toBe(code);
+    if (refusal) expect(refusal.message).toContain("above the program's dual-control amount of 500.00");
   });
 });
 

@@ -79,7 +79,7 @@ describe.each(databaseTargets())("failed scheduled tasks on %s", (target) => {
     const anonymous = await t.gql(ScheduledTasksDoc, {}, null);
     expect(anonymous.data ?? null).toBeNull();
     expect(anonymous.errors?.map((error) => error.extensions?.code)).toEqual(["UNAUTHENTICATED"]);
-    expect((await tasks()).map((task) => task.task)).toEqual(["outbox", "releaseHolds", "scheduledPayouts"]);
+    expect((await tasks()).map((task) => task.task)).toEqual(["outbox", "paymentRails", "releaseHolds", "scheduledPayouts"]);
   });
 });
 

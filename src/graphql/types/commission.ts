@@ -73,7 +73,7 @@ export const CommissionRef = builder.prismaNode("Commission", {
     payableAt: t.expose("payableAt", { type: "DateTime", description: "occurredAt plus the hold period, fixed when the line was written." }),
     isPayable: t.boolean({
       description: "APPROVED, payableAt has passed, and in no open payout.",
-      select: { status: true, payableAt: true, payoutItems: { where: { active: true, payout: { status: { in: ["DRAFT", "APPROVED"] } } }, select: { id: true } } },
+      select: { status: true, payableAt: true, payoutItems: { where: { active: true, payout: { status: { in: ["DRAFT", "APPROVED", "PROCESSING"] } } }, select: { id: true } } },
       resolve: (c, _args, ctx) => c.status === "APPROVED" && c.payableAt <= ctx.deps.clock.now() && c.payoutItems.length === 0,
     }),
     heldFromStatus: t.expose("heldFromStatus", { type: CommissionStatusEnum, nullable: true }),

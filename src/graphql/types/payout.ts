@@ -19,12 +19,16 @@ import { CommissionRef, SkippedItemRef } from "./commission.ts";
 import { Money, SortDirection, UserErrorCode } from "./common.ts";
 import { PayoutMethodTypeEnum } from "./payment-details.ts";
 import { PartnerRef } from "./partner.ts";
+import { sendPayouts } from "../../services/payment-providers/send-payouts.ts";
 
 export const PayoutStatusEnum = builder.enumType("PayoutStatus", {
   values: {
     DRAFT: { description: "Drafted from payable lines; can be changed or cancelled." },
-    APPROVED: { description: "Approved by an operator; ready to pay." },
-    PAID: { description: "Payment recorded. Final." },
+    APPROVED: { description: "Approved by an operator; ready to pay or to send." },
+    PROCESSING: { description: "Handed to a payment provider (sendPayouts); waiting for it to confirm. Its lines stay in it." },
+    PAID: { description: "Payment recorded, by an operator or confirmed by the provider." },
+    FAILED: { description: "The provider refused or failed it; nothing was sent. `failureReason` says why; its lines became payable again. Final." },
+    RETURNED: { description: "Paid, then the money came back (`bounceReason` says why); booked back to the partner as a bounce is. Final." },
     CANCELLED: { description: "Cancelled before payment; its lines became payable again." },
   } as const,
 });
@@ -69,6 +73,13 @@ export const PayoutRef = builder.prismaNode("Payout", {
     }),
     fee: t.field({ type: Money, nullable: true, resolve: (p) => (p.fee ? { amount: p.fee, currency: p.sentCurrency ?? p.currency } : null) }),
     approvedAt: t.expose("approvedAt", { type: "DateTime", nullable: true }),
+    approvedBy: t.exposeString("approvedBy", { nullable: true, description: "Who approved it (null for payouts approved before this was recorded)." }),
+    sentAt: t.expose("sentAt", { type: "DateTime", nullable: true, description: "When it was handed to a payment provider (sendPayouts)." }),
+    sentBy: t.exposeString("sentBy", { nullable: true, description: "Who handed it to the provider; above the program's dual-control amount, never its approver." }),
+    failedAt: t.expose("failedAt", { type: "DateTime", nullable: true }),
+    failureReason: t.exposeString("failureReason", { nullable: true, description: "The provider's reason for FAILED." }),
+    returnedAt: t.expose("returnedAt", { type: "DateTime", nullable: true, description: "When the provider reported the money of this paid payout back (RETURNED)." }),
+    providerNote: t.exposeString("providerNote", { nullable: true, description: "What the provider last said of it while on its way (PayPal: unclaimed), or of a partial return." }),
     paidAt: t.expose("paidAt", { type: "DateTime", nullable: true }),
     cancelledAt: t.expose("cancelledAt", { type: "DateTime", nullable: true }),
     cancelReason: t.exposeString("cancelReason", { nullable: true }),
@@ -342,6 +353,15 @@ defineMutation("markPayoutsPaid", {
   fields: bulkPayoutFields,
   resolve: ({ ids, idempotencyKey: key, ...payment }, ctx) =>
     transitionPayouts(ctx.deps, actorOf(ctx), "pay", { ids: ids.map((id) => id.id), payment, idempotencyKey: key }),
+});
+
+defineMutation("sendPayouts", {
+  description:
+    "Hands approved payouts to the payment provider that pays each partner's default method (PayPal, Wise, Stripe; verified, connected). They become PROCESSING; the provider's answers make them PAID or FAILED. Each payout that cannot be sent is skipped with a code (METHOD_NOT_VERIFIED, NOT_CONNECTED, DUAL_CONTROL, …). Admin or finance.",
+  authScopes: { role: ["admin", "finance"] },
+  input: (t) => ({ ids: t.globalIDList({ for: PayoutRef, required: true }), idempotencyKey: idempotencyKey(t) }),
+  fields: bulkPayoutFields,
+  resolve: (input, ctx) => sendPayouts(ctx.deps, actorOf(ctx), { ids: input.ids.map((id) => id.id), idempotencyKey: input.idempotencyKey }),
 });
 
 defineMutation("cancelPayouts", {

@@ -145,6 +145,12 @@ export const ProgramRef = builder.prismaNode("Program", {
     }),
     approvalMode: t.expose("approvalMode", { type: ApprovalMode }),
     allowPayoutRequests: t.exposeBoolean("allowPayoutRequests", { description: "Partners may request a payout of their payable balance." }),
+    dualControlAbove: t.field({
+      type: Money,
+      nullable: true,
+      description: "Dual control: a payout above this amount is sent (sendPayouts) by someone other than who approved it. Null: off.",
+      resolve: (p) => (p.dualControlAbove === null ? null : { amount: p.dualControlAbove, currency: p.currency }),
+    }),
     createdAt: t.expose("createdAt", { type: "DateTime" }),
     updatedAt: t.expose("updatedAt", { type: "DateTime" }),
   }),
@@ -167,6 +173,13 @@ builder.queryFields((t) => ({
   }),
 }));
 
+const DualControlInput = builder.inputType("DualControlInput", {
+  description: "Dual control for sending payouts.",
+  fields: (t) => ({
+    above: t.field({ type: "Decimal", description: "Payouts above this amount (the program's currency) need a sender other than their approver; null turns dual control off." }),
+  }),
+});
+
 const settingsFields = (t: PothosSchemaTypes.InputFieldBuilder<typeof builder.$inferSchemaTypes, "InputObject">) => ({
   timeZone: t.string({ description: "IANA time zone; default UTC." }),
   holdPeriodDays: t.int({ description: "0 to 365; default 30." }),
@@ -174,6 +187,7 @@ const settingsFields = (t: PothosSchemaTypes.InputFieldBuilder<typeof builder.$i
   payoutSchedule: t.field({ type: PayoutScheduleInput, description: "Default ON_DEMAND." }),
   approvalMode: t.field({ type: ApprovalMode, description: "Default MANUAL." }),
   allowPayoutRequests: t.boolean({ description: "Default true." }),
+  dualControl: t.field({ type: DualControlInput, description: "Absent: unchanged. Default off." }),
 });
 
 defineMutation("createProgram", {

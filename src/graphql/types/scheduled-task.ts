@@ -12,7 +12,7 @@ const ScheduledTask = builder.objectRef<ScheduledTaskRow>("ScheduledTask").imple
   description:
     "A kind of scheduled work (hold releases, scheduled payout runs, accounting outbox and poll), summed over every server instance and worker.",
   fields: (t) => ({
-    task: t.exposeString("task", { description: "releaseHolds, scheduledPayouts, outbox or accountingPoll." }),
+    task: t.exposeString("task", { description: "releaseHolds, scheduledPayouts, outbox, paymentRails or accountingPoll." }),
     failures: t.int({
       description: "Runs that failed since the database was created. Each failure is also logged, with its details.",
       resolve: (row) => Number(row.failures),

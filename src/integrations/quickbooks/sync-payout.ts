@@ -75,7 +75,8 @@ interface SyncContext {
 export async function syncPayout(ctx: SyncContext, programId: string, payoutId: string): Promise<void> {
   const { deps, qbo } = ctx;
   const { connection, payout } = await loadForSync(deps, programId, payoutId);
-  if (payout.status !== "APPROVED" && payout.status !== "PAID") return; // a draft or a cancelled payout books nothing
+  // A draft, cancelled or failed payout books nothing; one on its way through a provider has its bill, as an approved one.
+  if (payout.status !== "APPROVED" && payout.status !== "PROCESSING" && payout.status !== "PAID") return;
   const program = await deps.tenant(programId).program.findUniqueOrThrow({ where: { id: programId }, select: { timeZone: true, currency: true } });
 
   await withCompany(deps, qbo, connection, async (company) => {
@@ -139,7 +140,7 @@ async function findDocument(company: Company, entity: "bill" | "vendorcredit", p
 export async function removeBill(ctx: SyncContext, programId: string, payoutId: string): Promise<void> {
   const { deps, qbo } = ctx;
   const { connection, payout } = await loadForSync(deps, programId, payoutId);
-  if (payout.status !== "CANCELLED" || payout.accountingSyncStatus === "REMOVED") return;
+  if ((payout.status !== "CANCELLED" && payout.status !== "FAILED") || payout.accountingSyncStatus === "REMOVED") return;
   const removed: Record<string, string> = {};
   await withCompany(deps, qbo, connection, async (company) => {
     for (const entity of ["bill", "vendorcredit"] as const) {

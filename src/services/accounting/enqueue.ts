@@ -41,7 +41,8 @@ export async function enqueueAccountingSync(tx: Tx, payoutIds: string[]): Promis
   // one we never heard back about when a sync was under way (PENDING, FAILED).
   const mayHaveBill = (p: (typeof due)[number]) =>
     p.accountingBillId ? p.accountingSyncStatus !== "REMOVED" : p.accountingSyncStatus === "PENDING" || p.accountingSyncStatus === "FAILED";
-  const remove = due.filter((p) => p.status === "CANCELLED" && mayHaveBill(p)).map((p) => p.id);
+  // A payout a provider failed is undone as a cancelled one is: nothing was paid.
+  const remove = due.filter((p) => (p.status === "CANCELLED" || p.status === "FAILED") && mayHaveBill(p)).map((p) => p.id);
   const ids = [...sync, ...remove];
   if (ids.length === 0) return 0;
   await tx.db.payout.updateMany({ where: { id: { in: ids } }, data: { accountingSyncStatus: "PENDING", accountingSyncError: null } });

@@ -47,7 +47,7 @@ export async function reconcileBalances(db: ScopedPrisma, programId: string): Pr
     WITH lines AS (
       SELECT c.partner_id, c.amount, c.status, c.matured,
              EXISTS (SELECT 1 FROM payout_items i JOIN payouts p ON p.id = i.payout_id
-                      WHERE i.commission_id = c.id AND i.active AND p.status IN ('DRAFT', 'APPROVED')) AS in_open
+                      WHERE i.commission_id = c.id AND i.active AND p.status IN ('DRAFT', 'APPROVED', 'PROCESSING')) AS in_open
         FROM commissions c
        WHERE c.program_id = ${programId}::uuid
     ), sums AS (

@@ -1,6 +1,7 @@
 import type { Decimal } from "decimal.js";
 import { addLineChange, bucketOf, emptyDelta, isZeroDelta, type BalanceDelta, type Bucket, type BucketInput } from "../../domain/balance.ts";
 import { dec } from "../../domain/money.ts";
+import { LINE_HOLDING_PAYOUT_STATUSES } from "../../domain/payout-status.ts";
 import type { CommissionKind, CommissionStatus } from "../../generated/prisma/enums.ts";
 import { Prisma } from "../../generated/prisma/client.ts";
 import { uuidv7 } from "../../db/uuid.ts";
@@ -332,7 +333,7 @@ export async function loadLines(tx: Tx, where: Prisma.CommissionWhereInput): Pro
       occurredAt: true,
       payableAt: true,
       payoutItems: {
-        where: { active: true, payout: { status: { in: ["DRAFT", "APPROVED"] } } },
+        where: { active: true, payout: { status: { in: [...LINE_HOLDING_PAYOUT_STATUSES] } } },
         select: { payout: { select: { id: true, status: true } } },
       },
     },

@@ -139,7 +139,7 @@ async function apply(tx: Tx, action: PayoutAction, ids: string[], input: { reaso
       continue;
     }
     const data: Parameters<typeof tx.db.payout.updateMany>[0]["data"] = { status: move.to };
-    if (action === "approve") data.approvedAt = tx.now;
+    if (action === "approve") Object.assign(data, { approvedAt: tx.now, approvedBy: tx.actor.id });
     if (action === "cancel") Object.assign(data, { cancelledAt: tx.now, cancelReason: reason });
     if (payment) {
       Object.assign(data, {

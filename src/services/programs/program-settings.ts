@@ -16,6 +16,8 @@ export interface ProgramSettingsInput {
   payoutSchedule?: PayoutScheduleInput | null;
   approvalMode?: "MANUAL" | "AUTOMATIC" | null;
   allowPayoutRequests?: boolean | null;
+  /** Dual control: `above` (an amount) turns it on; `above: null` turns it off; absent leaves it. */
+  dualControl?: { above?: string | null } | null;
 }
 
 export const MAX_HOLD_PERIOD_DAYS = 365;
@@ -53,6 +55,14 @@ export function parseProgramSettings(
   }
   if (input.approvalMode != null) data.approvalMode = input.approvalMode;
   if (input.allowPayoutRequests != null) data.allowPayoutRequests = input.allowPayoutRequests;
+  if (input.dualControl != null) {
+    if (input.dualControl.above == null) data.dualControlAbove = null;
+    else {
+      const parsed = parseAmount(input.dualControl.above, currency, { allowZero: true });
+      if (parsed.ok) data.dualControlAbove = parsed.value.toFixed();
+      else errors.push({ code: "INVALID_AMOUNT", message: `dualControl.above ${parsed.message}`, field: ["input", "dualControl", "above"] });
+    }
+  }
   return data;
 }
 
