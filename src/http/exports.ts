@@ -15,9 +15,8 @@ import { Prisma, type BillingProfile } from "../generated/prisma/client.ts";
 import { expectedFailure } from "../graphql/error-codes.ts";
 import { decodeGlobalId } from "../graphql/global-ids.ts";
 import { readStatement } from "../services/ledger/read-statement.ts";
-import { audit } from "../services/audit.ts";
 import type { ServiceDeps } from "../services/deps.ts";
-import { transact } from "../services/transact.ts";
+import { recordTinExport } from "../services/tax/record-tin-export.ts";
 import { paged, streamCsv, type CsvCell } from "./csv.ts";
 
 /**
@@ -374,9 +373,8 @@ async function tax1099Csv(ctx: Context, res: ServerResponse, query: Query, deps:
   }
   const payees = tally.payees((id) => profiles.get(id)?.taxForm === "W9" && profiles.get(id)?.country === "US");
   if (reveal) {
-    await transact(deps, ctx.actor!, (tx) =>
-      audit(tx, { action: "tax_report.export_1099_nec", entityType: "Program", entityId: tx.programId, after: { year, payees: payees.length, revealedTins: true } }),
-    );
+    const recorded = await recordTinExport(deps, ctx.actor!, { year, payees: payees.length });
+    if (!recorded.ok) throw new Error(`the TIN export was not audited: ${recorded.errors.map((e) => e.code).join(", ")}`);
   }
   await streamCsv(
     res,
