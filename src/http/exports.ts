@@ -12,7 +12,7 @@ import { MAX_YEAR, MIN_YEAR, parseInstant, parseLocalDate } from "../domain/iso-
 import { dec, formatAmount } from "../domain/money.ts";
 import type { CurrencyCode } from "../domain/currency.ts";
 import { Payees1099Tally } from "../domain/tax-1099.ts";
-import { Prisma, type BillingProfile } from "../generated/prisma/client.ts";
+import type { Prisma, BillingProfile } from "../generated/prisma/client.ts";
 import { expectedFailure } from "../graphql/error-codes.ts";
 import { decodeGlobalId } from "../graphql/global-ids.ts";
 import { readStatement } from "../services/ledger/read-statement.ts";

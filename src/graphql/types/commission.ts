@@ -1,6 +1,6 @@
 import { encodeGlobalID } from "@pothos/plugin-relay";
 import type { CommissionRule } from "../../domain/commission-rule.ts";
-import { USER_ERROR_CODES } from "../../domain/errors.ts";
+import type { USER_ERROR_CODES } from "../../domain/errors.ts";
 import type { Prisma } from "../../generated/prisma/client.ts";
 import { adjustCommission } from "../../services/commissions/adjust-commission.ts";
 import { REASON_CODES } from "../../services/commissions/correction-input.ts";

@@ -351,5 +351,5 @@ async function accrue(
     })),
   );
   await ledger.flush();
-  fresh.forEach((item, i) => results.set(item.externalId, { id: ids[i]!, externalId: item.externalId, created: true }));
+  for (const [i, item] of fresh.entries()) results.set(item.externalId, { id: ids[i]!, externalId: item.externalId, created: true });
 }

@@ -2,7 +2,7 @@ import type { Decimal } from "decimal.js";
 import { addLineChange, emptyDelta, isZeroDelta, type BalanceDelta, type BucketInput } from "../../domain/balance.ts";
 import { dec } from "../../domain/money.ts";
 import type { CommissionKind, CommissionStatus } from "../../generated/prisma/enums.ts";
-import { Prisma } from "../../generated/prisma/client.ts";
+import type { Prisma } from "../../generated/prisma/client.ts";
 import { uuidv7 } from "../../db/uuid.ts";
 import { storedEvent, type BalancePayload, type CommissionPayload, type EventPayloads, type EventType } from "../events.ts";
 import type { Tx } from "../transact.ts";
