@@ -29,6 +29,23 @@ export interface CommissionRuleInput {
   tiers?: { upTo?: number | null; percent?: string | null; amount?: string | null }[] | null;
 }
 
+/** Where a sale's rule can come from, most specific first. */
+export interface RuleSources {
+  /** The partner's own rule (Partner.commissionRuleOverride), when it has one. */
+  partnerOverride: CommissionRule | null | undefined;
+  /** The program's rule, which every partner without its own earns by. */
+  programRule: CommissionRule;
+}
+
+/**
+ * The rule a sale earns by: the partner's own rule when it has one, the
+ * program's otherwise. The one place that order is decided (partner groups,
+ * when they come, sit between the two).
+ */
+export function ruleForSale(sources: RuleSources): CommissionRule {
+  return sources.partnerOverride ?? sources.programRule;
+}
+
 const MAX_TIERS = 20;
 const PERCENT_SCALE = 4;
 

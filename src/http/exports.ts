@@ -1,3 +1,4 @@
+import { encodeGlobalID } from "@pothos/plugin-relay";
 import { GraphQLError } from "graphql";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { DateTime, IANAZone } from "luxon";
@@ -11,13 +12,12 @@ import { MAX_YEAR, MIN_YEAR, parseInstant, parseLocalDate } from "../domain/iso-
 import { dec, formatAmount } from "../domain/money.ts";
 import type { CurrencyCode } from "../domain/currency.ts";
 import { Payees1099Tally } from "../domain/tax-1099.ts";
-import { Prisma, type BillingProfile } from "../generated/prisma/client.ts";
+import type { Prisma, BillingProfile } from "../generated/prisma/client.ts";
 import { expectedFailure } from "../graphql/error-codes.ts";
 import { decodeGlobalId } from "../graphql/global-ids.ts";
 import { readStatement } from "../services/ledger/read-statement.ts";
-import { audit } from "../services/audit.ts";
 import type { ServiceDeps } from "../services/deps.ts";
-import { transact } from "../services/transact.ts";
+import { recordTinExport } from "../services/tax/record-tin-export.ts";
 import { paged, streamCsv, type CsvCell } from "./csv.ts";
 
 /**
@@ -79,10 +79,6 @@ function allow(viewer: Viewer | null, name: ExportName): void {
 /** Names the columns left empty for this viewer (see the module comment). */
 function withhold(res: ServerResponse, columns: string[]): void {
   if (columns.length > 0) res.setHeader("x-accrue-withheld-columns", columns.join(","));
-}
-
-function globalIdOf(type: string, id: string): string {
-  return Buffer.from(`${type}:${id}`).toString("base64");
 }
 
 /** The API's global ids, read as the API reads them (global-ids.ts): `Type:uuid` or a 400. */
@@ -170,8 +166,8 @@ async function payoutsCsv(ctx: Context, res: ServerResponse, query: Query): Prom
       for await (const p of rows) {
         const partner = (p as { partner?: { name: string; externalId: string | null } }).partner;
         yield [
-          globalIdOf("Payout", p.id),
-          globalIdOf("Partner", p.partnerId),
+          encodeGlobalID("Payout", p.id),
+          encodeGlobalID("Partner", p.partnerId),
           partner?.name,
           partner?.externalId,
           p.status,
@@ -230,8 +226,8 @@ async function commissionsCsv(ctx: Context, res: ServerResponse, query: Query): 
       for await (const c of rows) {
         const related = c as { partner?: { name: string; externalId: string | null }; conversion?: { externalId: string } | null };
         yield [
-          globalIdOf("Commission", c.id),
-          globalIdOf("Partner", c.partnerId),
+          encodeGlobalID("Commission", c.id),
+          encodeGlobalID("Partner", c.partnerId),
           related.partner?.name,
           related.partner?.externalId,
           c.kind,
@@ -269,14 +265,14 @@ async function paypalCsv(ctx: Context, res: ServerResponse, query: Query): Promi
     orderBy: { id: "asc" },
     include: { partner: { select: { name: true, payoutMethods: { where: { isDefault: true }, select: { type: true, details: true } } } } },
   });
-  const skipped: string[] = ids.filter((id) => !payouts.some((p) => p.id === id)).map((id) => `${globalIdOf("Payout", id)}:NOT_FOUND`);
+  const skipped: string[] = ids.filter((id) => !payouts.some((p) => p.id === id)).map((id) => `${encodeGlobalID("Payout", id)}:NOT_FOUND`);
   const rows: CsvCell[][] = [];
   for (const p of payouts) {
     const method = p.partner.payoutMethods[0];
     const email = method?.type === "PAYPAL" ? ((method.details as Record<string, string>).email ?? null) : null;
-    if (p.status !== "APPROVED") skipped.push(`${globalIdOf("Payout", p.id)}:NOT_APPROVED`);
-    else if (!email) skipped.push(`${globalIdOf("Payout", p.id)}:NO_PAYPAL_METHOD`);
-    else rows.push([email, money(p.amount, p.currency), p.currency, globalIdOf("Payout", p.id), `Commission payout for ${p.partner.name}`, "PayPal"]);
+    if (p.status !== "APPROVED") skipped.push(`${encodeGlobalID("Payout", p.id)}:NOT_APPROVED`);
+    else if (!email) skipped.push(`${encodeGlobalID("Payout", p.id)}:NO_PAYPAL_METHOD`);
+    else rows.push([email, money(p.amount, p.currency), p.currency, encodeGlobalID("Payout", p.id), `Commission payout for ${p.partner.name}`, "PayPal"]);
   }
   if (skipped.length > 0) res.setHeader("x-accrue-skipped", skipped.join(","));
   await streamCsv(res, "paypal-payouts.csv", ["Email/Phone", "Amount", "Currency code", "Reference ID", "Note to recipient", "Recipient wallet"], (async function* () {
@@ -329,7 +325,7 @@ async function statementCsv(ctx: Context, res: ServerResponse, query: Query): Pr
       for await (const row of statement.movements) {
         const amount = dec(row.amount);
         balance = balance.plus(amount);
-        const reference = row.type === "PAYOUT" ? (row.payout_ref ?? globalIdOf("Payout", row.id)) : (row.conversion_ref ?? globalIdOf("Commission", row.line_id!));
+        const reference = row.type === "PAYOUT" ? (row.payout_ref ?? encodeGlobalID("Payout", row.id)) : (row.conversion_ref ?? encodeGlobalID("Commission", row.line_id!));
         yield [day(row.at), row.type, reference, row.description, fmt(amount), fmt(balance)] satisfies CsvCell[];
       }
       yield [to.toISODate(), "CLOSING_BALANCE", null, null, null, fmt(balance)];
@@ -384,9 +380,8 @@ async function tax1099Csv(ctx: Context, res: ServerResponse, query: Query, deps:
   const isUS = (id: string) => (profiles.get(id)?.country ?? countries.get(id)?.country) === "US";
   const payees = tally.payees(isUS);
   if (reveal) {
-    await transact(deps, ctx.actor!, (tx) =>
-      audit(tx, { action: "tax_report.export_1099_nec", entityType: "Program", entityId: tx.programId, after: { year, payees: payees.length, revealedTins: true } }),
-    );
+    const recorded = await recordTinExport(deps, ctx.actor!, { year, payees: payees.length });
+    if (!recorded.ok) throw new Error(`the TIN export was not audited: ${recorded.errors.map((e) => e.code).join(", ")}`);
   }
   await streamCsv(
     res,
@@ -397,7 +392,7 @@ async function tax1099Csv(ctx: Context, res: ServerResponse, query: Query, deps:
         const b = profiles.get(payee.partnerId);
         const w9 = b?.taxForm === "W9";
         yield [
-          globalIdOf("Partner", payee.partnerId),
+          encodeGlobalID("Partner", payee.partnerId),
           b?.legalName ?? countries.get(payee.partnerId)?.name ?? null,
           b?.entityType ?? null,
           b ? (reveal && b.taxId ? deps.secrets.open(b.taxId) : maskSecret(b.taxIdLast4)) : null,

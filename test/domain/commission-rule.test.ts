@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { computeCommission, parseCommissionRule, type CommissionRule } from "../../src/domain/commission-rule.ts";
+import { computeCommission, parseCommissionRule, ruleForSale, type CommissionRule } from "../../src/domain/commission-rule.ts";
 import type { CurrencyCode } from "../../src/domain/currency.ts";
 import { dec } from "../../src/domain/money.ts";
 
@@ -71,5 +71,28 @@ describe("checking a rule", () => {
     const result = parseCommissionRule(input as never, currency);
     expect(result.ok).toBe(false);
     if (!result.ok) expect(result.errors.map((e) => e.field?.join("."))).toContain(field);
+  });
+});
+
+describe("the rule a sale earns by", () => {
+  const program: CommissionRule = { type: "PERCENTAGE", percent: "10" };
+  const own: CommissionRule = { type: "FLAT", amount: "5.00" };
+
+  it("is the partner's own rule when it has one", () => {
+    expect(ruleForSale({ partnerOverride: own, programRule: program })).toBe(own);
+    // Its own rule wins even when it earns less than the program's (here nothing).
+    const nothing: CommissionRule = { type: "PERCENTAGE", percent: "0" };
+    expect(ruleForSale({ partnerOverride: nothing, programRule: program })).toBe(nothing);
+  });
+
+  it("is the program's when the partner has none (null as stored, or absent)", () => {
+    expect(ruleForSale({ partnerOverride: null, programRule: program })).toBe(program);
+    expect(ruleForSale({ partnerOverride: undefined, programRule: program })).toBe(program);
+  });
+
+  it("decides what the sale earns", () => {
+    const earned = (partnerOverride: CommissionRule | null) => computeCommission(ruleForSale({ partnerOverride, programRule: program }), { amount: dec("200.00"), currency: USD, saleNumber: 1 }).amount.toFixed(2);
+    expect(earned(null)).toBe("20.00");
+    expect(earned(own)).toBe("5.00");
   });
 });

@@ -66,7 +66,9 @@ describe.runIf(hasPostgres)("Redis going away (two server processes, PostgreSQL,
       ACCRUE_FEED_RECONCILE_MS: "3600000",
     });
     const dirs = [mkdtempSync(join(tmpdir(), "accrue-outage-")), mkdtempSync(join(tmpdir(), "accrue-outage-"))];
-    cleanup.push(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+    cleanup.push(() => {
+      for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+    });
     const a: ServerProcess = await startServerProcess(env(dirs[0]!));
     cleanup.push(() => a.stop());
     const b: ServerProcess = await startServerProcess(env(dirs[1]!));

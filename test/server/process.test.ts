@@ -34,7 +34,9 @@ describe("the server as a process (npm start)", () => {
     if (migrated) copyPgliteTemplate(dir);
     return dir;
   };
-  afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+  afterAll(() => {
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
 
   it("owns its data folder: a second process gets a clear error; data survives a restart; SIGTERM stops it cleanly", async () => {
     const dataDir = tempDir(false);

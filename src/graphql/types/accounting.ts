@@ -1,11 +1,9 @@
 import { GraphQLError } from "graphql";
-import { fail, failed, userError, type Result } from "../../domain/errors.ts";
-import { QuickBooksError } from "../../integrations/quickbooks/client.ts";
-import { disconnectQuickBooks, startQuickBooksConnect, withCompany } from "../../integrations/quickbooks/connection.ts";
-import { enqueueAccountingSync } from "../../services/accounting/enqueue.ts";
-import { audit } from "../../services/audit.ts";
-import type { Actor, ServiceDeps } from "../../services/deps.ts";
-import { transact } from "../../services/transact.ts";
+import { failed, userError } from "../../domain/errors.ts";
+import { disconnectQuickBooks, startQuickBooksConnect } from "../../integrations/quickbooks/connection.ts";
+import { mapPartnerToVendor } from "../../services/accounting/map-partner-to-vendor.ts";
+import { queueAccountingSync } from "../../services/accounting/queue-accounting-sync.ts";
+import type { ServiceDeps } from "../../services/deps.ts";
 import { builder } from "../builder.ts";
 import { actorOf, READERS } from "../guards.ts";
 import { defineMutation } from "../mutation.ts";
@@ -85,19 +83,6 @@ defineMutation("disconnectQuickBooks", {
   resolve: async (input, ctx) => (input.confirm ? disconnectQuickBooks(ctx.deps, quickbooksOf(ctx.deps), actorOf(ctx)) : failed(userError("INVALID_INPUT", "confirm must be true", ["input", "confirm"]))),
 });
 
-/** Maps a partner to a vendor that already exists in QuickBooks (admin). Errors: INVALID_INPUT, NOT_FOUND. */
-function mapVendor(deps: ServiceDeps, actor: Actor, partnerId: string, vendorId: string): Promise<Result<{ id: string }>> {
-  return transact(deps, actor, async (tx) => {
-    const trimmed = vendorId.trim();
-    if (!/^\d{1,20}$/.test(trimmed)) fail("INVALID_INPUT", "vendorId is a QuickBooks vendor id (digits)", ["input", "vendorId"]);
-    const before = await tx.db.partner.findUnique({ where: { id: partnerId }, select: { id: true, accountingVendorId: true } });
-    if (!before) fail("NOT_FOUND", "no such partner", ["input", "partnerId"]);
-    await tx.db.partner.update({ where: { id: partnerId }, data: { accountingVendorId: trimmed, accountingVendorName: null } });
-    await audit(tx, { action: "accounting.vendor_map", entityType: "Partner", entityId: partnerId, before: { vendorId: before.accountingVendorId }, after: { vendorId: trimmed } });
-    return { id: partnerId };
-  });
-}
-
 defineMutation("mapPartnerToVendor", {
   description: "Books a partner's payouts to an existing QuickBooks vendor instead of creating one (admin).",
   authScopes: { role: ["admin"] },
@@ -109,50 +94,8 @@ defineMutation("mapPartnerToVendor", {
       resolve: (query, payload, _a, ctx) => ((payload.result as { id: string } | null) ? ctx.db.partner.findUnique({ ...query, where: { id: (payload.result as { id: string }).id } }) : null),
     }),
   }),
-  resolve: async (input, ctx) => {
-    const vendorId = input.vendorId.trim();
-    const connection = await ctx.db.accountingConnection.findUnique({ where: { programId: actorOf(ctx).programId } });
-    if (connection?.status === "CONNECTED" && /^\d{1,20}$/.test(vendorId)) {
-      // The vendor must exist in the connected company, or every bill would fail.
-      const found = await withCompany(ctx.deps, quickbooksOf(ctx.deps), connection, (company) =>
-        company.query<{ QueryResponse?: { Vendor?: unknown[] } }>(`select * from Vendor where Id = '${vendorId}'`),
-      ).catch((error: unknown) => {
-        if (error instanceof QuickBooksError) return { error };
-        throw error;
-      });
-      if ("error" in found) return failed(userError("ACCOUNTING_ERROR", (found.error as QuickBooksError).message, ["input", "vendorId"]));
-      if (!found.QueryResponse?.Vendor?.length) return failed(userError("NOT_FOUND", `QuickBooks has no vendor ${vendorId}`, ["input", "vendorId"]));
-    }
-    return mapVendor(ctx.deps, actorOf(ctx), input.partnerId.id, vendorId);
-  },
+  resolve: (input, ctx) => mapPartnerToVendor(ctx.deps, actorOf(ctx), { partnerId: input.partnerId.id, vendorId: input.vendorId }),
 });
-
-/**
- * Queues approved and paid payouts for the accounting system (and cancelled
- * ones whose bill is still there): the named ones, or every one not yet
- * booked (a backlog after connecting). Failed ones are retried from the start.
- */
-function queueSync(deps: ServiceDeps, actor: Actor, payoutIds: string[] | null): Promise<Result<string[]>> {
-  return transact(deps, actor, async (tx) => {
-    const connection = await tx.db.accountingConnection.findUnique({ where: { programId: tx.programId }, select: { status: true } });
-    if (connection?.status !== "CONNECTED") fail("NOT_CONNECTED", "QuickBooks is not connected");
-    const candidates = await tx.db.payout.findMany({
-      where: {
-        OR: [
-          { status: { in: ["APPROVED", "PAID"] }, accountingSyncStatus: { in: ["NOT_SYNCED", "FAILED", "BILLED"] } },
-          // Cancelled with a bill (or a failed sync that may have left one): the bill is to be deleted.
-          { status: "CANCELLED", accountingSyncStatus: { in: ["FAILED", "BILLED"] } },
-        ],
-        ...(payoutIds ? { id: { in: payoutIds } } : {}),
-      },
-      select: { id: true },
-    });
-    const ids = candidates.map((p) => p.id);
-    await enqueueAccountingSync(tx, ids);
-    if (ids.length > 0) await audit(tx, { action: "accounting.sync_requested", entityType: "Program", entityId: tx.programId, after: { payouts: ids.length } });
-    return ids;
-  });
-}
 
 function syncMutation(name: string, description: string, required: boolean) {
   defineMutation(name, {
@@ -169,7 +112,7 @@ function syncMutation(name: string, description: string, required: boolean) {
         },
       }),
     }),
-    resolve: (input, ctx) => queueSync(ctx.deps, actorOf(ctx), input.payoutIds ? input.payoutIds.map((id) => id.id) : null),
+    resolve: (input, ctx) => queueAccountingSync(ctx.deps, actorOf(ctx), input.payoutIds ? input.payoutIds.map((id) => id.id) : null),
   });
 }
 

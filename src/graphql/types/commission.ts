@@ -1,5 +1,6 @@
+import { encodeGlobalID } from "@pothos/plugin-relay";
 import type { CommissionRule } from "../../domain/commission-rule.ts";
-import { USER_ERROR_CODES } from "../../domain/errors.ts";
+import type { USER_ERROR_CODES } from "../../domain/errors.ts";
 import type { Prisma } from "../../generated/prisma/client.ts";
 import { adjustCommission } from "../../services/commissions/adjust-commission.ts";
 import { REASON_CODES } from "../../services/commissions/correction-input.ts";
@@ -178,7 +179,7 @@ builder.prismaObjectField("Partner", "commissions", (t) =>
 export const SkippedItemRef = builder.objectRef<{ id: string; code: (typeof USER_ERROR_CODES)[number]; message: string; typename: string }>("SkippedItem").implement({
   description: "An item a bulk operation left alone, and why.",
   fields: (t) => ({
-    id: t.id({ resolve: (item) => Buffer.from(`${item.typename}:${item.id}`).toString("base64") }),
+    id: t.id({ resolve: (item) => encodeGlobalID(item.typename, item.id) }),
     code: t.field({ type: UserErrorCode, resolve: (item) => item.code }),
     message: t.exposeString("message"),
   }),

@@ -1,3 +1,4 @@
+import { encodeGlobalID } from "@pothos/plugin-relay";
 import { GraphQLError } from "graphql";
 import type { Context } from "../../context.ts";
 import { eventOf, type BalancePayload, type CommissionPayload, type CommittedEvent, type EventPayloads, type EventType, type PayoutPayload } from "../../services/events.ts";
@@ -42,7 +43,7 @@ const typeNames: Record<EventType, "COMMISSION_ACCRUED" | "COMMISSION_CHANGED" |
   "payout.changed": "PAYOUT_CHANGED",
 };
 
-const gid = (type: string, id: string | null | undefined) => (id ? Buffer.from(`${type}:${id}`).toString("base64") : null);
+const gid = (type: string, id: string | null | undefined) => (id ? encodeGlobalID(type, id) : null);
 
 const CommissionChange = builder.objectRef<CommissionPayload>("CommissionChange").implement({
   description: "A commission line as it is after the change.",

@@ -1,5 +1,5 @@
 import type { Decimal } from "decimal.js";
-import { computeCommission, type CommissionRule } from "../../domain/commission-rule.ts";
+import { computeCommission, ruleForSale, type CommissionRule } from "../../domain/commission-rule.ts";
 import { parseCurrencyCode, type CurrencyCode } from "../../domain/currency.ts";
 import { userError, UserErrorsThrown, type Result, type UserError } from "../../domain/errors.ts";
 import { parseAmount, parseDecimal, roundToMinorUnit } from "../../domain/money.ts";
@@ -252,7 +252,7 @@ async function accrue(
   const ledger = new Ledger(tx, "conversion.record");
   const partnerIds = [...new Set(fresh.flatMap((item) => item.partnerIds))];
   await ledger.lockPartners(partnerIds);
-  const ruleOf = new Map(partnerIds.map((id) => [id, (overrides.get(id) as CommissionRule | null) ?? program.commission_rule]));
+  const ruleOf = new Map(partnerIds.map((id) => [id, ruleForSale({ partnerOverride: overrides.get(id) as CommissionRule | null, programRule: program.commission_rule })]));
 
   // Sale numbers for tiered rules, per partner and month, counted under the lock.
   const nextSale = new Map<string, number>();
@@ -351,5 +351,5 @@ async function accrue(
     })),
   );
   await ledger.flush();
-  fresh.forEach((item, i) => results.set(item.externalId, { id: ids[i]!, externalId: item.externalId, created: true }));
+  for (const [i, item] of fresh.entries()) results.set(item.externalId, { id: ids[i]!, externalId: item.externalId, created: true });
 }

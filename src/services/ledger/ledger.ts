@@ -3,7 +3,7 @@ import { addLineChange, bucketOf, emptyDelta, isZeroDelta, type BalanceDelta, ty
 import { dec } from "../../domain/money.ts";
 import { LINE_HOLDING_PAYOUT_STATUSES } from "../../domain/payout-status.ts";
 import type { CommissionKind, CommissionStatus } from "../../generated/prisma/enums.ts";
-import { Prisma } from "../../generated/prisma/client.ts";
+import type { Prisma } from "../../generated/prisma/client.ts";
 import { uuidv7 } from "../../db/uuid.ts";
 import { storedEvent, type BalancePayload, type CommissionPayload, type EventPayloads, type EventType } from "../events.ts";
 import type { Tx } from "../transact.ts";

@@ -2,7 +2,7 @@ import type { Decimal } from "decimal.js";
 import { sum } from "../../domain/money.ts";
 import { joinsPayout } from "../../domain/payout-eligibility.ts";
 import type { Payout } from "../../generated/prisma/client.ts";
-import { Ledger, loadLines, writeStatusChanges, type LineRow } from "../ledger/ledger.ts";
+import { type Ledger, loadLines, writeStatusChanges, type LineRow } from "../ledger/ledger.ts";
 import type { PayoutPayload } from "../events.ts";
 import type { Tx } from "../transact.ts";
 

@@ -1,7 +1,7 @@
 import type { CommissionRule, CommissionRuleInput } from "../../domain/commission-rule.ts";
 import { parseCommissionRule } from "../../domain/commission-rule.ts";
 import type { CurrencyCode } from "../../domain/currency.ts";
-import { type UserError } from "../../domain/errors.ts";
+import type { UserError } from "../../domain/errors.ts";
 import { parseAmount } from "../../domain/money.ts";
 import { parsePayoutSchedule, type PayoutSchedule, type PayoutScheduleInput } from "../../domain/payout-schedule.ts";
 import { checkIntRange, checkText, checkTimeZone } from "../../domain/validation.ts";

@@ -78,6 +78,7 @@ export function PayoutsPanel({ version, onChanged, token }: { version: number; o
               <p style={{ margin: 0 }}>Skipped {run.skipped.length} partners:</p>
               <ul>
                 {run.skipped.map((skip, index) => (
+                  // biome-ignore lint/suspicious/noArrayIndexKey: one run's result, rendered once and never reordered or edited
                   <li key={index}>
                     {skip.name}: {skip.message}
                   </li>
