@@ -198,9 +198,12 @@ describe.each(databaseTargets())("sending payouts through a provider on %s", (ta
     expect(returned.bounceReason).toMatch(/^Wise returned it/);
     expect(returned.returnedAt).not.toBeNull();
     const credits = await db().commission.findMany({ where: { partnerId: eve.partner.rawId, reasonCode: "PAYMENT_BOUNCED" } });
-    expect(credits.map((c) => c.amount.toFixed(2))).toEqual(["100.00"]);
+    // The money owed again, and what came back taken out of paid.
+    expect(credits.map((c) => `${c.status} ${c.amount.toFixed(2)}`).sort()).toEqual(["APPROVED 100.00", "PAID -100.00"]);
     const balanceAfter = await lifetime();
     expect(balanceAfter.payable.minus(balanceBefore.payable).toFixed(2)).toBe("100.00"); // owed again
+    expect(balanceAfter.paid.minus(balanceBefore.paid).toFixed(2)).toBe("-100.00"); // not paid after all
+    expect(balanceAfter.lifetimeEarned.minus(balanceBefore.lifetimeEarned).toFixed(2)).toBe("0.00"); // not earned twice
     expect(await feedStatuses(eve.payoutId)).toEqual(["DRAFT", "APPROVED", "PROCESSING", "PAID", "PAID", "RETURNED"]);
   });
 
@@ -234,7 +237,7 @@ describe.each(databaseTargets())("sending payouts through a provider on %s", (ta
     await tick();
     const samAfter = await payout(sam.payoutId);
     expect(samAfter.status).toBe("RETURNED");
-    expect(await db().commission.count({ where: { partnerId: sam.partner.rawId, reasonCode: "PAYMENT_BOUNCED" } })).toBe(1);
+    expect(await db().commission.count({ where: { partnerId: sam.partner.rawId, reasonCode: "PAYMENT_BOUNCED" } })).toBe(2); // owed again, and not paid
     const tessAfter = await payout(tess.payoutId, tess.partner.token);
     expect(tessAfter).toMatchObject({ status: "PAID", bouncedAt: null });
     expect(tessAfter.providerNote).toMatch(/^Stripe: 5\.00 USD of it was reversed/);

@@ -35,14 +35,20 @@ const MIGRATION = "20261202030000_balance_movements";
 /** A commission status that counts toward what the partner earned. */
 const COUNTS = (status: Prisma.Sql) => Prisma.sql`(${status} NOT IN ('CANCELLED', 'REVERSED'))`;
 
-/** The statement as it was read before the movement ledger: rebuilt from lines, the audit trail and payouts (verbatim). */
+/**
+ * The statement as it was read before the movement ledger: rebuilt from lines,
+ * the audit trail and payouts (verbatim, but for one rule that came with the
+ * bounce fix: a bounced payment's minus line is born paid, earned and paid at
+ * once, so it nets to nothing on the statement).
+ */
 function auditStatementSql(programId: string, partnerId: string): Prisma.Sql {
   const changing = Prisma.sql`a.program_id = ${programId}::uuid AND a.entity_type = 'Commission'
       AND a.action IN ('commission.cancel', 'commission.reinstate', 'commission.reverse')
       AND ${COUNTS(Prisma.sql`a.before->>'status'`)} <> ${COUNTS(Prisma.sql`a.after->>'status'`)}`;
   return Prisma.sql`
     WITH lines AS (
-      SELECT c.id, c.kind::text AS kind, c.status::text AS status, c.amount, c.occurred_at, c.note, c.reason_code, v.external_id AS conversion_ref
+      SELECT c.id, c.kind::text AS kind, c.status::text AS status,
+             CASE WHEN c.status = 'PAID' AND c.reason_code = 'PAYMENT_BOUNCED' THEN 0 ELSE c.amount END AS amount, c.occurred_at, c.note, c.reason_code, v.external_id AS conversion_ref
         FROM commissions c
         LEFT JOIN conversions v ON v.id = c.conversion_id AND v.program_id = c.program_id
        WHERE c.program_id = ${programId}::uuid AND c.partner_id = ${partnerId}::uuid
@@ -175,7 +181,7 @@ describe("the movement ledger's backfill, over history made before it (embedded 
     ok(await removePayoutLines(h.deps, actor, { payoutId: payoutA.id, commissionIds: [s2.line], reason: "disputed" }));
     ok(await transitionPayouts(h.deps, actor, "approve", { ids: [payoutA.id] }));
     tick();
-    ok(await transitionPayouts(h.deps, actor, "pay", { ids: [payoutA.id], payment: { method: "PAYPAL", reference: "PP-A", paidAt: new Date("2026-03-09T15:00:00.000Z") } }));
+    ok(await transitionPayouts(h.deps, actor, "pay", { ids: [payoutA.id], payment: { method: "PAYPAL", reference: "PP-A", paidAt: new Date("2026-03-10T16:30:00.000Z") } }));
     tick();
     ok(await recordPayoutBounce(h.deps, actor, { payoutId: payoutA.id, reason: "closed" }));
     ok(await reverseConversion(h.deps, actor, { conversionId: s3.sale, refundId: "r-s3", reason: "chargeback", kind: "CHARGEBACK" }));
@@ -274,6 +280,6 @@ describe("the movement ledger's backfill, over history made before it (embedded 
       [partners[0]],
     );
     expect(paid[0]!.n).toBeGreaterThan(0);
-    expect(new Date(paid[0]!.at).toISOString()).toBe("2026-03-09T15:00:00.000Z");
+    expect(new Date(paid[0]!.at).toISOString()).toBe("2026-03-10T16:30:00.000Z");
   });
 });

@@ -9,11 +9,12 @@ const PAGE = 500;
  * earned (lines that count) less what was paid to it: a line starting to
  * count adds its amount, one stopping takes it away, a line paid out takes
  * it away as part of its payout, and moves between the unpaid buckets do
- * nothing.
+ * nothing. A line born paid (the minus line of a bounced payment: money
+ * that came back) is earned and paid at once, so it nets to nothing; the
+ * credit that owes the money again is what the statement shows.
  */
-const SIGNED = Prisma.sql`(CASE m.entry WHEN 'ACCRUAL' THEN m.amount WHEN 'REINSTATEMENT' THEN m.amount
-      WHEN 'CANCELLATION' THEN -m.amount WHEN 'REVERSAL' THEN -m.amount
-      ELSE (CASE WHEN m.from_bucket = 'paid' THEN m.amount ELSE 0 END) - (CASE WHEN m.to_bucket = 'paid' THEN m.amount ELSE 0 END) END)`;
+const SIGNED = Prisma.sql`((CASE WHEN m.from_bucket IS NULL THEN m.amount ELSE 0 END) - (CASE WHEN m.to_bucket IS NULL THEN m.amount ELSE 0 END)
+      + (CASE WHEN m.from_bucket = 'paid' THEN m.amount ELSE 0 END) - (CASE WHEN m.to_bucket = 'paid' THEN m.amount ELSE 0 END))`;
 
 /** The movements that show on a statement: all but moves between the unpaid buckets. */
 const SHOWN = Prisma.sql`(m.entry <> 'TRANSFER' OR m.from_bucket = 'paid' OR m.to_bucket = 'paid')`;

@@ -2,7 +2,7 @@ import { fail, type Result } from "../../domain/errors.ts";
 import type { Payout } from "../../generated/prisma/client.ts";
 import { bookCredit } from "../commissions/credit-partner.ts";
 import { once } from "../idempotency.ts";
-import { Ledger } from "../ledger/ledger.ts";
+import { insertLines, Ledger } from "../ledger/ledger.ts";
 import { audit } from "../audit.ts";
 import type { Actor, ServiceDeps } from "../deps.ts";
 import { transact, type Tx } from "../transact.ts";
@@ -10,9 +10,12 @@ import { emitPayout } from "./payout-lines.ts";
 
 /**
  * A payment that came back after the payout was marked paid (a returned
- * transfer, a closed account). Paid stays final; the money is owed again, so
- * a CREDIT line of the payout's amount (reason PAYMENT_BOUNCED) is booked,
- * approved and payable at once. Once per payout.
+ * transfer, a closed account). Paid stays final (its lines stay PAID); the
+ * money is owed again, so a CREDIT line of the payout's amount (reason
+ * PAYMENT_BOUNCED) is booked, approved and payable at once, and beside it a
+ * PAID line of minus that amount (same reason): what came back was not paid,
+ * and the rebooked money was not earned a second time, so `paid` and
+ * `lifetimeEarned` stay what really happened. Once per payout.
  * Errors: NOT_FOUND, INVALID_TRANSITION (not paid, or already bounced),
  * INVALID_INPUT, IDEMPOTENCY_CONFLICT. With an idempotency key, a replay
  * returns the payout as the first call left it.
@@ -49,6 +52,21 @@ async function bounce(tx: Tx, input: { payoutId: string; reason: string }): Prom
     const after = await tx.db.payout.findUniqueOrThrow({ where: { id: payout.id } });
     const ledger = new Ledger(tx, "payout.bounce");
     await ledger.lockPartners([payout.partnerId]);
+    const [returned] = await insertLines(tx, [
+      {
+        partnerId: payout.partnerId,
+        kind: "CREDIT",
+        status: "PAID",
+        amount: payout.amount.negated(),
+        currency: payout.currency,
+        occurredAt: tx.now,
+        payableAt: tx.now,
+        matured: true,
+        reasonCode: "PAYMENT_BOUNCED",
+        note: `payout ${payout.id} came back: ${reason}`,
+      },
+    ]);
+    ledger.added(returned!);
     emitPayout(ledger, after);
     await audit(tx, { action: "payout.bounce", entityType: "Payout", entityId: payout.id, before: { bouncedAt: null }, after: { bouncedAt: tx.now }, reason });
     await ledger.flush();
