@@ -11,6 +11,9 @@ const WriteOffDoc = graphql(`
     writeOffBalance(input: $input) { commission { id kind status amount { amount currency } isPayable } userErrors { code message field } }
   }
 `);
+const AdjustDoc = graphql(`
+  mutation WriteOffAdjust($input: AdjustCommissionInput!) { adjustCommission(input: $input) { commission { id status isPayable } userErrors { code message } } }
+`);
 const WriteOffAuditDoc = graphql(`
   query WriteOffAudit($filter: AuditFilter) { auditEntries(filter: $filter, first: 10) { edges { node { action actorId before after reason } } } }
 `);
@@ -33,6 +36,27 @@ describe.each(databaseTargets())("writing off a negative balance on %s", (target
     integration = await acme.integrationToken(["CONVERSIONS_WRITE"]);
   });
   afterAll(() => t?.stop());
+
+  it("refuses to write off a debt a later change could undo: a correction of a line not yet paid", async () => {
+    // A 10.00 line sits in a draft; a -8.00 correction of it is payable at once,
+    // so payable is -8.00. Written off, then the draft cancelled, the line would
+    // come back payable and the partner would be owed 10.00 for 2.00 earned.
+    const p = await createPartnerFixture(t, acme);
+    await makePayable(t, acme, p.id);
+    const sale = await payableSale(t, acme, integration, p.id, "100.00");
+    const draft = dataOf(await t.gql(CreatePayoutDoc, { input: { partnerId: p.id } }, acme.financeToken)).createPayout.payout!;
+    expect(draft.amount.amount).toBe("10.00");
+    const adjusted = dataOf(await t.gql(AdjustDoc, { input: { id: sale.commissionId, amount: "-8.00", reasonCode: "CORRECTION" } }, acme.adminToken)).adjustCommission;
+    expect(adjusted.userErrors).toEqual([]);
+    const before = await balanceOf(t, acme.adminToken, p.id);
+    expect(before).toMatchObject({ payable: "-8.00", inPayouts: "10.00" });
+
+    const refused = dataOf(await t.gql(WriteOffDoc, { input: { partnerId: p.id, reason: "forgive it" } }, acme.adminToken)).writeOffBalance;
+    expect(refused.userErrors).toEqual([expect.objectContaining({ code: "BALANCE_NOT_FINAL", field: ["input", "partnerId"] })]);
+    expect(refused.commission).toBeNull();
+    expect(await balanceOf(t, acme.adminToken, p.id)).toEqual(before);
+    await expectReconciled(t, acme.adminToken);
+  });
 
   it("brings a negative payable balance to zero once, keeps what was paid, and leaves later earnings whole", async () => {
     const p = await createPartnerFixture(t, acme);

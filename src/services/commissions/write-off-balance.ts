@@ -1,6 +1,6 @@
 import { fail, type Result } from "../../domain/errors.ts";
 import { once } from "../idempotency.ts";
-import { insertLines, Ledger, type LineRow } from "../ledger/ledger.ts";
+import { insertLines, Ledger, loadLines, type LineRow } from "../ledger/ledger.ts";
 import { lineCodec } from "./adjust-commission.ts";
 import { audit } from "../audit.ts";
 import type { Actor, ServiceDeps } from "../deps.ts";
@@ -10,7 +10,8 @@ import { transact, type Tx } from "../transact.ts";
  * Writes off a partner's negative payable balance (clawbacks it will never
  * earn back): a WRITE_OFF line of the opposite amount, bringing payable to
  * zero. The reason is required and audited.
- * Errors: NOT_FOUND, BALANCE_NOT_NEGATIVE, INVALID_INPUT (no reason),
+ * Errors: NOT_FOUND, BALANCE_NOT_NEGATIVE, BALANCE_NOT_FINAL (a negative
+ * line belongs to a line not yet paid), INVALID_INPUT (no reason),
  * IDEMPOTENCY_CONFLICT. With an idempotency key, a replay returns the first
  * write-off line.
  */
@@ -18,6 +19,28 @@ export function writeOffBalance(deps: ServiceDeps, actor: Actor, input: { partne
   const reason = input.reason.trim();
   const request = { partnerId: input.partnerId, reason };
   return transact(deps, actor, (tx) => once(tx, "writeOffBalance", input.idempotencyKey, request, () => writeOff(tx, request), lineCodec(tx)));
+}
+
+/**
+ * The original lines behind the partner's negative payable lines that are not
+ * paid. A write-off covers only a debt no later change can undo: a clawback
+ * or downward correction of a paid line. One of an unpaid line would be
+ * cancelled or refunded with it, and the write-off would become money the
+ * partner never earned.
+ */
+async function linesStillOpen(tx: Tx, partnerId: string): Promise<string[]> {
+  const negatives = (await loadLines(tx, { partnerId, status: "APPROVED", matured: true, amount: { lt: 0 } })).filter((line) => !line.inOpenPayout);
+  const open = new Set<string>();
+  let frontier = negatives.map((line) => ({ id: line.id, relatedId: line.relatedId, status: line.status }));
+  // Walk each line's corrections chain up to the line it corrects (a short chain: a clawback or adjustment names its line).
+  for (let depth = 0; frontier.length > 0 && depth < 8; depth += 1) {
+    const roots = frontier.filter((line) => line.relatedId === null);
+    for (const root of roots) if (root.status !== "PAID") open.add(root.id);
+    const parents = [...new Set(frontier.flatMap((line) => (line.relatedId === null ? [] : [line.relatedId])))];
+    if (parents.length === 0) break;
+    frontier = await tx.db.commission.findMany({ where: { id: { in: parents } }, select: { id: true, relatedId: true, status: true } });
+  }
+  return [...open];
 }
 
 async function writeOff(tx: Tx, input: { partnerId: string; reason: string }): Promise<LineRow> {
@@ -29,6 +52,14 @@ async function writeOff(tx: Tx, input: { partnerId: string; reason: string }): P
     if (!balance) fail("NOT_FOUND", "no such partner", ["input", "partnerId"]);
     if (!balance.payable.isNegative()) {
       fail("BALANCE_NOT_NEGATIVE", `the payable balance is ${balance.payable.toFixed()}; only a negative one can be written off`, ["input", "partnerId"]);
+    }
+    const open = await linesStillOpen(tx, input.partnerId);
+    if (open.length > 0) {
+      fail(
+        "BALANCE_NOT_FINAL",
+        `part of the negative balance comes from ${open.length} line(s) not yet paid: cancelling or refunding them would turn the write-off into money never earned; settle those first`,
+        ["input", "partnerId"],
+      );
     }
     const [line] = await insertLines(tx, [
       {
