@@ -306,6 +306,7 @@ describe.each(databaseTargets())("QuickBooks Online sync on %s", (target) => {
     qbo.payBill(accountingBillId!, { amount: 50, docNumber: "CHK-1" });
     await t.app.scheduler.tasks.accountingPoll();
     expect((await syncState(payoutId)).status).toBe("APPROVED");
+    // Dated a day before accrue approved it (QuickBooks dates by day): paid, dated at the approval, never before it.
     qbo.payBill(accountingBillId!, { docNumber: "CHK-2", txnDate: "2026-03-09" });
     await t.app.scheduler.tasks.accountingPoll();
     const state = await syncState(payoutId);

@@ -39,7 +39,11 @@ export async function applyBillPayment(deps: ServiceDeps, qbo: QuickBooksClient,
     const claimed = await db.payout.updateMany({ where: { id: payout.id, accountingBillPaymentId: null }, data: { accountingBillPaymentId: payment.Id } });
     if (claimed.count !== 1) continue;
     const now = deps.clock.now();
-    const day = payment.TxnDate ? DateTime.fromISO(payment.TxnDate, { zone: program.timeZone }).startOf("day").toJSDate() : now;
+    // QuickBooks dates a payment by day: the start of that day in the
+    // program's zone, never before the approval it follows (a bill approved
+    // and paid the same day) and never in the future.
+    const txnDay = payment.TxnDate ? DateTime.fromISO(payment.TxnDate, { zone: program.timeZone }).startOf("day").toJSDate() : now;
+    const day = payout.approvedAt && txnDay.getTime() < payout.approvedAt.getTime() ? payout.approvedAt : txnDay;
     const result = await transitionPayouts(deps, systemActor(programId), "pay", {
       ids: [payout.id],
       payment: {
