@@ -99,6 +99,8 @@ export class Model {
   constructor(
     readonly partners: PartnerSetup[],
     public now: number,
+    /** Manual approval: a sale's lines wait in PENDING for an operator. */
+    readonly manualApproval = false,
   ) {
     this.returned = partners.map(() => ZERO);
   }
@@ -196,7 +198,7 @@ export class Model {
         id: lineIds[i],
         partner,
         kind: "CONVERSION",
-        status: "APPROVED",
+        status: this.manualApproval ? "PENDING" : "APPROVED",
         amount: cents(inProgram.times(tierPercent(earlier + 1)).dividedBy(100)),
         payableAt: occurredAt + HOLD_DAYS * DAY,
         related: null,
