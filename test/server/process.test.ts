@@ -68,7 +68,7 @@ describe("the server as a process (npm start)", () => {
     } finally {
       await again.stop("SIGINT");
     }
-  });
+  }, 120_000); // three embedded-database starts; slow on a busy machine, nothing here is timed
 
   it("finishes requests in flight when told to stop", async () => {
     const dataDir = tempDir();

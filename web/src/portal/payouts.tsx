@@ -19,7 +19,13 @@ export function Payouts({ version }: { version: number }) {
       <ul className="plain" data-testid="payouts">
         {payouts.map(({ node }) => (
           <li key={node.id}>
-            <details onToggle={(event) => setOpen((ids) => toggled(ids, node.id, event.currentTarget.open))}>
+            <details
+              onToggle={(event) => {
+                // Read now: React clears currentTarget before a state updater runs.
+                const isOpen = event.currentTarget.open;
+                setOpen((ids) => toggled(ids, node.id, isOpen));
+              }}
+            >
               <summary>
                 <span className={`badge status-${node.status}`}>{humanize(node.status)}</span> {formatMoney(node.amount)} · {node.lineCount} lines ·{" "}
                 {node.paidAt ? `paid ${formatDate(node.paidAt)}${node.method ? ` by ${humanize(node.method)}` : ""}${node.reference ? ` (${node.reference})` : ""}` : `created ${formatDate(node.createdAt)}`}
