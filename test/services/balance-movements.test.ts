@@ -119,7 +119,7 @@ describe("the movement ledger (embedded PostgreSQL)", () => {
     paidAt = new Date(h.clock.now().getTime() - 1_800_000);
     ok(await transitionPayouts(h.deps, actor, "pay", { ids: [payoutId], payment: { method: "PAYPAL", reference: "PP-1", paidAt } }));
     await snapshot();
-    // 3. The payment bounces: a CREDIT line.
+    // 3. The payment bounces: a CREDIT line owes it again, a PAID minus line takes it out of paid.
     ok(await recordPayoutBounce(h.deps, actor, { payoutId, reason: "account closed" }));
     await snapshot();
     // 4. The new line is cancelled, reinstated, then refunded in full.
@@ -136,12 +136,14 @@ describe("the movement ledger (embedded PostgreSQL)", () => {
   it("records each change of each line, with its buckets, payout, cause, reason and audit entry", async () => {
     const rows = await movements();
     const credit = rows.find((m) => m.cause === "commission.credit")!;
+    const returned = rows.find((m) => m.cause === "payout.bounce")!;
     expect(rows.map((m) => [m.commission_id, m.entry, m.from_bucket, m.to_bucket, m.amount, m.payout_id, m.cause, m.reason, m.audit_action])).toEqual([
       [lineOf.old, "ACCRUAL", null, "payable", "12.5000", null, "conversion.record", null, null],
       [lineOf.new, "ACCRUAL", null, "pending", "5.0000", null, "conversion.record", null, null],
       [lineOf.old, "TRANSFER", "payable", "in_payouts", "12.5000", payoutId, "payout.create", null, "payout.create"],
       [lineOf.old, "TRANSFER", "in_payouts", "paid", "12.5000", payoutId, "payout.pay", null, "payout.pay"],
       [credit.commission_id, "ACCRUAL", null, "payable", "12.5000", null, "commission.credit", null, "commission.credit"],
+      [returned.commission_id, "ACCRUAL", null, "paid", "-12.5000", null, "payout.bounce", null, null],
       [lineOf.new, "CANCELLATION", "pending", null, "5.0000", null, "commission.cancel", "suspected fraud", "commission.cancel"],
       [lineOf.new, "REINSTATEMENT", null, "pending", "5.0000", null, "commission.reinstate", null, "commission.reinstate"],
       [lineOf.new, "REVERSAL", "pending", null, "5.0000", null, "conversion.reverse", "returned", "commission.reverse"],
@@ -149,7 +151,7 @@ describe("the movement ledger (embedded PostgreSQL)", () => {
     // Dated for the statement: a line on its sale, a payout on its paid date, a refund on its own date.
     expect(rows[0]!.occurred_at.toISOString()).toBe("2026-02-08T12:00:00.000Z");
     expect(rows[3]!.occurred_at.toISOString()).toBe(paidAt.toISOString());
-    expect(rows[7]!.occurred_at.toISOString()).toBe(refundAt.toISOString());
+    expect(rows[8]!.occurred_at.toISOString()).toBe(refundAt.toISOString());
     // Each links the audit entry of its own record (the line's, or the payout's).
     for (const m of rows.filter((row) => row.audit_action)) expect([m.commission_id, m.payout_id]).toContain(m.audit_entity);
   });
@@ -165,7 +167,8 @@ describe("the movement ledger (embedded PostgreSQL)", () => {
     expect(dec(sums!.payable!).toFixed(4)).toBe(last.payable);
     expect(dec(sums!.in_payouts!).toFixed(4)).toBe(last.inPayouts);
     expect(dec(sums!.paid!).toFixed(4)).toBe(last.paid);
-    expect(last).toEqual({ pending: "0.0000", payable: "12.5000", inPayouts: "0.0000", paid: "12.5000", lifetimeEarned: "25.0000" });
+    // Paid once and come back: nothing paid, 12.50 earned and owed again.
+    expect(last).toEqual({ pending: "0.0000", payable: "12.5000", inPayouts: "0.0000", paid: "0.0000", lifetimeEarned: "12.5000" });
     expect(await reconcileBalances(h.deps.tenant(world.actor.programId), world.actor.programId)).toEqual({ checkedPartners: 3, mismatches: [] });
   });
 
@@ -195,6 +198,8 @@ describe("the movement ledger (embedded PostgreSQL)", () => {
       ["CONVERSION", "5.0000", null, null],
       ["PAYOUT", "-12.5000", "PAYPAL", "PP-1"],
       ["CREDIT", "12.5000", `payout ${payoutId} bounced: account closed`, null],
+      // The payment that came back: earned and paid at once, it nets to nothing.
+      ["CREDIT", "0.0000", `payout ${payoutId} came back: account closed`, null],
       ["CANCELLATION", "-5.0000", "suspected fraud", null],
       ["REINSTATEMENT", "5.0000", null, null],
       ["REVERSAL", "-5.0000", "returned", null],
