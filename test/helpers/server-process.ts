@@ -52,12 +52,13 @@ export function startServerProcess(env: Record<string, string>, args: string[] =
 
 /** Runs the server command expecting it to exit; resolves with its code and output. */
 export function runServerToExit(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+  return runToExit(process.execPath, ["--import", "tsx", "src/main.ts"], { HOST: "127.0.0.1", PORT: "0", ...env });
+}
+
+/** Runs a command of the project (from its root) to its end; resolves with its exit code and output. */
+export function runToExit(command: string, args: string[], env: Record<string, string>): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
-      cwd: ROOT,
-      env: { ...process.env, NODE_ENV: "test", HOST: "127.0.0.1", PORT: "0", ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, NODE_ENV: "test", ...env }, stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
     child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
     child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));

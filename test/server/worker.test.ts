@@ -9,26 +9,11 @@ import { apiClient } from "../helpers/api-client.ts";
 import { createPostgresDatabase, hasPostgres, type ScratchDatabase } from "../helpers/databases.ts";
 import { createPartnerFixture, createProgramFixture } from "../helpers/fixtures.ts";
 import { balanceOf, expectReconciled, recordSale, ReviewDocs } from "../helpers/ledger-docs.ts";
-import { ROOT, startServerProcess, type ServerProcess } from "../helpers/server-process.ts";
+import { ROOT, runToExit, startServerProcess, type ServerProcess } from "../helpers/server-process.ts";
 import { dataOf } from "../helpers/test-app.ts";
 
 const SECRET = "worker-test-secret-long-enough-for-hs256";
 const TasksDoc = graphql(`query WorkerTasks { scheduledTasks { task failures lastSucceededAt } }`);
-
-/** Runs a command to its end; resolves with its exit code and output. */
-function runToExit(command: string, args: string[], env: Record<string, string>): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, NODE_ENV: "test", ...env }, stdio: ["ignore", "pipe", "pipe"] });
-    let output = "";
-    child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    const timer = setTimeout(() => child.kill("SIGKILL"), 45_000);
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      resolve({ code, output });
-    });
-  });
-}
 
 async function until(check: () => Promise<boolean> | boolean, what: string, ms = 30_000): Promise<void> {
   const deadline = Date.now() + ms;
