@@ -4,7 +4,8 @@ import { graphql } from "../../src/generated/gql/index.ts";
 import { buildSchema } from "../../src/graphql/schema.ts";
 import { costWeightsFor } from "../../src/limits/field-cost.ts";
 import { operationCost } from "../../src/limits/operation-cost.ts";
-import { createPostgresDatabase, hasPostgres, hasRedis, type ScratchDatabase } from "../helpers/databases.ts";
+import { createMigratedPostgresDatabase } from "../helpers/database-templates.ts";
+import { hasPostgres, hasRedis, type ScratchDatabase } from "../helpers/databases.ts";
 import { createProgramFixture, type ProgramFixture } from "../helpers/fixtures.ts";
 import { startTestApp, type GraphQLResponse, type TestApp } from "../helpers/test-app.ts";
 
@@ -93,7 +94,7 @@ describe.runIf(hasPostgres && hasRedis)("rate limits across two instances on one
   let acme: ProgramFixture;
   const pageCost = costOfPage("postgres");
   beforeAll(async () => {
-    database = await createPostgresDatabase();
+    database = await createMigratedPostgresDatabase();
     const env = {
       REDIS_URL: process.env.REDIS_URL!,
       ACCRUE_RATE_LIMIT_MUTATIONS_PER_MINUTE: "4",

@@ -1,7 +1,8 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { graphql } from "../../src/generated/gql/index.ts";
-import { createPostgresDatabase, hasPostgres, type ScratchDatabase } from "../helpers/databases.ts";
+import { createMigratedPostgresDatabase } from "../helpers/database-templates.ts";
+import { hasPostgres, type ScratchDatabase } from "../helpers/databases.ts";
 import { createClient } from "graphql-ws";
 import WebSocket from "ws";
 import { CreatePartnerDoc, createPartnerFixture, createProgramFixture, type ProgramFixture } from "../helpers/fixtures.ts";
@@ -55,7 +56,7 @@ describe.runIf(hasPostgres)("database faults (PostgreSQL through a proxy)", () =
   let admin: pg.Client;
 
   beforeAll(async () => {
-    database = await createPostgresDatabase();
+    database = await createMigratedPostgresDatabase();
     proxy = await startTcpProxy(database.url);
     t = await startTestApp("postgres", {
       databaseUrl: proxy.url(database.url),
@@ -287,7 +288,7 @@ async function lockWaiters(client: pg.Client): Promise<number> {
 function withHeldLock(env: Record<string, string>) {
   const state = {} as { database: ScratchDatabase; t: TestApp; acme: ProgramFixture; integration: string; holder: pg.Client };
   beforeAll(async () => {
-    state.database = await createPostgresDatabase();
+    state.database = await createMigratedPostgresDatabase();
     state.t = await startTestApp("postgres", {
       databaseUrl: state.database.url,
       env: { ACCRUE_SCHEDULER: "0", DATABASE_CONNECT_TIMEOUT_MS: "1000", DATABASE_TRANSACTION_START_TIMEOUT_MS: "1000", ...env },

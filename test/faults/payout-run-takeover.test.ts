@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { apiClient } from "../helpers/api-client.ts";
-import { createPostgresDatabase, hasPostgres, type ScratchDatabase } from "../helpers/databases.ts";
+import { createMigratedPostgresDatabase } from "../helpers/database-templates.ts";
+import { hasPostgres, type ScratchDatabase } from "../helpers/databases.ts";
 import { createPartnerFixture, createProgramFixture, type ProgramFixture } from "../helpers/fixtures.ts";
 import { expectReconciled } from "../helpers/ledger-docs.ts";
 import { makePayable, payableSale, RunPayoutsDoc } from "../helpers/payout-docs.ts";
@@ -43,7 +44,7 @@ describe.runIf(hasPostgres)("a payout run killed mid-run and retried on another 
   let sql: pg.Client;
 
   beforeAll(async () => {
-    database = await createPostgresDatabase();
+    database = await createMigratedPostgresDatabase();
     dataDir = mkdtempSync(join(tmpdir(), "accrue-takeover-"));
     const env = {
       DATABASE_URL: database.url,

@@ -17,6 +17,7 @@ export const hasPostgres = Boolean(process.env.TEST_DATABASE_URL);
 /** Redis tests (fan-out across instances): skipped without REDIS_URL, except in CI where it must be set. */
 export const hasRedis = Boolean(process.env.REDIS_URL);
 
+/** An empty database of its own on the test server (for tests of migrating, or of a server's start on nothing). */
 export async function createPostgresDatabase(): Promise<ScratchDatabase> {
   const base = process.env.TEST_DATABASE_URL;
   if (!base) throw new Error("TEST_DATABASE_URL is not set");
@@ -29,11 +30,11 @@ export interface ScratchDatabase {
 }
 
 /** A new, empty database on the server of `base` (a URL to any of its databases); drop() removes it. */
-export async function createScratchDatabase(base: string, prefix: string): Promise<ScratchDatabase> {
+export async function createScratchDatabase(base: string, prefix: string, template?: string): Promise<ScratchDatabase> {
   const name = `${prefix}_${randomBytes(4).toString("hex")}`;
   const admin = new pg.Client({ connectionString: base });
   await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.query(template ? `CREATE DATABASE ${name} TEMPLATE ${template}` : `CREATE DATABASE ${name}`);
   await admin.end();
   const url = new URL(base);
   url.pathname = `/${name}`;

@@ -12,6 +12,8 @@ declare module "vitest" {
   export interface ProvidedContext {
     /** A migrated embedded database folder to copy, instead of paying initdb in every test file. */
     pgliteTemplate: string;
+    /** A migrated PostgreSQL database to copy (CREATE DATABASE … TEMPLATE), or "" without TEST_DATABASE_URL. */
+    postgresTemplate: string;
   }
 }
 
@@ -23,6 +25,9 @@ declare module "vitest" {
  *
  * Also prepares one migrated PGlite folder per set of migrations: a new
  * PGlite folder costs seconds (initdb), a copy of one a fraction of that.
+ * Likewise one migrated PostgreSQL database per set of migrations: every
+ * migration on a new database costs about 2 s of the server's time, a copy
+ * of a migrated one (CREATE DATABASE … TEMPLATE) about 50 ms.
  */
 export default async function setup(project: TestProject): Promise<void> {
   if (process.env.ACCRUE_REQUIRE_SERVICES === "1") {
@@ -47,6 +52,45 @@ export default async function setup(project: TestProject): Promise<void> {
     renameSync(building, template);
   }
   project.provide("pgliteTemplate", template);
+  project.provide("postgresTemplate", process.env.TEST_DATABASE_URL ? await postgresTemplate(process.env.TEST_DATABASE_URL, key, migrations) : "");
+}
+
+/**
+ * The name of a migrated database on the server of `base` for this set of
+ * migrations, made once: built under a name of its own, then renamed, so
+ * that runs started at the same time (each with its own migrations) never
+ * copy a half-migrated one. Nobody stays connected to it: PostgreSQL copies
+ * a template only while no session uses it.
+ */
+async function postgresTemplate(base: string, key: string, migrations: Awaited<ReturnType<typeof readMigrations>>): Promise<string> {
+  const name = `accrue_template_${key}`;
+  const admin = new pg.Client({ connectionString: base });
+  await admin.connect();
+  try {
+    const { rowCount } = await admin.query("SELECT 1 FROM pg_database WHERE datname = $1", [name]);
+    if (rowCount) return name;
+    const building = `${name}_${process.pid}`;
+    await admin.query(`DROP DATABASE IF EXISTS ${building} WITH (FORCE)`);
+    await admin.query(`CREATE DATABASE ${building}`);
+    const url = new URL(base);
+    url.pathname = `/${building}`;
+    const db = await openDatabase({ kind: "postgres", url: url.toString() });
+    try {
+      await migrate(db.sql, migrations);
+    } finally {
+      await db.close();
+    }
+    try {
+      await admin.query(`ALTER DATABASE ${building} RENAME TO ${name}`);
+    } catch (error) {
+      // Another run finished the same template first: use theirs.
+      await admin.query(`DROP DATABASE IF EXISTS ${building} WITH (FORCE)`);
+      if ((error as { code?: string }).code !== "42P04") throw error;
+    }
+    return name;
+  } finally {
+    await admin.end();
+  }
 }
 
 /** Why PostgreSQL at `url` does not answer a query, or null when it does. */

@@ -2,14 +2,13 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openDatabase, type Database } from "../../src/db/database.ts";
-import { migrate } from "../../src/db/migrate.ts";
-import { createPostgresDatabase, type DatabaseTarget } from "./databases.ts";
-import { copyPgliteTemplate } from "./test-app.ts";
+import { copyPgliteTemplate, createMigratedPostgresDatabase } from "./database-templates.ts";
+import type { DatabaseTarget } from "./databases.ts";
 
 /**
  * A migrated database of its own, without the server: on the embedded one a
  * copy of global-setup's migrated folder (initdb and every migration would
- * cost far more), on PostgreSQL a scratch database migrated here.
+ * cost far more), on PostgreSQL a copy of its migrated template database.
  */
 export async function openMigratedDatabase(target: DatabaseTarget): Promise<{ db: Database; close(): Promise<void> }> {
   if (target === "pglite") {
@@ -24,9 +23,8 @@ export async function openMigratedDatabase(target: DatabaseTarget): Promise<{ db
       },
     };
   }
-  const created = await createPostgresDatabase();
+  const created = await createMigratedPostgresDatabase();
   const db = await openDatabase({ kind: "postgres", url: created.url });
-  await migrate(db.sql);
   return {
     db,
     async close() {

@@ -7,7 +7,8 @@ import { migrate } from "../../src/db/migrate.ts";
 import type { ServiceDeps } from "../../src/services/deps.ts";
 import type { CommittedEvent } from "../../src/services/events.ts";
 import { createTenantCache } from "../../src/services/tenant-cache.ts";
-import { createPostgresDatabase, type DatabaseTarget } from "./databases.ts";
+import { createMigratedPostgresDatabase } from "./database-templates.ts";
+import type { DatabaseTarget } from "./databases.ts";
 
 /**
  * The services on a real database without the HTTP layer, for property tests
@@ -22,7 +23,7 @@ export interface ServiceHarness {
 }
 
 export async function startServiceHarness(target: DatabaseTarget = "pglite"): Promise<ServiceHarness> {
-  const postgres = target === "postgres" ? await createPostgresDatabase() : undefined;
+  const postgres = target === "postgres" ? await createMigratedPostgresDatabase() : undefined;
   const db = postgres ? await openDatabase({ kind: "postgres", url: postgres.url }) : await openDatabase({ kind: "pglite" });
   await migrate(db.sql);
   const clock = new ManualClock("2026-03-10T12:00:00.000Z");

@@ -1,7 +1,6 @@
 import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
 import { print } from "graphql";
-import { inject } from "vitest";
-import { cpSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { signToken, type TokenClaims } from "../../src/auth/sign-token.ts";
@@ -9,7 +8,8 @@ import { ManualClock } from "../../src/clock.ts";
 import { loadConfig } from "../../src/config.ts";
 import type { Logger } from "../../src/logger.ts";
 import { buildApp, type App } from "../../src/server.ts";
-import { createPostgresDatabase, type DatabaseTarget } from "./databases.ts";
+import { copyPgliteTemplate, createMigratedPostgresDatabase } from "./database-templates.ts";
+import type { DatabaseTarget } from "./databases.ts";
 
 export const TEST_JWT_SECRET = "test-secret-that-is-long-enough-for-hs256!";
 
@@ -56,7 +56,7 @@ export async function startTestApp(
 ): Promise<TestApp> {
   const dataDir = mkdtempSync(join(tmpdir(), "accrue-test-"));
   if (target === "pglite") copyPgliteTemplate(dataDir);
-  const postgres = target === "postgres" && !options.databaseUrl ? await createPostgresDatabase() : undefined;
+  const postgres = target === "postgres" && !options.databaseUrl ? await createMigratedPostgresDatabase() : undefined;
   const clock = options.clock ?? new ManualClock("2026-03-10T12:00:00.000Z");
   const config = loadConfig({
     NODE_ENV: "test",
@@ -128,11 +128,6 @@ export async function startTestApp(
       }
     },
   };
-}
-
-/** Copies the migrated embedded database made by global-setup.ts into `dataDir`. */
-export function copyPgliteTemplate(dataDir: string): void {
-  cpSync(join(inject("pgliteTemplate"), "pgdata"), join(dataDir, "pgdata"), { recursive: true });
 }
 
 /** The database id inside a Relay global id ("Partner:<uuid>" in base64). */

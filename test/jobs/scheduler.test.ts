@@ -3,7 +3,8 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { graphql } from "../../src/generated/gql/index.ts";
 import { connectQuickBooks } from "../helpers/accounting-docs.ts";
-import { createPostgresDatabase, databaseTargets, hasPostgres } from "../helpers/databases.ts";
+import { createMigratedPostgresDatabase } from "../helpers/database-templates.ts";
+import { databaseTargets, hasPostgres } from "../helpers/databases.ts";
 import { createPartnerFixture, createProgramFixture } from "../helpers/fixtures.ts";
 import { balanceOf, recordSale, ReviewDocs } from "../helpers/ledger-docs.ts";
 import { ApprovePayoutsDoc, CreatePayoutDoc, makePayable, payableSale, RunPayoutsDoc } from "../helpers/payout-docs.ts";
@@ -112,13 +113,13 @@ describe.each(databaseTargets())("scheduled work on %s", (target) => {
 });
 
 describe.runIf(hasPostgres)("two worker instances at once (PostgreSQL)", () => {
-  let database: Awaited<ReturnType<typeof createPostgresDatabase>>;
+  let database: Awaited<ReturnType<typeof createMigratedPostgresDatabase>>;
   let qbo: StandIn;
   let a: TestApp;
   let b: TestApp;
   let sql: pg.Client;
   beforeAll(async () => {
-    database = await createPostgresDatabase();
+    database = await createMigratedPostgresDatabase();
     qbo = await startQuickBooksStandIn();
     // Instances of one deployment share its secrets: each test app would
     // otherwise generate its own encryption key in its own data folder, and

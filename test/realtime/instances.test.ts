@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createPostgresDatabase, hasPostgres, hasRedis } from "../helpers/databases.ts";
+import { createMigratedPostgresDatabase } from "../helpers/database-templates.ts";
+import { hasPostgres, hasRedis } from "../helpers/databases.ts";
 import { feedClient, PartnerFeedDoc, subscribe } from "../helpers/feed-client.ts";
 import { createPartnerFixture, createProgramFixture } from "../helpers/fixtures.ts";
 import { recordSale } from "../helpers/ledger-docs.ts";
@@ -12,12 +13,12 @@ import { startTestApp, type TestApp } from "../helpers/test-app.ts";
  * connections, this test fails.
  */
 describe.runIf(hasPostgres && hasRedis)("across server instances (PostgreSQL + Redis)", () => {
-  let database: Awaited<ReturnType<typeof createPostgresDatabase>>;
+  let database: Awaited<ReturnType<typeof createMigratedPostgresDatabase>>;
   let a: TestApp;
   let b: TestApp;
 
   beforeAll(async () => {
-    database = await createPostgresDatabase();
+    database = await createMigratedPostgresDatabase();
     const env = { REDIS_URL: process.env.REDIS_URL!, ACCRUE_FEED_RECONCILE_MS: "3600000" };
     a = await startTestApp("postgres", { databaseUrl: database.url, env });
     b = await startTestApp("postgres", { databaseUrl: database.url, env });

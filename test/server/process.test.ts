@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { createPostgresDatabase, hasPostgres } from "../helpers/databases.ts";
 import { ROOT, runServerToExit, startServerProcess } from "../helpers/server-process.ts";
-import { copyPgliteTemplate } from "../helpers/test-app.ts";
+import { copyPgliteTemplate } from "../helpers/database-templates.ts";
 
 const SECRET = "process-test-secret-long-enough-for-hs256";
 

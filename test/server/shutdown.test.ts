@@ -6,7 +6,8 @@ import { join } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { apiClient } from "../helpers/api-client.ts";
-import { createPostgresDatabase, hasPostgres, type ScratchDatabase } from "../helpers/databases.ts";
+import { createMigratedPostgresDatabase } from "../helpers/database-templates.ts";
+import { hasPostgres, type ScratchDatabase } from "../helpers/databases.ts";
 import { createPartnerFixture, createProgramFixture } from "../helpers/fixtures.ts";
 import { recordSale } from "../helpers/ledger-docs.ts";
 import { startServerProcess, type ServerProcess } from "../helpers/server-process.ts";
@@ -47,7 +48,7 @@ describe.runIf(hasPostgres)("SIGTERM (a real process on PostgreSQL)", () => {
   let sql: pg.Client;
 
   beforeAll(async () => {
-    database = await createPostgresDatabase();
+    database = await createMigratedPostgresDatabase();
     dataDir = mkdtempSync(join(tmpdir(), "accrue-shutdown-"));
     server = await startServerProcess({
       DATABASE_URL: database.url,

@@ -6,7 +6,8 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { graphql } from "../../src/generated/gql/index.ts";
 import { apiClient } from "../helpers/api-client.ts";
-import { createPostgresDatabase, hasPostgres, type ScratchDatabase } from "../helpers/databases.ts";
+import { createMigratedPostgresDatabase } from "../helpers/database-templates.ts";
+import { hasPostgres, type ScratchDatabase } from "../helpers/databases.ts";
 import { createPartnerFixture, createProgramFixture } from "../helpers/fixtures.ts";
 import { balanceOf, expectReconciled, recordSale, ReviewDocs } from "../helpers/ledger-docs.ts";
 import { ROOT, runToExit, startServerProcess, type ServerProcess } from "../helpers/server-process.ts";
@@ -53,7 +54,7 @@ describe.runIf(hasPostgres)("npm run worker on PostgreSQL", () => {
   let sql: pg.Client;
 
   beforeAll(async () => {
-    database = await createPostgresDatabase();
+    database = await createMigratedPostgresDatabase();
     dataDir = mkdtempSync(join(tmpdir(), "accrue-worker-pg-"));
     server = await startServerProcess({ DATABASE_URL: database.url, ACCRUE_DATA_DIR: dataDir, ACCRUE_JWT_SECRET: SECRET, ACCRUE_SCHEDULER: "0" });
     sql = new pg.Client({ connectionString: database.url });

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signToken, type TokenClaims } from "../../src/auth/sign-token.ts";
 import { graphql } from "../../src/generated/gql/index.ts";
 import { startServerProcess, type ServerProcess } from "../helpers/server-process.ts";
-import { copyPgliteTemplate } from "../helpers/test-app.ts";
+import { copyPgliteTemplate } from "../helpers/database-templates.ts";
 import { ARTIFACTS, ensurePagesBuilt, hasChromium, launchChromium, requireChromiumInCi } from "./browser.ts";
 
 /**
