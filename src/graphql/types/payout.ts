@@ -20,6 +20,7 @@ import { Money, SortDirection, UserErrorCode } from "./common.ts";
 import { PayoutMethodTypeEnum } from "./payment-details.ts";
 import { PartnerRef } from "./partner.ts";
 import { sendPayouts } from "../../services/payment-providers/send-payouts.ts";
+import { PayoutRunRef } from "./payout-run.ts";
 
 export const PayoutStatusEnum = builder.enumType("PayoutStatus", {
   values: {
@@ -88,6 +89,7 @@ export const PayoutRef = builder.prismaNode("Payout", {
     createdBy: t.exposeString("createdBy"),
     createdAt: t.expose("createdAt", { type: "DateTime" }),
     updatedAt: t.expose("updatedAt", { type: "DateTime" }),
+    run: t.relation("run", { nullable: true, authScopes: READERS.payoutRun, description: "The payout run that drafted it (admin and finance); null when drafted on its own." }),
     lineCount: t.relationCount("items", { where: { active: true } }),
     lines: t.relation("items", {
       authScopes: READERS.payout,
@@ -300,7 +302,7 @@ defineMutation("requestPayout", {
   resolve: (input, ctx) => requestPayout(ctx.deps, actorOf(ctx), input),
 });
 
-const SkippedPartnerRef = builder.objectRef<PayoutRunReport["skipped"][number]>("SkippedPartner").implement({
+export const SkippedPartnerRef = builder.objectRef<PayoutRunReport["skipped"][number]>("SkippedPartner").implement({
   fields: (t) => ({
     partner: t.prismaField({ type: "Partner", nullable: true, authScopes: READERS.partner, resolve: (query, item, _args, ctx) => ctx.db.partner.findUnique({ ...query, where: { id: item.partnerId } }) }),
     reason: t.field({ type: UserErrorCode, resolve: (item) => item.code }),
@@ -309,13 +311,23 @@ const SkippedPartnerRef = builder.objectRef<PayoutRunReport["skipped"][number]>(
 });
 
 defineMutation("runPayouts", {
-  description: "Drafts a payout for every eligible partner and reports each skipped partner with the reason.",
+  description: "Drafts a payout for every eligible partner and reports each skipped partner with the reason. The run is stored (`run`, `payoutRuns`).",
   authScopes: PAYOUT_WRITERS,
   input: (t) => ({
     payableBefore: t.field({ type: "DateTime", description: "As in createPayout: the period's end for positive lines; default now." }),
     idempotencyKey: idempotencyKey(t),
   }),
   fields: (t) => ({
+    run: t.prismaField({
+      type: "PayoutRun",
+      nullable: true,
+      description: "The stored run (admin and finance, and the token that ran it).",
+      authScopes: READERS.payoutRun,
+      resolve: (query, payload, _args, ctx) => {
+        const runId = (payload.result as PayoutRunReport | null)?.runId;
+        return runId ? ctx.db.payoutRun.findUnique({ ...query, where: { id: runId } }) : null;
+      },
+    }),
     payouts: t.prismaField({
       type: ["Payout"],
       resolve: async (query, payload, _args, ctx) => {
@@ -357,11 +369,15 @@ defineMutation("markPayoutsPaid", {
 
 defineMutation("sendPayouts", {
   description:
-    "Hands approved payouts to the payment provider that pays each partner's default method (PayPal, Wise, Stripe; verified, connected). They become PROCESSING; the provider's answers make them PAID or FAILED. Each payout that cannot be sent is skipped with a code (METHOD_NOT_VERIFIED, NOT_CONNECTED, DUAL_CONTROL, …). Admin or finance.",
+    "Hands approved payouts to the payment provider that pays each partner's default method (PayPal, Wise, Stripe; verified, connected): those named by `ids`, or every approved payout of the payout run `runId` (up to 200 a call, oldest first; call again with a new key for the rest). They become PROCESSING; the provider's answers make them PAID or FAILED. Each payout that cannot be sent is skipped with a code (METHOD_NOT_VERIFIED, NOT_CONNECTED, DUAL_CONTROL, …). Admin or finance.",
   authScopes: { role: ["admin", "finance"] },
-  input: (t) => ({ ids: t.globalIDList({ for: PayoutRef, required: true }), idempotencyKey: idempotencyKey(t) }),
+  input: (t) => ({
+    ids: t.globalIDList({ for: PayoutRef, description: "The payouts to send; or name a run instead." }),
+    runId: t.globalID({ for: PayoutRunRef, description: "Send every approved payout of this payout run." }),
+    idempotencyKey: idempotencyKey(t),
+  }),
   fields: bulkPayoutFields,
-  resolve: (input, ctx) => sendPayouts(ctx.deps, actorOf(ctx), { ids: input.ids.map((id) => id.id), idempotencyKey: input.idempotencyKey }),
+  resolve: (input, ctx) => sendPayouts(ctx.deps, actorOf(ctx), { ids: input.ids?.map((id) => id.id) ?? null, runId: input.runId?.id ?? null, idempotencyKey: input.idempotencyKey }),
 });
 
 defineMutation("cancelPayouts", {

@@ -16,6 +16,8 @@ export interface DraftPayoutOptions {
   overrideMinimumReason?: string | null;
   /** Where a problem with the partner points (for field paths). */
   partnerField?: string[];
+  /** The payout run drafting it, if any. */
+  runId?: string | null;
 }
 
 /**
@@ -72,6 +74,7 @@ export async function draftPayout(tx: Tx, options: DraftPayoutOptions): Promise<
         payableBefore,
         minimumOverrideReason: reason,
         createdBy: tx.actor.id,
+        runId: options.runId ?? null,
       },
     });
   } catch (error) {
