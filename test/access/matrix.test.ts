@@ -229,6 +229,7 @@ const INPUTS: Record<string, (id: string, n: number, f: AccessFixture) => Json> 
   cancelPayouts: (id) => ({ ids: [id], reason: "matrix" }),
   sendPayouts: (id) => ({ ids: [id] }),
   removePayoutLines: (id, _n, f) => ({ payoutId: id, commissionIds: [f.ids.commission.own] }),
+  addPayoutLines: (id, _n, f) => ({ payoutId: id, commissionIds: [f.ids.commission.own] }),
   recordPayoutBounce: (id) => ({ payoutId: id, reason: "matrix" }),
   addPayoutMethod: (id, n) => ({ partnerId: id, method: { type: "PAYPAL", email: `added-${n}@partners.test` } }),
   removePayoutMethod: (id) => ({ id }),

@@ -413,6 +413,8 @@ export const MUTATIONS: Record<string, MutationRule> = {
   // Issue 15: sending moves money through a provider: admin or finance people (dual control compares persons), no integration token.
   sendPayouts: { roles: ["admin", "finance"], target: "payout" },
   removePayoutLines: { roles: PAYOUT_WRITERS, target: "payout" },
+  // Issue 15: editing a draft both ways, by whoever may remove its lines.
+  addPayoutLines: { roles: PAYOUT_WRITERS, target: "payout" },
   recordPayoutBounce: { roles: REVIEWERS, target: "payout" },
   addPayoutMethod: { roles: DETAIL_WRITERS, target: "partner" },
   removePayoutMethod: { roles: DETAIL_WRITERS, target: "payoutMethod" },

@@ -2,6 +2,7 @@ import { dec } from "../../domain/money.ts";
 import { BLOCKER_MESSAGES, PAYOUT_BLOCKERS, payoutBlockers } from "../../domain/payout-eligibility.ts";
 import type { Prisma } from "../../generated/prisma/client.ts";
 import type { BulkResult } from "../../services/commissions/review-commissions.ts";
+import { addPayoutLines } from "../../services/payouts/add-payout-lines.ts";
 import { createPayout } from "../../services/payouts/create-payout.ts";
 import { payoutsOverview, type PayoutsOverview } from "../../services/payouts/payouts-overview.ts";
 import { recordPayoutBounce } from "../../services/payouts/record-payout-bounce.ts";
@@ -288,6 +289,11 @@ defineMutation("createPayout", {
     partnerId: t.globalID({ for: PartnerRef, required: true }),
     payableBefore: t.field({ type: "DateTime", description: "Gather positive lines payable at or before this instant (negative ones payable now always join: a clawback nets against the next payout); default now." }),
     overrideMinimumReason: t.string({ description: "Admin only: pay although the net is below the program's minimum." }),
+    upTo: t.field({
+      type: "Decimal",
+      description:
+        "Settle at most this amount (the amount to be settled): every negative line, then whole positive lines oldest first until the next would go above it (a line is never split, and a newer smaller line is not taken before an older one); the rest stay payable. Default: everything payable.",
+    }),
     idempotencyKey: idempotencyKey(t),
   }),
   fields: payoutResult,
@@ -400,6 +406,25 @@ defineMutation("removePayoutLines", {
   fields: payoutResult,
   resolve: (input, ctx) =>
     removePayoutLines(ctx.deps, actorOf(ctx), {
+      payoutId: input.payoutId.id,
+      commissionIds: input.commissionIds.map((id) => id.id),
+      reason: input.reason,
+      idempotencyKey: input.idempotencyKey,
+    }),
+});
+
+defineMutation("addPayoutLines", {
+  description: "Puts payable lines of the draft's partner (in its currency) into a draft payout; the draft is recomputed. The reverse of removePayoutLines.",
+  authScopes: PAYOUT_WRITERS,
+  input: (t) => ({
+    payoutId: t.globalID({ for: PayoutRef, required: true }),
+    commissionIds: t.globalIDList({ for: CommissionRef, required: true }),
+    reason: t.string(),
+    idempotencyKey: idempotencyKey(t),
+  }),
+  fields: payoutResult,
+  resolve: (input, ctx) =>
+    addPayoutLines(ctx.deps, actorOf(ctx), {
       payoutId: input.payoutId.id,
       commissionIds: input.commissionIds.map((id) => id.id),
       reason: input.reason,
