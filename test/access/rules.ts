@@ -192,6 +192,9 @@ export const TYPES: Record<string, TypeRule> = {
       accountingBillId: { only: OPERATORS },
       // Issue 15: the run that drafted it, for those who read runs.
       run: { to: "payoutRun" },
+      // Issue 15: each send attempt (provider ids, keys, fees) is the operators' record, like the accounting ids;
+      // the partner reads why its payout failed on the payout itself (failureReason, providerNote).
+      transfers: { only: OPERATORS },
     },
   },
   PayoutRun: {
@@ -242,6 +245,10 @@ export const TYPES: Record<string, TypeRule> = {
   PageInfo: { fields: same("startCursor", "endCursor", "hasNextPage", "hasPreviousPage") },
   UserError: { fields: same("code", "message", "field") },
   SkippedItem: { fields: same("id", "code", "message") },
+  // A payout's send attempts, read with the field that returns them (Payout.transfers: operators).
+  PayoutTransfer: {
+    fields: same("attempt", "provider", "status", "idempotencyKey", "batchKey", "providerTransferId", "providerBatchId", "amount", "fee", "sentAmount", "rate", "reason", "lastEventAt", "checkedAt", "createdAt", "updatedAt"),
+  },
   // A run's figures, read with the run.
   PayoutRunTotals: { fields: same("drafted", "sent", "failed", "paid", "returned", "cancelled") },
   PayoutRunTotal: { fields: same("count", "amount") },

@@ -22,6 +22,7 @@ import { PayoutMethodTypeEnum } from "./payment-details.ts";
 import { PartnerRef } from "./partner.ts";
 import { sendPayouts } from "../../services/payment-providers/send-payouts.ts";
 import { PayoutRunRef } from "./payout-run.ts";
+import { TRANSFER_READERS } from "./payout-transfer.ts";
 
 export const PayoutStatusEnum = builder.enumType("PayoutStatus", {
   values: {
@@ -91,6 +92,12 @@ export const PayoutRef = builder.prismaNode("Payout", {
     createdAt: t.expose("createdAt", { type: "DateTime" }),
     updatedAt: t.expose("updatedAt", { type: "DateTime" }),
     run: t.relation("run", { nullable: true, authScopes: READERS.payoutRun, description: "The payout run that drafted it (admin and finance); null when drafted on its own." }),
+    transfers: t.relation("transfers", {
+      nullable: true,
+      authScopes: TRANSFER_READERS,
+      description: "Each attempt to send it through a payment provider, oldest first (operators; partners read status, failureReason and providerNote).",
+      query: { orderBy: { attempt: "asc" } },
+    }),
     lineCount: t.relationCount("items", { where: { active: true } }),
     lines: t.relation("items", {
       authScopes: READERS.payout,
