@@ -195,6 +195,8 @@ export const TYPES: Record<string, TypeRule> = {
       // Issue 15: each send attempt (provider ids, keys, fees) is the operators' record, like the accounting ids;
       // the partner reads why its payout failed on the payout itself (failureReason, providerNote).
       transfers: { only: OPERATORS },
+      // Issue 15: what the provider reconciliation found, shown to the operators who read the attempts.
+      providerDiscrepancy: { only: OPERATORS },
     },
   },
   PayoutRun: {
@@ -249,6 +251,7 @@ export const TYPES: Record<string, TypeRule> = {
   PayoutTransfer: {
     fields: same("attempt", "provider", "status", "idempotencyKey", "batchKey", "providerTransferId", "providerBatchId", "amount", "fee", "sentAmount", "rate", "reason", "lastEventAt", "checkedAt", "createdAt", "updatedAt"),
   },
+  ProviderDiscrepancy: { fields: same("kind", "message", "providerStatus", "providerAmount", "recordedAmount", "providerFee", "recordedFee", "foundAt") },
   // A run's figures, read with the run.
   PayoutRunTotals: { fields: same("drafted", "sent", "failed", "paid", "returned", "cancelled") },
   PayoutRunTotal: { fields: same("count", "amount") },

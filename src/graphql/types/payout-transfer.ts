@@ -2,6 +2,7 @@ import { builder } from "../builder.ts";
 import { OPERATORS } from "../guards.ts";
 import { Money } from "./common.ts";
 import { PaymentProviderEnum } from "./payment-provider.ts";
+import type { StoredDiscrepancy } from "../../services/payment-providers/reconcile-provider-payouts.ts";
 
 /**
  * Who reads a payout's send attempts: operators. A partner reads its
@@ -49,4 +50,31 @@ builder.prismaObject("PayoutTransfer", {
     createdAt: t.expose("createdAt", { type: "DateTime", description: "When it was handed over (sendPayouts)." }),
     updatedAt: t.expose("updatedAt", { type: "DateTime" }),
   }),
+});
+
+const DiscrepancyKindEnum = builder.enumType("ProviderDiscrepancyKind", {
+  values: {
+    MISSING: { description: "The provider has no record of the transfer." },
+    STATUS: { description: "The provider says something other than paid (failed, returned, still on its way)." },
+    AMOUNT: { description: "The provider sent another amount (or currency) than accrue recorded." },
+    FEE: { description: "The provider charged another fee than accrue recorded." },
+  } as const,
+});
+
+export const ProviderDiscrepancyRef = builder.objectRef<StoredDiscrepancy>("ProviderDiscrepancy").implement({
+  description: "A difference between what a provider says of a paid payout and what accrue booked.",
+  fields: (t) => {
+    const money = (key: "providerAmount" | "recordedAmount" | "providerFee" | "recordedFee", description: string) =>
+      t.field({ type: Money, nullable: true, description, resolve: (d) => d[key] ?? null });
+    return {
+      kind: t.field({ type: DiscrepancyKindEnum, resolve: (d) => d.kind }),
+      message: t.exposeString("message"),
+      providerStatus: t.exposeString("providerStatus", { nullable: true, description: "The provider's status, normalised (PAID, FAILED, RETURNED, PROCESSING, UNCLAIMED); null when it has no such transfer." }),
+      providerAmount: money("providerAmount", "What the provider says was sent (the recipient's side)."),
+      recordedAmount: money("recordedAmount", "What accrue recorded as sent."),
+      providerFee: money("providerFee", "The fee the provider reports, when it reports one."),
+      recordedFee: money("recordedFee", "The fee accrue recorded."),
+      foundAt: t.field({ type: "DateTime", description: "When this difference was first found.", resolve: (d) => new Date(d.foundAt) }),
+    };
+  },
 });

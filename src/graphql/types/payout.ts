@@ -22,7 +22,8 @@ import { PayoutMethodTypeEnum } from "./payment-details.ts";
 import { PartnerRef } from "./partner.ts";
 import { sendPayouts } from "../../services/payment-providers/send-payouts.ts";
 import { PayoutRunRef } from "./payout-run.ts";
-import { TRANSFER_READERS } from "./payout-transfer.ts";
+import { ProviderDiscrepancyRef, TRANSFER_READERS } from "./payout-transfer.ts";
+import type { StoredDiscrepancy } from "../../services/payment-providers/reconcile-provider-payouts.ts";
 
 export const PayoutStatusEnum = builder.enumType("PayoutStatus", {
   values: {
@@ -97,6 +98,14 @@ export const PayoutRef = builder.prismaNode("Payout", {
       authScopes: TRANSFER_READERS,
       description: "Each attempt to send it through a payment provider, oldest first (operators; partners read status, failureReason and providerNote).",
       query: { orderBy: { attempt: "asc" } },
+    }),
+    providerDiscrepancy: t.field({
+      type: ProviderDiscrepancyRef,
+      nullable: true,
+      authScopes: TRANSFER_READERS,
+      description: "What the provider says of this PAID payout when it differs from what accrue booked (the daily provider reconciliation); null when they agree. Shown, never corrected by itself (operators).",
+      select: { providerDiscrepancy: true },
+      resolve: (p) => (p.providerDiscrepancy as StoredDiscrepancy | null) ?? null,
     }),
     lineCount: t.relationCount("items", { where: { active: true } }),
     lines: t.relation("items", {
