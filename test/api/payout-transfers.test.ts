@@ -137,6 +137,9 @@ describe.each(databaseTargets())("send attempts and provider timeouts on %s", (t
     const node = await transfersOf(sam.payoutId);
     expect(node.status).toBe("PAID");
     expect(node.transfers).toEqual([expect.objectContaining({ attempt: 1, provider: "STRIPE", status: "PAID", providerTransferId: made[0]!.id, amount: { amount: "80.00", currency: "USD" } })]);
+    // Paid by the provider's answer, its lines moved from inPayouts to paid: the balances agree with the lines.
+    const reconciled = await t.raw({ query: "{ reconcileBalances { ok mismatches { bucket projected computed } } }" }, acme.adminToken);
+    expect(reconciled.data).toEqual({ reconcileBalances: { ok: true, mismatches: [] } });
   });
 
   it("PayPal: an unclaimed payment stays on its way with a note, and when it returns unclaimed the payout fails and its lines are payable again", async () => {
