@@ -134,4 +134,14 @@ describe.each(databaseTargets())("provider reconciliation on %s", (target) => {
     const other = await createProgramFixture(t, { name: "Other" });
     expect((await t.gql(DiscrepancyDoc, { id: payoutId }, other.adminToken)).data?.node).toBeNull();
   });
+  it("reports a transfer Stripe no longer has as missing, and still compares the others", async () => {
+    const una = await paidThroughStripe("Una Gone", "acct_1ReconUna", "500.00");
+    const val = await paidThroughStripe("Val Kept", "acct_1ReconVal", "400.00");
+    s.stripe.transfers.delete(una.transferId);
+    s.stripe.transfers.get(val.transferId)!.amount = 3900;
+    t.clock.advance(DAY + 60_000);
+    await reconcile();
+    expect((await discrepancy(una.payoutId)).providerDiscrepancy).toMatchObject({ kind: "MISSING", providerStatus: null, providerAmount: null, recordedAmount: { amount: "50.00" } });
+    expect((await discrepancy(val.payoutId)).providerDiscrepancy).toMatchObject({ kind: "AMOUNT", providerAmount: { amount: "39.00" } });
+  });
 });

@@ -2,6 +2,7 @@ import { Decimal } from "decimal.js";
 import { findDiscrepancy, type Discrepancy, type MoneyFact } from "../../domain/provider-discrepancy.ts";
 import { Prisma, type PayoutTransfer } from "../../generated/prisma/client.ts";
 import type { TransferOutcome } from "../../integrations/payments/payout-provider.ts";
+import { PaymentProviderError } from "../../integrations/payments/provider-error.ts";
 import { audit } from "../audit.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { transact } from "../transact.ts";
@@ -36,7 +37,8 @@ const stored = (m: MoneyFact | null) => (m ? { amount: m.amount.toFixed(), curre
  * difference is written on the payout (providerDiscrepancy, for operators)
  * with an audit entry; it is never corrected silently, and the payout keeps
  * its state. A difference that is gone when asked again is cleared, with an
- * audit entry. A provider that cannot be asked is tried again next run.
+ * audit entry. A transfer the provider answers 404 for is MISSING; one it
+ * cannot be asked about (an outage, refused credentials) is compared next run.
  * Returns how many attempts were compared.
  */
 export async function reconcileProviderPayouts(deps: ServiceDeps): Promise<number> {
@@ -58,19 +60,39 @@ export async function reconcileProviderPayouts(deps: ServiceDeps): Promise<numbe
     const connection = await deps.prisma.paymentProviderConnection.findUnique({ where: { id: connectionId } });
     if (connection?.status !== "CONNECTED") continue;
     const rail = deps.paymentRails.forConnection(connection);
-    let outcomes: TransferOutcome[] = [];
-    try {
-      if (connection.provider === "PAYPAL") {
-        for (const batchId of new Set(transfers.map((t) => t.providerBatchId).filter((b): b is string => b !== null))) outcomes.push(...(await rail.lookup({ batchId })));
-      } else {
-        outcomes = await rail.lookup({ transfers: transfers.map((t) => ({ reference: t.payoutId, idempotencyKey: t.idempotencyKey, providerTransferId: t.providerTransferId })) });
+    const outcomes: TransferOutcome[] = [];
+    /** Transfers the provider answered "no such transfer" for (404): missing, not a failed lookup. */
+    const gone = new Set<string>();
+    /** Transfers that could not be asked about this run: compared next run. */
+    const unasked = new Set<string>();
+    const failed = (error: unknown, ids: string[]) => {
+      if (error instanceof PaymentProviderError && error.status === 404) for (const id of ids) gone.add(id);
+      else {
+        for (const id of ids) unasked.add(id);
+        deps.logger.warn({ connectionId, err: (error as Error).message }, "provider reconciliation: lookup failed; asked again next run");
       }
-    } catch (error) {
-      deps.logger.warn({ connectionId, err: (error as Error).message }, "provider reconciliation: lookup failed; asked again next run");
-      continue;
+    };
+    if (connection.provider === "PAYPAL") {
+      for (const batchId of new Set(transfers.map((t) => t.providerBatchId).filter((b): b is string => b !== null))) {
+        try {
+          outcomes.push(...(await rail.lookup({ batchId })));
+        } catch (error) {
+          failed(error, transfers.filter((t) => t.providerBatchId === batchId).map((t) => t.id));
+        }
+      }
+    } else {
+      // One at a time, so a transfer the provider no longer has is reported alone.
+      for (const t of transfers) {
+        try {
+          outcomes.push(...(await rail.lookup({ transfers: [{ reference: t.payoutId, idempotencyKey: t.idempotencyKey, providerTransferId: t.providerTransferId }] })));
+        } catch (error) {
+          failed(error, [t.id]);
+        }
+      }
     }
     for (const transfer of transfers) {
-      const outcome = outcomes.find((o) => (o.providerTransferId !== null && o.providerTransferId === transfer.providerTransferId) || o.reference === transfer.payoutId);
+      if (unasked.has(transfer.id)) continue;
+      const outcome = gone.has(transfer.id) ? undefined : outcomes.find((o) => (o.providerTransferId !== null && o.providerTransferId === transfer.providerTransferId) || o.reference === transfer.payoutId);
       // A lookup that answers "no transfer under this key" is a missing transfer, whatever status it gives it.
       const missing = !outcome || outcome.providerTransferId === null;
       const found = findDiscrepancy(
