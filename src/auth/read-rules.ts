@@ -21,6 +21,7 @@ export type RecordKind =
   | "commission"
   | "balance"
   | "payout"
+  | "payoutRun"
   | "paymentDetails"
   | "auditEntry"
   | "integrationToken"
@@ -54,6 +55,12 @@ export const READ_RULES: Readonly<Record<RecordKind, ReadRule>> = {
   commission: { roles: IN_PROGRAM, scopes: ["commissions:read"], payloadScopes: ["conversions:write", "payouts:write"] },
   balance: { roles: IN_PROGRAM, scopes: ["commissions:read", "payouts:read"], payloadScopes: [] },
   payout: { roles: IN_PROGRAM, scopes: ["payouts:read"], payloadScopes: ["payouts:write"] },
+  /**
+   * A payout run (who was drafted, who was skipped and why, what it sent and
+   * paid): the payers' record, admin and finance (issue 15); a token that
+   * runs payouts sees the run it made, in its payload.
+   */
+  payoutRun: { roles: ["admin", "finance"], scopes: [], payloadScopes: ["payouts:write"] },
   /** Payout methods and billing details: who gets paid, and where. */
   paymentDetails: { roles: IN_PROGRAM, scopes: ["payouts:read"], payloadScopes: [] },
   auditEntry: { roles: OPERATOR_ROLES, scopes: [], payloadScopes: [] },

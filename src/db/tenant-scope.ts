@@ -71,6 +71,7 @@ export const tenantPolicies = {
   PaymentProviderConnection: { owner: "program", column: "programId", partner: "hidden" },
   ProviderEvent: { owner: "program", column: "programId", partner: "hidden" },
   PayoutTransfer: { owner: "program", column: "programId", partner: "hidden" },
+  PayoutRun: { owner: "program", column: "programId", partner: "hidden" },
   ScheduledTaskRun: { owner: "platform", reason: "scheduled work's outcome summed over every instance; read by the platform role (scheduledTasks)" },
 } satisfies Record<Prisma.ModelName, TenantPolicy>;
 

@@ -60,6 +60,7 @@ const NODE_KINDS: Readonly<Record<string, RecordKind>> = {
   Reversal: "conversion",
   Commission: "commission",
   Payout: "payout",
+  PayoutRun: "payoutRun",
   PayoutMethod: "paymentDetails",
   AuditEntry: "auditEntry",
   IntegrationToken: "integrationToken",

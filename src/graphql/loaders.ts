@@ -2,6 +2,37 @@ import DataLoader from "dataloader";
 import type { Context } from "../context.ts";
 import { balancesAsOf, type BalanceAsOf } from "../services/balances/balance-as-of.ts";
 
+/** What became of a run's payouts: each bucket's count and amount (a decimal string in the program's currency). */
+export interface PayoutRunTotals {
+  draftedCount: number;
+  draftedAmount: string;
+  sentCount: number;
+  sentAmount: string;
+  failedCount: number;
+  failedAmount: string;
+  paidCount: number;
+  paidAmount: string;
+  returnedCount: number;
+  returnedAmount: string;
+  cancelledCount: number;
+  cancelledAmount: string;
+}
+
+const EMPTY_RUN_TOTALS: PayoutRunTotals = {
+  draftedCount: 0,
+  draftedAmount: "0",
+  sentCount: 0,
+  sentAmount: "0",
+  failedCount: 0,
+  failedAmount: "0",
+  paidCount: 0,
+  paidAmount: "0",
+  returnedCount: 0,
+  returnedAmount: "0",
+  cancelledCount: 0,
+  cancelledAmount: "0",
+};
+
 /**
  * Per-request DataLoaders for aggregates plugin-prisma cannot plan into a
  * list's query: each batches the keys of one page into one statement.
@@ -26,6 +57,22 @@ function createLoaders(ctx: Context) {
       const rows = await ctx.db.payout.groupBy({ by: ["partnerId"], where: { partnerId: { in: [...partnerIds] }, status: "PAID" }, _max: { paidAt: true } });
       const byId = new Map(rows.map((row) => [row.partnerId, row._max.paidAt]));
       return partnerIds.map((id) => byId.get(id) ?? null);
+    }),
+    /** Each payout run's totals, summed over its payouts by what became of them. */
+    payoutRunTotals: new DataLoader<string, PayoutRunTotals>(async (runIds) => {
+      const rows = await ctx.db.$queryRaw<(PayoutRunTotals & { run_id: string })[]>`
+        SELECT run_id::text,
+               count(*)::int AS "draftedCount", coalesce(sum(amount), 0)::text AS "draftedAmount",
+               count(*) FILTER (WHERE sent_at IS NOT NULL)::int AS "sentCount", coalesce(sum(amount) FILTER (WHERE sent_at IS NOT NULL), 0)::text AS "sentAmount",
+               count(*) FILTER (WHERE status = 'FAILED')::int AS "failedCount", coalesce(sum(amount) FILTER (WHERE status = 'FAILED'), 0)::text AS "failedAmount",
+               count(*) FILTER (WHERE status = 'PAID')::int AS "paidCount", coalesce(sum(amount) FILTER (WHERE status = 'PAID'), 0)::text AS "paidAmount",
+               count(*) FILTER (WHERE status = 'RETURNED')::int AS "returnedCount", coalesce(sum(amount) FILTER (WHERE status = 'RETURNED'), 0)::text AS "returnedAmount",
+               count(*) FILTER (WHERE status = 'CANCELLED')::int AS "cancelledCount", coalesce(sum(amount) FILTER (WHERE status = 'CANCELLED'), 0)::text AS "cancelledAmount"
+          FROM payouts
+         WHERE program_id = ${ctx.actor?.programId ?? null}::uuid AND run_id = ANY(${[...runIds]}::uuid[])
+         GROUP BY run_id`;
+      const byId = new Map(rows.map(({ run_id, ...totals }) => [run_id, totals]));
+      return runIds.map((id) => byId.get(id) ?? EMPTY_RUN_TOTALS);
     }),
     /** Each partner's balance at an instant, one statement per instant asked. */
     balanceAsOf: new DataLoader<{ partnerId: string; at: Date }, BalanceAsOf | null, string>(

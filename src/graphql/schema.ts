@@ -12,6 +12,8 @@ import "./types/balance.ts";
 import "./types/audit.ts";
 import "./types/payment-details.ts";
 import "./types/payout.ts";
+import "./types/payout-run.ts";
+import "./types/payout-transfer.ts";
 import "./types/feed.ts";
 import "./types/accounting.ts";
 import "./types/analytics.ts";

@@ -3,13 +3,14 @@ import type { QuickBooksClient } from "../integrations/quickbooks/client.ts";
 import { pollBillPayments } from "../integrations/quickbooks/payment-sync.ts";
 import type { ServiceDeps } from "../services/deps.ts";
 import { applyProviderEvents, pollTransfers } from "../services/payment-providers/apply-provider-events.ts";
+import { reconcileProviderPayouts } from "../services/payment-providers/reconcile-provider-payouts.ts";
 import { deliverOutbox } from "./outbox.ts";
 import { releaseHolds } from "./release-holds.ts";
 import { runScheduledPayouts } from "./scheduled-payout-runs.ts";
 import { createTaskRecord } from "./task-record.ts";
 
 /** One advisory lock key per task: any constant works, every instance uses the same. */
-const LOCKS = { releaseHolds: 72_616_401, scheduledPayouts: 72_616_402, outbox: 72_616_403, accountingPoll: 72_616_404, paymentRails: 72_616_405 } as const;
+const LOCKS = { releaseHolds: 72_616_401, scheduledPayouts: 72_616_402, outbox: 72_616_403, accountingPoll: 72_616_404, paymentRails: 72_616_405, providerReconciliation: 72_616_406 } as const;
 type Task = keyof typeof LOCKS;
 
 /**
@@ -69,6 +70,8 @@ export function createScheduler(options: {
     outbox: () => exclusive("outbox", () => deliverOutbox({ deps, qbo })),
     // Provider news (stored webhooks, then a lookup of transfers with none for an hour) moves payouts sent through a provider.
     paymentRails: () => exclusive("paymentRails", async () => (await applyProviderEvents(deps)) + (await pollTransfers(deps))),
+    // PAID payouts compared with what their provider says it sent (once a day each); differences are shown, never corrected.
+    providerReconciliation: () => exclusive("providerReconciliation", () => reconcileProviderPayouts(deps)),
     accountingPoll: () =>
       exclusive("accountingPoll", async () => {
         const connections = await deps.prisma.accountingConnection.findMany({ where: { status: "CONNECTED" }, select: { programId: true } });
@@ -86,7 +89,8 @@ export function createScheduler(options: {
 
   /** Every task once, in order (the tests drive time with this); one task failing never keeps the others from their turn. */
   async function runOnce(options: { poll?: boolean } = {}): Promise<void> {
-    const order: (keyof typeof tasks)[] = ["releaseHolds", "scheduledPayouts", "outbox", "paymentRails", ...(options.poll ?? true ? (["accountingPoll"] as const) : [])];
+    // The polls of other systems (accounting changes, provider reconciliation) run on the slower poll cadence.
+    const order: (keyof typeof tasks)[] = ["releaseHolds", "scheduledPayouts", "outbox", "paymentRails", ...(options.poll ?? true ? (["accountingPoll", "providerReconciliation"] as const) : [])];
     for (const task of order) {
       try {
         await tasks[task]();

@@ -58,6 +58,7 @@ const REVERSE = `mutation($input: ReverseConversionInput!) { reverseConversion(i
 const ADJUST = `mutation($input: AdjustCommissionInput!) { adjustCommission(input: $input) { commission { id } userErrors { code message } } }`;
 const ISSUE = `mutation($input: IssueIntegrationTokenInput!) { issueIntegrationToken(input: $input) { issued { token integrationToken { id } } userErrors { code message } } }`;
 const AUDIT = `query { auditEntries(first: 1) { edges { node { id } } } }`;
+const RUN = `mutation($input: RunPayoutsInput!) { runPayouts(input: $input) { run { id } userErrors { code message } } }`;
 const CONNECT = `mutation($input: ConnectPaymentProviderInput!) { connectPaymentProvider(input: $input) { connection { provider } userErrors { code message } } }`;
 
 interface ProgramRecords {
@@ -67,6 +68,7 @@ interface ProgramRecords {
   conversions: string[];
   commissionsOf: Record<string, string[]>;
   payouts: string[];
+  run: string;
   reversals: string[];
   methods: string[];
   spareMethod: string;
@@ -137,11 +139,13 @@ export async function buildAccessFixture(t: TestApp, scopes: readonly string[], 
     for (const [i, conversionId] of conversions.slice(0, partners.length).entries()) {
       reversals.push((await must(t, REVERSE, { input: { conversionId, refundId: `${label}-refund-${i}`, amount: "10.00" } }, admin)).reversal.id);
     }
+    // A stored payout run: every partner already has an open payout, so it drafts nothing and skips each.
+    const run = (await must(t, RUN, { input: {} }, finance)).run.id as string;
     const spareToken = (await must(t, ISSUE, { input: { name: `${label} spare`, scopes: ["PARTNERS_READ"] } }, admin)).issued.integrationToken.id;
     // A payment provider connection each, so the connections list holds one of each program.
     if (stripe) await must(t, CONNECT, { input: { provider: "STRIPE", environment: "SANDBOX", stripe } }, admin);
     const auditPage = (await t.raw({ query: AUDIT }, admin)).data as Json;
-    return { programId, admin, partners, conversions, commissionsOf, payouts, reversals, methods, spareMethod, spareToken, audit: auditPage.auditEntries.edges[0].node.id, partnerKeys, conversionKeys };
+    return { programId, admin, partners, conversions, commissionsOf, payouts, run, reversals, methods, spareMethod, spareToken, audit: auditPage.auditEntries.edges[0].node.id, partnerKeys, conversionKeys };
   }
 
   const a = await program("own");
@@ -178,6 +182,7 @@ export async function buildAccessFixture(t: TestApp, scopes: readonly string[], 
     commission: by(a.commissionsOf[p1]![0]!, a.commissionsOf[p2]![0]!, b.commissionsOf[q1]![0]!),
     payout: by(a.payouts[0]!, a.payouts[2]!, b.payouts[0]!),
     payoutLine: by(a.payouts[0]!, a.payouts[2]!, b.payouts[0]!),
+    payoutRun: by(a.run, a.run, b.run),
     payoutMethod: by(a.methods[0]!, a.methods[1]!, b.methods[0]!),
     auditEntry: by(a.audit, a.audit, b.audit),
     integrationToken: by(a.spareToken, a.spareToken, b.spareToken),
@@ -197,6 +202,7 @@ export async function buildAccessFixture(t: TestApp, scopes: readonly string[], 
     // A conversion is every attributed partner's: listed once per partner here.
     conversion: conversionRows.flatMap((row) => [...new Set(row.commissions.map((c) => c.partnerId))].map((partnerId) => ({ id: globalId("Conversion", row.id), partnerId: globalId("Partner", partnerId) }))),
     balance: (await prisma.balance.findMany({ where: { programId: A }, select: { partnerId: true } })).map((row) => ({ id: globalId("Partner", row.partnerId), partnerId: globalId("Partner", row.partnerId) })),
+    payoutRun: await rows("PayoutRun", prisma.payoutRun.findMany({ where: { programId: A }, select: { id: true } })),
     auditEntry: await rows("AuditEntry", prisma.auditEntry.findMany({ where: { programId: A }, select: { id: true } })),
     integrationToken: await rows("IntegrationToken", prisma.integrationToken.findMany({ where: { programId: A }, select: { id: true } })),
   };

@@ -229,6 +229,7 @@ const INPUTS: Record<string, (id: string, n: number, f: AccessFixture) => Json> 
   cancelPayouts: (id) => ({ ids: [id], reason: "matrix" }),
   sendPayouts: (id) => ({ ids: [id] }),
   removePayoutLines: (id, _n, f) => ({ payoutId: id, commissionIds: [f.ids.commission.own] }),
+  addPayoutLines: (id, _n, f) => ({ payoutId: id, commissionIds: [f.ids.commission.own] }),
   recordPayoutBounce: (id) => ({ payoutId: id, reason: "matrix" }),
   addPayoutMethod: (id, n) => ({ partnerId: id, method: { type: "PAYPAL", email: `added-${n}@partners.test` } }),
   removePayoutMethod: (id) => ({ id }),
@@ -319,6 +320,7 @@ async function loadOwners(t: TestApp): Promise<Map<string, Owner>> {
     for (const r of c.reversals) put(r.id, c.programId, partners);
   }
   for (const a of await prisma.auditEntry.findMany({ select: { id: true, programId: true } })) put(a.id, a.programId, null);
+  for (const r of await prisma.payoutRun.findMany({ select: { id: true, programId: true } })) put(r.id, r.programId, null);
   for (const i of await prisma.integrationToken.findMany({ select: { id: true, programId: true } })) put(i.id, i.programId, null);
   // Their ids are in their webhook paths.
   for (const c of await prisma.paymentProviderConnection.findMany({ select: { id: true, programId: true } })) put(c.id, c.programId, null);

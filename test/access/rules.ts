@@ -30,7 +30,7 @@ const ANY_INTEGRATION = integration(...SCOPES);
  * another program. Program-level kinds have no partner: their `own` and
  * `other` are the same program's record.
  */
-export type Kind = "program" | "partner" | "conversion" | "reversal" | "commission" | "balance" | "payout" | "payoutLine" | "payoutMethod" | "billingProfile" | "auditEntry" | "integrationToken" | "accounting" | "paymentProvider";
+export type Kind = "program" | "partner" | "conversion" | "reversal" | "commission" | "balance" | "payout" | "payoutRun" | "payoutLine" | "payoutMethod" | "billingProfile" | "auditEntry" | "integrationToken" | "accounting" | "paymentProvider";
 export type Target = "own" | "other" | "foreign";
 export const TARGETS: readonly Target[] = ["own", "other", "foreign"];
 
@@ -64,6 +64,9 @@ export const READ: Record<Kind, ReadRule> = {
   balance: { roles: [...IN_PROGRAM, ...integration("commissions:read", "payouts:read")], partnerOwned: true },
   payout: { roles: [...IN_PROGRAM, ...integration("payouts:read")], payload: integration("payouts:write"), partnerOwned: true },
   payoutLine: { roles: [...IN_PROGRAM, ...integration("payouts:read")], payload: integration("payouts:write"), partnerOwned: true },
+  // Issue 15: "a payout run is a stored, queryable record" for the payers (admin, finance), not partners;
+  // "a write scope also shows what it wrote": a payouts:write token sees the run it made, in its payload.
+  payoutRun: { roles: ["admin", "finance"], payload: integration("payouts:write"), partnerOwned: false },
   payoutMethod: { roles: [...IN_PROGRAM, ...integration("payouts:read")], partnerOwned: true },
   billingProfile: { roles: [...IN_PROGRAM, ...integration("payouts:read")], partnerOwned: true },
   auditEntry: { roles: OPERATORS, partnerOwned: false },
@@ -187,6 +190,22 @@ export const TYPES: Record<string, TypeRule> = {
       lines: { to: "payoutLine", args: ["includeRemoved"] },
       accountingSyncError: { only: OPERATORS },
       accountingBillId: { only: OPERATORS },
+      // Issue 15: the run that drafted it, for those who read runs.
+      run: { to: "payoutRun" },
+      // Issue 15: each send attempt (provider ids, keys, fees) is the operators' record, like the accounting ids;
+      // the partner reads why its payout failed on the payout itself (failureReason, providerNote).
+      transfers: { only: OPERATORS },
+      // Issue 15: what the provider reconciliation found, shown to the operators who read the attempts.
+      providerDiscrepancy: { only: OPERATORS },
+    },
+  },
+  PayoutRun: {
+    kind: "payoutRun",
+    fields: {
+      ...same("id", "trigger", "payableBefore", "createdBy", "createdAt", "finishedAt", "totals"),
+      // Who was skipped and why: part of the run (the partner behind a row is ruled on SkippedPartner).
+      skipped: "same",
+      payouts: { to: "payout", connection: true, args: CONNECTION_ARGS },
     },
   },
   PayoutLine: {
@@ -228,6 +247,14 @@ export const TYPES: Record<string, TypeRule> = {
   PageInfo: { fields: same("startCursor", "endCursor", "hasNextPage", "hasPreviousPage") },
   UserError: { fields: same("code", "message", "field") },
   SkippedItem: { fields: same("id", "code", "message") },
+  // A payout's send attempts, read with the field that returns them (Payout.transfers: operators).
+  PayoutTransfer: {
+    fields: same("attempt", "provider", "status", "idempotencyKey", "batchKey", "providerTransferId", "providerBatchId", "amount", "fee", "sentAmount", "rate", "reason", "lastEventAt", "checkedAt", "createdAt", "updatedAt"),
+  },
+  ProviderDiscrepancy: { fields: same("kind", "message", "providerStatus", "providerAmount", "recordedAmount", "providerFee", "recordedFee", "foundAt") },
+  // A run's figures, read with the run.
+  PayoutRunTotals: { fields: same("drafted", "sent", "failed", "paid", "returned", "cancelled") },
+  PayoutRunTotal: { fields: same("count", "amount") },
   SkippedPartner: { fields: { ...same("reason", "message"), partner: { to: "partner" } } },
   RevealedNumber: { fields: same("number") },
   QuickBooksAuthorization: { fields: same("authorizeUrl") },
@@ -319,6 +346,8 @@ export const QUERIES: Record<string, QueryRule> = {
   conversionByExternalId: { one: "conversion", by: "externalId", roles: READ.conversion.roles },
   payouts: { list: "payout", roles: READ.payout.roles, args: [...CONNECTION_ARGS, "filter", "sort"], sorts: "PayoutSortField", filter: "PayoutFilter" },
   payout: { one: "payout", by: "id", roles: READ.payout.roles },
+  payoutRuns: { list: "payoutRun", roles: READ.payoutRun.roles, args: CONNECTION_ARGS },
+  payoutRun: { one: "payoutRun", by: "id", roles: READ.payoutRun.roles },
   // Dashboards over every partner: operators.
   partnerBalances: { list: "balance", roles: OPERATORS, args: [...CONNECTION_ARGS, "filter", "sort"], sorts: "BalanceSortField", filter: "BalanceFilter" },
   // Only balances with something payable: a subset of the program's.
@@ -394,6 +423,8 @@ export const MUTATIONS: Record<string, MutationRule> = {
   // Issue 15: sending moves money through a provider: admin or finance people (dual control compares persons), no integration token.
   sendPayouts: { roles: ["admin", "finance"], target: "payout" },
   removePayoutLines: { roles: PAYOUT_WRITERS, target: "payout" },
+  // Issue 15: editing a draft both ways, by whoever may remove its lines.
+  addPayoutLines: { roles: PAYOUT_WRITERS, target: "payout" },
   recordPayoutBounce: { roles: REVIEWERS, target: "payout" },
   addPayoutMethod: { roles: DETAIL_WRITERS, target: "partner" },
   removePayoutMethod: { roles: DETAIL_WRITERS, target: "payoutMethod" },

@@ -24,6 +24,7 @@ interface Parents {
   payoutId: string;
   connectionId: string;
   auditEntryId: string;
+  runId: string;
 }
 
 /** A program with one row of every parent table. */
@@ -37,6 +38,7 @@ async function seedProgram(sql: Sql): Promise<Parents> {
     payoutId: randomUUID(),
     connectionId: randomUUID(),
     auditEntryId: randomUUID(),
+    runId: randomUUID(),
   };
   await sql.query(`INSERT INTO programs (id, name, currency, commission_rule, updated_at) VALUES ($1, 'P', 'USD', '{}', now())`, [p.programId]);
   await sql.query(`INSERT INTO partners (id, program_id, name, updated_at) VALUES ($1, $2, 'A partner', now())`, [p.partnerId, p.programId]);
@@ -69,6 +71,7 @@ async function seedProgram(sql: Sql): Promise<Parents> {
     `INSERT INTO audit_entries (id, program_id, actor_role, actor_id, action, entity_type, entity_id) VALUES ($1, $2, 'admin', 'admin', 'x', 'Commission', $3)`,
     [p.auditEntryId, p.programId, p.commissionId],
   );
+  await sql.query(`INSERT INTO payout_runs (id, program_id, trigger, payable_before, created_by) VALUES ($1, $2, 'OPERATOR', now(), 'admin')`, [p.runId, p.programId]);
   return p;
 }
 
@@ -129,6 +132,14 @@ const cases: Case[] = [
       sql.query(
         `INSERT INTO payouts (id, program_id, partner_id, status, amount, currency, payable_before, created_by, updated_at) VALUES ($1, $2, $3, 'CANCELLED', 1, 'USD', now(), 'system', now())`,
         [randomUUID(), own.programId, parent.partnerId],
+      ),
+  },
+  {
+    constraint: "payouts_program_id_run_id_fkey",
+    insert: (sql, own, parent) =>
+      sql.query(
+        `INSERT INTO payouts (id, program_id, partner_id, status, amount, currency, payable_before, created_by, updated_at, run_id) VALUES ($1, $2, $3, 'CANCELLED', 1, 'USD', now(), 'system', now(), $4)`,
+        [randomUUID(), own.programId, own.partnerId, parent.runId],
       ),
   },
   {

@@ -13,6 +13,7 @@ import { dataOf, rawId, startTestApp, type TestApp } from "../helpers/test-app.t
 
 const PayoutsDoc = graphql(`query ScheduledPayouts { payouts(first: 50) { totalCount edges { node { id status createdBy amount { amount } } } } }`);
 const ScheduleDoc = graphql(`mutation ChangeSchedule($input: UpdateProgramSettingsInput!) { updateProgramSettings(input: $input) { program { id } userErrors { code message } } }`);
+const ScheduledStoredRunsDoc = graphql(`query ScheduledStoredRuns { payoutRuns(first: 5) { edges { node { trigger createdBy totals { drafted { count } } } } } }`);
 const RunsDoc = graphql(`query ScheduledRuns { auditEntries(filter: { action: "payout.run" }) { totalCount edges { node { actorId after } } } }`);
 
 describe.each(databaseTargets())("scheduled work on %s", (target) => {
@@ -82,6 +83,12 @@ describe.each(databaseTargets())("scheduled work on %s", (target) => {
     const runs = dataOf(await t.gql(RunsDoc, {}, programs[3]!.program.adminToken)).auditEntries;
     expect(runs.totalCount).toBe(2);
     expect(runs.edges[0]!.node.actorId).toBe("payout-schedule");
+    // Each scheduled run is stored too, as the schedule's, with the payout it drafted.
+    const stored = dataOf(await t.gql(ScheduledStoredRunsDoc, {}, programs[3]!.program.adminToken)).payoutRuns;
+    expect(stored.edges.map((e) => [e.node.trigger, e.node.createdBy, e.node.totals.drafted.count])).toEqual([
+      ["SCHEDULE", "payout-schedule", 1],
+      ["SCHEDULE", "payout-schedule", 1],
+    ]);
   });
 
   it("starts a changed schedule at its next date, and keeps its runs apart from operators' idempotency keys", async () => {

@@ -17,7 +17,13 @@ import { Decimal } from "decimal.js";
  *   (every negative payable line belongs to a paid line);
  * - a bounced payout was not paid: paid and lifetimeEarned are what really
  *   happened, and the money is payable again;
- * - a draft left with no lines is cancelled, so it blocks nothing.
+ * - a draft left with no lines is cancelled, so it blocks nothing;
+ * - issue 15 ("Payouts that move money"): sending is its own step after
+ *   approval; the provider's confirmation pays the payout as an operator's
+ *   payment would; a failure ("nothing was sent") puts its lines back to
+ *   payable and is final; a return after paid "books the money back as the
+ *   bounce path does, without inflating totals", once, and the payout is
+ *   RETURNED.
  */
 
 const D = Decimal.clone({ precision: 40, rounding: Decimal.ROUND_HALF_UP });
@@ -28,7 +34,7 @@ const cents = (value: Decimal) => value.toDecimalPlaces(2, Decimal.ROUND_HALF_UP
 
 export type Kind = "CONVERSION" | "ADJUSTMENT" | "CREDIT" | "REVERSAL" | "CLAWBACK" | "WRITE_OFF" | "BOUNCE";
 export type Status = "PENDING" | "APPROVED" | "ON_HOLD" | "CANCELLED" | "PAID" | "REVERSED";
-export type PayoutStatus = "DRAFT" | "APPROVED" | "PAID" | "CANCELLED";
+export type PayoutStatus = "DRAFT" | "APPROVED" | "PROCESSING" | "PAID" | "FAILED" | "RETURNED" | "CANCELLED";
 export type ReviewAction = "approve" | "hold" | "release" | "cancel" | "reinstate";
 
 export interface MLine {
@@ -62,6 +68,8 @@ export interface MPayout {
   lines: Set<number>;
   amount: Decimal;
   bounced: boolean;
+  /** Paid through a payment provider (sendPayouts), so the provider can return it. */
+  viaRail: boolean;
 }
 
 export const HOLD_DAYS = 3;
@@ -390,7 +398,7 @@ export class Model {
 
   draft(partner: number): boolean {
     if (this.blocker(partner) !== null) return false;
-    const payout: MPayout = { key: this.payouts.length, partner, status: "DRAFT", lines: new Set(), amount: ZERO, bounced: false };
+    const payout: MPayout = { key: this.payouts.length, partner, status: "DRAFT", lines: new Set(), amount: ZERO, bounced: false, viaRail: false };
     for (const line of this.lines) {
       if (line.partner === partner && this.isPayable(line)) {
         payout.lines.add(line.key);
@@ -445,6 +453,35 @@ export class Model {
     payout.bounced = true;
     this.returned[payout.partner] = this.returned[payout.partner]!.plus(payout.amount);
     this.line({ partner: payout.partner, kind: "BOUNCE", status: "APPROVED", amount: payout.amount, payableAt: this.now, related: null });
+    return true;
+  }
+
+  /**
+   * sendPayouts, then the provider's answer: an APPROVED payout with a
+   * positive amount is handed over; "paid" pays it as an operator's payment
+   * does (its lines PAID); "failed" means nothing was sent: the payout is
+   * FAILED (final) and its lines are payable again.
+   */
+  send(key: number, fate: "paid" | "failed"): boolean {
+    const payout = this.payouts[key]!;
+    if (payout.status !== "APPROVED" || !payout.amount.greaterThan(0)) return false;
+    if (fate === "paid") {
+      this.payPayout(key);
+      payout.viaRail = true;
+      return true;
+    }
+    payout.status = "FAILED";
+    for (const k of payout.lines) this.lines[k]!.payout = null;
+    payout.lines = new Set();
+    return true;
+  }
+
+  /** The provider returns a payout it paid: booked as a bounce (once, if not already), and the payout is RETURNED. */
+  providerReturn(key: number): boolean {
+    const payout = this.payouts[key]!;
+    if (payout.status !== "PAID" || !payout.viaRail) return false;
+    if (!payout.bounced) this.bounce(key);
+    payout.status = "RETURNED";
     return true;
   }
 

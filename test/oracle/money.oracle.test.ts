@@ -3,6 +3,7 @@ import { parse } from "csv-parse/sync";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hasPostgres } from "../helpers/databases.ts";
 import { createPartnerFixture, createProgramFixture, type ProgramFixture } from "../helpers/fixtures.ts";
+import { startStripeStandIn, type StripeStandIn } from "../helpers/stripe-stand-in.ts";
 import { startTestApp, type TestApp } from "../helpers/test-app.ts";
 import { dec, Model, type Dec, type MLine, type ReviewAction } from "./model.ts";
 
@@ -35,9 +36,11 @@ type Op =
   | { op: "draft"; partner: number }
   | { op: "approvePayout" | "payPayout" | "cancelPayout" | "bounce"; payout: number }
   | { op: "removeLine"; payout: number; line: number }
+  | { op: "send"; payout: number; fate: "paid" | "failed" }
+  | { op: "providerReturn"; payout: number }
   | { op: "advance"; days: number };
 
-const KINDS = ["sale", "refund", "approve", "hold", "release", "cancel", "reinstate", "adjust", "credit", "writeOff", "draft", "approvePayout", "payPayout", "cancelPayout", "bounce", "removeLine", "advance"] as const;
+const KINDS = ["sale", "refund", "approve", "hold", "release", "cancel", "reinstate", "adjust", "credit", "writeOff", "draft", "approvePayout", "payPayout", "cancelPayout", "bounce", "removeLine", "send", "providerReturn", "advance"] as const;
 
 const saleArbitrary: fc.Arbitrary<Op> = fc.record({ op: fc.constant("sale" as const), partner: fc.nat(2), two: fc.boolean(), cents: fc.integer({ min: 1, max: 40_000 }), eur: fc.boolean(), daysAgo: fc.nat(6) });
 
@@ -54,6 +57,8 @@ const opArbitrary: fc.Arbitrary<Op> = fc.oneof(
     arbitrary: fc.record({ op: fc.constant(op), payout: fc.nat(20) }),
   })),
   { weight: 2, arbitrary: fc.record({ op: fc.constant("removeLine" as const), payout: fc.nat(20), line: fc.nat(20) }) },
+  { weight: 4, arbitrary: fc.record({ op: fc.constant("send" as const), payout: fc.nat(20), fate: fc.constantFrom("paid" as const, "paid" as const, "failed" as const) }) },
+  { weight: 2, arbitrary: fc.record({ op: fc.constant("providerReturn" as const), payout: fc.nat(20) }) },
   { weight: 3, arbitrary: fc.record({ op: fc.constant("advance" as const), days: fc.integer({ min: 1, max: 12 }) }) },
 );
 
@@ -94,10 +99,23 @@ const TOUR: [Op[], Op[]] = [
     { op: "removeLine", payout: 1, line: 0 },
     { op: "draft", partner: 0 },
     { op: "cancelPayout", payout: 0 },
+    // Through a payment provider (Stripe's stand-in): sent and paid, returned, then a send that fails.
+    { op: "sale", partner: 1, two: false, cents: 30_000, eur: false, daysAgo: 6 },
+    { op: "approve", line: 0 },
+    { op: "approve", line: 0 },
+    { op: "draft", partner: 1 },
+    { op: "approvePayout", payout: 0 },
+    { op: "send", payout: 0, fate: "paid" },
+    { op: "providerReturn", payout: 0 },
+    { op: "draft", partner: 1 },
+    { op: "approvePayout", payout: 0 },
+    { op: "send", payout: 0, fate: "failed" },
     { op: "advance", days: 1 },
   ],
 ];
 const START = "2026-03-10T12:00:00.000Z";
+/** Stripe Connect's stand-in (over HTTP): the rail sendPayouts pays through. */
+let stripe: StripeStandIn;
 
 /** Sends a GraphQL document as text (no codegen), failing on top-level errors. */
 async function call<T = any>(t: TestApp, token: string, query: string, variables: Record<string, unknown> = {}): Promise<T> {
@@ -115,13 +133,15 @@ async function mutate(t: TestApp, token: string, name: string, input: Record<str
 const STATE = `
   commissions(first: 100, sort: { field: CREATED_AT, direction: ASC }) { pageInfo { hasNextPage } edges { node { id kind status amount { amount } partnerId reasonCode related { id } } } }
   payouts(first: 100) { pageInfo { hasNextPage } edges { node { id status amount { amount } partnerId } } }
-  reconcileBalances { ok mismatches { bucket projected computed } }
+  reconcileBalances { ok mismatches { partner { name } bucket projected computed } }
   payoutsOverview { payableNow { amount } payableNowPartners }
   partners(first: 10) { edges { node { id balance { pending { amount } payable { amount } inPayouts { amount } paid { amount } lifetimeEarned { amount } } } } }
 `;
 
 interface World {
   program: ProgramFixture;
+  /** Each partner's Stripe connected account (its default payout method), or null. */
+  accounts: (string | null)[];
   writer: string;
   partners: string[];
   model: Model;
@@ -139,6 +159,11 @@ async function newWorld(t: TestApp, run: number): Promise<World> {
     minimumPayout: "5.00",
   });
   const writer = await program.integrationToken(["CONVERSIONS_WRITE"]);
+  // Stripe Connect pays the partners who have a method (issue 15): connected first, so their Stripe methods are verified.
+  const connected = await mutate(t, program.adminToken, "connectPaymentProvider", { provider: "STRIPE", environment: "SANDBOX", stripe: { secretKey: stripe.secretKey, webhookSecret: stripe.webhookSecrets[0] } }, "connection { webhookPath }");
+  expect(connected.userErrors).toEqual([]);
+  stripe.listener = `${t.url}${connected.connection.webhookPath}`;
+  const accounts: (string | null)[] = [];
   const partners: string[] = [];
   const setups = [
     { hasMethod: true, hasBilling: true },
@@ -152,11 +177,16 @@ async function newWorld(t: TestApp, run: number): Promise<World> {
     if (setup.hasMethod) {
       const added = await mutate(t, program.adminToken, "addPayoutMethod", { partnerId: partner.id, method: { type: "ACH", accountNumber: "000123456789", routingNumber: "011000015", accountType: "CHECKING", accountName: `O${i}` } }, "payoutMethod { id }");
       expect(added.userErrors).toEqual([]);
-    }
+      const account = `acct_1Oracle${run}p${i}`;
+      stripe.connectedAccounts.set(account, { transfers: "active" });
+      const viaStripe = await mutate(t, program.adminToken, "addPayoutMethod", { partnerId: partner.id, method: { type: "STRIPE", accountId: account }, makeDefault: true }, "payoutMethod { verificationStatus }");
+      expect(viaStripe.payoutMethod?.verificationStatus).toBe("VERIFIED");
+      accounts.push(account);
+    } else accounts.push(null);
     const billing = await mutate(t, program.adminToken, "setBillingProfile", { partnerId: partner.id, profile: { entityType: "INDIVIDUAL", legalName: `O${i}`, country: "US", taxForm: "W9", taxId: "123-45-6789" } }, "billingProfile { legalName }");
     expect(billing.userErrors).toEqual([]);
   }
-  return { program, writer, partners, model: new Model(setups, Date.parse(START), run % 2 === 1), step: 0 };
+  return { program, accounts, writer, partners, model: new Model(setups, Date.parse(START), run % 2 === 1), step: 0 };
 }
 
 const monthOf = (ms: number) => new Date(ms).toISOString().slice(0, 7);
@@ -293,6 +323,33 @@ async function apply(t: TestApp, w: World, op: Op): Promise<boolean> {
       const expected = model.removeLine(payout.key, line.key);
       return agree(expected, result.userErrors.length === 0, result.userErrors);
     }
+    case "send": {
+      if (model.payouts.length === 0) return false;
+      const payout = aim(model.payouts, (p) => p.status === "APPROVED", op.payout)!;
+      const account = w.accounts[payout.partner];
+      // A failure: the partner's connected account is gone when Stripe is asked (it refuses that transfer).
+      if (op.fate === "failed" && account) stripe.connectedAccounts.delete(account);
+      const result = await mutate(t, program.financeToken, "sendPayouts", { ids: [payout.id] }, "payouts { id } skipped { code message }");
+      await t.app.scheduler.tasks.outbox();
+      if (account) stripe.connectedAccounts.set(account, { transfers: "active" });
+      const expected = model.send(payout.key, op.fate);
+      return agree(expected, result.payouts?.length === 1, result.skipped ?? result.userErrors);
+    }
+    case "providerReturn": {
+      if (model.payouts.length === 0) return false;
+      const payout = aim(model.payouts, (p) => p.status === "PAID" && p.viaRail, op.payout)!;
+      const sent = await call(t, admin, `query($id: ID!) { node(id: $id) { ... on Payout { transfers { providerTransferId status } } } }`, { id: payout.id });
+      const transferId = (sent.node?.transfers ?? []).find((x: { status: string }) => x.status === "PAID")?.providerTransferId as string | undefined;
+      let took = false;
+      if (transferId) {
+        // Stripe reverses the whole transfer and tells accrue by webhook; the rails task applies it.
+        await stripe.reverse(transferId);
+        await t.app.scheduler.tasks.paymentRails();
+        const after = await call(t, admin, `query($id: ID!) { node(id: $id) { ... on Payout { status } } }`, { id: payout.id });
+        took = after.node.status === "RETURNED";
+      }
+      return agree(model.providerReturn(payout.key), took, { transferId });
+    }
     case "advance":
       t.clock.advance(op.days * 86_400_000);
       model.advance(op.days);
@@ -348,7 +405,7 @@ async function check(t: TestApp, w: World, context: string): Promise<void> {
     expect(`${got?.status} ${dec(got?.amount.amount ?? "0").toFixed(2)}`, `${context}: payout ${payout.key}`).toBe(`${payout.status} ${fixed(payout.amount)}`);
   }
 
-  expect(state.reconcileBalances, `${context}: reconcile`).toMatchObject({ ok: true });
+  expect(state.reconcileBalances, `${context}: reconcile`).toEqual({ ok: true, mismatches: [] });
   const balances = new Map((state.partners.edges as any[]).map((e) => [e.node.id as string, e.node.balance]));
   for (const [i, id] of w.partners.entries()) {
     const b = balances.get(id);
@@ -365,10 +422,15 @@ async function check(t: TestApp, w: World, context: string): Promise<void> {
 describe.skipIf(!hasPostgres)("money oracle (PostgreSQL, over HTTP)", () => {
   let t: TestApp;
   beforeAll(async () => {
+    stripe = await startStripeStandIn();
+    stripe.balances.set("usd", 10n ** 12n);
     // The hold-release task runs after each step, as time passing would run it; never on its own timer.
-    t = await startTestApp("postgres", { env: { ACCRUE_SCHEDULER: "false", ACCRUE_MAX_QUERY_COST: "2000000" } });
+    t = await startTestApp("postgres", { env: { ACCRUE_SCHEDULER: "false", ACCRUE_MAX_QUERY_COST: "2000000", STRIPE_API_URL: stripe.url } });
   });
-  afterAll(() => t?.stop());
+  afterAll(async () => {
+    await t?.stop();
+    await stripe?.close();
+  });
 
   it("keeps balances, payouts, statements and payableNow equal to the model through random operations", async () => {
     const tookEffect = Object.fromEntries(KINDS.map((k) => [k, 0])) as Record<(typeof KINDS)[number], number>;

@@ -2,6 +2,7 @@ import { dec } from "../../domain/money.ts";
 import { BLOCKER_MESSAGES, PAYOUT_BLOCKERS, payoutBlockers } from "../../domain/payout-eligibility.ts";
 import type { Prisma } from "../../generated/prisma/client.ts";
 import type { BulkResult } from "../../services/commissions/review-commissions.ts";
+import { addPayoutLines } from "../../services/payouts/add-payout-lines.ts";
 import { createPayout } from "../../services/payouts/create-payout.ts";
 import { payoutsOverview, type PayoutsOverview } from "../../services/payouts/payouts-overview.ts";
 import { recordPayoutBounce } from "../../services/payouts/record-payout-bounce.ts";
@@ -20,6 +21,9 @@ import { Money, SortDirection, UserErrorCode } from "./common.ts";
 import { PayoutMethodTypeEnum } from "./payment-details.ts";
 import { PartnerRef } from "./partner.ts";
 import { sendPayouts } from "../../services/payment-providers/send-payouts.ts";
+import { PayoutRunRef } from "./payout-run.ts";
+import { ProviderDiscrepancyRef, TRANSFER_READERS } from "./payout-transfer.ts";
+import type { StoredDiscrepancy } from "../../services/payment-providers/reconcile-provider-payouts.ts";
 
 export const PayoutStatusEnum = builder.enumType("PayoutStatus", {
   values: {
@@ -88,6 +92,21 @@ export const PayoutRef = builder.prismaNode("Payout", {
     createdBy: t.exposeString("createdBy"),
     createdAt: t.expose("createdAt", { type: "DateTime" }),
     updatedAt: t.expose("updatedAt", { type: "DateTime" }),
+    run: t.relation("run", { nullable: true, authScopes: READERS.payoutRun, description: "The payout run that drafted it (admin and finance); null when drafted on its own." }),
+    transfers: t.relation("transfers", {
+      nullable: true,
+      authScopes: TRANSFER_READERS,
+      description: "Each attempt to send it through a payment provider, oldest first (operators; partners read status, failureReason and providerNote).",
+      query: { orderBy: { attempt: "asc" } },
+    }),
+    providerDiscrepancy: t.field({
+      type: ProviderDiscrepancyRef,
+      nullable: true,
+      authScopes: TRANSFER_READERS,
+      description: "What the provider says of this PAID payout when it differs from what accrue booked (the daily provider reconciliation); null when they agree. Shown, never corrected by itself (operators).",
+      select: { providerDiscrepancy: true },
+      resolve: (p) => (p.providerDiscrepancy as StoredDiscrepancy | null) ?? null,
+    }),
     lineCount: t.relationCount("items", { where: { active: true } }),
     lines: t.relation("items", {
       authScopes: READERS.payout,
@@ -286,6 +305,11 @@ defineMutation("createPayout", {
     partnerId: t.globalID({ for: PartnerRef, required: true }),
     payableBefore: t.field({ type: "DateTime", description: "Gather positive lines payable at or before this instant (negative ones payable now always join: a clawback nets against the next payout); default now." }),
     overrideMinimumReason: t.string({ description: "Admin only: pay although the net is below the program's minimum." }),
+    upTo: t.field({
+      type: "Decimal",
+      description:
+        "Settle at most this amount (the amount to be settled): every negative line, then whole positive lines oldest first until the next would go above it (a line is never split, and a newer smaller line is not taken before an older one); the rest stay payable. Default: everything payable.",
+    }),
     idempotencyKey: idempotencyKey(t),
   }),
   fields: payoutResult,
@@ -300,7 +324,7 @@ defineMutation("requestPayout", {
   resolve: (input, ctx) => requestPayout(ctx.deps, actorOf(ctx), input),
 });
 
-const SkippedPartnerRef = builder.objectRef<PayoutRunReport["skipped"][number]>("SkippedPartner").implement({
+export const SkippedPartnerRef = builder.objectRef<PayoutRunReport["skipped"][number]>("SkippedPartner").implement({
   fields: (t) => ({
     partner: t.prismaField({ type: "Partner", nullable: true, authScopes: READERS.partner, resolve: (query, item, _args, ctx) => ctx.db.partner.findUnique({ ...query, where: { id: item.partnerId } }) }),
     reason: t.field({ type: UserErrorCode, resolve: (item) => item.code }),
@@ -309,13 +333,23 @@ const SkippedPartnerRef = builder.objectRef<PayoutRunReport["skipped"][number]>(
 });
 
 defineMutation("runPayouts", {
-  description: "Drafts a payout for every eligible partner and reports each skipped partner with the reason.",
+  description: "Drafts a payout for every eligible partner and reports each skipped partner with the reason. The run is stored (`run`, `payoutRuns`).",
   authScopes: PAYOUT_WRITERS,
   input: (t) => ({
     payableBefore: t.field({ type: "DateTime", description: "As in createPayout: the period's end for positive lines; default now." }),
     idempotencyKey: idempotencyKey(t),
   }),
   fields: (t) => ({
+    run: t.prismaField({
+      type: "PayoutRun",
+      nullable: true,
+      description: "The stored run (admin and finance, and the token that ran it).",
+      authScopes: READERS.payoutRun,
+      resolve: (query, payload, _args, ctx) => {
+        const runId = (payload.result as PayoutRunReport | null)?.runId;
+        return runId ? ctx.db.payoutRun.findUnique({ ...query, where: { id: runId } }) : null;
+      },
+    }),
     payouts: t.prismaField({
       type: ["Payout"],
       resolve: async (query, payload, _args, ctx) => {
@@ -357,11 +391,15 @@ defineMutation("markPayoutsPaid", {
 
 defineMutation("sendPayouts", {
   description:
-    "Hands approved payouts to the payment provider that pays each partner's default method (PayPal, Wise, Stripe; verified, connected). They become PROCESSING; the provider's answers make them PAID or FAILED. Each payout that cannot be sent is skipped with a code (METHOD_NOT_VERIFIED, NOT_CONNECTED, DUAL_CONTROL, …). Admin or finance.",
+    "Hands approved payouts to the payment provider that pays each partner's default method (PayPal, Wise, Stripe; verified, connected): those named by `ids`, or every approved payout of the payout run `runId` (up to 200 a call, oldest first; call again with a new key for the rest). They become PROCESSING; the provider's answers make them PAID or FAILED. Each payout that cannot be sent is skipped with a code (METHOD_NOT_VERIFIED, NOT_CONNECTED, DUAL_CONTROL, …). Admin or finance.",
   authScopes: { role: ["admin", "finance"] },
-  input: (t) => ({ ids: t.globalIDList({ for: PayoutRef, required: true }), idempotencyKey: idempotencyKey(t) }),
+  input: (t) => ({
+    ids: t.globalIDList({ for: PayoutRef, description: "The payouts to send; or name a run instead." }),
+    runId: t.globalID({ for: PayoutRunRef, description: "Send every approved payout of this payout run." }),
+    idempotencyKey: idempotencyKey(t),
+  }),
   fields: bulkPayoutFields,
-  resolve: (input, ctx) => sendPayouts(ctx.deps, actorOf(ctx), { ids: input.ids.map((id) => id.id), idempotencyKey: input.idempotencyKey }),
+  resolve: (input, ctx) => sendPayouts(ctx.deps, actorOf(ctx), { ids: input.ids?.map((id) => id.id) ?? null, runId: input.runId?.id ?? null, idempotencyKey: input.idempotencyKey }),
 });
 
 defineMutation("cancelPayouts", {
@@ -384,6 +422,25 @@ defineMutation("removePayoutLines", {
   fields: payoutResult,
   resolve: (input, ctx) =>
     removePayoutLines(ctx.deps, actorOf(ctx), {
+      payoutId: input.payoutId.id,
+      commissionIds: input.commissionIds.map((id) => id.id),
+      reason: input.reason,
+      idempotencyKey: input.idempotencyKey,
+    }),
+});
+
+defineMutation("addPayoutLines", {
+  description: "Puts payable lines of the draft's partner (in its currency) into a draft payout; the draft is recomputed. The reverse of removePayoutLines.",
+  authScopes: PAYOUT_WRITERS,
+  input: (t) => ({
+    payoutId: t.globalID({ for: PayoutRef, required: true }),
+    commissionIds: t.globalIDList({ for: CommissionRef, required: true }),
+    reason: t.string(),
+    idempotencyKey: idempotencyKey(t),
+  }),
+  fields: payoutResult,
+  resolve: (input, ctx) =>
+    addPayoutLines(ctx.deps, actorOf(ctx), {
       payoutId: input.payoutId.id,
       commissionIds: input.commissionIds.map((id) => id.id),
       reason: input.reason,

@@ -74,7 +74,8 @@ async function applyEvent(deps: ServiceDeps, event: ProviderEvent): Promise<bool
     if (!payout || stale(event, current)) return false;
     const status: TransferOutcome["status"] = event.kind;
     let row = await recordTransferOutcome(tx, current, {
-      status: status === "UNCLAIMED" || (status === "RETURNED" && !isWholeReturn(event, current)) ? current.status === "PENDING" ? "PROCESSING" : current.status : status,
+      // An unclaimed item is recorded as such on its attempt (the poll follows UNCLAIMED attempts as PROCESSING ones); a partial return changes no status.
+      status: status === "RETURNED" && !isWholeReturn(event, current) ? (current.status === "PENDING" ? "PROCESSING" : current.status) : status,
       providerTransferId: current.providerTransferId ?? event.transferId,
       ...(event.batchId ? { providerBatchId: event.batchId } : {}),
       ...(event.reason ? { reason: event.reason } : {}),

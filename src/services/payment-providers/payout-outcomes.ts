@@ -61,6 +61,11 @@ export async function confirmPayout(tx: Tx, ledger: Ledger, payout: Payout, tran
   const sentDiffers = transfer.sentAmount !== null && (sentCurrency !== payout.currency || !new Decimal(transfer.sentAmount).eq(payout.amount));
   const feeCurrency = sentDiffers ? sentCurrency : payout.currency;
   const fee = transfer.fee !== null && transfer.feeCurrency === feeCurrency ? transfer.fee : null;
+  // The lines as they are in the payout, read before it leaves PROCESSING: read after, they would
+  // look payable (in no payout that holds lines) and the balance would move them from payable, not
+  // from inPayouts, to paid (the money oracle found it).
+  const items = await tx.db.payoutItem.findMany({ where: { payoutId: payout.id, active: true }, select: { commissionId: true } });
+  const lines = await loadLines(tx, { id: { in: items.map((item) => item.commissionId) } });
   const updated = await tx.db.payout.updateMany({
     where: { id: payout.id, status: move.from },
     data: {
@@ -74,8 +79,6 @@ export async function confirmPayout(tx: Tx, ledger: Ledger, payout: Payout, tran
     },
   });
   if (updated.count !== 1) return false;
-  const items = await tx.db.payoutItem.findMany({ where: { payoutId: payout.id, active: true }, select: { commissionId: true } });
-  const lines = await loadLines(tx, { id: { in: items.map((item) => item.commissionId) } });
   await writeStatusChanges(tx, lines.map((line) => ({ id: line.id, status: "PAID", heldFromStatus: null, paidAt })));
   for (const line of lines) ledger.changed(line, { ...line, status: "PAID", inOpenPayout: false, openPayout: null });
   await finish(tx, ledger, payout, "payout.provider_paid", { status: "PAID", provider: transfer.provider, reference: transfer.providerTransferId }, null);

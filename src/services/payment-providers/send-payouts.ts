@@ -1,5 +1,5 @@
 import type { CurrencyCode } from "../../domain/currency.ts";
-import { userError, type Result } from "../../domain/errors.ts";
+import { fail, userError, type Result } from "../../domain/errors.ts";
 import { dec } from "../../domain/money.ts";
 import { dualControlRefusal, transitionPayout } from "../../domain/payout-status.ts";
 import { uuidv7 } from "../../db/uuid.ts";
@@ -34,22 +34,46 @@ const RAIL_OF: Partial<Record<PayoutMethod["type"], PaymentProvider>> = { PAYPAL
  * accepted and before accrue recorded it retries with the same keys, and the
  * provider answers with what it already did.
  *
+ * Named by ids, or as a payout run (every APPROVED payout the run drafted,
+ * up to MAX_PAYOUTS_PER_CALL a call, oldest first; NOT_FOUND for a run that
+ * is not the program's).
+ *
  * Payouts that cannot be sent are reported skipped with a code, without
  * failing the others: NOT_FOUND, INVALID_TRANSITION, NOT_POSITIVE,
  * NO_PAYOUT_METHOD, METHOD_NOT_VERIFIED, NOT_CONNECTED, DUAL_CONTROL.
  * Errors: INVALID_INPUT, IDEMPOTENCY_CONFLICT.
  */
-export function sendPayouts(deps: ServiceDeps, actor: Actor, input: { ids: string[]; idempotencyKey?: string | null }): Promise<Result<BulkResult>> {
+export function sendPayouts(
+  deps: ServiceDeps,
+  actor: Actor,
+  input: { ids?: string[] | null; runId?: string | null; idempotencyKey?: string | null },
+): Promise<Result<BulkResult>> {
+  if ((input.ids == null) === (input.runId == null)) {
+    return Promise.resolve({ ok: false, errors: [userError("INVALID_INPUT", "name the payouts (ids) or a payout run (runId), not both", ["input", "ids"])] });
+  }
+  const codec = { encode: (result: BulkResult) => result, decode: async (stored: unknown) => stored as BulkResult };
+  if (input.runId != null) {
+    const runId = input.runId;
+    return transact(deps, actor, (tx) => once(tx, "payout.send", input.idempotencyKey, { runId }, async () => send(tx, await approvedOfRun(tx, runId)), codec));
+  }
   const ids = [...new Set(input.ids)];
   if (ids.length === 0 || ids.length > MAX_PAYOUTS_PER_CALL) {
     return Promise.resolve({ ok: false, errors: [userError("INVALID_INPUT", `name 1 to ${MAX_PAYOUTS_PER_CALL} payouts`, ["input", "ids"])] });
   }
-  return transact(deps, actor, (tx) =>
-    once(tx, "payout.send", input.idempotencyKey, { ids }, () => send(tx, ids), {
-      encode: (result) => result,
-      decode: async (stored) => stored as BulkResult,
-    }),
-  );
+  // The request hashed as before runs could be named, so keys stored then still replay.
+  return transact(deps, actor, (tx) => once(tx, "payout.send", input.idempotencyKey, { ids }, () => send(tx, ids), codec));
+}
+
+/**
+ * A run's payouts that can be sent: its APPROVED ones, oldest first, at most
+ * MAX_PAYOUTS_PER_CALL (one transaction locks every partner it sends for);
+ * the rest wait for the next call. A run of another program is not found.
+ */
+async function approvedOfRun(tx: Tx, runId: string): Promise<string[]> {
+  const run = await tx.db.payoutRun.findUnique({ where: { id: runId }, select: { id: true } });
+  if (!run) fail("NOT_FOUND", "no such payout run", ["input", "runId"]);
+  const payouts = await tx.db.payout.findMany({ where: { runId, status: "APPROVED" }, select: { id: true }, orderBy: { id: "asc" }, take: MAX_PAYOUTS_PER_CALL });
+  return payouts.map((payout) => payout.id);
 }
 
 async function send(tx: Tx, ids: string[]): Promise<BulkResult> {

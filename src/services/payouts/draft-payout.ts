@@ -1,9 +1,12 @@
 import { BLOCKER_MESSAGES, payoutBlockers } from "../../domain/payout-eligibility.ts";
-import { dec } from "../../domain/money.ts";
+import type { CurrencyCode } from "../../domain/currency.ts";
+import type { Decimal } from "decimal.js";
+import { dec, formatAmount, parseAmount, sum } from "../../domain/money.ts";
+import { settleUpTo } from "../../domain/settle-up-to.ts";
 import { fail } from "../../domain/errors.ts";
 import { uniqueViolation } from "../../db/errors.ts";
 import type { Payout } from "../../generated/prisma/client.ts";
-import { Ledger } from "../ledger/ledger.ts";
+import { Ledger, type LineRow } from "../ledger/ledger.ts";
 import { audit } from "../audit.ts";
 import type { Tx } from "../transact.ts";
 import { emitPayout, matureDueLines, payableLines } from "./payout-lines.ts";
@@ -16,6 +19,10 @@ export interface DraftPayoutOptions {
   overrideMinimumReason?: string | null;
   /** Where a problem with the partner points (for field paths). */
   partnerField?: string[];
+  /** The payout run drafting it, if any. */
+  runId?: string | null;
+  /** Settle at most this amount (whole lines, oldest first: see settleUpTo); default everything payable. */
+  upTo?: string | null;
 }
 
 /**
@@ -27,8 +34,12 @@ export interface DraftPayoutOptions {
  * positive and reach the program's minimum (unless overridden), and the
  * partner needs a payout method and billing details. The lines move from
  * payable to in-payouts.
+ * With `upTo`, only the whole lines that fit within it are taken (every
+ * negative line, then positive ones oldest first until the next would go
+ * above it: settleUpTo); the rest stay payable.
  * Errors: NOT_FOUND, OPEN_PAYOUT_EXISTS, NOT_POSITIVE, BELOW_MINIMUM,
- * NO_PAYOUT_METHOD, NO_BILLING_DETAILS, INVALID_INPUT.
+ * NO_PAYOUT_METHOD, NO_BILLING_DETAILS, INVALID_INPUT, INVALID_AMOUNT (upTo
+ * is not a positive amount in the program's currency, or no line fits in it).
  */
 export async function draftPayout(tx: Tx, options: DraftPayoutOptions): Promise<Payout> {
   const field = options.partnerField ?? ["input", "partnerId"];
@@ -48,7 +59,8 @@ export async function draftPayout(tx: Tx, options: DraftPayoutOptions): Promise<
     tx.db.payoutMethod.count({ where: { partnerId: options.partnerId } }),
     tx.db.billingProfile.count({ where: { partnerId: options.partnerId } }),
   ]);
-  const { lines, net } = await payableLines(tx, options.partnerId, payableBefore);
+  const payable = await payableLines(tx, options.partnerId, payableBefore);
+  const { lines, net } = options.upTo == null ? payable : chooseUpTo(payable.lines, options.upTo, program.currency as CurrencyCode);
   const blockers = payoutBlockers({
     payable: net,
     minimum: dec(program.minimumPayout),
@@ -72,6 +84,7 @@ export async function draftPayout(tx: Tx, options: DraftPayoutOptions): Promise<
         payableBefore,
         minimumOverrideReason: reason,
         createdBy: tx.actor.id,
+        runId: options.runId ?? null,
       },
     });
   } catch (error) {
@@ -88,9 +101,22 @@ export async function draftPayout(tx: Tx, options: DraftPayoutOptions): Promise<
     action: "payout.create",
     entityType: "Payout",
     entityId: payout.id,
-    after: { status: "DRAFT", amount: payout.amount.toFixed(), lines: lines.length, payableBefore },
+    after: { status: "DRAFT", amount: payout.amount.toFixed(), lines: lines.length, payableBefore, ...(options.upTo != null ? { upTo: options.upTo } : {}) },
     reason,
   });
   await ledger.flush();
   return payout;
+}
+
+/** The lines a payout of at most `upTo` takes (settleUpTo); refused when `upTo` is not an amount or no positive line fits. */
+function chooseUpTo(lines: LineRow[], upTo: string, currency: CurrencyCode): { lines: LineRow[]; net: Decimal } {
+  const parsed = parseAmount(upTo, currency);
+  if (!parsed.ok) fail("INVALID_AMOUNT", `upTo ${parsed.message}`, ["input", "upTo"]);
+  const chosen = settleUpTo(lines, parsed.value);
+  const positives = lines.filter((line) => !line.amount.isNegative());
+  if (positives.length > 0 && chosen.lines.length === lines.length - positives.length) {
+    const oldest = settleUpTo(positives, sum(positives.map((line) => line.amount))).lines[0]!;
+    fail("INVALID_AMOUNT", `no whole line fits in ${formatAmount(parsed.value, currency)} ${currency}: the oldest payable line is ${formatAmount(oldest.amount, currency)} (lines are never split)`, ["input", "upTo"]);
+  }
+  return chosen;
 }

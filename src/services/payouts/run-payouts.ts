@@ -8,12 +8,15 @@ import { RetryTransaction, transact } from "../transact.ts";
 import { draftPayout } from "./draft-payout.ts";
 
 export interface PayoutRunReport {
+  /** The stored run (payout_runs); absent in reports stored before runs were. */
+  runId?: string;
   payoutIds: string[];
   skipped: { partnerId: string; code: UserErrorCode; message: string }[];
 }
 
 /** Idempotency keys of operators' runs; scheduled runs keep theirs apart, so no operator's key can stand in for one. */
 const OPERATIONS = { operator: "runPayouts", schedule: "scheduledPayoutRun" } as const;
+const TRIGGERS = { operator: "OPERATOR", schedule: "SCHEDULE" } as const;
 
 /** A partner this run drafted for, kept with the key as the run goes. */
 interface Drafted {
@@ -38,6 +41,10 @@ interface Drafted {
  * with the key in its own transaction, so the retry drafts only the
  * partners the cut run had not reached, and reports the earlier drafts as
  * its own: every partner is drafted once per key.
+ *
+ * Each run is stored (payout_runs) before it drafts anything, and each
+ * payout it drafts points at it (runId); the skipped partners are written on
+ * it when it ends. A retry with the key resumes the same run.
  * Errors: INVALID_INPUT, IDEMPOTENCY_CONFLICT, CONCURRENT_UPDATE (a run
  * with the same key is going right now).
  */
@@ -48,6 +55,7 @@ export async function runPayouts(
   options: { by?: keyof typeof OPERATIONS } = {},
 ): Promise<Result<PayoutRunReport>> {
   const OPERATION = OPERATIONS[options.by ?? "operator"];
+  const trigger = TRIGGERS[options.by ?? "operator"];
   const key = input.idempotencyKey?.trim() || null;
   if (input.idempotencyKey != null && (!key || key.length > 255)) {
     return { ok: false, errors: [{ code: "INVALID_INPUT", message: "idempotencyKey must be 1 to 255 characters", field: ["input", "idempotencyKey"] }] };
@@ -87,6 +95,13 @@ export async function runPayouts(
     const now = deps.clock.now();
     const before = input.payableBefore ?? now;
     const maturedBy = before < now ? before : now;
+    // The run's record: made once per key (a resumed run finds its own), before any draft points at it.
+    const opened = await transact(deps, actor, async (tx) => {
+      const found = key ? await tx.db.payoutRun.findFirst({ where: { trigger, idempotencyKey: key }, select: { id: true } }) : null;
+      return found ?? tx.db.payoutRun.create({ data: { programId: tx.programId, trigger, payableBefore: before, idempotencyKey: key, createdBy: tx.actor.id, createdAt: tx.now }, select: { id: true } });
+    });
+    if (!opened.ok) return opened;
+    const runId = opened.value.id;
     // One statement, so one snapshot: two queries could each miss a partner
     // whose lines the hold-release job matured between them.
     const rows = await deps.prisma.$queryRaw<{ partner_id: string }[]>`
@@ -99,11 +114,11 @@ export async function runPayouts(
     const done = new Set(earlier.map((drafted) => drafted.partnerId));
     const candidates = rows.map((row) => row.partner_id).filter((partnerId) => !done.has(partnerId));
 
-    const report: PayoutRunReport = { payoutIds: earlier.map((drafted) => drafted.payoutId), skipped: [] };
+    const report: PayoutRunReport = { runId, payoutIds: earlier.map((drafted) => drafted.payoutId), skipped: [] };
     for (const partnerId of candidates) {
       try {
         const drafted = await transact(deps, actor, async (tx) => {
-          const payout = await draftPayout(tx, { partnerId, payableBefore: input.payableBefore });
+          const payout = await draftPayout(tx, { partnerId, payableBefore: input.payableBefore, runId });
           if (key) {
             await tx.db.$executeRaw`UPDATE idempotency_keys SET progress = coalesce(progress, '[]'::jsonb) || ${JSON.stringify([{ partnerId, payoutId: payout.id }])}::jsonb
               WHERE program_id = ${tx.programId}::uuid AND operation = ${OPERATION} AND key = ${key}`;
@@ -123,10 +138,11 @@ export async function runPayouts(
     }
 
     const stored = await transact(deps, actor, async (tx) => {
+      await tx.db.payoutRun.update({ where: { id: runId }, data: { skipped: report.skipped as unknown as object[], finishedAt: tx.now } });
       await audit(tx, {
         action: "payout.run",
-        entityType: "Program",
-        entityId: tx.programId,
+        entityType: "PayoutRun",
+        entityId: runId,
         after: { payableBefore: before, drafted: report.payoutIds.length, skipped: report.skipped.length, idempotencyKey: key, resumed: earlier.length > 0 ? earlier.length : undefined },
       });
       if (key) {
