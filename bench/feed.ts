@@ -265,6 +265,10 @@ async function connect(mode: "graphql" | "floor", url: string, tokens: string[])
 
 interface Measured {
   connected: number;
+  /** Seconds to connect and subscribe every socket. */
+  connectSeconds: number;
+  /** Server (or floor) CPU over the connect phase, per connection (/proc/<pid>/stat). */
+  subscribeCpuMs: number;
   memoryPerConnectionKiB: number;
   heapPerConnectionKiB: number;
   accruals: number;
@@ -284,6 +288,7 @@ async function measure(
   windowMs: number,
   connected: number,
   memory: { before: { rss: number; heap: number }; after: { rss: number; heap: number } },
+  connecting: { seconds: number; cpuMs: number },
 ): Promise<Measured> {
   await tail(expectedEvents, 30_000, 2_000);
   const stats = await allStats(true);
@@ -292,6 +297,8 @@ async function measure(
   const sorted = stats.samples.sort((a, b) => a - b);
   return {
     connected,
+    connectSeconds: Number(connecting.seconds.toFixed(1)),
+    subscribeCpuMs: Number((connecting.cpuMs / SUBSCRIBERS).toFixed(2)),
     memoryPerConnectionKiB: Number(((memory.after.rss - memory.before.rss) / SUBSCRIBERS).toFixed(1)),
     heapPerConnectionKiB: Number(((memory.after.heap - memory.before.heap) / SUBSCRIBERS).toFixed(1)),
     accruals,
@@ -329,10 +336,8 @@ async function feedRun(
   const connectTicks = cpuTicks(serverPid);
   const connectStarted = performance.now();
   const connected = await connect("graphql", url.replace(/^http/, "ws") + "/graphql", tokens);
-  progress(
-    `connected in ${((performance.now() - connectStarted) / 1000).toFixed(1)} s, ` +
-      `server CPU ${((10 * (cpuTicks(serverPid) - connectTicks)) / SUBSCRIBERS).toFixed(1)} ms per subscriber`,
-  );
+  const connecting = { seconds: (performance.now() - connectStarted) / 1000, cpuMs: 10 * (cpuTicks(serverPid) - connectTicks) };
+  progress(`connected in ${connecting.seconds.toFixed(1)} s, server CPU ${(connecting.cpuMs / SUBSCRIBERS).toFixed(2)} ms per subscriber`);
   if (connected.failed) problems.push(`server: ${connected.failed} sockets failed to subscribe; first: ${connected.firstError}`);
   await settle(serverPid, 2_000);
   const after = await liveMemoryKiB(serverPid, inspectPort);
@@ -376,7 +381,7 @@ async function feedRun(
       `server CPU ${(cpu * 100).toFixed(0)}% of a core, machine ${((100 * (busy.busy - machine.busy)) / (busy.total - machine.total)).toFixed(0)}% busy; waiting for the tail`,
   );
   if (run.failed) problems.push(`server: ${run.failed} accruals failed; first: ${run.firstError}`);
-  return measure("server", 2 * run.accruals, run.accruals, run.windowMs, connected.ready, memory);
+  return measure("server", 2 * run.accruals, run.accruals, run.windowMs, connected.ready, memory, connecting);
 }
 
 /** recordConversion at `rate` per second for `seconds`, a random partner each, HTTP_CONCURRENCY requests at most in flight. */
@@ -429,7 +434,10 @@ async function floorRun(): Promise<Measured> {
     await settle(floor.pid!, 2_000);
     const before = await liveMemoryKiB(floor.pid!, inspectPort);
     progress(`floor after a full GC: RSS ${(before.rss / 1024).toFixed(0)} MiB, heap ${(before.heap / 1024).toFixed(0)} MiB; connecting ${SUBSCRIBERS} sockets`);
+    const connectTicks = cpuTicks(floor.pid!);
+    const connectStarted = performance.now();
     const connected = await connect("floor", `ws://127.0.0.1:${port}/`, []);
+    const connecting = { seconds: (performance.now() - connectStarted) / 1000, cpuMs: 10 * (cpuTicks(floor.pid!) - connectTicks) };
     if (connected.failed) problems.push(`floor: ${connected.failed} sockets failed to connect; first: ${connected.firstError}`);
     await settle(floor.pid!, 2_000);
     const after = await liveMemoryKiB(floor.pid!, inspectPort);
@@ -448,7 +456,7 @@ async function floorRun(): Promise<Measured> {
 
     progress(`floor: ${RATE} accruals per second for ${SECONDS} s`);
     const run = await ask<Extract<FloorReply, { ev: "sent" }>>(floor, { cmd: "run", rate: RATE, seconds: SECONDS }, (SECONDS + 120) * 1000);
-    const measured = await measure("floor", run.messages, run.accruals, run.windowMs, connected.ready, memory);
+    const measured = await measure("floor", run.messages, run.accruals, run.windowMs, connected.ready, memory, connecting);
     await closeSockets();
     return measured;
   } finally {
@@ -515,6 +523,8 @@ async function main() {
         deliveredEvents: measured.deliveredEvents,
         latencyMs: measured.latencyMs,
         eventsPerSecond: measured.eventsPerSecond,
+        connectSeconds: measured.connectSeconds,
+        subscribeCpuMs: measured.subscribeCpuMs,
         memoryPerConnectionKiB: measured.memoryPerConnectionKiB,
         heapPerConnectionKiB: measured.heapPerConnectionKiB,
         floor: {
@@ -522,6 +532,8 @@ async function main() {
           deliveredEvents: floor.deliveredEvents,
           latencyMs: floor.latencyMs,
           eventsPerSecond: floor.eventsPerSecond,
+          connectSeconds: floor.connectSeconds,
+          subscribeCpuMs: floor.subscribeCpuMs,
           memoryPerConnectionKiB: floor.memoryPerConnectionKiB,
           heapPerConnectionKiB: floor.heapPerConnectionKiB,
         },
