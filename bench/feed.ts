@@ -322,6 +322,32 @@ async function checkPrimed(name: string, expected: number): Promise<void> {
 
 // ---------------------------------------------------------------- the API
 
+/**
+ * One subscription opened and closed from this process before the baseline
+ * is read, so that the per-connection figures count what each subscription
+ * holds, not code the server loads on its first one.
+ */
+async function warmSubscription(url: string, token: string): Promise<void> {
+  const socket = new WebSocket(url, "graphql-transport-ws", { perMessageDeflate: false });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error("the warm-up subscription did not start within 60 s")), 60_000);
+      socket.once("error", reject);
+      socket.once("open", () => socket.send(JSON.stringify({ type: "connection_init", payload: { authorization: `Bearer ${token}` } })));
+      socket.on("message", (data) => {
+        const message = JSON.parse(data.toString()) as { type: string; payload?: unknown };
+        if (message.type === "connection_ack") socket.send(JSON.stringify({ id: "warm", type: "subscribe", payload: { query: SUBSCRIPTION } }));
+        else if (message.type === "next") {
+          clearTimeout(timer);
+          resolve();
+        } else if (message.type === "error") reject(new Error(`warm-up subscription: ${JSON.stringify(message.payload)}`));
+      });
+    });
+  } finally {
+    socket.close();
+  }
+}
+
 async function feedRun(
   serverPid: number,
   inspectPort: number,
@@ -330,6 +356,7 @@ async function feedRun(
   partners: string[],
   admin: string,
 ): Promise<Measured> {
+  await warmSubscription(url.replace(/^http/, "ws") + "/graphql", tokens[0]!);
   await settle(serverPid, 2_000);
   const before = await liveMemoryKiB(serverPid, inspectPort);
   progress(`server after a full GC: RSS ${(before.rss / 1024).toFixed(0)} MiB, heap ${(before.heap / 1024).toFixed(0)} MiB; connecting ${SUBSCRIBERS} subscribers`);

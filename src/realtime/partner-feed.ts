@@ -11,8 +11,18 @@ import type { SequenceWatch } from "./sequence-watch.ts";
  * Every period (through the shared `watch`, or on its own without one) it
  * checks for committed events it was not sent live.
  */
-export function partnerFeed(options: FeedOptions & { partnerId: string; after: bigint | null; watch?: SequenceWatch }): AsyncIterableIterator<FeedItem> {
+export function partnerFeed(
+  options: FeedOptions & {
+    partnerId: string;
+    after: bigint | null;
+    watch?: SequenceWatch;
+    /** The partner's last committed sequence (Realtime.partnerSequence); read through `db` without it. */
+    committed?: () => Promise<bigint | null>;
+  },
+): AsyncIterableIterator<FeedItem> {
   let last = options.after ?? -1n;
+  /** The partner's last committed sequence when the feed started, if read: nothing to replay when the cursor has it. */
+  let committedAtStart: bigint | undefined;
   const where = { partnerId: options.partnerId };
   async function* between(from: bigint, to?: bigint): AsyncGenerator<CommittedEvent> {
     let cursor = from;
@@ -38,13 +48,17 @@ export function partnerFeed(options: FeedOptions & { partnerId: string; after: b
       cursor = rows[rows.length - 1]!.partnerSequence!;
     }
   }
+  async function* none(): AsyncGenerator<CommittedEvent> {}
   return feed(options, "partner", partnerTopic(options.programId, options.partnerId), {
     async start() {
-      if (last >= 0n) return;
-      const balance = await options.db.balance.findUnique({ where: { partnerId: options.partnerId }, select: { eventSequence: true } });
-      last = balance?.eventSequence ?? 0n;
+      // Read after the live subscription is ready: what commits later comes live (or through the watch).
+      const committed = options.committed
+        ? ((await options.committed()) ?? 0n)
+        : ((await options.db.balance.findUnique({ where: { partnerId: options.partnerId }, select: { eventSequence: true } }))?.eventSequence ?? 0n);
+      if (last < 0n) last = committed;
+      committedAtStart = committed;
     },
-    replay: () => between(last),
+    replay: () => (committedAtStart !== undefined && committedAtStart <= last ? none() : between(last)),
     async *live(event) {
       const sequence = BigInt(event.partnerSequence!);
       if (sequence <= last) return;
