@@ -56,6 +56,9 @@ export function attachWebSocketServer(
         if (!token) return false;
         try {
           const viewer = await auth.viewerFromToken(token);
+          // The upgrade request (its headers and streams) is not needed past the
+          // handshake; graphql-ws would keep it for the socket's whole life.
+          Reflect.deleteProperty(ctx.extra, "request");
           ctx.extra.token = token;
           ctx.extra.viewer = viewer;
           if (viewer.expiresAt) {
@@ -89,8 +92,8 @@ export function attachWebSocketServer(
           // instead of the socket's unbounded buffer.
           while (socket.readyState === WebSocket.OPEN && socket.bufferedAmount > SEND_BUFFER_HIGH_WATER) await sleep(20);
         };
+        // Only what the context needs: a subscription keeps its context while it is open.
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
-          ...ctx,
           req: undefined,
           socket,
           params: payload,
