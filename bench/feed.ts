@@ -263,7 +263,7 @@ async function feedRun(
   partners: string[],
   admin: string,
 ): Promise<Measured> {
-  await warmSubscription(url.replace(/^http/, "ws") + "/graphql", tokens[0]!);
+  await warmSubscription(`${url.replace(/^http/, "ws")}/graphql`, tokens[0]!);
   await settle(serverPid, 2_000);
   const before = await liveMemoryKiB(serverPid, inspectPort);
   progress(`server after a full GC: RSS ${(before.rss / 1024).toFixed(0)} MiB, heap ${(before.heap / 1024).toFixed(0)} MiB; connecting ${SUBSCRIBERS} subscribers`);

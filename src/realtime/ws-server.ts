@@ -2,6 +2,7 @@ import type { Server } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { YogaServerInstance } from "graphql-yoga";
 import type { GraphQLError } from "graphql";
+import { RequestCache } from "@pothos/plugin-scope-auth";
 import { useServer } from "graphql-ws/use/ws";
 import { WebSocket, WebSocketServer } from "ws";
 import type { Authenticator } from "../auth/authenticate.ts";
@@ -113,7 +114,14 @@ export function attachWebSocketServer(
         return args;
       },
       execute: (args) => (args.rootValue as { execute: (a: unknown) => unknown }).execute(args) as never,
-      subscribe: (args) => (args.rootValue as { subscribe: (a: unknown) => unknown }).subscribe(args) as never,
+      subscribe: async (args) => {
+        const result = await (args.rootValue as { subscribe: (a: unknown) => unknown }).subscribe(args);
+        // The subscription field was authorized; scope-auth's cache of that
+        // (maps per context) would otherwise stay for as long as the
+        // subscription is open. A field checked again later rebuilds it.
+        if (args.contextValue) RequestCache.clearForContext(args.contextValue as object);
+        return result as never;
+      },
     },
     wss,
   );
