@@ -60,6 +60,8 @@ export function attachWebSocketServer(
           // The upgrade request (its headers and streams) is not needed past the
           // handshake; graphql-ws would keep it for the socket's whole life.
           Reflect.deleteProperty(ctx.extra, "request");
+          // Nor is the token as the client sent it (the connection keeps the bare token in extra).
+          if (ctx.connectionParams) for (const key of ["authorization", "Authorization", "token"]) Reflect.deleteProperty(ctx.connectionParams, key);
           ctx.extra.token = token;
           ctx.extra.viewer = viewer;
           if (viewer.expiresAt) {
