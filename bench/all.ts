@@ -2,7 +2,8 @@
 // minutes. Runs bench/reads.ts (dashboard, partner portal, operator list, at
 // 10 and 50 connections), bench/ingest.ts (single recordConversion at 10 and
 // 50 requests in flight, batches of 500) and bench/feed.ts (subscribers,
-// delivery), each in its own process on its own fresh database, and prints
+// delivery) and bench/idle.ts (an idle server's memory and time to first
+// answer, PostgreSQL and embedded), each in its own process on its own fresh database, and prints
 // their lines with a `scenario` field. The scripts still run alone (npm run
 // bench:reads, bench:ingest, bench:feed) with their longer defaults; any
 // BENCH_* variable set here is passed through.
@@ -48,6 +49,8 @@ for (const concurrency of [10, 50]) {
 }
 
 for (const line of await run("bench/feed.ts", { BENCH_SUBSCRIBERS: "500", BENCH_SECONDS: "5" })) print({ scenario: "feed", ...line });
+
+for (const line of await run("bench/idle.ts", {})) print({ scenario: `idle-${String(line.target)}`, ...line });
 
 function pick(source: Record<string, unknown>, keys: string[]) {
   return Object.fromEntries(keys.map((key) => [key, source[key]]));

@@ -13,8 +13,6 @@
 // BENCH_REDIS_URL (unset: in-process fan-out).
 import { randomBytes } from "node:crypto";
 import { fork, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parse } from "graphql";
 import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
@@ -22,6 +20,7 @@ import WebSocket from "ws";
 import { signToken } from "../src/auth/sign-token.ts";
 import type { CreatePartnerInput, CreateProgramInput, RecordConversionInput, RecordConversionsInput } from "../src/generated/gql/graphql.ts";
 import { BENCH_SECRET, freshDatabase, gql, percentile, pool, startServer } from "./lib.ts";
+import { cpuTicks, freePort, liveMemoryKiB, machineTicks, settle } from "./process-stats.ts";
 import type { ClientCommand, ClientReply, ClientStats, FloorCommand, FloorReply } from "./feed/protocol.ts";
 
 const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? 2000);
@@ -57,98 +56,6 @@ const began = performance.now();
 const progress = (text: string) => process.stderr.write(`feed [${((performance.now() - began) / 1000).toFixed(1)} s]: ${text}\n`);
 
 // ---------------------------------------------------------------- processes
-
-function rssKiB(pid: number): number {
-  const match = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  if (!match) throw new Error(`no VmRSS for ${pid}`);
-  return Number(match[1]);
-}
-
-function cpuTicks(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return Number(fields[11]) + Number(fields[12]); // utime + stime
-}
-
-/** Waits until `pid` uses under ~4% of a core over half a second (at most 60 s), then `idleMs` more (RSS is read idle both times). */
-async function settle(pid: number, idleMs: number): Promise<void> {
-  const until = performance.now() + 60_000;
-  while (performance.now() < until) {
-    const before = cpuTicks(pid);
-    await sleep(500);
-    if (cpuTicks(pid) - before <= 2) break;
-  }
-  await sleep(idleMs);
-}
-
-/** Jiffies the whole machine spent busy (not idle or waiting for I/O), and in all. */
-function machineTicks(): { busy: number; total: number } {
-  const [, ...fields] = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/);
-  const values = fields.slice(0, 8).map(Number);
-  const total = values.reduce((sum, v) => sum + v, 0);
-  return { busy: total - values[3]! - values[4]!, total };
-}
-
-/** A free loopback port (for a child's inspector). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
-/**
- * A full garbage collection in another Node process, so that its memory
- * counts what is live rather than garbage not collected yet: SIGUSR1 opens
- * the process's inspector (on the port given with --inspect-port), and
- * HeapProfiler.collectGarbage runs V8's low-memory GC (which returns free
- * pages). Then the process's RSS (/proc) and V8 heap in use (inspector), in KiB.
- */
-async function liveMemoryKiB(pid: number, inspectPort: number): Promise<{ rss: number; heap: number }> {
-  process.kill(pid, "SIGUSR1");
-  let target: string | undefined;
-  for (let attempt = 0; attempt < 100 && !target; attempt += 1) {
-    try {
-      const list = (await (await fetch(`http://127.0.0.1:${inspectPort}/json/list`)).json()) as { webSocketDebuggerUrl?: string }[];
-      target = list.find((entry) => entry.webSocketDebuggerUrl)?.webSocketDebuggerUrl;
-    } catch {
-      await sleep(100);
-    }
-  }
-  if (!target) throw new Error(`no inspector for ${pid} on port ${inspectPort}`);
-  const socket = new WebSocket(target, { perMessageDeflate: false });
-  let nextCall = 1;
-  const call = (method: string) =>
-    new Promise<Record<string, unknown>>((resolve, reject) => {
-      const id = nextCall++;
-      const timer = setTimeout(() => reject(new Error(`${method} in ${pid} took over 60 s`)), 60_000);
-      socket.on("message", function onMessage(data) {
-        const message = JSON.parse(data.toString()) as { id?: number; result?: Record<string, unknown> };
-        if (message.id !== id) return;
-        socket.off("message", onMessage);
-        clearTimeout(timer);
-        resolve(message.result ?? {});
-      });
-      socket.send(JSON.stringify({ id, method }));
-    });
-  try {
-    await new Promise<void>((resolve, reject) => {
-      socket.once("open", () => resolve());
-      socket.once("error", reject);
-    });
-    await call("HeapProfiler.collectGarbage");
-    await call("HeapProfiler.collectGarbage");
-    const usage = await call("Runtime.getHeapUsage");
-    await sleep(1_000);
-    return { rss: rssKiB(pid), heap: Number(usage.usedSize) / 1024 };
-  } finally {
-    socket.close();
-  }
-}
 
 type WithoutId<T> = T extends unknown ? Omit<T, "id"> : never;
 let nextId = 1;
@@ -265,6 +172,10 @@ async function connect(mode: "graphql" | "floor", url: string, tokens: string[])
 
 interface Measured {
   connected: number;
+  /** Seconds to connect and subscribe every socket. */
+  connectSeconds: number;
+  /** Server (or floor) CPU over the connect phase, per connection (/proc/<pid>/stat). */
+  subscribeCpuMs: number;
   memoryPerConnectionKiB: number;
   heapPerConnectionKiB: number;
   accruals: number;
@@ -284,6 +195,7 @@ async function measure(
   windowMs: number,
   connected: number,
   memory: { before: { rss: number; heap: number }; after: { rss: number; heap: number } },
+  connecting: { seconds: number; cpuMs: number },
 ): Promise<Measured> {
   await tail(expectedEvents, 30_000, 2_000);
   const stats = await allStats(true);
@@ -292,6 +204,8 @@ async function measure(
   const sorted = stats.samples.sort((a, b) => a - b);
   return {
     connected,
+    connectSeconds: Number(connecting.seconds.toFixed(1)),
+    subscribeCpuMs: Number((connecting.cpuMs / SUBSCRIBERS).toFixed(2)),
     memoryPerConnectionKiB: Number(((memory.after.rss - memory.before.rss) / SUBSCRIBERS).toFixed(1)),
     heapPerConnectionKiB: Number(((memory.after.heap - memory.before.heap) / SUBSCRIBERS).toFixed(1)),
     accruals,
@@ -315,6 +229,32 @@ async function checkPrimed(name: string, expected: number): Promise<void> {
 
 // ---------------------------------------------------------------- the API
 
+/**
+ * One subscription opened and closed from this process before the baseline
+ * is read, so that the per-connection figures count what each subscription
+ * holds, not code the server loads on its first one.
+ */
+async function warmSubscription(url: string, token: string): Promise<void> {
+  const socket = new WebSocket(url, "graphql-transport-ws", { perMessageDeflate: false });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error("the warm-up subscription did not start within 60 s")), 60_000);
+      socket.once("error", reject);
+      socket.once("open", () => socket.send(JSON.stringify({ type: "connection_init", payload: { authorization: `Bearer ${token}` } })));
+      socket.on("message", (data) => {
+        const message = JSON.parse(data.toString()) as { type: string; payload?: unknown };
+        if (message.type === "connection_ack") socket.send(JSON.stringify({ id: "warm", type: "subscribe", payload: { query: SUBSCRIPTION } }));
+        else if (message.type === "next") {
+          clearTimeout(timer);
+          resolve();
+        } else if (message.type === "error") reject(new Error(`warm-up subscription: ${JSON.stringify(message.payload)}`));
+      });
+    });
+  } finally {
+    socket.close();
+  }
+}
+
 async function feedRun(
   serverPid: number,
   inspectPort: number,
@@ -323,16 +263,15 @@ async function feedRun(
   partners: string[],
   admin: string,
 ): Promise<Measured> {
+  await warmSubscription(`${url.replace(/^http/, "ws")}/graphql`, tokens[0]!);
   await settle(serverPid, 2_000);
   const before = await liveMemoryKiB(serverPid, inspectPort);
   progress(`server after a full GC: RSS ${(before.rss / 1024).toFixed(0)} MiB, heap ${(before.heap / 1024).toFixed(0)} MiB; connecting ${SUBSCRIBERS} subscribers`);
   const connectTicks = cpuTicks(serverPid);
   const connectStarted = performance.now();
   const connected = await connect("graphql", url.replace(/^http/, "ws") + "/graphql", tokens);
-  progress(
-    `connected in ${((performance.now() - connectStarted) / 1000).toFixed(1)} s, ` +
-      `server CPU ${((10 * (cpuTicks(serverPid) - connectTicks)) / SUBSCRIBERS).toFixed(1)} ms per subscriber`,
-  );
+  const connecting = { seconds: (performance.now() - connectStarted) / 1000, cpuMs: 10 * (cpuTicks(serverPid) - connectTicks) };
+  progress(`connected in ${connecting.seconds.toFixed(1)} s, server CPU ${(connecting.cpuMs / SUBSCRIBERS).toFixed(2)} ms per subscriber`);
   if (connected.failed) problems.push(`server: ${connected.failed} sockets failed to subscribe; first: ${connected.firstError}`);
   await settle(serverPid, 2_000);
   const after = await liveMemoryKiB(serverPid, inspectPort);
@@ -376,7 +315,7 @@ async function feedRun(
       `server CPU ${(cpu * 100).toFixed(0)}% of a core, machine ${((100 * (busy.busy - machine.busy)) / (busy.total - machine.total)).toFixed(0)}% busy; waiting for the tail`,
   );
   if (run.failed) problems.push(`server: ${run.failed} accruals failed; first: ${run.firstError}`);
-  return measure("server", 2 * run.accruals, run.accruals, run.windowMs, connected.ready, memory);
+  return measure("server", 2 * run.accruals, run.accruals, run.windowMs, connected.ready, memory, connecting);
 }
 
 /** recordConversion at `rate` per second for `seconds`, a random partner each, HTTP_CONCURRENCY requests at most in flight. */
@@ -429,7 +368,10 @@ async function floorRun(): Promise<Measured> {
     await settle(floor.pid!, 2_000);
     const before = await liveMemoryKiB(floor.pid!, inspectPort);
     progress(`floor after a full GC: RSS ${(before.rss / 1024).toFixed(0)} MiB, heap ${(before.heap / 1024).toFixed(0)} MiB; connecting ${SUBSCRIBERS} sockets`);
+    const connectTicks = cpuTicks(floor.pid!);
+    const connectStarted = performance.now();
     const connected = await connect("floor", `ws://127.0.0.1:${port}/`, []);
+    const connecting = { seconds: (performance.now() - connectStarted) / 1000, cpuMs: 10 * (cpuTicks(floor.pid!) - connectTicks) };
     if (connected.failed) problems.push(`floor: ${connected.failed} sockets failed to connect; first: ${connected.firstError}`);
     await settle(floor.pid!, 2_000);
     const after = await liveMemoryKiB(floor.pid!, inspectPort);
@@ -448,7 +390,7 @@ async function floorRun(): Promise<Measured> {
 
     progress(`floor: ${RATE} accruals per second for ${SECONDS} s`);
     const run = await ask<Extract<FloorReply, { ev: "sent" }>>(floor, { cmd: "run", rate: RATE, seconds: SECONDS }, (SECONDS + 120) * 1000);
-    const measured = await measure("floor", run.messages, run.accruals, run.windowMs, connected.ready, memory);
+    const measured = await measure("floor", run.messages, run.accruals, run.windowMs, connected.ready, memory, connecting);
     await closeSockets();
     return measured;
   } finally {
@@ -515,6 +457,8 @@ async function main() {
         deliveredEvents: measured.deliveredEvents,
         latencyMs: measured.latencyMs,
         eventsPerSecond: measured.eventsPerSecond,
+        connectSeconds: measured.connectSeconds,
+        subscribeCpuMs: measured.subscribeCpuMs,
         memoryPerConnectionKiB: measured.memoryPerConnectionKiB,
         heapPerConnectionKiB: measured.heapPerConnectionKiB,
         floor: {
@@ -522,6 +466,8 @@ async function main() {
           deliveredEvents: floor.deliveredEvents,
           latencyMs: floor.latencyMs,
           eventsPerSecond: floor.eventsPerSecond,
+          connectSeconds: floor.connectSeconds,
+          subscribeCpuMs: floor.subscribeCpuMs,
           memoryPerConnectionKiB: floor.memoryPerConnectionKiB,
           heapPerConnectionKiB: floor.heapPerConnectionKiB,
         },

@@ -11,10 +11,15 @@ export function freshDatabase(): Promise<ScratchDatabase> {
   return createScratchDatabase(process.env.BENCH_DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres", "accrue_bench");
 }
 
-/** Starts the server in its own process (the load generator must not share its event loop). */
+/**
+ * Starts the server in its own process (the load generator must not share its
+ * event loop): `src/main.ts` through tsx, as `npm start` does, or the compiled
+ * JavaScript file BENCH_SERVER_ENTRY names (see BENCHMARKS.md, "Idle server").
+ */
 export function startServer(env: Record<string, string>): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
+  const entry = process.env.BENCH_SERVER_ENTRY;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+    const child = spawn(process.execPath, entry ? [entry] : ["--import", "tsx", "src/main.ts"], {
       cwd: ROOT,
       env: {
         ...process.env,

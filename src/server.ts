@@ -1,5 +1,4 @@
 import { EnvelopArmorPlugin } from "@escape.tech/graphql-armor";
-import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
 import { GraphQLError, type ValidationContext } from "graphql";
 import { createYoga, useReadinessCheck, type YogaServerInstance } from "graphql-yoga";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
@@ -88,12 +87,14 @@ export async function buildApp(config: Config, options: CoreOptions = {}): Promi
 
   const limits = createRequestLimits(config, db, logger);
   const schema = buildSchema();
+  // GraphiQL's page (a bundle of several MB, kept in the heap as source once loaded) only where it is served.
+  const renderGraphiQL = config.graphiql ? (await import("@graphql-yoga/render-graphiql")).renderGraphiQL : undefined;
   const yoga: YogaServerInstance<ServerContext, Context> = createYoga<ServerContext, Context>({
     schema,
     graphqlEndpoint: "/graphql",
     landingPage: false,
     graphiql: config.graphiql ? { title: "accrue", defaultQuery: "{ viewer { role subject } }" } : false,
-    renderGraphiQL,
+    ...(renderGraphiQL ? { renderGraphiQL } : {}),
     // A database that is down or too slow is SERVICE_UNAVAILABLE (503), not a masked defect.
     maskedErrors: { maskError },
     maxRequestBodySize: config.limits.maxBodyBytes,

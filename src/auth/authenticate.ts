@@ -1,5 +1,6 @@
 import { GraphQLError } from "graphql";
 import type { PrismaClient } from "../db/database.ts";
+import { batchPerTurn } from "../db/batch-per-turn.ts";
 import { isDatabaseUnavailable } from "../db/errors.ts";
 import type { Clock } from "../clock.ts";
 import { AuthenticationError, type TokenVerifier } from "./verify-token.ts";
@@ -32,11 +33,24 @@ export function createAuthenticator(verify: TokenVerifier, prisma: PrismaClient,
    * resolver would find nothing where it expects its program. Programs and
    * partners are never deleted, so a token that passed once is cached.
    */
+  // Partner tokens come in storms (a portal's or a feed's clients reconnecting
+  // after a restart): the tokens of one turn are checked in one statement.
+  const partnerKnown = batchPerTurn<{ programId: string; partnerId: string }, boolean>(async (keys) => {
+    const programIds = keys.map((key) => key.programId.toLowerCase());
+    const partnerIds = keys.map((key) => key.partnerId.toLowerCase());
+    const rows = await prisma.$queryRaw<{ program_id: string; id: string }[]>`
+      SELECT p.program_id::text, p.id::text
+        FROM unnest(${programIds}::uuid[], ${partnerIds}::uuid[]) AS k(program_id, id)
+        JOIN partners p ON p.program_id = k.program_id AND p.id = k.id`;
+    const found = new Set(rows.map((row) => `${row.program_id}/${row.id}`));
+    return keys.map((_key, i) => found.has(`${programIds[i]}/${partnerIds[i]}`));
+  });
+
   async function assertKnown(viewer: Viewer): Promise<void> {
     if (viewer.role === "platform") return;
     const found =
       viewer.role === "partner"
-        ? await prisma.partner.count({ where: { id: viewer.partnerId, programId: viewer.programId } })
+        ? Number(await partnerKnown({ programId: viewer.programId, partnerId: viewer.partnerId }))
         : await prisma.program.count({ where: { id: viewer.programId } });
     if (found === 0) throw new AuthenticationError(viewer.role === "partner" ? "the token's partner is not in its program" : "the token's program does not exist");
   }

@@ -1,6 +1,5 @@
-import { PGlite } from "@electric-sql/pglite";
 import { PrismaPg } from "@prisma/adapter-pg";
-import { PrismaPGlite } from "pglite-prisma-adapter";
+import type { PrismaPGlite } from "pglite-prisma-adapter";
 import pg from "pg";
 import { join } from "node:path";
 import { PrismaClient } from "../generated/prisma/client.ts";
@@ -97,6 +96,8 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   if (options.kind === "pglite") {
     const lock = options.dataDir ? lockDataDir(options.dataDir) : undefined;
     try {
+      // Loaded only for the embedded database: a server on PostgreSQL never holds PGlite's code.
+      const [{ PGlite }, { PrismaPGlite }] = await Promise.all([import("@electric-sql/pglite"), import("pglite-prisma-adapter")]);
       const pglite = options.dataDir ? new PGlite(join(options.dataDir, "pgdata")) : new PGlite();
       await pglite.waitReady;
       const { prisma, statements } = countingClient(new PrismaPGlite(pglite), options.countStatements ?? false, timeouts);

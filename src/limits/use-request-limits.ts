@@ -24,6 +24,11 @@ export interface RequestLimitOptions {
   onStopped?: (reason: "timeout" | "client gone", cancelledStatements: number) => void;
 }
 
+/** Variables (as JSON) longer than this are not kept as a key of the cost cache. */
+const MAX_COST_KEY = 2_048;
+/** Variable sets whose cost is kept per document (the oldest goes first). */
+const MAX_COSTS_PER_DOCUMENT = 100;
+
 /** The largest batch a mutation takes (recordConversions, the commission reviews). */
 const MAX_INPUT_ITEMS = Math.max(MAX_BATCH, MAX_BULK);
 
@@ -97,14 +102,39 @@ function rootFieldCount(document: DocumentNode, selectionSet: SelectionSetNode, 
  * Subscriptions meet the cost limit only (they are long-lived by design).
  */
 export function useRequestLimits(options: RequestLimitOptions): Plugin {
+  // The cost of a document with its operation name and variables, kept for the
+  // document's life: yoga's parser cache hands every request with the same text
+  // the same document, so a storm of identical subscriptions (or portal reads)
+  // is walked once. Variables too long to make a key are measured each time.
+  const costs = new WeakMap<DocumentNode, Map<string, ReturnType<typeof operationCost>>>();
+  const costOf = (args: { schema: Parameters<typeof operationCost>[0]; document: DocumentNode; operationName?: string | null; variableValues?: unknown }) => {
+    const measure = () => operationCost(args.schema, args.document, args.operationName, args.variableValues as Record<string, unknown>, options.costWeights);
+    let variables: string | undefined;
+    try {
+      variables = JSON.stringify(args.variableValues ?? null);
+    } catch {
+      return measure();
+    }
+    if (variables.length > MAX_COST_KEY) return measure();
+    const key = `${args.operationName ?? ""}\n${variables}`;
+    let known = costs.get(args.document);
+    if (!known) costs.set(args.document, (known = new Map()));
+    let measured = known.get(key);
+    if (!measured) {
+      measured = measure();
+      if (known.size >= MAX_COSTS_PER_DOCUMENT) known.delete(known.keys().next().value!);
+      known.set(key, measured);
+    }
+    return measured;
+  };
   return {
     onSubscribe({ args, setResultAndStopExecution }) {
-      const measured = operationCost(args.schema, args.document, args.operationName, args.variableValues as Record<string, unknown>, options.costWeights);
+      const measured = costOf(args);
       if ("errors" in measured) return setResultAndStopExecution({ errors: measured.errors });
       if (measured.cost > options.maxCost) setResultAndStopExecution({ errors: [tooComplex(measured.cost, options.maxCost)] });
     },
     async onExecute({ args, executeFn, setExecuteFn, setResultAndStopExecution }) {
-      const measured = operationCost(args.schema, args.document, args.operationName, args.variableValues as Record<string, unknown>, options.costWeights);
+      const measured = costOf(args);
       if ("errors" in measured) return setResultAndStopExecution({ errors: measured.errors });
       if (measured.cost > options.maxCost) return setResultAndStopExecution({ errors: [tooComplex(measured.cost, options.maxCost)] });
       // One mutation's batch is bounded by its service (500 at most); several in

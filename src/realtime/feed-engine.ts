@@ -183,22 +183,33 @@ export function feed(options: FeedOptions, kind: FeedStats["kind"], topic: strin
  * instead of ending right after it was accepted.
  */
 export async function startFeed(feed: AsyncIterableIterator<FeedItem>): Promise<AsyncIterableIterator<FeedItem>> {
-  let first: IteratorResult<FeedItem> | undefined = await feed.next();
-  const started: AsyncIterableIterator<FeedItem> = {
-    next() {
-      const result = first;
-      first = undefined;
-      return result ? Promise.resolve(result) : feed.next();
-    },
-    return(value?: unknown) {
-      first = undefined;
-      return feed.return ? feed.return(value) : Promise.resolve({ done: true, value: undefined });
-    },
-    throw(error?: unknown) {
-      first = undefined;
-      return feed.throw ? feed.throw(error) : Promise.reject(error);
-    },
-    [Symbol.asyncIterator]: () => started,
-  };
-  return started;
+  return new StartedFeed(feed, await feed.next());
+}
+
+/** A feed whose first item was read already: it is handed out first. A class, so that an open feed holds no closures for it. */
+class StartedFeed implements AsyncIterableIterator<FeedItem> {
+  constructor(
+    private readonly feed: AsyncIterableIterator<FeedItem>,
+    private first: IteratorResult<FeedItem> | undefined,
+  ) {}
+
+  next(): Promise<IteratorResult<FeedItem>> {
+    const result = this.first;
+    this.first = undefined;
+    return result ? Promise.resolve(result) : this.feed.next();
+  }
+
+  return(value?: unknown): Promise<IteratorResult<FeedItem>> {
+    this.first = undefined;
+    return this.feed.return ? this.feed.return(value) : Promise.resolve({ done: true, value: undefined });
+  }
+
+  throw(error?: unknown): Promise<IteratorResult<FeedItem>> {
+    this.first = undefined;
+    return this.feed.throw ? this.feed.throw(error) : Promise.reject(error);
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<FeedItem> {
+    return this;
+  }
 }

@@ -2,8 +2,16 @@ import type { CommittedEvent } from "../services/events.ts";
 import { encodePartnerCursor } from "./cursors.ts";
 import { partnerTopic } from "./event-bus.ts";
 import { committed, PAGE } from "./event-reads.ts";
-import { feed, RECONCILE_MS, type FeedItem, type FeedOptions } from "./feed-engine.ts";
-import type { SequenceWatch } from "./sequence-watch.ts";
+import { feed, RECONCILE_MS, type FeedItem, type FeedOptions, type Steps } from "./feed-engine.ts";
+import type { SequenceWatch, Watcher } from "./sequence-watch.ts";
+
+type PartnerFeedOptions = FeedOptions & {
+  partnerId: string;
+  after: bigint | null;
+  watch?: SequenceWatch;
+  /** The partner's last committed sequence (Realtime.partnerSequence); read through `db` without it. */
+  committed?: () => Promise<bigint | null>;
+};
 
 /**
  * One partner's events, in its sequence (gap-free, in commit order). The
@@ -11,14 +19,90 @@ import type { SequenceWatch } from "./sequence-watch.ts";
  * Every period (through the shared `watch`, or on its own without one) it
  * checks for committed events it was not sent live.
  */
-export function partnerFeed(options: FeedOptions & { partnerId: string; after: bigint | null; watch?: SequenceWatch }): AsyncIterableIterator<FeedItem> {
-  let last = options.after ?? -1n;
-  const where = { partnerId: options.partnerId };
-  async function* between(from: bigint, to?: bigint): AsyncGenerator<CommittedEvent> {
+export function partnerFeed(options: PartnerFeedOptions): AsyncIterableIterator<FeedItem> {
+  return feed(options, "partner", partnerTopic(options.programId, options.partnerId), new PartnerSteps(options));
+}
+
+/**
+ * The partner feed's steps, and its watcher in the shared watch. A class, so
+ * that an open feed holds its state and not a dozen closures of its own.
+ */
+class PartnerSteps implements Steps, Watcher {
+  /** The last sequence delivered (-1: not started, without a cursor). */
+  private position: bigint;
+  /** The partner's last committed sequence when the feed started, if read: nothing to replay when the cursor has it. */
+  private committedAtStart: bigint | undefined;
+  private due: (() => void) | undefined;
+
+  constructor(private readonly options: PartnerFeedOptions) {
+    this.position = options.after ?? -1n;
+  }
+
+  async start(): Promise<void> {
+    // Read after the live subscription is ready: what commits later comes live (or through the watch).
+    const { options } = this;
+    const committed = options.committed
+      ? ((await options.committed()) ?? 0n)
+      : ((await options.db.balance.findUnique({ where: { partnerId: options.partnerId }, select: { eventSequence: true } }))?.eventSequence ?? 0n);
+    if (this.position < 0n) this.position = committed;
+    this.committedAtStart = committed;
+  }
+
+  replay(): AsyncIterable<CommittedEvent> {
+    return this.committedAtStart !== undefined && this.committedAtStart <= this.position ? none() : this.between(this.position);
+  }
+
+  async *live(event: CommittedEvent): AsyncIterable<CommittedEvent> {
+    const sequence = BigInt(event.partnerSequence!);
+    if (sequence <= this.position) return;
+    // A later event arrived first (another instance published sooner): the
+    // earlier ones are committed, since the later one waited for their lock.
+    if (sequence > this.position + 1n) yield* this.between(this.position, sequence);
+    yield event;
+  }
+
+  catchUp(): AsyncIterable<CommittedEvent> {
+    return this.between(this.position);
+  }
+
+  schedule(due: () => void): () => void {
+    const { options } = this;
+    if (options.watch) {
+      this.due = due;
+      return options.watch.watch(options.partnerId, this);
+    }
+    const timer = setInterval(due, options.reconcileMs ?? RECONCILE_MS);
+    return () => clearInterval(timer);
+  }
+
+  /** Watcher: the last sequence delivered. */
+  last(): bigint {
+    return this.position;
+  }
+
+  /** Watcher: a later sequence is committed. */
+  behind(): void {
+    this.due?.();
+  }
+
+  covered(event: CommittedEvent): boolean {
+    return BigInt(event.partnerSequence!) <= this.position;
+  }
+
+  delivered(event: CommittedEvent): void {
+    this.position = BigInt(event.partnerSequence!);
+  }
+
+  cursor(): string {
+    return encodePartnerCursor(this.options.partnerId, this.position);
+  }
+
+  private async *between(from: bigint, to?: bigint): AsyncGenerator<CommittedEvent> {
+    const { options } = this;
     let cursor = from;
     for (;;) {
       const rows = await options.db.event.findMany({
-        where: { ...where, partnerSequence: { gt: cursor, ...(to !== undefined ? { lt: to } : {}) } },
+        where: { partnerId: options.partnerId, partnerSequence: { gt: cursor, ...(to !== undefined ? { lt: to } : {}) } },
         orderBy: { partnerSequence: "asc" },
         take: PAGE,
       });
@@ -38,31 +122,6 @@ export function partnerFeed(options: FeedOptions & { partnerId: string; after: b
       cursor = rows[rows.length - 1]!.partnerSequence!;
     }
   }
-  return feed(options, "partner", partnerTopic(options.programId, options.partnerId), {
-    async start() {
-      if (last >= 0n) return;
-      const balance = await options.db.balance.findUnique({ where: { partnerId: options.partnerId }, select: { eventSequence: true } });
-      last = balance?.eventSequence ?? 0n;
-    },
-    replay: () => between(last),
-    async *live(event) {
-      const sequence = BigInt(event.partnerSequence!);
-      if (sequence <= last) return;
-      // A later event arrived first (another instance published sooner): the
-      // earlier ones are committed, since the later one waited for their lock.
-      if (sequence > last + 1n) yield* between(last, sequence);
-      yield event;
-    },
-    catchUp: () => between(last),
-    schedule(due) {
-      if (options.watch) return options.watch.watch(options.partnerId, { last: () => last, behind: due });
-      const timer = setInterval(due, options.reconcileMs ?? RECONCILE_MS);
-      return () => clearInterval(timer);
-    },
-    covered: (event) => BigInt(event.partnerSequence!) <= last,
-    delivered(event) {
-      last = BigInt(event.partnerSequence!);
-    },
-    cursor: () => encodePartnerCursor(options.partnerId, last),
-  });
 }
+
+async function* none(): AsyncGenerator<CommittedEvent> {}

@@ -2,6 +2,7 @@ import type { Logger } from "../logger.ts";
 import type { PrismaClient } from "../db/database.ts";
 import { createInProcessEventBus, createRedisEventBus, type EventBus } from "./event-bus.ts";
 import type { FeedStats } from "./feed-engine.ts";
+import { createPartnerSequences, type PartnerKey } from "./partner-sequences.ts";
 import { SequenceWatch } from "./sequence-watch.ts";
 
 /** How often a running feed checks the event table for events it was not sent live (a lost publish). */
@@ -12,6 +13,8 @@ export interface Realtime {
   bus: EventBus;
   /** Finds partner feeds that missed an event, for all of this instance's partner feeds at once. */
   watch: SequenceWatch;
+  /** A partner's last committed event sequence (null: no such partner in that program), read in batches. */
+  partnerSequence(key: PartnerKey): Promise<bigint | null>;
   /** Open feeds, with their queues (for tests and stats). */
   feeds: Set<FeedStats>;
   queueSize: number;
@@ -40,6 +43,7 @@ export function createRealtime(options: {
   return {
     bus,
     watch,
+    partnerSequence: createPartnerSequences(options.prisma),
     feeds: new Set(),
     queueSize: options.queueSize,
     recheckMs: options.recheckMs,

@@ -18,7 +18,7 @@ export interface Watcher {
 const CHUNK = 1000;
 
 export class SequenceWatch {
-  private readonly watchers = new Map<string, Set<Watcher>>();
+  private readonly watchers = new Map<string, Watcher | Set<Watcher>>();
   private timer: NodeJS.Timeout | undefined;
   private checking = false;
 
@@ -28,9 +28,12 @@ export class SequenceWatch {
   ) {}
 
   watch(partnerId: string, watcher: Watcher): () => void {
-    let set = this.watchers.get(partnerId);
-    if (!set) this.watchers.set(partnerId, (set = new Set()));
-    set.add(watcher);
+    // One watcher per partner is the rule (a partner's portal, or its
+    // integration): it is kept alone, a set made only for a second one.
+    const current = this.watchers.get(partnerId);
+    if (!current) this.watchers.set(partnerId, watcher);
+    else if (current instanceof Set) current.add(watcher);
+    else this.watchers.set(partnerId, new Set([current, watcher]));
     if (!this.timer) {
       this.timer = setInterval(() => void this.check().catch(() => undefined), this.everyMs);
       this.timer.unref();
@@ -39,9 +42,12 @@ export class SequenceWatch {
     return () => {
       if (removed) return;
       removed = true;
-      const current = this.watchers.get(partnerId);
-      current?.delete(watcher);
-      if (current?.size === 0) this.watchers.delete(partnerId);
+      const now = this.watchers.get(partnerId);
+      if (now === watcher) this.watchers.delete(partnerId);
+      else if (now instanceof Set) {
+        now.delete(watcher);
+        if (now.size === 0) this.watchers.delete(partnerId);
+      }
       if (this.watchers.size === 0) this.stop();
     };
   }
@@ -55,7 +61,8 @@ export class SequenceWatch {
       for (let i = 0; i < ids.length; i += CHUNK) {
         const committed = await this.read(ids.slice(i, i + CHUNK));
         for (const [partnerId, sequence] of committed) {
-          for (const watcher of this.watchers.get(partnerId) ?? []) if (watcher.last() < sequence) watcher.behind();
+          const watching = this.watchers.get(partnerId);
+          for (const watcher of watching instanceof Set ? watching : watching ? [watching] : []) if (watcher.last() < sequence) watcher.behind();
         }
       }
     } finally {

@@ -2,6 +2,7 @@ import type { Server } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { YogaServerInstance } from "graphql-yoga";
 import type { GraphQLError } from "graphql";
+import { RequestCache } from "@pothos/plugin-scope-auth";
 import { useServer } from "graphql-ws/use/ws";
 import { WebSocket, WebSocketServer } from "ws";
 import type { Authenticator } from "../auth/authenticate.ts";
@@ -56,6 +57,11 @@ export function attachWebSocketServer(
         if (!token) return false;
         try {
           const viewer = await auth.viewerFromToken(token);
+          // The upgrade request (its headers and streams) is not needed past the
+          // handshake; graphql-ws would keep it for the socket's whole life.
+          Reflect.deleteProperty(ctx.extra, "request");
+          // Nor is the token as the client sent it (the connection keeps the bare token in extra).
+          if (ctx.connectionParams) for (const key of ["authorization", "Authorization", "token"]) Reflect.deleteProperty(ctx.connectionParams, key);
           ctx.extra.token = token;
           ctx.extra.viewer = viewer;
           if (viewer.expiresAt) {
@@ -89,8 +95,8 @@ export function attachWebSocketServer(
           // instead of the socket's unbounded buffer.
           while (socket.readyState === WebSocket.OPEN && socket.bufferedAmount > SEND_BUFFER_HIGH_WATER) await sleep(20);
         };
+        // Only what the context needs: a subscription keeps its context while it is open.
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
-          ...ctx,
           req: undefined,
           socket,
           params: payload,
@@ -110,7 +116,14 @@ export function attachWebSocketServer(
         return args;
       },
       execute: (args) => (args.rootValue as { execute: (a: unknown) => unknown }).execute(args) as never,
-      subscribe: (args) => (args.rootValue as { subscribe: (a: unknown) => unknown }).subscribe(args) as never,
+      subscribe: async (args) => {
+        const result = await (args.rootValue as { subscribe: (a: unknown) => unknown }).subscribe(args);
+        // The subscription field was authorized; scope-auth's cache of that
+        // (maps per context) would otherwise stay for as long as the
+        // subscription is open. A field checked again later rebuilds it.
+        if (args.contextValue) RequestCache.clearForContext(args.contextValue as object);
+        return result as never;
+      },
     },
     wss,
   );

@@ -318,7 +318,7 @@ describe.each(databaseTargets())("live feed on %s", (target) => {
   it("delivers what commits right after the subscription is acknowledged, even when the feed's first read is held (forced)", async () => {
     // Only live delivery counts here: the periodic check would fill a gap later.
     const quiet = await startTestApp(target, { env: { ACCRUE_FEED_RECONCILE_MS: "3600000" } });
-    const tenant = quiet.app.deps.tenant;
+    const partnerSequence = quiet.app.realtime.partnerSequence;
     const writeHead = ServerResponse.prototype.writeHead;
     try {
       const program = await createProgramFixture(quiet, { commissionRule: { type: "PERCENTAGE", percent: "10" } });
@@ -340,22 +340,18 @@ describe.each(databaseTargets())("live feed on %s", (target) => {
       const sellOnce = () => (sale ??= recordSale(quiet, sales, p.id, { amount: "10.00" }));
       let held = false;
       let acknowledgedBeforeRead = false;
-      quiet.app.deps.tenant = ((programId: string, partnerId?: string) => {
-        const db = tenant(programId, partnerId);
-        if (partnerId !== p.rawId) return db;
-        const gate = async () => {
-          if (held) return;
+      // The feed's starting position is the partner's committed sequence (realtime.partnerSequence).
+      quiet.app.realtime.partnerSequence = async (key) => {
+        if (key.partnerId === p.rawId && !held) {
           held = true;
           acknowledgedBeforeRead = acknowledgementSent;
-          if (!acknowledgementSent) return;
-          await clientHasIt;
-          await sellOnce();
-        };
-        const balance = new Proxy(db.balance, {
-          get: (target, key) => (key === "findUnique" ? async (...args: unknown[]) => (await gate(), (target.findUnique as (...a: unknown[]) => unknown)(...args)) : Reflect.get(target, key)),
-        });
-        return new Proxy(db, { get: (target, key) => (key === "balance" ? balance : Reflect.get(target, key)) });
-      }) as typeof tenant;
+          if (acknowledgementSent) {
+            await clientHasIt;
+            await sellOnce();
+          }
+        }
+        return partnerSequence(key);
+      };
 
       const sse = await sseSubscribe(quiet.url, p.token, "subscription { partnerEvents { type sequence } }");
       acknowledged();
@@ -373,7 +369,7 @@ describe.each(databaseTargets())("live feed on %s", (target) => {
       expect(acknowledgedBeforeRead).toBe(false); // the acknowledgement never leaves before the feed's first read
     } finally {
       ServerResponse.prototype.writeHead = writeHead;
-      quiet.app.deps.tenant = tenant;
+      quiet.app.realtime.partnerSequence = partnerSequence;
       await quiet.stop();
     }
   });

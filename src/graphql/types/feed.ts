@@ -132,18 +132,30 @@ function remainingMs(ctx: { viewer: { expiresAt?: Date } | null; deps: { clock: 
   return expiresAt ? expiresAt.getTime() - ctx.deps.clock.now().getTime() : undefined;
 }
 
+/**
+ * The client a feed reads through: its program's, shared by every feed and
+ * request of the program (the tenant cache's), not one scoped to the viewer's
+ * partner, which each subscription would keep for as long as it is open. A
+ * partner feed names its partner in every read itself (partner-feed.ts,
+ * cursors.ts), and a partner viewer may name only itself (assertMayNamePartner).
+ */
+function programDb(ctx: Context) {
+  return ctx.deps.tenant(actorOf(ctx).programId);
+}
+
 /** For integration tokens: whether the token is still unrevoked, asked while a feed runs. */
 function revocationCheck(ctx: Context): (() => Promise<boolean>) | undefined {
   const viewer = ctx.viewer;
   if (viewer?.role !== "integration") return undefined;
-  return async () => (await ctx.db.integrationToken.count({ where: { id: viewer.tokenId, revokedAt: null } })) === 1;
+  const db = programDb(ctx);
+  return async () => (await db.integrationToken.count({ where: { id: viewer.tokenId, revokedAt: null } })) === 1;
 }
 
 /** What every feed of this viewer takes from the server: bus, scoped reads, bounds, expiry and revocation checks. */
 function feedOptions(ctx: Context) {
   return {
     bus: ctx.realtime.bus,
-    db: ctx.db,
+    db: programDb(ctx),
     programId: actorOf(ctx).programId,
     queueSize: ctx.realtime.queueSize,
     waitWritable: ctx.waitWritable,
@@ -180,14 +192,20 @@ builder.subscriptionType({
         assertMayNamePartner(ctx, partnerId);
         const after = args.after == null ? null : decodePartnerCursor(args.after);
         if (after === undefined) throw badInput("after is not a cursor of this feed");
-        if (!(await ctx.db.partner.findUnique({ where: { id: partnerId }, select: { id: true } }))) throw notFound("no such partner");
-        if (after) refuse(await partnerCursorProblem(ctx.db, partnerId, after));
+        const db = programDb(ctx);
+        // A partner token's own partner was found in its program when the token was checked (authenticate.ts).
+        const ownPartner = ctx.viewer?.role === "partner" && ctx.viewer.partnerId === partnerId;
+        if (!ownPartner && !(await db.partner.findUnique({ where: { id: partnerId }, select: { id: true } }))) throw notFound("no such partner");
+        const programId = actorOf(ctx).programId;
+        const committed = (id: string) => ctx.realtime.partnerSequence({ programId, partnerId: id });
+        if (after) refuse(await partnerCursorProblem(committed, partnerId, after));
         return startFeed(
           partnerFeed({
             ...feedOptions(ctx),
             partnerId,
             after: after?.sequence ?? null,
             watch: ctx.realtime.watch,
+            committed: () => committed(partnerId),
           }),
         );
       },
@@ -202,7 +220,7 @@ builder.subscriptionType({
         const after = args.after == null ? null : decodeProgramCursor(args.after);
         if (after === undefined) throw badInput("after is not a cursor of this feed");
         const options = feedOptions(ctx);
-        if (after) refuse(await programCursorProblem(ctx.db, options.programId, after));
+        if (after) refuse(await programCursorProblem(options.db, options.programId, after));
         return startFeed(programFeed({ ...options, after }));
       },
       resolve: (item: FeedItem) => item,

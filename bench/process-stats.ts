@@ -1,0 +1,98 @@
+// Figures of another process, from /proc and its inspector: RSS, CPU
+// ticks, V8 heap after a full garbage collection. Shared by the benchmarks.
+import { readFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
+import WebSocket from "ws";
+
+export function rssKiB(pid: number): number {
+  const match = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  if (!match) throw new Error(`no VmRSS for ${pid}`);
+  return Number(match[1]);
+}
+
+export function cpuTicks(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return Number(fields[11]) + Number(fields[12]); // utime + stime
+}
+
+/** Waits until `pid` uses under ~4% of a core over half a second (at most 60 s), then `idleMs` more (RSS is read idle both times). */
+export async function settle(pid: number, idleMs: number): Promise<void> {
+  const until = performance.now() + 60_000;
+  while (performance.now() < until) {
+    const before = cpuTicks(pid);
+    await sleep(500);
+    if (cpuTicks(pid) - before <= 2) break;
+  }
+  await sleep(idleMs);
+}
+
+/** Jiffies the whole machine spent busy (not idle or waiting for I/O), and in all. */
+export function machineTicks(): { busy: number; total: number } {
+  const [, ...fields] = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/);
+  const values = fields.slice(0, 8).map(Number);
+  const total = values.reduce((sum, v) => sum + v, 0);
+  return { busy: total - values[3]! - values[4]!, total };
+}
+
+/** A free loopback port (for a child's inspector). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * A full garbage collection in another Node process, so that its memory
+ * counts what is live rather than garbage not collected yet: SIGUSR1 opens
+ * the process's inspector (on the port given with --inspect-port), and
+ * HeapProfiler.collectGarbage runs V8's low-memory GC (which returns free
+ * pages). Then the process's RSS (/proc) and V8 heap in use (inspector), in KiB.
+ */
+export async function liveMemoryKiB(pid: number, inspectPort: number): Promise<{ rss: number; heap: number }> {
+  process.kill(pid, "SIGUSR1");
+  let target: string | undefined;
+  for (let attempt = 0; attempt < 100 && !target; attempt += 1) {
+    try {
+      const list = (await (await fetch(`http://127.0.0.1:${inspectPort}/json/list`)).json()) as { webSocketDebuggerUrl?: string }[];
+      target = list.find((entry) => entry.webSocketDebuggerUrl)?.webSocketDebuggerUrl;
+    } catch {
+      await sleep(100);
+    }
+  }
+  if (!target) throw new Error(`no inspector for ${pid} on port ${inspectPort}`);
+  const socket = new WebSocket(target, { perMessageDeflate: false });
+  let nextCall = 1;
+  const call = (method: string) =>
+    new Promise<Record<string, unknown>>((resolve, reject) => {
+      const id = nextCall++;
+      const timer = setTimeout(() => reject(new Error(`${method} in ${pid} took over 60 s`)), 60_000);
+      socket.on("message", function onMessage(data) {
+        const message = JSON.parse(data.toString()) as { id?: number; result?: Record<string, unknown> };
+        if (message.id !== id) return;
+        socket.off("message", onMessage);
+        clearTimeout(timer);
+        resolve(message.result ?? {});
+      });
+      socket.send(JSON.stringify({ id, method }));
+    });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      socket.once("open", () => resolve());
+      socket.once("error", reject);
+    });
+    await call("HeapProfiler.collectGarbage");
+    await call("HeapProfiler.collectGarbage");
+    const usage = await call("Runtime.getHeapUsage");
+    await sleep(1_000);
+    return { rss: rssKiB(pid), heap: Number(usage.usedSize) / 1024 };
+  } finally {
+    socket.close();
+  }
+}
