@@ -49,8 +49,10 @@ export const CommissionRef = builder.prismaNode("Commission", {
   id: { field: "id" },
   findUnique: (id) => ({ id }),
   nullable: true,
-  // Only the columns the query asks for (exposed fields add theirs): a page of lines carries 4 of 23 columns, not all.
-  select: { id: true },
+  // plugin-prisma's select mode: only the columns a query asks for, not all 23. The few that
+  // nearly every read shows are always selected, and their fields are plain resolvers: an
+  // exposed field in select mode looks its selection up for every line it resolves.
+  select: { id: true, status: true, amount: true, currency: true },
   // A payout's lines are read with the payout (PayoutLine.commission grants payoutLine). A map
   // with a grant in it depends on the field's path, so scope-auth evaluates it again for every
   // field of every line; a viewer who may read lines anyway gets the plain map, evaluated once
@@ -59,11 +61,10 @@ export const CommissionRef = builder.prismaNode("Commission", {
   description: "One line of what a partner earned or owes back. Amounts are never edited: corrections are lines of their own.",
   fields: (t) => ({
     kind: t.expose("kind", { type: CommissionKindEnum }),
-    status: t.expose("status", { type: CommissionStatusEnum }),
+    status: t.field({ type: CommissionStatusEnum, resolve: (c) => c.status }),
     amount: t.field({
       type: Money,
       description: "Rounded once to the currency's minor unit; negative for corrections.",
-      select: { amount: true, currency: true },
       resolve: (c) => ({ amount: c.amount, currency: c.currency }),
     }),
     partner: t.relation("partner", { authScopes: READERS.partner, description: "Needs a token that may read partners." }),
