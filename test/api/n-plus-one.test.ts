@@ -174,7 +174,7 @@ describe("statements and rows per request", () => {
     const large = await count(field === "payouts" ? 12 : 20);
     expect(large.statements).toBe(small.statements);
     expect(small.statements).toBeGreaterThan(0);
-    // A partner's page of lines is three (its ids with a limit per partner, the rows, the counts): loaders/partner-commissions.ts.
+    // A partner's page of lines is one statement (each partner's page with its own limit), or two when its selection needs Prisma, plus the counts: loaders/partner-commissions.ts.
     expect(small.statements).toBeLessThanOrEqual(field === "payouts" ? 24 : field === "partners" ? 8 : 6);
     expect(large.rows).toBeLessThanOrEqual(ROWS_PER_RECORD * large.records + FIXED_ROWS);
   });

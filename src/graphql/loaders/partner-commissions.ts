@@ -5,10 +5,12 @@ import { NO_PROGRAM } from "../../context.ts";
 import { badInput } from "../guards.ts";
 
 /**
- * `Partner.commissions` for a page of partners in two statements, whatever
- * the page size: the ids of each partner's page (a LATERAL subquery per
- * partner with its own LIMIT, on the (program_id, partner_id, id) index),
- * then those rows with the selection plugin-prisma planned for the nodes.
+ * `Partner.commissions` for a page of partners in one statement, whatever
+ * the page size: each partner's page (a LATERAL subquery per partner with its
+ * own LIMIT, on the (program_id, partner_id, id) index) with the columns the
+ * query selects. When the selection names more than plain columns (a
+ * relation, a field that selects one), the statement reads the ids only and
+ * a second one loads those rows with the selection plugin-prisma planned.
  *
  * Prisma's own nested load (an `include` on the partners' query) read every
  * line of every partner on the page, all columns, without program_id (so no
@@ -62,6 +64,46 @@ export function lineFilterSql(filter: LineFilter | null | undefined): Prisma.Sql
 
 type Selection = Record<string, unknown>;
 
+/**
+ * The Commission fields a page reads in its one statement, with their
+ * columns (uuids as text, as Prisma returns them). Commission is in
+ * plugin-prisma's select mode, so the planned selection names the fields the
+ * query needs; one outside this list sends the page through Prisma instead.
+ */
+const PAGE_COLUMNS: Readonly<Record<string, string>> = {
+  id: "l.id::text",
+  partnerId: "l.partner_id::text",
+  conversionId: "l.conversion_id::text",
+  reversalId: "l.reversal_id::text",
+  relatedId: "l.related_id::text",
+  kind: "l.kind::text",
+  status: "l.status::text",
+  amount: "l.amount",
+  currency: "l.currency",
+  tierSequence: "l.tier_sequence",
+  occurredAt: "l.occurred_at",
+  payableAt: "l.payable_at",
+  heldFromStatus: "l.held_from_status::text",
+  statusReason: "l.status_reason",
+  reasonCode: "l.reason_code",
+  note: "l.note",
+  createdBy: "l.created_by",
+  paidAt: "l.paid_at",
+  createdAt: "l.created_at",
+  updatedAt: "l.updated_at",
+};
+
+/** The SELECT list for a selection of plain columns only, or undefined. */
+function pageColumns(selection: Selection): Prisma.Sql | undefined {
+  const select = selection.select as Record<string, unknown> | undefined;
+  if (!select || selection.include || Object.keys(selection).some((key) => key !== "select")) return undefined;
+  const fields = Object.keys(select);
+  if (!fields.every((field) => select[field] === true && Object.hasOwn(PAGE_COLUMNS, field))) return undefined;
+  if (!fields.includes("id")) fields.push("id");
+  // Field names and columns come from PAGE_COLUMNS, never from the request.
+  return Prisma.raw(fields.map((field) => `${PAGE_COLUMNS[field]} AS "${field}"`).join(", "));
+}
+
 interface PageKey {
   partnerId: string;
   window: PageWindow;
@@ -96,25 +138,30 @@ function createPageLoader(ctx: Context, filter: LineFilter | null | undefined) {
             : Prisma.empty;
           const order = backward ? Prisma.raw("ASC") : Prisma.raw("DESC");
           const partnerIds = [...new Set(group.map((key) => key.partnerId))];
-          const rows = await ctx.db.$queryRaw<{ partner_id: string; id: string }[]>`
-            SELECT p.id::text AS partner_id, c.id::text AS id
+          const columns = pageColumns(selection);
+          const rows = await ctx.db.$queryRaw<({ __partner: string; id: string } & Record<string, unknown>)[]>`
+            SELECT p.id::text AS __partner, ${columns ?? Prisma.sql`l.id::text AS id`}
               FROM unnest(${partnerIds}::uuid[]) AS p(id)
               CROSS JOIN LATERAL (
-                SELECT c.id FROM commissions c
+                SELECT ${columns ? Prisma.sql`c.*` : Prisma.sql`c.id`} FROM commissions c
                  WHERE ${tenancy(ctx)} AND c.partner_id = p.id${filterSql}${cursor}
                  ORDER BY c.id ${order} LIMIT ${limit}
-              ) c`;
-          const loaded = rows.length
-            ? await ctx.db.commission.findMany({ ...selection, where: { id: { in: rows.map((row) => row.id) } } } as never)
-            : [];
-          const byId = new Map((loaded as { id: string }[]).map((row) => [row.id, row]));
+              ) l`;
+          let byId: Map<string, unknown> | undefined;
+          if (!columns && rows.length) {
+            const loaded = await ctx.db.commission.findMany({ ...selection, where: { id: { in: rows.map((row) => row.id) } } } as never);
+            byId = new Map((loaded as { id: string }[]).map((row) => [row.id, row]));
+          }
           const byPartner = new Map<string, unknown[]>();
           for (const row of rows) {
-            const line = byId.get(row.id);
+            const partnerId = row.__partner;
+            let line: unknown = row;
+            if (byId) line = byId.get(row.id);
+            else delete (row as { __partner?: string }).__partner;
             if (!line) continue;
-            const list = byPartner.get(row.partner_id) ?? [];
+            const list = byPartner.get(partnerId) ?? [];
             list.push(line);
-            byPartner.set(row.partner_id, list);
+            byPartner.set(partnerId, list);
           }
           for (const key of group) {
             const page = byPartner.get(key.partnerId) ?? [];

@@ -1,4 +1,5 @@
 import { encodeGlobalID } from "@pothos/plugin-relay";
+import { mayRead } from "../../auth/read-rules.ts";
 import type { CommissionRule } from "../../domain/commission-rule.ts";
 import type { USER_ERROR_CODES } from "../../domain/errors.ts";
 import type { Prisma } from "../../generated/prisma/client.ts";
@@ -42,19 +43,37 @@ export const CommissionKindEnum = builder.enumType("CommissionKind", {
 
 export const ReasonCodeEnum = builder.enumType("ReasonCode", { values: REASON_CODES });
 
+const COMMISSION_SCOPES = { ...READERS.commission, $granted: "payoutLine" };
+
 export const CommissionRef = builder.prismaNode("Commission", {
   id: { field: "id" },
   findUnique: (id) => ({ id }),
   nullable: true,
-  // A payout's lines are read with the payout (PayoutLine.commission grants payoutLine).
-  authScopes: { ...READERS.commission, $granted: "payoutLine" },
+  // plugin-prisma's select mode: only the columns a query asks for, not all 23. The few that
+  // nearly every read shows are always selected, and their fields are plain resolvers: an
+  // exposed field in select mode looks its selection up for every line it resolves.
+  select: { id: true, status: true, amount: true, currency: true },
+  // A payout's lines are read with the payout (PayoutLine.commission grants payoutLine). A map
+  // with a grant in it depends on the field's path, so scope-auth evaluates it again for every
+  // field of every line; a viewer who may read lines anyway gets the plain map, evaluated once
+  // per request. Either map is scope-auth's to check: this only picks which one applies.
+  authScopes: (_line, ctx) => (mayRead(ctx.viewer, "commission", { inPayload: ctx.inMutation }) ? READERS.commission : COMMISSION_SCOPES),
   description: "One line of what a partner earned or owes back. Amounts are never edited: corrections are lines of their own.",
   fields: (t) => ({
     kind: t.expose("kind", { type: CommissionKindEnum }),
-    status: t.expose("status", { type: CommissionStatusEnum }),
-    amount: t.field({ type: Money, description: "Rounded once to the currency's minor unit; negative for corrections.", resolve: (c) => ({ amount: c.amount, currency: c.currency }) }),
+    status: t.field({ type: CommissionStatusEnum, resolve: (c) => c.status }),
+    amount: t.field({
+      type: Money,
+      description: "Rounded once to the currency's minor unit; negative for corrections.",
+      resolve: (c) => ({ amount: c.amount, currency: c.currency }),
+    }),
     partner: t.relation("partner", { authScopes: READERS.partner, description: "Needs a token that may read partners." }),
-    partnerId: t.globalID({ description: "The partner's id, for tokens that may not read the partner itself.", resolve: (row) => ({ type: "Partner", id: row.partnerId }) }),
+    partnerId: t.field({
+      type: "ID",
+      description: "The partner's id, for tokens that may not read the partner itself.",
+      select: { partnerId: true },
+      resolve: (row) => encodeGlobalID("Partner", row.partnerId),
+    }),
     conversion: t.relation("conversion", { nullable: true, authScopes: READERS.conversion }),
     reversal: t.relation("reversal", { nullable: true, authScopes: READERS.conversion }),
     related: t.relation("related", { nullable: true, authScopes: READERS.commission, description: "The line this one corrects." }),
@@ -67,6 +86,7 @@ export const CommissionRef = builder.prismaNode("Commission", {
       type: CommissionRuleRef,
       nullable: true,
       description: "The rule that computed a CONVERSION line, as it was then.",
+      select: { rule: true, currency: true },
       resolve: (c) => (c.rule ? { rule: c.rule as unknown as CommissionRule, currency: c.currency } : null),
     }),
     tierSequence: t.exposeInt("tierSequence", { nullable: true, description: "The partner's sale number in its month (tiered rules)." }),
