@@ -1,4 +1,5 @@
 import { createRequire } from "node:module";
+import { availableParallelism } from "node:os";
 import { defineConfig } from "vitest/config";
 
 const require = createRequire(import.meta.url);
@@ -13,6 +14,11 @@ export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
     pool: "forks",
+    // Most of a test file's time is spent waiting on its server, on
+    // PostgreSQL or on a child process, not on its own CPU. vitest's default
+    // (one worker per core but one) runs one file at a time on this
+    // project's 2-core machines; two at a time overlap those waits.
+    maxWorkers: Math.max(2, availableParallelism() - 1),
     testTimeout: 30_000,
     hookTimeout: 60_000,
     globalSetup: ["test/helpers/global-setup.ts"],
