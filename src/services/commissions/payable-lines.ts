@@ -22,12 +22,15 @@ export function payableWhere(now: Date): Prisma.CommissionWhereInput {
   };
 }
 
+/** The statuses one by one (an enum array parameter is not read alike by every driver). */
+const HOLDING = Prisma.join(LINE_HOLDING_PAYOUT_STATUSES.map((status) => Prisma.sql`${status}::"PayoutStatus"`));
+
 /** The same rule as SQL on a commission row aliased `c` (its payout items are matched in the line's program). */
 export function payableSql(now: Date): Prisma.Sql {
   return Prisma.sql`(c.status = 'APPROVED' AND c.payable_at <= ${now}::timestamptz
     AND NOT EXISTS (SELECT 1 FROM payout_items i JOIN payouts p ON p.program_id = i.program_id AND p.id = i.payout_id
                      WHERE i.program_id = c.program_id AND i.commission_id = c.id AND i.active
-                       AND p.status = ANY(${[...LINE_HOLDING_PAYOUT_STATUSES]}::"PayoutStatus"[])))`;
+                       AND p.status IN (${HOLDING})))`;
 }
 
 /**
