@@ -81,6 +81,18 @@ export function mayRead(viewer: Viewer | null, kind: RecordKind, options: { inPa
   return rule.scopes.some((scope) => viewer.scopes.has(scope)) || (!!options.inPayload && rule.payloadScopes.some((scope) => viewer.scopes.has(scope)));
 }
 
+/** Why a filter naming another partner is refused (GraphQL's FORBIDDEN and the exports' 403 say the same). */
+export const NAMES_OTHER_PARTNER = "Partners can only see their own records.";
+
+/**
+ * Whether the viewer may name this partner in a list's filter: a partner
+ * only itself (whether the other exists or not, so ids cannot be probed);
+ * every other reader any partner, tenancy keeping it to its program.
+ */
+export function mayNamePartner(viewer: Viewer | null, partnerId: string): boolean {
+  return viewer?.role !== "partner" || viewer.partnerId === partnerId;
+}
+
 /**
  * What each CSV export is: the records it lists, and the other kinds its
  * columns hold (a withheld column stays in the header, empty, unless the

@@ -1,6 +1,6 @@
 import { GraphQLError } from "graphql";
 import type { Context } from "../context.ts";
-import { mayRead, READ_RULES, type RecordKind } from "../auth/read-rules.ts";
+import { mayNamePartner, mayRead, NAMES_OTHER_PARTNER, READ_RULES, type RecordKind } from "../auth/read-rules.ts";
 import type { IntegrationScope, Role } from "../auth/viewer.ts";
 import type { Actor } from "../services/deps.ts";
 import { decodeGlobalId } from "./global-ids.ts";
@@ -24,9 +24,7 @@ export function actorOf(ctx: Context): Actor {
  * exists or not, so ids cannot be probed.
  */
 export function assertMayNamePartner(ctx: Context, partnerId: string): void {
-  if (ctx.viewer?.role === "partner" && ctx.viewer.partnerId !== partnerId) {
-    throw forbidden("Partners can only see their own records.");
-  }
+  if (!mayNamePartner(ctx.viewer, partnerId)) throw forbidden(NAMES_OTHER_PARTNER);
 }
 
 export const OPERATORS = ["admin", "finance", "analyst"] as const;

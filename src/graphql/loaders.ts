@@ -1,6 +1,9 @@
 import DataLoader from "dataloader";
-import type { Context } from "../context.ts";
+import { NO_PROGRAM, type Context } from "../context.ts";
+import type { Decimal } from "decimal.js";
+import { ZERO } from "../domain/money.ts";
 import { balancesAsOf, type BalanceAsOf } from "../services/balances/balance-as-of.ts";
+import { payableSql, unmarkedPayableByPartner } from "../services/commissions/payable-lines.ts";
 
 /** What became of a run's payouts: each bucket's count and amount (a decimal string in the program's currency). */
 export interface PayoutRunTotals {
@@ -39,18 +42,21 @@ const EMPTY_RUN_TOTALS: PayoutRunTotals = {
  */
 function createLoaders(ctx: Context) {
   return {
-    /** Count and sale revenue of each partner's payable lines. */
+    /** Count and sale revenue of each partner's payable lines (domain/payable.ts's rule, at the request's clock). */
     payableSummary: new DataLoader<string, { count: number; revenue: string }>(async (partnerIds) => {
       const rows = await ctx.db.$queryRaw<{ partner_id: string; n: number; revenue: string }[]>`
         SELECT c.partner_id::text, count(*)::int AS n, coalesce(sum(v.program_amount), 0)::text AS revenue
-          FROM commissions c LEFT JOIN conversions v ON v.id = c.conversion_id AND c.kind = 'CONVERSION'
+          FROM commissions c LEFT JOIN conversions v ON v.program_id = c.program_id AND v.id = c.conversion_id AND c.kind = 'CONVERSION'
          WHERE c.program_id = ${ctx.actor?.programId ?? null}::uuid AND c.partner_id = ANY(${[...partnerIds]}::uuid[])
-           AND c.status = 'APPROVED' AND c.matured
-           AND NOT EXISTS (SELECT 1 FROM payout_items i JOIN payouts p ON p.id = i.payout_id
-                            WHERE i.commission_id = c.id AND i.active AND p.status IN ('DRAFT', 'APPROVED', 'PROCESSING'))
+           AND ${payableSql(ctx.deps.clock.now())}
          GROUP BY c.partner_id`;
       const byId = new Map(rows.map((row) => [row.partner_id, { count: row.n, revenue: row.revenue }]));
       return partnerIds.map((id) => byId.get(id) ?? { count: 0, revenue: "0" });
+    }),
+    /** Per partner, the payable lines its stored balance still counts as pending (withHoldsEnded moves them). */
+    unmarkedPayable: new DataLoader<string, Decimal>(async (partnerIds) => {
+      const sums = await unmarkedPayableByPartner(ctx.db, ctx.actor?.programId ?? NO_PROGRAM, partnerIds, ctx.deps.clock.now());
+      return partnerIds.map((id) => sums.get(id) ?? ZERO);
     }),
     /** When each partner was last paid. */
     lastPaidAt: new DataLoader<string, Date | null>(async (partnerIds) => {

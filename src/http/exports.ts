@@ -3,22 +3,25 @@ import { GraphQLError } from "graphql";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { DateTime, IANAZone } from "luxon";
 import type { Authenticator } from "../auth/authenticate.ts";
-import { EXPORT_RULES, mayExport, mayRead, scopesForExport, type ExportName } from "../auth/read-rules.ts";
+import { EXPORT_RULES, mayExport, mayNamePartner, mayRead, NAMES_OTHER_PARTNER, scopesForExport, type ExportName } from "../auth/read-rules.ts";
 import type { Viewer } from "../auth/viewer.ts";
 import type { Realtime } from "../realtime/realtime.ts";
 import { createContext, type Context } from "../context.ts";
 import { maskSecret } from "../domain/payout-method.ts";
-import { MAX_YEAR, MIN_YEAR, parseInstant, parseLocalDate } from "../domain/iso-8601.ts";
+import { MAX_YEAR, MIN_YEAR, parseLocalDate } from "../domain/iso-8601.ts";
 import { dec, formatAmount } from "../domain/money.ts";
 import type { CurrencyCode } from "../domain/currency.ts";
 import { Payees1099Tally } from "../domain/tax-1099.ts";
-import type { Prisma, BillingProfile } from "../generated/prisma/client.ts";
+import type { BillingProfile } from "../generated/prisma/client.ts";
 import { expectedFailure } from "../graphql/error-codes.ts";
 import { decodeGlobalId } from "../graphql/global-ids.ts";
+import { commissionWhere } from "../services/commissions/commission-filter.ts";
 import { readStatement } from "../services/ledger/read-statement.ts";
+import { payoutWhere } from "../services/payouts/payout-filter.ts";
 import type { ServiceDeps } from "../services/deps.ts";
 import { recordTinExport } from "../services/tax/record-tin-export.ts";
 import { paged, streamCsv, type CsvCell } from "./csv.ts";
+import { parseCommissionQuery, parsePayoutQuery, QueryParameterError } from "./list-queries.ts";
 
 /**
  * CSV exports over HTTP, with the API's bearer tokens and the same tenancy:
@@ -26,10 +29,16 @@ import { paged, streamCsv, type CsvCell } from "./csv.ts";
  * exports its own records only, whatever it asks for.
  *
  *   GET /exports/payouts.csv?status=PAID&partnerId=…&paidAfter=…&paidBefore=…
- *   GET /exports/commissions.csv?status=APPROVED&kind=…&partnerId=…&occurredAfter=…&occurredBefore=…
+ *   GET /exports/commissions.csv?status=APPROVED&kind=…&partnerId=…&conversionId=…&occurredAfter=…&occurredBefore=…&payableBefore=…&payable=true
  *   GET /exports/paypal-payouts.csv?payoutIds=…,…      PayPal Payouts upload file (approved payouts)
  *   GET /exports/statement.csv?partnerId=…&from=2026-03-01&to=2026-03-31   (dates in program time, inclusive)
  *   GET /exports/1099-nec.csv?year=2026
+ *
+ * The two lists are thin adapters over the GraphQL lists: the query string
+ * is parsed with zod (list-queries.ts) into the very filter the `payouts`
+ * and `commissions` lists build their query from (services/payouts/payout-filter.ts,
+ * services/commissions/commission-filter.ts), so a filter selects the same
+ * rows on both paths; a bad value is a 400 naming the parameter.
  *
  * Who may download what is read-rules.ts, the rules the GraphQL types and
  * fields apply too (one source, so the two paths cannot drift): an export
@@ -94,33 +103,25 @@ function rawId(value: string | null, type: string, param: string): string | unde
   return decoded.id;
 }
 
-/**
- * An ISO 8601 date-time with offset (that instant), or a date: the start of
- * that day in the program's time zone, as statement.csv cuts days (a
- * `paidBefore=2026-03-01` in Los Angeles ends at 2026-03-01T08:00:00Z).
- * Nothing looser (see iso-8601.ts).
- */
-function instant(value: string | null, param: string, timeZone: string): Date | undefined {
-  if (!value) return undefined;
-  const date = DATE_ONLY.test(value) ? (parseLocalDate(value) ? DateTime.fromISO(value, { zone: timeZone }).startOf("day").toJSDate() : undefined) : parseInstant(value);
-  if (!date || Number.isNaN(date.getTime())) {
-    throw new HttpError(400, "BAD_USER_INPUT", `${param} is an ISO 8601 date (a day in the program's time zone) or date-time, like 2026-03-01 or 2026-03-01T00:00:00Z, in the years ${MIN_YEAR} to ${MAX_YEAR}`);
+/** A query string the list's filter refuses: a 400 naming the parameter (list-queries.ts). */
+function parsed<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    if (error instanceof QueryParameterError) throw new HttpError(400, "BAD_USER_INPUT", error.message);
+    throw error;
   }
-  return date;
 }
 
-function list<T extends string>(value: string | null, allowed: readonly T[], param: string): T[] | undefined {
-  if (!value) return undefined;
-  const items = value.split(",").map((item) => item.trim());
-  const unknown = items.filter((item) => !(allowed as readonly string[]).includes(item));
-  if (unknown.length > 0) throw new HttpError(400, "BAD_USER_INPUT", `${param} takes ${allowed.join(", ")}`);
-  return items as T[];
+/** A partner names only itself in a filter (read-rules.ts, as GraphQL's lists). */
+function mayName(ctx: Context, partnerId: string | null | undefined): void {
+  if (partnerId && !mayNamePartner(ctx.viewer, partnerId)) throw new HttpError(403, "FORBIDDEN", NAMES_OTHER_PARTNER);
 }
 
 /** Only a partner's own id may be named by a partner, as in the API. */
 function partnerFilter(ctx: Context, query: Query): string | undefined {
   const partnerId = rawId(query.get("partnerId"), "Partner", "partnerId");
-  if (partnerId && ctx.viewer?.role === "partner" && ctx.viewer.partnerId !== partnerId) throw new HttpError(403, "FORBIDDEN", "Partners can only see their own records.");
+  mayName(ctx, partnerId);
   return partnerId;
 }
 
@@ -134,17 +135,12 @@ async function programOf(ctx: Context) {
 const money = (amount: { toFixed(): string } | null | undefined, currency: string) => (amount == null ? null : formatAmount(dec(amount), currency as CurrencyCode));
 
 async function payoutsCsv(ctx: Context, res: ServerResponse, query: Query): Promise<void> {
-  // As the `payouts` list: operators, a partner (its own), or payouts:read.
+  // As the `payouts` list: operators, a partner (its own), or payouts:read; the same filter.
   allow(ctx.viewer, "payouts");
-  const where: Prisma.PayoutWhereInput = {};
-  const status = list(query.get("status"), ["DRAFT", "APPROVED", "PROCESSING", "PAID", "FAILED", "RETURNED", "CANCELLED"] as const, "status");
-  if (status) where.status = { in: status };
-  const partnerId = partnerFilter(ctx, query);
-  if (partnerId) where.partnerId = partnerId;
   const program = await programOf(ctx);
-  const paidAfter = instant(query.get("paidAfter"), "paidAfter", program.timeZone);
-  const paidBefore = instant(query.get("paidBefore"), "paidBefore", program.timeZone);
-  if (paidAfter || paidBefore) where.paidAt = { ...(paidAfter ? { gte: paidAfter } : {}), ...(paidBefore ? { lt: paidBefore } : {}) };
+  const filter = parsed(() => parsePayoutQuery(query, program.timeZone));
+  mayName(ctx, filter.partnerId);
+  const where = payoutWhere(filter);
   // Payout.partner is a Partner: GraphQL refuses it to tokens that may not read partners.
   const partners = mayRead(ctx.viewer, EXPORT_RULES.payouts.columns.partner);
   withhold(res, partners ? [] : ["partner_name", "partner_external_id"]);
@@ -188,19 +184,12 @@ async function payoutsCsv(ctx: Context, res: ServerResponse, query: Query): Prom
 }
 
 async function commissionsCsv(ctx: Context, res: ServerResponse, query: Query): Promise<void> {
-  // As the `commissions` list: operators, a partner (its own), or commissions:read.
+  // As the `commissions` list: operators, a partner (its own), or commissions:read; the same filter.
   allow(ctx.viewer, "commissions");
-  const where: Prisma.CommissionWhereInput = {};
-  const status = list(query.get("status"), ["PENDING", "APPROVED", "ON_HOLD", "CANCELLED", "PAID", "REVERSED"] as const, "status");
-  if (status) where.status = { in: status };
-  const kind = list(query.get("kind"), ["CONVERSION", "ADJUSTMENT", "CREDIT", "REVERSAL", "CLAWBACK", "WRITE_OFF"] as const, "kind");
-  if (kind) where.kind = { in: kind };
-  const partnerId = partnerFilter(ctx, query);
-  if (partnerId) where.partnerId = partnerId;
   const program = await programOf(ctx);
-  const from = instant(query.get("occurredAfter"), "occurredAfter", program.timeZone);
-  const to = instant(query.get("occurredBefore"), "occurredBefore", program.timeZone);
-  if (from || to) where.occurredAt = { ...(from ? { gte: from } : {}), ...(to ? { lt: to } : {}) };
+  const filter = parsed(() => parseCommissionQuery(query, program.timeZone));
+  mayName(ctx, filter.partnerId);
+  const where = commissionWhere(filter, ctx.deps.clock.now());
   // Commission.partner and Commission.conversion are records of their own in GraphQL, each with its readers.
   const partners = mayRead(ctx.viewer, EXPORT_RULES.commissions.columns.partner);
   const conversions = mayRead(ctx.viewer, EXPORT_RULES.commissions.columns.conversion);

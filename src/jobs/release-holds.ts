@@ -4,10 +4,13 @@ import type { ServiceDeps } from "../services/deps.ts";
 import { transact } from "../services/transact.ts";
 
 /**
- * Commissions whose hold has ended become payable: for each partner with
- * lines past their payableAt and not yet marked, one transaction under the
- * partner's balance lock marks them and moves approved ones from pending to
- * payable (balance and events updated). Returns the lines released.
+ * Brings the stored balances up to the clock. A line is payable from its
+ * payableAt on whether this has run or not (domain/payable.ts; readers add
+ * unmarked lines back); this marks them (matured) so the projection counts
+ * them itself: for each partner with lines past their payableAt and not yet
+ * marked, one transaction under the partner's balance lock marks them and
+ * moves approved ones from pending to payable (balance, movements and events
+ * updated). Returns the lines marked.
  */
 export async function releaseHolds(deps: ServiceDeps, batch = 200): Promise<number> {
   const now = deps.clock.now();

@@ -14,7 +14,7 @@ export interface CommissionPayload {
   partnerId: string;
   kind: CommissionKind;
   status: CommissionStatus;
-  /** Past its hold (commission-status.ts, isPayable, says when that makes it payable). */
+  /** Past its hold when the change was made (domain/payable.ts: holdEnded; isPayable says when that makes it payable). */
   matured: boolean;
   amount: string;
   currency: string;

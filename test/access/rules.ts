@@ -488,6 +488,7 @@ export const FILTER_SAMPLES: Record<string, Record<string, (ids: { ownPartner: s
     occurredAfter: () => "2025-01-01T00:00:00Z",
     occurredBefore: () => "2027-01-01T00:00:00Z",
     payableBefore: () => "2027-01-01T00:00:00Z",
+    payable: () => true,
   },
   ConversionFilter: {
     partnerId: (ids) => ids.ownPartner,

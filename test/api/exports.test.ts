@@ -1,6 +1,7 @@
 import { parse } from "csv-parse/sync";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { graphql } from "../../src/generated/gql/index.ts";
+import type { CommissionFilter, PayoutFilter } from "../../src/generated/gql/graphql.ts";
 import { databaseTargets } from "../helpers/databases.ts";
 import { createPartnerFixture, createProgramFixture, type ProgramFixture } from "../helpers/fixtures.ts";
 import { escapeCell } from "../../src/http/csv.ts";
@@ -12,6 +13,17 @@ const CommissionsDoc = graphql(`
   query ExportCommissions { commissions(first: 100, sort: { field: CREATED_AT, direction: ASC }) { totalCount edges { node { id kind status amount { amount } } } } }
 `);
 const PayoutsDoc = graphql(`query ExportPayouts { payouts(first: 100) { totalCount edges { node { id status amount { amount } method reference } } } }`);
+const CreditDoc = graphql(`mutation ExportCredit($input: CreditPartnerInput!) { creditPartner(input: $input) { commission { id } userErrors { code message } } }`);
+const FilteredCommissionsDoc = graphql(`
+  query FilteredCommissions($filter: CommissionFilter, $after: String) {
+    commissions(first: 100, after: $after, filter: $filter) { totalCount pageInfo { hasNextPage endCursor } edges { node { id } } }
+  }
+`);
+const FilteredPayoutsDoc = graphql(`
+  query FilteredPayouts($filter: PayoutFilter, $after: String) {
+    payouts(first: 100, after: $after, filter: $filter) { totalCount pageInfo { hasNextPage endCursor } edges { node { id } } }
+  }
+`);
 
 async function download(t: TestApp, path: string, token?: string) {
   const response = await fetch(`${t.url}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
@@ -357,6 +369,113 @@ describe.each(databaseTargets())("CSV exports on %s", (target) => {
     expect(mine.rows.length).toBeGreaterThan(0);
     expect(mine.rows.every((row) => row.partner_id === paypal.id)).toBe(true);
     expect((await download(t, `/exports/commissions.csv?partnerId=${encodeURIComponent(ach.id)}`, paypal.token)).status).toBe(403);
+  });
+
+  it("selects the same rows as the GraphQL list for the same filter, whoever asks, on every exported list", async () => {
+    // A line payable now, so `payable: true` selects something.
+    const payee = await createPartnerFixture(t, acme, { name: "Payee" });
+    const due = await payableSale(t, acme, integration, payee.id, "80.00");
+    const conversionId = due.conversionId;
+    // And a line of another kind, so a kind filter leaves something out.
+    const bonus = await t.gql(CreditDoc, { input: { partnerId: payee.id, amount: "5.00", note: "launch bonus" } }, acme.adminToken);
+    expect(dataOf(bonus).creditPartner.userErrors).toEqual([]);
+    const commissionCases: [CommissionFilter, string][] = [
+      [{}, ""],
+      [{ status: ["APPROVED"] }, "status=APPROVED"],
+      [{ status: ["PAID", "PENDING"] }, "status=PAID,PENDING"],
+      [{ kind: ["CONVERSION"] }, "kind=CONVERSION"],
+      [{ partnerId: ach.id }, `partnerId=${encodeURIComponent(ach.id)}`],
+      [{ conversionId }, `conversionId=${encodeURIComponent(conversionId)}`],
+      [{ occurredAfter: "2027-01-01T00:00:00.000Z", occurredBefore: "2027-02-01T00:00:00.000Z" }, "occurredAfter=2027-01-01T00:00:00Z&occurredBefore=2027-02-01T00:00:00Z"],
+      [{ payableBefore: "2026-07-01T00:00:00.000Z" }, "payableBefore=2026-07-01T00:00:00Z"],
+      [{ payable: true }, "payable=true"],
+      [{ payable: false, kind: ["CONVERSION"] }, "payable=false&kind=CONVERSION"],
+    ];
+    const payoutCases: [PayoutFilter, string][] = [
+      [{}, ""],
+      [{ status: ["PAID"] }, "status=PAID"],
+      [{ status: ["APPROVED", "DRAFT"] }, "status=APPROVED,DRAFT"],
+      [{ partnerId: paypal.id }, `partnerId=${encodeURIComponent(paypal.id)}`],
+      [{ paidAfter: "2026-06-01T00:00:00.000Z", paidBefore: "2027-01-01T00:00:00.000Z" }, "paidAfter=2026-06-01T00:00:00Z&paidBefore=2027-01-01T00:00:00Z"],
+    ];
+    type Page = { totalCount: number; pageInfo: { hasNextPage: boolean; endCursor?: string | null }; edges: { node: { id: string } }[] };
+    /** Every id of the list for the filter, page after page (the statement test left hundreds of lines). */
+    const listed = async (next: (after: string | null) => Promise<Page>) => {
+      const found: string[] = [];
+      let after: string | null = null;
+      for (;;) {
+        const page: Page = await next(after);
+        found.push(...page.edges.map((edge) => edge.node.id));
+        if (!page.pageInfo.hasNextPage) {
+          expect(found).toHaveLength(page.totalCount);
+          return found.sort();
+        }
+        after = page.pageInfo.endCursor ?? null;
+      }
+    };
+    const commissionIds = (filter: CommissionFilter, token: string) =>
+      listed(async (after) => dataOf(await t.gql(FilteredCommissionsDoc, { filter, after }, token)).commissions);
+    const payoutIds = (filter: PayoutFilter, token: string) => listed(async (after) => dataOf(await t.gql(FilteredPayoutsDoc, { filter, after }, token)).payouts);
+    const exported = async (path: string, column: string, token: string) => {
+      const csv = await download(t, path, token);
+      expect(csv.status, path).toBe(200);
+      return csv.rows.map((row) => row[column]!).sort();
+    };
+    const everyone = [acme.adminToken, acme.analystToken, paypal.token, await acme.integrationToken(["COMMISSIONS_READ", "PAYOUTS_READ"])];
+    for (const token of everyone) {
+      const all = await commissionIds({}, token);
+      for (const [filter, search] of commissionCases) {
+        // A partner naming another partner is refused on both paths; that is checked below.
+        if (token === paypal.token && filter.partnerId) continue;
+        const api = await commissionIds(filter, token);
+        expect(await exported(`/exports/commissions.csv?${search}`, "commission_id", token), `commissions ${search}`).toEqual(api);
+        if (token === acme.adminToken) {
+          expect(api.length, `commissions ${search} selects something`).toBeGreaterThan(0);
+          if (search) expect(api.length, `commissions ${search} leaves something out`).toBeLessThan(all.length);
+        }
+      }
+      const allPayouts = await payoutIds({}, token);
+      for (const [filter, search] of payoutCases) {
+        if (token === paypal.token && filter.partnerId && filter.partnerId !== paypal.id) continue;
+        const api = await payoutIds(filter, token);
+        expect(await exported(`/exports/payouts.csv?${search}`, "payout_id", token), `payouts ${search}`).toEqual(api);
+        if (token === acme.adminToken) {
+          expect(api.length, `payouts ${search} selects something`).toBeGreaterThan(0);
+          if (search) expect(api.length, `payouts ${search} leaves something out`).toBeLessThan(allPayouts.length);
+        }
+      }
+    }
+    // The payable line is the one isPayable calls payable.
+    const payable = await commissionIds({ payable: true }, acme.adminToken);
+    expect(payable).toContain(due.commissionId);
+    // A partner naming another partner: FORBIDDEN on both paths.
+    const named = await t.gql(FilteredCommissionsDoc, { filter: { partnerId: ach.id } }, paypal.token);
+    expect(named.errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
+    const refused = await download(t, `/exports/commissions.csv?partnerId=${encodeURIComponent(ach.id)}`, paypal.token);
+    expect([refused.status, JSON.parse(refused.text).errors[0]]).toEqual([403, { message: named.errors?.[0]?.message, extensions: { code: "FORBIDDEN" } }]);
+  });
+
+  it("answers a bad query-string value with a 400 that names it and a code, and changes nothing", async () => {
+    const counts = async () => [await t.app.db.prisma.auditEntry.count(), await t.app.db.prisma.commission.count(), await t.app.db.prisma.payout.count(), await t.app.db.prisma.event.count()];
+    const before = await counts();
+    const cases: [string, RegExp][] = [
+      ["/exports/commissions.csv?payable=yes", /^payable is true or false$/],
+      ["/exports/commissions.csv?status=APPROVED,SOMETIMES", /^status takes PENDING, APPROVED/],
+      ["/exports/commissions.csv?kind=BONUS", /^kind takes CONVERSION/],
+      [`/exports/commissions.csv?conversionId=${encodeURIComponent(ach.id)}`, /^conversionId is not a Conversion id$/],
+      ["/exports/commissions.csv?payableBefore=tomorrow", /^payableBefore is an ISO 8601 date/],
+      ["/exports/commissions.csv?statuss=PAID", /^unknown parameter statuss; this export takes status, kind, partnerId, conversionId/],
+      ["/exports/payouts.csv?status=PAID&status=DRAFT", /^status is given more than once/],
+      ["/exports/payouts.csv?paidBefore=2026-02-30", /^paidBefore is an ISO 8601 date/],
+      ["/exports/payouts.csv?payable=true", /^unknown parameter payable; this export takes status, partnerId, paidAfter, paidBefore$/],
+    ];
+    for (const [path, message] of cases) {
+      const response = await download(t, path, acme.adminToken);
+      expect(response.status, path).toBe(400);
+      expect(response.headers.get("content-type")).toMatch(/application\/json/);
+      expect(JSON.parse(response.text), path).toEqual({ errors: [{ message: expect.stringMatching(message), extensions: { code: "BAD_USER_INPUT" } }] });
+    }
+    expect(await counts()).toEqual(before);
   });
 });
 

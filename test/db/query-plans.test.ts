@@ -65,6 +65,8 @@ const ACCEPTED: Record<string, string> = {
   // walked through. Bounded by their share of the program; sorting by that date uses its own index instead.
   "commissions(filter: occurredBefore)": "date bound, id order",
   "commissions(filter: payableBefore)": "date bound, id order",
+  // Payable is a date bound too (payableAt passed) on APPROVED lines in no open payout, with the default order.
+  "commissions(filter: payable)": "date bound, id order",
   "conversions(filter: occurredBefore)": "date bound, id order",
   // One balance row per partner, updated by every accrual: an index per sortable amount would cost every
   // write (and the in-place updates PostgreSQL can do without touching indexes) to save sorting one

@@ -424,7 +424,7 @@ describe.skipIf(!hasPostgres)("money oracle (PostgreSQL, over HTTP)", () => {
   beforeAll(async () => {
     stripe = await startStripeStandIn();
     stripe.balances.set("usd", 10n ** 12n);
-    // The hold-release task runs after each step, as time passing would run it; never on its own timer.
+    // The hold-release task runs after each step of half the runs, as time passing would run it; never on its own timer.
     t = await startTestApp("postgres", { env: { ACCRUE_SCHEDULER: "false", ACCRUE_MAX_QUERY_COST: "2000000", STRIPE_API_URL: stripe.url } });
   });
   afterAll(async () => {
@@ -441,11 +441,14 @@ describe.skipIf(!hasPostgres)("money oracle (PostgreSQL, over HTTP)", () => {
       fc.asyncProperty(fc.array(saleArbitrary, { minLength: 3, maxLength: 5 }), fc.array(opArbitrary, { minLength: 15, maxLength: Number(process.env.ORACLE_STEPS ?? 30) }), async (sales, rest) => {
         run += 1;
         const w = await newWorld(t, run);
+        const releasesHolds = Math.floor(run / 2) % 2 === 0;
         for (const op of [...sales, ...rest]) {
           const took = await apply(t, w, op);
           if (took) tookEffect[op.op] += 1;
           if (process.env.ORACLE_DEBUG) console.info(run, w.step, took, JSON.stringify(op));
-          await t.app.scheduler.tasks.releaseHolds();
+          // Half the runs (both approval modes) never run it: time alone ends a hold (domain/payable.ts),
+          // so every figure must match the model whether the job has marked the lines or not.
+          if (releasesHolds) await t.app.scheduler.tasks.releaseHolds();
           await check(t, w, `run ${run} step ${w.step} ${JSON.stringify(op)}`);
         }
       }),

@@ -2,7 +2,7 @@ import DataLoader from "dataloader";
 import type { Context } from "../../context.ts";
 import { Prisma } from "../../generated/prisma/client.ts";
 import { NO_PROGRAM } from "../../context.ts";
-import { badInput } from "../guards.ts";
+import { type CommissionListFilter, commissionFilterSql } from "../../services/commissions/commission-filter.ts";
 
 /**
  * `Partner.commissions` for a page of partners in one statement, whatever
@@ -20,16 +20,6 @@ import { badInput } from "../guards.ts";
  * the second goes through the scoped client itself.
  */
 
-export interface LineFilter {
-  status?: readonly string[] | null;
-  kind?: readonly string[] | null;
-  partnerId?: { id: string } | null;
-  conversionId?: { typename: string; id: string } | null;
-  occurredAfter?: Date | null;
-  occurredBefore?: Date | null;
-  payableBefore?: Date | null;
-}
-
 /** One page's window: plugin-prisma's take (negative pages backwards), skip and cursor. */
 export interface PageWindow {
   take: number;
@@ -44,22 +34,6 @@ function tenancy(ctx: Context): Prisma.Sql {
   return partnerId
     ? Prisma.sql`c.program_id = ${programId}::uuid AND c.partner_id = ${partnerId}::uuid`
     : Prisma.sql`c.program_id = ${programId}::uuid`;
-}
-
-/** The CommissionFilter as SQL, as commissionWhere (types/commission.ts) says it in Prisma's terms. */
-export function lineFilterSql(filter: LineFilter | null | undefined): Prisma.Sql {
-  const parts: Prisma.Sql[] = [];
-  if (filter?.status?.length) parts.push(Prisma.sql`c.status = ANY(${[...filter.status]}::"CommissionStatus"[])`);
-  if (filter?.kind?.length) parts.push(Prisma.sql`c.kind = ANY(${[...filter.kind]}::"CommissionKind"[])`);
-  if (filter?.partnerId) parts.push(Prisma.sql`c.partner_id = ${filter.partnerId.id}::uuid`);
-  if (filter?.conversionId) {
-    if (filter.conversionId.typename !== "Conversion") throw badInput(`conversionId: "${filter.conversionId.typename}" ids name no conversion`);
-    parts.push(Prisma.sql`c.conversion_id = ${filter.conversionId.id}::uuid`);
-  }
-  if (filter?.occurredAfter) parts.push(Prisma.sql`c.occurred_at >= ${filter.occurredAfter}`);
-  if (filter?.occurredBefore) parts.push(Prisma.sql`c.occurred_at < ${filter.occurredBefore}`);
-  if (filter?.payableBefore) parts.push(Prisma.sql`c.payable_at < ${filter.payableBefore}`);
-  return parts.length ? Prisma.sql` AND ${Prisma.join(parts, " AND ")}` : Prisma.empty;
 }
 
 type Selection = Record<string, unknown>;
@@ -111,8 +85,8 @@ interface PageKey {
   selection: Selection;
 }
 
-function createPageLoader(ctx: Context, filter: LineFilter | null | undefined) {
-  const filterSql = lineFilterSql(filter);
+function createPageLoader(ctx: Context, filter: CommissionListFilter | null | undefined) {
+  const filterSql = commissionFilterSql(filter, ctx.deps.clock.now());
   return new DataLoader<PageKey, unknown[], string>(
     async (keys) => {
       // Partners of one field share a window and a selection; anything else gets a batch of its own.
@@ -175,8 +149,8 @@ function createPageLoader(ctx: Context, filter: LineFilter | null | undefined) {
   );
 }
 
-function createCountLoader(ctx: Context, filter: LineFilter | null | undefined) {
-  const filterSql = lineFilterSql(filter);
+function createCountLoader(ctx: Context, filter: CommissionListFilter | null | undefined) {
+  const filterSql = commissionFilterSql(filter, ctx.deps.clock.now());
   return new DataLoader<string, number>(async (partnerIds) => {
     const rows = await ctx.db.$queryRaw<{ partner_id: string; n: number }[]>`
       SELECT c.partner_id::text, count(*)::int AS n FROM commissions c
@@ -203,13 +177,13 @@ function loadersOf(ctx: Context): Loaders {
   return loaders;
 }
 
-const filterKey = (filter: LineFilter | null | undefined) => JSON.stringify(filter ?? null);
+const filterKey = (filter: CommissionListFilter | null | undefined) => JSON.stringify(filter ?? null);
 
 /** The page of `partnerId`'s lines in `window`, newest first, each loaded with `query`'s selection. */
 export function loadPartnerLines(
   ctx: Context,
   partnerId: string,
-  filter: LineFilter | null | undefined,
+  filter: CommissionListFilter | null | undefined,
   query: PageWindow & Selection,
 ): Promise<unknown[]> {
   const { take, skip, cursor, ...selection } = query;
@@ -221,7 +195,7 @@ export function loadPartnerLines(
 }
 
 /** How many of `partnerId`'s lines match the filter. */
-export function countPartnerLines(ctx: Context, partnerId: string, filter: LineFilter | null | undefined): Promise<number> {
+export function countPartnerLines(ctx: Context, partnerId: string, filter: CommissionListFilter | null | undefined): Promise<number> {
   const key = filterKey(filter);
   const counts = loadersOf(ctx).counts;
   let loader = counts.get(key);

@@ -10,10 +10,12 @@ import { topPartners, type PartnerEarnings } from "../../services/analytics/top-
 import type { ListTotals, StatusTotal } from "../../services/analytics/totals-by-status.ts";
 import { builder, MAX_PAGE_SIZE } from "../builder.ts";
 import { actorOf, assertMayNamePartner, badInput, OPERATORS } from "../guards.ts";
-import { COMMISSION_READERS, CommissionFilter, commissionWhere, CommissionStatusEnum } from "./commission.ts";
+import { COMMISSION_READERS, CommissionFilter, commissionFilterOf, CommissionStatusEnum } from "./commission.ts";
+import { commissionWhere } from "../../services/commissions/commission-filter.ts";
+import { payoutWhere } from "../../services/payouts/payout-filter.ts";
 import { Money } from "./common.ts";
 import { PartnerRef } from "./partner.ts";
-import { PayoutFilter, PayoutStatusEnum, payoutWhere } from "./payout.ts";
+import { PayoutFilter, payoutFilterOf, PayoutStatusEnum } from "./payout.ts";
 
 /**
  * The figures a dashboard cannot build from pages: totals of a filtered
@@ -156,7 +158,7 @@ builder.queryFields((t) => ({
     args: { filter: t.arg({ type: CommissionFilter }) },
     resolve: (_root, args, ctx) => {
       if (args.filter?.partnerId) assertMayNamePartner(ctx, args.filter.partnerId.id);
-      return commissionTotals(ctx.db, actorOf(ctx).programId, commissionWhere(args.filter));
+      return commissionTotals(ctx.db, actorOf(ctx).programId, commissionWhere(commissionFilterOf(args.filter), ctx.deps.clock.now()));
     },
   }),
   payoutTotals: t.field({
@@ -167,7 +169,7 @@ builder.queryFields((t) => ({
     args: { filter: t.arg({ type: PayoutFilter }) },
     resolve: (_root, args, ctx) => {
       if (args.filter?.partnerId) assertMayNamePartner(ctx, args.filter.partnerId.id);
-      return payoutTotals(ctx.db, actorOf(ctx).programId, payoutWhere(args.filter));
+      return payoutTotals(ctx.db, actorOf(ctx).programId, payoutWhere(payoutFilterOf(args.filter)));
     },
   }),
   earningsSeries: t.field({

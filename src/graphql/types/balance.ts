@@ -1,11 +1,24 @@
+import type { Context } from "../../context.ts";
 import { dec } from "../../domain/money.ts";
+import { type PendingAndPayable, withHoldsEnded } from "../../domain/payable.ts";
 import type { Prisma } from "../../generated/prisma/client.ts";
 import type { BalanceAsOf } from "../../services/balances/balance-as-of.ts";
+import { payableCondition, trailingPayable } from "../../services/balances/balances-by-rule.ts";
 import { reconcileBalances, type BalanceMismatch, type ReconcileReport } from "../../services/balances/reconcile-balances.ts";
 import { builder } from "../builder.ts";
 import { loadersOf } from "../loaders.ts";
 import { actorOf, badInput, OPERATORS, READERS } from "../guards.ts";
 import { Money, SortDirection } from "./common.ts";
+
+/**
+ * A stored balance read by domain/payable.ts's rule: lines whose hold ended
+ * since the projection last marked them count as payable, not pending
+ * (one statement per page of balances, loaders.ts).
+ */
+export async function balanceNow(ctx: Context, b: { partnerId: string; pending: { toFixed(): string }; payable: { toFixed(): string } }): Promise<PendingAndPayable> {
+  const unmarked = await loadersOf(ctx).unmarkedPayable.load(b.partnerId);
+  return withHoldsEnded({ pending: dec(b.pending), payable: dec(b.payable) }, unmarked);
+}
 
 export const BalanceRef = builder.prismaObject("Balance", {
   authScopes: READERS.balance,
@@ -16,12 +29,14 @@ export const BalanceRef = builder.prismaObject("Balance", {
     pending: t.field({
       type: Money,
       description: "Pending approval, on hold, or approved but still inside the hold period.",
-      resolve: (b) => ({ amount: b.pending, currency: b.currency }),
+      select: { partnerId: true, pending: true, payable: true, currency: true },
+      resolve: async (b, _args, ctx) => ({ amount: (await balanceNow(ctx, b)).pending, currency: b.currency }),
     }),
     payable: t.field({
       type: Money,
       description: "Approved, past the hold period and in no open payout. Negative when clawbacks exceed earnings; it carries over.",
-      resolve: (b) => ({ amount: b.payable, currency: b.currency }),
+      select: { partnerId: true, pending: true, payable: true, currency: true },
+      resolve: async (b, _args, ctx) => ({ amount: (await balanceNow(ctx, b)).payable, currency: b.currency }),
     }),
     inPayouts: t.field({ type: Money, description: "In draft or approved payouts.", resolve: (b) => ({ amount: b.inPayouts, currency: b.currency }) }),
     paid: t.field({ type: Money, resolve: (b) => ({ amount: b.paid, currency: b.currency }) }),
@@ -33,7 +48,11 @@ export const BalanceRef = builder.prismaObject("Balance", {
     recoverable: t.field({
       type: Money,
       description: "What the partner owes back (the negative part of payable), to be recovered from future earnings.",
-      resolve: (b) => ({ amount: dec(b.payable).isNegative() ? dec(b.payable).negated() : dec("0"), currency: b.currency }),
+      select: { partnerId: true, pending: true, payable: true, currency: true },
+      resolve: async (b, _args, ctx) => {
+        const { payable } = await balanceNow(ctx, b);
+        return { amount: payable.isNegative() ? payable.negated() : dec("0"), currency: b.currency };
+      },
     }),
     updatedAt: t.expose("updatedAt", { type: "DateTime" }),
   }),
@@ -89,14 +108,14 @@ const BalanceSort = builder.inputType("BalanceSort", {
   }),
 });
 
-function balanceWhere(filter: typeof BalanceFilter.$inferInput | null | undefined): Prisma.BalanceWhereInput {
-  const where: Prisma.BalanceWhereInput = {};
-  if (filter?.minimumPayable != null) {
-    if (!/^-?\d+(\.\d+)?$/.test(filter.minimumPayable)) throw badInput("minimumPayable must be a plain decimal like 50.00");
-    where.payable = { gte: filter.minimumPayable };
-  }
-  if (filter?.negativeOnly) where.payable = { ...(where.payable as object), lt: "0" };
-  return where;
+/** The filter by the payable rule: a partner whose stored balance trails it is judged by its figure by the rule (balances-by-rule.ts). */
+async function balanceWhere(ctx: Context, filter: typeof BalanceFilter.$inferInput | null | undefined): Promise<Prisma.BalanceWhereInput> {
+  const minimum = filter?.minimumPayable;
+  if (minimum != null && !/^-?\d+(\.\d+)?$/.test(minimum)) throw badInput("minimumPayable must be a plain decimal like 50.00");
+  if (minimum == null && !filter?.negativeOnly) return {};
+  const stored: Prisma.BalanceWhereInput = { payable: { ...(minimum != null ? { gte: minimum } : {}), ...(filter?.negativeOnly ? { lt: "0" } : {}) } };
+  const trailing = await trailingPayable(ctx.db, actorOf(ctx).programId, ctx.deps.clock.now());
+  return payableCondition(trailing, stored, (payable) => (minimum == null || payable.gte(minimum)) && (!filter?.negativeOnly || payable.isNegative()));
 }
 
 const MismatchRef = builder.objectRef<BalanceMismatch>("BalanceMismatch").implement({
@@ -130,11 +149,11 @@ builder.queryFields((t) => ({
     description: "Partners' balances, largest payable first unless sorted (operators).",
     authScopes: { role: OPERATORS },
     args: { filter: t.arg({ type: BalanceFilter }), sort: t.arg({ type: BalanceSort }) },
-    totalCount: (_parent, args, ctx) => ctx.db.balance.count({ where: balanceWhere(args.filter) }),
-    resolve: (query, _root, args, ctx) => {
+    totalCount: async (_parent, args, ctx) => ctx.db.balance.count({ where: await balanceWhere(ctx, args.filter) }),
+    resolve: async (query, _root, args, ctx) => {
       const direction = (args.sort?.direction ?? "DESC").toLowerCase() as "asc" | "desc";
       const column = balanceColumns[args.sort?.field ?? "PAYABLE"];
-      return ctx.db.balance.findMany({ ...query, where: balanceWhere(args.filter), orderBy: [{ [column]: direction }, { partnerId: direction }] });
+      return ctx.db.balance.findMany({ ...query, where: await balanceWhere(ctx, args.filter), orderBy: [{ [column]: direction }, { partnerId: direction }] });
     },
   }),
   reconcileBalances: t.field({

@@ -2,9 +2,12 @@ import { encodeGlobalID } from "@pothos/plugin-relay";
 import { mayRead } from "../../auth/read-rules.ts";
 import type { CommissionRule } from "../../domain/commission-rule.ts";
 import type { USER_ERROR_CODES } from "../../domain/errors.ts";
+import { isPayable } from "../../domain/payable.ts";
+import { LINE_HOLDING_PAYOUT_STATUSES } from "../../domain/payout-status.ts";
 import type { Prisma } from "../../generated/prisma/client.ts";
 import { adjustCommission } from "../../services/commissions/adjust-commission.ts";
 import { REASON_CODES } from "../../services/commissions/correction-input.ts";
+import { type CommissionListFilter, commissionWhere } from "../../services/commissions/commission-filter.ts";
 import { creditPartner } from "../../services/commissions/credit-partner.ts";
 import { reviewCommissions, type BulkResult, type ReviewAction } from "../../services/commissions/review-commissions.ts";
 import { writeOffBalance } from "../../services/commissions/write-off-balance.ts";
@@ -93,9 +96,9 @@ export const CommissionRef = builder.prismaNode("Commission", {
     occurredAt: t.expose("occurredAt", { type: "DateTime" }),
     payableAt: t.expose("payableAt", { type: "DateTime", description: "occurredAt plus the hold period, fixed when the line was written." }),
     isPayable: t.boolean({
-      description: "APPROVED, payableAt has passed, and in no open payout.",
-      select: { status: true, payableAt: true, payoutItems: { where: { active: true, payout: { status: { in: ["DRAFT", "APPROVED", "PROCESSING"] } } }, select: { id: true } } },
-      resolve: (c, _args, ctx) => c.status === "APPROVED" && c.payableAt <= ctx.deps.clock.now() && c.payoutItems.length === 0,
+      description: "APPROVED, payableAt has passed, and in no open payout (whether or not the hold-release job has run since).",
+      select: { status: true, payableAt: true, payoutItems: { where: { active: true, payout: { status: { in: [...LINE_HOLDING_PAYOUT_STATUSES] } } }, select: { id: true } } },
+      resolve: (c, _args, ctx) => isPayable({ status: c.status, payableAt: c.payableAt, inOpenPayout: c.payoutItems.length > 0 }, ctx.deps.clock.now()),
     }),
     heldFromStatus: t.expose("heldFromStatus", { type: CommissionStatusEnum, nullable: true }),
     statusReason: t.exposeString("statusReason", { nullable: true, description: "Why it was last held, cancelled or reversed." }),
@@ -121,6 +124,7 @@ export const CommissionFilter = builder.inputType("CommissionFilter", {
     occurredAfter: t.field({ type: "DateTime", description: "Inclusive." }),
     occurredBefore: t.field({ type: "DateTime", description: "Exclusive." }),
     payableBefore: t.field({ type: "DateTime", description: "payableAt before this instant (exclusive)." }),
+    payable: t.boolean({ description: "true: only lines payable now (as `isPayable`); false: only lines that are not." }),
   }),
 });
 
@@ -133,20 +137,22 @@ const CommissionSort = builder.inputType("CommissionSort", {
 
 type FilterShape = typeof CommissionFilter.$inferInput | null | undefined;
 
-export function commissionWhere(filter: FilterShape): Prisma.CommissionWhereInput {
-  const where: Prisma.CommissionWhereInput = {};
-  if (filter?.status?.length) where.status = { in: filter.status };
-  if (filter?.kind?.length) where.kind = { in: filter.kind };
-  if (filter?.partnerId) where.partnerId = filter.partnerId.id;
-  if (filter?.conversionId) {
-    if (filter.conversionId.typename !== "Conversion") throw badInput(`conversionId: "${filter.conversionId.typename}" ids name no conversion`);
-    where.conversionId = filter.conversionId.id;
-  }
-  if (filter?.occurredAfter || filter?.occurredBefore) {
-    where.occurredAt = { ...(filter.occurredAfter ? { gte: filter.occurredAfter } : {}), ...(filter.occurredBefore ? { lt: filter.occurredBefore } : {}) };
-  }
-  if (filter?.payableBefore) where.payableAt = { lt: filter.payableBefore };
-  return where;
+/**
+ * CommissionFilter as the commission lists' one filter
+ * (services/commissions/commission-filter.ts, which the CSV export uses too).
+ */
+export function commissionFilterOf(filter: FilterShape): CommissionListFilter {
+  if (filter?.conversionId && filter.conversionId.typename !== "Conversion") throw badInput(`conversionId: "${filter.conversionId.typename}" ids name no conversion`);
+  return {
+    status: filter?.status,
+    kind: filter?.kind,
+    partnerId: filter?.partnerId?.id,
+    conversionId: filter?.conversionId?.id,
+    occurredAfter: filter?.occurredAfter,
+    occurredBefore: filter?.occurredBefore,
+    payableBefore: filter?.payableBefore,
+    payable: filter?.payable,
+  };
 }
 
 export function commissionOrder(sort: typeof CommissionSort.$inferInput | null | undefined): Prisma.CommissionOrderByWithRelationInput[] {
@@ -166,11 +172,11 @@ builder.queryFields((t) => ({
     args: { filter: t.arg({ type: CommissionFilter }), sort: t.arg({ type: CommissionSort }) },
     totalCount: (_parent, args, ctx) => {
       if (args.filter?.partnerId) assertMayNamePartner(ctx, args.filter.partnerId.id);
-      return ctx.db.commission.count({ where: commissionWhere(args.filter) });
+      return ctx.db.commission.count({ where: commissionWhere(commissionFilterOf(args.filter), ctx.deps.clock.now()) });
     },
     resolve: (query, _root, args, ctx) => {
       if (args.filter?.partnerId) assertMayNamePartner(ctx, args.filter.partnerId.id);
-      return ctx.db.commission.findMany({ ...query, where: commissionWhere(args.filter), orderBy: commissionOrder(args.sort) });
+      return ctx.db.commission.findMany({ ...query, where: commissionWhere(commissionFilterOf(args.filter), ctx.deps.clock.now()), orderBy: commissionOrder(args.sort) });
     },
   }),
   commission: t.prismaField({
@@ -191,8 +197,8 @@ builder.prismaObjectField("Partner", "commissions", (t) =>
     authScopes: READERS.commission,
     args: { filter: t.arg({ type: CommissionFilter }) },
     // A page of partners loads its pages and counts in one statement each (loaders/partner-commissions.ts).
-    totalCount: (partner, args, ctx) => countPartnerLines(ctx, partner.id, args.filter),
-    resolve: (query, partner, args, ctx) => loadPartnerLines(ctx, partner.id, args.filter, query as never) as never,
+    totalCount: (partner, args, ctx) => countPartnerLines(ctx, partner.id, commissionFilterOf(args.filter)),
+    resolve: (query, partner, args, ctx) => loadPartnerLines(ctx, partner.id, commissionFilterOf(args.filter), query as never) as never,
   }),
 );
 

@@ -1,9 +1,12 @@
+import type { Context } from "../../context.ts";
 import { dec } from "../../domain/money.ts";
 import { BLOCKER_MESSAGES, PAYOUT_BLOCKERS, payoutBlockers } from "../../domain/payout-eligibility.ts";
 import type { Prisma } from "../../generated/prisma/client.ts";
 import type { BulkResult } from "../../services/commissions/review-commissions.ts";
 import { addPayoutLines } from "../../services/payouts/add-payout-lines.ts";
 import { createPayout } from "../../services/payouts/create-payout.ts";
+import { payableCondition, trailingPayable } from "../../services/balances/balances-by-rule.ts";
+import { type PayoutListFilter, payoutWhere } from "../../services/payouts/payout-filter.ts";
 import { payoutsOverview, type PayoutsOverview } from "../../services/payouts/payouts-overview.ts";
 import { recordPayoutBounce } from "../../services/payouts/record-payout-bounce.ts";
 import { removePayoutLines } from "../../services/payouts/remove-payout-lines.ts";
@@ -16,6 +19,7 @@ import { actorOf, assertMayNamePartner, OPERATORS, READERS } from "../guards.ts"
 import { loadersOf } from "../loaders.ts";
 import { defineMutation, type Payload } from "../mutation.ts";
 import { inOrderOf } from "../reload.ts";
+import { balanceNow } from "./balance.ts";
 import { CommissionRef, SkippedItemRef } from "./commission.ts";
 import { Money, SortDirection, UserErrorCode } from "./common.ts";
 import { PayoutMethodTypeEnum } from "./payment-details.ts";
@@ -135,12 +139,9 @@ const PayoutSort = builder.inputType("PayoutSort", {
   fields: (t) => ({ field: t.field({ type: PayoutSortField, required: true }), direction: t.field({ type: SortDirection, defaultValue: "DESC" }) }),
 });
 
-export function payoutWhere(filter: typeof PayoutFilter.$inferInput | null | undefined): Prisma.PayoutWhereInput {
-  const where: Prisma.PayoutWhereInput = {};
-  if (filter?.status?.length) where.status = { in: filter.status };
-  if (filter?.partnerId) where.partnerId = filter.partnerId.id;
-  if (filter?.paidAfter || filter?.paidBefore) where.paidAt = { ...(filter.paidAfter ? { gte: filter.paidAfter } : {}), ...(filter.paidBefore ? { lt: filter.paidBefore } : {}) };
-  return where;
+/** PayoutFilter as the payout list's one filter (services/payouts/payout-filter.ts, which the CSV export uses too). */
+export function payoutFilterOf(filter: typeof PayoutFilter.$inferInput | null | undefined): PayoutListFilter {
+  return { status: filter?.status, partnerId: filter?.partnerId?.id, paidAfter: filter?.paidAfter, paidBefore: filter?.paidBefore };
 }
 
 const PAYOUT_READERS = READERS.payout;
@@ -176,7 +177,7 @@ builder.queryFields((t) => ({
     args: { filter: t.arg({ type: PayoutFilter }), sort: t.arg({ type: PayoutSort }) },
     totalCount: (_parent, args, ctx) => {
       if (args.filter?.partnerId) assertMayNamePartner(ctx, args.filter.partnerId.id);
-      return ctx.db.payout.count({ where: payoutWhere(args.filter) });
+      return ctx.db.payout.count({ where: payoutWhere(payoutFilterOf(args.filter)) });
     },
     resolve: (query, _root, args, ctx) => {
       if (args.filter?.partnerId) assertMayNamePartner(ctx, args.filter.partnerId.id);
@@ -187,7 +188,7 @@ builder.queryFields((t) => ({
       const orderBy: Prisma.PayoutOrderByWithRelationInput[] = column
         ? [{ [column]: column === "paidAt" ? { sort: direction, nulls: "last" } : direction }, { id: direction }]
         : [{ id: "desc" }];
-      return ctx.db.payout.findMany({ ...query, where: payoutWhere(args.filter), orderBy });
+      return ctx.db.payout.findMany({ ...query, where: payoutWhere(payoutFilterOf(args.filter)), orderBy });
     },
   }),
   payout: t.prismaField({
@@ -208,10 +209,16 @@ builder.queryFields((t) => ({
     cursor: "partnerId",
     description: "Partners with a positive payable balance, largest first: what the next payouts would pay (operators).",
     authScopes: { role: OPERATORS },
-    totalCount: (_parent, _args, ctx) => ctx.db.balance.count({ where: { payable: { gt: 0 } } }),
-    resolve: (query, _root, _args, ctx) => ctx.db.balance.findMany({ ...query, where: { payable: { gt: 0 } }, orderBy: [{ payable: "desc" }, { partnerId: "desc" }] }),
+    totalCount: async (_parent, _args, ctx) => ctx.db.balance.count({ where: await owedWhere(ctx) }),
+    resolve: async (query, _root, _args, ctx) => ctx.db.balance.findMany({ ...query, where: await owedWhere(ctx), orderBy: [{ payable: "desc" }, { partnerId: "desc" }] }),
   }),
 }));
+
+/** A positive payable balance by the payable rule (balances-by-rule.ts). */
+async function owedWhere(ctx: Context): Promise<Prisma.BalanceWhereInput> {
+  const trailing = await trailingPayable(ctx.db, actorOf(ctx).programId, ctx.deps.clock.now());
+  return payableCondition(trailing, { payable: { gt: 0 } }, (payable) => payable.greaterThan(0));
+}
 
 const PayoutBlockerEnum = builder.enumType("PayoutBlocker", {
   description: "Why a partner cannot be paid now.",
@@ -223,6 +230,8 @@ builder.prismaObjectFields("Balance", (t) => ({
     type: [PayoutBlockerEnum],
     description: "Why this balance cannot be paid out now; empty when it can.",
     select: {
+      partnerId: true,
+      pending: true,
       payable: true,
       program: { select: { minimumPayout: true } },
       partner: {
@@ -233,9 +242,9 @@ builder.prismaObjectFields("Balance", (t) => ({
         },
       },
     },
-    resolve: (b) =>
+    resolve: async (b, _args, ctx) =>
       payoutBlockers({
-        payable: dec(b.payable),
+        payable: (await balanceNow(ctx, b)).payable,
         minimum: dec(b.program.minimumPayout),
         hasPayoutMethod: b.partner._count.payoutMethods > 0,
         hasBillingDetails: b.partner.billingProfile !== null,

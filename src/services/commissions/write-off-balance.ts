@@ -1,7 +1,10 @@
 import { fail, type Result } from "../../domain/errors.ts";
+import { ZERO } from "../../domain/money.ts";
+import { isPayable, withHoldsEnded } from "../../domain/payable.ts";
 import { once } from "../idempotency.ts";
 import { insertLines, Ledger, loadLines, type LineRow } from "../ledger/ledger.ts";
 import { lineCodec } from "./adjust-commission.ts";
+import { payableWhere, unmarkedPayableByPartner } from "./payable-lines.ts";
 import { audit } from "../audit.ts";
 import type { Actor, ServiceDeps } from "../deps.ts";
 import { transact, type Tx } from "../transact.ts";
@@ -29,7 +32,7 @@ export function writeOffBalance(deps: ServiceDeps, actor: Actor, input: { partne
  * partner never earned.
  */
 async function linesStillOpen(tx: Tx, partnerId: string): Promise<string[]> {
-  const negatives = (await loadLines(tx, { partnerId, status: "APPROVED", matured: true, amount: { lt: 0 } })).filter((line) => !line.inOpenPayout);
+  const negatives = (await loadLines(tx, { partnerId, ...payableWhere(tx.now), amount: { lt: 0 } })).filter((line) => isPayable(line, tx.now));
   const open = new Set<string>();
   let frontier = negatives.map((line) => ({ id: line.id, relatedId: line.relatedId, status: line.status }));
   // Walk each line's corrections chain up to the line it corrects (a short chain: a clawback or adjustment names its line).
@@ -48,8 +51,11 @@ async function writeOff(tx: Tx, input: { partnerId: string; reason: string }): P
   {
     if (!reason || reason.length > 2000) fail("INVALID_INPUT", "a reason of 1 to 2000 characters is required", ["input", "reason"]);
     const ledger = new Ledger(tx, "balance.write_off");
-    const balance = (await ledger.lockPartners([input.partnerId])).get(input.partnerId);
-    if (!balance) fail("NOT_FOUND", "no such partner", ["input", "partnerId"]);
+    const stored = (await ledger.lockPartners([input.partnerId])).get(input.partnerId);
+    if (!stored) fail("NOT_FOUND", "no such partner", ["input", "partnerId"]);
+    // The payable balance by the payable rule, whether or not the hold-release job has marked every line yet.
+    const unmarked = await unmarkedPayableByPartner(tx.db, tx.programId, [input.partnerId], tx.now);
+    const balance = withHoldsEnded(stored, unmarked.get(input.partnerId) ?? ZERO);
     if (!balance.payable.isNegative()) {
       fail("BALANCE_NOT_NEGATIVE", `the payable balance is ${balance.payable.toFixed()}; only a negative one can be written off`, ["input", "partnerId"]);
     }

@@ -1,10 +1,12 @@
 import type { Decimal } from "decimal.js";
 import { addLineChange, bucketOf, emptyDelta, isZeroDelta, type BalanceDelta, type Bucket, type BucketInput } from "../../domain/balance.ts";
-import { dec } from "../../domain/money.ts";
+import { dec, ZERO } from "../../domain/money.ts";
+import { holdEnded, withHoldsEnded } from "../../domain/payable.ts";
 import { LINE_HOLDING_PAYOUT_STATUSES } from "../../domain/payout-status.ts";
 import type { CommissionKind, CommissionStatus } from "../../generated/prisma/enums.ts";
 import type { Prisma } from "../../generated/prisma/client.ts";
 import { uuidv7 } from "../../db/uuid.ts";
+import { unmarkedPayableByPartner } from "../commissions/payable-lines.ts";
 import { storedEvent, type BalancePayload, type CommissionPayload, type EventPayloads, type EventType } from "../events.ts";
 import type { Tx } from "../transact.ts";
 
@@ -190,13 +192,18 @@ export class Ledger {
   /** A new line: counted in its bucket, announced as accrued. */
   added(line: LineRow, options: MoveOptions = {}): void {
     this.move(line, null, line, options);
-    this.emit(line.partnerId, "commission.accrued", line.id, lineSnapshot(line));
+    this.emit(line.partnerId, "commission.accrued", line.id, this.snapshot(line));
   }
 
   /** A line moved (status, maturity or payout membership): re-bucketed, announced as changed. */
   changed(before: LineRow, after: LineRow, options: MoveOptions = {}): void {
     this.move(after, before, after, options);
-    this.emit(after.partnerId, "commission.changed", after.id, lineSnapshot(after));
+    this.emit(after.partnerId, "commission.changed", after.id, this.snapshot(after));
+  }
+
+  /** The line as announced: past its hold by the clock (domain/payable.ts), whether or not it is marked yet. */
+  private snapshot(line: LineRow): CommissionPayload {
+    return lineSnapshot({ ...line, matured: line.matured || holdEnded(line, this.tx.now) });
   }
 
   /** Queues an event for the partner, numbered at flush. */
@@ -253,6 +260,10 @@ export class Ledger {
       RETURNING b.partner_id::text, b.currency, b.pending::text, b.payable::text, b.in_payouts::text, b.paid::text,
                 b.lifetime_earned::text, b.event_sequence`;
 
+    // A balance is announced as the payable rule reads it (withHoldsEnded): lines whose
+    // hold ended but that no one has marked yet are payable in the event too.
+    const announced = partnerIds.filter((_id, i) => counts[i]! > events[i]!.length);
+    const unmarked = announced.length > 0 ? await unmarkedPayableByPartner(this.tx.db, this.tx.programId, announced, this.tx.now) : new Map<string, Decimal>();
     const eventRows: { partnerId: string; sequence: bigint; type: string; entityId: string; payload: unknown }[] = [];
     for (const row of rows) {
       const balance = balanceFromSql(row);
@@ -260,7 +271,8 @@ export class Ledger {
       const index = partnerIds.indexOf(row.partner_id);
       const list = [...events[index]!];
       if (counts[index]! > list.length) {
-        list.push({ type: "balance.changed", entityId: row.partner_id, payload: balanceSnapshot(balance) });
+        const shown = withHoldsEnded(balance, unmarked.get(row.partner_id) ?? ZERO);
+        list.push({ type: "balance.changed", entityId: row.partner_id, payload: balanceSnapshot(shown) });
       }
       let sequence = BigInt(row.event_sequence) - BigInt(list.length);
       for (const event of list) {

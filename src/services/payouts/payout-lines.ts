@@ -1,6 +1,8 @@
 import type { Decimal } from "decimal.js";
 import { sum } from "../../domain/money.ts";
+import { isPayable } from "../../domain/payable.ts";
 import { joinsPayout } from "../../domain/payout-eligibility.ts";
+import { payableWhere } from "../commissions/payable-lines.ts";
 import type { Payout } from "../../generated/prisma/client.ts";
 import { type Ledger, loadLines, writeStatusChanges, type LineRow } from "../ledger/ledger.ts";
 import type { PayoutPayload } from "../events.ts";
@@ -24,14 +26,14 @@ export async function matureDueLines(tx: Tx, ledger: Ledger, partnerIds: string[
 }
 
 /**
- * The lines a payout for the period ending `before` gathers: approved,
- * matured, in no open payout; positive ones payable at or before `before`,
- * negative ones (a fresh clawback) whenever payable now (see joinsPayout).
+ * The lines a payout for the period ending `before` gathers: those payable
+ * now (domain/payable.ts: approved, hold ended, in no open payout); positive
+ * ones payable at or before `before`, negative ones (a fresh clawback)
+ * whenever payable now (see joinsPayout).
  */
 export async function payableLines(tx: Tx, partnerId: string, before: Date): Promise<{ lines: LineRow[]; net: Decimal }> {
-  const until = before.getTime() > tx.now.getTime() ? before : tx.now;
-  const lines = (await loadLines(tx, { partnerId, status: "APPROVED", matured: true, payableAt: { lte: until } })).filter(
-    (line) => !line.inOpenPayout && joinsPayout(line, before, tx.now),
+  const lines = (await loadLines(tx, { partnerId, ...payableWhere(tx.now) })).filter(
+    (line) => isPayable(line, tx.now) && joinsPayout(line, before, tx.now),
   );
   return { lines, net: sum(lines.map((line) => line.amount)) };
 }

@@ -1,5 +1,6 @@
 import type { ScopedPrisma } from "../../db/tenant-scope.ts";
 import { monthOf } from "../../domain/program-time.ts";
+import { unmarkedPayableSql } from "../commissions/payable-lines.ts";
 
 export interface PayoutsOverview {
   currency: string;
@@ -24,8 +25,9 @@ export interface PayoutsOverview {
 }
 
 /**
- * The payouts dashboard's numbers, in two read-only statements. "This
- * month" is the calendar month in the program's time zone.
+ * The payouts dashboard's numbers, in two read-only statements; payable and
+ * pending follow the payable rule at `now`, whether the hold-release job has
+ * run or not. "This month" is the calendar month in the program's time zone.
  */
 export async function payoutsOverview(db: ScopedPrisma, programId: string, now: Date): Promise<PayoutsOverview> {
   const program = await db.program.findUniqueOrThrow({ where: { id: programId }, select: { currency: true, timeZone: true, minimumPayout: true } });
@@ -58,7 +60,15 @@ export async function payoutsOverview(db: ScopedPrisma, programId: string, now: 
                   AND EXISTS (SELECT 1 FROM payout_methods m WHERE m.program_id = bal.program_id AND m.partner_id = bal.partner_id)
                   AND EXISTS (SELECT 1 FROM billing_profiles bp WHERE bp.program_id = bal.program_id AND bp.partner_id = bal.partner_id)
                   AND NOT EXISTS (SELECT 1 FROM payouts o WHERE o.program_id = bal.program_id AND o.partner_id = bal.partner_id AND o.status IN ('DRAFT', 'APPROVED'))) AS drafts
-            FROM balances bal WHERE bal.program_id = ${programId}::uuid
+            FROM (
+              -- The stored balances read by the payable rule (domain/payable.ts, withHoldsEnded):
+              -- lines whose hold ended since the projection last marked them are payable, not pending.
+              SELECT s.program_id, s.partner_id, s.payable + coalesce(u.amount, 0) AS payable, s.pending - coalesce(u.amount, 0) AS pending
+                FROM balances s
+                LEFT JOIN (SELECT c.partner_id, sum(c.amount) AS amount FROM commissions c
+                            WHERE c.program_id = ${programId}::uuid AND ${unmarkedPayableSql(now)} GROUP BY c.partner_id) u ON u.partner_id = s.partner_id
+               WHERE s.program_id = ${programId}::uuid
+            ) bal
         ) bb
     ), p AS (
       SELECT count(*) FILTER (WHERE status = 'DRAFT')::int AS draft_count,

@@ -5,6 +5,7 @@ import { isDatabaseUnavailable, isLockTimeout, isRetryableTransactionError } fro
 import { audit } from "../audit.ts";
 import type { Actor, ServiceDeps } from "../deps.ts";
 import { RetryTransaction, transact } from "../transact.ts";
+import { unmarkedPayableSql } from "../commissions/payable-lines.ts";
 import { draftPayout } from "./draft-payout.ts";
 
 export interface PayoutRunReport {
@@ -103,13 +104,15 @@ export async function runPayouts(
     if (!opened.ok) return opened;
     const runId = opened.value.id;
     // One statement, so one snapshot: two queries could each miss a partner
-    // whose lines the hold-release job matured between them.
+    // whose lines the hold-release job matured between them. The lines the
+    // projection has not marked are found by the payable rule (payable-lines.ts),
+    // as draftPayout gathers them.
     const rows = await deps.prisma.$queryRaw<{ partner_id: string }[]>`
       SELECT partner_id FROM balances WHERE program_id = ${actor.programId}::uuid AND payable <> 0
       UNION
-      SELECT partner_id FROM commissions
-       WHERE program_id = ${actor.programId}::uuid AND status = 'APPROVED' AND NOT matured
-         AND (payable_at <= ${maturedBy} OR (amount < 0 AND payable_at <= ${now}))
+      SELECT c.partner_id FROM commissions c
+       WHERE c.program_id = ${actor.programId}::uuid AND ${unmarkedPayableSql(now)}
+         AND (c.payable_at <= ${maturedBy} OR c.amount < 0)
       ORDER BY partner_id`;
     const done = new Set(earlier.map((drafted) => drafted.partnerId));
     const candidates = rows.map((row) => row.partner_id).filter((partnerId) => !done.has(partnerId));
