@@ -280,7 +280,7 @@ async function floorBatch(url: string, programId: string, partnerIds: string[]):
         eventEntity.push(entity);
         eventPayload.push(payload);
       };
-      partnersOf.forEach((p, i) => push(p, "commission.accrued", lineIds[i]!, accruedPayload(lineIds[i]!, p, ids[i]!, commissions[i]!, now)));
+      for (const [i, p] of partnersOf.entries()) push(p, "commission.accrued", lineIds[i]!, accruedPayload(lineIds[i]!, p, ids[i]!, commissions[i]!, now));
       for (const r of updated.rows) {
         push(r.partner_id, "balance.changed", r.partner_id, JSON.stringify({ partnerId: r.partner_id, currency: "USD", pending: r.pending, payable: r.payable, inPayouts: r.in_payouts, paid: r.paid, lifetimeEarned: r.lifetime_earned }));
       }
@@ -293,7 +293,7 @@ async function floorBatch(url: string, programId: string, partnerIds: string[]):
       await conn.query(
         `INSERT INTO audit_entries (id, program_id, actor_role, actor_id, action, entity_type, entity_id, after, created_at)
          SELECT gen_random_uuid(), $1, 'admin', 'floor', 'conversion.record', 'Conversion', a.id, a.after, $3 FROM unnest($2::uuid[], $4::jsonb[]) AS a(id, after)`,
-        [programId, ids, now, ids.map((id, i) => auditAfter(externalIds[i]!, amounts[i]!, now, lineIds[i]!, partnersOf[i]!, commissions[i]!))],
+        [programId, ids, now, ids.map((_id, i) => auditAfter(externalIds[i]!, amounts[i]!, now, lineIds[i]!, partnersOf[i]!, commissions[i]!))],
       );
     }),
   );
