@@ -18,6 +18,7 @@ import { signToken } from "../src/auth/sign-token.ts";
 import { graphql } from "../src/generated/gql/index.ts";
 import type { ConversionInput } from "../src/generated/gql/graphql.ts";
 import { BENCH_SECRET, freshDatabase, gql, pool, startServer } from "./lib.ts";
+import { cpuMsOf } from "./reads/load.ts";
 
 const SINGLE = Number(process.env.BENCH_SINGLE ?? 2000);
 const SINGLE_CONCURRENCY = Number(process.env.BENCH_SINGLE_CONCURRENCY ?? 16);
@@ -68,48 +69,52 @@ async function main() {
     await gql(server.url, RecordMany, { input: { items: Array.from({ length: BATCH }, (_, i) => sale(`warm-batch-${i}`, i)) } }, admin);
 
     const partnerIds = partners.map(rawId);
-    await floorSingle(database.url, programId, partnerIds, 200, SINGLE_CONCURRENCY);
-    const singleRatios: number[] = [];
-    const batchRatios: number[] = [];
-    let last = { single: 0, floorSingle: 0, batch: 0, floorBatch: 0 };
+    const floorSingles = floorPool(database.url, SINGLE_CONCURRENCY);
+    const floorBatches = floorPool(database.url, BATCH_CONCURRENCY);
+    const cpu = await cpuMeter(database.url);
+    await floorSingle(floorSingles, programId, partnerIds, 200, SINGLE_CONCURRENCY);
+    const rounds: Record<"single" | "floorSingle" | "batch" | "floorBatch", Measured>[] = [];
     // Each round measures accrue then its floor back to back, so both see the same machine.
     for (let round = 0; round < ROUNDS; round += 1) {
       process.stderr.write(`ingest: round ${round + 1}: single requests\n`);
-      let started = performance.now();
-      await pool(SINGLE, SINGLE_CONCURRENCY, async (i) => {
-        const result = await gql(server.url, Record, { input: sale(`single-${round}-${i}`, i) }, admin);
-        if (result.recordConversion.userErrors.length) throw new Error(JSON.stringify(result.recordConversion.userErrors));
-      });
-      const single = SINGLE / ((performance.now() - started) / 1000);
+      const single = await cpu.measure(server.child.pid!, SINGLE, () =>
+        pool(SINGLE, SINGLE_CONCURRENCY, async (i) => {
+          const result = await gql(server.url, Record, { input: sale(`single-${round}-${i}`, i) }, admin);
+          if (result.recordConversion.userErrors.length) throw new Error(JSON.stringify(result.recordConversion.userErrors));
+        }),
+      );
       process.stderr.write("ingest: single floor (plain pg)\n");
-      const floorSinglePerSecond = await floorSingle(database.url, programId, partnerIds, SINGLE, SINGLE_CONCURRENCY);
+      const floorSingleRun = await cpu.measure(process.pid, SINGLE, () => floorSingle(floorSingles, programId, partnerIds, SINGLE, SINGLE_CONCURRENCY));
 
       process.stderr.write("ingest: batches of 500\n");
-      started = performance.now();
-      await pool(BATCHES, BATCH_CONCURRENCY, async (b) => {
-        const items = Array.from({ length: BATCH }, (_, i) => sale(`batch-${round}-${b}-${i}`, b * BATCH + i));
-        const result = await gql(server.url, RecordMany, { input: { items } }, admin);
-        if (result.recordConversions.createdCount !== BATCH) throw new Error(JSON.stringify(result.recordConversions.userErrors));
-      });
-      const batch = (BATCHES * BATCH) / ((performance.now() - started) / 1000);
+      const batch = await cpu.measure(server.child.pid!, BATCHES * BATCH, () =>
+        pool(BATCHES, BATCH_CONCURRENCY, async (b) => {
+          const items = Array.from({ length: BATCH }, (_, i) => sale(`batch-${round}-${b}-${i}`, b * BATCH + i));
+          const result = await gql(server.url, RecordMany, { input: { items } }, admin);
+          if (result.recordConversions.createdCount !== BATCH) throw new Error(JSON.stringify(result.recordConversions.userErrors));
+        }),
+      );
       process.stderr.write("ingest: batch floor (plain pg)\n");
-      const floorBatchPerSecond = await floorBatch(database.url, programId, partnerIds);
-      singleRatios.push(single / floorSinglePerSecond);
-      batchRatios.push(batch / floorBatchPerSecond);
-      last = { single, floorSingle: floorSinglePerSecond, batch, floorBatch: floorBatchPerSecond };
+      const floorBatchRun = await cpu.measure(process.pid, BATCHES * BATCH, () => floorBatch(floorBatches, programId, partnerIds));
+      rounds.push({ single, floorSingle: floorSingleRun, batch, floorBatch: floorBatchRun });
     }
+    await Promise.all([floorSingles.end(), floorBatches.end(), cpu.close()]);
     const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-    const rounded = (values: number[]) => values.map((v) => Number(v.toFixed(3)));
+    const ratios = (of: "single" | "batch") => rounds.map((r) => r[of].perSecond / r[of === "single" ? "floorSingle" : "floorBatch"].perSecond);
+    const last = rounds.at(-1)!;
+    const figures = (m: Measured) => ({ perSecond: Math.round(m.perSecond), appCpuMs: m.appCpuMs, databaseCpuMs: m.databaseCpuMs });
     console.log(
       JSON.stringify({
         benchmark: "ingest",
-        singleHttpPerSecond: Math.round(last.single),
-        floorSinglePerSecond: Math.round(last.floorSingle),
-        singleToFloor: Number(median(singleRatios).toFixed(3)),
-        batch500PerSecond: Math.round(last.batch),
-        floorBatchPerSecond: Math.round(last.floorBatch),
-        batchToFloor: Number(median(batchRatios).toFixed(3)),
-        ...(ROUNDS > 1 ? { rounds: ROUNDS, singleRatios: rounded(singleRatios), batchRatios: rounded(batchRatios) } : {}),
+        singleHttpPerSecond: Math.round(last.single.perSecond),
+        floorSinglePerSecond: Math.round(last.floorSingle.perSecond),
+        singleToFloor: Number(median(ratios("single")).toFixed(3)),
+        batch500PerSecond: Math.round(last.batch.perSecond),
+        floorBatchPerSecond: Math.round(last.floorBatch.perSecond),
+        batchToFloor: Number(median(ratios("batch")).toFixed(3)),
+        ...(ROUNDS > 1 ? { rounds: ROUNDS, singleRatios: ratios("single").map((v) => Number(v.toFixed(3))), batchRatios: ratios("batch").map((v) => Number(v.toFixed(3))) } : {}),
+        // CPU ms per conversion (last round): app is the accrue server, or this process for the floors; database is PostgreSQL's backends.
+        cpuPerConversion: { single: figures(last.single), floorSingle: figures(last.floorSingle), batch: figures(last.batch), floorBatch: figures(last.floorBatch) },
         single: { requests: SINGLE, concurrency: SINGLE_CONCURRENCY },
         batch: { batches: BATCHES, size: BATCH, concurrency: BATCH_CONCURRENCY },
         partners: PARTNERS,
@@ -120,6 +125,41 @@ async function main() {
     if (server.child.exitCode === null) await server.stop();
     await database.drop();
   }
+}
+
+interface Measured {
+  perSecond: number;
+  appCpuMs: number;
+  databaseCpuMs: number;
+}
+
+/**
+ * CPU per conversion of a run: of the process doing the work (`/proc/<pid>/stat`)
+ * and of the database's backends (found in pg_stat_activity; one that starts
+ * during the run counts from zero, one that ends during it is lost).
+ */
+async function cpuMeter(url: string) {
+  const monitor = new pg.Client({ connectionString: url });
+  await monitor.connect();
+  const name = new URL(url).pathname.slice(1);
+  const backends = async () => {
+    const { rows } = await monitor.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", [name]);
+    return new Map(rows.map((row) => [row.pid, cpuMsOf(row.pid)]));
+  };
+  const per = (ms: number, count: number) => Number((ms / count).toFixed(3));
+  return {
+    async measure(appPid: number, count: number, run: () => Promise<unknown>): Promise<Measured> {
+      const [app, database] = [cpuMsOf(appPid), await backends()];
+      const started = performance.now();
+      await run();
+      const seconds = (performance.now() - started) / 1000;
+      const [appAfter, databaseAfter] = [cpuMsOf(appPid), await backends()];
+      let databaseMs = 0;
+      for (const [pid, ms] of databaseAfter) databaseMs += ms - (database.get(pid) ?? 0);
+      return { perSecond: count / seconds, appCpuMs: per(appAfter - app, count), databaseCpuMs: per(databaseMs, count) };
+    },
+    close: () => monitor.end(),
+  };
 }
 
 /** What accrue writes beside each line: event and audit payloads of the same size (bench/README's "same rows"). */
@@ -162,8 +202,7 @@ async function inTransaction(client: pg.Pool, work: (conn: pg.PoolClient) => Pro
  * (commission.accrued, balance.changed) and the audit entry. Eight round
  * trips (BEGIN, six statements, COMMIT); no reads, no GraphQL, no Prisma.
  */
-async function floorSingle(url: string, programId: string, partnerIds: string[], count: number, concurrency: number): Promise<number> {
-  const client = floorPool(url, concurrency);
+async function floorSingle(client: pg.Pool, programId: string, partnerIds: string[], count: number, concurrency: number): Promise<number> {
   const started = performance.now();
   await pool(count, concurrency, (i) =>
     inTransaction(client, async (conn) => {
@@ -209,9 +248,7 @@ async function floorSingle(url: string, programId: string, partnerIds: string[],
       );
     }),
   );
-  const perSecond = count / ((performance.now() - started) / 1000);
-  await client.end();
-  return perSecond;
+  return count / ((performance.now() - started) / 1000);
 }
 
 /**
@@ -221,8 +258,7 @@ async function floorSingle(url: string, programId: string, partnerIds: string[],
  * lines, update the balances, insert the balance movements, the events and
  * the audit entries, each with unnest.
  */
-async function floorBatch(url: string, programId: string, partnerIds: string[]): Promise<number> {
-  const client = floorPool(url, BATCH_CONCURRENCY);
+async function floorBatch(client: pg.Pool, programId: string, partnerIds: string[]): Promise<number> {
   const started = performance.now();
   await pool(BATCHES, BATCH_CONCURRENCY, (b) =>
     inTransaction(client, async (conn) => {
@@ -297,9 +333,7 @@ async function floorBatch(url: string, programId: string, partnerIds: string[]):
       );
     }),
   );
-  const perSecond = (BATCHES * BATCH) / ((performance.now() - started) / 1000);
-  await client.end();
-  return perSecond;
+  return (BATCHES * BATCH) / ((performance.now() - started) / 1000);
 }
 
 await main();

@@ -98,6 +98,24 @@ describe.each(databaseTargets())("recording conversions on %s", (target) => {
     });
   });
 
+  it("answers a new sale's columns from what it wrote, as a read of the stored sale answers them", async () => {
+    // The payload of a new sale is not read back when only its own columns are asked for.
+    const columns = "id externalId amount { amount currency } exchangeRate reversedAmount { amount currency } occurredAt createdAt metadata";
+    const written = await t.raw(
+      {
+        query: `mutation Record($input: RecordConversionInput!) { recordConversion(input: $input) { created conversion { ${columns} } userErrors { code } } }`,
+        variables: { input: input({ externalId: "order-columns", currency: "EUR", amount: "33.30", exchangeRate: "1.0837500", metadata: { z: [1, { b: null }], a: "x" } }) },
+      },
+      integration,
+    );
+    const payload = (written.data as { recordConversion: { created: boolean; conversion: { id: string } } }).recordConversion;
+    expect(payload.created).toBe(true);
+    const read = await t.raw({ query: `query Read($id: ID!) { conversion(id: $id) { ${columns} } }`, variables: { id: payload.conversion.id } }, integration);
+    expect(read.errors).toBeUndefined();
+    expect(payload.conversion).toEqual((read.data as { conversion: unknown }).conversion);
+    expect(payload.conversion).toMatchObject({ amount: { amount: "33.30", currency: "EUR" }, exchangeRate: "1.08375", metadata: { z: [1, { b: null }], a: "x" } });
+  });
+
   it("records a batch all or nothing, naming the failing item", async () => {
     const before = dataOf(await t.gql(CommissionsCountDoc, {}, acme.adminToken)).commissions.totalCount;
     const bad = dataOf(

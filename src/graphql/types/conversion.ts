@@ -185,6 +185,11 @@ function toServiceInput(item: {
   return { ...item, partners: item.partners.map((ref) => ({ id: ref.id?.id ?? null, externalId: ref.externalId, email: ref.email })) };
 }
 
+/** Whether plugin-prisma's query for a selection asks for nothing but the model's own columns (no relation, no count). */
+function columnsOnly(query: { include?: object; select?: object }): boolean {
+  return query.select === undefined && (query.include === undefined || Object.keys(query.include).length === 0);
+}
+
 defineMutation("recordConversion", {
   description: "Records a conversion and accrues its commissions. Idempotent by externalId.",
   authScopes: CONVERSION_WRITERS,
@@ -195,7 +200,10 @@ defineMutation("recordConversion", {
       nullable: true,
       resolve: async (query, payload, _args, ctx) => {
         const [first] = (payload.result as RecordedConversion[] | null) ?? [];
-        return first ? ctx.db.conversion.findUnique({ ...query, where: { id: first.id } }) : null;
+        if (!first) return null;
+        // Written by this request: a selection of its own columns alone is answered from what was written.
+        if (first.row && columnsOnly(query)) return first.row;
+        return ctx.db.conversion.findUnique({ ...query, where: { id: first.id } });
       },
     }),
     created: t.boolean({

@@ -5,7 +5,7 @@ import { userError, UserErrorsThrown, type Result, type UserError } from "../../
 import { parseAmount, parseDecimal, roundToMinorUnit } from "../../domain/money.ts";
 import { addDays, monthOf } from "../../domain/program-time.ts";
 import { uuidv7 } from "../../db/uuid.ts";
-import { Prisma } from "../../generated/prisma/client.ts";
+import { Prisma, type Conversion } from "../../generated/prisma/client.ts";
 import { Ledger } from "../ledger/ledger.ts";
 import type { Actor, ServiceDeps } from "../deps.ts";
 import { RetryTransaction, transact, type Tx } from "../transact.ts";
@@ -51,7 +51,12 @@ export interface RecordedConversion {
   externalId: string;
   /** False when the same conversion was posted before (an idempotent retry). */
   created: boolean;
+  /** The row as written, when this call wrote it: its payload needs no read back. */
+  row?: ConversionRow;
 }
+
+/** A conversion's columns, as the client reads them. */
+export type ConversionRow = Conversion;
 
 interface ProgramRow {
   currency: string;
@@ -353,7 +358,23 @@ async function accrue(
     })),
   );
   await ledger.flush();
-  for (const [i, item] of fresh.entries()) results.set(item.externalId, { id: ids[i]!, externalId: item.externalId, created: true });
+  for (const [i, item] of fresh.entries()) {
+    const row: ConversionRow = {
+      id: ids[i]!,
+      programId: tx.programId,
+      externalId: item.externalId,
+      amount: new Prisma.Decimal(item.amount.toFixed()),
+      currency: item.currency,
+      exchangeRate: item.rate ? new Prisma.Decimal(item.rate.toFixed()) : null,
+      programAmount: new Prisma.Decimal(roundToMinorUnit(saleAmounts[i]!, currency).toFixed()),
+      reversedAmount: new Prisma.Decimal(0),
+      occurredAt: item.occurredAt,
+      metadata: (item.metadata ?? null) as ConversionRow["metadata"],
+      contentHash: item.hash,
+      createdAt: tx.now,
+    };
+    results.set(item.externalId, { id: ids[i]!, externalId: item.externalId, created: true, row });
+  }
 }
 
 /** A line per (sale, partner) by the partner's rule; `nextSale` holds the sales counted so far per partner and month (tiered rules). */
