@@ -2,9 +2,9 @@
 // real server over HTTP, each next to a floor measured right after it in the
 // same run, like with like:
 // - single: recordConversion, one conversion per request, against plain `pg`
-//   writing the same rows for one conversion in one transaction (conversion,
-//   commission line, balance update, balance movement, two events, audit
-//   entry), as many at once;
+//   writing the same rows for one conversion in one transaction (conversion
+//   and its count, commission line, balance update, balance movement, two
+//   events, audit entry), as many at once;
 // - batch: recordConversions of 500, against plain `pg` writing the same rows
 //   for 500 with unnest, one transaction per 500, as many at once.
 // Prints one JSON line (the ratios are the median over BENCH_ROUNDS rounds).
@@ -214,9 +214,11 @@ async function floorSingle(client: pg.Pool, programId: string, partnerIds: strin
       const externalId = `floor-single-${id}`;
       const now = new Date();
       await conn.query(
-        `INSERT INTO conversions (id, program_id, external_id, amount, currency, program_amount, occurred_at, content_hash, created_at)
-         VALUES ($1, $2, $3, $4, 'USD', $4, $5, $6, $5) ON CONFLICT (program_id, external_id) DO NOTHING`,
-        [id, programId, externalId, amount, now, randomUUID().replaceAll("-", "").repeat(2)],
+        `WITH inserted AS (INSERT INTO conversions (id, program_id, external_id, amount, currency, program_amount, occurred_at, content_hash, created_at)
+                           VALUES ($1, $2, $3, $4, 'USD', $4, $5, $6, $5) ON CONFLICT (program_id, external_id) DO NOTHING RETURNING id)
+         INSERT INTO conversion_counts (program_id, slot, conversions) SELECT $2, $7, count(*) FROM inserted
+         ON CONFLICT (program_id, slot) DO UPDATE SET conversions = conversion_counts.conversions + excluded.conversions`,
+        [id, programId, externalId, amount, now, randomUUID().replaceAll("-", "").repeat(2), i % 16],
       );
       await conn.query(
         `INSERT INTO commissions (id, program_id, partner_id, conversion_id, kind, status, amount, currency, rule, occurred_at, payable_at, matured, created_by, created_at, updated_at)
@@ -270,10 +272,12 @@ async function floorBatch(client: pg.Pool, programId: string, partnerIds: string
       const externalIds = ids.map((id) => `floor-${id}`);
       const now = new Date();
       await conn.query(
-        `INSERT INTO conversions (id, program_id, external_id, amount, currency, program_amount, occurred_at, content_hash, created_at)
-         SELECT c.id, $1, c.ext, c.amount, 'USD', c.amount, $4, c.ext, $4 FROM unnest($2::uuid[], $3::text[], $5::numeric[]) AS c(id, ext, amount)
-         ON CONFLICT (program_id, external_id) DO NOTHING`,
-        [programId, ids, externalIds, now, amounts],
+        `WITH inserted AS (INSERT INTO conversions (id, program_id, external_id, amount, currency, program_amount, occurred_at, content_hash, created_at)
+                           SELECT c.id, $1, c.ext, c.amount, 'USD', c.amount, $4, c.ext, $4 FROM unnest($2::uuid[], $3::text[], $5::numeric[]) AS c(id, ext, amount)
+                           ON CONFLICT (program_id, external_id) DO NOTHING RETURNING id)
+         INSERT INTO conversion_counts (program_id, slot, conversions) SELECT $1, $6, count(*) FROM inserted
+         ON CONFLICT (program_id, slot) DO UPDATE SET conversions = conversion_counts.conversions + excluded.conversions`,
+        [programId, ids, externalIds, now, amounts, b % 16],
       );
       await conn.query("SELECT 1 FROM balances WHERE program_id = $1 AND partner_id = ANY($2::uuid[]) ORDER BY partner_id FOR UPDATE", [programId, [...new Set(partnersOf)]]);
       await conn.query(

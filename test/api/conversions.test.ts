@@ -116,6 +116,24 @@ describe.each(databaseTargets())("recording conversions on %s", (target) => {
     expect(payload.conversion).toMatchObject({ amount: { amount: "33.30", currency: "EUR" }, exchangeRate: "1.08375", metadata: { z: [1, { b: null }], a: "x" } });
   });
 
+  it("counts the program's conversions from the count kept as they are recorded, and filtered lists by their rows", async () => {
+    const counter = await createPartnerFixture(t, acme);
+    const before = dataOf(await t.gql(ConversionsDoc, { first: 1 }, acme.adminToken)).conversions.totalCount;
+    const batch = dataOf(
+      await t.gql(RecordConversionsDoc, { input: { items: [input(), input(), input({ partners: [{ id: counter.id }] })] } }, integration),
+    ).recordConversions;
+    expect(batch.userErrors).toEqual([]);
+    // A retry adds nothing to the count.
+    await t.gql(RecordConversionDoc, { input: input({ externalId: "order-1" }) }, integration);
+    const all = dataOf(await t.gql(ConversionsDoc, { first: 1 }, acme.adminToken)).conversions.totalCount;
+    expect(all).toBe(before + 3);
+    const rows = await t.raw({ query: "query { conversions(first: 1, filter: { reversed: false }) { totalCount } reversed: conversions(first: 1, filter: { reversed: true }) { totalCount } }" }, acme.adminToken);
+    const counted = rows.data as { conversions: { totalCount: number }; reversed: { totalCount: number } };
+    expect(counted.conversions.totalCount + counted.reversed.totalCount).toBe(all);
+    // A partner's count is of its own conversions.
+    expect(dataOf(await t.gql(ConversionsDoc, { first: 1 }, counter.token)).conversions.totalCount).toBe(1);
+  });
+
   it("records a batch all or nothing, naming the failing item", async () => {
     const before = dataOf(await t.gql(CommissionsCountDoc, {}, acme.adminToken)).commissions.totalCount;
     const bad = dataOf(

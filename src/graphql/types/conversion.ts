@@ -111,6 +111,11 @@ function conversionWhere(filter: typeof ConversionFilter.$inferInput | null | un
   return where;
 }
 
+/** Whether a filter narrows the list at all (an empty one, or one of nulls, does not). */
+function hasFilter(filter: typeof ConversionFilter.$inferInput | null | undefined): boolean {
+  return Object.values(filter ?? {}).some((value) => value != null);
+}
+
 const CONVERSION_READERS = READERS.conversion;
 const CONVERSION_WRITERS = { role: ["admin" as const], integration: "conversions:write" as const };
 
@@ -121,8 +126,13 @@ builder.queryFields((t) => ({
     description: "Conversions, newest first unless sorted. A partner sees those attributed to it.",
     authScopes: CONVERSION_READERS,
     args: { filter: t.arg({ type: ConversionFilter }), sort: t.arg({ type: ConversionSort }) },
-    totalCount: (_parent, args, ctx) => {
+    totalCount: async (_parent, args, ctx) => {
       if (args.filter?.partnerId) assertMayNamePartner(ctx, args.filter.partnerId.id);
+      // All of the program's conversions: the count kept as they are recorded, not a count of every row.
+      if (!isPartner(ctx) && !hasFilter(args.filter)) {
+        const counted = await ctx.db.conversionCount.aggregate({ _sum: { conversions: true } });
+        return Number(counted._sum.conversions ?? 0n);
+      }
       return ctx.db.conversion.count({ where: conversionWhere(args.filter) });
     },
     resolve: (query, _root, args, ctx) => {

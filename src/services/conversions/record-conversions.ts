@@ -1,3 +1,4 @@
+import { randomInt } from "node:crypto";
 import type { Decimal } from "decimal.js";
 import { computeCommission, ruleForSale, type CommissionRule } from "../../domain/commission-rule.ts";
 import { parseCurrencyCode, type CurrencyCode } from "../../domain/currency.ts";
@@ -300,12 +301,14 @@ async function accrue(
   if (tieredPartners.length === 0) {
     lines = saleLines(tx, program, fresh, ids, saleAmounts, ruleOf, new Map());
     inserted = await tx.db.$queryRaw<{ id: string; external_id: string }[]>`
-      WITH inserted AS (${sales}), lines AS (${linesInsert(tx, lines, status, currency)} WHERE l.conversion_id IN (SELECT id FROM inserted))
+      WITH inserted AS (${sales}), counted AS (${countAdded(tx)}),
+           lines AS (${linesInsert(tx, lines, status, currency)} WHERE l.conversion_id IN (SELECT id FROM inserted))
       SELECT id::text, external_id FROM inserted`;
     if (inserted.length !== fresh.length) throw new RetryTransaction("a conversion id was recorded concurrently");
     ledger.lockAtFlush(partnerIds);
   } else {
-    inserted = await tx.db.$queryRaw<{ id: string; external_id: string }[]>`WITH inserted AS (${sales}) SELECT id::text, external_id FROM inserted`;
+    inserted = await tx.db.$queryRaw<{ id: string; external_id: string }[]>`
+      WITH inserted AS (${sales}), counted AS (${countAdded(tx)}) SELECT id::text, external_id FROM inserted`;
     if (inserted.length !== fresh.length) throw new RetryTransaction("a conversion id was recorded concurrently");
     await ledger.lockPartners(partnerIds);
     // Sale numbers for tiered rules, per partner and month, counted under the lock.
@@ -428,6 +431,18 @@ function conversionsInsert(tx: Tx, fresh: Checked[], ids: string[], saleAmounts:
            AS c(id, external_id, amount, currency, rate, program_amount, occurred_at, metadata, hash)
     ON CONFLICT (program_id, external_id) DO NOTHING
     RETURNING id, external_id`;
+}
+
+/**
+ * Adds the conversions of the CTE `inserted` to the program's count
+ * (conversion_counts), in one of its 16 slots at random: batches running at
+ * once seldom wait on each other's slot.
+ */
+function countAdded(tx: Tx): Prisma.Sql {
+  return Prisma.sql`
+    INSERT INTO conversion_counts (program_id, slot, conversions)
+    SELECT ${tx.programId}::uuid, ${randomInt(16)}, count(*) FROM inserted HAVING count(*) > 0
+    ON CONFLICT (program_id, slot) DO UPDATE SET conversions = conversion_counts.conversions + excluded.conversions`;
 }
 
 /** The lines' INSERT (a WHERE on `l` may follow). */
