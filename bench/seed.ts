@@ -149,7 +149,7 @@ export async function seedHistory(url: string, programId: string, partnerIds: st
       `CREATE TEMP TABLE history ON COMMIT DROP AS
        SELECT i, ($2::uuid[])[1 + i % cardinality($2::uuid[])] AS partner_id,
               now() - interval '367 days' + (i::float8 / $1) * interval '365 days' AS occurred_at,
-              (10 + (i * 7919) % 990)::numeric(19,4) + ((i % 100)::numeric / 100) AS amount,
+              (10 + (i::bigint * 7919) % 990)::numeric(19,4) + ((i % 100)::numeric / 100) AS amount,
               CASE WHEN i % 23 = 3 THEN 'CANCELLED' WHEN i % 29 = 4 THEN 'REVERSED' WHEN i >= $1 * 0.98 THEN 'PENDING' ELSE 'PAID' END AS status
          FROM generate_series(0, $1 - 1) AS i`,
       [lines, partnerIds],
