@@ -236,8 +236,10 @@ export class Ledger {
   private movementsInsert(): Prisma.Sql {
     const moves = this.movements;
     const audited = this.tx.audited ?? new Map<string, string>();
-    // A partner locked at flush has its currency from the lock (the CTE "locked" of the flush).
-    const currency = this.lockedAtFlush.size > 0 ? Prisma.sql`coalesce(m.currency, (SELECT l.currency FROM locked l WHERE l.partner_id = m.partner_id))` : Prisma.sql`m.currency`;
+    // A partner locked at flush has its currency from the lock (the CTE "locked" of the flush), joined once.
+    const atFlush = this.lockedAtFlush.size > 0;
+    const currency = atFlush ? Prisma.sql`coalesce(m.currency, l.currency)` : Prisma.sql`m.currency`;
+    const join = atFlush ? Prisma.sql`LEFT JOIN locked l ON l.partner_id = m.partner_id` : Prisma.empty;
     return Prisma.sql`
       INSERT INTO balance_movements (id, program_id, partner_id, commission_id, payout_id, currency, entry, from_bucket, to_bucket, amount,
                                      occurred_at, recorded_at, cause, reason, audit_entry_id)
@@ -249,7 +251,8 @@ export class Ledger {
                     ${moves.map((m) => (m.to ? BUCKET_SQL[m.to] : null))}::text[], ${moves.map((m) => m.amount.toFixed())}::numeric[],
                     ${moves.map((m) => m.occurredAt)}::timestamptz[], ${moves.map((m) => m.reason)}::text[],
                     ${moves.map((m) => audited.get(m.commissionId) ?? (m.payoutId ? audited.get(m.payoutId) : undefined) ?? null)}::uuid[])
-             AS m(id, partner_id, commission_id, payout_id, currency, entry, from_bucket, to_bucket, amount, occurred_at, reason, audit_entry_id)`;
+             AS m(id, partner_id, commission_id, payout_id, currency, entry, from_bucket, to_bucket, amount, occurred_at, reason, audit_entry_id)
+        ${join}`;
   }
 
   /**
