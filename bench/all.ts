@@ -41,10 +41,10 @@ for (const line of await run("bench/reads.ts", {})) print(line);
 for (const concurrency of [10, 50]) {
   const [ingest] = await run("bench/ingest.ts", { BENCH_SINGLE: "1000", BENCH_BATCHES: "6", BENCH_SINGLE_CONCURRENCY: String(concurrency) });
   if (!ingest) continue;
-  const floor = ingest.floorPlainPgPerSecond as number;
-  print({ benchmark: "ingest", scenario: "ingest-single", connections: concurrency, conversionsPerSecond: ingest.singleHttpPerSecond, floorBatchPerSecond: floor, ratio: ingest.singleToFloor, ...pick(ingest, ["single", "partners"]) });
+  const cpu = ingest.cpuPerConversion as Record<string, unknown>;
+  print({ benchmark: "ingest", scenario: "ingest-single", connections: concurrency, conversionsPerSecond: ingest.singleHttpPerSecond, floorPerSecond: ingest.floorSinglePerSecond, ratio: ingest.singleToFloor, cpuMs: cpu.single, floorCpuMs: cpu.floorSingle, ...pick(ingest, ["single", "partners"]) });
   if (concurrency === 10) {
-    print({ benchmark: "ingest", scenario: "ingest-batch", connections: (ingest.batch as { concurrency: number }).concurrency, conversionsPerSecond: ingest.batch500PerSecond, floorBatchPerSecond: floor, ratio: ingest.batchToFloor, ...pick(ingest, ["batch", "partners"]) });
+    print({ benchmark: "ingest", scenario: "ingest-batch", connections: (ingest.batch as { concurrency: number }).concurrency, conversionsPerSecond: ingest.batch500PerSecond, floorPerSecond: ingest.floorBatchPerSecond, ratio: ingest.batchToFloor, cpuMs: cpu.batch, floorCpuMs: cpu.floorBatch, ...pick(ingest, ["batch", "partners"]) });
   }
 }
 

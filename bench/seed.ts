@@ -86,6 +86,11 @@ export async function seedProgram(url: string, size: SeedSize): Promise<Seeded> 
       [programId],
     );
     await client.query(
+      `INSERT INTO conversion_counts (program_id, slot, conversions) VALUES ($1, 0, $2)
+       ON CONFLICT (program_id, slot) DO UPDATE SET conversions = conversion_counts.conversions + excluded.conversions`,
+      [programId, total],
+    );
+    await client.query(
       `INSERT INTO commissions (id, program_id, partner_id, conversion_id, kind, status, amount, currency, rule, occurred_at, payable_at,
                                 matured, created_by, paid_at, created_at, updated_at)
        SELECT commission_id, $1, partner_id, conversion_id, 'CONVERSION', s.status::"CommissionStatus", round(amount / 10, 2), 'USD',
@@ -116,6 +121,104 @@ export async function seedProgram(url: string, size: SeedSize): Promise<Seeded> 
     await client.query("COMMIT");
     await client.query("ANALYZE");
     return { programId, partnerIds: partners.rows.map((row) => row.id), lines: total };
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => {});
+    throw error;
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * A year of history under an existing program's partners, in a few SQL
+ * statements: `lines` sales (a conversion and its CONVERSION line each,
+ * spread over the partners and the last year), as a program that has run for
+ * a while holds them: most PAID, in one PAID payout per partner and month
+ * (with its items), one in 23 CANCELLED, one in 29 REVERSED, the newest 2%
+ * PENDING. Each line that counts has its ACCRUAL movement into its bucket and
+ * is added to its partner's balance, so balances still reconcile with the
+ * lines and the movements. Used by the soak's SOAK_SEED_LINES.
+ */
+export async function seedHistory(url: string, programId: string, partnerIds: string[], lines: number): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(UUID7);
+    await client.query("BEGIN");
+    await client.query(
+      `CREATE TEMP TABLE history ON COMMIT DROP AS
+       SELECT i, ($2::uuid[])[1 + i % cardinality($2::uuid[])] AS partner_id,
+              now() - interval '367 days' + (i::float8 / $1) * interval '365 days' AS occurred_at,
+              (10 + (i::bigint * 7919) % 990)::numeric(19,4) + ((i % 100)::numeric / 100) AS amount,
+              CASE WHEN i % 23 = 3 THEN 'CANCELLED' WHEN i % 29 = 4 THEN 'REVERSED' WHEN i >= $1 * 0.98 THEN 'PENDING' ELSE 'PAID' END AS status
+         FROM generate_series(0, $1 - 1) AS i`,
+      [lines, partnerIds],
+    );
+    await client.query(`ALTER TABLE history ADD COLUMN conversion_id uuid, ADD COLUMN commission_id uuid, ADD COLUMN payout_id uuid,
+                          ADD COLUMN commission numeric(19,4), ADD COLUMN month timestamptz`);
+    await client.query(`UPDATE history SET conversion_id = pg_temp.uuid7(occurred_at), commission_id = pg_temp.uuid7(occurred_at),
+                          commission = round(amount / 10, 2), month = date_trunc('month', occurred_at)`);
+    // One PAID payout per partner and month, paid ten days after the month ends.
+    await client.query(
+      `CREATE TEMP TABLE history_payouts ON COMMIT DROP AS
+       SELECT partner_id, month, pg_temp.uuid7(month + interval '1 month' + interval '10 days') AS id, sum(commission) AS amount
+         FROM history WHERE status = 'PAID' GROUP BY partner_id, month`,
+    );
+    await client.query(`UPDATE history h SET payout_id = p.id FROM history_payouts p WHERE h.status = 'PAID' AND p.partner_id = h.partner_id AND p.month = h.month`);
+    await client.query(
+      `INSERT INTO conversions (id, program_id, external_id, amount, currency, program_amount, reversed_amount, occurred_at, content_hash, created_at)
+       SELECT conversion_id, $1, 'history-' || i, amount, 'USD', amount, CASE WHEN status = 'REVERSED' THEN amount ELSE 0 END, occurred_at, md5(i::text), occurred_at
+         FROM history`,
+      [programId],
+    );
+    await client.query(
+      `INSERT INTO conversion_counts (program_id, slot, conversions) VALUES ($1, 0, $2)
+       ON CONFLICT (program_id, slot) DO UPDATE SET conversions = conversion_counts.conversions + excluded.conversions`,
+      [programId, lines],
+    );
+    await client.query(
+      `INSERT INTO commissions (id, program_id, partner_id, conversion_id, kind, status, amount, currency, rule, occurred_at, payable_at,
+                                matured, created_by, paid_at, created_at, updated_at)
+       SELECT commission_id, $1, partner_id, conversion_id, 'CONVERSION', status::"CommissionStatus", commission, 'USD',
+              '{"type":"PERCENTAGE","percent":"10"}', occurred_at, occurred_at, status <> 'PENDING', 'seed',
+              CASE WHEN status = 'PAID' THEN month + interval '1 month' + interval '10 days' END, occurred_at, occurred_at
+         FROM history`,
+      [programId],
+    );
+    await client.query(
+      `INSERT INTO payouts (id, program_id, partner_id, status, amount, currency, payable_before, method, reference, created_by, approved_by, approved_at,
+                            paid_at, created_at, updated_at)
+       SELECT id, $1, partner_id, 'PAID', amount, 'USD', month + interval '1 month', 'PAYPAL', 'seed-' || id, 'seed', 'seed',
+              month + interval '1 month' + interval '5 days', month + interval '1 month' + interval '10 days',
+              month + interval '1 month' + interval '1 day', month + interval '1 month' + interval '10 days'
+         FROM history_payouts`,
+      [programId],
+    );
+    await client.query(
+      `INSERT INTO payout_items (id, program_id, payout_id, commission_id, amount, active, created_at)
+       SELECT pg_temp.uuid7(month + interval '1 month' + interval '1 day'), $1, payout_id, commission_id, commission, true, month + interval '1 month' + interval '1 day'
+         FROM history WHERE status = 'PAID'`,
+      [programId],
+    );
+    await client.query(
+      `INSERT INTO balance_movements (id, program_id, partner_id, commission_id, payout_id, currency, entry, from_bucket, to_bucket, amount,
+                                      occurred_at, recorded_at, cause)
+       SELECT pg_temp.uuid7(occurred_at), $1, partner_id, commission_id, payout_id, 'USD', 'ACCRUAL', NULL,
+              CASE WHEN status = 'PAID' THEN 'paid' ELSE 'pending' END, commission, occurred_at, occurred_at, 'seed'
+         FROM history WHERE status IN ('PAID', 'PENDING')`,
+      [programId],
+    );
+    await client.query(
+      `UPDATE balances b SET pending = b.pending + s.pending, paid = b.paid + s.paid, lifetime_earned = b.lifetime_earned + s.pending + s.paid
+         FROM (SELECT partner_id, coalesce(sum(commission) FILTER (WHERE status = 'PENDING'), 0) AS pending,
+                      coalesce(sum(commission) FILTER (WHERE status = 'PAID'), 0) AS paid
+                 FROM history GROUP BY partner_id) s
+        WHERE b.program_id = $1 AND b.partner_id = s.partner_id`,
+      [programId],
+    );
+    await client.query("COMMIT");
+    // As a database that has run for a year is: vacuumed (visibility maps set, so counts can read indexes alone) and analysed.
+    await client.query("VACUUM ANALYZE conversions, commissions, payouts, payout_items, balance_movements, balances");
   } catch (error) {
     await client.query("ROLLBACK").catch(() => {});
     throw error;

@@ -19,6 +19,11 @@
 //
 //   SOAK_DATABASE_URL (or TEST_DATABASE_URL): any database of the PostgreSQL
 //   server to use; the soak makes and drops a database of its own.
+//   SOAK_SEED_LINES: a year of history seeded with SQL before the load
+//   (bench/seed.ts, seedHistory: paid lines in monthly payouts, cancelled,
+//   reversed and pending ones, their movements and balances), so throughput
+//   can be compared as data grows; a list ("1000,1000000") runs one soak per
+//   size, each on a fresh database, and prints the figures side by side.
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -31,12 +36,14 @@ import { createPartnerFixture, createProgramFixture } from "../test/helpers/fixt
 import { makePayable } from "../test/helpers/payout-docs.ts";
 import { startServerProcess } from "../test/helpers/server-process.ts";
 import { startTcpProxy } from "../test/helpers/tcp-proxy.ts";
+import { seedHistory } from "../bench/seed.ts";
 import type { GraphQLResponse } from "../test/helpers/test-app.ts";
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 30);
 const CLIENTS = 50;
 const PARTNERS = 40;
 const FAULTS = process.env.SOAK_FAULTS !== "0";
+const SEED_SIZES = (process.env.SOAK_SEED_LINES ?? "").split(",").filter(Boolean).map(Number);
 const SECRET = "soak-secret-soak-secret-soak-secret-soak!";
 const base = process.env.SOAK_DATABASE_URL ?? process.env.TEST_DATABASE_URL;
 if (!base) {
@@ -139,7 +146,31 @@ function rssOf(pid: number): number {
   return Number(/(\d+)/.exec(line)![1]) * 1024;
 }
 
+/** What one soak run measured, for the comparison across seeded sizes. */
+interface SoakFigures {
+  seededLines: number;
+  seedSeconds: number;
+  loadSeconds: number;
+  requests: number;
+  perSecond: number;
+  p99Ms: Record<string, number>;
+  problems: string[];
+}
+
 async function main(): Promise<void> {
+  const runs: SoakFigures[] = [];
+  for (const lines of SEED_SIZES.length > 0 ? SEED_SIZES : [0]) runs.push(await soak(lines));
+  if (runs.length > 1) {
+    console.log("\nsoak by seeded history (requests per second of the whole mix, p99 ms per operation):");
+    for (const run of runs) {
+      console.log(JSON.stringify({ seededLines: run.seededLines, seedSeconds: run.seedSeconds, requests: run.requests, perSecond: run.perSecond, toFirst: Number((run.perSecond / runs[0]!.perSecond).toFixed(2)), p99Ms: run.p99Ms }));
+    }
+  }
+  const failed = runs.some((run) => run.problems.length > 0);
+  process.exit(failed ? 1 : 0);
+}
+
+async function soak(seedLines: number): Promise<SoakFigures> {
   const database = await createScratchDatabase(base!, "accrue_soak");
   const proxy = await startTcpProxy(database.url);
   const dataDir = mkdtempSync(join(tmpdir(), "accrue-soak-"));
@@ -164,15 +195,22 @@ async function main(): Promise<void> {
   const sql = new pg.Client({ connectionString: database.url });
   await sql.connect();
   const problems: string[] = [];
+  const figures: SoakFigures = { seededLines: seedLines, seedSeconds: 0, loadSeconds: 0, requests: 0, perSecond: 0, p99Ms: {}, problems };
   try {
     const api = apiClient(server.url, SECRET);
     const acme = await createProgramFixture(api, { name: "Soak", currency: "USD", commissionRule: { type: "PERCENTAGE", percent: "10" }, minimumPayout: "10.00" });
     const integration = await acme.integrationToken(["CONVERSIONS_WRITE"]);
-    const partners: { id: string; token: string }[] = [];
+    const partners: { id: string; rawId: string; token: string }[] = [];
     for (let i = 0; i < PARTNERS; i += 1) {
       const p = await createPartnerFixture(api, acme, { name: `Soak partner ${i}` });
       await makePayable(api, acme, p.id);
       partners.push(p);
+    }
+    if (seedLines > 0) {
+      const seedStarted = performance.now();
+      await seedHistory(database.url, acme.rawId, partners.map((p) => p.rawId), seedLines);
+      figures.seedSeconds = Number(((performance.now() - seedStarted) / 1000).toFixed(1));
+      console.log(`seeded ${seedLines} lines of history in ${figures.seedSeconds} s`);
     }
 
     const sentSales = new Set<string>();
@@ -289,7 +327,10 @@ async function main(): Promise<void> {
 
     // The checks, from the database itself.
     const programId = acme.rawId;
-    const sales = (await sql.query<{ external_id: string; n: number }>("SELECT external_id, count(*)::int AS n FROM conversions WHERE program_id = $1 GROUP BY 1", [programId])).rows;
+    // The seeded history (external ids "history-…", payouts made by "seed") is not the soak's.
+    const sales = (
+      await sql.query<{ external_id: string; n: number }>("SELECT external_id, count(*)::int AS n FROM conversions WHERE program_id = $1 AND external_id NOT LIKE 'history-%' GROUP BY 1", [programId])
+    ).rows;
     const stored = new Map(sales.map((row) => [row.external_id, row.n]));
     const missing = [...ackedSales].filter((id) => !stored.has(id));
     const doubled = sales.filter((row) => row.n !== 1).map((row) => row.external_id);
@@ -318,8 +359,8 @@ async function main(): Promise<void> {
            (SELECT count(*)::int FROM (SELECT commission_id FROM payout_items WHERE program_id = $1 AND active GROUP BY 1 HAVING count(*) > 1) x) AS line_twice,
            (SELECT count(*)::int FROM payouts p WHERE p.program_id = $1 AND p.status IN ('DRAFT', 'APPROVED')
                AND p.amount <> (SELECT coalesce(sum(i.amount), 0) FROM payout_items i WHERE i.payout_id = p.id AND i.active)) AS off_sum,
-           (SELECT count(*)::int FROM payouts WHERE program_id = $1) AS payouts,
-           (SELECT count(*)::int FROM payouts WHERE program_id = $1 AND status = 'PAID') AS paid`,
+           (SELECT count(*)::int FROM payouts WHERE program_id = $1 AND created_by <> 'seed') AS payouts,
+           (SELECT count(*)::int FROM payouts WHERE program_id = $1 AND status = 'PAID' AND created_by <> 'seed') AS paid`,
         [programId],
       )
     ).rows[0] as { two_open: number; line_twice: number; off_sum: number; payouts: number; paid: number };
@@ -339,7 +380,7 @@ async function main(): Promise<void> {
     if (heap.settled > heap.start * 1.5 + 32 * 1048576) problems.push(`live memory did not settle: ${mib(heap.start)} before the load, ${mib(heap.settled)} ten seconds after it`);
     const peakRss = Math.max(...rss.map((sample) => sample.bytes));
 
-    console.log(`\naccrue soak: ${CLIENTS} clients for ${loadSeconds.toFixed(1)} s against one server process on PostgreSQL${FAULTS ? ", every database connection cut at 1/4, 1/2 and 3/4 of the run" : ""}`);
+    console.log(`\naccrue soak${seedLines ? ` on ${seedLines} seeded lines` : ""}: ${CLIENTS} clients for ${loadSeconds.toFixed(1)} s against one server process on PostgreSQL${FAULTS ? ", every database connection cut at 1/4, 1/2 and 3/4 of the run" : ""}`);
     console.log(`requests ${counts.requests} (${(counts.requests / loadSeconds).toFixed(0)}/s), retried ${counts.retries} (SERVICE_UNAVAILABLE ${counts.unavailable}, lost connections ${counts.lostConnections}), refused with a user error ${counts.userErrors}, failed ${failures.length}`);
     console.log("operation        count    p50 ms   p99 ms");
     for (const [kind] of MIX) {
@@ -351,6 +392,10 @@ async function main(): Promise<void> {
     console.log(`server live memory after GC (heap + external): before the load ${mib(heap.start)}, mid-run ${mib(heap.mid)}, end of load ${mib(heap.end)}, 10 s idle ${mib(heap.settled)}`);
     console.log(`server RSS: start ${mib(rss[0]!.bytes)}, peak ${mib(peakRss)}, 10 s idle ${mib(rss.at(-1)!.bytes)}`);
     console.log(problems.length === 0 ? "soak: every check passed" : `soak FAILED:\n  - ${problems.join("\n  - ")}`);
+    figures.loadSeconds = loadSeconds;
+    figures.requests = counts.requests;
+    figures.perSecond = Number((counts.requests / loadSeconds).toFixed(1));
+    for (const [kind] of MIX) figures.p99Ms[kind] = Number(percentile([...latencies.get(kind)!].sort((a, b) => a - b), 99).toFixed(0));
   } finally {
     inspector.close();
     await sql.end();
@@ -359,7 +404,7 @@ async function main(): Promise<void> {
     await database.drop();
     rmSync(dataDir, { recursive: true, force: true });
   }
-  process.exit(problems.length === 0 ? 0 : 1);
+  return figures;
 }
 
 main().catch((error: unknown) => {

@@ -56,6 +56,7 @@ export const tenantPolicies = {
   PayoutMethod: { owner: "program", column: "programId", partner: { own: (partnerId) => ({ partnerId }) } },
   BillingProfile: { owner: "program", column: "programId", partner: { own: (partnerId) => ({ partnerId }) } },
   Conversion: { owner: "program", column: "programId", partner: { own: (partnerId) => ({ commissions: { some: { partnerId } } }) } },
+  ConversionCount: { owner: "program", column: "programId", partner: "hidden" },
   Reversal: { owner: "program", column: "programId", partner: { own: (partnerId) => ({ conversion: { commissions: { some: { partnerId } } } }) } },
   Commission: { owner: "program", column: "programId", partner: { own: (partnerId) => ({ partnerId }) } },
   Balance: { owner: "program", column: "programId", partner: { own: (partnerId) => ({ partnerId }) } },

@@ -98,6 +98,42 @@ describe.each(databaseTargets())("recording conversions on %s", (target) => {
     });
   });
 
+  it("answers a new sale's columns from what it wrote, as a read of the stored sale answers them", async () => {
+    // The payload of a new sale is not read back when only its own columns are asked for.
+    const columns = "id externalId amount { amount currency } exchangeRate reversedAmount { amount currency } occurredAt createdAt metadata";
+    const written = await t.raw(
+      {
+        query: `mutation Record($input: RecordConversionInput!) { recordConversion(input: $input) { created conversion { ${columns} } userErrors { code } } }`,
+        variables: { input: input({ externalId: "order-columns", currency: "EUR", amount: "33.30", exchangeRate: "1.0837500", metadata: { z: [1, { b: null }], a: "x" } }) },
+      },
+      integration,
+    );
+    const payload = (written.data as { recordConversion: { created: boolean; conversion: { id: string } } }).recordConversion;
+    expect(payload.created).toBe(true);
+    const read = await t.raw({ query: `query Read($id: ID!) { conversion(id: $id) { ${columns} } }`, variables: { id: payload.conversion.id } }, integration);
+    expect(read.errors).toBeUndefined();
+    expect(payload.conversion).toEqual((read.data as { conversion: unknown }).conversion);
+    expect(payload.conversion).toMatchObject({ amount: { amount: "33.30", currency: "EUR" }, exchangeRate: "1.08375", metadata: { z: [1, { b: null }], a: "x" } });
+  });
+
+  it("counts the program's conversions from the count kept as they are recorded, and filtered lists by their rows", async () => {
+    const counter = await createPartnerFixture(t, acme);
+    const before = dataOf(await t.gql(ConversionsDoc, { first: 1 }, acme.adminToken)).conversions.totalCount;
+    const batch = dataOf(
+      await t.gql(RecordConversionsDoc, { input: { items: [input(), input(), input({ partners: [{ id: counter.id }] })] } }, integration),
+    ).recordConversions;
+    expect(batch.userErrors).toEqual([]);
+    // A retry adds nothing to the count.
+    await t.gql(RecordConversionDoc, { input: input({ externalId: "order-1" }) }, integration);
+    const all = dataOf(await t.gql(ConversionsDoc, { first: 1 }, acme.adminToken)).conversions.totalCount;
+    expect(all).toBe(before + 3);
+    const rows = await t.raw({ query: "query { conversions(first: 1, filter: { reversed: false }) { totalCount } reversed: conversions(first: 1, filter: { reversed: true }) { totalCount } }" }, acme.adminToken);
+    const counted = rows.data as { conversions: { totalCount: number }; reversed: { totalCount: number } };
+    expect(counted.conversions.totalCount + counted.reversed.totalCount).toBe(all);
+    // A partner's count is of its own conversions.
+    expect(dataOf(await t.gql(ConversionsDoc, { first: 1 }, counter.token)).conversions.totalCount).toBe(1);
+  });
+
   it("records a batch all or nothing, naming the failing item", async () => {
     const before = dataOf(await t.gql(CommissionsCountDoc, {}, acme.adminToken)).commissions.totalCount;
     const bad = dataOf(

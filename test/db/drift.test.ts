@@ -21,7 +21,7 @@ const SQL_ONLY_INDEXES = new Set([
   "commissions_conversion_id_partner_id_key",
   "events_program_id_xid_id_idx",
   "conversions_program_id_id_reversed_idx",
-  "commissions_program_id_payable_at_unmarked_idx",
+  "commissions_maturing_idx",
 ]);
 
 const typeMap: Record<string, string[]> = {

@@ -68,7 +68,7 @@ describe("tenant policies", () => {
       .map(([name]) => name)
       .sort();
     expect(hidden).toEqual(
-      ["AccountingConnection", "AuditEntry", "IdempotencyKey", "IntegrationToken", "OutboxJob", "PaymentProviderConnection", "PayoutRun", "PayoutTransfer", "ProviderEvent"].sort(),
+      ["AccountingConnection", "AuditEntry", "ConversionCount", "IdempotencyKey", "IntegrationToken", "OutboxJob", "PaymentProviderConnection", "PayoutRun", "PayoutTransfer", "ProviderEvent"].sort(),
     );
     const programWide = Object.entries(tenantPolicies as Record<string, TenantPolicy>)
       .filter(([, policy]) => policy.owner === "program" && typeof policy.partner === "object" && "programWide" in policy.partner)

@@ -111,6 +111,11 @@ function conversionWhere(filter: typeof ConversionFilter.$inferInput | null | un
   return where;
 }
 
+/** Whether a filter narrows the list at all (an empty one, or one of nulls, does not). */
+function hasFilter(filter: typeof ConversionFilter.$inferInput | null | undefined): boolean {
+  return Object.values(filter ?? {}).some((value) => value != null);
+}
+
 const CONVERSION_READERS = READERS.conversion;
 const CONVERSION_WRITERS = { role: ["admin" as const], integration: "conversions:write" as const };
 
@@ -121,8 +126,13 @@ builder.queryFields((t) => ({
     description: "Conversions, newest first unless sorted. A partner sees those attributed to it.",
     authScopes: CONVERSION_READERS,
     args: { filter: t.arg({ type: ConversionFilter }), sort: t.arg({ type: ConversionSort }) },
-    totalCount: (_parent, args, ctx) => {
+    totalCount: async (_parent, args, ctx) => {
       if (args.filter?.partnerId) assertMayNamePartner(ctx, args.filter.partnerId.id);
+      // All of the program's conversions: the count kept as they are recorded, not a count of every row.
+      if (!isPartner(ctx) && !hasFilter(args.filter)) {
+        const counted = await ctx.db.conversionCount.aggregate({ _sum: { conversions: true } });
+        return Number(counted._sum.conversions ?? 0n);
+      }
       return ctx.db.conversion.count({ where: conversionWhere(args.filter) });
     },
     resolve: (query, _root, args, ctx) => {
@@ -185,6 +195,11 @@ function toServiceInput(item: {
   return { ...item, partners: item.partners.map((ref) => ({ id: ref.id?.id ?? null, externalId: ref.externalId, email: ref.email })) };
 }
 
+/** Whether plugin-prisma's query for a selection asks for nothing but the model's own columns (no relation, no count). */
+function columnsOnly(query: { include?: object; select?: object }): boolean {
+  return query.select === undefined && (query.include === undefined || Object.keys(query.include).length === 0);
+}
+
 defineMutation("recordConversion", {
   description: "Records a conversion and accrues its commissions. Idempotent by externalId.",
   authScopes: CONVERSION_WRITERS,
@@ -195,7 +210,10 @@ defineMutation("recordConversion", {
       nullable: true,
       resolve: async (query, payload, _args, ctx) => {
         const [first] = (payload.result as RecordedConversion[] | null) ?? [];
-        return first ? ctx.db.conversion.findUnique({ ...query, where: { id: first.id } }) : null;
+        if (!first) return null;
+        // Written by this request: a selection of its own columns alone is answered from what was written.
+        if (first.row && columnsOnly(query)) return first.row;
+        return ctx.db.conversion.findUnique({ ...query, where: { id: first.id } });
       },
     }),
     created: t.boolean({

@@ -1,3 +1,4 @@
+import { randomInt } from "node:crypto";
 import type { Decimal } from "decimal.js";
 import { computeCommission, ruleForSale, type CommissionRule } from "../../domain/commission-rule.ts";
 import { parseCurrencyCode, type CurrencyCode } from "../../domain/currency.ts";
@@ -5,12 +6,12 @@ import { userError, UserErrorsThrown, type Result, type UserError } from "../../
 import { parseAmount, parseDecimal, roundToMinorUnit } from "../../domain/money.ts";
 import { addDays, monthOf } from "../../domain/program-time.ts";
 import { uuidv7 } from "../../db/uuid.ts";
+import { Prisma, type Conversion } from "../../generated/prisma/client.ts";
 import { Ledger } from "../ledger/ledger.ts";
-import { audit } from "../audit.ts";
 import type { Actor, ServiceDeps } from "../deps.ts";
 import { RetryTransaction, transact, type Tx } from "../transact.ts";
 import { contentHash } from "./content-hash.ts";
-import { resolvePartners, type PartnerRefInput } from "./resolve-partners.ts";
+import { matchPartners, partnerKeys, type PartnerKeys, type PartnerRefInput } from "./resolve-partners.ts";
 
 export const MAX_BATCH = 500;
 const MAX_PARTNERS_PER_CONVERSION = 10;
@@ -51,7 +52,12 @@ export interface RecordedConversion {
   externalId: string;
   /** False when the same conversion was posted before (an idempotent retry). */
   created: boolean;
+  /** The row as written, when this call wrote it: its payload needs no read back. */
+  row?: ConversionRow;
 }
+
+/** A conversion's columns, as the client reads them. */
+export type ConversionRow = Conversion;
 
 interface ProgramRow {
   currency: string;
@@ -103,17 +109,43 @@ export function recordConversions(
   return transact(deps, actor, (tx) => record(tx, items, pathOf));
 }
 
+/** The program, the partners a batch names and its conversions recorded before, as one statement reads them. */
+interface BatchContext extends ProgramRow {
+  partners: { id: string; externalId: string | null; email: string | null; status: string; commissionRuleOverride: unknown }[];
+  existing: { id: string; externalId: string; contentHash: string }[];
+}
+
+/**
+ * One round trip for all a batch must know before it writes: the program
+ * (FOR SHARE: its currency and rule cannot change under a batch being
+ * accrued), the partners it names (by id, externalId or email) and the
+ * conversions already recorded under its externalIds, each read by an index
+ * that starts with program_id.
+ */
+async function readContext(tx: Tx, keys: PartnerKeys, externalIds: string[]): Promise<BatchContext | undefined> {
+  const [row] = await tx.db.$queryRaw<BatchContext[]>`
+    SELECT p.currency, p.time_zone, p.commission_rule, p.hold_period_days, p.approval_mode::text AS approval_mode,
+           (SELECT coalesce(json_agg(json_build_object('id', x.id, 'externalId', x.external_id, 'email', x.email, 'status', x.status,
+                                                       'commissionRuleOverride', x.commission_rule_override)), '[]'::json)
+              FROM partners x
+             WHERE x.program_id = ${tx.programId}::uuid
+               AND (x.id = ANY(${keys.ids}::uuid[]) OR x.external_id = ANY(${keys.externalIds}::text[]) OR x.email = ANY(${keys.emails}::text[]))) AS partners,
+           (SELECT coalesce(json_agg(json_build_object('id', c.id, 'externalId', c.external_id, 'contentHash', c.content_hash)), '[]'::json)
+              FROM conversions c WHERE c.program_id = ${tx.programId}::uuid AND c.external_id = ANY(${externalIds}::text[])) AS existing
+      FROM programs p WHERE p.id = ${tx.programId}::uuid FOR SHARE OF p`;
+  return row;
+}
+
 async function record(tx: Tx, items: ConversionInput[], pathOf: (index: number) => string[]): Promise<RecordedConversion[]> {
-  // FOR SHARE: the currency and rule cannot change under a batch being accrued.
-  const [program] = await tx.db.$queryRaw<ProgramRow[]>`
-    SELECT currency, time_zone, commission_rule, hold_period_days, approval_mode::text AS approval_mode
-      FROM programs WHERE id = ${tx.programId}::uuid FOR SHARE`;
-  if (!program) throw new Error("program not found");
+  const refs = items.flatMap((item, index) => item.partners.map((ref, i) => ({ ref, path: [...pathOf(index), "partners", String(i)] })));
+  const keys = partnerKeys(refs);
+  const context = await readContext(tx, keys, [...new Set(items.map((item) => item.externalId.trim()))]);
+  if (!context) throw new Error("program not found");
+  const program: ProgramRow = context;
   const programCurrency = program.currency as CurrencyCode;
 
   const errors: UserError[] = [];
-  const refs = items.flatMap((item, index) => item.partners.map((ref, i) => ({ ref, path: [...pathOf(index), "partners", String(i)] })));
-  const partners = await resolvePartners(tx, refs);
+  const partners = matchPartners(refs, keys, context.partners);
   errors.push(...partners.errors);
 
   const checked: Checked[] = [];
@@ -190,10 +222,7 @@ async function record(tx: Tx, items: ConversionInput[], pathOf: (index: number) 
     });
   });
 
-  const existing = await tx.db.conversion.findMany({
-    where: { externalId: { in: checked.map((c) => c.externalId) } },
-    select: { id: true, externalId: true, contentHash: true },
-  });
+  const existing = context.existing;
   const existingById = new Map(existing.map((row) => [row.externalId, row]));
   for (const item of checked) {
     const previous = existingById.get(item.externalId);
@@ -224,6 +253,27 @@ async function record(tx: Tx, items: ConversionInput[], pathOf: (index: number) 
   return checked.map((item) => results.get(item.externalId)!);
 }
 
+/** A commission line about to be written. */
+interface NewSaleLine {
+  id: string;
+  conversionId: string;
+  partnerId: string;
+  amount: Decimal;
+  rule: CommissionRule;
+  tierSequence: number | null;
+  occurredAt: Date;
+  payableAt: Date;
+  matured: boolean;
+}
+
+/**
+ * Round trips, in one transaction: BEGIN, the context (readContext), the
+ * conversions with their commission lines, the ledger's flush (audit,
+ * balance lock in partner id order, movements, balance update, events),
+ * COMMIT. Tiered rules number each sale among the partner's sales of the
+ * month under the balance lock, so for them the lock and the count come
+ * between the conversions and their lines (two more).
+ */
 async function accrue(
   tx: Tx,
   program: ProgramRow,
@@ -234,30 +284,35 @@ async function accrue(
   const currency = program.currency as CurrencyCode;
   const ids = fresh.map(() => uuidv7());
   const saleAmounts = fresh.map((item) => (item.rate ? item.amount.times(item.rate) : item.amount));
-  // Inserted first, before any lock: a concurrent batch with one of these ids
-  // makes this insert wait for it, then skip the row; we then start over and
-  // find its conversion as an earlier post.
-  const inserted = await tx.db.$queryRaw<{ id: string; external_id: string }[]>`
-    INSERT INTO conversions (id, program_id, external_id, amount, currency, exchange_rate, program_amount, occurred_at, metadata, content_hash, created_at)
-    SELECT c.id, ${tx.programId}::uuid, c.external_id, c.amount, c.currency, c.rate, c.program_amount, c.occurred_at, c.metadata, c.hash, ${tx.now}
-      FROM unnest(${ids}::uuid[], ${fresh.map((i) => i.externalId)}::text[], ${fresh.map((i) => i.amount.toFixed())}::numeric[],
-                  ${fresh.map((i) => i.currency)}::text[], ${fresh.map((i) => i.rate?.toFixed() ?? null)}::numeric[],
-                  ${saleAmounts.map((a) => roundToMinorUnit(a, currency).toFixed())}::numeric[], ${fresh.map((i) => i.occurredAt)}::timestamptz[],
-                  ${fresh.map((i) => (i.metadata ? JSON.stringify(i.metadata) : null))}::jsonb[], ${fresh.map((i) => i.hash)}::text[])
-           AS c(id, external_id, amount, currency, rate, program_amount, occurred_at, metadata, hash)
-    ON CONFLICT (program_id, external_id) DO NOTHING
-    RETURNING id::text, external_id`;
-  if (inserted.length !== fresh.length) throw new RetryTransaction("a conversion id was recorded concurrently");
-
   const ledger = new Ledger(tx, "conversion.record");
   const partnerIds = [...new Set(fresh.flatMap((item) => item.partnerIds))];
-  await ledger.lockPartners(partnerIds);
   const ruleOf = new Map(partnerIds.map((id) => [id, ruleForSale({ partnerOverride: overrides.get(id) as CommissionRule | null, programRule: program.commission_rule })]));
-
-  // Sale numbers for tiered rules, per partner and month, counted under the lock.
-  const nextSale = new Map<string, number>();
   const tieredPartners = partnerIds.filter((id) => ruleOf.get(id)!.type === "TIERED");
-  if (tieredPartners.length > 0) {
+  const status = program.approval_mode === "AUTOMATIC" ? "APPROVED" : "PENDING";
+
+  // The conversions go first, before any balance lock: a concurrent batch
+  // with one of these ids makes this insert wait for it, then skip the row;
+  // we then start over and find its conversion as an earlier post. Their
+  // lines are inserted by the same statement for the conversions it
+  // inserted, when no sale needs a number counted under the lock.
+  const sales = conversionsInsert(tx, fresh, ids, saleAmounts, currency);
+  let lines: NewSaleLine[];
+  let inserted: { id: string; external_id: string }[];
+  if (tieredPartners.length === 0) {
+    lines = saleLines(tx, program, fresh, ids, saleAmounts, ruleOf, new Map());
+    inserted = await tx.db.$queryRaw<{ id: string; external_id: string }[]>`
+      WITH inserted AS (${sales}), counted AS (${countAdded(tx)}),
+           lines AS (${linesInsert(tx, lines, status, currency)} WHERE l.conversion_id IN (SELECT id FROM inserted))
+      SELECT id::text, external_id FROM inserted`;
+    if (inserted.length !== fresh.length) throw new RetryTransaction("a conversion id was recorded concurrently");
+    ledger.lockAtFlush(partnerIds);
+  } else {
+    inserted = await tx.db.$queryRaw<{ id: string; external_id: string }[]>`
+      WITH inserted AS (${sales}), counted AS (${countAdded(tx)}) SELECT id::text, external_id FROM inserted`;
+    if (inserted.length !== fresh.length) throw new RetryTransaction("a conversion id was recorded concurrently");
+    await ledger.lockPartners(partnerIds);
+    // Sale numbers for tiered rules, per partner and month, counted under the lock.
+    const nextSale = new Map<string, number>();
     const months = fresh.map((item) => monthOf(item.occurredAt, program.time_zone));
     const from = new Date(Math.min(...months.map((m) => m.start.getTime())));
     const to = new Date(Math.max(...months.map((m) => m.end.getTime())));
@@ -269,20 +324,74 @@ async function accrue(
          AND c.partner_id = ANY(${tieredPartners}::uuid[]) AND c.occurred_at >= ${from} AND c.occurred_at < ${to}
        GROUP BY 1, 2`;
     for (const row of counts) nextSale.set(`${row.partner_id}/${row.month}`, row.n);
+    lines = saleLines(tx, program, fresh, ids, saleAmounts, ruleOf, nextSale);
+    await tx.db.$executeRaw`${linesInsert(tx, lines, status, currency)}`;
   }
 
-  const lines: {
-    id: string;
-    conversionId: string;
-    partnerId: string;
-    amount: Decimal;
-    rule: CommissionRule;
-    tierSequence: number | null;
-    occurredAt: Date;
-    payableAt: Date;
-    matured: boolean;
-  }[] = [];
-  const status = program.approval_mode === "AUTOMATIC" ? "APPROVED" : "PENDING";
+  for (const line of lines) {
+    ledger.move(line, null, { status, matured: line.matured, inOpenPayout: false });
+    ledger.emit(line.partnerId, "commission.accrued", line.id, {
+      id: line.id,
+      partnerId: line.partnerId,
+      kind: "CONVERSION",
+      status,
+      amount: line.amount.toFixed(),
+      currency,
+      conversionId: line.conversionId,
+      relatedId: null,
+      payableAt: line.payableAt.toISOString(),
+      matured: line.matured,
+    });
+  }
+  const linesOf = new Map<string, NewSaleLine[]>();
+  for (const line of lines) linesOf.set(line.conversionId, [...(linesOf.get(line.conversionId) ?? []), line]);
+  ledger.audit(
+    ...fresh.map((item, i) => ({
+      action: "conversion.record",
+      entityType: "Conversion",
+      entityId: ids[i]!,
+      after: {
+        externalId: item.externalId,
+        amount: item.amount.toFixed(),
+        currency: item.currency,
+        exchangeRate: item.rate?.toFixed() ?? null,
+        occurredAt: item.occurredAt.toISOString(),
+        commissions: (linesOf.get(ids[i]!) ?? []).map((l) => ({ id: l.id, partnerId: l.partnerId, amount: l.amount.toFixed(), status })),
+      },
+    })),
+  );
+  await ledger.flush();
+  for (const [i, item] of fresh.entries()) {
+    const row: ConversionRow = {
+      id: ids[i]!,
+      programId: tx.programId,
+      externalId: item.externalId,
+      amount: new Prisma.Decimal(item.amount.toFixed()),
+      currency: item.currency,
+      exchangeRate: item.rate ? new Prisma.Decimal(item.rate.toFixed()) : null,
+      programAmount: new Prisma.Decimal(roundToMinorUnit(saleAmounts[i]!, currency).toFixed()),
+      reversedAmount: new Prisma.Decimal(0),
+      occurredAt: item.occurredAt,
+      metadata: (item.metadata ?? null) as ConversionRow["metadata"],
+      contentHash: item.hash,
+      createdAt: tx.now,
+    };
+    results.set(item.externalId, { id: ids[i]!, externalId: item.externalId, created: true, row });
+  }
+}
+
+/** A line per (sale, partner) by the partner's rule; `nextSale` holds the sales counted so far per partner and month (tiered rules). */
+function saleLines(
+  tx: Tx,
+  program: ProgramRow,
+  fresh: Checked[],
+  ids: string[],
+  saleAmounts: Decimal[],
+  ruleOf: Map<string, CommissionRule>,
+  nextSale: Map<string, number>,
+): NewSaleLine[] {
+  const currency = program.currency as CurrencyCode;
+  const lines: NewSaleLine[] = [];
   fresh.forEach((item, i) => {
     for (const partnerId of item.partnerIds) {
       const rule = ruleOf.get(partnerId)!;
@@ -307,8 +416,38 @@ async function accrue(
       });
     }
   });
+  return lines;
+}
 
-  await tx.db.$executeRaw`
+/** The conversions' INSERT, skipping any externalId recorded meanwhile; returns the ids it inserted. */
+function conversionsInsert(tx: Tx, fresh: Checked[], ids: string[], saleAmounts: Decimal[], currency: CurrencyCode): Prisma.Sql {
+  return Prisma.sql`
+    INSERT INTO conversions (id, program_id, external_id, amount, currency, exchange_rate, program_amount, occurred_at, metadata, content_hash, created_at)
+    SELECT c.id, ${tx.programId}::uuid, c.external_id, c.amount, c.currency, c.rate, c.program_amount, c.occurred_at, c.metadata, c.hash, ${tx.now}
+      FROM unnest(${ids}::uuid[], ${fresh.map((i) => i.externalId)}::text[], ${fresh.map((i) => i.amount.toFixed())}::numeric[],
+                  ${fresh.map((i) => i.currency)}::text[], ${fresh.map((i) => i.rate?.toFixed() ?? null)}::numeric[],
+                  ${saleAmounts.map((a) => roundToMinorUnit(a, currency).toFixed())}::numeric[], ${fresh.map((i) => i.occurredAt)}::timestamptz[],
+                  ${fresh.map((i) => (i.metadata ? JSON.stringify(i.metadata) : null))}::jsonb[], ${fresh.map((i) => i.hash)}::text[])
+           AS c(id, external_id, amount, currency, rate, program_amount, occurred_at, metadata, hash)
+    ON CONFLICT (program_id, external_id) DO NOTHING
+    RETURNING id, external_id`;
+}
+
+/**
+ * Adds the conversions of the CTE `inserted` to the program's count
+ * (conversion_counts), in one of its 16 slots at random: batches running at
+ * once seldom wait on each other's slot.
+ */
+function countAdded(tx: Tx): Prisma.Sql {
+  return Prisma.sql`
+    INSERT INTO conversion_counts (program_id, slot, conversions)
+    SELECT ${tx.programId}::uuid, ${randomInt(16)}, count(*) FROM inserted HAVING count(*) > 0
+    ON CONFLICT (program_id, slot) DO UPDATE SET conversions = conversion_counts.conversions + excluded.conversions`;
+}
+
+/** The lines' INSERT (a WHERE on `l` may follow). */
+function linesInsert(tx: Tx, lines: NewSaleLine[], status: string, currency: CurrencyCode): Prisma.Sql {
+  return Prisma.sql`
     INSERT INTO commissions (id, program_id, partner_id, conversion_id, kind, status, amount, currency, rule, tier_sequence,
                              occurred_at, payable_at, matured, created_by, created_at, updated_at)
     SELECT l.id, ${tx.programId}::uuid, l.partner_id, l.conversion_id, 'CONVERSION', ${status}::"CommissionStatus", l.amount, ${currency},
@@ -318,38 +457,4 @@ async function accrue(
                   ${lines.map((l) => l.tierSequence)}::int[], ${lines.map((l) => l.occurredAt)}::timestamptz[],
                   ${lines.map((l) => l.payableAt)}::timestamptz[], ${lines.map((l) => l.matured)}::boolean[])
            AS l(id, partner_id, conversion_id, amount, rule, tier_sequence, occurred_at, payable_at, matured)`;
-
-  for (const line of lines) {
-    ledger.move(line, null, { status, matured: line.matured, inOpenPayout: false });
-    ledger.emit(line.partnerId, "commission.accrued", line.id, {
-      id: line.id,
-      partnerId: line.partnerId,
-      kind: "CONVERSION",
-      status,
-      amount: line.amount.toFixed(),
-      currency,
-      conversionId: line.conversionId,
-      relatedId: null,
-      payableAt: line.payableAt.toISOString(),
-      matured: line.matured,
-    });
-  }
-  await audit(
-    tx,
-    ...fresh.map((item, i) => ({
-      action: "conversion.record",
-      entityType: "Conversion",
-      entityId: ids[i]!,
-      after: {
-        externalId: item.externalId,
-        amount: item.amount.toFixed(),
-        currency: item.currency,
-        exchangeRate: item.rate?.toFixed() ?? null,
-        occurredAt: item.occurredAt.toISOString(),
-        commissions: lines.filter((l) => l.conversionId === ids[i]).map((l) => ({ id: l.id, partnerId: l.partnerId, amount: l.amount.toFixed(), status })),
-      },
-    })),
-  );
-  await ledger.flush();
-  for (const [i, item] of fresh.entries()) results.set(item.externalId, { id: ids[i]!, externalId: item.externalId, created: true });
 }

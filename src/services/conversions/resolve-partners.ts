@@ -23,16 +23,15 @@ function keyOf(ref: PartnerRefInput): string | undefined {
   return given.length === 1 ? given[0] : undefined;
 }
 
-/**
- * Finds the partners a batch names, in one query. Returns, per reference,
- * the partner or a UserError at `path(ref)`: NOT_FOUND for a partner this
- * program does not have (another program's behaves the same), INVALID_INPUT
- * for a reference naming none or several keys.
- */
-export async function resolvePartners(
-  tx: Tx,
-  refs: { ref: PartnerRefInput; path: string[] }[],
-): Promise<{ byRef: Map<string, ResolvedPartner>; errors: UserError[]; keyOf: (ref: PartnerRefInput) => string | undefined }> {
+/** The keys a batch names partners by, to look them up in one query, and the references that name none or several. */
+export interface PartnerKeys {
+  ids: string[];
+  externalIds: string[];
+  emails: string[];
+  errors: UserError[];
+}
+
+export function partnerKeys(refs: { ref: PartnerRefInput; path: string[] }[]): PartnerKeys {
   const errors: UserError[] = [];
   const ids = new Set<string>();
   const externalIds = new Set<string>();
@@ -48,14 +47,16 @@ export async function resolvePartners(
     } else if (ref.externalId) externalIds.add(ref.externalId);
     else if (ref.email) emails.add(ref.email.trim().toLowerCase());
   }
-  const or = [
-    ...(ids.size ? [{ id: { in: [...ids] } }] : []),
-    ...(externalIds.size ? [{ externalId: { in: [...externalIds] } }] : []),
-    ...(emails.size ? [{ email: { in: [...emails] } }] : []),
-  ];
-  const found = or.length
-    ? await tx.db.partner.findMany({ where: { OR: or }, select: { id: true, externalId: true, email: true, status: true, commissionRuleOverride: true } })
-    : [];
+  return { ids: [...ids], externalIds: [...externalIds], emails: [...emails], errors };
+}
+
+/** The partners found for `keys`, indexed by every key they can be named by; NOT_FOUND for each reference that names none of them. */
+export function matchPartners(
+  refs: { ref: PartnerRefInput; path: string[] }[],
+  keys: PartnerKeys,
+  found: { id: string; externalId: string | null; email: string | null; status: string; commissionRuleOverride: unknown }[],
+): { byRef: Map<string, ResolvedPartner>; errors: UserError[]; keyOf: (ref: PartnerRefInput) => string | undefined } {
+  const errors = [...keys.errors];
   const byRef = new Map<string, ResolvedPartner>();
   for (const partner of found) {
     const resolved = { id: partner.id, status: partner.status, commissionRuleOverride: partner.commissionRuleOverride };
@@ -68,4 +69,26 @@ export async function resolvePartners(
     if (key && !byRef.has(key)) errors.push(userError("NOT_FOUND", `no partner with ${key.replace(":", " ")} in this program`, path));
   }
   return { byRef, errors, keyOf };
+}
+
+/**
+ * Finds the partners a batch names, in one query. Returns, per reference,
+ * the partner or a UserError at `path(ref)`: NOT_FOUND for a partner this
+ * program does not have (another program's behaves the same), INVALID_INPUT
+ * for a reference naming none or several keys.
+ */
+export async function resolvePartners(
+  tx: Tx,
+  refs: { ref: PartnerRefInput; path: string[] }[],
+): Promise<{ byRef: Map<string, ResolvedPartner>; errors: UserError[]; keyOf: (ref: PartnerRefInput) => string | undefined }> {
+  const keys = partnerKeys(refs);
+  const or = [
+    ...(keys.ids.length ? [{ id: { in: keys.ids } }] : []),
+    ...(keys.externalIds.length ? [{ externalId: { in: keys.externalIds } }] : []),
+    ...(keys.emails.length ? [{ email: { in: keys.emails } }] : []),
+  ];
+  const found = or.length
+    ? await tx.db.partner.findMany({ where: { OR: or }, select: { id: true, externalId: true, email: true, status: true, commissionRuleOverride: true } })
+    : [];
+  return matchPartners(refs, keys, found);
 }

@@ -1,12 +1,13 @@
 import type { Decimal } from "decimal.js";
 import { addLineChange, bucketOf, emptyDelta, isZeroDelta, type BalanceDelta, type Bucket, type BucketInput } from "../../domain/balance.ts";
-import { dec, ZERO } from "../../domain/money.ts";
-import { holdEnded, withHoldsEnded } from "../../domain/payable.ts";
+import { dec } from "../../domain/money.ts";
+import { holdEnded } from "../../domain/payable.ts";
 import { LINE_HOLDING_PAYOUT_STATUSES } from "../../domain/payout-status.ts";
 import type { CommissionKind, CommissionStatus } from "../../generated/prisma/enums.ts";
-import type { Prisma } from "../../generated/prisma/client.ts";
+import { Prisma } from "../../generated/prisma/client.ts";
 import { uuidv7 } from "../../db/uuid.ts";
-import { unmarkedPayableByPartner } from "../commissions/payable-lines.ts";
+import { unmarkedPayableSql } from "../commissions/payable-lines.ts";
+import { auditInsert, type AuditInput } from "../audit.ts";
 import { storedEvent, type BalancePayload, type CommissionPayload, type EventPayloads, type EventType } from "../events.ts";
 import type { Tx } from "../transact.ts";
 
@@ -120,7 +121,10 @@ export class Ledger {
   private readonly pending = new Map<string, PendingEvent[]>();
   private readonly movements: Movement[] = [];
   private readonly locked = new Set<string>();
+  /** Partners whose balance rows the flush itself locks (lockAtFlush). */
+  private readonly lockedAtFlush = new Set<string>();
   private readonly currencies = new Map<string, string>();
+  private readonly audits: AuditInput[] = [];
 
   /** `cause` names what moves the money (the service action, or the job), stored with every movement. */
   constructor(
@@ -146,6 +150,27 @@ export class Ledger {
 
   isLocked(partnerId: string): boolean {
     return this.locked.has(partnerId);
+  }
+
+  /**
+   * For a service that reads nothing of these balances and decides nothing
+   * from them (recording a sale at a flat or percentage rule): the partners'
+   * rows are locked by the flush's own statement, in id order, before the
+   * update, and held to commit like lockPartners' lock; the round trip of a
+   * lock of its own is saved. A partner without a balance row fails the
+   * flush, as lockPartners would.
+   */
+  lockAtFlush(partnerIds: Iterable<string>): void {
+    for (const id of partnerIds) {
+      if (this.locked.has(id)) continue;
+      this.locked.add(id);
+      this.lockedAtFlush.add(id);
+    }
+  }
+
+  /** Audit entries written by the flush's statement (see `audit` in audit.ts); noted for the movements' links at once. */
+  audit(...entries: AuditInput[]): void {
+    this.audits.push(...entries);
   }
 
   private deltaFor(partnerId: string): BalanceDelta {
@@ -214,104 +239,158 @@ export class Ledger {
     this.pending.set(partnerId, list);
   }
 
-  /** Appends the movements, linked to the audit entries written so far in the transaction. */
-  private async writeMovements(): Promise<void> {
-    if (this.movements.length === 0) return;
+  /** The movements' INSERT, linked to the audit entries written so far in the transaction. */
+  private movementsInsert(): Prisma.Sql {
     const moves = this.movements;
     const audited = this.tx.audited ?? new Map<string, string>();
-    await this.tx.db.$executeRaw`
+    // A partner locked at flush has its currency from the lock (the CTE "locked" of the flush), joined once.
+    const atFlush = this.lockedAtFlush.size > 0;
+    const currency = atFlush ? Prisma.sql`coalesce(m.currency, l.currency)` : Prisma.sql`m.currency`;
+    const join = atFlush ? Prisma.sql`LEFT JOIN locked l ON l.partner_id = m.partner_id` : Prisma.empty;
+    return Prisma.sql`
       INSERT INTO balance_movements (id, program_id, partner_id, commission_id, payout_id, currency, entry, from_bucket, to_bucket, amount,
                                      occurred_at, recorded_at, cause, reason, audit_entry_id)
-      SELECT m.id, ${this.tx.programId}::uuid, m.partner_id, m.commission_id, m.payout_id, m.currency, m.entry, m.from_bucket, m.to_bucket, m.amount,
+      SELECT m.id, ${this.tx.programId}::uuid, m.partner_id, m.commission_id, m.payout_id, ${currency}, m.entry, m.from_bucket, m.to_bucket, m.amount,
              m.occurred_at, ${this.tx.now}, ${this.cause}, m.reason, m.audit_entry_id
         FROM unnest(${moves.map((m) => m.id)}::uuid[], ${moves.map((m) => m.partnerId)}::uuid[], ${moves.map((m) => m.commissionId)}::uuid[],
-                    ${moves.map((m) => m.payoutId)}::uuid[], ${moves.map((m) => this.currencies.get(m.partnerId)!)}::text[],
+                    ${moves.map((m) => m.payoutId)}::uuid[], ${moves.map((m) => this.currencies.get(m.partnerId) ?? null)}::text[],
                     ${moves.map((m) => m.entry)}::text[], ${moves.map((m) => (m.from ? BUCKET_SQL[m.from] : null))}::text[],
                     ${moves.map((m) => (m.to ? BUCKET_SQL[m.to] : null))}::text[], ${moves.map((m) => m.amount.toFixed())}::numeric[],
                     ${moves.map((m) => m.occurredAt)}::timestamptz[], ${moves.map((m) => m.reason)}::text[],
                     ${moves.map((m) => audited.get(m.commissionId) ?? (m.payoutId ? audited.get(m.payoutId) : undefined) ?? null)}::uuid[])
-             AS m(id, partner_id, commission_id, payout_id, currency, entry, from_bucket, to_bucket, amount, occurred_at, reason, audit_entry_id)`;
-    this.movements.length = 0;
+             AS m(id, partner_id, commission_id, payout_id, currency, entry, from_bucket, to_bucket, amount, occurred_at, reason, audit_entry_id)
+        ${join}`;
   }
 
-  /** Writes the movements, the balance changes and the events; returns the new balances. */
+  /**
+   * Writes the audit entries, the movements, the balance changes and the
+   * events in one statement (one round trip): the balances are updated
+   * under their lock (taken before, or by this statement in id order for
+   * partners locked at flush), each partner's events are numbered from its
+   * row's new sequence, and a partner whose lines changed gets a
+   * balance.changed event carrying the updated balance. The events are
+   * published after commit. Returns the new balances.
+   */
   async flush(): Promise<Map<string, BalanceRow>> {
     const balances = new Map<string, BalanceRow>();
-    await this.writeMovements();
+    // Audit first: the movements link to the entries (tx.audited) as they are noted.
+    const audits = this.audits.splice(0);
     const partnerIds = [...new Set([...this.deltas.keys(), ...this.pending.keys()])].sort();
-    if (partnerIds.length === 0) return balances;
-    const events = partnerIds.map((id) => this.pending.get(id) ?? []);
-    // Every partner whose lines changed also gets a balance.changed event with the new balance.
-    const counts = partnerIds.map((id, i) => events[i]!.length + (isZeroDelta(this.deltas.get(id) ?? emptyDelta()) ? 0 : 1));
-    const delta = (key: keyof BalanceDelta) => partnerIds.map((id) => (this.deltas.get(id) ?? emptyDelta())[key].toFixed());
-    const rows = await this.tx.db.$queryRaw<(BalanceSqlRow & { event_sequence: bigint })[]>`UPDATE balances AS b SET
-        pending = b.pending + d.pending,
-        payable = b.payable + d.payable,
-        in_payouts = b.in_payouts + d.in_payouts,
-        paid = b.paid + d.paid,
-        lifetime_earned = b.lifetime_earned + d.lifetime_earned,
-        event_sequence = b.event_sequence + d.events,
-        updated_at = ${this.tx.now}
-      FROM unnest(${partnerIds}::uuid[], ${delta("pending")}::numeric[], ${delta("payable")}::numeric[],
-                  ${delta("inPayouts")}::numeric[], ${delta("paid")}::numeric[], ${delta("lifetimeEarned")}::numeric[],
-                  ${counts}::int[])
-           AS d(partner_id, pending, payable, in_payouts, paid, lifetime_earned, events)
-      WHERE b.partner_id = d.partner_id AND b.program_id = ${this.tx.programId}::uuid
-      RETURNING b.partner_id::text, b.currency, b.pending::text, b.payable::text, b.in_payouts::text, b.paid::text,
-                b.lifetime_earned::text, b.event_sequence`;
-
-    // A balance is announced as the payable rule reads it (withHoldsEnded): lines whose
-    // hold ended but that no one has marked yet are payable in the event too.
-    const announced = partnerIds.filter((_id, i) => counts[i]! > events[i]!.length);
-    const unmarked = announced.length > 0 ? await unmarkedPayableByPartner(this.tx.db, this.tx.programId, announced, this.tx.now) : new Map<string, Decimal>();
-    const eventRows: { partnerId: string; sequence: bigint; type: string; entityId: string; payload: unknown }[] = [];
-    for (const row of rows) {
-      const balance = balanceFromSql(row);
-      balances.set(row.partner_id, balance);
-      const index = partnerIds.indexOf(row.partner_id);
-      const list = [...events[index]!];
-      if (counts[index]! > list.length) {
-        const shown = withHoldsEnded(balance, unmarked.get(row.partner_id) ?? ZERO);
-        list.push({ type: "balance.changed", entityId: row.partner_id, payload: balanceSnapshot(shown) });
-      }
-      let sequence = BigInt(row.event_sequence) - BigInt(list.length);
-      for (const event of list) {
-        sequence += 1n;
-        eventRows.push({ partnerId: row.partner_id, sequence, ...event });
-      }
+    if (partnerIds.length === 0) {
+      if (audits.length > 0) await this.tx.db.$executeRaw`${auditInsert(this.tx, audits)}`;
+      return balances;
     }
-    if (eventRows.length > 0) {
-      const inserted = await this.tx.db.$queryRaw<
-        { id: bigint; partner_id: string; partner_sequence: bigint; type: string; entity_id: string; payload: unknown; created_at: Date; xid: string }[]
-      >`INSERT INTO events (program_id, partner_id, partner_sequence, type, entity_id, payload, created_at)
-        SELECT ${this.tx.programId}::uuid, e.partner_id, e.seq, e.type, e.entity_id, e.payload, ${this.tx.now}
-          FROM unnest(${eventRows.map((e) => e.partnerId)}::uuid[], ${eventRows.map((e) => e.sequence.toString())}::bigint[],
-                      ${eventRows.map((e) => e.type)}::text[], ${eventRows.map((e) => e.entityId)}::uuid[],
-                      ${eventRows.map((e) => JSON.stringify(e.payload))}::jsonb[])
-               AS e(partner_id, seq, type, entity_id, payload)
-        RETURNING id, partner_id::text, partner_sequence, type, entity_id::text, payload, created_at, xid::text`;
-      for (const row of inserted) {
+    const auditCte = audits.length > 0 ? Prisma.sql`audited AS (${auditInsert(this.tx, audits)}),` : Prisma.empty;
+    const lockIds = partnerIds.filter((id) => this.lockedAtFlush.has(id));
+    const lockCte =
+      lockIds.length > 0
+        ? Prisma.sql`locked AS (SELECT partner_id, currency FROM balances WHERE program_id = ${this.tx.programId}::uuid AND partner_id = ANY(${lockIds}::uuid[])
+                                 ORDER BY partner_id FOR UPDATE),`
+        : Prisma.empty;
+    // An uncorrelated subquery: a one-time filter run before the update touches a row, so every lock is taken in id order first.
+    const afterLocks = lockIds.length > 0 ? Prisma.sql`AND (SELECT count(*) FROM locked) >= 0` : Prisma.empty;
+    const movementsCte = this.movements.length > 0 ? Prisma.sql`moved AS (${this.movementsInsert()}),` : Prisma.empty;
+    this.movements.length = 0;
+
+    const delta = (key: keyof BalanceDelta) => partnerIds.map((id) => (this.deltas.get(id) ?? emptyDelta())[key].toFixed());
+    // Each partner's events in order; one more, balance.changed (payload and entity filled in by the statement), when its lines changed.
+    const events: { partnerId: string; ordinal: number; type: string; entityId: string | null; payload: string | null }[] = [];
+    const counts = partnerIds.map((id) => {
+      const list = this.pending.get(id) ?? [];
+      for (const [i, event] of list.entries()) events.push({ partnerId: id, ordinal: i + 1, type: event.type, entityId: event.entityId, payload: JSON.stringify(event.payload) });
+      if (isZeroDelta(this.deltas.get(id) ?? emptyDelta())) return list.length;
+      events.push({ partnerId: id, ordinal: list.length + 1, type: "balance.changed", entityId: null, payload: null });
+      return list.length + 1;
+    });
+    // A balance is announced as the payable rule reads it (domain/payable.ts, withHoldsEnded): lines
+    // whose hold ended but that no one has marked yet move from pending to payable in the event too.
+    const announced = partnerIds.filter((id, i) => counts[i]! > (this.pending.get(id)?.length ?? 0));
+    const endedCte =
+      announced.length > 0
+        ? Prisma.sql`ended AS (SELECT c.partner_id, sum(c.amount) AS amount FROM commissions c
+                                WHERE c.program_id = ${this.tx.programId}::uuid AND c.partner_id = ANY(${announced}::uuid[]) AND ${unmarkedPayableSql(this.tx.now)}
+                                GROUP BY c.partner_id),`
+        : Prisma.sql`ended AS (SELECT NULL::uuid AS partner_id, NULL::numeric AS amount WHERE false),`;
+    const rows = await this.tx.db.$queryRaw<(BalanceSqlRow & { event_sequence: bigint; events: StoredEventJson[] })[]>`
+      WITH ${auditCte} ${lockCte} ${movementsCte} ${endedCte}
+      updated AS (
+        UPDATE balances AS b SET
+          pending = b.pending + d.pending,
+          payable = b.payable + d.payable,
+          in_payouts = b.in_payouts + d.in_payouts,
+          paid = b.paid + d.paid,
+          lifetime_earned = b.lifetime_earned + d.lifetime_earned,
+          event_sequence = b.event_sequence + d.events,
+          updated_at = ${this.tx.now}
+        FROM unnest(${partnerIds}::uuid[], ${delta("pending")}::numeric[], ${delta("payable")}::numeric[],
+                    ${delta("inPayouts")}::numeric[], ${delta("paid")}::numeric[], ${delta("lifetimeEarned")}::numeric[],
+                    ${counts}::int[])
+             AS d(partner_id, pending, payable, in_payouts, paid, lifetime_earned, events)
+        WHERE b.partner_id = d.partner_id AND b.program_id = ${this.tx.programId}::uuid ${afterLocks}
+        RETURNING b.partner_id, b.currency, b.pending, b.payable, b.in_payouts, b.paid, b.lifetime_earned, b.event_sequence, d.events AS written
+      ),
+      emitted AS (
+        INSERT INTO events (program_id, partner_id, partner_sequence, type, entity_id, payload, created_at)
+        SELECT ${this.tx.programId}::uuid, e.partner_id, u.event_sequence - u.written + e.ordinal, e.type, coalesce(e.entity_id, e.partner_id),
+               coalesce(e.payload, jsonb_build_object('partnerId', u.partner_id::text, 'currency', u.currency,
+                 'pending', trim_scale(u.pending - coalesce(x.amount, 0))::text, 'payable', trim_scale(u.payable + coalesce(x.amount, 0))::text,
+                 'inPayouts', trim_scale(u.in_payouts)::text,
+                 'paid', trim_scale(u.paid)::text, 'lifetimeEarned', trim_scale(u.lifetime_earned)::text)),
+               ${this.tx.now}
+          FROM unnest(${events.map((e) => e.partnerId)}::uuid[], ${events.map((e) => e.ordinal)}::int[], ${events.map((e) => e.type)}::text[],
+                      ${events.map((e) => e.entityId)}::uuid[], ${events.map((e) => e.payload)}::jsonb[])
+               AS e(partner_id, ordinal, type, entity_id, payload)
+          JOIN updated u ON u.partner_id = e.partner_id
+          LEFT JOIN ended x ON x.partner_id = e.partner_id
+        RETURNING id, partner_id, partner_sequence, type, entity_id, payload, created_at, xid
+      )
+      SELECT u.partner_id::text, u.currency, u.pending::text, u.payable::text, u.in_payouts::text, u.paid::text, u.lifetime_earned::text, u.event_sequence,
+             (SELECT coalesce(json_agg(json_build_object('id', e.id::text, 'sequence', e.partner_sequence::text, 'type', e.type, 'entityId', e.entity_id::text,
+                                                         'payload', e.payload, 'createdAt', e.created_at, 'xid', e.xid::text) ORDER BY e.partner_sequence), '[]'::json)
+                FROM emitted e WHERE e.partner_id = u.partner_id) AS events
+        FROM updated u ORDER BY u.partner_id`;
+    if (rows.length !== partnerIds.length) {
+      const found = new Set(rows.map((row) => row.partner_id));
+      throw new Error(`Ledger: no balance row for partner ${partnerIds.find((id) => !found.has(id))}`);
+    }
+    for (const row of rows) {
+      balances.set(row.partner_id, balanceFromSql(row));
+      this.currencies.set(row.partner_id, row.currency);
+      for (const event of row.events) {
         this.tx.events.push(
           storedEvent(
             {
-              id: row.id.toString(),
+              id: event.id,
               programId: this.tx.programId,
               partnerId: row.partner_id,
-              partnerSequence: row.partner_sequence.toString(),
-              entityId: row.entity_id,
-              createdAt: new Date(row.created_at).toISOString(),
-              xid: row.xid,
+              partnerSequence: event.sequence,
+              entityId: event.entityId,
+              createdAt: new Date(event.createdAt).toISOString(),
+              xid: event.xid,
             },
-            row.type,
-            row.payload,
+            event.type,
+            event.payload,
           ),
         );
       }
     }
     this.deltas.clear();
     this.pending.clear();
+    // Held from here to commit.
+    this.lockedAtFlush.clear();
     return balances;
   }
+}
+
+/** An event as the flush's statement returns it (json: ids, sequences and xids as text). */
+interface StoredEventJson {
+  id: string;
+  sequence: string;
+  type: string;
+  entityId: string;
+  payload: unknown;
+  createdAt: string;
+  xid: string;
 }
 
 export function balanceSnapshot(balance: BalanceRow): BalancePayload {
