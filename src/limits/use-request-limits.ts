@@ -175,6 +175,7 @@ export function useRequestLimits(options: RequestLimitOptions): Plugin {
         };
         budget.signal.addEventListener("abort", onAbort, { once: true });
         disconnected?.addEventListener("abort", onAbort, { once: true });
+        if (disconnected?.aborted) stop!(disconnected.reason); // gone before it started
         const aborted = () => budget.signal.aborted || disconnected?.aborted === true;
         let execution: Promise<unknown> | undefined;
         try {
