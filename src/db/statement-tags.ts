@@ -18,6 +18,8 @@ import pg from "pg";
  * mutation's transaction is bounded by its own timeouts.
  */
 const currentTag = new AsyncLocalStorage<string>();
+/** Requests stopped at their time limit (or whose client left) whose work may still be running. */
+const stoppedTags = new Set<string>();
 const TAG_PREFIX = "/* accrue-request:";
 
 function tagged(tag: string, text: string): string {
@@ -29,12 +31,31 @@ export function runTagged<T>(tag: string, work: () => T): T {
   return currentTag.run(tag, work);
 }
 
+/**
+ * Refuses every further statement of request `tag` until `work` (the stopped
+ * request's execution, still resolving fields in the background) settles:
+ * with no abort signal in the executor, this is what keeps a stopped query
+ * from sending more SQL.
+ */
+export function refuseStatementsOf(tag: string, work: Promise<unknown>): void {
+  stoppedTags.add(tag);
+  const release = () => void stoppedTags.delete(tag);
+  work.then(release, release);
+}
+
 /** Makes the pool tag the statements it sends for a tagged request. */
 export function tagStatements(pool: pg.Pool): void {
   const query = pool.query.bind(pool) as (...args: unknown[]) => unknown;
   (pool as { query: unknown }).query = (config: unknown, ...rest: unknown[]) => {
     const tag = currentTag.getStore();
     if (tag !== undefined) {
+      if (stoppedTags.has(tag)) {
+        const refused = new Error("the request was stopped; its statements are not sent");
+        const callback = rest.at(-1);
+        if (typeof callback !== "function") return Promise.reject(refused);
+        process.nextTick(callback as (error: Error) => void, refused);
+        return undefined;
+      }
       if (typeof config === "string") config = tagged(tag, config);
       // Plain query configs only: a Submittable (cursor, stream) is left as it is.
       else if (config && typeof config === "object" && typeof (config as { text?: unknown }).text === "string" && typeof (config as { submit?: unknown }).submit !== "function") {

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { GraphQLError, getOperationAST, Kind, type DocumentNode, type ExecutionResult, type SelectionSetNode } from "graphql";
 import type { Plugin } from "graphql-yoga";
 import type { Viewer } from "../auth/viewer.ts";
-import { runTagged } from "../db/statement-tags.ts";
+import { refuseStatementsOf, runTagged } from "../db/statement-tags.ts";
 import type { Logger } from "../logger.ts";
 import { MAX_BULK } from "../services/commissions/review-commissions.ts";
 import { MAX_BATCH } from "../services/conversions/record-conversions.ts";
@@ -160,14 +160,34 @@ export function useRequestLimits(options: RequestLimitOptions): Plugin {
         const timer = setTimeout(() => budget.abort(timeout), options.queryTimeoutMs);
         // A client that goes away stops its query too.
         const disconnected = context.request?.signal;
-        const signal = disconnected ? AbortSignal.any([budget.signal, disconnected]) : budget.signal;
-        // graphql-tools' executor (yoga's) checks the signal before each field and stops waiting at once.
-        (executeArgs as { signal?: AbortSignal }).signal = signal;
         const tag = randomUUID();
+        // On PostgreSQL the executor gets no abort signal (graphql-tools checks one
+        // around every field: a quarter of the dashboard's execution): the answer
+        // stops waiting at the limit, the statements still running are cancelled
+        // and the stopped request's further statements are refused by the pool
+        // (refuseStatementsOf), so what is left of it runs in memory only. The
+        // embedded database cancels nothing, so there the executor stops field by field.
+        let stop: ((reason: unknown) => void) | undefined;
+        const stopped = new Promise<never>((_, reject) => (stop = reject));
+        stopped.catch(() => {}); // read by the race on PostgreSQL only
+        const onAbort = function (this: AbortSignal) {
+          stop!(this.reason);
+        };
+        budget.signal.addEventListener("abort", onAbort, { once: true });
+        disconnected?.addEventListener("abort", onAbort, { once: true });
+        if (disconnected?.aborted) stop!(disconnected.reason); // gone before it started
+        const aborted = () => budget.signal.aborted || disconnected?.aborted === true;
+        let execution: Promise<unknown> | undefined;
         try {
-          return (await (options.cancelStatements ? runTagged(tag, () => executeFn(executeArgs)) : executeFn(executeArgs))) as ExecutionResult;
+          if (options.cancelStatements) {
+            execution = Promise.resolve(runTagged(tag, () => executeFn(executeArgs)));
+            return (await Promise.race([execution, stopped])) as ExecutionResult;
+          }
+          (executeArgs as { signal?: AbortSignal }).signal = disconnected ? AbortSignal.any([budget.signal, disconnected]) : budget.signal;
+          return (await executeFn(executeArgs)) as ExecutionResult;
         } catch (error) {
-          if (!signal.aborted) throw error;
+          if (!aborted()) throw error;
+          if (execution) refuseStatementsOf(tag, execution);
           const cancelled = options.cancelStatements
             ? await options.cancelStatements(tag).catch((cancelError: unknown) => {
                 options.logger.warn({ err: cancelError }, "could not cancel a stopped query's statements");
@@ -181,6 +201,8 @@ export function useRequestLimits(options: RequestLimitOptions): Plugin {
           return { errors: [timeout] };
         } finally {
           clearTimeout(timer);
+          budget.signal.removeEventListener("abort", onAbort);
+          disconnected?.removeEventListener("abort", onAbort);
         }
       });
     },
