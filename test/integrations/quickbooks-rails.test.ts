@@ -27,7 +27,8 @@ const BounceByHandDoc = graphql(`
  * payment and removes the Bill; RETURNED after paid is what a bounce recorded
  * by hand is in QuickBooks: the Bill and its payment stay, nothing else is
  * written, and the money owed again is billed with the partner's next payout.
- * PayPal's paid and failed case is in test/api/payout-sending.test.ts.
+ * PayPal's paid and failed case is in test/api/payout-sending.test.ts; its
+ * returns (a paid item refunded, an unclaimed one returned) are here.
  */
 describe.each(databaseTargets())("QuickBooks through Wise and Stripe on %s", (target) => {
   let t: TestApp;
@@ -103,9 +104,9 @@ describe.each(databaseTargets())("QuickBooks through Wise and Stripe on %s", (ta
     Object.assign(t.app.deps, { paymentRails: createPaymentRails(t.app.config.payments, t.app.deps.secrets, { attempts: 2, baseDelayMs: 5, maxDelayMs: 50 }) });
     acme = await createProgramFixture(t, { name: "Acme" });
     integration = await acme.integrationToken(["CONVERSIONS_WRITE"]);
-    for (const provider of ["WISE", "STRIPE"] as const) {
+    for (const provider of ["PAYPAL", "WISE", "STRIPE"] as const) {
       const path = (await connectProvider(t, acme, s, provider)).webhookPath;
-      s[provider === "WISE" ? "wise" : "stripe"].listener = `${t.url}${path}`;
+      s[provider === "PAYPAL" ? "paypal" : provider === "WISE" ? "wise" : "stripe"].listener = `${t.url}${path}`;
     }
     for (const account of ["acct_1Ida", "acct_1Jon", "acct_1Kai"]) s.stripe.connectedAccounts.set(account, { transfers: "active" });
     await connectQuickBooks(t, acme, qbo);
@@ -220,5 +221,35 @@ describe.each(databaseTargets())("QuickBooks through Wise and Stripe on %s", (ta
       expect(billed.partner.accountingVendorId).toBe(p.vendorId);
       expect(qbo.bills.get(billed.accountingBillId!)).toMatchObject({ TotalAmt: owed, Balance: owed, Line: [expect.objectContaining({ Amount: owed })] });
     }
+  });
+
+  it("PayPal: a paid item refunded leaves QuickBooks as it was; an unclaimed one returned after 30 days never arrived, so it books nothing and its Bill is removed", async () => {
+    const lia = await billedPayout("Lia Refund", { type: "PAYPAL", email: "lia@example.com" }, "400.00");
+    const max = await billedPayout("Max Unclaimed", { type: "PAYPAL", email: "max@example.com" }, "300.00");
+    s.paypal.fates.set("max@example.com", "UNCLAIMED");
+    await send([lia.payoutId, max.payoutId]);
+    await tick();
+    await s.paypal.settle((await transferOf(lia.payoutId)).providerBatchId!);
+    await tick();
+    await tick();
+    await expectBookedPaid(lia, 40);
+    // Unclaimed: still on its way, still the approval's Bill, nothing paid.
+    expect([(await row(max.payoutId)).status, (await sync(max.payoutId)).accountingSyncStatus]).toEqual(["PROCESSING", "BILLED"]);
+    expect(paymentsFor(max.billId)).toEqual([]);
+
+    const booked = await row(lia.payoutId);
+    const from = qbo.requests.length;
+    await s.paypal.refund((await transferOf(lia.payoutId)).providerTransferId!);
+    await tick();
+    await tick();
+    expect((await row(lia.payoutId)).status).toBe("RETURNED");
+    expect(writesSince(from)).toEqual([]);
+    expect(await row(lia.payoutId)).toMatchObject({ accountingSyncStatus: booked.accountingSyncStatus, accountingBillPaymentId: booked.accountingBillPaymentId });
+    expect(paymentsFor(lia.billId)).toHaveLength(1);
+
+    await s.paypal.expireUnclaimed((await transferOf(max.payoutId)).providerTransferId!);
+    await tick(); // FAILED: it never arrived
+    await tick(); // the Bill's removal
+    await expectBookedNothing(max);
   });
 });
