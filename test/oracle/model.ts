@@ -94,8 +94,8 @@ const counts = (status: Status) => status !== "CANCELLED" && status !== "REVERSE
 export interface PartnerSetup {
   hasMethod: boolean;
   hasBilling: boolean;
-  /** The rail its default method is paid through: Stripe answers at once, PayPal later. */
-  rail?: "STRIPE" | "PAYPAL";
+  /** The rail its default method is paid through: Stripe answers at once, PayPal and Wise later. */
+  rail?: "STRIPE" | "PAYPAL" | "WISE";
 }
 
 export interface Balance {
@@ -482,23 +482,24 @@ export class Model {
    * positive amount is handed over. A synchronous rail (Stripe) answers at
    * once: "paid" pays it as an operator's payment does (its lines PAID);
    * "failed" means nothing was sent: the payout is FAILED (final) and its
-   * lines are payable again. An asynchronous one (PayPal) leaves it
+   * lines are payable again. An asynchronous one (PayPal, Wise) leaves it
    * PROCESSING, its lines in it, until `settle`.
    */
   send(key: number, fate: "paid" | "failed"): boolean {
     const payout = this.payouts[key]!;
     if (payout.status !== "APPROVED" || !payout.amount.greaterThan(0)) return false;
     payout.viaRail = true;
-    if (this.partners[payout.partner]!.rail === "PAYPAL") payout.status = "PROCESSING";
+    if (this.partners[payout.partner]!.rail !== "STRIPE") payout.status = "PROCESSING";
     else if (fate === "paid") this.payLines(payout);
     else this.failPayout(payout);
     return true;
   }
 
-  /** An asynchronous rail's answer to a PROCESSING payout it has not answered yet: paid, failed, or unclaimed (stays PROCESSING). */
-  settle(key: number, fate: "paid" | "failed" | "unclaimed"): boolean {
+  /** An asynchronous rail's answer to a PROCESSING payout it has not answered yet: paid, failed, or unclaimed (stays PROCESSING; PayPal only: Wise has no such state, so it pays). */
+  settle(key: number, answer: "paid" | "failed" | "unclaimed"): boolean {
     const payout = this.payouts[key]!;
     if (payout.status !== "PROCESSING" || payout.unclaimed) return false;
+    const fate = answer === "unclaimed" && this.partners[payout.partner]!.rail !== "PAYPAL" ? "paid" : answer;
     if (fate === "paid") this.payLines(payout);
     else if (fate === "failed") this.failPayout(payout);
     else payout.unclaimed = true;

@@ -5,6 +5,7 @@ import { hasPostgres } from "../helpers/databases.ts";
 import { createPartnerFixture, createProgramFixture, type ProgramFixture } from "../helpers/fixtures.ts";
 import { startPayPalStandIn, type PayPalStandIn } from "../helpers/paypal-stand-in.ts";
 import { startStripeStandIn, type StripeStandIn } from "../helpers/stripe-stand-in.ts";
+import { startWiseStandIn, type WiseStandIn } from "../helpers/wise-stand-in.ts";
 import { startTestApp, type TestApp } from "../helpers/test-app.ts";
 import { dec, Model, type Dec, type MLine, type ReviewAction } from "./model.ts";
 
@@ -137,8 +138,36 @@ const TOUR: [Op[], Op[]] = [
 const START = "2026-03-10T12:00:00.000Z";
 /** Stripe Connect's stand-in (over HTTP): the rail sendPayouts pays partner 1 through, answering at once. */
 let stripe: StripeStandIn;
-/** PayPal Payouts' stand-in (over HTTP): partner 0's rail, which answers later (settle). */
+/** PayPal Payouts' stand-in (over HTTP): partner 0's rail in odd runs, which answers later (settle). */
 let paypal: PayPalStandIn;
+/** Wise's stand-in (over HTTP): partner 0's rail in even runs, which answers later too. */
+let wise: WiseStandIn;
+
+/** The second fixed run (automatic approval): partner 0 is paid through Wise, paid then bounced back, cancelled, paid. */
+const WISE_TOUR: [Op[], Op[]] = [
+  [
+    { op: "sale", partner: 0, two: false, cents: 30_000, eur: false, daysAgo: 6 },
+    { op: "sale", partner: 1, two: false, cents: 10_000, eur: false, daysAgo: 6 },
+    { op: "sale", partner: 0, two: false, cents: 8_000, eur: true, daysAgo: 6 },
+  ],
+  [
+    { op: "draft", partner: 0 },
+    { op: "approvePayout", payout: 0 },
+    { op: "send", payout: 0, fate: "paid" },
+    { op: "settle", payout: 0, fate: "paid" },
+    { op: "providerReturn", payout: 0 },
+    { op: "draft", partner: 0 },
+    { op: "approvePayout", payout: 0 },
+    { op: "send", payout: 0, fate: "paid" },
+    { op: "refund", sale: 0, cents: 10_000, chargeback: false },
+    { op: "settle", payout: 0, fate: "failed" },
+    { op: "draft", partner: 0 },
+    { op: "approvePayout", payout: 0 },
+    { op: "send", payout: 0, fate: "paid" },
+    { op: "settle", payout: 0, fate: "unclaimed" },
+    { op: "advance", days: 1 },
+  ],
+];
 
 /** Sends a GraphQL document as text (no codegen), failing on top-level errors. */
 async function call<T = any>(t: TestApp, token: string, query: string, variables: Record<string, unknown> = {}): Promise<T> {
@@ -191,11 +220,14 @@ async function newWorld(t: TestApp, run: number): Promise<World> {
   const viaPayPal = await mutate(t, program.adminToken, "connectPaymentProvider", { provider: "PAYPAL", environment: "SANDBOX", paypal: { clientId: paypal.clientId, clientSecret: paypal.clientSecret, webhookId: paypal.webhookId } }, "connection { webhookPath }");
   expect(viaPayPal.userErrors).toEqual([]);
   paypal.listener = `${t.url}${viaPayPal.connection.webhookPath}`;
+  const viaWise = await mutate(t, program.adminToken, "connectPaymentProvider", { provider: "WISE", environment: "SANDBOX", wise: { apiToken: wise.token, profileId: wise.profileId } }, "connection { webhookPath }");
+  expect(viaWise.userErrors).toEqual([]);
+  wise.listener = `${t.url}${viaWise.connection.webhookPath}`;
   const accounts: (string | null)[] = [];
   const emails: (string | null)[] = [];
   const partners: string[] = [];
   const setups = [
-    { hasMethod: true, hasBilling: true, rail: "PAYPAL" as const },
+    { hasMethod: true, hasBilling: true, rail: run % 2 === 1 ? ("PAYPAL" as const) : ("WISE" as const) },
     { hasMethod: true, hasBilling: true, rail: "STRIPE" as const },
     // Never paid: no payout method. A run skips it, and payableNow must too.
     { hasMethod: false, hasBilling: true },
@@ -209,9 +241,13 @@ async function newWorld(t: TestApp, run: number): Promise<World> {
       const account = setup.rail === "STRIPE" ? `acct_1Oracle${run}p${i}` : null;
       const email = setup.rail === "PAYPAL" ? `o${i}-${run}@paypal.oracle.test` : null;
       if (account) stripe.connectedAccounts.set(account, { transfers: "active" });
-      const method = account ? { type: "STRIPE", accountId: account } : { type: "PAYPAL", email };
+      const method = account
+        ? { type: "STRIPE", accountId: account }
+        : setup.rail === "WISE"
+          ? { type: "WISE", currency: "EUR", accountName: `Olga Oracle${i}`, iban: "DE89 3704 0044 0532 0130 00" }
+          : { type: "PAYPAL", email };
       const viaRail = await mutate(t, program.adminToken, "addPayoutMethod", { partnerId: partner.id, method, makeDefault: true }, "payoutMethod { verificationStatus }");
-      expect(viaRail.payoutMethod?.verificationStatus).toBe("VERIFIED");
+      expect(viaRail.payoutMethod?.verificationStatus, JSON.stringify(viaRail.userErrors)).toBe("VERIFIED");
       accounts.push(account);
       emails.push(email);
     } else {
@@ -373,17 +409,22 @@ async function apply(t: TestApp, w: World, op: Op): Promise<boolean> {
     case "settle": {
       if (model.payouts.length === 0) return false;
       const payout = aim(model.payouts, (p) => p.status === "PROCESSING" && !p.unclaimed, op.payout)!;
-      // PayPal settles the batch (the partner's item meets the fate) and tells accrue by webhook; the rails task applies it.
-      const batchId = (await transfersOf(t, admin, payout.id!)).find((x) => x.provider === "PAYPAL" && x.status === "PROCESSING")?.providerBatchId;
+      // PayPal settles the batch (the partner's item meets the fate), Wise moves the transfer (sent, or cancelled; it has no unclaimed);
+      // each tells accrue by webhook; the rails task applies it.
+      const transfer = (await transfersOf(t, admin, payout.id!)).find((x) => x.provider !== "STRIPE" && x.status === "PROCESSING");
       let took = false;
-      if (batchId) {
+      if (transfer?.provider === "PAYPAL" && transfer.providerBatchId) {
         paypal.fates.set(w.emails[payout.partner]!, ({ paid: "SUCCESS", failed: "FAILED", unclaimed: "UNCLAIMED" } as const)[op.fate]);
-        await paypal.settle(batchId);
-        await t.app.scheduler.tasks.paymentRails();
-        const after = await transfersOf(t, admin, payout.id!);
-        took = after.every((x) => x.status !== "PROCESSING");
+        await paypal.settle(transfer.providerBatchId);
+      } else if (transfer?.provider === "WISE" && transfer.providerTransferId) {
+        const states = op.fate === "failed" ? ["cancelled"] : ["funds_converted", "outgoing_payment_sent"];
+        for (const state of states) await wise.simulate(Number(transfer.providerTransferId), state);
       }
-      return agree(model.settle(payout.key, op.fate), took, { batchId });
+      if (transfer) {
+        await t.app.scheduler.tasks.paymentRails();
+        took = (await transfersOf(t, admin, payout.id!)).every((x) => x.status !== "PROCESSING");
+      }
+      return agree(model.settle(payout.key, op.fate), took, transfer);
     }
     case "providerReturn": {
       if (model.payouts.length === 0) return false;
@@ -391,8 +432,9 @@ async function apply(t: TestApp, w: World, op: Op): Promise<boolean> {
       const transfer = (await transfersOf(t, admin, payout.id!)).find((x) => x.status === "PAID" || x.status === "UNCLAIMED");
       let took = false;
       if (transfer?.providerTransferId) {
-        // Stripe reverses the whole transfer; PayPal refunds a paid item, or returns an unclaimed one after 30 days; each tells accrue by webhook; the rails task applies it.
+        // Stripe reverses the whole transfer; Wise's bounces back; PayPal refunds a paid item, or returns an unclaimed one after 30 days; each tells accrue by webhook; the rails task applies it.
         if (transfer.provider === "STRIPE") await stripe.reverse(transfer.providerTransferId);
+        else if (transfer.provider === "WISE") await wise.simulate(Number(transfer.providerTransferId), "bounced_back");
         else if (transfer.status === "PAID") await paypal.refund(transfer.providerTransferId);
         else await paypal.expireUnclaimed(transfer.providerTransferId);
         await t.app.scheduler.tasks.paymentRails();
@@ -482,13 +524,16 @@ describe.skipIf(!hasPostgres)("money oracle (PostgreSQL, over HTTP)", () => {
     stripe = await startStripeStandIn();
     stripe.balances.set("usd", 10n ** 12n);
     paypal = await startPayPalStandIn();
+    wise = await startWiseStandIn();
+    wise.balances.set("USD", "1000000000.00");
     // The hold-release task runs after each step of half the runs, as time passing would run it; never on its own timer.
-    t = await startTestApp("postgres", { env: { ACCRUE_SCHEDULER: "false", ACCRUE_MAX_QUERY_COST: "2000000", STRIPE_API_URL: stripe.url, PAYPAL_API_URL: paypal.url } });
+    t = await startTestApp("postgres", { env: { ACCRUE_SCHEDULER: "false", ACCRUE_MAX_QUERY_COST: "2000000", STRIPE_API_URL: stripe.url, PAYPAL_API_URL: paypal.url, WISE_API_URL: wise.url, WISE_WEBHOOK_PUBLIC_KEY: wise.webhookPublicKey } });
   });
   afterAll(async () => {
     await t?.stop();
     await stripe?.close();
     await paypal?.close();
+    await wise?.close();
   });
 
   it("keeps balances, payouts, statements and payableNow equal to the model through random operations", async () => {
@@ -511,7 +556,7 @@ describe.skipIf(!hasPostgres)("money oracle (PostgreSQL, over HTTP)", () => {
           await check(t, w, `run ${run} step ${w.step} ${JSON.stringify(op)}`);
         }
       }),
-      { numRuns: Number(process.env.ORACLE_RUNS ?? 8), seed, path: process.env.ORACLE_PATH, examples: process.env.ORACLE_PATH ? [] : [TOUR], endOnFailure: true, verbose: 1 },
+      { numRuns: Number(process.env.ORACLE_RUNS ?? 8), seed, path: process.env.ORACLE_PATH, examples: process.env.ORACLE_PATH ? [] : [TOUR, WISE_TOUR], endOnFailure: true, verbose: 1 },
     );
     console.info(`money oracle (seed ${seed}): operations that took effect ${JSON.stringify(tookEffect)}`);
     if (process.env.ORACLE_PATH === undefined) {
