@@ -23,7 +23,13 @@ import { Decimal } from "decimal.js";
  *   payment would; a failure ("nothing was sent") puts its lines back to
  *   payable and is final; a return after paid "books the money back as the
  *   bounce path does, without inflating totals", once, and the payout is
- *   RETURNED.
+ *   RETURNED;
+ * - through an asynchronous rail (PayPal), docs/payment-rails.md's states:
+ *   a sent payout is PROCESSING, "handed to a provider", its lines still in
+ *   the payout ("it is open, so they cannot be paid twice"), until the
+ *   provider confirms (PAID) or refuses (FAILED); an unclaimed payment
+ *   "stays PROCESSING"; money that comes back before it was ever confirmed
+ *   is a failure (FAILED, lines payable again), after it, a return.
  */
 
 const D = Decimal.clone({ precision: 40, rounding: Decimal.ROUND_HALF_UP });
@@ -70,6 +76,8 @@ export interface MPayout {
   bounced: boolean;
   /** Paid through a payment provider (sendPayouts), so the provider can return it. */
   viaRail: boolean;
+  /** PROCESSING at an asynchronous rail, which said the payment is unclaimed. */
+  unclaimed: boolean;
 }
 
 export const HOLD_DAYS = 3;
@@ -86,6 +94,8 @@ const counts = (status: Status) => status !== "CANCELLED" && status !== "REVERSE
 export interface PartnerSetup {
   hasMethod: boolean;
   hasBilling: boolean;
+  /** The rail its default method is paid through: Stripe answers at once, PayPal and Wise later. */
+  rail?: "STRIPE" | "PAYPAL" | "WISE";
 }
 
 export interface Balance {
@@ -169,7 +179,7 @@ export class Model {
   }
 
   private openPayout(partner: number): MPayout | undefined {
-    return this.payouts.find((p) => p.partner === partner && (p.status === "DRAFT" || p.status === "APPROVED"));
+    return this.payouts.find((p) => p.partner === partner && (p.status === "DRAFT" || p.status === "APPROVED" || p.status === "PROCESSING"));
   }
 
   /** Why a payout run would skip the partner now, or null. */
@@ -398,7 +408,7 @@ export class Model {
 
   draft(partner: number): boolean {
     if (this.blocker(partner) !== null) return false;
-    const payout: MPayout = { key: this.payouts.length, partner, status: "DRAFT", lines: new Set(), amount: ZERO, bounced: false, viaRail: false };
+    const payout: MPayout = { key: this.payouts.length, partner, status: "DRAFT", lines: new Set(), amount: ZERO, bounced: false, viaRail: false, unclaimed: false };
     for (const line of this.lines) {
       if (line.partner === partner && this.isPayable(line)) {
         payout.lines.add(line.key);
@@ -420,6 +430,11 @@ export class Model {
   payPayout(key: number): boolean {
     const payout = this.payouts[key]!;
     if (payout.status !== "APPROVED" || !payout.amount.greaterThan(0)) return false;
+    this.payLines(payout);
+    return true;
+  }
+
+  private payLines(payout: MPayout): void {
     payout.status = "PAID";
     for (const k of payout.lines) {
       const line = this.lines[k]!;
@@ -427,7 +442,13 @@ export class Model {
       line.heldFrom = null;
       line.payout = null;
     }
-    return true;
+  }
+
+  /** Nothing was sent: FAILED (final), and the lines are payable again. */
+  private failPayout(payout: MPayout): void {
+    payout.status = "FAILED";
+    for (const k of payout.lines) this.lines[k]!.payout = null;
+    payout.lines = new Set();
   }
 
   cancelPayout(key: number): boolean {
@@ -458,27 +479,45 @@ export class Model {
 
   /**
    * sendPayouts, then the provider's answer: an APPROVED payout with a
-   * positive amount is handed over; "paid" pays it as an operator's payment
-   * does (its lines PAID); "failed" means nothing was sent: the payout is
-   * FAILED (final) and its lines are payable again.
+   * positive amount is handed over. A synchronous rail (Stripe) answers at
+   * once: "paid" pays it as an operator's payment does (its lines PAID);
+   * "failed" means nothing was sent: the payout is FAILED (final) and its
+   * lines are payable again. An asynchronous one (PayPal, Wise) leaves it
+   * PROCESSING, its lines in it, until `settle`.
    */
   send(key: number, fate: "paid" | "failed"): boolean {
     const payout = this.payouts[key]!;
     if (payout.status !== "APPROVED" || !payout.amount.greaterThan(0)) return false;
-    if (fate === "paid") {
-      this.payPayout(key);
-      payout.viaRail = true;
-      return true;
-    }
-    payout.status = "FAILED";
-    for (const k of payout.lines) this.lines[k]!.payout = null;
-    payout.lines = new Set();
+    payout.viaRail = true;
+    if (this.partners[payout.partner]!.rail !== "STRIPE") payout.status = "PROCESSING";
+    else if (fate === "paid") this.payLines(payout);
+    else this.failPayout(payout);
     return true;
   }
 
-  /** The provider returns a payout it paid: booked as a bounce (once, if not already), and the payout is RETURNED. */
+  /** An asynchronous rail's answer to a PROCESSING payout it has not answered yet: paid, failed, or unclaimed (stays PROCESSING; PayPal only: Wise has no such state, so it pays). */
+  settle(key: number, answer: "paid" | "failed" | "unclaimed"): boolean {
+    const payout = this.payouts[key]!;
+    if (payout.status !== "PROCESSING" || payout.unclaimed) return false;
+    const fate = answer === "unclaimed" && this.partners[payout.partner]!.rail !== "PAYPAL" ? "paid" : answer;
+    if (fate === "paid") this.payLines(payout);
+    else if (fate === "failed") this.failPayout(payout);
+    else payout.unclaimed = true;
+    return true;
+  }
+
+  /**
+   * The provider says the money came back. After it was paid: booked as a
+   * bounce (once, if not already), and the payout is RETURNED. Before it was
+   * ever confirmed (an unclaimed payment returned): it never arrived, so
+   * FAILED, and its lines are payable again.
+   */
   providerReturn(key: number): boolean {
     const payout = this.payouts[key]!;
+    if (payout.status === "PROCESSING" && payout.unclaimed) {
+      this.failPayout(payout);
+      return true;
+    }
     if (payout.status !== "PAID" || !payout.viaRail) return false;
     if (!payout.bounced) this.bounce(key);
     payout.status = "RETURNED";

@@ -3,7 +3,9 @@ import { parse } from "csv-parse/sync";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hasPostgres } from "../helpers/databases.ts";
 import { createPartnerFixture, createProgramFixture, type ProgramFixture } from "../helpers/fixtures.ts";
+import { startPayPalStandIn, type PayPalStandIn } from "../helpers/paypal-stand-in.ts";
 import { startStripeStandIn, type StripeStandIn } from "../helpers/stripe-stand-in.ts";
+import { startWiseStandIn, type WiseStandIn } from "../helpers/wise-stand-in.ts";
 import { startTestApp, type TestApp } from "../helpers/test-app.ts";
 import { dec, Model, type Dec, type MLine, type ReviewAction } from "./model.ts";
 
@@ -37,10 +39,11 @@ type Op =
   | { op: "approvePayout" | "payPayout" | "cancelPayout" | "bounce"; payout: number }
   | { op: "removeLine"; payout: number; line: number }
   | { op: "send"; payout: number; fate: "paid" | "failed" }
+  | { op: "settle"; payout: number; fate: "paid" | "failed" | "unclaimed" }
   | { op: "providerReturn"; payout: number }
   | { op: "advance"; days: number };
 
-const KINDS = ["sale", "refund", "approve", "hold", "release", "cancel", "reinstate", "adjust", "credit", "writeOff", "draft", "approvePayout", "payPayout", "cancelPayout", "bounce", "removeLine", "send", "providerReturn", "advance"] as const;
+const KINDS = ["sale", "refund", "approve", "hold", "release", "cancel", "reinstate", "adjust", "credit", "writeOff", "draft", "approvePayout", "payPayout", "cancelPayout", "bounce", "removeLine", "send", "settle", "providerReturn", "advance"] as const;
 
 const saleArbitrary: fc.Arbitrary<Op> = fc.record({ op: fc.constant("sale" as const), partner: fc.nat(2), two: fc.boolean(), cents: fc.integer({ min: 1, max: 40_000 }), eur: fc.boolean(), daysAgo: fc.nat(6) });
 
@@ -58,6 +61,7 @@ const opArbitrary: fc.Arbitrary<Op> = fc.oneof(
   })),
   { weight: 2, arbitrary: fc.record({ op: fc.constant("removeLine" as const), payout: fc.nat(20), line: fc.nat(20) }) },
   { weight: 4, arbitrary: fc.record({ op: fc.constant("send" as const), payout: fc.nat(20), fate: fc.constantFrom("paid" as const, "paid" as const, "failed" as const) }) },
+  { weight: 3, arbitrary: fc.record({ op: fc.constant("settle" as const), payout: fc.nat(20), fate: fc.constantFrom("paid" as const, "paid" as const, "failed" as const, "unclaimed" as const) }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant("providerReturn" as const), payout: fc.nat(20) }) },
   { weight: 3, arbitrary: fc.record({ op: fc.constant("advance" as const), days: fc.integer({ min: 1, max: 12 }) }) },
 );
@@ -110,12 +114,60 @@ const TOUR: [Op[], Op[]] = [
     { op: "draft", partner: 1 },
     { op: "approvePayout", payout: 0 },
     { op: "send", payout: 0, fate: "failed" },
+    // Through PayPal (partner 0's rail): PROCESSING until PayPal answers; paid then refunded,
+    // unclaimed then returned (FAILED), refused (FAILED).
+    { op: "sale", partner: 0, two: false, cents: 40_000, eur: false, daysAgo: 6 },
+    { op: "approve", line: 0 },
+    { op: "draft", partner: 0 },
+    { op: "approvePayout", payout: 0 },
+    { op: "send", payout: 0, fate: "paid" },
+    { op: "settle", payout: 0, fate: "paid" },
+    { op: "providerReturn", payout: 0 },
+    { op: "draft", partner: 0 },
+    { op: "approvePayout", payout: 0 },
+    { op: "send", payout: 0, fate: "paid" },
+    { op: "settle", payout: 0, fate: "unclaimed" },
+    { op: "providerReturn", payout: 0 },
+    { op: "draft", partner: 0 },
+    { op: "approvePayout", payout: 0 },
+    { op: "send", payout: 0, fate: "paid" },
+    { op: "settle", payout: 0, fate: "failed" },
     { op: "advance", days: 1 },
   ],
 ];
 const START = "2026-03-10T12:00:00.000Z";
-/** Stripe Connect's stand-in (over HTTP): the rail sendPayouts pays through. */
+/** Stripe Connect's stand-in (over HTTP): the rail sendPayouts pays partner 1 through, answering at once. */
 let stripe: StripeStandIn;
+/** PayPal Payouts' stand-in (over HTTP): partner 0's rail in odd runs, which answers later (settle). */
+let paypal: PayPalStandIn;
+/** Wise's stand-in (over HTTP): partner 0's rail in even runs, which answers later too. */
+let wise: WiseStandIn;
+
+/** The second fixed run (automatic approval): partner 0 is paid through Wise, paid then bounced back, cancelled, paid. */
+const WISE_TOUR: [Op[], Op[]] = [
+  [
+    { op: "sale", partner: 0, two: false, cents: 30_000, eur: false, daysAgo: 6 },
+    { op: "sale", partner: 1, two: false, cents: 10_000, eur: false, daysAgo: 6 },
+    { op: "sale", partner: 0, two: false, cents: 8_000, eur: true, daysAgo: 6 },
+  ],
+  [
+    { op: "draft", partner: 0 },
+    { op: "approvePayout", payout: 0 },
+    { op: "send", payout: 0, fate: "paid" },
+    { op: "settle", payout: 0, fate: "paid" },
+    { op: "providerReturn", payout: 0 },
+    { op: "draft", partner: 0 },
+    { op: "approvePayout", payout: 0 },
+    { op: "send", payout: 0, fate: "paid" },
+    { op: "refund", sale: 0, cents: 10_000, chargeback: false },
+    { op: "settle", payout: 0, fate: "failed" },
+    { op: "draft", partner: 0 },
+    { op: "approvePayout", payout: 0 },
+    { op: "send", payout: 0, fate: "paid" },
+    { op: "settle", payout: 0, fate: "unclaimed" },
+    { op: "advance", days: 1 },
+  ],
+];
 
 /** Sends a GraphQL document as text (no codegen), failing on top-level errors. */
 async function call<T = any>(t: TestApp, token: string, query: string, variables: Record<string, unknown> = {}): Promise<T> {
@@ -142,6 +194,8 @@ interface World {
   program: ProgramFixture;
   /** Each partner's Stripe connected account (its default payout method), or null. */
   accounts: (string | null)[];
+  /** Each partner's PayPal email (its default payout method), or null. */
+  emails: (string | null)[];
   writer: string;
   partners: string[];
   model: Model;
@@ -163,11 +217,18 @@ async function newWorld(t: TestApp, run: number): Promise<World> {
   const connected = await mutate(t, program.adminToken, "connectPaymentProvider", { provider: "STRIPE", environment: "SANDBOX", stripe: { secretKey: stripe.secretKey, webhookSecret: stripe.webhookSecrets[0] } }, "connection { webhookPath }");
   expect(connected.userErrors).toEqual([]);
   stripe.listener = `${t.url}${connected.connection.webhookPath}`;
+  const viaPayPal = await mutate(t, program.adminToken, "connectPaymentProvider", { provider: "PAYPAL", environment: "SANDBOX", paypal: { clientId: paypal.clientId, clientSecret: paypal.clientSecret, webhookId: paypal.webhookId } }, "connection { webhookPath }");
+  expect(viaPayPal.userErrors).toEqual([]);
+  paypal.listener = `${t.url}${viaPayPal.connection.webhookPath}`;
+  const viaWise = await mutate(t, program.adminToken, "connectPaymentProvider", { provider: "WISE", environment: "SANDBOX", wise: { apiToken: wise.token, profileId: wise.profileId } }, "connection { webhookPath }");
+  expect(viaWise.userErrors).toEqual([]);
+  wise.listener = `${t.url}${viaWise.connection.webhookPath}`;
   const accounts: (string | null)[] = [];
+  const emails: (string | null)[] = [];
   const partners: string[] = [];
   const setups = [
-    { hasMethod: true, hasBilling: true },
-    { hasMethod: true, hasBilling: true },
+    { hasMethod: true, hasBilling: true, rail: run % 2 === 1 ? ("PAYPAL" as const) : ("WISE" as const) },
+    { hasMethod: true, hasBilling: true, rail: "STRIPE" as const },
     // Never paid: no payout method. A run skips it, and payableNow must too.
     { hasMethod: false, hasBilling: true },
   ];
@@ -177,16 +238,26 @@ async function newWorld(t: TestApp, run: number): Promise<World> {
     if (setup.hasMethod) {
       const added = await mutate(t, program.adminToken, "addPayoutMethod", { partnerId: partner.id, method: { type: "ACH", accountNumber: "000123456789", routingNumber: "011000015", accountType: "CHECKING", accountName: `O${i}` } }, "payoutMethod { id }");
       expect(added.userErrors).toEqual([]);
-      const account = `acct_1Oracle${run}p${i}`;
-      stripe.connectedAccounts.set(account, { transfers: "active" });
-      const viaStripe = await mutate(t, program.adminToken, "addPayoutMethod", { partnerId: partner.id, method: { type: "STRIPE", accountId: account }, makeDefault: true }, "payoutMethod { verificationStatus }");
-      expect(viaStripe.payoutMethod?.verificationStatus).toBe("VERIFIED");
+      const account = setup.rail === "STRIPE" ? `acct_1Oracle${run}p${i}` : null;
+      const email = setup.rail === "PAYPAL" ? `o${i}-${run}@paypal.oracle.test` : null;
+      if (account) stripe.connectedAccounts.set(account, { transfers: "active" });
+      const method = account
+        ? { type: "STRIPE", accountId: account }
+        : setup.rail === "WISE"
+          ? { type: "WISE", currency: "EUR", accountName: `Olga Oracle${i}`, iban: "DE89 3704 0044 0532 0130 00" }
+          : { type: "PAYPAL", email };
+      const viaRail = await mutate(t, program.adminToken, "addPayoutMethod", { partnerId: partner.id, method, makeDefault: true }, "payoutMethod { verificationStatus }");
+      expect(viaRail.payoutMethod?.verificationStatus, JSON.stringify(viaRail.userErrors)).toBe("VERIFIED");
       accounts.push(account);
-    } else accounts.push(null);
+      emails.push(email);
+    } else {
+      accounts.push(null);
+      emails.push(null);
+    }
     const billing = await mutate(t, program.adminToken, "setBillingProfile", { partnerId: partner.id, profile: { entityType: "INDIVIDUAL", legalName: `O${i}`, country: "US", taxForm: "W9", taxId: "123-45-6789" } }, "billingProfile { legalName }");
     expect(billing.userErrors).toEqual([]);
   }
-  return { program, accounts, writer, partners, model: new Model(setups, Date.parse(START), run % 2 === 1), step: 0 };
+  return { program, accounts, emails, writer, partners, model: new Model(setups, Date.parse(START), run % 2 === 1), step: 0 };
 }
 
 const monthOf = (ms: number) => new Date(ms).toISOString().slice(0, 7);
@@ -335,26 +406,54 @@ async function apply(t: TestApp, w: World, op: Op): Promise<boolean> {
       const expected = model.send(payout.key, op.fate);
       return agree(expected, result.payouts?.length === 1, result.skipped ?? result.userErrors);
     }
+    case "settle": {
+      if (model.payouts.length === 0) return false;
+      const payout = aim(model.payouts, (p) => p.status === "PROCESSING" && !p.unclaimed, op.payout)!;
+      // PayPal settles the batch (the partner's item meets the fate), Wise moves the transfer (sent, or cancelled; it has no unclaimed);
+      // each tells accrue by webhook; the rails task applies it.
+      const transfer = (await transfersOf(t, admin, payout.id!)).find((x) => x.provider !== "STRIPE" && x.status === "PROCESSING");
+      let took = false;
+      if (transfer?.provider === "PAYPAL" && transfer.providerBatchId) {
+        paypal.fates.set(w.emails[payout.partner]!, ({ paid: "SUCCESS", failed: "FAILED", unclaimed: "UNCLAIMED" } as const)[op.fate]);
+        await paypal.settle(transfer.providerBatchId);
+      } else if (transfer?.provider === "WISE" && transfer.providerTransferId) {
+        const states = op.fate === "failed" ? ["cancelled"] : ["funds_converted", "outgoing_payment_sent"];
+        for (const state of states) await wise.simulate(Number(transfer.providerTransferId), state);
+      }
+      if (transfer) {
+        await t.app.scheduler.tasks.paymentRails();
+        took = (await transfersOf(t, admin, payout.id!)).every((x) => x.status !== "PROCESSING");
+      }
+      return agree(model.settle(payout.key, op.fate), took, transfer);
+    }
     case "providerReturn": {
       if (model.payouts.length === 0) return false;
-      const payout = aim(model.payouts, (p) => p.status === "PAID" && p.viaRail, op.payout)!;
-      const sent = await call(t, admin, `query($id: ID!) { node(id: $id) { ... on Payout { transfers { providerTransferId status } } } }`, { id: payout.id });
-      const transferId = (sent.node?.transfers ?? []).find((x: { status: string }) => x.status === "PAID")?.providerTransferId as string | undefined;
+      const payout = aim(model.payouts, (p) => (p.status === "PAID" && p.viaRail) || (p.status === "PROCESSING" && p.unclaimed), op.payout)!;
+      const transfer = (await transfersOf(t, admin, payout.id!)).find((x) => x.status === "PAID" || x.status === "UNCLAIMED");
       let took = false;
-      if (transferId) {
-        // Stripe reverses the whole transfer and tells accrue by webhook; the rails task applies it.
-        await stripe.reverse(transferId);
+      if (transfer?.providerTransferId) {
+        // Stripe reverses the whole transfer; Wise's bounces back; PayPal refunds a paid item, or returns an unclaimed one after 30 days; each tells accrue by webhook; the rails task applies it.
+        if (transfer.provider === "STRIPE") await stripe.reverse(transfer.providerTransferId);
+        else if (transfer.provider === "WISE") await wise.simulate(Number(transfer.providerTransferId), "bounced_back");
+        else if (transfer.status === "PAID") await paypal.refund(transfer.providerTransferId);
+        else await paypal.expireUnclaimed(transfer.providerTransferId);
         await t.app.scheduler.tasks.paymentRails();
         const after = await call(t, admin, `query($id: ID!) { node(id: $id) { ... on Payout { status } } }`, { id: payout.id });
-        took = after.node.status === "RETURNED";
+        took = after.node.status === (transfer.status === "PAID" ? "RETURNED" : "FAILED");
       }
-      return agree(model.providerReturn(payout.key), took, { transferId });
+      return agree(model.providerReturn(payout.key), took, transfer);
     }
     case "advance":
       t.clock.advance(op.days * 86_400_000);
       model.advance(op.days);
       return true;
   }
+}
+
+/** A payout's send attempts, as operators read them. */
+async function transfersOf(t: TestApp, token: string, payoutId: string): Promise<{ provider: string; status: string; providerTransferId: string | null; providerBatchId: string | null }[]> {
+  const sent = await call(t, token, `query($id: ID!) { node(id: $id) { ... on Payout { transfers { provider status providerTransferId providerBatchId } } } }`, { id: payoutId });
+  return sent.node?.transfers ?? [];
 }
 
 async function statementClosing(t: TestApp, token: string, partnerId: string): Promise<string> {
@@ -424,12 +523,17 @@ describe.skipIf(!hasPostgres)("money oracle (PostgreSQL, over HTTP)", () => {
   beforeAll(async () => {
     stripe = await startStripeStandIn();
     stripe.balances.set("usd", 10n ** 12n);
+    paypal = await startPayPalStandIn();
+    wise = await startWiseStandIn();
+    wise.balances.set("USD", "1000000000.00");
     // The hold-release task runs after each step of half the runs, as time passing would run it; never on its own timer.
-    t = await startTestApp("postgres", { env: { ACCRUE_SCHEDULER: "false", ACCRUE_MAX_QUERY_COST: "2000000", STRIPE_API_URL: stripe.url } });
+    t = await startTestApp("postgres", { env: { ACCRUE_SCHEDULER: "false", ACCRUE_MAX_QUERY_COST: "2000000", STRIPE_API_URL: stripe.url, PAYPAL_API_URL: paypal.url, WISE_API_URL: wise.url, WISE_WEBHOOK_PUBLIC_KEY: wise.webhookPublicKey } });
   });
   afterAll(async () => {
     await t?.stop();
     await stripe?.close();
+    await paypal?.close();
+    await wise?.close();
   });
 
   it("keeps balances, payouts, statements and payableNow equal to the model through random operations", async () => {
@@ -452,7 +556,7 @@ describe.skipIf(!hasPostgres)("money oracle (PostgreSQL, over HTTP)", () => {
           await check(t, w, `run ${run} step ${w.step} ${JSON.stringify(op)}`);
         }
       }),
-      { numRuns: Number(process.env.ORACLE_RUNS ?? 8), seed, path: process.env.ORACLE_PATH, examples: process.env.ORACLE_PATH ? [] : [TOUR], endOnFailure: true, verbose: 1 },
+      { numRuns: Number(process.env.ORACLE_RUNS ?? 8), seed, path: process.env.ORACLE_PATH, examples: process.env.ORACLE_PATH ? [] : [TOUR, WISE_TOUR], endOnFailure: true, verbose: 1 },
     );
     console.info(`money oracle (seed ${seed}): operations that took effect ${JSON.stringify(tookEffect)}`);
     if (process.env.ORACLE_PATH === undefined) {
