@@ -28,13 +28,15 @@ function runScript(script: string, env: Record<string, string>): Promise<Record<
     let output = "";
     child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
     child.once("exit", (code) => {
-      const lines = output.split("\n").filter((line) => line.startsWith("{")).map((line) => JSON.parse(line) as Record<string, unknown>);
+      const lines = output
+        .split("\n")
+        .filter((line) => line.startsWith("{"))
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
       if (code === 0) resolve(lines);
       else reject(new Error(`${script} exited with ${code}`));
     });
   });
 }
-
 
 for (const line of await run("bench/reads.ts", {})) print(line);
 
@@ -42,9 +44,29 @@ for (const concurrency of [10, 50]) {
   const [ingest] = await run("bench/ingest.ts", { BENCH_SINGLE: "1000", BENCH_BATCHES: "6", BENCH_SINGLE_CONCURRENCY: String(concurrency) });
   if (!ingest) continue;
   const cpu = ingest.cpuPerConversion as Record<string, unknown>;
-  print({ benchmark: "ingest", scenario: "ingest-single", connections: concurrency, conversionsPerSecond: ingest.singleHttpPerSecond, floorPerSecond: ingest.floorSinglePerSecond, ratio: ingest.singleToFloor, cpuMs: cpu.single, floorCpuMs: cpu.floorSingle, ...pick(ingest, ["single", "partners"]) });
+  print({
+    benchmark: "ingest",
+    scenario: "ingest-single",
+    connections: concurrency,
+    conversionsPerSecond: ingest.singleHttpPerSecond,
+    floorPerSecond: ingest.floorSinglePerSecond,
+    ratio: ingest.singleToFloor,
+    cpuMs: cpu.single,
+    floorCpuMs: cpu.floorSingle,
+    ...pick(ingest, ["single", "partners"]),
+  });
   if (concurrency === 10) {
-    print({ benchmark: "ingest", scenario: "ingest-batch", connections: (ingest.batch as { concurrency: number }).concurrency, conversionsPerSecond: ingest.batch500PerSecond, floorPerSecond: ingest.floorBatchPerSecond, ratio: ingest.batchToFloor, cpuMs: cpu.batch, floorCpuMs: cpu.floorBatch, ...pick(ingest, ["batch", "partners"]) });
+    print({
+      benchmark: "ingest",
+      scenario: "ingest-batch",
+      connections: (ingest.batch as { concurrency: number }).concurrency,
+      conversionsPerSecond: ingest.batch500PerSecond,
+      floorPerSecond: ingest.floorBatchPerSecond,
+      ratio: ingest.batchToFloor,
+      cpuMs: cpu.batch,
+      floorCpuMs: cpu.floorBatch,
+      ...pick(ingest, ["batch", "partners"]),
+    });
   }
 }
 

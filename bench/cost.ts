@@ -37,7 +37,12 @@ const costOf = (query: string, variables: Record<string, unknown> = {}): number 
 const rawId = (id: string) => Buffer.from(id, "base64").toString("utf8").split(":")[1]!;
 const log = (text: string) => process.stderr.write(`cost: ${text}\n`);
 
-async function post(url: string, token: string, query: string, variables?: unknown): Promise<{ ms: number; body: { data?: any; errors?: { message: string; extensions?: { code?: string } }[] } }> {
+async function post(
+  url: string,
+  token: string,
+  query: string,
+  variables?: unknown,
+): Promise<{ ms: number; body: { data?: any; errors?: { message: string; extensions?: { code?: string } }[] } }> {
   const started = performance.now();
   const response = await fetch(`${url}/graphql`, {
     method: "POST",
@@ -86,18 +91,31 @@ async function main() {
     const expires = new Date(Date.now() + 3_600_000);
     const sign = (claims: Parameters<typeof signToken>[0]) => signToken(claims, { secret: BENCH_SECRET, issuer: "accrue", audience: "accrue", expiresAt: expires });
     const platform = await sign({ role: "platform", subject: "bench" });
-    const program = await must(url, platform, `mutation { createProgram(input: { name: "cost", currency: "USD", approvalMode: AUTOMATIC, holdPeriodDays: 0, commissionRule: { type: PERCENTAGE, percent: "10" } }) { program { id } userErrors { message } } }`);
+    const program = await must(
+      url,
+      platform,
+      `mutation { createProgram(input: { name: "cost", currency: "USD", approvalMode: AUTOMATIC, holdPeriodDays: 0, commissionRule: { type: PERCENTAGE, percent: "10" } }) { program { id } userErrors { message } } }`,
+    );
     const programId = rawId(program.createProgram.program.id);
     const admin = await sign({ role: "admin", subject: "bench", programId });
 
     log(`seeding ${PARTNERS} partners, ${PARTNERS * SALES_PER_PARTNER} sales (${TARGET})`);
     const partners: string[] = [];
     for (let i = 0; i < PARTNERS; i += 1) {
-      const created = await must(url, admin, `mutation($input: CreatePartnerInput!) { createPartner(input: $input) { partner { id } userErrors { message } } }`, { input: { name: `partner ${i}`, externalId: `p-${i}`, email: `p${i}@bench.test` } });
+      const created = await must(url, admin, `mutation($input: CreatePartnerInput!) { createPartner(input: $input) { partner { id } userErrors { message } } }`, {
+        input: { name: `partner ${i}`, externalId: `p-${i}`, email: `p${i}@bench.test` },
+      });
       partners.push(created.createPartner.partner.id);
     }
     const occurredAt = new Date(Date.now() - 2 * 86_400_000).toISOString();
-    const sale = (n: number) => ({ externalId: `s-${n}`, partners: [{ id: partners[n % PARTNERS]! }], amount: `${100 + (n % 50)}.00`, currency: "USD", occurredAt, metadata: { order: n } });
+    const sale = (n: number) => ({
+      externalId: `s-${n}`,
+      partners: [{ id: partners[n % PARTNERS]! }],
+      amount: `${100 + (n % 50)}.00`,
+      currency: "USD",
+      occurredAt,
+      metadata: { order: n },
+    });
     const recordMany = `mutation($input: RecordConversionsInput!) { recordConversions(input: $input) { createdCount userErrors { message } } }`;
     for (let b = 0; b < (PARTNERS * SALES_PER_PARTNER) / 500; b += 1) {
       await must(url, admin, recordMany, { input: { items: Array.from({ length: 500 }, (_, i) => sale(b * 500 + i)) } });
@@ -105,13 +123,22 @@ async function main() {
     // Corrections and refunds, so nested lists are not all empty.
     const lines = (await must(url, admin, `{ commissions(first: 100) { edges { node { id conversion { id } } } } }`)).commissions.edges.map((e: any) => e.node);
     for (const [i, line] of lines.entries()) {
-      await must(url, admin, `mutation($input: AdjustCommissionInput!) { adjustCommission(input: $input) { userErrors { message } } }`, { input: { id: line.id, amount: "-0.50", reasonCode: "CORRECTION" } });
-      if (i % 2 === 0) await must(url, admin, `mutation($input: ReverseConversionInput!) { reverseConversion(input: $input) { userErrors { message } } }`, { input: { conversionId: line.conversion.id, refundId: `r-${i}`, amount: "10.00" } });
+      await must(url, admin, `mutation($input: AdjustCommissionInput!) { adjustCommission(input: $input) { userErrors { message } } }`, {
+        input: { id: line.id, amount: "-0.50", reasonCode: "CORRECTION" },
+      });
+      if (i % 2 === 0)
+        await must(url, admin, `mutation($input: ReverseConversionInput!) { reverseConversion(input: $input) { userErrors { message } } }`, {
+          input: { conversionId: line.conversion.id, refundId: `r-${i}`, amount: "10.00" },
+        });
     }
     // Payouts of about a hundred lines each.
     for (const partnerId of partners.slice(0, 30)) {
-      await must(url, admin, `mutation($input: AddPayoutMethodInput!) { addPayoutMethod(input: $input) { userErrors { message } } }`, { input: { partnerId, method: { type: "PAYPAL", email: "partner@pay.example" } } });
-      await must(url, admin, `mutation($input: SetBillingProfileInput!) { setBillingProfile(input: $input) { userErrors { message } } }`, { input: { partnerId, profile: { entityType: "INDIVIDUAL", legalName: "Pat Partner", country: "US", taxForm: "W9", taxId: "123-45-6789" } } });
+      await must(url, admin, `mutation($input: AddPayoutMethodInput!) { addPayoutMethod(input: $input) { userErrors { message } } }`, {
+        input: { partnerId, method: { type: "PAYPAL", email: "partner@pay.example" } },
+      });
+      await must(url, admin, `mutation($input: SetBillingProfileInput!) { setBillingProfile(input: $input) { userErrors { message } } }`, {
+        input: { partnerId, profile: { entityType: "INDIVIDUAL", legalName: "Pat Partner", country: "US", taxForm: "W9", taxId: "123-45-6789" } },
+      });
       await must(url, admin, `mutation($input: CreatePayoutInput!) { createPayout(input: $input) { payout { id } userErrors { message } } }`, { input: { partnerId } });
     }
 
@@ -124,7 +151,8 @@ async function main() {
       "commissions: 15 scalars": `commissions(first: 100) { edges { cursor node { ${scalars} } } }`,
       "commissions: money": "commissions(first: 100) { edges { node { id amount { amount currency } } } }",
       "commissions: to-one relations": "commissions(first: 100) { edges { node { id partner { id name email } conversion { id externalId amount { amount } } } } }",
-      "commissions: nested lists": "commissions(first: 100) { edges { node { id corrections { id amount { amount } } conversion { id commissions { id status } reversals { id } } } } }",
+      "commissions: nested lists":
+        "commissions(first: 100) { edges { node { id corrections { id amount { amount } } conversion { id commissions { id status } reversals { id } } } } }",
       "commissions: totalCount": "commissions(first: 1) { totalCount }",
       "partners: scalars": "partners(first: 100) { totalCount edges { node { id name email externalId status country createdAt } } }",
       "partners: nested connection": "partners(first: 10) { edges { node { id commissions(first: 100) { edges { node { id status amount { amount } } } } } } }",
@@ -133,8 +161,8 @@ async function main() {
       "nodes: 100 partners": `nodes(ids: [${ids}]) { id ... on Partner { name commissions(first: 10) { edges { node { id status } } } } }`,
       "payouts: lines": "payouts(first: 30) { edges { node { id amount { amount } lines { commission { id amount { amount } } } } } }",
       "conversions: commissions": "conversions(first: 100) { edges { node { id externalId amount { amount } metadata commissions { id amount { amount } } reversals { id } } } }",
-      "partnerBalances": "partnerBalances(first: 100) { edges { node { partnerId pending { amount } payable { amount } paid { amount } } } }",
-      "auditEntries": "auditEntries(first: 100) { edges { node { id action entityType recordId actorId actorRole createdAt } } }",
+      partnerBalances: "partnerBalances(first: 100) { edges { node { partnerId pending { amount } payable { amount } paid { amount } } } }",
+      auditEntries: "auditEntries(first: 100) { edges { node { id action entityType recordId actorId actorRole createdAt } } }",
     };
     const results = [];
     for (const [name, field] of Object.entries(shapes)) {
@@ -166,14 +194,29 @@ async function main() {
       for (let r = 0; r < 3; r += 1) {
         batch += 1;
         query = `mutation($input: RecordConversionsInput!) { recordConversions(input: $input) { createdCount userErrors { message } } }`;
-        variables = { input: { items: Array.from({ length: size }, (_, i) => ({ externalId: `w-${batch}-${i}`, partners: [{ id: partners[i % PARTNERS]! }], amount: "50.00", currency: "USD", occurredAt })) } };
+        variables = {
+          input: {
+            items: Array.from({ length: size }, (_, i) => ({
+              externalId: `w-${batch}-${i}`,
+              partners: [{ id: partners[i % PARTNERS]! }],
+              amount: "50.00",
+              currency: "USD",
+              occurredAt,
+            })),
+          },
+        };
         const { ms, body } = await post(url, admin, query, variables);
         if (body.errors?.length || body.data?.recordConversions.createdCount !== size) throw new Error(JSON.stringify(body).slice(0, 300));
         times.push(ms);
       }
       times.sort((a, b) => a - b);
       const cost = costOf(query, variables as Record<string, unknown>);
-      writes.push({ shape: `recordConversions: ${size} items`, cost, ms: Number(times[1]!.toFixed(1)), usPerUnit: Number(((1000 * Math.max(0, times[1]! - floorMs)) / cost).toFixed(2)) });
+      writes.push({
+        shape: `recordConversions: ${size} items`,
+        cost,
+        ms: Number(times[1]!.toFixed(1)),
+        usPerUnit: Number(((1000 * Math.max(0, times[1]! - floorMs)) / cost).toFixed(2)),
+      });
       log(JSON.stringify(writes.at(-1)));
     }
 
@@ -196,7 +239,10 @@ async function main() {
 
     // The requests of the issue that found the bypass, as costed now.
     const attacks = {
-      "nodes: 100 partners x commissions(first: 100), 5 aliases": aliases(5, `nodes(ids: [${ids}]) { ... on Partner { commissions(first: 100) { edges { node { id amount { amount } status } } } } }`),
+      "nodes: 100 partners x commissions(first: 100), 5 aliases": aliases(
+        5,
+        `nodes(ids: [${ids}]) { ... on Partner { commissions(first: 100) { edges { node { id amount { amount } status } } } } }`,
+      ),
       "29 aliases of 100 lines with nested lists": aliases(29, shapes["commissions: nested lists"]!),
     };
     const refused = Object.entries(attacks).map(([shape, query]) => ({ shape, cost: costOf(query), overLimit: costOf(query) > LIMIT }));

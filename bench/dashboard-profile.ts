@@ -15,35 +15,71 @@ import { migrateDatabase, seedProgram } from "./seed.ts";
 const db = await freshDatabase();
 await migrateDatabase(db.url);
 const seeded = await seedProgram(db.url, { partners: 200, linesPerPartner: 100 });
-const config = loadConfig({ NODE_ENV: "production", HOST: "127.0.0.1", PORT: "0", LOG_LEVEL: "silent", DATABASE_URL: db.url, ACCRUE_JWT_SECRET: BENCH_SECRET, ACCRUE_ENCRYPTION_KEY: randomBytes(32).toString("base64"), ACCRUE_SCHEDULER: "false" });
+const config = loadConfig({
+  NODE_ENV: "production",
+  HOST: "127.0.0.1",
+  PORT: "0",
+  LOG_LEVEL: "silent",
+  DATABASE_URL: db.url,
+  ACCRUE_JWT_SECRET: BENCH_SECRET,
+  ACCRUE_ENCRYPTION_KEY: randomBytes(32).toString("base64"),
+  ACCRUE_SCHEDULER: "false",
+});
 const app = await buildApp(config, { countStatements: true });
 const url = await app.start();
-const token = await signToken({ role: "admin", subject: "b", programId: seeded.programId }, { secret: BENCH_SECRET, issuer: "accrue", audience: "accrue", expiresAt: new Date(Date.now() + 3600_000) });
+const token = await signToken(
+  { role: "admin", subject: "b", programId: seeded.programId },
+  { secret: BENCH_SECRET, issuer: "accrue", audience: "accrue", expiresAt: new Date(Date.now() + 3600_000) },
+);
 const q = `query BenchDashboard { partners(first: 20) { edges { node { id name commissions(first: 10) { edges { node { id amount { amount currency } status } } } } } } }`;
 let captured: StatementLedger | undefined;
 ledgerTaps.add((l) => void (captured = l));
-for (let i = 0; i < 3; i++) await fetch(`${url}/graphql`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${token}` }, body: JSON.stringify({ query: q }) }).then((r) => r.text());
+for (let i = 0; i < 3; i++)
+  await fetch(`${url}/graphql`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${token}` }, body: JSON.stringify({ query: q }) }).then(
+    (r) => r.text(),
+  );
 {
   const { Session } = await import("node:inspector/promises");
-  const session = new Session(); session.connect();
-  await session.post("Profiler.enable"); await session.post("Profiler.start");
+  const session = new Session();
+  session.connect();
+  await session.post("Profiler.enable");
+  await session.post("Profiler.start");
   const started = process.cpuUsage();
-  await Promise.all(Array.from({ length: 4 }, async () => { for (let i = 0; i < 15; i++) await fetch(`${url}/graphql`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${token}` }, body: JSON.stringify({ query: q }) }).then((r) => r.text()); }));
+  await Promise.all(
+    Array.from({ length: 4 }, async () => {
+      for (let i = 0; i < 15; i++)
+        await fetch(`${url}/graphql`, {
+          method: "POST",
+          headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+          body: JSON.stringify({ query: q }),
+        }).then((r) => r.text());
+    }),
+  );
   const used = process.cpuUsage(started);
   const { profile } = await session.post("Profiler.stop");
   console.log("CPU ms per request (server and load generator in one process):", ((used.user + used.system) / 1000 / 60).toFixed(1));
   summarize(profile as unknown as Profile);
 }
-const client = new pg.Client({ connectionString: db.url }); await client.connect();
+const client = new pg.Client({ connectionString: db.url });
+await client.connect();
 console.log("statements", captured!.statements, "rows", captured!.rows);
 for (const s of captured!.queries!) {
   const r = await client.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${s.sql}`, s.args as unknown[]);
   const plan = r.rows[0]["QUERY PLAN"][0];
-  const nodes: string[] = []; const walk = (n: any) => { nodes.push(`${n["Node Type"]}${n["Index Name"] ? "(" + n["Index Name"] + ")" : ""}${n["Relation Name"] ? "[" + n["Relation Name"] + "]" : ""} rows=${n["Actual Rows"]}x${n["Actual Loops"]}`); (n.Plans ?? []).forEach(walk); }; walk(plan.Plan);
+  const nodes: string[] = [];
+  const walk = (n: any) => {
+    nodes.push(
+      `${n["Node Type"]}${n["Index Name"] ? "(" + n["Index Name"] + ")" : ""}${n["Relation Name"] ? "[" + n["Relation Name"] + "]" : ""} rows=${n["Actual Rows"]}x${n["Actual Loops"]}`,
+    );
+    (n.Plans ?? []).forEach(walk);
+  };
+  walk(plan.Plan);
   console.log(nodes.join(" > "));
   console.log(`${plan["Planning Time"]} ms plan, ${plan["Execution Time"]} ms exec, ${s.args.length} args: ${s.sql.replace(/SELECT .*? FROM/s, "SELECT … FROM").slice(0, 200)}`);
 }
-await client.end(); await app.stop(); await db.drop();
+await client.end();
+await app.stop();
+await db.drop();
 
 interface Profile {
   nodes: { id: number; callFrame: { functionName: string; url: string } }[];
@@ -60,16 +96,25 @@ function summarize(profile: Profile) {
     const { functionName, url } = byId.get(id)!.callFrame;
     if (functionName === "(idle)") return;
     const where =
-      functionName === "(garbage collector)" ? "garbage collection"
-      : /prisma/.test(url) ? "prisma"
-      : /node_modules\/(pg|pg-protocol|pg-types|postgres-)/.test(url) ? "pg"
-      : /@pothos/.test(url) ? "pothos"
-      : /node_modules\/graphql\//.test(url) ? "graphql-js"
-      : /graphql-yoga|@envelop|@whatwg|graphql-armor|@graphql-/.test(url) ? "yoga and envelop"
-      : /decimal/.test(url) ? "decimal.js"
-      : /\/src\//.test(url) ? "accrue"
-      : url === "" || url.startsWith("node:") ? "node (sockets, fetch, async hooks)"
-      : "other";
+      functionName === "(garbage collector)"
+        ? "garbage collection"
+        : /prisma/.test(url)
+          ? "prisma"
+          : /node_modules\/(pg|pg-protocol|pg-types|postgres-)/.test(url)
+            ? "pg"
+            : /@pothos/.test(url)
+              ? "pothos"
+              : /node_modules\/graphql\//.test(url)
+                ? "graphql-js"
+                : /graphql-yoga|@envelop|@whatwg|graphql-armor|@graphql-/.test(url)
+                  ? "yoga and envelop"
+                  : /decimal/.test(url)
+                    ? "decimal.js"
+                    : /\/src\//.test(url)
+                      ? "accrue"
+                      : url === "" || url.startsWith("node:")
+                        ? "node (sockets, fetch, async hooks)"
+                        : "other";
     shares.set(where, (shares.get(where) ?? 0) + (profile.timeDeltas[i] ?? 0));
     busy += profile.timeDeltas[i] ?? 0;
   });

@@ -255,14 +255,7 @@ async function warmSubscription(url: string, token: string): Promise<void> {
   }
 }
 
-async function feedRun(
-  serverPid: number,
-  inspectPort: number,
-  url: string,
-  tokens: string[],
-  partners: string[],
-  admin: string,
-): Promise<Measured> {
+async function feedRun(serverPid: number, inspectPort: number, url: string, tokens: string[], partners: string[], admin: string): Promise<Measured> {
   await warmSubscription(`${url.replace(/^http/, "ws")}/graphql`, tokens[0]!);
   await settle(serverPid, 2_000);
   const before = await liveMemoryKiB(serverPid, inspectPort);
@@ -422,7 +415,12 @@ async function main() {
   const expires = new Date(Date.now() + 3 * 3_600_000);
   try {
     const platform = await signToken({ role: "platform", subject: "bench" }, tokenOptions(expires));
-    const program = await gql(server.url, CreateProgram, { input: { name: "feed bench", currency: "USD", commissionRule: { type: "PERCENTAGE", percent: "10" }, holdPeriodDays: 30 } }, platform);
+    const program = await gql(
+      server.url,
+      CreateProgram,
+      { input: { name: "feed bench", currency: "USD", commissionRule: { type: "PERCENTAGE", percent: "10" }, holdPeriodDays: 30 } },
+      platform,
+    );
     if (!program.createProgram.program) throw new Error(JSON.stringify(program.createProgram.userErrors));
     const programId = rawId(program.createProgram.program.id);
     const admin = await signToken({ role: "admin", subject: "bench", programId }, tokenOptions(expires));
@@ -434,9 +432,7 @@ async function main() {
       if (!created.createPartner.partner) throw new Error(JSON.stringify(created.createPartner.userErrors));
       partners[i] = created.createPartner.partner.id;
     });
-    const tokens = await Promise.all(
-      partners.map((id, i) => signToken({ role: "partner", subject: `partner-${i}`, programId, partnerId: rawId(id) }, tokenOptions(expires))),
-    );
+    const tokens = await Promise.all(partners.map((id, i) => signToken({ role: "partner", subject: `partner-${i}`, programId, partnerId: rawId(id) }, tokenOptions(expires))));
 
     const measured = await feedRun(server.child.pid!, inspectPort, server.url, tokens, partners, admin);
     await closeSockets();

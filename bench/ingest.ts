@@ -47,7 +47,12 @@ async function main() {
   const expires = new Date(Date.now() + 3_600_000);
   try {
     const platform = await signToken({ role: "platform", subject: "bench" }, tokenOptions(expires));
-    const program = await gql(server.url, CreateProgram, { input: { name: "bench", currency: "USD", commissionRule: { type: "PERCENTAGE", percent: "10" }, holdPeriodDays: 30 } }, platform);
+    const program = await gql(
+      server.url,
+      CreateProgram,
+      { input: { name: "bench", currency: "USD", commissionRule: { type: "PERCENTAGE", percent: "10" }, holdPeriodDays: 30 } },
+      platform,
+    );
     const programId = rawId(program.createProgram.program!.id);
     const admin = await signToken({ role: "admin", subject: "bench", programId }, tokenOptions(expires));
     const partners: string[] = [];
@@ -165,10 +170,28 @@ async function cpuMeter(url: string) {
 /** What accrue writes beside each line: event and audit payloads of the same size (bench/README's "same rows"). */
 const RULE = '{"type":"PERCENTAGE","percent":"10"}';
 function accruedPayload(lineId: string, partnerId: string, conversionId: string, amount: string, at: Date): string {
-  return JSON.stringify({ id: lineId, partnerId, kind: "CONVERSION", status: "PENDING", amount, currency: "USD", conversionId, relatedId: null, payableAt: at.toISOString(), matured: false });
+  return JSON.stringify({
+    id: lineId,
+    partnerId,
+    kind: "CONVERSION",
+    status: "PENDING",
+    amount,
+    currency: "USD",
+    conversionId,
+    relatedId: null,
+    payableAt: at.toISOString(),
+    matured: false,
+  });
 }
 function auditAfter(externalId: string, amount: string, at: Date, lineId: string, partnerId: string, commission: string): string {
-  return JSON.stringify({ externalId, amount, currency: "USD", exchangeRate: null, occurredAt: at.toISOString(), commissions: [{ id: lineId, partnerId, amount: commission, status: "PENDING" }] });
+  return JSON.stringify({
+    externalId,
+    amount,
+    currency: "USD",
+    exchangeRate: null,
+    occurredAt: at.toISOString(),
+    commissions: [{ id: lineId, partnerId, amount: commission, status: "PENDING" }],
+  });
 }
 const tenth = (amount: string) => (Math.round(Number(amount) * 10) / 100).toFixed(2); // 10% (bench bookkeeping only)
 
@@ -237,7 +260,15 @@ async function floorSingle(client: pg.Pool, programId: string, partnerIds: strin
          VALUES ($1, $2, $3, $4, 'USD', 'ACCRUAL', 'pending', $5, $6, $6, 'conversion.record')`,
         [randomUUID(), programId, partnerId, lineId, commission, now],
       );
-      const balancePayload = JSON.stringify({ partnerId, currency: "USD", pending: b.pending, payable: b.payable, inPayouts: b.in_payouts, paid: b.paid, lifetimeEarned: b.lifetime_earned });
+      const balancePayload = JSON.stringify({
+        partnerId,
+        currency: "USD",
+        pending: b.pending,
+        payable: b.payable,
+        inPayouts: b.in_payouts,
+        paid: b.paid,
+        lifetimeEarned: b.lifetime_earned,
+      });
       await conn.query(
         `INSERT INTO events (program_id, partner_id, partner_sequence, type, entity_id, payload, created_at)
          VALUES ($1, $2, $3, 'commission.accrued', $4, $5, $8), ($1, $2, $6, 'balance.changed', $2, $7, $8) RETURNING id, xid::text`,
@@ -322,7 +353,20 @@ async function floorBatch(client: pg.Pool, programId: string, partnerIds: string
       };
       for (const [i, p] of partnersOf.entries()) push(p, "commission.accrued", lineIds[i]!, accruedPayload(lineIds[i]!, p, ids[i]!, commissions[i]!, now));
       for (const r of updated.rows) {
-        push(r.partner_id, "balance.changed", r.partner_id, JSON.stringify({ partnerId: r.partner_id, currency: "USD", pending: r.pending, payable: r.payable, inPayouts: r.in_payouts, paid: r.paid, lifetimeEarned: r.lifetime_earned }));
+        push(
+          r.partner_id,
+          "balance.changed",
+          r.partner_id,
+          JSON.stringify({
+            partnerId: r.partner_id,
+            currency: "USD",
+            pending: r.pending,
+            payable: r.payable,
+            inPayouts: r.in_payouts,
+            paid: r.paid,
+            lifetimeEarned: r.lifetime_earned,
+          }),
+        );
       }
       await conn.query(
         `INSERT INTO events (program_id, partner_id, partner_sequence, type, entity_id, payload, created_at)

@@ -116,10 +116,9 @@ async function seed(sql: Connection): Promise<Seeded> {
   const programs = Array.from({ length: PROGRAMS }, () => randomUUID());
   for (const programId of programs) {
     await sql.query(`INSERT INTO programs (id, name, currency, commission_rule, updated_at) VALUES ($1, 'bench', 'USD', '{}', now())`, [programId]);
-    await sql.query(
-      `INSERT INTO partners (id, program_id, name, updated_at) SELECT gen_random_uuid(), $1, 'partner ' || n, now() FROM generate_series(1, ${PARTNERS}) n`,
-      [programId],
-    );
+    await sql.query(`INSERT INTO partners (id, program_id, name, updated_at) SELECT gen_random_uuid(), $1, 'partner ' || n, now() FROM generate_series(1, ${PARTNERS}) n`, [
+      programId,
+    ]);
     await sql.query(`INSERT INTO balances (partner_id, program_id, currency, updated_at) SELECT id, program_id, 'USD', now() FROM partners WHERE program_id = $1`, [programId]);
     await sql.query(
       `INSERT INTO commissions (id, program_id, partner_id, kind, status, amount, currency, occurred_at, payable_at, matured, created_by, created_at, updated_at)
@@ -133,8 +132,14 @@ async function seed(sql: Connection): Promise<Seeded> {
   const partners = new Map<string, string[]>();
   const lines = new Map<string, string[]>();
   for (const programId of programs) {
-    partners.set(programId, ((await sql.query(`SELECT id::text FROM partners WHERE program_id = $1`, [programId])) as { id: string }[]).map((r) => r.id));
-    lines.set(programId, ((await sql.query(`SELECT id::text FROM commissions WHERE program_id = $1 LIMIT 500`, [programId])) as { id: string }[]).map((r) => r.id));
+    partners.set(
+      programId,
+      ((await sql.query(`SELECT id::text FROM partners WHERE program_id = $1`, [programId])) as { id: string }[]).map((r) => r.id),
+    );
+    lines.set(
+      programId,
+      ((await sql.query(`SELECT id::text FROM commissions WHERE program_id = $1 LIMIT 500`, [programId])) as { id: string }[]).map((r) => r.id),
+    );
   }
   return { programs, partners, lines };
 }
@@ -274,6 +279,8 @@ for (const target of TARGETS) out.push(await measure(target));
 process.stderr.write("\n| database | statement | plain µs | RLS µs | overhead |\n|---|---|---:|---:|---:|\n");
 for (const r of out) {
   for (const s of r.statements) process.stderr.write(`| ${r.target} | ${s.statement} | ${s.plainUs} | ${s.rlsUs} | ${s.overheadPct > 0 ? "+" : ""}${s.overheadPct}% |\n`);
-  process.stderr.write(`| ${r.target} | BEGIN; COMMIT (set_config alone) | ${r.emptyTransactionUs} | ${r.setConfigTransactionUs} | ${r.setConfigTransactionUs - r.emptyTransactionUs} µs |\n`);
+  process.stderr.write(
+    `| ${r.target} | BEGIN; COMMIT (set_config alone) | ${r.emptyTransactionUs} | ${r.setConfigTransactionUs} | ${r.setConfigTransactionUs - r.emptyTransactionUs} µs |\n`,
+  );
 }
 console.log(JSON.stringify({ bench: "rls", rounds: ROUNDS, ops: OPS, programs: PROGRAMS, loadAverage: loadavg()[0]!.toFixed(1), results: out }));

@@ -58,6 +58,8 @@ const width = Math.max(...rows.map(([name]) => name.length), 12);
 console.log(`\nLine coverage of src/ (tests: in the test processes; servers: in processes the tests started; both: either)\n`);
 console.log(`${"folder".padEnd(width)}  ${"lines".padStart(6)}  ${"tests".padStart(7)}  ${"servers".padStart(7)}  ${"both".padStart(7)}`);
 for (const [name, row] of [...rows, ["all of src/", totals]]) {
-  console.log(`${name.padEnd(width)}  ${String(row.lines).padStart(6)}  ${pct(row.tests, row.lines).padStart(7)}  ${pct(row.processes, row.lines).padStart(7)}  ${pct(row.either, row.lines).padStart(7)}`);
+  console.log(
+    `${name.padEnd(width)}  ${String(row.lines).padStart(6)}  ${pct(row.tests, row.lines).padStart(7)}  ${pct(row.processes, row.lines).padStart(7)}  ${pct(row.either, row.lines).padStart(7)}`,
+  );
 }
 writeFileSync(join(root, "coverage/summary.json"), JSON.stringify({ totals, folders: Object.fromEntries(rows) }, null, 2));

@@ -73,7 +73,11 @@ for (const programId of targets) {
   const token = values.token ?? (await sign({ role: "admin", subject: "reconcile-cli", programId: programId! }));
   const { program, reconcileBalances: report } = await call<{
     program: { name: string };
-    reconcileBalances: { ok: boolean; checkedPartners: number; mismatches: { bucket: string; source: string; projected: string; computed: string; partner: { id: string; name: string } | null }[] };
+    reconcileBalances: {
+      ok: boolean;
+      checkedPartners: number;
+      mismatches: { bucket: string; source: string; projected: string; computed: string; partner: { id: string; name: string } | null }[];
+    };
   }>(ReconcileDoc, {}, token);
   // A balance row may disagree with its lines and with its movements: one balance off, two findings.
   const off = new Set(report.mismatches.map((m) => m.partner?.id ?? "?")).size;

@@ -142,7 +142,9 @@ async function memoryInspector(output: () => string): Promise<{ live(): Promise<
 }
 
 function rssOf(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith("VmRSS:"))!;
+  const line = readFileSync(`/proc/${pid}/status`, "utf8")
+    .split("\n")
+    .find((l) => l.startsWith("VmRSS:"))!;
   return Number(/(\d+)/.exec(line)![1]) * 1024;
 }
 
@@ -163,7 +165,16 @@ async function main(): Promise<void> {
   if (runs.length > 1) {
     console.log("\nsoak by seeded history (requests per second of the whole mix, p99 ms per operation):");
     for (const run of runs) {
-      console.log(JSON.stringify({ seededLines: run.seededLines, seedSeconds: run.seedSeconds, requests: run.requests, perSecond: run.perSecond, toFirst: Number((run.perSecond / runs[0]!.perSecond).toFixed(2)), p99Ms: run.p99Ms }));
+      console.log(
+        JSON.stringify({
+          seededLines: run.seededLines,
+          seedSeconds: run.seedSeconds,
+          requests: run.requests,
+          perSecond: run.perSecond,
+          toFirst: Number((run.perSecond / runs[0]!.perSecond).toFixed(2)),
+          p99Ms: run.p99Ms,
+        }),
+      );
     }
   }
   const failed = runs.some((run) => run.problems.length > 0);
@@ -208,7 +219,12 @@ async function soak(seedLines: number): Promise<SoakFigures> {
     }
     if (seedLines > 0) {
       const seedStarted = performance.now();
-      await seedHistory(database.url, acme.rawId, partners.map((p) => p.rawId), seedLines);
+      await seedHistory(
+        database.url,
+        acme.rawId,
+        partners.map((p) => p.rawId),
+        seedLines,
+      );
       figures.seedSeconds = Number(((performance.now() - seedStarted) / 1000).toFixed(1));
       console.log(`seeded ${seedLines} lines of history in ${figures.seedSeconds} s`);
     }
@@ -277,7 +293,11 @@ async function soak(seedLines: number): Promise<SoakFigures> {
           const partner = pick(partners);
           const amount = (10 + Math.floor(Math.random() * 49000) / 100).toFixed(2);
           sentSales.add(externalId);
-          const data = await call(SaleDoc, { input: { externalId, partners: [{ id: partner.id }], amount, currency: "USD", occurredAt: new Date(Date.now() - 86_400_000).toISOString() } }, integration);
+          const data = await call(
+            SaleDoc,
+            { input: { externalId, partners: [{ id: partner.id }], amount, currency: "USD", occurredAt: new Date(Date.now() - 86_400_000).toISOString() } },
+            integration,
+          );
           if (data?.recordConversion.conversion) {
             ackedSales.add(externalId);
             mySales.push(externalId);
@@ -300,7 +320,12 @@ async function soak(seedLines: number): Promise<SoakFigures> {
             const approved = await call(ApprovePayoutsDoc, { input: { ids, idempotencyKey: `approve-${worker}-${n}` } }, acme.financeToken);
             const ready = approved?.approvePayouts.payouts.map((payout) => payout.id) ?? [];
             const half = Math.ceil(ready.length / 2);
-            if (half > 0) await call(PayDoc, { input: { ids: ready.slice(0, half), method: "PAYPAL", reference: `soak-${worker}-${n}`, idempotencyKey: `pay-${worker}-${n}` } }, acme.financeToken);
+            if (half > 0)
+              await call(
+                PayDoc,
+                { input: { ids: ready.slice(0, half), method: "PAYPAL", reference: `soak-${worker}-${n}`, idempotencyKey: `pay-${worker}-${n}` } },
+                acme.financeToken,
+              );
             if (ready.length > half) await call(CancelDoc, { input: { ids: ready.slice(half), reason: "soak", idempotencyKey: `cancel-${worker}-${n}` } }, acme.financeToken);
           }
         } else if (kind === "partnerRead") {
@@ -329,7 +354,10 @@ async function soak(seedLines: number): Promise<SoakFigures> {
     const programId = acme.rawId;
     // The seeded history (external ids "history-…", payouts made by "seed") is not the soak's.
     const sales = (
-      await sql.query<{ external_id: string; n: number }>("SELECT external_id, count(*)::int AS n FROM conversions WHERE program_id = $1 AND external_id NOT LIKE 'history-%' GROUP BY 1", [programId])
+      await sql.query<{ external_id: string; n: number }>(
+        "SELECT external_id, count(*)::int AS n FROM conversions WHERE program_id = $1 AND external_id NOT LIKE 'history-%' GROUP BY 1",
+        [programId],
+      )
     ).rows;
     const stored = new Map(sales.map((row) => [row.external_id, row.n]));
     const missing = [...ackedSales].filter((id) => !stored.has(id));
@@ -346,7 +374,8 @@ async function soak(seedLines: number): Promise<SoakFigures> {
       )
     ).rows[0].n as number;
     if (lines) problems.push(`${lines} sales without exactly one commission line`);
-    const refunds = (await sql.query<{ external_id: string; n: number }>("SELECT external_id, count(*)::int AS n FROM reversals WHERE program_id = $1 GROUP BY 1", [programId])).rows;
+    const refunds = (await sql.query<{ external_id: string; n: number }>("SELECT external_id, count(*)::int AS n FROM reversals WHERE program_id = $1 GROUP BY 1", [programId]))
+      .rows;
     const storedRefunds = new Set(refunds.map((row) => row.external_id));
     const missingRefunds = [...ackedRefunds].filter((id) => !storedRefunds.has(id));
     if (missingRefunds.length) problems.push(`${missingRefunds.length} acknowledged refunds are missing`);
@@ -380,22 +409,36 @@ async function soak(seedLines: number): Promise<SoakFigures> {
     if (heap.settled > heap.start * 1.5 + 32 * 1048576) problems.push(`live memory did not settle: ${mib(heap.start)} before the load, ${mib(heap.settled)} ten seconds after it`);
     const peakRss = Math.max(...rss.map((sample) => sample.bytes));
 
-    console.log(`\naccrue soak${seedLines ? ` on ${seedLines} seeded lines` : ""}: ${CLIENTS} clients for ${loadSeconds.toFixed(1)} s against one server process on PostgreSQL${FAULTS ? ", every database connection cut at 1/4, 1/2 and 3/4 of the run" : ""}`);
-    console.log(`requests ${counts.requests} (${(counts.requests / loadSeconds).toFixed(0)}/s), retried ${counts.retries} (SERVICE_UNAVAILABLE ${counts.unavailable}, lost connections ${counts.lostConnections}), refused with a user error ${counts.userErrors}, failed ${failures.length}`);
+    console.log(
+      `\naccrue soak${seedLines ? ` on ${seedLines} seeded lines` : ""}: ${CLIENTS} clients for ${loadSeconds.toFixed(1)} s against one server process on PostgreSQL${FAULTS ? ", every database connection cut at 1/4, 1/2 and 3/4 of the run" : ""}`,
+    );
+    console.log(
+      `requests ${counts.requests} (${(counts.requests / loadSeconds).toFixed(0)}/s), retried ${counts.retries} (SERVICE_UNAVAILABLE ${counts.unavailable}, lost connections ${counts.lostConnections}), refused with a user error ${counts.userErrors}, failed ${failures.length}`,
+    );
     console.log("operation        count    p50 ms   p99 ms");
     for (const [kind] of MIX) {
       const sorted = [...latencies.get(kind)!].sort((a, b) => a - b);
       console.log(`${kind.padEnd(15)} ${String(sorted.length).padStart(6)} ${percentile(sorted, 50).toFixed(1).padStart(9)} ${percentile(sorted, 99).toFixed(1).padStart(8)}`);
     }
     console.log(`sales: sent ${sentSales.size}, acknowledged ${ackedSales.size}, stored ${sales.length}; refunds: acknowledged ${ackedRefunds.size}, stored ${refunds.length}`);
-    console.log(`payouts: ${payoutChecks.payouts} drafted, ${payoutChecks.paid} paid; reconcile: ${reconcile?.ok ? "ok" : "FAILED"} over ${reconcile?.checkedPartners ?? 0} partners`);
-    console.log(`server live memory after GC (heap + external): before the load ${mib(heap.start)}, mid-run ${mib(heap.mid)}, end of load ${mib(heap.end)}, 10 s idle ${mib(heap.settled)}`);
+    console.log(
+      `payouts: ${payoutChecks.payouts} drafted, ${payoutChecks.paid} paid; reconcile: ${reconcile?.ok ? "ok" : "FAILED"} over ${reconcile?.checkedPartners ?? 0} partners`,
+    );
+    console.log(
+      `server live memory after GC (heap + external): before the load ${mib(heap.start)}, mid-run ${mib(heap.mid)}, end of load ${mib(heap.end)}, 10 s idle ${mib(heap.settled)}`,
+    );
     console.log(`server RSS: start ${mib(rss[0]!.bytes)}, peak ${mib(peakRss)}, 10 s idle ${mib(rss.at(-1)!.bytes)}`);
     console.log(problems.length === 0 ? "soak: every check passed" : `soak FAILED:\n  - ${problems.join("\n  - ")}`);
     figures.loadSeconds = loadSeconds;
     figures.requests = counts.requests;
     figures.perSecond = Number((counts.requests / loadSeconds).toFixed(1));
-    for (const [kind] of MIX) figures.p99Ms[kind] = Number(percentile([...latencies.get(kind)!].sort((a, b) => a - b), 99).toFixed(0));
+    for (const [kind] of MIX)
+      figures.p99Ms[kind] = Number(
+        percentile(
+          [...latencies.get(kind)!].sort((a, b) => a - b),
+          99,
+        ).toFixed(0),
+      );
   } finally {
     inspector.close();
     await sql.end();

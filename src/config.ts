@@ -5,9 +5,7 @@ import type { DatabaseTimeouts } from "./db/database.ts";
  * The environment, parsed once at start. Nothing else reads process.env.
  * Every problem is listed in one message (see `loadConfig`).
  */
-const booleanFlag = z
-  .enum(["1", "0", "true", "false"])
-  .transform((value) => value === "1" || value === "true");
+const booleanFlag = z.enum(["1", "0", "true", "false"]).transform((value) => value === "1" || value === "true");
 
 const ConfigSchema = z
   .object({
@@ -39,7 +37,10 @@ const ConfigSchema = z
       .string()
       .refine((value) => Buffer.from(value, "base64").length === 32, "must be base64 of 32 bytes")
       .optional(),
-    REDIS_URL: z.string().regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL").optional(),
+    REDIS_URL: z
+      .string()
+      .regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL")
+      .optional(),
     ACCRUE_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
     /** Live events queued per subscriber before it is told it fell behind. */
     ACCRUE_FEED_QUEUE_SIZE: z.coerce.number().int().min(1).max(100_000).default(500),
@@ -60,7 +61,10 @@ const ConfigSchema = z
     ACCRUE_CORS_ORIGINS: z
       .string()
       .transform((text, ctx) => {
-        const origins = text.split(",").map((origin) => origin.trim()).filter(Boolean);
+        const origins = text
+          .split(",")
+          .map((origin) => origin.trim())
+          .filter(Boolean);
         if (origins.length === 1 && origins[0] === "*") return "*" as const;
         for (const origin of origins) {
           let parsed: URL | undefined;
@@ -227,9 +231,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     host: env.HOST,
     port: env.PORT,
     logLevel: env.LOG_LEVEL,
-    database: env.DATABASE_URL
-      ? { kind: "postgres", url: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE }
-      : { kind: "pglite", dataDir: env.ACCRUE_DATA_DIR },
+    database: env.DATABASE_URL ? { kind: "postgres", url: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE } : { kind: "pglite", dataDir: env.ACCRUE_DATA_DIR },
     databaseTimeouts: {
       connectMs: env.DATABASE_CONNECT_TIMEOUT_MS,
       statementMs: env.DATABASE_STATEMENT_TIMEOUT_MS,
@@ -266,8 +268,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     quickbooks: {
       clientId: env.QBO_CLIENT_ID,
       clientSecret: env.QBO_CLIENT_SECRET,
-      apiBaseUrl:
-        env.QBO_API_BASE_URL ?? (env.QBO_ENVIRONMENT === "production" ? "https://quickbooks.api.intuit.com" : "https://sandbox-quickbooks.api.intuit.com"),
+      apiBaseUrl: env.QBO_API_BASE_URL ?? (env.QBO_ENVIRONMENT === "production" ? "https://quickbooks.api.intuit.com" : "https://sandbox-quickbooks.api.intuit.com"),
       authorizeUrl: env.QBO_AUTHORIZE_URL,
       tokenUrl: env.QBO_TOKEN_URL,
       revokeUrl: env.QBO_REVOKE_URL,

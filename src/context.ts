@@ -46,12 +46,7 @@ function lazyClient(make: () => ScopedPrisma): ScopedPrisma {
   });
 }
 
-export function createContext(
-  deps: ServiceDeps,
-  viewer: Viewer | null,
-  realtime: Realtime,
-  waitWritable?: () => Promise<void>,
-): Context {
+export function createContext(deps: ServiceDeps, viewer: Viewer | null, realtime: Realtime, waitWritable?: () => Promise<void>): Context {
   if (!viewer || viewer.role === "platform") {
     return { viewer, db: lazyClient(() => deps.tenant(NO_PROGRAM)), deps, actor: undefined, realtime, waitWritable };
   }

@@ -63,7 +63,14 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
     throw error;
   }
 
-  const realtime = createRealtime({ redisUrl: config.redisUrl, prisma: db.prisma, logger, queueSize: config.feedQueueSize, recheckMs: config.feedRecheckMs, reconcileMs: config.feedReconcileMs });
+  const realtime = createRealtime({
+    redisUrl: config.redisUrl,
+    prisma: db.prisma,
+    logger,
+    queueSize: config.feedQueueSize,
+    recheckMs: config.feedRecheckMs,
+    reconcileMs: config.feedReconcileMs,
+  });
   const tokens: TokenSigner | undefined = jwtSecret
     ? { sign: (claims, times) => signToken(claims, { secret: jwtSecret, issuer: config.auth.issuer, audience: config.auth.audience, ...times }) }
     : undefined;

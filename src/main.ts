@@ -51,9 +51,7 @@ async function main(): Promise<void> {
   }
   const database = config.database.kind === "pglite" ? `embedded PostgreSQL in ${config.database.dataDir}` : "PostgreSQL (DATABASE_URL)";
   logger.info({ url: `${url}/graphql`, database }, `accrue is serving GraphQL at ${url}/graphql`);
-  logger.info(
-    "get a development token with: npm run token -- --role platform   (or --role admin --program <id>, --role partner --program <id> --partner <id>)",
-  );
+  logger.info("get a development token with: npm run token -- --role platform   (or --role admin --program <id>, --role partner --program <id> --partner <id>)");
 }
 
 main().catch((error: unknown) => {

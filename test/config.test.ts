@@ -21,7 +21,9 @@ describe("configuration", () => {
         DATABASE_LOCK_TIMEOUT_MS: "800",
       }).databaseTimeouts,
     ).toEqual({ connectMs: 1500, statementMs: 30000, transactionStartMs: 2500, lockMs: 800 });
-    expect(() => loadConfig({ DATABASE_STATEMENT_TIMEOUT_MS: "0", DATABASE_CONNECT_TIMEOUT_MS: "soon" })).toThrow(/DATABASE_STATEMENT_TIMEOUT_MS[\s\S]*DATABASE_CONNECT_TIMEOUT_MS|DATABASE_CONNECT_TIMEOUT_MS[\s\S]*DATABASE_STATEMENT_TIMEOUT_MS/);
+    expect(() => loadConfig({ DATABASE_STATEMENT_TIMEOUT_MS: "0", DATABASE_CONNECT_TIMEOUT_MS: "soon" })).toThrow(
+      /DATABASE_STATEMENT_TIMEOUT_MS[\s\S]*DATABASE_CONNECT_TIMEOUT_MS|DATABASE_CONNECT_TIMEOUT_MS[\s\S]*DATABASE_STATEMENT_TIMEOUT_MS/,
+    );
   });
 
   it("lists every problem in one error", () => {

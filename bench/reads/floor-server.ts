@@ -23,10 +23,7 @@ type Handler = (claims: Claims, variables: Record<string, unknown>) => Promise<u
 
 const handlers: Record<string, Handler> = {
   async BenchDashboard(claims) {
-    const partners = await pool.query<{ id: string; name: string }>(
-      `SELECT id::text, name FROM partners WHERE program_id = $1 ORDER BY id DESC LIMIT 20`,
-      [claims.program_id],
-    );
+    const partners = await pool.query<{ id: string; name: string }>(`SELECT id::text, name FROM partners WHERE program_id = $1 ORDER BY id DESC LIMIT 20`, [claims.program_id]);
     const lines = await pool.query<{ partner_id: string; id: string; amount: string; currency: string; status: string }>(
       `SELECT p.id::text AS partner_id, c.id::text, ${MONEY("c.amount")} AS amount, c.currency, c.status
          FROM unnest($2::uuid[]) WITH ORDINALITY AS p(id, n)

@@ -51,12 +51,7 @@ export function postOnce(target: Target): Promise<string> {
  * `cpuPids()` names the processes whose CPU is charged to the requests
  * (read before and after).
  */
-export async function drive(
-  target: Target,
-  connections: number,
-  seconds: number,
-  cpu: { server: number; database: () => Promise<number[]> },
-): Promise<LoadResult> {
+export async function drive(target: Target, connections: number, seconds: number, cpu: { server: number; database: () => Promise<number[]> }): Promise<LoadResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: connections });
   const body = Buffer.from(target.body);
   const headers = { "content-type": "application/json", "content-length": String(body.length), ...target.headers };

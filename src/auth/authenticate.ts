@@ -74,15 +74,17 @@ export function createAuthenticator(verify: TokenVerifier, prisma: PrismaClient,
       throw error;
     }
     if (viewer.role === "integration") {
-      const row = await prisma.integrationToken.findUnique({
-        where: { id: viewer.tokenId },
-        select: { programId: true, revokedAt: true, expiresAt: true, scopes: true },
-      }).catch((error: unknown) => {
-        // A database that cannot answer is no proof the token was revoked:
-        // the caller hears SERVICE_UNAVAILABLE and keeps its token.
-        if (isDatabaseUnavailable(error)) throw error;
-        return null;
-      });
+      const row = await prisma.integrationToken
+        .findUnique({
+          where: { id: viewer.tokenId },
+          select: { programId: true, revokedAt: true, expiresAt: true, scopes: true },
+        })
+        .catch((error: unknown) => {
+          // A database that cannot answer is no proof the token was revoked:
+          // the caller hears SERVICE_UNAVAILABLE and keeps its token.
+          if (isDatabaseUnavailable(error)) throw error;
+          return null;
+        });
       const now = clock.now();
       if (!row || row.programId !== viewer.programId || row.revokedAt || (row.expiresAt && row.expiresAt <= now)) {
         throw unauthenticated("the integration token is revoked or unknown");

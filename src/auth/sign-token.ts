@@ -11,10 +11,7 @@ export interface TokenClaims {
 }
 
 /** Signs an HS256 token that this server's verifier accepts. */
-export async function signToken(
-  claims: TokenClaims,
-  options: { secret: string; issuer: string; audience: string; expiresAt: Date; issuedAt?: Date },
-): Promise<string> {
+export async function signToken(claims: TokenClaims, options: { secret: string; issuer: string; audience: string; expiresAt: Date; issuedAt?: Date }): Promise<string> {
   const payload: Record<string, unknown> = { role: claims.role };
   if (claims.programId) payload.program_id = claims.programId;
   if (claims.partnerId) payload.partner_id = claims.partnerId;

@@ -24,7 +24,11 @@ const Claims = z
   .object({
     // The subject is written into the audit trail and every line's author: PostgreSQL
     // text holds no NUL, and no other control character belongs in a name.
-    sub: z.string().min(1).max(256).regex(/^[^\p{Cc}]+$/u, "sub holds a control character"),
+    sub: z
+      .string()
+      .min(1)
+      .max(256)
+      .regex(/^[^\p{Cc}]+$/u, "sub holds a control character"),
     role: z.enum(ROLES),
     program_id: uuid.optional(),
     partner_id: uuid.optional(),

@@ -8,15 +8,7 @@
 export const ROLES = ["platform", "admin", "finance", "analyst", "partner", "integration"] as const;
 export type Role = (typeof ROLES)[number];
 
-export const INTEGRATION_SCOPES = [
-  "conversions:write",
-  "conversions:read",
-  "partners:write",
-  "partners:read",
-  "commissions:read",
-  "payouts:read",
-  "payouts:write",
-] as const;
+export const INTEGRATION_SCOPES = ["conversions:write", "conversions:read", "partners:write", "partners:read", "commissions:read", "payouts:read", "payouts:write"] as const;
 export type IntegrationScope = (typeof INTEGRATION_SCOPES)[number];
 
 export type Viewer =

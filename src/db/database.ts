@@ -70,11 +70,7 @@ export type DatabaseOptions =
   | { kind: "pglite"; dataDir?: string; countStatements?: boolean; timeouts?: Partial<DatabaseTimeouts> }
   | { kind: "postgres"; url: string; poolSize?: number; countStatements?: boolean; timeouts?: Partial<DatabaseTimeouts> };
 
-function countingClient(
-  adapter: PrismaPg | PrismaPGlite,
-  count: boolean,
-  timeouts: DatabaseTimeouts,
-): { prisma: PrismaClient; statements: { count: number } } {
+function countingClient(adapter: PrismaPg | PrismaPGlite, count: boolean, timeouts: DatabaseTimeouts): { prisma: PrismaClient; statements: { count: number } } {
   const statements = { count: 0 };
   // Prisma's own default maxWait (2 s) would apply to every transaction that names none.
   const transactionOptions = { maxWait: timeouts.transactionStartMs };

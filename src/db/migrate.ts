@@ -16,7 +16,10 @@ export interface Migration {
 
 export async function readMigrations(dir = MIGRATIONS_DIR): Promise<Migration[]> {
   const entries = await readdir(dir, { withFileTypes: true });
-  const names = entries.filter((entry) => entry.isDirectory()).map((entry) => entry.name).sort();
+  const names = entries
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => entry.name)
+    .sort();
   return Promise.all(
     names.map(async (name) => {
       const sql = await readFile(join(dir, name, "migration.sql"), "utf8");
@@ -67,9 +70,7 @@ export async function migrate(sql: SqlRunner, migrations?: Migration[]): Promise
       );
       if (done) {
         if (done.checksum !== migration.checksum) {
-          throw new MigrationError(
-            `Migration ${migration.name} was changed after it was applied; add a new migration instead of editing it.`,
-          );
+          throw new MigrationError(`Migration ${migration.name} was changed after it was applied; add a new migration instead of editing it.`);
         }
         return false;
       }

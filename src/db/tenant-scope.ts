@@ -76,16 +76,7 @@ export const tenantPolicies = {
   ScheduledTaskRun: { owner: "platform", reason: "scheduled work's outcome summed over every instance; read by the platform role (scheduledTasks)" },
 } satisfies Record<Prisma.ModelName, TenantPolicy>;
 
-const readOperations = new Set([
-  "findUnique",
-  "findUniqueOrThrow",
-  "findFirst",
-  "findFirstOrThrow",
-  "findMany",
-  "count",
-  "aggregate",
-  "groupBy",
-]);
+const readOperations = new Set(["findUnique", "findUniqueOrThrow", "findFirst", "findFirstOrThrow", "findMany", "count", "aggregate", "groupBy"]);
 const filteredWrites = new Set(["update", "updateMany", "updateManyAndReturn", "delete", "deleteMany", "upsert"]);
 const createOperations = new Set(["create", "createMany", "createManyAndReturn"]);
 

@@ -41,7 +41,12 @@ async function seedSales(app: App, actor: Actor, partnerIds: string[]): Promise<
   const recorded = await recordConversions(app.deps, { ...actor, role: "integration" }, items, (i) => ["items", String(i)]);
   if (!recorded.ok) throw new Error(`demo sales: ${JSON.stringify(recorded.errors)}`);
   const lines = await app.deps.tenant(actor.programId).commission.findMany({ where: { occurredAt: { lt: new Date(now - 25 * 86_400_000) } }, select: { id: true } });
-  await reviewCommissions(app.deps, actor, "approve", lines.map((line) => line.id));
+  await reviewCommissions(
+    app.deps,
+    actor,
+    "approve",
+    lines.map((line) => line.id),
+  );
   await reverseConversion(app.deps, actor, { conversionExternalId: "demo-order-1003", refundId: "demo-refund-1", amount: "10.00", reason: "damaged item" });
 
   // Payment details for three partners, one payout paid and one drafted.
@@ -51,9 +56,37 @@ async function seedSales(app: App, actor: Actor, partnerIds: string[]): Promise<
     { type: "BANK_TRANSFER" as const, accountName: "Alpenglow Creators GmbH", iban: "DE89370400440532013000", bic: "DEUTDEFF" },
   ];
   const profiles = [
-    { entityType: "INDIVIDUAL" as const, legalName: "Tess Tales", country: "US", taxForm: "W9" as const, taxId: "123-45-6789", addressLine1: "12 Pine Rd", city: "Boulder", region: "CO", postalCode: "80302" },
-    { entityType: "COMPANY" as const, legalName: "Summit Gear LLC", country: "US", taxForm: "W9" as const, taxId: "12-3456789", addressLine1: "400 Summit Ave", city: "Denver", region: "CO", postalCode: "80202" },
-    { entityType: "COMPANY" as const, legalName: "Alpenglow Creators GmbH", country: "DE", taxForm: "W8BEN_E" as const, vatId: "DE123456789", city: "München", postalCode: "80331" },
+    {
+      entityType: "INDIVIDUAL" as const,
+      legalName: "Tess Tales",
+      country: "US",
+      taxForm: "W9" as const,
+      taxId: "123-45-6789",
+      addressLine1: "12 Pine Rd",
+      city: "Boulder",
+      region: "CO",
+      postalCode: "80302",
+    },
+    {
+      entityType: "COMPANY" as const,
+      legalName: "Summit Gear LLC",
+      country: "US",
+      taxForm: "W9" as const,
+      taxId: "12-3456789",
+      addressLine1: "400 Summit Ave",
+      city: "Denver",
+      region: "CO",
+      postalCode: "80202",
+    },
+    {
+      entityType: "COMPANY" as const,
+      legalName: "Alpenglow Creators GmbH",
+      country: "DE",
+      taxForm: "W8BEN_E" as const,
+      vatId: "DE123456789",
+      city: "München",
+      postalCode: "80331",
+    },
   ];
   for (const [i, method] of methods.entries()) {
     await addPayoutMethod(app.deps, actor, { partnerId: partnerIds[i]!, method });

@@ -52,7 +52,8 @@ export function parseBillingProfile(input: BillingProfileInput, path: string[] =
   const country = checkCountry(input.country, at("country"), errors);
   const taxForm = input.taxForm ?? null;
   if (taxForm === "W9" && country && country !== "US") errors.push(userError("INVALID_INPUT", "a W-9 is for US persons: the country must be US", at("taxForm")));
-  if ((taxForm === "W8BEN" || taxForm === "W8BEN_E") && country === "US") errors.push(userError("INVALID_INPUT", "W-8 forms are for foreign persons; a US person files a W-9", at("taxForm")));
+  if ((taxForm === "W8BEN" || taxForm === "W8BEN_E") && country === "US")
+    errors.push(userError("INVALID_INPUT", "W-8 forms are for foreign persons; a US person files a W-9", at("taxForm")));
   if (taxForm === "W8BEN" && input.entityType !== "INDIVIDUAL") errors.push(userError("INVALID_INPUT", "a W-8BEN is for individuals; entities file a W-8BEN-E", at("taxForm")));
   if (taxForm === "W8BEN_E" && input.entityType !== "COMPANY") errors.push(userError("INVALID_INPUT", "a W-8BEN-E is for entities; individuals file a W-8BEN", at("taxForm")));
 

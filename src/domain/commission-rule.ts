@@ -10,10 +10,7 @@ import { Dec, parseAmount, parseDecimal, roundToMinorUnit } from "./money.ts";
  * (program time); they are marginal: with "10% for the first 100, 15% after",
  * sale 101 earns 15% and no earlier sale is re-rated.
  */
-export type CommissionRule =
-  | { type: "FLAT"; amount: string }
-  | { type: "PERCENTAGE"; percent: string }
-  | { type: "TIERED"; tiers: CommissionTier[] };
+export type CommissionRule = { type: "FLAT"; amount: string } | { type: "PERCENTAGE"; percent: string } | { type: "TIERED"; tiers: CommissionTier[] };
 
 export interface CommissionTier {
   /** Last sale number of the month this tier covers; null for the open-ended last tier. */
@@ -72,11 +69,7 @@ function parseFlat(text: string, currency: CurrencyCode, field: string[], errors
 }
 
 /** Checks a rule from the API; amounts are in `currency` (the program's). */
-export function parseCommissionRule(
-  input: CommissionRuleInput,
-  currency: CurrencyCode,
-  path: string[] = ["commissionRule"],
-): Result<CommissionRule> {
+export function parseCommissionRule(input: CommissionRuleInput, currency: CurrencyCode, path: string[] = ["commissionRule"]): Result<CommissionRule> {
   const errors: UserError[] = [];
   const only = (allowed: (keyof CommissionRuleInput)[]) => {
     for (const key of ["amount", "percent", "tiers"] as const) {
@@ -117,9 +110,7 @@ export function parseCommissionRule(
         if (last && upTo !== null) {
           errors.push(userError("INVALID_COMMISSION_RULE", "the last tier is open-ended: leave its upTo empty", [...at, "upTo"]));
         } else if (!last && (upTo === null || !Number.isInteger(upTo) || upTo <= previous)) {
-          errors.push(
-            userError("INVALID_COMMISSION_RULE", "upTo must be a whole number above the previous tier's", [...at, "upTo"]),
-          );
+          errors.push(userError("INVALID_COMMISSION_RULE", "upTo must be a whole number above the previous tier's", [...at, "upTo"]));
         }
         if ((tier.percent == null) === (tier.amount == null)) {
           errors.push(userError("INVALID_COMMISSION_RULE", "each tier has either a percent or an amount", at));
@@ -153,10 +144,7 @@ export interface CommissionQuote {
  * currency, unrounded when it was converted; `saleNumber` is the sale's
  * 1-based number among the partner's non-reversed sales of its month.
  */
-export function computeCommission(
-  rule: CommissionRule,
-  sale: { amount: Decimal; currency: CurrencyCode; saleNumber: number },
-): CommissionQuote {
+export function computeCommission(rule: CommissionRule, sale: { amount: Decimal; currency: CurrencyCode; saleNumber: number }): CommissionQuote {
   const percentOf = (percent: string) => roundToMinorUnit(sale.amount.times(new Dec(percent)).dividedBy(100), sale.currency);
   switch (rule.type) {
     case "FLAT":

@@ -7,9 +7,7 @@ export type CurrencyCode = string & { readonly __currency: unique symbol };
 // codes have no minor unit in ISO 4217 ("N.A."; the package reads it as 0) and
 // are not money a partner is paid in.
 const NOT_MONEY = new Set(["XAG", "XAU", "XPD", "XPT", "XDR", "XSU", "XUA", "XBA", "XBB", "XBC", "XBD", "XTS", "XXX"]);
-const minorUnits = new Map<string, number>(
-  currencyCodes.data.filter((record) => !NOT_MONEY.has(record.code)).map((record) => [record.code, record.digits]),
-);
+const minorUnits = new Map<string, number>(currencyCodes.data.filter((record) => !NOT_MONEY.has(record.code)).map((record) => [record.code, record.digits]));
 
 export function isCurrencyCode(value: string): value is CurrencyCode {
   return minorUnits.has(value);

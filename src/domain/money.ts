@@ -67,10 +67,7 @@ export interface ParseAmountOptions {
  * exponent, NaN, Infinity, spaces or '+'), at most `maxScale` places (extra
  * places are refused, never rounded: PostgreSQL would round them silently).
  */
-export function parseDecimal(
-  text: string,
-  options: ParseAmountOptions,
-): { ok: true; value: Decimal } | { ok: false; problem: AmountProblem; message: string } {
+export function parseDecimal(text: string, options: ParseAmountOptions): { ok: true; value: Decimal } | { ok: false; problem: AmountProblem; message: string } {
   if (!DECIMAL_PATTERN.test(text)) {
     return { ok: false, problem: "FORMAT", message: `"${text}" is not a plain decimal number (like 12.50)` };
   }
@@ -79,10 +76,7 @@ export function parseDecimal(
     return {
       ok: false,
       problem: "SCALE",
-      message:
-        options.maxScale === 0
-          ? `"${text}" has decimals, and this amount allows none`
-          : `"${text}" has more than ${options.maxScale} decimal places`,
+      message: options.maxScale === 0 ? `"${text}" has decimals, and this amount allows none` : `"${text}" has more than ${options.maxScale} decimal places`,
     };
   }
   if (integerPart.length > (options.maxIntegerDigits ?? MAX_INTEGER_DIGITS)) {
@@ -99,10 +93,6 @@ export function parseDecimal(
 }
 
 /** Parses an amount in a currency; scale is limited to its minor unit. */
-export function parseAmount(
-  text: string,
-  currency: CurrencyCode,
-  options: Omit<ParseAmountOptions, "maxScale"> = {},
-): ReturnType<typeof parseDecimal> {
+export function parseAmount(text: string, currency: CurrencyCode, options: Omit<ParseAmountOptions, "maxScale"> = {}): ReturnType<typeof parseDecimal> {
   return parseDecimal(text, { ...options, maxScale: minorUnitsOf(currency) });
 }

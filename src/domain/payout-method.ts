@@ -9,19 +9,7 @@ import { checkCountry, checkEmail, checkText } from "./validation.ts";
  * does not use are refused rather than silently dropped: a partner who typed
  * an IBAN into a PayPal method has made a mistake worth showing.
  */
-export const PAYOUT_METHOD_TYPES = [
-  "PAYPAL",
-  "WISE",
-  "BANK_TRANSFER",
-  "ACH",
-  "WIRE",
-  "CHECK",
-  "VENMO",
-  "ZELLE",
-  "STORE_CREDIT",
-  "OTHER",
-  "STRIPE",
-] as const;
+export const PAYOUT_METHOD_TYPES = ["PAYPAL", "WISE", "BANK_TRANSFER", "ACH", "WIRE", "CHECK", "VENMO", "ZELLE", "STORE_CREDIT", "OTHER", "STRIPE"] as const;
 
 export type PayoutMethodType = (typeof PAYOUT_METHOD_TYPES)[number];
 
@@ -171,7 +159,21 @@ const WISE_ROUTES: readonly { key: "email" | "iban" | "sortCode" | "routingNumbe
   { key: "sortCode", name: "sort code", fields: ["sortCode", "accountNumber", "accountName"] },
   { key: "routingNumber", name: "ACH", fields: ["routingNumber", "accountNumber", "accountType", "accountName", "addressLine1", "city", "region", "postalCode", "country"] },
 ];
-const WISE_BANK_FIELDS: readonly Field[] = ["email", "accountName", "iban", "bic", "sortCode", "accountNumber", "routingNumber", "accountType", "addressLine1", "city", "region", "postalCode", "country"];
+const WISE_BANK_FIELDS: readonly Field[] = [
+  "email",
+  "accountName",
+  "iban",
+  "bic",
+  "sortCode",
+  "accountNumber",
+  "routingNumber",
+  "accountType",
+  "addressLine1",
+  "city",
+  "region",
+  "postalCode",
+  "country",
+];
 
 /** Which Wise recipient type a stored Wise method is (details written by parsePayoutMethod). */
 export function wiseRoute(details: Record<string, string | undefined>): "email" | "iban" | "sort_code" | "aba" {
@@ -250,14 +252,13 @@ export function parsePayoutMethod(input: PayoutMethodInput, path: string[] = ["i
       break;
     case "WISE": {
       const value = raw("currency", true);
-      const currency =
-        value === undefined
-          ? undefined
-          : (parseCurrencyCode(value) ?? problem("INVALID_CURRENCY", `"${value}" is not an ISO 4217 currency code`, "currency"));
+      const currency = value === undefined ? undefined : (parseCurrencyCode(value) ?? problem("INVALID_CURRENCY", `"${value}" is not an ISO 4217 currency code`, "currency"));
       // Exactly one way to reach the recipient; the fields of the others are refused.
       const routes = WISE_ROUTES.filter((route) => input[route.key] != null);
       if (routes.length !== 1) {
-        errors.push(userError("INVALID_INPUT", "a WISE method takes one of: an email, an IBAN, a sort code with an account number, or a routing number with an account number", path));
+        errors.push(
+          userError("INVALID_INPUT", "a WISE method takes one of: an email, an IBAN, a sort code with an account number, or a routing number with an account number", path),
+        );
         parsed = { details: {} };
         break;
       }
@@ -291,7 +292,8 @@ export function parsePayoutMethod(input: PayoutMethodInput, path: string[] = ["i
           const number = withoutSpaces(raw("accountNumber", true) ?? "");
           const accountNumber = /^\d{4,17}$/.test(number) ? number : problem("INVALID_INPUT", "an ACH account number is 4 to 17 digits", "accountNumber");
           const kind = raw("accountType", true);
-          const accountType = kind === undefined || kind === "CHECKING" || kind === "SAVINGS" ? kind : problem("INVALID_INPUT", "accountType must be CHECKING or SAVINGS", "accountType");
+          const accountType =
+            kind === undefined || kind === "CHECKING" || kind === "SAVINGS" ? kind : problem("INVALID_INPUT", "accountType must be CHECKING or SAVINGS", "accountType");
           needsCurrency("USD", "Wise pays US ACH accounts in USD");
           const countryValue = raw("country", true);
           parsed = {
@@ -316,7 +318,12 @@ export function parsePayoutMethod(input: PayoutMethodInput, path: string[] = ["i
     }
     case "STRIPE": {
       const value = raw("accountId", true);
-      const accountId = value === undefined ? undefined : /^acct_[A-Za-z0-9]{1,250}$/.test(value.trim()) ? value.trim() : problem("INVALID_INPUT", "a Stripe account id looks like acct_1Nv0FGQ9RKHgCVdK", "accountId");
+      const accountId =
+        value === undefined
+          ? undefined
+          : /^acct_[A-Za-z0-9]{1,250}$/.test(value.trim())
+            ? value.trim()
+            : problem("INVALID_INPUT", "a Stripe account id looks like acct_1Nv0FGQ9RKHgCVdK", "accountId");
       parsed = { details: { accountId } };
       break;
     }
@@ -336,15 +343,11 @@ export function parsePayoutMethod(input: PayoutMethodInput, path: string[] = ["i
       let accountNumber: string | undefined;
       if (value !== undefined) {
         const cleaned = withoutSpaces(value);
-        accountNumber = /^\d{4,17}$/.test(cleaned)
-          ? cleaned
-          : problem("INVALID_INPUT", "an ACH account number is 4 to 17 digits", "accountNumber");
+        accountNumber = /^\d{4,17}$/.test(cleaned) ? cleaned : problem("INVALID_INPUT", "an ACH account number is 4 to 17 digits", "accountNumber");
       }
       const kind = raw("accountType", true);
       const accountType =
-        kind === undefined || kind === "CHECKING" || kind === "SAVINGS"
-          ? kind
-          : problem("INVALID_INPUT", "accountType must be CHECKING or SAVINGS", "accountType");
+        kind === undefined || kind === "CHECKING" || kind === "SAVINGS" ? kind : problem("INVALID_INPUT", "accountType must be CHECKING or SAVINGS", "accountType");
       // The routing number names the bank, is printed on every check, and is
       // needed to show which bank the money goes to: not a secret.
       parsed = { details: { accountName, routingNumber: routing, accountType }, secret: accountNumber };
@@ -357,9 +360,7 @@ export function parsePayoutMethod(input: PayoutMethodInput, path: string[] = ["i
       if (value !== undefined) {
         // Wires reach banks everywhere; foreign account numbers (IBANs among them) carry letters.
         const cleaned = withoutSpaces(value).toUpperCase();
-        accountNumber = /^[A-Z0-9]{5,34}$/.test(cleaned)
-          ? cleaned
-          : problem("INVALID_INPUT", "a wire account number is 5 to 34 letters and digits", "accountNumber");
+        accountNumber = /^[A-Z0-9]{5,34}$/.test(cleaned) ? cleaned : problem("INVALID_INPUT", "a wire account number is 5 to 34 letters and digits", "accountNumber");
       }
       parsed = {
         details: {
@@ -397,9 +398,7 @@ export function parsePayoutMethod(input: PayoutMethodInput, path: string[] = ["i
       if (value !== undefined) {
         const trimmed = value.trim();
         const withAt = trimmed.startsWith("@") ? trimmed : `@${trimmed}`;
-        handle = /^@[A-Za-z0-9_-]{5,30}$/.test(withAt)
-          ? withAt
-          : problem("INVALID_INPUT", "a Venmo handle is @ then 5 to 30 letters, digits, - or _", "handle");
+        handle = /^@[A-Za-z0-9_-]{5,30}$/.test(withAt) ? withAt : problem("INVALID_INPUT", "a Venmo handle is @ then 5 to 30 letters, digits, - or _", "handle");
       }
       parsed = { details: { handle } };
       break;
@@ -416,9 +415,7 @@ export function parsePayoutMethod(input: PayoutMethodInput, path: string[] = ["i
       let phone: string | undefined;
       if (value !== undefined) {
         const cleaned = value.replace(/[\s\-()]/g, "");
-        phone = /^\+\d{8,15}$/.test(cleaned)
-          ? cleaned
-          : problem("INVALID_INPUT", `"${value}" is not an international phone number (like +1 555 123 4567)`, "phone");
+        phone = /^\+\d{8,15}$/.test(cleaned) ? cleaned : problem("INVALID_INPUT", `"${value}" is not an international phone number (like +1 555 123 4567)`, "phone");
       }
       parsed = { details: { email: email("email", false), phone } };
       break;
@@ -451,11 +448,7 @@ const LABEL_MAX = 40;
  * JSON written by any earlier version, so a missing key degrades the label
  * instead of throwing.
  */
-export function payoutMethodLabel(parsed: {
-  type: PayoutMethodType;
-  details: Record<string, string>;
-  secretLast4: string | null;
-}): string {
+export function payoutMethodLabel(parsed: { type: PayoutMethodType; details: Record<string, string>; secretLast4: string | null }): string {
   const { details } = parsed;
   const masked = maskSecret(parsed.secretLast4);
   const join = (...parts: (string | null | undefined)[]) => parts.filter((part) => part).join(" ");
@@ -463,7 +456,9 @@ export function payoutMethodLabel(parsed: {
     case "PAYPAL":
       return join("PayPal", details.email);
     case "WISE":
-      return details.email ? join("Wise", details.email) : join("Wise", masked && `${details.country && !details.routingNumber && !details.sortCode ? details.country : ""}${masked}`);
+      return details.email
+        ? join("Wise", details.email)
+        : join("Wise", masked && `${details.country && !details.routingNumber && !details.sortCode ? details.country : ""}${masked}`);
     case "STRIPE":
       return join("Stripe", details.accountId);
     case "BANK_TRANSFER":

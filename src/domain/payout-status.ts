@@ -107,19 +107,14 @@ export const LINE_HOLDING_PAYOUT_STATUSES: readonly PayoutStatus[] = ["DRAFT", "
  * before approvers were recorded (approvedBy unknown) cannot prove it, so it
  * is refused too above the threshold.
  */
-export function dualControlRefusal(facts: {
-  amount: Decimal;
-  currency: CurrencyCode;
-  threshold: Decimal | null;
-  approvedBy: string | null;
-  sender: string;
-}): PayoutRefusal | null {
+export function dualControlRefusal(facts: { amount: Decimal; currency: CurrencyCode; threshold: Decimal | null; approvedBy: string | null; sender: string }): PayoutRefusal | null {
   if (facts.threshold === null || facts.amount.lte(facts.threshold)) return null;
   if (facts.approvedBy !== null && facts.approvedBy !== facts.sender) return null;
   const above = `${formatAmount(facts.amount, facts.currency)} ${facts.currency} is above the program's dual-control amount of ${formatAmount(facts.threshold, facts.currency)}`;
   return {
     ok: false,
     code: "DUAL_CONTROL",
-    message: facts.approvedBy === null ? `${above}, and who approved it is not recorded: approve it again through a new draft` : `${above}: someone other than its approver must send it`,
+    message:
+      facts.approvedBy === null ? `${above}, and who approved it is not recorded: approve it again through a new draft` : `${above}: someone other than its approver must send it`,
   };
 }

@@ -15,12 +15,6 @@ export function reversedShare(line: Decimal, saleAmount: Decimal, refundedSoFar:
   return roundToMinorUnit(line.times(refundedSoFar).dividedBy(saleAmount), currency);
 }
 
-export function reversalDelta(
-  line: Decimal,
-  saleAmount: Decimal,
-  refundedBefore: Decimal,
-  refundedAfter: Decimal,
-  currency: CurrencyCode,
-): Decimal {
+export function reversalDelta(line: Decimal, saleAmount: Decimal, refundedBefore: Decimal, refundedAfter: Decimal, currency: CurrencyCode): Decimal {
   return reversedShare(line, saleAmount, refundedAfter, currency).minus(reversedShare(line, saleAmount, refundedBefore, currency));
 }

@@ -9,12 +9,7 @@ import { userError, type UserError } from "./errors.ts";
 const emailSchema = z.email();
 const regionNames = new Intl.DisplayNames(["en"], { type: "region", fallback: "none" });
 
-export function checkText(
-  value: string,
-  field: string[],
-  errors: UserError[],
-  options: { max?: number; label?: string } = {},
-): string | undefined {
+export function checkText(value: string, field: string[], errors: UserError[], options: { max?: number; label?: string } = {}): string | undefined {
   const trimmed = value.trim();
   const max = options.max ?? 200;
   if (trimmed.length === 0 || trimmed.length > max) {
@@ -52,13 +47,7 @@ export function checkCountry(value: string, field: string[], errors: UserError[]
   return code;
 }
 
-export function checkIntRange(
-  value: number,
-  min: number,
-  max: number,
-  field: string[],
-  errors: UserError[],
-): number | undefined {
+export function checkIntRange(value: number, min: number, max: number, field: string[], errors: UserError[]): number | undefined {
   if (!Number.isInteger(value) || value < min || value > max) {
     errors.push(userError("INVALID_INPUT", `${field.at(-1)} must be a whole number from ${min} to ${max}`, field));
     return undefined;

@@ -91,7 +91,6 @@ function fix(result: ExecutionResult): ExecutionResult {
 
 export function useErrorCodes(): Plugin {
   return {
-
     onExecute: () => ({
       onExecuteDone: ({ result, setResult }) => {
         if (Symbol.asyncIterator in result) return;

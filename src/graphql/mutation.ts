@@ -33,10 +33,7 @@ export function defineMutation<Fields extends InputFieldMap, T>(
     authScopes: ScopeMap;
     input: (t: PothosSchemaTypes.InputFieldBuilder<Types, "InputObject">) => Fields;
     resolve: (input: InputShapeFromFields<Fields>, ctx: Context) => Promise<Result<T>>;
-  } & (
-    | { result: { field: string; type: ObjectRef<Types, T> | ObjectRef<Types, T, unknown>; description?: string }; fields?: never }
-    | { fields: PayloadFields; result?: never }
-  ),
+  } & ({ result: { field: string; type: ObjectRef<Types, T> | ObjectRef<Types, T, unknown>; description?: string }; fields?: never } | { fields: PayloadFields; result?: never }),
 ) {
   const typeName = name[0]!.toUpperCase() + name.slice(1);
   const Input = builder.inputType(`${typeName}Input`, { fields: options.input });

@@ -13,8 +13,7 @@ function decimalInput(value: unknown): string {
 }
 
 builder.scalarType("Decimal", {
-  description:
-    'An exact decimal number as a string in plain notation, like "1234.50". Never a JSON number, so no client rounds it.',
+  description: 'An exact decimal number as a string in plain notation, like "1234.50". Never a JSON number, so no client rounds it.',
   serialize: (value: DecimalLike) => (typeof value === "string" ? value : value.toFixed()),
   parseValue: decimalInput,
   parseLiteral: (ast) => {
@@ -32,9 +31,7 @@ const stringOf = (ast: ValueNode): unknown => (ast.kind === Kind.STRING ? ast.va
 function dateTimeInput(value: unknown): Date {
   const date = typeof value === "string" ? parseInstant(value) : undefined;
   if (!date) {
-    throw badInput(
-      `DateTime values are ISO 8601 date-times with an offset, like "2026-03-01T12:00:00Z", in the years ${MIN_YEAR} to ${MAX_YEAR}; got ${JSON.stringify(value)}.`,
-    );
+    throw badInput(`DateTime values are ISO 8601 date-times with an offset, like "2026-03-01T12:00:00Z", in the years ${MIN_YEAR} to ${MAX_YEAR}; got ${JSON.stringify(value)}.`);
   }
   return date;
 }

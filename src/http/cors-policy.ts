@@ -1,7 +1,5 @@
 /** What yoga's `cors` option takes (whatwg-node's CORSOptions, or false for no CORS headers). */
-type CorsOptions =
-  | { origin?: string[] | string; methods?: string[]; allowedHeaders?: string[]; exposedHeaders?: string[]; credentials?: boolean; maxAge?: number }
-  | false;
+type CorsOptions = { origin?: string[] | string; methods?: string[]; allowedHeaders?: string[]; exposedHeaders?: string[]; credentials?: boolean; maxAge?: number } | false;
 
 const METHODS = ["GET", "POST", "OPTIONS"];
 const ALLOWED_HEADERS = ["authorization", "content-type", "accept"];

@@ -157,7 +157,23 @@ async function payoutsCsv(ctx: Context, res: ServerResponse, query: Query): Prom
   await streamCsv(
     res,
     "payouts.csv",
-    ["payout_id", "partner_id", "partner_name", "partner_external_id", "status", "amount", "currency", "lines", "method", "reference", "created_at", "approved_at", "paid_at", "cancelled_at", "bounced_at"],
+    [
+      "payout_id",
+      "partner_id",
+      "partner_name",
+      "partner_external_id",
+      "status",
+      "amount",
+      "currency",
+      "lines",
+      "method",
+      "reference",
+      "created_at",
+      "approved_at",
+      "paid_at",
+      "cancelled_at",
+      "bounced_at",
+    ],
     (async function* () {
       for await (const p of rows) {
         const partner = (p as { partner?: { name: string; externalId: string | null } }).partner;
@@ -210,7 +226,22 @@ async function commissionsCsv(ctx: Context, res: ServerResponse, query: Query): 
   await streamCsv(
     res,
     "commissions.csv",
-    ["commission_id", "partner_id", "partner_name", "partner_external_id", "kind", "status", "amount", "currency", "conversion_external_id", "occurred_at", "payable_at", "paid_at", "reason_code", "note"],
+    [
+      "commission_id",
+      "partner_id",
+      "partner_name",
+      "partner_external_id",
+      "kind",
+      "status",
+      "amount",
+      "currency",
+      "conversion_external_id",
+      "occurred_at",
+      "payable_at",
+      "paid_at",
+      "reason_code",
+      "note",
+    ],
     (async function* () {
       for await (const c of rows) {
         const related = c as { partner?: { name: string; externalId: string | null }; conversion?: { externalId: string } | null };
@@ -247,7 +278,10 @@ async function commissionsCsv(ctx: Context, res: ServerResponse, query: Query): 
  */
 async function paypalCsv(ctx: Context, res: ServerResponse, query: Query): Promise<void> {
   allow(ctx.viewer, "paypalPayouts");
-  const ids = (query.get("payoutIds") ?? "").split(",").filter(Boolean).map((id) => rawId(id, "Payout", "payoutIds")!);
+  const ids = (query.get("payoutIds") ?? "")
+    .split(",")
+    .filter(Boolean)
+    .map((id) => rawId(id, "Payout", "payoutIds")!);
   if (ids.length === 0 || ids.length > 5000) throw new HttpError(400, "BAD_USER_INPUT", "payoutIds takes 1 to 5000 payout ids, comma-separated");
   const payouts = await ctx.db.payout.findMany({
     where: { id: { in: ids } },
@@ -264,9 +298,14 @@ async function paypalCsv(ctx: Context, res: ServerResponse, query: Query): Promi
     else rows.push([email, money(p.amount, p.currency), p.currency, encodeGlobalID("Payout", p.id), `Commission payout for ${p.partner.name}`, "PayPal"]);
   }
   if (skipped.length > 0) res.setHeader("x-accrue-skipped", skipped.join(","));
-  await streamCsv(res, "paypal-payouts.csv", ["Email/Phone", "Amount", "Currency code", "Reference ID", "Note to recipient", "Recipient wallet"], (async function* () {
-    yield* rows;
-  })());
+  await streamCsv(
+    res,
+    "paypal-payouts.csv",
+    ["Email/Phone", "Amount", "Currency code", "Reference ID", "Note to recipient", "Recipient wallet"],
+    (async function* () {
+      yield* rows;
+    })(),
+  );
 }
 
 function dateParam(value: string | null, param: string, zone: string): DateTime {
@@ -375,7 +414,22 @@ async function tax1099Csv(ctx: Context, res: ServerResponse, query: Query, deps:
   await streamCsv(
     res,
     `1099-nec-${year}.csv`,
-    ["partner_id", "legal_name", "entity_type", "tin", "address_line1", "address_line2", "city", "state", "postal_code", "country", "nonemployee_compensation", "currency", "payouts", "w9_on_file"],
+    [
+      "partner_id",
+      "legal_name",
+      "entity_type",
+      "tin",
+      "address_line1",
+      "address_line2",
+      "city",
+      "state",
+      "postal_code",
+      "country",
+      "nonemployee_compensation",
+      "currency",
+      "payouts",
+      "w9_on_file",
+    ],
     (async function* () {
       for (const payee of payees) {
         const b = profiles.get(payee.partnerId);
@@ -437,7 +491,8 @@ export function createExportsHandler(deps: ServiceDeps, auth: Authenticator, rea
       if (!route) throw new HttpError(404, "NOT_FOUND", `no export at ${url.pathname}; see ${Object.keys(ROUTES).join(", ")}`);
       // As for GraphQL inputs (use-nul-character-guard.ts): PostgreSQL text cannot hold NUL.
       for (const [name, value] of url.searchParams) {
-        if (name.includes("\0") || value.includes("\0")) throw new HttpError(400, "BAD_USER_INPUT", `${name.replaceAll("\0", "")} contains a NUL character, which text here cannot hold`);
+        if (name.includes("\0") || value.includes("\0"))
+          throw new HttpError(400, "BAD_USER_INPUT", `${name.replaceAll("\0", "")} contains a NUL character, which text here cannot hold`);
       }
       let viewer: Viewer | null;
       try {

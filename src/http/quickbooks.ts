@@ -37,15 +37,17 @@ export function verifyIntuitSignature(raw: Buffer, signature: string | undefined
 }
 
 /** Intuit's change notification, as much of it as we read; a signed body of any other shape is refused (400). */
-const text = (max: number) => z.string().max(max).refine((value) => !value.includes("\0"), "contains a NUL character");
+const text = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .refine((value) => !value.includes("\0"), "contains a NUL character");
 const WebhookPayload = z.object({
   eventNotifications: z
     .array(
       z.object({
         realmId: text(30).optional(),
-        dataChangeEvent: z
-          .object({ entities: z.array(z.object({ name: text(100).optional(), id: text(100).optional(), operation: text(100).optional() })).optional() })
-          .optional(),
+        dataChangeEvent: z.object({ entities: z.array(z.object({ name: text(100).optional(), id: text(100).optional(), operation: text(100).optional() })).optional() }).optional(),
       }),
     )
     .optional(),

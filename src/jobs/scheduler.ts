@@ -10,7 +10,14 @@ import { runScheduledPayouts } from "./scheduled-payout-runs.ts";
 import { createTaskRecord } from "./task-record.ts";
 
 /** One advisory lock key per task: any constant works, every instance uses the same. */
-const LOCKS = { releaseHolds: 72_616_401, scheduledPayouts: 72_616_402, outbox: 72_616_403, accountingPoll: 72_616_404, paymentRails: 72_616_405, providerReconciliation: 72_616_406 } as const;
+const LOCKS = {
+  releaseHolds: 72_616_401,
+  scheduledPayouts: 72_616_402,
+  outbox: 72_616_403,
+  accountingPoll: 72_616_404,
+  paymentRails: 72_616_405,
+  providerReconciliation: 72_616_406,
+} as const;
 type Task = keyof typeof LOCKS;
 
 /**
@@ -26,13 +33,7 @@ type Task = keyof typeof LOCKS;
 /** How long a task may hold its advisory lock (see exclusive). */
 const LOCK_HOLD_MS = 60 * 60_000;
 
-export function createScheduler(options: {
-  deps: ServiceDeps;
-  db: Database;
-  qbo: QuickBooksClient;
-  intervalMs: number;
-  accountingPollMs: number;
-}) {
+export function createScheduler(options: { deps: ServiceDeps; db: Database; qbo: QuickBooksClient; intervalMs: number; accountingPollMs: number }) {
   const { deps, db, qbo } = options;
   const running = new Set<Task>();
   let lastPoll = 0;
@@ -90,7 +91,13 @@ export function createScheduler(options: {
   /** Every task once, in order (the tests drive time with this); one task failing never keeps the others from their turn. */
   async function runOnce(options: { poll?: boolean } = {}): Promise<void> {
     // The polls of other systems (accounting changes, provider reconciliation) run on the slower poll cadence.
-    const order: (keyof typeof tasks)[] = ["releaseHolds", "scheduledPayouts", "outbox", "paymentRails", ...(options.poll ?? true ? (["accountingPoll", "providerReconciliation"] as const) : [])];
+    const order: (keyof typeof tasks)[] = [
+      "releaseHolds",
+      "scheduledPayouts",
+      "outbox",
+      "paymentRails",
+      ...((options.poll ?? true) ? (["accountingPoll", "providerReconciliation"] as const) : []),
+    ];
     for (const task of order) {
       try {
         await tasks[task]();

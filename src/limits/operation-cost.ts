@@ -3,13 +3,15 @@ import { createComplexityRule } from "@pothos/plugin-complexity";
 import { GraphQLError, validate, type DocumentNode, type GraphQLSchema } from "graphql";
 import type { CostContext, CostWeights } from "./field-cost.ts";
 
-export type OperationCost = {
-  cost: number;
-  /** List items in the arguments of the mutation fields, added up (0 for queries). */
-  inputItems: number;
-  /** How many mutation fields the operation runs. */
-  mutationFields: number;
-} | { errors: readonly GraphQLError[] };
+export type OperationCost =
+  | {
+      cost: number;
+      /** List items in the arguments of the mutation fields, added up (0 for queries). */
+      inputItems: number;
+      /** How many mutation fields the operation runs. */
+      mutationFields: number;
+    }
+  | { errors: readonly GraphQLError[] };
 
 /**
  * The cost of the operation a request will run (the one named, or the only

@@ -75,11 +75,7 @@ export type CursorProblem = { code: "INVALID_CURSOR"; message: string } | null;
  * the partner has reached: a cursor ahead of the partner would count events
  * not yet written as delivered, and swallow them when they come.
  */
-export async function partnerCursorProblem(
-  partnerSequence: (partnerId: string) => Promise<bigint | null>,
-  partnerId: string,
-  cursor: PartnerCursor,
-): Promise<CursorProblem> {
+export async function partnerCursorProblem(partnerSequence: (partnerId: string) => Promise<bigint | null>, partnerId: string, cursor: PartnerCursor): Promise<CursorProblem> {
   if (cursor.partnerId !== partnerId) return { code: "INVALID_CURSOR", message: "after is a cursor of another partner's feed" };
   const last = (await partnerSequence(partnerId)) ?? 0n;
   if (cursor.sequence > last) return { code: "INVALID_CURSOR", message: `after names event ${cursor.sequence}, past the partner's last event (${last})` };

@@ -105,7 +105,14 @@ export function feed(options: FeedOptions, kind: FeedStats["kind"], topic: strin
     const expiry = options.endAfterMs !== undefined ? setTimeout(() => end("TOKEN_EXPIRED"), Math.max(0, Math.min(options.endAfterMs, 2 ** 31 - 1))) : undefined;
     const { stillAllowed } = options;
     const recheck = stillAllowed
-      ? setInterval(() => void stillAllowed().then((allowed) => allowed || end("TOKEN_REVOKED"), () => undefined), options.recheckMs ?? 30_000)
+      ? setInterval(
+          () =>
+            void stillAllowed().then(
+              (allowed) => allowed || end("TOKEN_REVOKED"),
+              () => undefined,
+            ),
+          options.recheckMs ?? 30_000,
+        )
       : undefined;
     const deliver = async (event: CommittedEvent) => {
       if (steps.covered(event)) return;

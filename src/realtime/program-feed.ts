@@ -114,7 +114,9 @@ export function programFeed(options: FeedOptions & { after: ProgramCursor | null
       for (const row of rows) if (row.newest !== null) newest.set(row.partner_id, BigInt(row.newest));
       // Partners in P with nothing delivered at or above W leave P at the first check.
       for (const id of ids) if (!newest.has(id)) newest.set(id, -1n);
-      const runs = rows.filter((row) => row.hi !== null).map((row) => ({ partnerId: row.partner_id, lo: last.has(row.partner_id) ? last.get(row.partner_id)! + 1n : BigInt(row.lo!), hi: BigInt(row.hi!) }));
+      const runs = rows
+        .filter((row) => row.hi !== null)
+        .map((row) => ({ partnerId: row.partner_id, lo: last.has(row.partner_id) ? last.get(row.partner_id)! + 1n : BigInt(row.lo!), hi: BigInt(row.hi!) }));
       // Several partners' runs per statement, about a page of rows each.
       for (let i = 0; i < runs.length; ) {
         const batch: typeof runs = [];

@@ -25,14 +25,7 @@ export interface Realtime {
   close(): Promise<void>;
 }
 
-export function createRealtime(options: {
-  redisUrl?: string;
-  prisma: PrismaClient;
-  logger: Logger;
-  queueSize: number;
-  recheckMs: number;
-  reconcileMs?: number;
-}): Realtime {
+export function createRealtime(options: { redisUrl?: string; prisma: PrismaClient; logger: Logger; queueSize: number; recheckMs: number; reconcileMs?: number }): Realtime {
   const bus = options.redisUrl ? createRedisEventBus(options.redisUrl, options.logger) : createInProcessEventBus();
   const reconcileMs = options.reconcileMs ?? FEED_RECONCILE_MS;
   const watch = new SequenceWatch(async (partnerIds) => {

@@ -44,12 +44,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * anything else is masked as a defect.
  * Events written inside are published only after the commit.
  */
-export async function transact<T>(
-  deps: ServiceDeps,
-  actor: Actor,
-  work: (tx: Tx) => Promise<T>,
-  options: TransactOptions = {},
-): Promise<Result<T>> {
+export async function transact<T>(deps: ServiceDeps, actor: Actor, work: (tx: Tx) => Promise<T>, options: TransactOptions = {}): Promise<Result<T>> {
   const attempts = options.attempts ?? 5;
   for (let attempt = 1; ; attempt += 1) {
     let events: CommittedEvent[] = [];

@@ -24,11 +24,17 @@ const ConversionLinesDoc = graphql(`query DefectConversionLines($id: ID!) { conv
 const ConversionNodeDoc = graphql(`query DefectConversionNode($ids: [ID!]!) { nodes(ids: $ids) { ... on Conversion { id metadata externalId } } }`);
 const PayoutNodeDoc = graphql(`query DefectPayoutNode($id: ID!) { node(id: $id) { ... on Payout { id reference lines { amount { amount } } } } }`);
 const PartnerNodeDoc = graphql(`query DefectPartnerNode($id: ID!) { node(id: $id) { ... on Partner { id email } } }`);
-const RemoveMethodDoc = graphql(`mutation DefectRemoveMethod($input: RemovePayoutMethodInput!) { removePayoutMethod(input: $input) { payoutMethod { id } userErrors { code message field } } }`);
-const DefaultMethodDoc = graphql(`mutation DefectDefaultMethod($input: SetDefaultPayoutMethodInput!) { setDefaultPayoutMethod(input: $input) { payoutMethod { id } userErrors { code message field } } }`);
+const RemoveMethodDoc = graphql(
+  `mutation DefectRemoveMethod($input: RemovePayoutMethodInput!) { removePayoutMethod(input: $input) { payoutMethod { id } userErrors { code message field } } }`,
+);
+const DefaultMethodDoc = graphql(
+  `mutation DefectDefaultMethod($input: SetDefaultPayoutMethodInput!) { setDefaultPayoutMethod(input: $input) { payoutMethod { id } userErrors { code message field } } }`,
+);
 const ViewerDoc = graphql(`query DefectViewer { viewer { role subject } program { id } }`);
 const RequestPayoutDoc = graphql(`mutation DefectRequestPayout($input: RequestPayoutInput!) { requestPayout(input: $input) { payout { id } userErrors { code message } } }`);
-const UpdatePartnerDoc = graphql(`mutation DefectUpdatePartner($input: UpdatePartnerInput!) { updatePartner(input: $input) { partner { id status } userErrors { code message } } }`);
+const UpdatePartnerDoc = graphql(
+  `mutation DefectUpdatePartner($input: UpdatePartnerInput!) { updatePartner(input: $input) { partner { id status } userErrors { code message } } }`,
+);
 const OwnRecordsDoc = graphql(`
   query DefectOwnRecords($id: ID!) {
     partner(id: $id) { id status balance { payable { amount } } payouts(first: 5) { totalCount } payoutMethods { id } billingProfile { legalName } }
@@ -115,7 +121,9 @@ describe.each(databaseTargets())("access defects on %s", (target) => {
   });
 
   it("tells a partner naming another partner's payout method what it tells it for an unknown id", async () => {
-    const method = dataOf(await t.gql(AddMethodDoc, { input: { partnerId: other.id, method: { type: "PAYPAL", email: "other-pay@partners.test" } } }, acme.adminToken)).addPayoutMethod;
+    const method = dataOf(
+      await t.gql(AddMethodDoc, { input: { partnerId: other.id, method: { type: "PAYPAL", email: "other-pay@partners.test" } } }, acme.adminToken),
+    ).addPayoutMethod;
     const theirs = method.payoutMethod!.id;
     const unknown = globalId("PayoutMethod", "0190d4a0-0000-7000-8000-0000000000bb");
     for (const doc of [RemoveMethodDoc, DefaultMethodDoc] as const) {
@@ -132,7 +140,14 @@ describe.each(databaseTargets())("access defects on %s", (target) => {
   it("answers UNAUTHENTICATED to a validly signed token for a program that does not exist, or with a NUL in sub", async () => {
     const now = Math.floor(t.clock.now().getTime() / 1000);
     const sign = (payload: Record<string, unknown>, subject: string) =>
-      new SignJWT(payload).setProtectedHeader({ alg: "HS256" }).setIssuer("accrue").setAudience("accrue").setIssuedAt(now).setExpirationTime(now + 600).setSubject(subject).sign(new TextEncoder().encode(TEST_JWT_SECRET));
+      new SignJWT(payload)
+        .setProtectedHeader({ alg: "HS256" })
+        .setIssuer("accrue")
+        .setAudience("accrue")
+        .setIssuedAt(now)
+        .setExpirationTime(now + 600)
+        .setSubject(subject)
+        .sign(new TextEncoder().encode(TEST_JWT_SECRET));
     const tokens = [
       await sign({ role: "admin", program_id: "0190d4a0-0000-7000-8000-0000000000cc" }, "ghost-admin"),
       await sign({ role: "partner", program_id: "0190d4a0-0000-7000-8000-0000000000cc", partner_id: own.rawId }, "ghost-partner"),
@@ -153,7 +168,8 @@ describe.each(databaseTargets())("access defects on %s", (target) => {
     const p = await createPartnerFixture(t, acme);
     await makePayable(t, acme, p.id);
     await payableSale(t, acme, writer, p.id, "90.00");
-    const method = dataOf(await t.gql(AddMethodDoc, { input: { partnerId: p.id, method: { type: "PAYPAL", email: "second@partners.test" } } }, p.token)).addPayoutMethod.payoutMethod!;
+    const method = dataOf(await t.gql(AddMethodDoc, { input: { partnerId: p.id, method: { type: "PAYPAL", email: "second@partners.test" } } }, p.token)).addPayoutMethod
+      .payoutMethod!;
     expect(dataOf(await t.gql(UpdatePartnerDoc, { input: { id: p.id, status } }, acme.adminToken)).updatePartner.partner?.status).toBe(status);
 
     const refused = [
@@ -184,14 +200,19 @@ describe.each(databaseTargets())("access defects on %s", (target) => {
   // suspended partner's edit, and a verification answered NOT_CONNECTED instead of FORBIDDEN).
   it.each(["ARCHIVED", "SUSPENDED"] as const)("refuses a %s partner's payout method edits and checks before its input is read or a provider asked", async (status) => {
     const rails = await createProgramFixture(t, { name: `Rails ${status}` });
-    const connected = dataOf(await t.gql(ConnectProviderDoc, { input: { provider: "WISE", environment: "SANDBOX", wise: { apiToken: wise.token, profileId: wise.profileId } } }, rails.adminToken)).connectPaymentProvider;
+    const connected = dataOf(
+      await t.gql(ConnectProviderDoc, { input: { provider: "WISE", environment: "SANDBOX", wise: { apiToken: wise.token, profileId: wise.profileId } } }, rails.adminToken),
+    ).connectPaymentProvider;
     expect(connected.userErrors).toEqual([]);
     const p = await createPartnerFixture(t, rails, { name: "Ana Lima" });
-    const added = dataOf(await t.gql(AddMethodDoc, { input: { partnerId: p.id, method: { type: "WISE", currency: "EUR", accountName: "Ana Lima", email: "ana@partners.test" } } }, p.token)).addPayoutMethod;
+    const added = dataOf(
+      await t.gql(AddMethodDoc, { input: { partnerId: p.id, method: { type: "WISE", currency: "EUR", accountName: "Ana Lima", email: "ana@partners.test" } } }, p.token),
+    ).addPayoutMethod;
     expect(added.userErrors).toEqual([]);
     const wiseMethod = added.payoutMethod!.id;
     // PayPal is not connected in this program: its methods are not checked with a provider.
-    const paypalMethod = dataOf(await t.gql(AddMethodDoc, { input: { partnerId: p.id, method: { type: "PAYPAL", email: "ana-pay@partners.test" } } }, p.token)).addPayoutMethod.payoutMethod!.id;
+    const paypalMethod = dataOf(await t.gql(AddMethodDoc, { input: { partnerId: p.id, method: { type: "PAYPAL", email: "ana-pay@partners.test" } } }, p.token)).addPayoutMethod
+      .payoutMethod!.id;
     expect(dataOf(await t.gql(UpdatePartnerDoc, { input: { id: p.id, status } }, rails.adminToken)).updatePartner.partner?.status).toBe(status);
 
     const asked = wise.requests.length;
@@ -210,7 +231,13 @@ describe.each(databaseTargets())("access defects on %s", (target) => {
     expect(wise.requests.length).toBe(asked);
     expect(await t.app.db.prisma.payoutMethod.findMany({ where: { partnerId: p.rawId }, orderBy: { id: "asc" } })).toEqual(before);
     // Operators still fix its payment details.
-    const fixed = dataOf(await t.gql(UpdateMethodDoc, { input: { id: wiseMethod, method: { type: "WISE", currency: "EUR", accountName: "Ana Lima", email: "fixed@partners.test" } } }, rails.financeToken)).updatePayoutMethod;
+    const fixed = dataOf(
+      await t.gql(
+        UpdateMethodDoc,
+        { input: { id: wiseMethod, method: { type: "WISE", currency: "EUR", accountName: "Ana Lima", email: "fixed@partners.test" } } },
+        rails.financeToken,
+      ),
+    ).updatePayoutMethod;
     expect(fixed.userErrors).toEqual([]);
     expect(fixed.payoutMethod).toMatchObject({ email: "fixed@partners.test", verificationStatus: "VERIFIED" });
   });

@@ -41,7 +41,8 @@ async function must(t: TestApp, query: string, variables: Json, token: string): 
   if (response.errors?.length || !response.data) throw new Error(`fixture: ${query.slice(0, 60)}… failed: ${JSON.stringify(response.errors)}`);
   const data = response.data as Json;
   const payload = Object.values(data)[0] as Json | null;
-  if (payload && Array.isArray(payload.userErrors) && payload.userErrors.length > 0) throw new Error(`fixture: ${query.slice(0, 60)}… userErrors ${JSON.stringify(payload.userErrors)}`);
+  if (payload && Array.isArray(payload.userErrors) && payload.userErrors.length > 0)
+    throw new Error(`fixture: ${query.slice(0, 60)}… userErrors ${JSON.stringify(payload.userErrors)}`);
   return payload as Json;
 }
 
@@ -84,7 +85,12 @@ export async function buildAccessFixture(t: TestApp, scopes: readonly string[], 
   const metadata = "customer-7f3a@shop.test";
 
   async function program(label: "own" | "foreign"): Promise<ProgramRecords & { partnerKeys: string[]; conversionKeys: string[] }> {
-    const created = await must(t, CREATE_PROGRAM, { input: { name: `${label} program`, currency: "USD", commissionRule: { type: "PERCENTAGE", percent: "10" }, holdPeriodDays: 0, minimumPayout: "1.00" } }, platform);
+    const created = await must(
+      t,
+      CREATE_PROGRAM,
+      { input: { name: `${label} program`, currency: "USD", commissionRule: { type: "PERCENTAGE", percent: "10" }, holdPeriodDays: 0, minimumPayout: "1.00" } },
+      platform,
+    );
     const programId = rawId(created.program.id);
     const admin = await t.token({ role: "admin", programId, subject: `admin@${label}.test` });
     const finance = await t.token({ role: "finance", programId, subject: `finance@${label}.test` });
@@ -101,13 +107,25 @@ export async function buildAccessFixture(t: TestApp, scopes: readonly string[], 
       await must(t, ADD_METHOD, { input: { partnerId, method: { type: "PAYPAL", email: `pay-${partnerKeys[i]}@partners.test` }, makeDefault: true } }, admin);
       await must(t, SET_BILLING, { input: { partnerId, profile: { entityType: "INDIVIDUAL", legalName: "Legal Name", country: "US", taxForm: "W9", taxId } } }, admin);
     }
-    const spareMethod = (await must(t, ADD_METHOD, { input: { partnerId: partners[0], method: { type: "CHECK", payeeName: "Spare", addressLine1: "1 Main St", city: "Denver", postalCode: "80202", country: "US" } } }, admin)).payoutMethod.id;
+    const spareMethod = (
+      await must(
+        t,
+        ADD_METHOD,
+        { input: { partnerId: partners[0], method: { type: "CHECK", payeeName: "Spare", addressLine1: "1 Main St", city: "Denver", postalCode: "80202", country: "US" } } },
+        admin,
+      )
+    ).payoutMethod.id;
 
     const commissionsOf: Record<string, string[]> = Object.fromEntries(partners.map((p) => [p, []]));
     const conversions: string[] = [];
     const conversionKeys: string[] = [];
     const sale = async (key: string, partnerIds: string[], amount: string) => {
-      const recorded = await must(t, RECORD, { input: { externalId: key, partners: partnerIds.map((id) => ({ id })), amount, currency: "USD", occurredAt, metadata: { customer: metadata } } }, admin);
+      const recorded = await must(
+        t,
+        RECORD,
+        { input: { externalId: key, partners: partnerIds.map((id) => ({ id })), amount, currency: "USD", occurredAt, metadata: { customer: metadata } } },
+        admin,
+      );
       conversions.push(recorded.conversion.id);
       conversionKeys.push(key);
       const lines = recorded.conversion.commissions as { id: string; partnerId: string }[];
@@ -145,16 +163,46 @@ export async function buildAccessFixture(t: TestApp, scopes: readonly string[], 
     // A payment provider connection each, so the connections list holds one of each program.
     if (stripe) await must(t, CONNECT, { input: { provider: "STRIPE", environment: "SANDBOX", stripe } }, admin);
     const auditPage = (await t.raw({ query: AUDIT }, admin)).data as Json;
-    return { programId, admin, partners, conversions, commissionsOf, payouts, run, reversals, methods, spareMethod, spareToken, audit: auditPage.auditEntries.edges[0].node.id, partnerKeys, conversionKeys };
+    return {
+      programId,
+      admin,
+      partners,
+      conversions,
+      commissionsOf,
+      payouts,
+      run,
+      reversals,
+      methods,
+      spareMethod,
+      spareToken,
+      audit: auditPage.auditEntries.edges[0].node.id,
+      partnerKeys,
+      conversionKeys,
+    };
   }
 
   const a = await program("own");
   const b = await program("foreign");
   const prisma = t.app.db.prisma;
   // An accounting connection each (disconnected: nothing syncs), so its fields can be read.
-  for (const [programId, realm] of [[a.programId, "111"], [b.programId, "222"]] as const) {
+  for (const [programId, realm] of [
+    [a.programId, "111"],
+    [b.programId, "222"],
+  ] as const) {
     await prisma.accountingConnection.create({
-      data: { programId, provider: "quickbooks", status: "DISCONNECTED", realmId: realm, accessToken: "x", refreshToken: "x", accessTokenExpiresAt: new Date(), expenseAccountId: "7", connectedBy: "admin", connectedAt: new Date(), disconnectedAt: new Date() },
+      data: {
+        programId,
+        provider: "quickbooks",
+        status: "DISCONNECTED",
+        realmId: realm,
+        accessToken: "x",
+        refreshToken: "x",
+        accessTokenExpiresAt: new Date(),
+        expenseAccountId: "7",
+        connectedBy: "admin",
+        connectedAt: new Date(),
+        disconnectedAt: new Date(),
+      },
     });
   }
 
@@ -196,12 +244,20 @@ export async function buildAccessFixture(t: TestApp, scopes: readonly string[], 
     (await list).map((row) => ({ id: globalId(type, row.id), partnerId: row.partnerId ? globalId("Partner", row.partnerId) : null }));
   const conversionRows = await prisma.conversion.findMany({ where: { programId: A }, select: { id: true, commissions: { select: { partnerId: true } } } });
   const programA: AccessFixture["programA"] = {
-    partner: (await prisma.partner.findMany({ where: { programId: A }, select: { id: true } })).map((row) => ({ id: globalId("Partner", row.id), partnerId: globalId("Partner", row.id) })),
+    partner: (await prisma.partner.findMany({ where: { programId: A }, select: { id: true } })).map((row) => ({
+      id: globalId("Partner", row.id),
+      partnerId: globalId("Partner", row.id),
+    })),
     commission: await rows("Commission", prisma.commission.findMany({ where: { programId: A }, select: { id: true, partnerId: true } })),
     payout: await rows("Payout", prisma.payout.findMany({ where: { programId: A }, select: { id: true, partnerId: true } })),
     // A conversion is every attributed partner's: listed once per partner here.
-    conversion: conversionRows.flatMap((row) => [...new Set(row.commissions.map((c) => c.partnerId))].map((partnerId) => ({ id: globalId("Conversion", row.id), partnerId: globalId("Partner", partnerId) }))),
-    balance: (await prisma.balance.findMany({ where: { programId: A }, select: { partnerId: true } })).map((row) => ({ id: globalId("Partner", row.partnerId), partnerId: globalId("Partner", row.partnerId) })),
+    conversion: conversionRows.flatMap((row) =>
+      [...new Set(row.commissions.map((c) => c.partnerId))].map((partnerId) => ({ id: globalId("Conversion", row.id), partnerId: globalId("Partner", partnerId) })),
+    ),
+    balance: (await prisma.balance.findMany({ where: { programId: A }, select: { partnerId: true } })).map((row) => ({
+      id: globalId("Partner", row.partnerId),
+      partnerId: globalId("Partner", row.partnerId),
+    })),
     payoutRun: await rows("PayoutRun", prisma.payoutRun.findMany({ where: { programId: A }, select: { id: true } })),
     auditEntry: await rows("AuditEntry", prisma.auditEntry.findMany({ where: { programId: A }, select: { id: true } })),
     integrationToken: await rows("IntegrationToken", prisma.integrationToken.findMany({ where: { programId: A }, select: { id: true } })),

@@ -91,11 +91,14 @@ function missingRules(): string[] {
       continue;
     }
     const args = field.args.map((arg) => arg.name).sort();
-    if ("list" in q && args.join() !== [...q.args].sort().join()) rule(`Query.${field.name}`, `takes (${args.join(", ")}); the rule knows (${[...q.args].sort().join(", ")}): add the new argument's rule`);
+    if ("list" in q && args.join() !== [...q.args].sort().join())
+      rule(`Query.${field.name}`, `takes (${args.join(", ")}); the rule knows (${[...q.args].sort().join(", ")}): add the new argument's rule`);
     if ("aggregate" in q) {
       const a = q.aggregate;
-      if (args.join() !== [...a.args].sort().join()) rule(`Query.${field.name}`, `takes (${args.join(", ")}); the rule knows (${[...a.args].sort().join(", ")}): add the new argument's rule`);
-      if (a.totalsOf && (!QUERIES[a.totalsOf.list] || filterType(field)?.name !== a.totalsOf.filter)) rule(`Query.${field.name}`, `totals ${a.totalsOf.list} with ${a.totalsOf.filter}; the schema says ${filterType(field)?.name}`);
+      if (args.join() !== [...a.args].sort().join())
+        rule(`Query.${field.name}`, `takes (${args.join(", ")}); the rule knows (${[...a.args].sort().join(", ")}): add the new argument's rule`);
+      if (a.totalsOf && (!QUERIES[a.totalsOf.list] || filterType(field)?.name !== a.totalsOf.filter))
+        rule(`Query.${field.name}`, `totals ${a.totalsOf.list} with ${a.totalsOf.filter}; the schema says ${filterType(field)?.name}`);
       if (!a.totalsOf && !FIGURES[field.name]) rule(`Query.${field.name}`, "add its figures, computed past the API, to FIGURES in test/access/matrix.test.ts");
       if (a.partnerArg === "partnerId" && !field.args.some((arg) => arg.name === "partnerId")) rule(`Query.${field.name}`, "has no argument partnerId");
     }
@@ -128,7 +131,8 @@ function missingRules(): string[] {
       continue;
     }
     if (isNode(type) && !typeRule.kind) rule(type.name, "node(id) loads it: give it a kind in TYPES");
-    if (typeRule.viaRoot && getNamedType(query.getFields()[typeRule.viaRoot]?.type ?? query).name !== type.name) rule(type.name, `is read through Query.${typeRule.viaRoot}, which does not return it`);
+    if (typeRule.viaRoot && getNamedType(query.getFields()[typeRule.viaRoot]?.type ?? query).name !== type.name)
+      rule(type.name, `is read through Query.${typeRule.viaRoot}, which does not return it`);
     for (const field of Object.values(type.getFields())) {
       const fieldRule = typeRule.fields[field.name];
       if (!fieldRule) {
@@ -143,7 +147,8 @@ function missingRules(): string[] {
       if (typeof fieldRule === "object" && "to" in fieldRule && !fieldRule.snapshot && isObjectType(target) && TYPES[target.name]?.kind !== fieldRule.to) {
         rule(`${type.name}.${field.name}`, `returns ${target.name} (kind ${TYPES[target.name]?.kind}), the rule says ${fieldRule.to}`);
       }
-      if (fieldRule === "same" && isObjectType(target) && TYPES[target.name]?.kind) rule(`${type.name}.${field.name}`, `returns the record type ${target.name}: rule it as a relation ({ to: "${TYPES[target.name]!.kind}" })`);
+      if (fieldRule === "same" && isObjectType(target) && TYPES[target.name]?.kind)
+        rule(`${type.name}.${field.name}`, `returns the record type ${target.name}: rule it as a relation ({ to: "${TYPES[target.name]!.kind}" })`);
     }
     for (const name of Object.keys(typeRule.fields)) if (!type.getFields()[name]) rule(`${type.name}.${name}`, "is ruled but gone from the schema: remove its rule");
   }
@@ -153,12 +158,14 @@ function missingRules(): string[] {
     if (!INPUTS[field.name]) rule(`Mutation.${field.name}`, "add an input to INPUTS in test/access/matrix.test.ts");
     if (MUTATIONS[field.name]?.keys && !KEYED_INPUTS[field.name]) rule(`Mutation.${field.name}`, "names records by key: add it to KEYED_INPUTS in test/access/matrix.test.ts");
   }
-  for (const field of Object.values(subscription.getFields())) if (!SUBSCRIPTIONS[field.name]) rule(`Subscription.${field.name}`, "add a rule to SUBSCRIPTIONS in test/access/rules.ts");
+  for (const field of Object.values(subscription.getFields()))
+    if (!SUBSCRIPTIONS[field.name]) rule(`Subscription.${field.name}`, "add a rule to SUBSCRIPTIONS in test/access/rules.ts");
   for (const path of EXPORT_PATHS) if (!EXPORTS[path]) rule(path, "add a rule to EXPORTS in test/access/rules.ts");
   for (const path of Object.keys(EXPORTS)) if (!EXPORT_PATHS.includes(path)) rule(path, "is ruled but no longer exported: remove its rule");
   for (const type of Object.values(schema.getTypeMap())) {
     if (!isInputObjectType(type) || !type.name.endsWith("Filter")) continue;
-    for (const field of Object.keys(type.getFields())) if (!FILTER_SAMPLES[type.name]?.[field]) rule(`${type.name}.${field}`, "add a sample value to FILTER_SAMPLES in test/access/rules.ts, so every list runs with it");
+    for (const field of Object.keys(type.getFields()))
+      if (!FILTER_SAMPLES[type.name]?.[field]) rule(`${type.name}.${field}`, "add a sample value to FILTER_SAMPLES in test/access/rules.ts, so every list runs with it");
   }
   return missing;
 }
@@ -196,7 +203,8 @@ function argsOf(field: GraphQLField<unknown, unknown>): string {
 function fieldSelection(field: GraphQLField<unknown, unknown>): string {
   const named = getNamedType(field.type);
   if (isLeafType(named)) return `${field.name}${argsOf(field)}`;
-  if (isConnection(named)) return `${field.name}${argsOf(field)} { totalCount edges { cursor node { ${recordSelection(edgeNode(named as GraphQLObjectType))} } } pageInfo { endCursor } }`;
+  if (isConnection(named))
+    return `${field.name}${argsOf(field)} { totalCount edges { cursor node { ${recordSelection(edgeNode(named as GraphQLObjectType))} } } pageInfo { endCursor } }`;
   return `${field.name}${argsOf(field)} { ${recordSelection(named) || "__typename"} }`;
 }
 
@@ -252,7 +260,9 @@ const INPUTS: Record<string, (id: string, n: number, f: AccessFixture) => Json> 
 /** The same inputs naming the target by a key of its own (MutationRule.keys). */
 const KEYED_INPUTS: Record<string, (by: "externalId" | "email", key: string, n: number) => Json> = {
   recordConversion: (by, key, n) => ({ externalId: `matrix-key-${n}`, partners: [{ [by]: key }], amount: "20.00", currency: "USD", occurredAt: "2026-03-01T00:00:00Z" }),
-  recordConversions: (by, key, n) => ({ items: [{ externalId: `matrix-keys-${n}`, partners: [{ [by]: key }], amount: "20.00", currency: "USD", occurredAt: "2026-03-01T00:00:00Z" }] }),
+  recordConversions: (by, key, n) => ({
+    items: [{ externalId: `matrix-keys-${n}`, partners: [{ [by]: key }], amount: "20.00", currency: "USD", occurredAt: "2026-03-01T00:00:00Z" }],
+  }),
   reverseConversion: (_by, key, n) => ({ conversionExternalId: key, refundId: `matrix-key-refund-${n}`, amount: "0.01" }),
 };
 
@@ -295,7 +305,6 @@ function aliasPart(response: Response, alias: string) {
     errors: (response.errors ?? []).filter((error) => error.path?.[0] === alias).map((error) => ({ message: error.message, path: error.path, code: error.extensions?.code })),
   };
 }
-
 
 // ─── Who owns each id (ground truth, read past the API) ─────────────────────
 
@@ -362,7 +371,10 @@ async function ledgerOf(t: TestApp, programId: string): Promise<Ledger> {
   const [program, conversions, lines, reversals, payouts] = await Promise.all([
     prisma.program.findUniqueOrThrow({ where: { id: programId }, select: { currency: true, timeZone: true } }),
     prisma.conversion.findMany({ where: { programId }, select: { id: true, occurredAt: true, programAmount: true } }),
-    prisma.commission.findMany({ where: { programId }, select: { partnerId: true, kind: true, status: true, amount: true, occurredAt: true, conversionId: true, reasonCode: true } }),
+    prisma.commission.findMany({
+      where: { programId },
+      select: { partnerId: true, kind: true, status: true, amount: true, occurredAt: true, conversionId: true, reasonCode: true },
+    }),
     prisma.reversal.findMany({ where: { programId }, select: { conversionId: true, occurredAt: true } }),
     prisma.payout.findMany({ where: { programId }, select: { partnerId: true, status: true, amount: true, paidAt: true } }),
   ]);
@@ -406,17 +418,21 @@ interface Movement {
 function movementsOf(ledger: Ledger, perPartner: boolean): Movement[] {
   const zero = { source: "line" as Movement["source"], sales: new Decimal(0), conversions: 0, accrued: new Decimal(0), reversed: new Decimal(0), paidOut: new Decimal(0) };
   const out: Movement[] = [];
-  if (!perPartner) for (const c of ledger.conversions.values()) out.push({ ...zero, at: c.occurredAt, partnerId: null, source: "sale", sales: new Decimal(c.programAmount), conversions: 1 });
+  if (!perPartner)
+    for (const c of ledger.conversions.values()) out.push({ ...zero, at: c.occurredAt, partnerId: null, source: "sale", sales: new Decimal(c.programAmount), conversions: 1 });
   for (const line of ledger.lines) {
     const sale = line.conversionId ? ledger.conversions.get(line.conversionId) : undefined;
-    if (perPartner && line.kind === "CONVERSION" && sale) out.push({ ...zero, at: sale.occurredAt, partnerId: line.partnerId, source: "sale", sales: new Decimal(sale.programAmount), conversions: 1 });
+    if (perPartner && line.kind === "CONVERSION" && sale)
+      out.push({ ...zero, at: sale.occurredAt, partnerId: line.partnerId, source: "sale", sales: new Decimal(sale.programAmount), conversions: 1 });
     if (line.status === "CANCELLED") continue;
-    if (["CONVERSION", "ADJUSTMENT", "CREDIT"].includes(line.kind) && line.reasonCode !== "PAYMENT_BOUNCED") out.push({ ...zero, at: line.occurredAt, partnerId: line.partnerId, accrued: new Decimal(line.amount) });
+    if (["CONVERSION", "ADJUSTMENT", "CREDIT"].includes(line.kind) && line.reasonCode !== "PAYMENT_BOUNCED")
+      out.push({ ...zero, at: line.occurredAt, partnerId: line.partnerId, accrued: new Decimal(line.amount) });
     if (["REVERSAL", "CLAWBACK"].includes(line.kind)) out.push({ ...zero, at: line.occurredAt, partnerId: line.partnerId, reversed: new Decimal(line.amount).neg() });
     const refunded = line.conversionId ? ledger.lastRefund.get(line.conversionId) : undefined;
     if (line.status === "REVERSED" && refunded) out.push({ ...zero, at: refunded, partnerId: line.partnerId, reversed: new Decimal(line.amount) });
   }
-  for (const p of ledger.payouts) if (p.status === "PAID" && p.paidAt) out.push({ ...zero, at: p.paidAt, partnerId: p.partnerId, source: "payout", paidOut: new Decimal(p.amount) });
+  for (const p of ledger.payouts)
+    if (p.status === "PAID" && p.paidAt) out.push({ ...zero, at: p.paidAt, partnerId: p.partnerId, source: "payout", paidOut: new Decimal(p.amount) });
   const start = new Date(`${FIGURE_RANGE.from}T00:00:00Z`);
   const end = new Date(new Date(`${FIGURE_RANGE.to}T00:00:00Z`).getTime() + 86_400_000);
   return out.filter((m) => m.at >= start && m.at < end);
@@ -427,7 +443,8 @@ function seriesOf(ledger: Ledger, partnerId: string | null): Json {
   // The fixture's programs keep the default zone; months are cut in it.
   if (ledger.timeZone !== "UTC") throw new Error(`the figures' oracle cuts months in UTC, the program is in ${ledger.timeZone}`);
   const months: string[] = [];
-  for (let year = Number(FIGURE_RANGE.from.slice(0, 4)); year <= Number(FIGURE_RANGE.to.slice(0, 4)); year++) for (let month = 1; month <= 12; month++) months.push(`${year}-${String(month).padStart(2, "0")}-01`);
+  for (let year = Number(FIGURE_RANGE.from.slice(0, 4)); year <= Number(FIGURE_RANGE.to.slice(0, 4)); year++)
+    for (let month = 1; month <= 12; month++) months.push(`${year}-${String(month).padStart(2, "0")}-01`);
   const points = new Map(months.map((m) => [m, { sales: new Decimal(0), conversions: 0, accrued: new Decimal(0), reversed: new Decimal(0), paidOut: new Decimal(0) }]));
   for (const m of movementsOf(ledger, partnerId !== null)) {
     if (partnerId !== null && m.partnerId !== partnerId) continue;
@@ -445,7 +462,14 @@ function seriesOf(ledger: Ledger, partnerId: string | null): Json {
     to: FIGURE_RANGE.to,
     timeZone: ledger.timeZone,
     partnerId: partnerId ? globalId("Partner", partnerId) : null,
-    points: [...points].map(([periodStart, p]) => ({ periodStart, sales: money(p.sales, c), conversions: p.conversions, accrued: money(p.accrued, c), reversed: money(p.reversed, c), paidOut: money(p.paidOut, c) })),
+    points: [...points].map(([periodStart, p]) => ({
+      periodStart,
+      sales: money(p.sales, c),
+      conversions: p.conversions,
+      accrued: money(p.accrued, c),
+      reversed: money(p.reversed, c),
+      paidOut: money(p.paidOut, c),
+    })),
   };
 }
 
@@ -455,13 +479,25 @@ function rankingOf(ledger: Ledger): Json {
   for (const m of movementsOf(ledger, true)) {
     if (m.source === "payout") continue;
     const row = by.get(m.partnerId!) ?? { sales: new Decimal(0), conversions: 0, accrued: new Decimal(0), reversed: new Decimal(0) };
-    by.set(m.partnerId!, { sales: row.sales.plus(m.sales), conversions: row.conversions + m.conversions, accrued: row.accrued.plus(m.accrued), reversed: row.reversed.plus(m.reversed) });
+    by.set(m.partnerId!, {
+      sales: row.sales.plus(m.sales),
+      conversions: row.conversions + m.conversions,
+      accrued: row.accrued.plus(m.accrued),
+      reversed: row.reversed.plus(m.reversed),
+    });
   }
   const c = ledger.currency;
   return [...by]
     .map(([partnerId, r]) => ({ partnerId, earned: r.accrued.minus(r.reversed), ...r }))
     .sort((a, b) => b.earned.comparedTo(a.earned) || (a.partnerId < b.partnerId ? -1 : 1))
-    .map((r) => ({ partnerId: globalId("Partner", r.partnerId), earned: money(r.earned, c), accrued: money(r.accrued, c), reversed: money(r.reversed, c), sales: money(r.sales, c), conversions: r.conversions }));
+    .map((r) => ({
+      partnerId: globalId("Partner", r.partnerId),
+      earned: money(r.earned, c),
+      accrued: money(r.accrued, c),
+      reversed: money(r.reversed, c),
+      sales: money(r.sales, c),
+      conversions: r.conversions,
+    }));
 }
 
 /** Count and sum of records, and per status (statuses with none left out), as CommissionTotals and PayoutTotals say. */
@@ -473,7 +509,10 @@ function totalsOf(rows: readonly { status: string; amount: string }[], currency:
   }
   return {
     count: rows.length,
-    amount: money(rows.reduce((total, row) => total.plus(row.amount), new Decimal(0)), currency),
+    amount: money(
+      rows.reduce((total, row) => total.plus(row.amount), new Decimal(0)),
+      currency,
+    ),
     byStatus: [...groups].map(([status, g]) => ({ status, count: g.count, amount: money(g.amount, currency) })),
   };
 }
@@ -581,9 +620,11 @@ describe.each(databaseTargets())("access matrix on %s", (target) => {
   /** Runs `work` over items, a few at a time (reads only: mutations run one by one). */
   async function pool<T>(items: T[], work: (item: T) => Promise<void>, width = 6): Promise<void> {
     let next = 0;
-    await Promise.all(Array.from({ length: width }, async () => {
-      while (next < items.length) await work(items[next++]!);
-    }));
+    await Promise.all(
+      Array.from({ length: width }, async () => {
+        while (next < items.length) await work(items[next++]!);
+      }),
+    );
   }
 
   /** Ids the role must not see: another program's, and for a partner another partner's. */
@@ -630,7 +671,7 @@ describe.each(databaseTargets())("access matrix on %s", (target) => {
         const bare = isConnection(named) ? `{ totalCount edges { cursor } pageInfo { endCursor hasNextPage } }` : "{ __typename }";
         return [full, { field, alias: `b_${field.name}`, selection: `${field.name}${argsOf(field)} ${bare}` }];
       });
-      const parentType = rule.reach ? (Object.entries(TYPES).find(([, r]) => r.kind === rule.reach!.from && !r.reach)![0]) : type.name;
+      const parentType = rule.reach ? Object.entries(TYPES).find(([, r]) => r.kind === rule.reach!.from && !r.reach)![0] : type.name;
       const id = f.ids[kind][owner];
       const phantom = f.phantomOf(parentType);
       for (let start = 0; start < probes.length; start += 25) {
@@ -649,7 +690,10 @@ describe.each(databaseTargets())("access matrix on %s", (target) => {
           const part = aliasPart(real, alias);
           if (!parentReadable) {
             if (normalized(part, [id]) !== normalized(aliasPart(ghost!, alias), [phantom])) {
-              fail(where, `answers differently than for an id that names nothing: ${normalized(part, [id]).slice(0, 300)} vs ${normalized(aliasPart(ghost!, alias), [phantom]).slice(0, 300)}`);
+              fail(
+                where,
+                `answers differently than for an id that names nothing: ${normalized(part, [id]).slice(0, 300)} vs ${normalized(aliasPart(ghost!, alias), [phantom]).slice(0, 300)}`,
+              );
             }
             if (part.data !== null) fail(where, "shows the record");
             continue;
@@ -660,7 +704,12 @@ describe.each(databaseTargets())("access matrix on %s", (target) => {
           if (!fieldOk) {
             // The record is readable, the field is not: one refusal, and no value (a nullable field is null, else the record).
             const holder = rule.reach && reachOk ? part.data?.[rule.reach.field] : part.data;
-            const value = rule.reach && !reachOk ? part.data?.[rule.reach.field] : Array.isArray(holder) ? holder.map((item: Json) => item?.[field.name]).find((v: unknown) => v != null) : holder?.[field.name];
+            const value =
+              rule.reach && !reachOk
+                ? part.data?.[rule.reach.field]
+                : Array.isArray(holder)
+                  ? holder.map((item: Json) => item?.[field.name]).find((v: unknown) => v != null)
+                  : holder?.[field.name];
             if (value != null) fail(where, `refused field answered ${JSON.stringify(value).slice(0, 200)}`);
             const expected = role === "anonymous" ? "UNAUTHENTICATED" : "FORBIDDEN";
             if (part.errors.length !== 1 || part.errors[0]!.code !== expected) fail(where, `expected one ${expected} error, got ${JSON.stringify(part.errors).slice(0, 300)}`);
@@ -723,7 +772,11 @@ describe.each(databaseTargets())("access matrix on %s", (target) => {
             if (got !== id || part.errors.length) fail(`${where} (${typeName})`, `allowed, answered ${JSON.stringify(part).slice(0, 300)}`);
           } else {
             const phantom = f.phantomOf(typeName);
-            if (normalized(part, [id]) !== normalized(unseen, [phantom])) fail(`${where} (${typeName})`, `answers differently than for an id that names nothing: ${normalized(part, [id]).slice(0, 200)} vs ${normalized(unseen, [phantom]).slice(0, 200)}`);
+            if (normalized(part, [id]) !== normalized(unseen, [phantom]))
+              fail(
+                `${where} (${typeName})`,
+                `answers differently than for an id that names nothing: ${normalized(part, [id]).slice(0, 200)} vs ${normalized(unseen, [phantom]).slice(0, 200)}`,
+              );
             if (JSON.stringify(part.data ?? null).includes("__typename")) fail(`${where} (${typeName})`, "shows the record");
           }
           checkLeaks(`${where} (${typeName})`, role, part);
@@ -741,7 +794,11 @@ describe.each(databaseTargets())("access matrix on %s", (target) => {
         if (allowed) {
           if (part.data?.id !== f.ids[rule.one][owner] || part.errors.length) fail(where, `allowed, answered ${JSON.stringify(part).slice(0, 300)}`);
         } else {
-          if (normalized(part, [key]) !== normalized(aliasPart(ghost, "x"), [phantom])) fail(where, `answers differently than for a key that names nothing: ${normalized(part, [key]).slice(0, 200)} vs ${normalized(aliasPart(ghost, "x"), [phantom]).slice(0, 200)}`);
+          if (normalized(part, [key]) !== normalized(aliasPart(ghost, "x"), [phantom]))
+            fail(
+              where,
+              `answers differently than for a key that names nothing: ${normalized(part, [key]).slice(0, 200)} vs ${normalized(aliasPart(ghost, "x"), [phantom]).slice(0, 200)}`,
+            );
           if (part.data !== null) fail(where, "shows the record");
         }
         checkLeaks(where, role, real, [key]);
@@ -762,7 +819,11 @@ describe.each(databaseTargets())("access matrix on %s", (target) => {
       if (owner !== "own") return;
       count("root fields", 2);
       const type = getNamedType(field.type);
-      const selection = isConnection(type) ? "(first: 100) { totalCount edges { node { id } } }" : `{ ${Object.values((type as unknown as GraphQLObjectType).getFields()).map(fieldSelection).join(" ")} }`;
+      const selection = isConnection(type)
+        ? "(first: 100) { totalCount edges { node { id } } }"
+        : `{ ${Object.values((type as unknown as GraphQLObjectType).getFields())
+            .map(fieldSelection)
+            .join(" ")} }`;
       const part = aliasPart(await ask(`{ x: ${name} ${selection} }`, {}, role), "x");
       if (!rule.value.includes(role)) return checkRefused(`Query.${name} as ${role}`, role, part);
       if (part.errors.length || part.data === null) fail(`Query.${name} as ${role}`, `allowed, answered ${JSON.stringify(part).slice(0, 300)}`);
@@ -829,7 +890,9 @@ describe.each(databaseTargets())("access matrix on %s", (target) => {
       const sorts = sortEnum(list.field);
       const sortArg = list.field.args.find((arg) => arg.name === "sort");
       if (sorts && sortArg) {
-        for (const value of sorts.getValues()) for (const direction of ["ASC", "DESC"]) variants.push({ label: `sort ${value.name} ${direction}`, defs: "", variables: {}, args: `, sort: { field: ${value.name}, direction: ${direction} }` });
+        for (const value of sorts.getValues())
+          for (const direction of ["ASC", "DESC"])
+            variants.push({ label: `sort ${value.name} ${direction}`, defs: "", variables: {}, args: `, sort: { field: ${value.name}, direction: ${direction} }` });
       }
       const filter = filterType(list.field);
       if (filter) {
@@ -849,7 +912,14 @@ describe.each(databaseTargets())("access matrix on %s", (target) => {
       if (filter?.getFields().partnerId && list.roles.includes("partner")) {
         for (const owner of ["other", "foreign"] as const) {
           const text = `query($filter: ${filter.name}) { ${list.wrap(`${list.field.name}(first: 100, filter: $filter) ${selection}`)} }`;
-          work.push({ label: `${list.path} filter partnerId of ${owner}'s`, role: "partner", text, variables: { filter: { partnerId: f.ids.partner[owner] } }, kind: list.kind, path: ["x", "phantom-compare"] });
+          work.push({
+            label: `${list.path} filter partnerId of ${owner}'s`,
+            role: "partner",
+            text,
+            variables: { filter: { partnerId: f.ids.partner[owner] } },
+            kind: list.kind,
+            path: ["x", "phantom-compare"],
+          });
         }
       }
     }
@@ -861,7 +931,8 @@ describe.each(databaseTargets())("access matrix on %s", (target) => {
         const named = item.variables.filter.partnerId as string;
         const phantom = f.phantom("Partner");
         const ghost = await ask(item.text, { filter: { partnerId: phantom } }, item.role);
-        if (normalized(aliasPart(response, "x"), [named]) !== normalized(aliasPart(ghost, "x"), [phantom])) fail(where, "answers differently than for a partner that does not exist");
+        if (normalized(aliasPart(response, "x"), [named]) !== normalized(aliasPart(ghost, "x"), [phantom]))
+          fail(where, "answers differently than for a partner that does not exist");
         checkLeaks(where, item.role, response, [named]);
         return;
       }
@@ -905,7 +976,8 @@ describe.each(databaseTargets())("access matrix on %s", (target) => {
       }
       const phantom = f.phantom(rule.target!.kind === "partner" ? "Partner" : "Payout");
       const ghost = await download(path, { ...base, [rule.target!.param]: phantom }, role);
-      if (normalized(real, [id]) !== normalized(ghost, [phantom])) fail(where, `answers differently than for an id that names nothing: ${normalized(real, [id]).slice(0, 200)} vs ${normalized(ghost, [phantom]).slice(0, 200)}`);
+      if (normalized(real, [id]) !== normalized(ghost, [phantom]))
+        fail(where, `answers differently than for an id that names nothing: ${normalized(real, [id]).slice(0, 200)} vs ${normalized(ghost, [phantom]).slice(0, 200)}`);
       checkLeaks(where, role, real.body, [id]);
       if (!rule.roles.includes(role) && real.status !== (role === "anonymous" ? 401 : 403)) fail(where, `refused export answered ${real.status}`);
     });
@@ -1001,7 +1073,11 @@ describe.each(databaseTargets())("access matrix on %s", (target) => {
                 }
               },
               error: (error) => {
-                items.push({ errors: Array.isArray(error) ? error.map((e: Json) => ({ message: e.message, extensions: e.extensions })) : [{ message: "closed", extensions: { code: `CLOSE_${closeCode || (error as { code?: number }).code}` } }] });
+                items.push({
+                  errors: Array.isArray(error)
+                    ? error.map((e: Json) => ({ message: e.message, extensions: e.extensions }))
+                    : [{ message: "closed", extensions: { code: `CLOSE_${closeCode || (error as { code?: number }).code}` } }],
+                });
                 done();
               },
               complete: done,
@@ -1016,48 +1092,78 @@ describe.each(databaseTargets())("access matrix on %s", (target) => {
 
     const work: { name: string; role: Role; owner: Target | null; transport: "sse" | "ws" }[] = [];
     for (const name of Object.keys(SUBSCRIPTIONS)) {
-      for (const role of ROLES) for (const owner of SUBSCRIPTIONS[name]!.target ? TARGETS : [null]) for (const transport of ["sse", "ws"] as const) work.push({ name, role, owner, transport });
+      for (const role of ROLES)
+        for (const owner of SUBSCRIPTIONS[name]!.target ? TARGETS : [null]) for (const transport of ["sse", "ws"] as const) work.push({ name, role, owner, transport });
     }
-    await pool(work, async ({ name, role, owner, transport }) => {
-      count("subscriptions");
-      const rule = SUBSCRIPTIONS[name]!;
-      const where = `Subscription.${name} over ${transport} as ${role}${owner ? ` on ${owner}'s partner` : ""}`;
-      const open = transport === "sse" ? overSse : overWs;
-      const id = owner ? f.ids.partner[owner] : undefined;
-      const allowed = rule.roles.includes(role) && (!owner || canRead(role === "partner" ? "partner" : "admin", "partner", owner));
-      const text = name === "partnerEvents" ? PARTNER_FEED : PROGRAM_FEED;
-      const variables = (partnerId: string | undefined): Json => (name === "partnerEvents" ? { partnerId, after: partnerAfter(partnerId) } : { after: programAfter });
-      const wanted = owner === "other" ? otherEvents : events;
-      const real = await open(text, variables(id), role, allowed ? wanted : 1);
-      if (allowed) {
-        const errors = real.items.flatMap((item) => item.errors ?? []);
-        if (errors.length || real.items.length < wanted) return fail(where, `allowed, got ${real.items.length} of ${wanted} events, errors ${JSON.stringify(errors).slice(0, 200)}`);
-        for (const item of real.items) {
-          const event = item.data?.[name] as Json;
-          if (event?.type === "PAYOUT_CHANGED" && (event.payout != null) !== canRead(role, "payout", owner ?? "own")) fail(where, event.payout ? "shows a payout to a role that may not read payouts" : "hides the payout from a role that may read it");
+    await pool(
+      work,
+      async ({ name, role, owner, transport }) => {
+        count("subscriptions");
+        const rule = SUBSCRIPTIONS[name]!;
+        const where = `Subscription.${name} over ${transport} as ${role}${owner ? ` on ${owner}'s partner` : ""}`;
+        const open = transport === "sse" ? overSse : overWs;
+        const id = owner ? f.ids.partner[owner] : undefined;
+        const allowed = rule.roles.includes(role) && (!owner || canRead(role === "partner" ? "partner" : "admin", "partner", owner));
+        const text = name === "partnerEvents" ? PARTNER_FEED : PROGRAM_FEED;
+        const variables = (partnerId: string | undefined): Json => (name === "partnerEvents" ? { partnerId, after: partnerAfter(partnerId) } : { after: programAfter });
+        const wanted = owner === "other" ? otherEvents : events;
+        const real = await open(text, variables(id), role, allowed ? wanted : 1);
+        if (allowed) {
+          const errors = real.items.flatMap((item) => item.errors ?? []);
+          if (errors.length || real.items.length < wanted)
+            return fail(where, `allowed, got ${real.items.length} of ${wanted} events, errors ${JSON.stringify(errors).slice(0, 200)}`);
+          for (const item of real.items) {
+            const event = item.data?.[name] as Json;
+            if (event?.type === "PAYOUT_CHANGED" && (event.payout != null) !== canRead(role, "payout", owner ?? "own"))
+              fail(where, event.payout ? "shows a payout to a role that may not read payouts" : "hides the payout from a role that may read it");
+          }
+          checkLeaks(where, role, real.items, id ? [id] : []);
+          return;
         }
-        checkLeaks(where, role, real.items, id ? [id] : []);
-        return;
-      }
-      const refusal = real.items.flatMap((item) => item.errors ?? []);
-      if (refusal.length === 0 || real.items.some((item) => item.data?.[name])) fail(where, `refused feed answered ${JSON.stringify(real.items).slice(0, 300)}`);
-      if (id) {
-        const phantom = f.phantom("Partner");
-        const ghost = await open(text, variables(phantom), role, 1);
-        if (normalized(real, [id]) !== normalized(ghost, [phantom])) fail(where, `answers differently than for a partner that does not exist: ${normalized(real, [id]).slice(0, 200)} vs ${normalized(ghost, [phantom]).slice(0, 200)}`);
-      }
-    }, 4);
+        const refusal = real.items.flatMap((item) => item.errors ?? []);
+        if (refusal.length === 0 || real.items.some((item) => item.data?.[name])) fail(where, `refused feed answered ${JSON.stringify(real.items).slice(0, 300)}`);
+        if (id) {
+          const phantom = f.phantom("Partner");
+          const ghost = await open(text, variables(phantom), role, 1);
+          if (normalized(real, [id]) !== normalized(ghost, [phantom]))
+            fail(where, `answers differently than for a partner that does not exist: ${normalized(real, [id]).slice(0, 200)} vs ${normalized(ghost, [phantom]).slice(0, 200)}`);
+        }
+      },
+      4,
+    );
     expect(failures).toEqual([]);
   }, 600_000);
 
   it("computes every figure from what the asker may read: its program's records, a partner's own, with a scope for each kind summed", async () => {
     // P2's draft payout is paid first, so each of P2's figures (paid out too) differs from P1's and from the program's.
-    const approved = aliasPart(await ask(`mutation($input: ApprovePayoutsInput!) { x: approvePayouts(input: $input) { userErrors { code } } }`, { input: { ids: [f.ids.payout.other] } }, "admin"), "x");
-    const paid = aliasPart(await ask(`mutation($input: MarkPayoutsPaidInput!) { x: markPayoutsPaid(input: $input) { userErrors { code } } }`, { input: { ids: [f.ids.payout.other], method: "BANK_TRANSFER", reference: "REF-P2" } }, "admin"), "x");
+    const approved = aliasPart(
+      await ask(`mutation($input: ApprovePayoutsInput!) { x: approvePayouts(input: $input) { userErrors { code } } }`, { input: { ids: [f.ids.payout.other] } }, "admin"),
+      "x",
+    );
+    const paid = aliasPart(
+      await ask(
+        `mutation($input: MarkPayoutsPaidInput!) { x: markPayoutsPaid(input: $input) { userErrors { code } } }`,
+        { input: { ids: [f.ids.payout.other], method: "BANK_TRANSFER", reference: "REF-P2" } },
+        "admin",
+      ),
+      "x",
+    );
     expect([approved.errors, approved.data?.userErrors, paid.errors, paid.data?.userErrors]).toEqual([[], [], [], []]);
 
-    interface Asker { label: string; token: string | null; who: Role | { scopes: Scope[] }; programId: string; partner: string | null }
-    const askers: Asker[] = ROLES.map((role) => ({ label: role, token: f.tokens[role], who: role, programId: f.programAId, partner: role === "partner" ? f.ownPartnerRawId : null }));
+    interface Asker {
+      label: string;
+      token: string | null;
+      who: Role | { scopes: Scope[] };
+      programId: string;
+      partner: string | null;
+    }
+    const askers: Asker[] = ROLES.map((role) => ({
+      label: role,
+      token: f.tokens[role],
+      who: role,
+      programId: f.programAId,
+      partner: role === "partner" ? f.ownPartnerRawId : null,
+    }));
     const aggregates = Object.entries(QUERIES).flatMap(([name, rule]) => ("aggregate" in rule ? [{ name, rule: rule.aggregate }] : []));
     // The roles hold one scope each. A figure summing several kinds needs a token with all their scopes
     // (allowed), that set less any one (refused), and it with partners:read (for the partner behind a row).
@@ -1067,19 +1173,32 @@ describe.each(databaseTargets())("access matrix on %s", (target) => {
     for (const { name, rule } of aggregates) {
       const full = [...new Set(rule.sums.map((kind) => SCOPES.find((scope) => scopesRead([scope], kind))!))].sort();
       const candidates = full.length > 1 ? [full, ...full.map((left) => full.filter((scope) => scope !== left)), [...full, "partners:read" as const]] : [];
-      setsOf.set(name, candidates.filter((set) => set.length > 1));
+      setsOf.set(
+        name,
+        candidates.filter((set) => set.length > 1),
+      );
     }
     for (const scopes of [...setsOf.values()].flat()) {
       const label = `integration:${scopes.join("+")}`;
       if (tokens.has(label)) continue;
-      const issued = aliasPart(await ask(`mutation($input: IssueIntegrationTokenInput!) { x: issueIntegrationToken(input: $input) { issued { token } } }`, { input: { name: label, scopes: scopes.map((scope) => scope.replace(":", "_").toUpperCase()) } }, "admin"), "x");
+      const issued = aliasPart(
+        await ask(
+          `mutation($input: IssueIntegrationTokenInput!) { x: issueIntegrationToken(input: $input) { issued { token } } }`,
+          { input: { name: label, scopes: scopes.map((scope) => scope.replace(":", "_").toUpperCase()) } },
+          "admin",
+        ),
+        "x",
+      );
       tokens.set(label, { label, token: issued.data.issued.token, who: { scopes }, programId: f.programAId, partner: null });
     }
     // "Records of another program behave as not found": program B's admin gets B's figures, none of A's.
     askers.push({ label: "program B's admin", token: f.foreignAdmin, who: "admin", programId: f.programBId, partner: null });
     const askersOf = (name: string): Asker[] => [...askers, ...setsOf.get(name)!.map((scopes) => tokens.get(`integration:${scopes.join("+")}`)!)];
 
-    const ledgers = new Map([[f.programAId, await ledgerOf(t, f.programAId)], [f.programBId, await ledgerOf(t, f.programBId)]]);
+    const ledgers = new Map([
+      [f.programAId, await ledgerOf(t, f.programAId)],
+      [f.programBId, await ledgerOf(t, f.programBId)],
+    ]);
     const partnerNamed: Record<Target, string> = { own: f.ids.partner.own, other: f.ids.partner.other, foreign: f.ids.partner.foreign };
     const programOf = (partner: string) => owners.get(rawOf(partner)!)?.program;
     const sample = { ownPartner: f.ids.partner.own, ownConversion: f.ids.conversion.own };
@@ -1094,106 +1213,130 @@ describe.each(databaseTargets())("access matrix on %s", (target) => {
     const askAs = (asker: Asker, text: string, variables: Json) => t.raw({ query: text, variables }, asker.token) as Promise<Response>;
     const refusedCode = (asker: Asker) => (asker.token ? "FORBIDDEN" : "UNAUTHENTICATED");
 
-    await pool(aggregates.flatMap(({ name, rule }) => askersOf(name).map((asker) => ({ name, rule, asker }))), async ({ name, rule, asker }) => {
-      const field = query.getFields()[name]!;
-      const figures = valueSelection(getNamedType(field.type));
-      /** A request for the figure, naming a partner or not, with a list filter for totals. */
-      const request = (named: string | undefined, filter: Json = {}) => {
-        const defs: string[] = [];
-        const args: string[] = [];
-        const variables: Json = {};
-        if (rule.totalsOf) {
-          defs.push(`$filter: ${rule.totalsOf.filter}`);
-          args.push("filter: $filter");
-          variables.filter = { ...filter, ...(named ? { partnerId: named } : {}) };
-        } else args.push(FIGURES[name]!.args);
-        if (rule.partnerArg === "partnerId" && named) {
-          defs.push("$partnerId: ID");
-          args.push("partnerId: $partnerId");
-          variables.partnerId = named;
-        }
-        const list = rule.totalsOf ? ` l: ${rule.totalsOf.list}(first: 100${defs.length ? ", filter: $filter" : ""}) { totalCount edges { node { status amount { amount currency } } } }` : "";
-        return { text: `query${defs.length ? `(${defs.join(", ")})` : ""} { x: ${name}(${args.join(", ")}) { ${figures} }${list} }`, variables };
-      };
-      const where = (what: string) => `Query.${name} as ${asker.label}${what}`;
-      const allowed = mayAggregate(rule, asker.who);
-      const ledger = ledgers.get(asker.programId)!;
+    await pool(
+      aggregates.flatMap(({ name, rule }) => askersOf(name).map((asker) => ({ name, rule, asker }))),
+      async ({ name, rule, asker }) => {
+        const field = query.getFields()[name]!;
+        const figures = valueSelection(getNamedType(field.type));
+        /** A request for the figure, naming a partner or not, with a list filter for totals. */
+        const request = (named: string | undefined, filter: Json = {}) => {
+          const defs: string[] = [];
+          const args: string[] = [];
+          const variables: Json = {};
+          if (rule.totalsOf) {
+            defs.push(`$filter: ${rule.totalsOf.filter}`);
+            args.push("filter: $filter");
+            variables.filter = { ...filter, ...(named ? { partnerId: named } : {}) };
+          } else args.push(FIGURES[name]!.args);
+          if (rule.partnerArg === "partnerId" && named) {
+            defs.push("$partnerId: ID");
+            args.push("partnerId: $partnerId");
+            variables.partnerId = named;
+          }
+          const list = rule.totalsOf
+            ? ` l: ${rule.totalsOf.list}(first: 100${defs.length ? ", filter: $filter" : ""}) { totalCount edges { node { status amount { amount currency } } } }`
+            : "";
+          return { text: `query${defs.length ? `(${defs.join(", ")})` : ""} { x: ${name}(${args.join(", ")}) { ${figures} }${list} }`, variables };
+        };
+        const where = (what: string) => `Query.${name} as ${asker.label}${what}`;
+        const allowed = mayAggregate(rule, asker.who);
+        const ledger = ledgers.get(asker.programId)!;
 
-      if (!allowed) {
-        count("figures");
-        const { text, variables } = request(undefined);
-        const part = aliasPart(await askAs(asker, text, variables), "x");
-        if (part.data !== null) fail(where(""), `refused figure answered ${JSON.stringify(part.data).slice(0, 200)}`);
-        if (part.errors.length !== 1 || part.errors[0]!.code !== refusedCode(asker)) fail(where(""), `expected one ${refusedCode(asker)} error, got ${JSON.stringify(part.errors).slice(0, 300)}`);
-        if (rule.partnerArg) {
-          // Refused before anything is read: a partner that exists reads like one that does not.
+        if (!allowed) {
           count("figures");
-          const phantom = f.phantom("Partner");
-          const [real, ghost] = await Promise.all([askAs(asker, request(partnerNamed.own).text, request(partnerNamed.own).variables), askAs(asker, request(phantom).text, request(phantom).variables)]);
-          if (normalized(aliasPart(real, "x"), [partnerNamed.own]) !== normalized(aliasPart(ghost, "x"), [phantom])) fail(where(" naming a partner"), "answers differently than for a partner that does not exist");
+          const { text, variables } = request(undefined);
+          const part = aliasPart(await askAs(asker, text, variables), "x");
+          if (part.data !== null) fail(where(""), `refused figure answered ${JSON.stringify(part.data).slice(0, 200)}`);
+          if (part.errors.length !== 1 || part.errors[0]!.code !== refusedCode(asker))
+            fail(where(""), `expected one ${refusedCode(asker)} error, got ${JSON.stringify(part.errors).slice(0, 300)}`);
+          if (rule.partnerArg) {
+            // Refused before anything is read: a partner that exists reads like one that does not.
+            count("figures");
+            const phantom = f.phantom("Partner");
+            const [real, ghost] = await Promise.all([
+              askAs(asker, request(partnerNamed.own).text, request(partnerNamed.own).variables),
+              askAs(asker, request(phantom).text, request(phantom).variables),
+            ]);
+            if (normalized(aliasPart(real, "x"), [partnerNamed.own]) !== normalized(aliasPart(ghost, "x"), [phantom]))
+              fail(where(" naming a partner"), "answers differently than for a partner that does not exist");
+          }
+          return;
         }
-        return;
-      }
 
-      /** Asks and compares with what the asker may read: the ledger's figures, and for totals the list it totals. */
-      const check = async (label: string, named: string | undefined, filter: Json | undefined, expected: Json | undefined) => {
-        count("figures");
-        const { text, variables } = request(named, filter);
-        const response = await askAs(asker, text, variables);
-        const part = aliasPart(response, "x");
-        if (part.errors.length || !part.data) return fail(where(label), `allowed, answered ${JSON.stringify(part).slice(0, 300)}`);
-        const got = JSON.stringify(canon(part.data));
-        if (expected !== undefined && got !== JSON.stringify(canon(expected))) fail(where(label), `differs from the records it may read at ${firstDifference(canon(part.data), canon(expected))}`);
+        /** Asks and compares with what the asker may read: the ledger's figures, and for totals the list it totals. */
+        const check = async (label: string, named: string | undefined, filter: Json | undefined, expected: Json | undefined) => {
+          count("figures");
+          const { text, variables } = request(named, filter);
+          const response = await askAs(asker, text, variables);
+          const part = aliasPart(response, "x");
+          if (part.errors.length || !part.data) return fail(where(label), `allowed, answered ${JSON.stringify(part).slice(0, 300)}`);
+          const got = JSON.stringify(canon(part.data));
+          if (expected !== undefined && got !== JSON.stringify(canon(expected)))
+            fail(where(label), `differs from the records it may read at ${firstDifference(canon(part.data), canon(expected))}`);
+          if (rule.totalsOf) {
+            const listed = aliasPart(response, "l");
+            if (listed.errors.length || !listed.data) return fail(where(label), `its list answered ${JSON.stringify(listed).slice(0, 300)}`);
+            if (listed.data.totalCount > 100) return fail(where(label), "lists more than a page: raise the fixture's page");
+            const shown = totalsOf(
+              listed.data.edges.map((edge: Json) => ({ status: edge.node.status, amount: edge.node.amount.amount })),
+              ledger.currency,
+            );
+            if (got !== JSON.stringify(canon(shown))) fail(where(label), `differs from what ${rule.totalsOf.list} lists at ${firstDifference(canon(part.data), canon(shown))}`);
+          }
+          leakCheck(where(label), asker, response, named ? [named] : []);
+        };
+        /** The figures a partner (raw id) or the program (null) has in the asker's program. */
+        const expectedFor = (partner: string | null): Json => {
+          if (!rule.totalsOf) return FIGURES[name]!.expected(ledger, partner);
+          const rows = rule.sums[0] === "commission" ? ledger.lines : ledger.payouts;
+          return totalsOf(
+            rows.filter((row) => partner === null || row.partnerId === partner),
+            ledger.currency,
+          );
+        };
+
+        // Unnamed: the program's figures, or a partner's own.
+        await check("", undefined, undefined, expectedFor(asker.partner));
+        // Totals with each filter the list takes equal what the list shows.
         if (rule.totalsOf) {
-          const listed = aliasPart(response, "l");
-          if (listed.errors.length || !listed.data) return fail(where(label), `its list answered ${JSON.stringify(listed).slice(0, 300)}`);
-          if (listed.data.totalCount > 100) return fail(where(label), "lists more than a page: raise the fixture's page");
-          const shown = totalsOf(listed.data.edges.map((edge: Json) => ({ status: edge.node.status, amount: edge.node.amount.amount })), ledger.currency);
-          if (got !== JSON.stringify(canon(shown))) fail(where(label), `differs from what ${rule.totalsOf.list} lists at ${firstDifference(canon(part.data), canon(shown))}`);
+          for (const [key, value] of Object.entries(FILTER_SAMPLES[rule.totalsOf.filter] ?? {}))
+            if (key !== "partnerId") await check(` with filter ${key}`, undefined, { [key]: value(sample) }, undefined);
         }
-        leakCheck(where(label), asker, response, named ? [named] : []);
-      };
-      /** The figures a partner (raw id) or the program (null) has in the asker's program. */
-      const expectedFor = (partner: string | null): Json => {
-        if (!rule.totalsOf) return FIGURES[name]!.expected(ledger, partner);
-        const rows = rule.sums[0] === "commission" ? ledger.lines : ledger.payouts;
-        return totalsOf(rows.filter((row) => partner === null || row.partnerId === partner), ledger.currency);
-      };
-
-      // Unnamed: the program's figures, or a partner's own.
-      await check("", undefined, undefined, expectedFor(asker.partner));
-      // Totals with each filter the list takes equal what the list shows.
-      if (rule.totalsOf) {
-        for (const [key, value] of Object.entries(FILTER_SAMPLES[rule.totalsOf.filter] ?? {})) if (key !== "partnerId") await check(` with filter ${key}`, undefined, { [key]: value(sample) }, undefined);
-      }
-      if (!rule.partnerArg) return;
-      const phantom = f.phantom("Partner");
-      for (const owner of TARGETS) {
-        const named = partnerNamed[owner];
-        const inProgram = programOf(named) === asker.programId;
-        if (inProgram && (asker.partner === null || rawOf(named) === asker.partner)) {
-          await check(` naming ${owner}'s partner`, named, undefined, expectedFor(rawOf(named)!));
-          continue;
+        if (!rule.partnerArg) return;
+        const phantom = f.phantom("Partner");
+        for (const owner of TARGETS) {
+          const named = partnerNamed[owner];
+          const inProgram = programOf(named) === asker.programId;
+          if (inProgram && (asker.partner === null || rawOf(named) === asker.partner)) {
+            await check(` naming ${owner}'s partner`, named, undefined, expectedFor(rawOf(named)!));
+            continue;
+          }
+          // Another program's partner (or, for a partner, any other) reads like a partner that does not exist:
+          // refused for a partner, nothing summed for the others.
+          count("figures");
+          const real = request(named);
+          const ghost = request(phantom);
+          const [mine, theirs] = await Promise.all([askAs(asker, real.text, real.variables), askAs(asker, ghost.text, ghost.variables)]);
+          const a = normalized(aliasPart(mine, "x"), [named]);
+          const b = normalized(aliasPart(theirs, "x"), [phantom]);
+          if (a !== b) fail(where(` naming ${owner}'s partner`), `answers differently than for a partner that does not exist: ${a.slice(0, 300)} vs ${b.slice(0, 300)}`);
+          const part = aliasPart(mine, "x");
+          if (asker.partner !== null) {
+            if (part.data !== null || part.errors.length !== 1 || part.errors[0]!.code !== "FORBIDDEN")
+              fail(where(` naming ${owner}'s partner`), `expected one FORBIDDEN error, got ${JSON.stringify(part).slice(0, 300)}`);
+          } else if (part.errors.length || JSON.stringify(canon(part.data)) !== JSON.stringify(canon(expectedFor(rawOf(named)!)))) {
+            fail(
+              where(` naming ${owner}'s partner`),
+              part.errors.length
+                ? `answered ${JSON.stringify(part.errors).slice(0, 300)}`
+                : `sums something at ${firstDifference(canon(part.data), canon(expectedFor(rawOf(named)!)))}`,
+            );
+          }
+          // The id it named may come back (a series says whose it is): it reads alike for an id of nothing.
+          leakCheck(where(` naming ${owner}'s partner`), asker, mine, [named]);
         }
-        // Another program's partner (or, for a partner, any other) reads like a partner that does not exist:
-        // refused for a partner, nothing summed for the others.
-        count("figures");
-        const real = request(named);
-        const ghost = request(phantom);
-        const [mine, theirs] = await Promise.all([askAs(asker, real.text, real.variables), askAs(asker, ghost.text, ghost.variables)]);
-        const a = normalized(aliasPart(mine, "x"), [named]);
-        const b = normalized(aliasPart(theirs, "x"), [phantom]);
-        if (a !== b) fail(where(` naming ${owner}'s partner`), `answers differently than for a partner that does not exist: ${a.slice(0, 300)} vs ${b.slice(0, 300)}`);
-        const part = aliasPart(mine, "x");
-        if (asker.partner !== null) {
-          if (part.data !== null || part.errors.length !== 1 || part.errors[0]!.code !== "FORBIDDEN") fail(where(` naming ${owner}'s partner`), `expected one FORBIDDEN error, got ${JSON.stringify(part).slice(0, 300)}`);
-        } else if (part.errors.length || JSON.stringify(canon(part.data)) !== JSON.stringify(canon(expectedFor(rawOf(named)!)))) {
-          fail(where(` naming ${owner}'s partner`), part.errors.length ? `answered ${JSON.stringify(part.errors).slice(0, 300)}` : `sums something at ${firstDifference(canon(part.data), canon(expectedFor(rawOf(named)!)))}`);
-        }
-        // The id it named may come back (a series says whose it is): it reads alike for an id of nothing.
-        leakCheck(where(` naming ${owner}'s partner`), asker, mine, [named]);
-      }
-    });
+      },
+    );
 
     // Records behind a figure (the partner of a ranking's row): for those who read that kind.
     for (const { name, rule } of aggregates) {
@@ -1209,7 +1352,8 @@ describe.each(databaseTargets())("access matrix on %s", (target) => {
           const reads = typeof asker.who === "string" ? canRead(asker.who, fieldRule.to, "own") : scopesRead(asker.who.scopes, fieldRule.to);
           if (reads) {
             const rows = (part.data ?? []) as Json[];
-            if (part.errors.length || !rows.length || rows.some((row) => row[fieldName]?.id !== row.partnerId)) fail(where, `allowed, answered ${JSON.stringify(part).slice(0, 300)}`);
+            if (part.errors.length || !rows.length || rows.some((row) => row[fieldName]?.id !== row.partnerId))
+              fail(where, `allowed, answered ${JSON.stringify(part).slice(0, 300)}`);
           } else if (part.data !== null || !part.errors.length || part.errors.some((error) => error.code !== "FORBIDDEN")) {
             fail(where, `expected FORBIDDEN and no rows, got ${JSON.stringify(part).slice(0, 300)}`);
           }
@@ -1231,7 +1375,14 @@ describe.each(databaseTargets())("access matrix on %s", (target) => {
       const text = `mutation($input: ${inputType.name}!) { x: ${name}(input: $input) { ${selection} } }`;
       const kindOf = (typeName: string) => TYPES[typeName]?.kind;
       const targetType = rule.target ? Object.entries(TYPES).find(([, r]) => r.kind === rule.target && !r.reach)?.[0] : undefined;
-      const idOf = (owner: Target) => (rule.target === "payoutMethod" && name === "removePayoutMethod" ? f.spare.payoutMethod[owner] : rule.target === "integrationToken" ? f.spare.integrationToken[owner] : rule.target ? f.ids[rule.target][owner] : "");
+      const idOf = (owner: Target) =>
+        rule.target === "payoutMethod" && name === "removePayoutMethod"
+          ? f.spare.payoutMethod[owner]
+          : rule.target === "integrationToken"
+            ? f.spare.integrationToken[owner]
+            : rule.target
+              ? f.ids[rule.target][owner]
+              : "";
       const run = (id: string, n: number, role: Role) => ask(text, { input: completeInput(inputType, INPUTS[name]!(id, n, f), n) }, role);
 
       for (const role of ROLES) {
@@ -1273,7 +1424,10 @@ describe.each(databaseTargets())("access matrix on %s", (target) => {
             const real = await ask(text, { input: completeInput(inputType, KEYED_INPUTS[name]!(by, key, n), n) }, role);
             const ghost = await ask(text, { input: completeInput(inputType, KEYED_INPUTS[name]!(by, phantom, n), n) }, role);
             if (normalized(aliasPart(real, "x"), [key]) !== normalized(aliasPart(ghost, "x"), [phantom])) {
-              fail(where, `answers differently than for a key that names nothing: ${normalized(aliasPart(real, "x"), [key]).slice(0, 300)} vs ${normalized(aliasPart(ghost, "x"), [phantom]).slice(0, 300)}`);
+              fail(
+                where,
+                `answers differently than for a key that names nothing: ${normalized(aliasPart(real, "x"), [key]).slice(0, 300)} vs ${normalized(aliasPart(ghost, "x"), [phantom]).slice(0, 300)}`,
+              );
             }
             if ((await fingerprint()) !== before) fail(where, "changed the database");
           }
@@ -1307,7 +1461,11 @@ describe.each(databaseTargets())("access matrix on %s", (target) => {
   it("reports its size and time", () => {
     const cases = Object.values(counts).reduce((a, b) => a + b, 0);
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
-    console.log(`access matrix on ${target}: ${cases} (path, role, record) cases in ${seconds} s — ${Object.entries(counts).map(([area, n]) => `${area} ${n}`).join(", ")}`);
+    console.log(
+      `access matrix on ${target}: ${cases} (path, role, record) cases in ${seconds} s — ${Object.entries(counts)
+        .map(([area, n]) => `${area} ${n}`)
+        .join(", ")}`,
+    );
     expect(cases).toBeGreaterThan(1000);
   });
 });

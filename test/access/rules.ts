@@ -30,7 +30,22 @@ const ANY_INTEGRATION = integration(...SCOPES);
  * another program. Program-level kinds have no partner: their `own` and
  * `other` are the same program's record.
  */
-export type Kind = "program" | "partner" | "conversion" | "reversal" | "commission" | "balance" | "payout" | "payoutRun" | "payoutLine" | "payoutMethod" | "billingProfile" | "auditEntry" | "integrationToken" | "accounting" | "paymentProvider";
+export type Kind =
+  | "program"
+  | "partner"
+  | "conversion"
+  | "reversal"
+  | "commission"
+  | "balance"
+  | "payout"
+  | "payoutRun"
+  | "payoutLine"
+  | "payoutMethod"
+  | "billingProfile"
+  | "auditEntry"
+  | "integrationToken"
+  | "accounting"
+  | "paymentProvider";
 export type Target = "own" | "other" | "foreign";
 export const TARGETS: readonly Target[] = ["own", "other", "foreign"];
 
@@ -124,7 +139,20 @@ export const TYPES: Record<string, TypeRule> = {
   Program: {
     kind: "program",
     fields: {
-      ...same("id", "name", "currency", "timeZone", "commissionRule", "holdPeriodDays", "minimumPayout", "payoutSchedule", "approvalMode", "allowPayoutRequests", "createdAt", "updatedAt"),
+      ...same(
+        "id",
+        "name",
+        "currency",
+        "timeZone",
+        "commissionRule",
+        "holdPeriodDays",
+        "minimumPayout",
+        "payoutSchedule",
+        "approvalMode",
+        "allowPayoutRequests",
+        "createdAt",
+        "updatedAt",
+      ),
       // Issue 15: the program's dual-control amount is a setting like the minimum payout: every reader of the program reads it.
       dualControlAbove: "same",
       // README "Analytics": the date of the next scheduled run. It sums no records (so needs no scope) and
@@ -164,7 +192,26 @@ export const TYPES: Record<string, TypeRule> = {
   Commission: {
     kind: "commission",
     fields: {
-      ...same("id", "kind", "status", "amount", "partnerId", "rule", "tierSequence", "occurredAt", "payableAt", "isPayable", "heldFromStatus", "statusReason", "reasonCode", "note", "createdBy", "paidAt", "createdAt", "updatedAt"),
+      ...same(
+        "id",
+        "kind",
+        "status",
+        "amount",
+        "partnerId",
+        "rule",
+        "tierSequence",
+        "occurredAt",
+        "payableAt",
+        "isPayable",
+        "heldFromStatus",
+        "statusReason",
+        "reasonCode",
+        "note",
+        "createdBy",
+        "paidAt",
+        "createdAt",
+        "updatedAt",
+      ),
       partner: { to: "partner" },
       conversion: { to: "conversion" },
       reversal: { to: "reversal" },
@@ -176,14 +223,50 @@ export const TYPES: Record<string, TypeRule> = {
     kind: "balance",
     reach: { from: "partner", field: "balance" },
     fields: {
-      ...same("partnerId", "pending", "payable", "inPayouts", "paid", "lifetimeEarned", "recoverable", "updatedAt", "payoutBlockers", "payableCommissionCount", "payableRevenue", "lastPaidAt"),
+      ...same(
+        "partnerId",
+        "pending",
+        "payable",
+        "inPayouts",
+        "paid",
+        "lifetimeEarned",
+        "recoverable",
+        "updatedAt",
+        "payoutBlockers",
+        "payableCommissionCount",
+        "payableRevenue",
+        "lastPaidAt",
+      ),
       partner: { to: "partner" },
     },
   },
   Payout: {
     kind: "payout",
     fields: {
-      ...same("id", "partnerId", "status", "amount", "payableBefore", "minimumOverrideReason", "method", "reference", "notes", "sentAmount", "fee", "approvedAt", "paidAt", "cancelledAt", "cancelReason", "bouncedAt", "bounceReason", "createdBy", "createdAt", "updatedAt", "lineCount", "accountingSyncStatus"),
+      ...same(
+        "id",
+        "partnerId",
+        "status",
+        "amount",
+        "payableBefore",
+        "minimumOverrideReason",
+        "method",
+        "reference",
+        "notes",
+        "sentAmount",
+        "fee",
+        "approvedAt",
+        "paidAt",
+        "cancelledAt",
+        "cancelReason",
+        "bouncedAt",
+        "bounceReason",
+        "createdBy",
+        "createdAt",
+        "updatedAt",
+        "lineCount",
+        "accountingSyncStatus",
+      ),
       // Issue 15: who approved and sent it, and what the provider said (the partner sees why its payout failed).
       ...same("approvedBy", "sentAt", "sentBy", "failedAt", "failureReason", "returnedAt", "providerNote"),
       partner: { to: "partner" },
@@ -217,7 +300,27 @@ export const TYPES: Record<string, TypeRule> = {
   PayoutMethod: {
     kind: "payoutMethod",
     fields: {
-      ...same("id", "type", "isDefault", "label", "currency", "email", "accountName", "bic", "bankName", "bankAddress", "routingNumber", "accountType", "handle", "phone", "payeeName", "mailingAddress", "instructions", "maskedNumber", "createdAt"),
+      ...same(
+        "id",
+        "type",
+        "isDefault",
+        "label",
+        "currency",
+        "email",
+        "accountName",
+        "bic",
+        "bankName",
+        "bankAddress",
+        "routingNumber",
+        "accountType",
+        "handle",
+        "phone",
+        "payeeName",
+        "mailingAddress",
+        "instructions",
+        "maskedNumber",
+        "createdAt",
+      ),
       // README "Payment rails": a Wise method's sort code, a Stripe method's connected account, and whether
       // the provider verified it are payment details like the rest (not the full number, which stays the owner's).
       ...same("sortCode", "accountId", "verificationStatus", "verifiedWith", "verifiedAt"),
@@ -228,11 +331,18 @@ export const TYPES: Record<string, TypeRule> = {
   BillingProfile: {
     kind: "billingProfile",
     reach: { from: "partner", field: "billingProfile" },
-    fields: { ...same("entityType", "legalName", "maskedTaxId", "vatId", "addressLine1", "addressLine2", "city", "region", "postalCode", "country", "taxForm", "updatedAt"), taxId: "ownerOnly" },
+    fields: {
+      ...same("entityType", "legalName", "maskedTaxId", "vatId", "addressLine1", "addressLine2", "city", "region", "postalCode", "country", "taxForm", "updatedAt"),
+      taxId: "ownerOnly",
+    },
   },
   AuditEntry: { kind: "auditEntry", fields: same("id", "actorRole", "actorId", "action", "entityType", "recordId", "before", "after", "reason", "createdAt") },
   IntegrationToken: { kind: "integrationToken", fields: same("id", "name", "scopes", "createdBy", "createdAt", "expiresAt", "revokedAt") },
-  AccountingConnection: { kind: "accounting", viaRoot: "accountingConnection", fields: same("provider", "status", "realmId", "expenseAccountId", "bankAccountId", "connectedBy", "connectedAt", "disconnectedAt", "changesCheckedAt") },
+  AccountingConnection: {
+    kind: "accounting",
+    viaRoot: "accountingConnection",
+    fields: same("provider", "status", "realmId", "expenseAccountId", "bankAccountId", "connectedBy", "connectedAt", "disconnectedAt", "changesCheckedAt"),
+  },
   PaymentProviderConnection: {
     kind: "paymentProvider",
     viaRoot: "paymentProviderConnections",
@@ -249,7 +359,24 @@ export const TYPES: Record<string, TypeRule> = {
   SkippedItem: { fields: same("id", "code", "message") },
   // A payout's send attempts, read with the field that returns them (Payout.transfers: operators).
   PayoutTransfer: {
-    fields: same("attempt", "provider", "status", "idempotencyKey", "batchKey", "providerTransferId", "providerBatchId", "amount", "fee", "sentAmount", "rate", "reason", "lastEventAt", "checkedAt", "createdAt", "updatedAt"),
+    fields: same(
+      "attempt",
+      "provider",
+      "status",
+      "idempotencyKey",
+      "batchKey",
+      "providerTransferId",
+      "providerBatchId",
+      "amount",
+      "fee",
+      "sentAmount",
+      "rate",
+      "reason",
+      "lastEventAt",
+      "checkedAt",
+      "createdAt",
+      "updatedAt",
+    ),
   },
   ProviderDiscrepancy: { fields: same("kind", "message", "providerStatus", "providerAmount", "recordedAmount", "providerFee", "recordedFee", "foundAt") },
   // A run's figures, read with the run.
@@ -263,12 +390,31 @@ export const TYPES: Record<string, TypeRule> = {
   BalanceMismatch: { fields: { ...same("bucket", "source", "projected", "computed"), partner: { to: "partner" } } },
   // Partner.balanceAsOf's answer, read with the rule of the field that returns it.
   BalanceAsOf: { fields: same("at", "pending", "payable", "inPayouts", "paid", "lifetimeEarned") },
-  PayoutsOverview: { fields: same("owedToPartners", "recoverable", "payableNow", "payableNowPartners", "pending", "draftsAwaitingApproval", "draftsAmount", "approvedAwaitingPayment", "approvedAmount", "paidThisMonth", "paidThisMonthCount") },
+  PayoutsOverview: {
+    fields: same(
+      "owedToPartners",
+      "recoverable",
+      "payableNow",
+      "payableNowPartners",
+      "pending",
+      "draftsAwaitingApproval",
+      "draftsAmount",
+      "approvedAwaitingPayment",
+      "approvedAmount",
+      "paidThisMonth",
+      "paidThisMonthCount",
+    ),
+  },
   Viewer: { fields: { ...same("role", "subject", "scopes", "expiresAt"), program: { to: "program" }, partner: { to: "partner" } } },
   // The live feed's events (README "Live feed").
   // `payout` is a snapshot of the payout (PayoutChange), ruled as the payout itself.
   // `ended` says why the server ended the feed (README "Live feed": TOKEN_EXPIRED, TOKEN_REVOKED): part of the event.
-  FeedEvent: { fields: { ...same("type", "cursor", "sequence", "partnerId", "occurredAt", "committedAt", "commission", "balance", "fellBehind", "ended"), payout: { to: "payout", snapshot: true } } },
+  FeedEvent: {
+    fields: {
+      ...same("type", "cursor", "sequence", "partnerId", "occurredAt", "committedAt", "commission", "balance", "fellBehind", "ended"),
+      payout: { to: "payout", snapshot: true },
+    },
+  },
   FeedEnded: { fields: same("reason") },
   CommissionChange: { fields: same("id", "kind", "status", "amount", "conversionId", "relatedId", "payableAt", "payable") },
   BalanceChange: { fields: same("pending", "payable", "inPayouts", "paid", "lifetimeEarned") },
@@ -336,7 +482,13 @@ export const QUERIES: Record<string, QueryRule> = {
   // "platform: creates and lists programs (the only cross-program role)".
   programs: { value: ["platform"] },
   // Partners list partners? No: a partner sees its own record only (through partner and viewer).
-  partners: { list: "partner", roles: [...OPERATORS, ...integration("partners:read")], args: [...CONNECTION_ARGS, "filter", "sort"], sorts: "PartnerSortField", filter: "PartnerFilter" },
+  partners: {
+    list: "partner",
+    roles: [...OPERATORS, ...integration("partners:read")],
+    args: [...CONNECTION_ARGS, "filter", "sort"],
+    sorts: "PartnerSortField",
+    filter: "PartnerFilter",
+  },
   partner: { one: "partner", by: "id", roles: READ.partner.roles },
   partnerByExternalId: { one: "partner", by: "externalId", roles: [...OPERATORS, ...integration("partners:read")] },
   commissions: { list: "commission", roles: READ.commission.roles, args: [...CONNECTION_ARGS, "filter", "sort"], sorts: "CommissionSortField", filter: "CommissionFilter" },
@@ -363,7 +515,9 @@ export const QUERIES: Record<string, QueryRule> = {
   // README "Scheduled work": "`{ scheduledTasks { … } }` (platform role)": system bookkeeping, not a program's.
   scheduledTasks: { value: ["platform"] },
   // README "Analytics": totals are "readable as those lists are"; commission totals need commissions:read, payout totals payouts:read.
-  commissionTotals: { aggregate: { sums: ["commission"], roles: IN_PROGRAM, args: ["filter"], totalsOf: { list: "commissions", filter: "CommissionFilter" }, partnerArg: "filter.partnerId" } },
+  commissionTotals: {
+    aggregate: { sums: ["commission"], roles: IN_PROGRAM, args: ["filter"], totalsOf: { list: "commissions", filter: "CommissionFilter" }, partnerArg: "filter.partnerId" },
+  },
   payoutTotals: { aggregate: { sums: ["payout"], roles: IN_PROGRAM, args: ["filter"], totalsOf: { list: "payouts", filter: "PayoutFilter" }, partnerArg: "filter.partnerId" } },
   // "for the program, or one partner (a partner token always gets its own)"; integrations need commissions:read,
   // payouts:read and conversions:read ("those two and conversions:read for series").
@@ -498,5 +652,12 @@ export const FILTER_SAMPLES: Record<string, Record<string, (ids: { ownPartner: s
   },
   PayoutFilter: { status: () => ["PAID"], partnerId: (ids) => ids.ownPartner, paidAfter: () => "2025-01-01T00:00:00Z", paidBefore: () => "2027-01-01T00:00:00Z" },
   BalanceFilter: { minimumPayable: () => "0.00", negativeOnly: () => false },
-  AuditFilter: { recordId: (ids) => ids.ownPartner, entityType: () => "Commission", action: () => "commission.approve", actorId: () => "admin@own.test", after: () => "2025-01-01T00:00:00Z", before: () => "2030-01-01T00:00:00Z" },
+  AuditFilter: {
+    recordId: (ids) => ids.ownPartner,
+    entityType: () => "Commission",
+    action: () => "commission.approve",
+    actorId: () => "admin@own.test",
+    after: () => "2025-01-01T00:00:00Z",
+    before: () => "2030-01-01T00:00:00Z",
+  },
 };

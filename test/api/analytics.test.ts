@@ -75,8 +75,13 @@ describe.each(databaseTargets())("analytics on %s", (target) => {
     expect(approved.skipped).toEqual([]);
     dataOf(await t.gql(ReviewDocs.cancel, { input: { ids: [declined.commissionId], reason: "fraud" } }, post));
     // B's sale refunded in full on Mar 8 (Denver): its line is marked REVERSED; A's big sale a quarter on Mar 9: a -5.00 share.
-    expect(dataOf(await t.gql(ReverseDoc, { input: { conversionId: small.conversionId, refundId: "r-small", occurredAt: "2026-03-08T12:00:00Z" } }, post)).reverseConversion.userErrors).toEqual([]);
-    expect(dataOf(await t.gql(ReverseDoc, { input: { conversionId: big.conversionId, refundId: "r-big", amount: "50.00", occurredAt: "2026-03-09T12:00:00Z" } }, post)).reverseConversion.userErrors).toEqual([]);
+    expect(
+      dataOf(await t.gql(ReverseDoc, { input: { conversionId: small.conversionId, refundId: "r-small", occurredAt: "2026-03-08T12:00:00Z" } }, post)).reverseConversion.userErrors,
+    ).toEqual([]);
+    expect(
+      dataOf(await t.gql(ReverseDoc, { input: { conversionId: big.conversionId, refundId: "r-big", amount: "50.00", occurredAt: "2026-03-09T12:00:00Z" } }, post)).reverseConversion
+        .userErrors,
+    ).toEqual([]);
 
     await makePayable(t, acme, a.id);
     const payout = dataOf(await t.gql(CreatePayoutDoc, { input: { partnerId: a.id } }, post)).createPayout.payout!;

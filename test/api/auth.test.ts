@@ -24,7 +24,9 @@ const RevokeDoc = graphql(`
 const NodeDoc = graphql(`query ScopedNode($id: ID!) { node(id: $id) { id } }`);
 const CommissionOfDoc = graphql(`query ScopedCommission($id: ID!) { node(id: $id) { ... on Commission { id partnerId } } }`);
 const CommissionPartnerDoc = graphql(`query ScopedCommissionPartner($id: ID!) { node(id: $id) { ... on Commission { id partner { id name email } } } }`);
-const PartnerCommissionsDoc = graphql(`query ScopedPartnerLines($id: ID!) { node(id: $id) { ... on Partner { id commissions(first: 10) { edges { node { id amount { amount } } } } } } }`);
+const PartnerCommissionsDoc = graphql(
+  `query ScopedPartnerLines($id: ID!) { node(id: $id) { ... on Partner { id commissions(first: 10) { edges { node { id amount { amount } } } } } } }`,
+);
 const PartnerNameDoc = graphql(`query ScopedPartnerName($id: ID!) { node(id: $id) { ... on Partner { id name email } } }`);
 const ProgramsPartnersDoc = graphql(`query ScopedPartnersList { partners(first: 5) { totalCount } }`);
 
@@ -115,9 +117,8 @@ describe("authentication and roles", () => {
   });
 
   it("issues integration tokens with scopes, and revocation takes effect at once", async () => {
-    const issued = dataOf(
-      await t.gql(IssueIntegrationTokenDoc, { input: { name: "tracker", scopes: ["CONVERSIONS_WRITE", "PARTNERS_READ"] } }, acme.adminToken),
-    ).issueIntegrationToken.issued!;
+    const issued = dataOf(await t.gql(IssueIntegrationTokenDoc, { input: { name: "tracker", scopes: ["CONVERSIONS_WRITE", "PARTNERS_READ"] } }, acme.adminToken))
+      .issueIntegrationToken.issued!;
     const viewer = dataOf(await t.gql(ViewerDoc, {}, issued.token)).viewer;
     expect(viewer.role).toBe("INTEGRATION");
     expect([...viewer.scopes].sort()).toEqual(["CONVERSIONS_WRITE", "PARTNERS_READ"]);
@@ -136,7 +137,11 @@ describe("authentication and roles", () => {
   it("lets an integration token see only the records its scopes read, whatever path it takes", async () => {
     const p = await createPartnerFixture(t, acme, { email: "scoped@example.com" });
     const method = dataOf(
-      await t.gql(AddMethodDoc, { input: { partnerId: p.id, method: { type: "ACH", accountName: "Scoped LLC", routingNumber: "011000015", accountNumber: "123456789", accountType: "CHECKING" } } }, p.token),
+      await t.gql(
+        AddMethodDoc,
+        { input: { partnerId: p.id, method: { type: "ACH", accountName: "Scoped LLC", routingNumber: "011000015", accountNumber: "123456789", accountType: "CHECKING" } } },
+        p.token,
+      ),
     ).addPayoutMethod;
     expect(method.userErrors).toEqual([]);
     const writer = await acme.integrationToken(["CONVERSIONS_WRITE"]);
@@ -182,14 +187,9 @@ describe("authentication and roles", () => {
   });
 
   it("refuses unknown scopes in issueIntegrationToken with a GraphQL error, and a bad expiry as a user error", async () => {
-    const response = await t.raw(
-      { query: 'mutation { issueIntegrationToken(input: { name: "x", scopes: [EVERYTHING] }) { issued { token } } }' },
-      acme.adminToken,
-    );
+    const response = await t.raw({ query: 'mutation { issueIntegrationToken(input: { name: "x", scopes: [EVERYTHING] }) { issued { token } } }' }, acme.adminToken);
     expect(response.errors?.[0]?.extensions?.code).toBe("GRAPHQL_VALIDATION_FAILED");
-    const tooLong = dataOf(
-      await t.gql(IssueIntegrationTokenDoc, { input: { name: "x", scopes: ["PARTNERS_READ"], expiresInDays: 99999 } }, acme.adminToken),
-    ).issueIntegrationToken;
+    const tooLong = dataOf(await t.gql(IssueIntegrationTokenDoc, { input: { name: "x", scopes: ["PARTNERS_READ"], expiresInDays: 99999 } }, acme.adminToken)).issueIntegrationToken;
     expect(tooLong.userErrors).toEqual([expect.objectContaining({ code: "INVALID_INPUT", field: ["input", "expiresInDays"] })]);
   });
 });

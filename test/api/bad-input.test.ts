@@ -22,7 +22,9 @@ describe("malformed requests", () => {
   /** Every table a refused request could have touched, to show it touched none. */
   const ledger = async () => {
     const db = t.app.db.prisma;
-    const counts = await Promise.all([db.program, db.partner, db.conversion, db.reversal, db.commission, db.payout, db.auditEntry].map((model) => (model as { count(): Promise<number> }).count()));
+    const counts = await Promise.all(
+      [db.program, db.partner, db.conversion, db.reversal, db.commission, db.payout, db.auditEntry].map((model) => (model as { count(): Promise<number> }).count()),
+    );
     const balances = await db.balance.findMany({ orderBy: { partnerId: "asc" } });
     return JSON.stringify({ counts, balances }, (_key, value: unknown) => (typeof value === "bigint" ? value.toString() : value));
   };
@@ -49,7 +51,11 @@ describe("malformed requests", () => {
     ["a wrong argument type", { query: '{ partners(first: "ten") { totalCount } }' }, "GRAPHQL_VALIDATION_FAILED"],
     ["a wrong variable type", { query: "query($n: Int) { partners(first: $n) { totalCount } }", variables: { n: "ten" } }, "BAD_USER_INPUT"],
     ["a number for a Decimal", { query: "mutation { updateProgramSettings(input: { minimumPayout: 10.5 }) { userErrors { code } } }" }, "BAD_USER_INPUT"],
-    ["a Decimal variable sent as a number", { query: "mutation($m: Decimal) { updateProgramSettings(input: { minimumPayout: $m }) { userErrors { code } } }", variables: { m: 10.5 } }, "BAD_USER_INPUT"],
+    [
+      "a Decimal variable sent as a number",
+      { query: "mutation($m: Decimal) { updateProgramSettings(input: { minimumPayout: $m }) { userErrors { code } } }", variables: { m: 10.5 } },
+      "BAD_USER_INPUT",
+    ],
     ["a malformed global id", { query: '{ partner(id: "not-an-id") { id } }' }, "BAD_USER_INPUT"],
     ["a global id of another type", { query: `{ partner(id: "${Buffer.from("Program:0190d4a0-0000-7000-8000-000000000000").toString("base64")}") { id } }` }, "BAD_USER_INPUT"],
   ])("answers %s with a code", async (_name, body, code) => {
@@ -68,12 +74,21 @@ describe("malformed requests", () => {
       ["a connection's after", () => ({ query: `{ partners(after: "${cursor("notauuid")}") { totalCount } }` })],
       ["a connection's before", () => ({ query: `{ payouts(last: 5, before: "${cursor("notauuid")}") { totalCount } }` })],
       ["a nested connection's after", () => ({ query: `{ partner(id: "${partner.id}") { payouts(after: "${cursor("x")}") { totalCount } } }` })],
-      ["creditPartner", () => ({ query: "mutation($id: ID!) { creditPartner(input: { partnerId: $id, amount: \"5.00\" }) { userErrors { code } } }", variables: { id: notAUuid("Partner") } })],
+      [
+        "creditPartner",
+        () => ({ query: 'mutation($id: ID!) { creditPartner(input: { partnerId: $id, amount: "5.00" }) { userErrors { code } } }', variables: { id: notAUuid("Partner") } }),
+      ],
       ["createPayout", () => ({ query: "mutation($id: ID!) { createPayout(input: { partnerId: $id }) { userErrors { code } } }", variables: { id: notAUuid("Partner") } })],
-      ["updatePartner", () => ({ query: "mutation($id: ID!) { updatePartner(input: { id: $id, name: \"X\" }) { userErrors { code } } }", variables: { id: notAUuid("Partner") } })],
+      ["updatePartner", () => ({ query: 'mutation($id: ID!) { updatePartner(input: { id: $id, name: "X" }) { userErrors { code } } }', variables: { id: notAUuid("Partner") } })],
       ["approvePayouts", () => ({ query: "mutation($ids: [ID!]!) { approvePayouts(input: { ids: $ids }) { userErrors { code } } }", variables: { ids: [notAUuid("Payout")] } })],
       ["the commissions filter's conversionId", () => ({ query: `{ commissions(first: 5, filter: { conversionId: "${notAUuid("Conversion")}" }) { totalCount } }` })],
-      ["approveCommissions", () => ({ query: "mutation($ids: [ID!]!) { approveCommissions(input: { ids: $ids }) { userErrors { code } } }", variables: { ids: [sale.commissionId, notAUuid("Commission")] } })],
+      [
+        "approveCommissions",
+        () => ({
+          query: "mutation($ids: [ID!]!) { approveCommissions(input: { ids: $ids }) { userErrors { code } } }",
+          variables: { ids: [sale.commissionId, notAUuid("Commission")] },
+        }),
+      ],
     ])("%s: BAD_USER_INPUT, nothing changed", async (_name, body) => {
       const error = await refused(body(), acme.adminToken);
       expect(error.message).toMatch(/is not a (global id|\w+ id)|not a cursor/);
@@ -119,15 +134,67 @@ describe("malformed requests", () => {
   describe("a NUL character (\\u0000) in a string", () => {
     const NUL = "a\u0000b";
     it.each([
-      ["createPartner externalId", "admin", "mutation($input: CreatePartnerInput!) { createPartner(input: $input) { userErrors { code } } }", () => ({ input: { name: "Nul", email: "nul@partners.test", externalId: NUL } }), /\$input\.externalId/],
+      [
+        "createPartner externalId",
+        "admin",
+        "mutation($input: CreatePartnerInput!) { createPartner(input: $input) { userErrors { code } } }",
+        () => ({ input: { name: "Nul", email: "nul@partners.test", externalId: NUL } }),
+        /\$input\.externalId/,
+      ],
       ["partnerByExternalId", "admin", "query($x: String!) { partnerByExternalId(externalId: $x) { id } }", () => ({ x: NUL }), /\$x/],
       ["partners search", "admin", "query($s: String) { partners(filter: { search: $s }) { totalCount } }", () => ({ s: NUL }), /\$s/],
       ["auditEntries action", "admin", "query($a: String) { auditEntries(filter: { action: $a }) { totalCount } }", () => ({ a: NUL }), /\$a/],
-      ["conversion externalId", "integration", "mutation($input: RecordConversionInput!) { recordConversion(input: $input) { userErrors { code } } }", () => ({ input: { externalId: NUL, partners: [{ id: partner.id }], amount: "10.00", currency: "USD", occurredAt: "2026-03-01T00:00:00Z" } }), /\$input\.externalId/],
-      ["conversion metadata value", "integration", "mutation($input: RecordConversionInput!) { recordConversion(input: $input) { userErrors { code } } }", () => ({ input: { externalId: "nul-meta", partners: [{ id: partner.id }], amount: "10.00", currency: "USD", occurredAt: "2026-03-01T00:00:00Z", metadata: { note: { deep: [NUL] } } } }), /\$input\.metadata\.note\.deep\.0/],
-      ["conversion metadata key", "integration", "mutation($input: RecordConversionInput!) { recordConversion(input: $input) { userErrors { code } } }", () => ({ input: { externalId: "nul-key", partners: [{ id: partner.id }], amount: "10.00", currency: "USD", occurredAt: "2026-03-01T00:00:00Z", metadata: { [NUL]: 1 } } }), /\$input\.metadata/],
-      ["refundId", "integration", "mutation($input: ReverseConversionInput!) { reverseConversion(input: $input) { userErrors { code } } }", () => ({ input: { conversionId: sale.conversionId, refundId: NUL } }), /\$input\.refundId/],
-      ["a batch item", "integration", "mutation($input: RecordConversionsInput!) { recordConversions(input: $input) { userErrors { code } } }", () => ({ input: { items: [{ externalId: "fine", partners: [{ id: partner.id }], amount: "10.00", currency: "USD", occurredAt: "2026-03-01T00:00:00Z" }, { externalId: NUL, partners: [{ id: partner.id }], amount: "10.00", currency: "USD", occurredAt: "2026-03-01T00:00:00Z" }] } }), /\$input\.items\.1\.externalId/],
+      [
+        "conversion externalId",
+        "integration",
+        "mutation($input: RecordConversionInput!) { recordConversion(input: $input) { userErrors { code } } }",
+        () => ({ input: { externalId: NUL, partners: [{ id: partner.id }], amount: "10.00", currency: "USD", occurredAt: "2026-03-01T00:00:00Z" } }),
+        /\$input\.externalId/,
+      ],
+      [
+        "conversion metadata value",
+        "integration",
+        "mutation($input: RecordConversionInput!) { recordConversion(input: $input) { userErrors { code } } }",
+        () => ({
+          input: {
+            externalId: "nul-meta",
+            partners: [{ id: partner.id }],
+            amount: "10.00",
+            currency: "USD",
+            occurredAt: "2026-03-01T00:00:00Z",
+            metadata: { note: { deep: [NUL] } },
+          },
+        }),
+        /\$input\.metadata\.note\.deep\.0/,
+      ],
+      [
+        "conversion metadata key",
+        "integration",
+        "mutation($input: RecordConversionInput!) { recordConversion(input: $input) { userErrors { code } } }",
+        () => ({ input: { externalId: "nul-key", partners: [{ id: partner.id }], amount: "10.00", currency: "USD", occurredAt: "2026-03-01T00:00:00Z", metadata: { [NUL]: 1 } } }),
+        /\$input\.metadata/,
+      ],
+      [
+        "refundId",
+        "integration",
+        "mutation($input: ReverseConversionInput!) { reverseConversion(input: $input) { userErrors { code } } }",
+        () => ({ input: { conversionId: sale.conversionId, refundId: NUL } }),
+        /\$input\.refundId/,
+      ],
+      [
+        "a batch item",
+        "integration",
+        "mutation($input: RecordConversionsInput!) { recordConversions(input: $input) { userErrors { code } } }",
+        () => ({
+          input: {
+            items: [
+              { externalId: "fine", partners: [{ id: partner.id }], amount: "10.00", currency: "USD", occurredAt: "2026-03-01T00:00:00Z" },
+              { externalId: NUL, partners: [{ id: partner.id }], amount: "10.00", currency: "USD", occurredAt: "2026-03-01T00:00:00Z" },
+            ],
+          },
+        }),
+        /\$input\.items\.1\.externalId/,
+      ],
     ])("%s: BAD_USER_INPUT naming the path, nothing changed", async (_name, who, query, variables, path) => {
       const error = await refused({ query, variables: variables() }, who === "admin" ? acme.adminToken : integration);
       expect(error.message).toMatch(path);
@@ -142,13 +209,40 @@ describe("malformed requests", () => {
 
   describe("dates outside 1900–9999 or not strict ISO 8601", () => {
     it.each([
-      ["recordConversion occurredAt", "integration", "mutation($input: RecordConversionInput!) { recordConversion(input: $input) { userErrors { code } } }", () => ({ input: { externalId: "year-0", partners: [{ id: partner.id }], amount: "10.00", currency: "USD", occurredAt: "0000-01-01T00:00:00Z" } })],
-      ["reverseConversion occurredAt", "integration", "mutation($input: ReverseConversionInput!) { reverseConversion(input: $input) { userErrors { code } } }", () => ({ input: { conversionId: sale.conversionId, refundId: "year-0", occurredAt: "0000-01-01T00:00:00Z" } })],
-      ["createPayout payableBefore", "admin", "mutation($input: CreatePayoutInput!) { createPayout(input: $input) { userErrors { code } } }", () => ({ input: { partnerId: partner.id, payableBefore: "0000-01-01T00:00:00Z" } })],
+      [
+        "recordConversion occurredAt",
+        "integration",
+        "mutation($input: RecordConversionInput!) { recordConversion(input: $input) { userErrors { code } } }",
+        () => ({ input: { externalId: "year-0", partners: [{ id: partner.id }], amount: "10.00", currency: "USD", occurredAt: "0000-01-01T00:00:00Z" } }),
+      ],
+      [
+        "reverseConversion occurredAt",
+        "integration",
+        "mutation($input: ReverseConversionInput!) { reverseConversion(input: $input) { userErrors { code } } }",
+        () => ({ input: { conversionId: sale.conversionId, refundId: "year-0", occurredAt: "0000-01-01T00:00:00Z" } }),
+      ],
+      [
+        "createPayout payableBefore",
+        "admin",
+        "mutation($input: CreatePayoutInput!) { createPayout(input: $input) { userErrors { code } } }",
+        () => ({ input: { partnerId: partner.id, payableBefore: "0000-01-01T00:00:00Z" } }),
+      ],
       ["payouts paidAfter", "admin", "query($after: DateTime) { payouts(filter: { paidAfter: $after }) { totalCount } }", () => ({ after: "0000-01-01T00:00:00Z" })],
       ["an offset pushing past 9999", "admin", "query($after: DateTime) { payouts(filter: { paidAfter: $after }) { totalCount } }", () => ({ after: "9999-12-31T23:00:00-05:00" })],
       ["a date-time without its offset", "admin", "query($after: DateTime) { payouts(filter: { paidAfter: $after }) { totalCount } }", () => ({ after: "2026-01-01T00:00:00" })],
-      ["anchorDate of a payout schedule", "platform", "mutation($input: CreateProgramInput!) { createProgram(input: $input) { userErrors { code } } }", () => ({ input: { name: "Year zero", currency: "USD", commissionRule: { type: "PERCENTAGE", percent: "10" }, payoutSchedule: { frequency: "MONTHLY", dayOfMonth: 1, anchorDate: "0000-01-01" } } })],
+      [
+        "anchorDate of a payout schedule",
+        "platform",
+        "mutation($input: CreateProgramInput!) { createProgram(input: $input) { userErrors { code } } }",
+        () => ({
+          input: {
+            name: "Year zero",
+            currency: "USD",
+            commissionRule: { type: "PERCENTAGE", percent: "10" },
+            payoutSchedule: { frequency: "MONTHLY", dayOfMonth: 1, anchorDate: "0000-01-01" },
+          },
+        }),
+      ],
     ])("%s: BAD_USER_INPUT, nothing changed", async (_name, who, query, variables) => {
       const token = who === "admin" ? acme.adminToken : who === "integration" ? integration : await t.token({ role: "platform" });
       const error = await refused({ query, variables: variables() }, token);

@@ -45,7 +45,10 @@ describe("Partner.balanceAsOf (embedded PostgreSQL)", () => {
   it("answers the balance now for a later instant and nothing before anything happened", async () => {
     const now = await t.gql(BalanceAsOfDoc, { id: own.id, at: later }, acme.adminToken);
     expect(now.errors).toBeUndefined();
-    const partner = now.data!.node as unknown as { balance: { pending: { amount: string }; lifetimeEarned: { amount: string } }; balanceAsOf: { pending: { amount: string }; lifetimeEarned: { amount: string } } };
+    const partner = now.data!.node as unknown as {
+      balance: { pending: { amount: string }; lifetimeEarned: { amount: string } };
+      balanceAsOf: { pending: { amount: string }; lifetimeEarned: { amount: string } };
+    };
     expect(partner.balanceAsOf.lifetimeEarned.amount).toBe(partner.balance.lifetimeEarned.amount);
     expect(partner.balanceAsOf.pending.amount).toBe(partner.balance.pending.amount);
     expect(partner.balance.lifetimeEarned.amount).not.toBe("0.00");

@@ -126,7 +126,13 @@ describe.each(databaseTargets())("reviewing commissions on %s", (target) => {
       await t.gql(AdjustDoc, { input: { id: sale.commissionId, amount: "-5.50", reasonCode: "CORRECTION", note: "coupon misapplied" } }, acme.financeToken),
     ).adjustCommission;
     expect(adjusted.userErrors).toEqual([]);
-    expect(adjusted.commission).toMatchObject({ kind: "ADJUSTMENT", status: "PENDING", amount: { amount: "-5.50" }, related: { id: sale.commissionId }, createdBy: "finance@acme.test" });
+    expect(adjusted.commission).toMatchObject({
+      kind: "ADJUSTMENT",
+      status: "PENDING",
+      amount: { amount: "-5.50" },
+      related: { id: sale.commissionId },
+      createdBy: "finance@acme.test",
+    });
     const original = dataOf(await t.gql(CommissionDoc, { id: sale.commissionId }, acme.adminToken)).commission;
     expect(original?.amount.amount).toBe("20.00");
     expect(original?.corrections).toEqual([expect.objectContaining({ kind: "ADJUSTMENT", amount: { amount: "-5.50" } })]);
@@ -147,7 +153,8 @@ describe.each(databaseTargets())("reviewing commissions on %s", (target) => {
   it("refuses an adjustment that would take a line below zero, counting its earlier corrections", async () => {
     const p = await createPartnerFixture(t, acme);
     const sale = await recordSale(t, integration, p.id, { amount: "100.00" }); // $10.00
-    const adjust = async (amount: string) => dataOf(await t.gql(AdjustDoc, { input: { id: sale.commissionId, amount, reasonCode: "CORRECTION" } }, acme.financeToken)).adjustCommission;
+    const adjust = async (amount: string) =>
+      dataOf(await t.gql(AdjustDoc, { input: { id: sale.commissionId, amount, reasonCode: "CORRECTION" } }, acme.financeToken)).adjustCommission;
     expect((await adjust("-15.00")).userErrors).toEqual([expect.objectContaining({ code: "INVALID_AMOUNT", field: ["input", "amount"] })]);
     expect((await adjust("-6.00")).userErrors).toEqual([]);
     // $4.00 left: -4.01 is refused, -4.00 brings it to zero.
@@ -185,8 +192,7 @@ describe.each(databaseTargets())("reviewing commissions on %s", (target) => {
     expect(await balanceOf(t, acme.adminToken, p.id)).toMatchObject({ pending: "0.00", payable: "5.00", inPayouts: "0.00", lifetimeEarned: "5.00" });
     return { p, sale, clawbackId: clawback.id };
   };
-  const correctionsOf = async (id: string) =>
-    dataOf(await t.gql(CommissionDoc, { id }, acme.adminToken)).commission?.corrections.map((c) => [c.kind, c.status, c.amount.amount]);
+  const correctionsOf = async (id: string) => dataOf(await t.gql(CommissionDoc, { id }, acme.adminToken)).commission?.corrections.map((c) => [c.kind, c.status, c.amount.amount]);
 
   it("cancels a line with its standing clawback, so the sale nets to nothing, and reinstates both", async () => {
     const { p, sale, clawbackId } = await lineWithStandingClawback();

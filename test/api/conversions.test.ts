@@ -119,15 +119,16 @@ describe.each(databaseTargets())("recording conversions on %s", (target) => {
   it("counts the program's conversions from the count kept as they are recorded, and filtered lists by their rows", async () => {
     const counter = await createPartnerFixture(t, acme);
     const before = dataOf(await t.gql(ConversionsDoc, { first: 1 }, acme.adminToken)).conversions.totalCount;
-    const batch = dataOf(
-      await t.gql(RecordConversionsDoc, { input: { items: [input(), input(), input({ partners: [{ id: counter.id }] })] } }, integration),
-    ).recordConversions;
+    const batch = dataOf(await t.gql(RecordConversionsDoc, { input: { items: [input(), input(), input({ partners: [{ id: counter.id }] })] } }, integration)).recordConversions;
     expect(batch.userErrors).toEqual([]);
     // A retry adds nothing to the count.
     await t.gql(RecordConversionDoc, { input: input({ externalId: "order-1" }) }, integration);
     const all = dataOf(await t.gql(ConversionsDoc, { first: 1 }, acme.adminToken)).conversions.totalCount;
     expect(all).toBe(before + 3);
-    const rows = await t.raw({ query: "query { conversions(first: 1, filter: { reversed: false }) { totalCount } reversed: conversions(first: 1, filter: { reversed: true }) { totalCount } }" }, acme.adminToken);
+    const rows = await t.raw(
+      { query: "query { conversions(first: 1, filter: { reversed: false }) { totalCount } reversed: conversions(first: 1, filter: { reversed: true }) { totalCount } }" },
+      acme.adminToken,
+    );
     const counted = rows.data as { conversions: { totalCount: number }; reversed: { totalCount: number } };
     expect(counted.conversions.totalCount + counted.reversed.totalCount).toBe(all);
     // A partner's count is of its own conversions.
@@ -195,7 +196,10 @@ describe.each(databaseTargets())("recording conversions on %s", (target) => {
   });
 
   it("refuses missing fields and numbers for amounts at the GraphQL layer", async () => {
-    const missing = await t.raw({ query: 'mutation { recordConversion(input: { externalId: "x", partners: [], currency: "USD", occurredAt: "2026-03-01T00:00:00Z" }) { userErrors { code } } }' }, integration);
+    const missing = await t.raw(
+      { query: 'mutation { recordConversion(input: { externalId: "x", partners: [], currency: "USD", occurredAt: "2026-03-01T00:00:00Z" }) { userErrors { code } } }' },
+      integration,
+    );
     expect(missing.errors?.[0]?.extensions?.code).toBe("GRAPHQL_VALIDATION_FAILED");
     const number = await t.raw(
       { query: "mutation($i: RecordConversionInput!) { recordConversion(input: $i) { userErrors { code } } }", variables: { i: { ...input(), amount: 10.5 } } },
@@ -214,7 +218,11 @@ describe.each(databaseTargets())("recording conversions on %s", (target) => {
 
   it("accrues nothing for a suspended partner", async () => {
     const suspended = await createPartnerFixture(t, acme);
-    await t.gql(graphql(`mutation Suspend($input: UpdatePartnerInput!) { updatePartner(input: $input) { userErrors { code } } }`), { input: { id: suspended.id, status: "SUSPENDED" } }, acme.adminToken);
+    await t.gql(
+      graphql(`mutation Suspend($input: UpdatePartnerInput!) { updatePartner(input: $input) { userErrors { code } } }`),
+      { input: { id: suspended.id, status: "SUSPENDED" } },
+      acme.adminToken,
+    );
     const result = dataOf(await t.gql(RecordConversionDoc, { input: input({ partners: [{ id: suspended.id }] }) }, integration)).recordConversion;
     expect(result.userErrors).toEqual([expect.objectContaining({ code: "PARTNER_INACTIVE" })]);
   });
@@ -247,7 +255,11 @@ describe.each(databaseTargets())("recording conversions on %s", (target) => {
 
   it("fixes the program's currency once money exists", async () => {
     const locked = dataOf(
-      await t.gql(graphql(`mutation LockedCurrency($input: UpdateProgramSettingsInput!) { updateProgramSettings(input: $input) { userErrors { code field } } }`), { input: { currency: "EUR" } }, acme.adminToken),
+      await t.gql(
+        graphql(`mutation LockedCurrency($input: UpdateProgramSettingsInput!) { updateProgramSettings(input: $input) { userErrors { code field } } }`),
+        { input: { currency: "EUR" } },
+        acme.adminToken,
+      ),
     ).updateProgramSettings;
     expect(locked.userErrors).toEqual([{ code: "CURRENCY_LOCKED", field: ["input", "currency"] }]);
   });

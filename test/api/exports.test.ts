@@ -62,12 +62,30 @@ describe.each(databaseTargets())("CSV exports on %s", (target) => {
     t.clock.set("2026-03-01T18:00:00.000Z");
     acme = await createProgramFixture(t, { currency: "USD", timeZone: "America/Los_Angeles", commissionRule: { type: "PERCENTAGE", percent: "10" }, minimumPayout: "10.00" });
     integration = await acme.integrationToken(["CONVERSIONS_WRITE"]);
-    ach = await createPartnerFixture(t, acme, { name: "=HYPERLINK(\"http://evil\")" });
-    paypal = await createPartnerFixture(t, acme, { name: "Pay, Pal \"Creator\"" });
+    ach = await createPartnerFixture(t, acme, { name: '=HYPERLINK("http://evil")' });
+    paypal = await createPartnerFixture(t, acme, { name: 'Pay, Pal "Creator"' });
     foreign = await createPartnerFixture(t, acme, { name: "Berlin GmbH" });
-    await setUp(ach, { type: "ACH", accountName: "A", routingNumber: "021000021", accountNumber: "12345678", accountType: "CHECKING" }, { entityType: "INDIVIDUAL", legalName: "Ann Ach", country: "US", taxForm: "W9", taxId: "123-45-6789", addressLine1: "1 Main St", city: "Denver", region: "CO", postalCode: "80202" });
+    await setUp(
+      ach,
+      { type: "ACH", accountName: "A", routingNumber: "021000021", accountNumber: "12345678", accountType: "CHECKING" },
+      {
+        entityType: "INDIVIDUAL",
+        legalName: "Ann Ach",
+        country: "US",
+        taxForm: "W9",
+        taxId: "123-45-6789",
+        addressLine1: "1 Main St",
+        city: "Denver",
+        region: "CO",
+        postalCode: "80202",
+      },
+    );
     await setUp(paypal, { type: "PAYPAL", email: "creator@pay.example" }, { entityType: "INDIVIDUAL", legalName: "Pat Pal", country: "US", taxForm: "W9", taxId: "987-65-4321" });
-    await setUp(foreign, { type: "BANK_TRANSFER", accountName: "B", iban: "DE89370400440532013000" }, { entityType: "COMPANY", legalName: "Berlin GmbH", country: "DE", taxForm: "W8BEN_E", vatId: "DE123456789" });
+    await setUp(
+      foreign,
+      { type: "BANK_TRANSFER", accountName: "B", iban: "DE89370400440532013000" },
+      { entityType: "COMPANY", legalName: "Berlin GmbH", country: "DE", taxForm: "W8BEN_E", vatId: "DE123456789" },
+    );
 
     // 2026: Ann is paid $1,500 + $600 by ACH (≥ $2,000), Pat $3,000 by PayPal (left out: PayPal reports it).
     await payableSale(t, acme, integration, ach.id, "15000.00");
@@ -103,7 +121,7 @@ describe.each(databaseTargets())("CSV exports on %s", (target) => {
       expect(byId.get(node.id)).toMatchObject({ kind: node.kind, status: node.status, amount: node.amount.amount });
     }
     const evil = csv.rows.find((row) => row.partner_id === ach.id)!;
-    expect(evil.partner_name).toBe("'=HYPERLINK(\"http://evil\")");
+    expect(evil.partner_name).toBe('\'=HYPERLINK("http://evil")');
     expect(csv.rows.find((row) => row.conversion_external_id?.includes("calc"))?.conversion_external_id).toBe("'=cmd|'/c calc'!A0");
     const total = csv.rows.reduce((sum, row) => sum + Math.round(Number(row.amount) * 100), 0); // cents, for the check only
     const apiTotal = api.edges.reduce((sum, e) => sum + Math.round(Number(e.node.amount.amount) * 100), 0);
@@ -123,8 +141,22 @@ describe.each(databaseTargets())("CSV exports on %s", (target) => {
     const payouts = dataOf(await t.gql(PayoutsDoc, {}, acme.financeToken)).payouts.edges.map((e) => e.node);
     const ids = payouts.map((p) => p.id).join(",");
     const csv = await download(t, `/exports/paypal-payouts.csv?payoutIds=${encodeURIComponent(ids)}`, acme.financeToken);
-    expect(csv.rows).toEqual([{ "Email/Phone": "creator@pay.example", Amount: "123.45", "Currency code": "USD", "Reference ID": expect.any(String), "Note to recipient": 'Commission payout for Pay, Pal "Creator"', "Recipient wallet": "PayPal" }]);
-    expect(csv.headers.get("x-accrue-skipped")?.split(",").every((item) => /:NOT_APPROVED$/.test(item))).toBe(true);
+    expect(csv.rows).toEqual([
+      {
+        "Email/Phone": "creator@pay.example",
+        Amount: "123.45",
+        "Currency code": "USD",
+        "Reference ID": expect.any(String),
+        "Note to recipient": 'Commission payout for Pay, Pal "Creator"',
+        "Recipient wallet": "PayPal",
+      },
+    ]);
+    expect(
+      csv.headers
+        .get("x-accrue-skipped")
+        ?.split(",")
+        .every((item) => /:NOT_APPROVED$/.test(item)),
+    ).toBe(true);
     expect((await download(t, `/exports/paypal-payouts.csv?payoutIds=${encodeURIComponent(ids)}`, acme.analystToken)).status).toBe(403);
   });
 
@@ -194,7 +226,9 @@ describe.each(databaseTargets())("CSV exports on %s", (target) => {
     expect(lines.rows.every((row) => row.partner_name === "" && row.partner_external_id === "" && row.conversion_external_id === "")).toBe(true);
     expect((await query("{ commissions(first: 100) { edges { node { conversion { externalId } } } } }", commissionsRead)).errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
     const full = await download(t, "/exports/commissions.csv", wide);
-    const apiLines = (await query("{ commissions(first: 100) { edges { node { id amount { amount } conversion { externalId } partner { name } } } } }", wide)).data.commissions.edges.map((e: any) => e.node);
+    const apiLines = (
+      await query("{ commissions(first: 100) { edges { node { id amount { amount } conversion { externalId } partner { name } } } } }", wide)
+    ).data.commissions.edges.map((e: any) => e.node);
     expect(full.rows.map((row) => [row.commission_id, row.amount, row.conversion_external_id, row.partner_name]).sort()).toEqual(
       apiLines.map((c: any) => [c.id, c.amount.amount, escapeCell(c.conversion?.externalId ?? ""), escapeCell(c.partner.name)]).sort(),
     );
@@ -229,7 +263,10 @@ describe.each(databaseTargets())("CSV exports on %s", (target) => {
     expect(await refs("/exports/payouts.csv?status=PAID&paidAfter=2027-01-01T00:00:00Z")).toEqual(["ACH-2"]);
     expect(await refs("/exports/payouts.csv?status=PAID&paidAfter=2026-12-31T16:00:00-08:00")).toEqual(["ACH-2"]);
     // The same figures as the API's filter with Los Angeles midnights spelled out.
-    const api = await query(`{ payouts(first: 100, filter: { paidAfter: "2026-12-31T08:00:00Z", paidBefore: "2027-01-01T08:00:00Z" }) { edges { node { reference } } } }`, acme.financeToken);
+    const api = await query(
+      `{ payouts(first: 100, filter: { paidAfter: "2026-12-31T08:00:00Z", paidBefore: "2027-01-01T08:00:00Z" }) { edges { node { reference } } } }`,
+      acme.financeToken,
+    );
     expect(api.data.payouts.edges.map((e: any) => e.node.reference)).toEqual(["ACH-2"]);
     // The "calc" sale occurred 2027-01-20T00:00Z: January 19th in Los Angeles.
     const calc = async (path: string) => (await download(t, path, acme.financeToken)).rows.filter((row) => row.conversion_external_id?.includes("calc")).length;
@@ -268,7 +305,9 @@ describe.each(databaseTargets())("CSV exports on %s", (target) => {
     const ledger = await createPartnerFixture(t, acme, { name: "Lena Ledger", externalId: "L-1" });
     const statement = (from: string, to: string) => download(t, `/exports/statement.csv?partnerId=${encodeURIComponent(ledger.id)}&from=${from}&to=${to}`, acme.financeToken);
     const sale = async (externalId: string, amount: string, occurredAt: string) => {
-      const result = dataOf(await t.gql(RecordConversionDoc, { input: { externalId, partners: [{ id: ledger.id }], amount, currency: "USD", occurredAt } }, writer)).recordConversion;
+      const result = dataOf(
+        await t.gql(RecordConversionDoc, { input: { externalId, partners: [{ id: ledger.id }], amount, currency: "USD", occurredAt } }, writer),
+      ).recordConversion;
       if (!result.conversion) throw new Error(JSON.stringify(result.userErrors));
       return result.conversion.commissions[0]!.id;
     };
@@ -276,7 +315,9 @@ describe.each(databaseTargets())("CSV exports on %s", (target) => {
     // $10.00 earned on March 1st (Los Angeles), fully refunded in November.
     await sale("L-sale-1", "100.00", "2026-03-01T20:00:00.000Z");
     const marchBefore = await statement("2026-03-01", "2026-03-31");
-    const refund = dataOf(await t.gql(ReverseDoc, { input: { conversionExternalId: "L-sale-1", refundId: "L-refund-1", occurredAt: "2026-11-10T20:00:00.000Z" } }, writer)).reverseConversion;
+    const refund = dataOf(
+      await t.gql(ReverseDoc, { input: { conversionExternalId: "L-sale-1", refundId: "L-refund-1", occurredAt: "2026-11-10T20:00:00.000Z" } }, writer),
+    ).reverseConversion;
     expect(refund.userErrors).toEqual([]);
     expect(refund.reversal?.conversion.commissions[0]?.status).toBe("REVERSED");
     const march = await statement("2026-03-01", "2026-03-31");
@@ -314,7 +355,12 @@ describe.each(databaseTargets())("CSV exports on %s", (target) => {
     expect(cancelled.rows.at(-1)!.balance).toBe("0.00");
 
     // Every statement adds up, whatever the period, and the whole history closes on the API's balance.
-    for (const [from, to] of [["2026-01-01", "2027-12-31"], ["2026-03-01", "2026-11-09"], ["2026-11-10", "2027-02-07"], ["2027-02-06", "2027-02-10"]] as const) {
+    for (const [from, to] of [
+      ["2026-01-01", "2027-12-31"],
+      ["2026-03-01", "2026-11-09"],
+      ["2026-11-10", "2027-02-07"],
+      ["2027-02-06", "2027-02-10"],
+    ] as const) {
       expectLedger((await statement(from, to)).rows);
     }
     const whole = await statement("2000-01-01", "2027-12-31");
@@ -342,7 +388,13 @@ describe.each(databaseTargets())("CSV exports on %s", (target) => {
     const many = await createPartnerFixture(t, acme, { name: "Many Sales" });
     // 700 sales at the same instant: more than a page (500), tied on the date, so the cursor's tie-break is what pages them.
     for (const batch of [0, 1]) {
-      const items = Array.from({ length: 350 }, (_, i) => ({ externalId: `many-${batch * 350 + i}`, partners: [{ id: many.id }], amount: "1.00", currency: "USD", occurredAt: "2026-05-05T20:00:00.000Z" }));
+      const items = Array.from({ length: 350 }, (_, i) => ({
+        externalId: `many-${batch * 350 + i}`,
+        partners: [{ id: many.id }],
+        amount: "1.00",
+        currency: "USD",
+        occurredAt: "2026-05-05T20:00:00.000Z",
+      }));
       const result = dataOf(await t.gql(RecordConversionsDoc, { input: { items } }, writer)).recordConversions;
       expect(result.userErrors).toEqual([]);
     }
@@ -413,8 +465,7 @@ describe.each(databaseTargets())("CSV exports on %s", (target) => {
         after = page.pageInfo.endCursor ?? null;
       }
     };
-    const commissionIds = (filter: CommissionFilter, token: string) =>
-      listed(async (after) => dataOf(await t.gql(FilteredCommissionsDoc, { filter, after }, token)).commissions);
+    const commissionIds = (filter: CommissionFilter, token: string) => listed(async (after) => dataOf(await t.gql(FilteredCommissionsDoc, { filter, after }, token)).commissions);
     const payoutIds = (filter: PayoutFilter, token: string) => listed(async (after) => dataOf(await t.gql(FilteredPayoutsDoc, { filter, after }, token)).payouts);
     const exported = async (path: string, column: string, token: string) => {
       const csv = await download(t, path, token);
@@ -456,7 +507,12 @@ describe.each(databaseTargets())("CSV exports on %s", (target) => {
   });
 
   it("answers a bad query-string value with a 400 that names it and a code, and changes nothing", async () => {
-    const counts = async () => [await t.app.db.prisma.auditEntry.count(), await t.app.db.prisma.commission.count(), await t.app.db.prisma.payout.count(), await t.app.db.prisma.event.count()];
+    const counts = async () => [
+      await t.app.db.prisma.auditEntry.count(),
+      await t.app.db.prisma.commission.count(),
+      await t.app.db.prisma.payout.count(),
+      await t.app.db.prisma.event.count(),
+    ];
     const before = await counts();
     const cases: [string, RegExp][] = [
       ["/exports/commissions.csv?payable=yes", /^payable is true or false$/],
@@ -491,12 +547,26 @@ describe("1099-NEC thresholds from configuration", () => {
     const integration = await acme.integrationToken(["CONVERSIONS_WRITE"]);
     const payUS = async (name: string, taxForm: "W9" | null) => {
       const partner = await createPartnerFixture(t, acme, { name });
-      dataOf(await t.gql(AddMethodDoc, { input: { partnerId: partner.id, method: { type: "ACH", accountName: "A", routingNumber: "021000021", accountNumber: "12345678", accountType: "CHECKING" } } }, acme.adminToken));
-      dataOf(await t.gql(SetBillingDoc, { input: { partnerId: partner.id, profile: { entityType: "INDIVIDUAL", legalName: name, country: "US", ...(taxForm ? { taxForm, taxId: "123-45-6789" } : {}) } } }, acme.adminToken));
+      dataOf(
+        await t.gql(
+          AddMethodDoc,
+          { input: { partnerId: partner.id, method: { type: "ACH", accountName: "A", routingNumber: "021000021", accountNumber: "12345678", accountType: "CHECKING" } } },
+          acme.adminToken,
+        ),
+      );
+      dataOf(
+        await t.gql(
+          SetBillingDoc,
+          { input: { partnerId: partner.id, profile: { entityType: "INDIVIDUAL", legalName: name, country: "US", ...(taxForm ? { taxForm, taxId: "123-45-6789" } : {}) } } },
+          acme.adminToken,
+        ),
+      );
       await payableSale(t, acme, integration, partner.id, "7000.00"); // $700.00 earned
       const draft = dataOf(await t.gql(CreatePayoutDoc, { input: { partnerId: partner.id } }, acme.financeToken)).createPayout.payout!;
       await t.gql(ApprovePayoutsDoc, { input: { ids: [draft.id] } }, acme.financeToken);
-      const paid = dataOf(await t.gql(PayPayoutsDoc, { input: { ids: [draft.id], method: "ACH", reference: `ACH-${name}`, paidAt: "2025-12-15T18:00:00.000Z" } }, acme.financeToken)).markPayoutsPaid;
+      const paid = dataOf(
+        await t.gql(PayPayoutsDoc, { input: { ids: [draft.id], method: "ACH", reference: `ACH-${name}`, paidAt: "2025-12-15T18:00:00.000Z" } }, acme.financeToken),
+      ).markPayoutsPaid;
       expect(paid.payouts).toHaveLength(1);
       return partner;
     };
@@ -514,4 +584,3 @@ describe("1099-NEC thresholds from configuration", () => {
     expect(csv.rows).toHaveLength(2);
   });
 });
-

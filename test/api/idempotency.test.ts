@@ -62,12 +62,18 @@ describe.each(databaseTargets())("idempotency keys and dates on %s", (target) =>
     const sale = await payableSale(t, acme, integration, p.id, "600.00"); // $60
     const send = async (name: string, input: Record<string, unknown>, selection: string) => {
       const type = `${name[0]!.toUpperCase()}${name.slice(1)}Input`;
-      const response = await t.raw({ query: `mutation($input: ${type}!) { ${name}(input: $input) { ${selection} userErrors { code field } } }`, variables: { input } }, acme.adminToken);
+      const response = await t.raw(
+        { query: `mutation($input: ${type}!) { ${name}(input: $input) { ${selection} userErrors { code field } } }`, variables: { input } },
+        acme.adminToken,
+      );
       expect(response.errors).toBeUndefined();
       return (response.data as Record<string, any>)[name];
     };
     const balance = async () => {
-      const response = await t.raw({ query: `query($id: ID!) { partner(id: $id) { balance { payable { amount } lifetimeEarned { amount } } } }`, variables: { id: p.id } }, acme.adminToken);
+      const response = await t.raw(
+        { query: `query($id: ID!) { partner(id: $id) { balance { payable { amount } lifetimeEarned { amount } } } }`, variables: { id: p.id } },
+        acme.adminToken,
+      );
       return (response.data as any).partner.balance;
     };
     const conflict = [expect.objectContaining({ code: "IDEMPOTENCY_CONFLICT", field: ["input", "idempotencyKey"] })];
@@ -87,7 +93,8 @@ describe.each(databaseTargets())("idempotency keys and dates on %s", (target) =>
 
     // A draft of both lines and the credit; removing the credit once under a key.
     const draft = await send("createPayout", { partnerId: p.id }, "payout { id }");
-    const remove = (ids: string[]) => send("removePayoutLines", { payoutId: draft.payout.id, commissionIds: ids, idempotencyKey: `remove-${p.id}` }, "payout { id amount { amount } }");
+    const remove = (ids: string[]) =>
+      send("removePayoutLines", { payoutId: draft.payout.id, commissionIds: ids, idempotencyKey: `remove-${p.id}` }, "payout { id amount { amount } }");
     expect((await remove([first.commission.id])).payout.amount.amount).toBe("59.00");
     expect((await remove([first.commission.id])).payout.amount.amount).toBe("59.00");
     expect((await remove([adjusted.commission.id])).userErrors).toEqual(conflict);

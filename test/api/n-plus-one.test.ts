@@ -183,13 +183,22 @@ describe("statements and rows per request", () => {
     // The context (program, partners, earlier posts), the conversions with their lines, the ledger's flush, COMMIT
     // (BEGIN is the driver's): record-conversions.ts. The payload's columns come from what was written.
     const partner = await createPartnerFixture(t, acme);
-    const sale = (i: number) => ({ externalId: `n1-${i}-${Math.random()}`, partners: [{ id: partner.id }], amount: "10.00", currency: "USD", occurredAt: "2026-03-01T00:00:00.000Z" });
+    const sale = (i: number) => ({
+      externalId: `n1-${i}-${Math.random()}`,
+      partners: [{ id: partner.id }],
+      amount: "10.00",
+      currency: "USD",
+      occurredAt: "2026-03-01T00:00:00.000Z",
+    });
     const statementsOf = async (query: string, variables: unknown) => {
       const response = await t.raw({ query, variables }, acme.adminToken);
       expect(response.errors).toBeUndefined();
       return Number(response.headers!.get(LEDGER_HEADERS.statements));
     };
-    const one = await statementsOf("mutation One($input: RecordConversionInput!) { recordConversion(input: $input) { created conversion { id externalId } userErrors { code } } }", { input: sale(0) });
+    const one = await statementsOf(
+      "mutation One($input: RecordConversionInput!) { recordConversion(input: $input) { created conversion { id externalId } userErrors { code } } }",
+      { input: sale(0) },
+    );
     const many = await statementsOf("mutation Many($input: RecordConversionsInput!) { recordConversions(input: $input) { createdCount userErrors { code } } }", {
       input: { items: Array.from({ length: 50 }, (_, i) => sale(i + 1)) },
     });

@@ -69,9 +69,7 @@ describe.each(databaseTargets())("partners on %s", (target) => {
   afterAll(() => t?.stop());
 
   it("creates a partner with the integrator's key and a lower-cased email, unique in the program", async () => {
-    const created = dataOf(
-      await t.gql(CreatePartnerDoc, { input: { name: " Jane Creator ", email: "Jane@Example.COM", externalId: "crm-1" } }, acme.adminToken),
-    ).createPartner;
+    const created = dataOf(await t.gql(CreatePartnerDoc, { input: { name: " Jane Creator ", email: "Jane@Example.COM", externalId: "crm-1" } }, acme.adminToken)).createPartner;
     expect(created.userErrors).toEqual([]);
     expect(created.partner).toMatchObject({ name: "Jane Creator", email: "jane@example.com", externalId: "crm-1" });
 
@@ -107,9 +105,7 @@ describe.each(databaseTargets())("partners on %s", (target) => {
   it("pages with cursors, filters, sorts and counts", async () => {
     const names = ["Zed", "Amy", "Bob", "Cat", "Dan"];
     for (const name of names) await createPartnerFixture(t, acme, { name: `Sort ${name}` });
-    const first = dataOf(
-      await t.gql(PartnersDoc, { first: 2, filter: { search: "sort " }, sort: { field: "NAME", direction: "ASC" } }, acme.adminToken),
-    ).partners;
+    const first = dataOf(await t.gql(PartnersDoc, { first: 2, filter: { search: "sort " }, sort: { field: "NAME", direction: "ASC" } }, acme.adminToken)).partners;
     expect(first.totalCount).toBe(5);
     expect(first.edges.map((e) => e.node.name)).toEqual(["Sort Amy", "Sort Bob"]);
     expect(first.pageInfo.hasNextPage).toBe(true);

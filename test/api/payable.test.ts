@@ -54,7 +54,9 @@ describe.skipIf(!hasPostgres)("one rule for payable (PostgreSQL, over HTTP)", ()
     for (const id of lineIds) if (dataOf(await t.gql(LineDoc, { id }, acme.adminToken)).commission?.isPayable) isPayable.push(id);
     const data = dataOf(await t.gql(ViewsDoc, { partnerId }, acme.adminToken));
     const partner = data.partner!;
-    const csv = await fetch(`${t.url}/exports/commissions.csv?payable=true&partnerId=${encodeURIComponent(partnerId)}`, { headers: { authorization: `Bearer ${acme.adminToken}` } });
+    const csv = await fetch(`${t.url}/exports/commissions.csv?payable=true&partnerId=${encodeURIComponent(partnerId)}`, {
+      headers: { authorization: `Bearer ${acme.adminToken}` },
+    });
     expect(csv.status).toBe(200);
     const exported = (parse(await csv.text(), { columns: true }) as { commission_id: string }[]).map((row) => row.commission_id);
     const ids = (connection: { edges: { node: { id: string } }[] }) => connection.edges.map((edge) => edge.node.id).sort();

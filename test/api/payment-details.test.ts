@@ -126,7 +126,9 @@ describe.each(databaseTargets())("payment details on %s", (target) => {
     const noTaxId = dataOf(await t.gql(RevealTaxIdDoc, { input: { partnerId: p.id } }, acme.adminToken)).revealTaxId;
     expect(noTaxId.userErrors).toEqual([{ code: "INVALID_INPUT", message: "no tax id on file", field: ["input", "partnerId"] }]);
 
-    expect(dataOf(await t.gql(SetBillingDoc, { input: { partnerId: p.id, profile: { ...profile, taxForm: "W9", taxId: "123-45-6789" } } }, p.token)).setBillingProfile.userErrors).toEqual([]);
+    expect(
+      dataOf(await t.gql(SetBillingDoc, { input: { partnerId: p.id, profile: { ...profile, taxForm: "W9", taxId: "123-45-6789" } } }, p.token)).setBillingProfile.userErrors,
+    ).toEqual([]);
     // Operators see the mask; the full number only through the reveal.
     expect(dataOf(await t.gql(MethodsDoc, { id: p.id }, acme.adminToken)).partner!.billingProfile).toEqual({ maskedTaxId: "•••• 6789", taxId: null });
 
@@ -136,8 +138,8 @@ describe.each(databaseTargets())("payment details on %s", (target) => {
       expect(refused.errors?.[0]?.extensions?.code ?? refused.data?.revealTaxId?.userErrors[0]?.code).toMatch(/^(FORBIDDEN|NOT_FOUND)$/);
     }
     const auditOf = async () =>
-      dataOf(await t.gql(DetailsAuditDoc, { filter: { entityType: "BillingProfile", action: "billing_profile.reveal_tax_id" } }, acme.adminToken)).auditEntries.edges
-        .map((e) => e.node)
+      dataOf(await t.gql(DetailsAuditDoc, { filter: { entityType: "BillingProfile", action: "billing_profile.reveal_tax_id" } }, acme.adminToken))
+        .auditEntries.edges.map((e) => e.node)
         .filter((n) => (n.after as { partnerId?: string }).partnerId === p.rawId);
     expect(await auditOf()).toEqual([]); // nothing refused was revealed or recorded
 

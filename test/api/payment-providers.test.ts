@@ -66,17 +66,21 @@ describe.each(databaseTargets())("payment providers on %s", (target) => {
   });
 
   it("refuses credentials the provider refuses, and malformed ones, storing nothing", async () => {
-    const connect = (input: Record<string, unknown>) =>
-      t.gql(ConnectProviderDoc, { input } as never, other.adminToken).then((r) => dataOf(r).connectPaymentProvider);
+    const connect = (input: Record<string, unknown>) => t.gql(ConnectProviderDoc, { input } as never, other.adminToken).then((r) => dataOf(r).connectPaymentProvider);
     const wrongSecret = await connect({ provider: "PAYPAL", environment: "SANDBOX", paypal: { ...credentialsFor(s).PAYPAL.paypal, clientSecret: "not-it" } });
-    expect(wrongSecret.userErrors).toEqual([{ code: "PROVIDER_REJECTED", message: "PayPal refused the program's credentials; an admin must reconnect PayPal", field: ["input", "paypal"] }]);
+    expect(wrongSecret.userErrors).toEqual([
+      { code: "PROVIDER_REJECTED", message: "PayPal refused the program's credentials; an admin must reconnect PayPal", field: ["input", "paypal"] },
+    ]);
     const liveKey = await connect({ provider: "STRIPE", environment: "SANDBOX", stripe: { secretKey: "sk_live_123", webhookSecret: "nope" } });
     expect(liveKey.userErrors.map((e) => [e.code, e.field])).toEqual([
       ["INVALID_INPUT", ["input", "stripe", "secretKey"]],
       ["INVALID_INPUT", ["input", "stripe", "webhookSecret"]],
     ]);
     const crossed = await connect({ provider: "PAYPAL", environment: "SANDBOX", ...credentialsFor(s).WISE });
-    expect(crossed.userErrors.map((e) => e.field)).toEqual([["input", "wise"], ["input", "paypal"]]);
+    expect(crossed.userErrors.map((e) => e.field)).toEqual([
+      ["input", "wise"],
+      ["input", "paypal"],
+    ]);
     const profile = await connect({ provider: "WISE", environment: "SANDBOX", wise: { apiToken: s.wise.token, profileId: "999" } });
     expect(profile.userErrors).toEqual([{ code: "PROVIDER_REJECTED", message: "this Wise token has no profile 999", field: ["input", "wise"] }]);
     s.wise.failNext("down", 2, (r) => r.path === "/v1/profiles");
@@ -87,7 +91,15 @@ describe.each(databaseTargets())("payment providers on %s", (target) => {
 
   it("lets only the program's admin see, connect or disconnect a provider", async () => {
     const partner = await createPartnerFixture(t, acme);
-    const integration = await acme.integrationToken(["PARTNERS_READ", "PARTNERS_WRITE", "PAYOUTS_READ", "PAYOUTS_WRITE", "COMMISSIONS_READ", "CONVERSIONS_READ", "CONVERSIONS_WRITE"]);
+    const integration = await acme.integrationToken([
+      "PARTNERS_READ",
+      "PARTNERS_WRITE",
+      "PAYOUTS_READ",
+      "PAYOUTS_WRITE",
+      "COMMISSIONS_READ",
+      "CONVERSIONS_READ",
+      "CONVERSIONS_WRITE",
+    ]);
     const connect = { input: { provider: "PAYPAL" as const, environment: "SANDBOX" as const, ...credentialsFor(s).PAYPAL } };
     for (const token of [acme.financeToken, acme.analystToken, partner.token, integration]) {
       expect((await t.gql(ProviderConnectionsDoc, {}, token)).errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
@@ -143,12 +155,26 @@ describe.each(databaseTargets())("payment providers on %s", (target) => {
     s.wise.listener = `${t.url}${connections.WISE!.webhookPath}`;
     s.wise.subscriptions = 2;
     const wise = t.app.deps.paymentRails!.forConnection(await row(acme.rawId, "WISE"));
-    const recipient = await wise.verifyMethod({ provider: "WISE", currency: "EUR" as CurrencyCode, accountHolderName: "Ana Lima", legalType: "PRIVATE", account: { type: "iban", iban: "DE89370400440532013000" } });
+    const recipient = await wise.verifyMethod({
+      provider: "WISE",
+      currency: "EUR" as CurrencyCode,
+      accountHolderName: "Ana Lima",
+      legalType: "PRIVATE",
+      account: { type: "iban", iban: "DE89370400440532013000" },
+    });
     if (!recipient.ok) throw new Error("recipient");
     const [transfer] = (
       await wise.send({
         idempotencyKey: "unused",
-        transfers: [{ reference: "payout-w", idempotencyKey: `payout-w:${Date.now()}`, amount: new Dec("100.00"), currency: "USD" as CurrencyCode, recipient: { kind: "wise", recipientId: recipient.recipientId!, currency: "EUR" as CurrencyCode } }],
+        transfers: [
+          {
+            reference: "payout-w",
+            idempotencyKey: `payout-w:${Date.now()}`,
+            amount: new Dec("100.00"),
+            currency: "USD" as CurrencyCode,
+            recipient: { kind: "wise", recipientId: recipient.recipientId!, currency: "EUR" as CurrencyCode },
+          },
+        ],
       })
     ).transfers;
     const before = (await storedEvents(acme.rawId)).length;
@@ -166,7 +192,20 @@ describe.each(databaseTargets())("payment providers on %s", (target) => {
     s.stripe.listener = `${t.url}${connections.STRIPE!.webhookPath}`;
     s.stripe.connectedAccounts.set("acct_1Ana", { transfers: "active" });
     const stripe = t.app.deps.paymentRails!.forConnection(await row(acme.rawId, "STRIPE"));
-    const [paid] = (await stripe.send({ idempotencyKey: "unused", transfers: [{ reference: "payout-s", idempotencyKey: `payout-s:${Date.now()}`, amount: new Dec("20.00"), currency: "USD" as CurrencyCode, recipient: { kind: "stripe", accountId: "acct_1Ana" } }] })).transfers;
+    const [paid] = (
+      await stripe.send({
+        idempotencyKey: "unused",
+        transfers: [
+          {
+            reference: "payout-s",
+            idempotencyKey: `payout-s:${Date.now()}`,
+            amount: new Dec("20.00"),
+            currency: "USD" as CurrencyCode,
+            recipient: { kind: "stripe", accountId: "acct_1Ana" },
+          },
+        ],
+      })
+    ).transfers;
     await s.stripe.reverse(paid!.providerTransferId!, 500);
     await s.stripe.redeliver(s.stripe.emitted.at(-1)!.id);
     const stripeEvents = (await storedEvents(acme.rawId)).filter((e) => e.provider === "STRIPE");
@@ -175,7 +214,9 @@ describe.each(databaseTargets())("payment providers on %s", (target) => {
       ["RETURNED", "payout-s", "5.00"],
     ]);
     const event = s.stripe.emitted.at(-1)!;
-    expect((await post(connections.STRIPE!.webhookPath, event.body, { "stripe-signature": s.stripe.signature(event.body, Math.floor(Date.now() / 1000), ["whsec_other"]) })).status).toBe(401);
+    expect(
+      (await post(connections.STRIPE!.webhookPath, event.body, { "stripe-signature": s.stripe.signature(event.body, Math.floor(Date.now() / 1000), ["whsec_other"]) })).status,
+    ).toBe(401);
   });
 
   it("refuses a disconnected provider's webhooks and forgets its credentials", async () => {
@@ -195,7 +236,15 @@ describe.each(databaseTargets())("payment providers on %s", (target) => {
     const paypal = t.app.deps.paymentRails!.connector("PAYPAL", "SANDBOX", credentialsFor(s).PAYPAL.paypal);
     const sent = await paypal.send({
       idempotencyKey: `acme-late-${Date.now()}`,
-      transfers: [{ reference: "payout-late", idempotencyKey: "payout-late:1", amount: new Dec("9.99"), currency: "USD" as CurrencyCode, recipient: { kind: "paypal", email: "ana@example.com" } }],
+      transfers: [
+        {
+          reference: "payout-late",
+          idempotencyKey: "payout-late:1",
+          amount: new Dec("9.99"),
+          currency: "USD" as CurrencyCode,
+          recipient: { kind: "paypal", email: "ana@example.com" },
+        },
+      ],
     });
     await s.paypal.settle(sent.batchId!);
     expect(s.paypal.deliveries.at(-1)!.status).toBe(404);

@@ -41,7 +41,15 @@ describe.each(databaseTargets())("payout methods checked with the provider on %s
     const ana = await createPartnerFixture(t, acme, { name: "Ana Lima" });
     const result = await add(ana.token, ana.id, { type: "WISE", currency: "EUR", accountName: "Ana Lima", iban: "DE89 3704 0044 0532 0130 00" });
     expect(result.userErrors).toEqual([]);
-    expect(result.payoutMethod).toMatchObject({ type: "WISE", isDefault: true, currency: "EUR", label: "Wise DE•••• 3000", verificationStatus: "VERIFIED", verifiedWith: "WISE", number: DE_IBAN });
+    expect(result.payoutMethod).toMatchObject({
+      type: "WISE",
+      isDefault: true,
+      currency: "EUR",
+      label: "Wise DE•••• 3000",
+      verificationStatus: "VERIFIED",
+      verifiedWith: "WISE",
+      number: DE_IBAN,
+    });
     const recipient = [...s.wise.recipients.values()].at(-1)!;
     expect(recipient).toMatchObject({ type: "iban", currency: "EUR", accountHolderName: "Ana Lima", details: { legalType: "PRIVATE", IBAN: DE_IBAN } });
     const stored = await t.app.db.prisma.payoutMethod.findFirstOrThrow({ where: { partnerId: ana.rawId } });
@@ -57,7 +65,9 @@ describe.each(databaseTargets())("payout methods checked with the provider on %s
     const recipients = s.wise.recipients.size;
     const refused = await add(cher.token, cher.id, { type: "WISE", currency: "EUR", accountName: "Cher", iban: FR_IBAN });
     expect(refused.payoutMethod).toBeNull();
-    expect(refused.userErrors).toEqual([{ code: "PROVIDER_REJECTED", message: "Wise: Please enter the recipient's first and last name.", field: ["input", "method", "accountName"] }]);
+    expect(refused.userErrors).toEqual([
+      { code: "PROVIDER_REJECTED", message: "Wise: Please enter the recipient's first and last name.", field: ["input", "method", "accountName"] },
+    ]);
     s.wise.failNext("down", 2, (r) => r.path === "/v1/accounts");
     const down = await add(cher.token, cher.id, { type: "WISE", currency: "EUR", accountName: "Cher Sarkisian", iban: FR_IBAN });
     expect(down.userErrors).toEqual([{ code: "PROVIDER_UNAVAILABLE", message: "Wise is not answering; nothing was changed, try again in a minute", field: ["input", "method"] }]);
@@ -72,9 +82,15 @@ describe.each(databaseTargets())("payout methods checked with the provider on %s
     s.stripe.connectedAccounts.set("acct_1Pending", { transfers: "pending" });
     const ben = await createPartnerFixture(t, acme, { name: "Ben Okafor" });
     expect((await add(ben.token, ben.id, { type: "PAYPAL", email: "ben@example.com" })).payoutMethod).toMatchObject({ verificationStatus: "VERIFIED", verifiedWith: "PAYPAL" });
-    expect((await add(ben.token, ben.id, { type: "STRIPE", accountId: "acct_1Ben" })).payoutMethod).toMatchObject({ verificationStatus: "VERIFIED", verifiedWith: "STRIPE", accountId: "acct_1Ben" });
+    expect((await add(ben.token, ben.id, { type: "STRIPE", accountId: "acct_1Ben" })).payoutMethod).toMatchObject({
+      verificationStatus: "VERIFIED",
+      verifiedWith: "STRIPE",
+      accountId: "acct_1Ben",
+    });
     const pending = await add(ben.token, ben.id, { type: "STRIPE", accountId: "acct_1Pending" });
-    expect(pending.userErrors).toEqual([{ code: "PROVIDER_REJECTED", message: "Stripe: the account cannot receive transfers yet (transfers capability: pending)", field: ["input", "method", "accountId"] }]);
+    expect(pending.userErrors).toEqual([
+      { code: "PROVIDER_REJECTED", message: "Stripe: the account cannot receive transfers yet (transfers capability: pending)", field: ["input", "method", "accountId"] },
+    ]);
     const check = await add(ben.token, ben.id, { type: "CHECK", payeeName: "Ben Okafor", addressLine1: "1 Main St", city: "Austin", postalCode: "78701", country: "US" }, true);
     expect(check.payoutMethod).toMatchObject({ verificationStatus: "UNVERIFIED", verifiedWith: null, isDefault: true });
 
@@ -107,7 +123,9 @@ describe.each(databaseTargets())("payout methods checked with the provider on %s
     expect(refused.userErrors.map((e) => e.code)).toEqual(["PROVIDER_REJECTED"]);
     expect((await methodsOf(dee.id))[0]).toMatchObject({ label: "Wise •••• 1822", verificationStatus: "VERIFIED" });
 
-    const audit = await t.app.db.prisma.auditEntry.findMany({ where: { programId: acme.rawId, entityId: (await t.app.db.prisma.payoutMethod.findFirstOrThrow({ where: { partnerId: dee.rawId } })).id, action: "payout_method.update" } });
+    const audit = await t.app.db.prisma.auditEntry.findMany({
+      where: { programId: acme.rawId, entityId: (await t.app.db.prisma.payoutMethod.findFirstOrThrow({ where: { partnerId: dee.rawId } })).id, action: "payout_method.update" },
+    });
     expect(audit).toHaveLength(2);
     expect(JSON.stringify(audit)).not.toContain(DE_IBAN);
     expect(JSON.stringify(audit)).not.toContain("28821822");
@@ -152,6 +170,9 @@ describe.each(databaseTargets())("payout methods checked with the provider on %s
     }
     expect((await methodsOf(fay.id))[0]).toMatchObject({ label: "PayPal fay@example.com" });
     // Finance may fix a partner's details, as it may add them.
-    expect((await update(acme.financeToken, method.id, { type: "PAYPAL", email: "fay.wu@example.com" })).payoutMethod).toMatchObject({ email: "fay.wu@example.com", verificationStatus: "VERIFIED" });
+    expect((await update(acme.financeToken, method.id, { type: "PAYPAL", email: "fay.wu@example.com" })).payoutMethod).toMatchObject({
+      email: "fay.wu@example.com",
+      verificationStatus: "VERIFIED",
+    });
   });
 });

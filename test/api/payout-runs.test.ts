@@ -31,11 +31,17 @@ describe.each(databaseTargets())("stored payout runs on %s", (target) => {
   async function stripePartner(name: string, account: string, sale: string, billing = true) {
     const partner = await createPartnerFixture(t, acme, { name });
     s.stripe.connectedAccounts.set(account, { transfers: "active" });
-    const added = dataOf(await t.gql(AddMethodDoc, { input: { partnerId: partner.id, method: { type: "STRIPE", accountId: account }, makeDefault: true } }, acme.adminToken)).addPayoutMethod;
+    const added = dataOf(
+      await t.gql(AddMethodDoc, { input: { partnerId: partner.id, method: { type: "STRIPE", accountId: account }, makeDefault: true } }, acme.adminToken),
+    ).addPayoutMethod;
     expect(added.payoutMethod?.verificationStatus).toBe("VERIFIED");
     if (billing) {
       const set = dataOf(
-        await t.gql(SetBillingDoc, { input: { partnerId: partner.id, profile: { entityType: "INDIVIDUAL", legalName: name, country: "US", taxForm: "W9", taxId: "123-45-6789" } } }, acme.adminToken),
+        await t.gql(
+          SetBillingDoc,
+          { input: { partnerId: partner.id, profile: { entityType: "INDIVIDUAL", legalName: name, country: "US", taxForm: "W9", taxId: "123-45-6789" } } },
+          acme.adminToken,
+        ),
       ).setBillingProfile;
       expect(set.userErrors).toEqual([]);
     }
@@ -100,10 +106,17 @@ describe.each(databaseTargets())("stored payout runs on %s", (target) => {
     s.stripe.connectedAccounts.delete("acct_1RunIvy");
     const sent = dataOf(await t.gql(SendPayoutsDoc, { input: { runId, idempotencyKey: "send-run-1" } }, acme.financeToken)).sendPayouts;
     expect(sent.userErrors).toEqual([]);
-    expect(sent.payouts.map((p) => [p.id, p.status]).sort()).toEqual([[samPayout, "PROCESSING"], [ivyPayout, "PROCESSING"]].sort());
+    expect(sent.payouts.map((p) => [p.id, p.status]).sort()).toEqual(
+      [
+        [samPayout, "PROCESSING"],
+        [ivyPayout, "PROCESSING"],
+      ].sort(),
+    );
     // Replayed with its key: the first answer; the key with the payouts named instead is another request.
     expect(dataOf(await t.gql(SendPayoutsDoc, { input: { runId, idempotencyKey: "send-run-1" } }, acme.financeToken)).sendPayouts.payouts).toHaveLength(2);
-    expect(dataOf(await t.gql(SendPayoutsDoc, { input: { ids: [samPayout], idempotencyKey: "send-run-1" } }, acme.financeToken)).sendPayouts.userErrors.map((e) => e.code)).toEqual(["IDEMPOTENCY_CONFLICT"]);
+    expect(dataOf(await t.gql(SendPayoutsDoc, { input: { ids: [samPayout], idempotencyKey: "send-run-1" } }, acme.financeToken)).sendPayouts.userErrors.map((e) => e.code)).toEqual(
+      ["IDEMPOTENCY_CONFLICT"],
+    );
 
     const sending = dataOf(await t.gql(PayoutRunDoc, { id: runId }, acme.adminToken)).payoutRun!;
     expect(sending.totals).toEqual({ drafted: { count: 2 }, sent: { count: 2 }, paid: { count: 0 }, failed: { count: 0 } });

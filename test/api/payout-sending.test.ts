@@ -37,7 +37,9 @@ describe.each(databaseTargets())("sending payouts through a provider on %s", (ta
   const transfersOf = (payoutId: string) => db().payoutTransfer.findMany({ where: { payoutId: rawId(payoutId) }, orderBy: { attempt: "asc" } });
   const auditsOf = (payoutId: string) => db().auditEntry.findMany({ where: { entityId: rawId(payoutId) }, orderBy: { createdAt: "asc" } });
   const feedStatuses = async (payoutId: string) =>
-    (await db().event.findMany({ where: { type: "payout.changed", entityId: rawId(payoutId) }, orderBy: { partnerSequence: "asc" } })).map((e) => (e.payload as { status: string }).status);
+    (await db().event.findMany({ where: { type: "payout.changed", entityId: rawId(payoutId) }, orderBy: { partnerSequence: "asc" } })).map(
+      (e) => (e.payload as { status: string }).status,
+    );
   const commissionStatuses = async (payoutId: string) => {
     const items = await db().payoutItem.findMany({ where: { payoutId: rawId(payoutId) }, select: { commissionId: true, active: true } });
     const lines = await db().commission.findMany({ where: { id: { in: items.map((i) => i.commissionId) } }, select: { status: true } });
@@ -50,7 +52,11 @@ describe.each(databaseTargets())("sending payouts through a provider on %s", (ta
     const added = dataOf(await t.gql(AddMethodDoc, { input: { partnerId: partner.id, method: method as never, makeDefault: true } }, acme.adminToken)).addPayoutMethod;
     if (added.payoutMethod?.verificationStatus !== "VERIFIED") throw new Error(`method: ${JSON.stringify(added)}`);
     const billing = dataOf(
-      await t.gql(SetBillingDoc, { input: { partnerId: partner.id, profile: { entityType: "INDIVIDUAL", legalName: name, country: "US", taxForm: "W9", taxId: "123-45-6789" } } }, acme.adminToken),
+      await t.gql(
+        SetBillingDoc,
+        { input: { partnerId: partner.id, profile: { entityType: "INDIVIDUAL", legalName: name, country: "US", taxForm: "W9", taxId: "123-45-6789" } } },
+        acme.adminToken,
+      ),
     ).setBillingProfile;
     if (billing.userErrors.length) throw new Error(JSON.stringify(billing.userErrors));
     await payableSale(t, acme, integration, partner.id, sale);
@@ -188,7 +194,7 @@ describe.each(databaseTargets())("sending payouts through a provider on %s", (ta
     expect(afterPaid.rate).not.toBeNull();
     expect([afterPaid.fee === null, afterPaid.feeCurrency]).toEqual([false, "USD"]); // the quote's fee, in the source currency, kept on the transfer
 
-    const lifetime = async () => (await db().balance.findFirstOrThrow({ where: { partnerId: eve.partner.rawId } }));
+    const lifetime = async () => await db().balance.findFirstOrThrow({ where: { partnerId: eve.partner.rawId } });
     const balanceBefore = await lifetime();
     await s.wise.simulate(Number(recorded!.providerTransferId), "bounced_back");
     await tick();

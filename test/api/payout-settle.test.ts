@@ -62,10 +62,19 @@ describe.each(databaseTargets())("settling a chosen amount and adding lines to a
     expect(await balance(ana.id)).toEqual({ payable: "90.00", inPayouts: "0.00" });
 
     // Not an amount, not positive, or below the oldest line: refused, nothing drafted.
-    for (const [upTo, message] of [["abc", /not a plain decimal/], ["-5.00", /./], ["0", /./], ["1.001", /./], ["49.99", /oldest payable line is 50\.00/]] as const) {
+    for (const [upTo, message] of [
+      ["abc", /not a plain decimal/],
+      ["-5.00", /./],
+      ["0", /./],
+      ["1.001", /./],
+      ["49.99", /oldest payable line is 50\.00/],
+    ] as const) {
       const refused = dataOf(await t.gql(CreatePayoutDoc, { input: { partnerId: ana.id, upTo } }, acme.financeToken)).createPayout;
       expect(refused.payout, upTo).toBeNull();
-      expect(refused.userErrors.map((e) => [e.code, e.field]), upTo).toEqual([["INVALID_AMOUNT", ["input", "upTo"]]]);
+      expect(
+        refused.userErrors.map((e) => [e.code, e.field]),
+        upTo,
+      ).toEqual([["INVALID_AMOUNT", ["input", "upTo"]]]);
       expect(refused.userErrors[0]!.message).toMatch(message);
     }
     expect(await balance(ana.id)).toEqual({ payable: "90.00", inPayouts: "0.00" });
@@ -79,11 +88,18 @@ describe.each(databaseTargets())("settling a chosen amount and adding lines to a
     const payoutId = drafted.payout!.id;
 
     // Adding the newest line: 60.00; once per key; the same key with another request is refused.
-    const added = dataOf(await t.gql(AddLinesDoc, { input: { payoutId, commissionIds: [newest], reason: "settle the small one too", idempotencyKey: "add-1" } }, acme.financeToken)).addPayoutLines;
+    const added = dataOf(
+      await t.gql(AddLinesDoc, { input: { payoutId, commissionIds: [newest], reason: "settle the small one too", idempotencyKey: "add-1" } }, acme.financeToken),
+    ).addPayoutLines;
     expect(added.userErrors).toEqual([]);
     expect(added.payout).toMatchObject({ amount: { amount: "60.00" }, lineCount: 2 });
-    expect(dataOf(await t.gql(AddLinesDoc, { input: { payoutId, commissionIds: [newest], reason: "settle the small one too", idempotencyKey: "add-1" } }, acme.financeToken)).addPayoutLines.payout).toMatchObject({ amount: { amount: "60.00" }, lineCount: 2 });
-    expect(dataOf(await t.gql(AddLinesDoc, { input: { payoutId, commissionIds: [middle], idempotencyKey: "add-1" } }, acme.financeToken)).addPayoutLines.userErrors.map((e) => e.code)).toEqual(["IDEMPOTENCY_CONFLICT"]);
+    expect(
+      dataOf(await t.gql(AddLinesDoc, { input: { payoutId, commissionIds: [newest], reason: "settle the small one too", idempotencyKey: "add-1" } }, acme.financeToken))
+        .addPayoutLines.payout,
+    ).toMatchObject({ amount: { amount: "60.00" }, lineCount: 2 });
+    expect(
+      dataOf(await t.gql(AddLinesDoc, { input: { payoutId, commissionIds: [middle], idempotencyKey: "add-1" } }, acme.financeToken)).addPayoutLines.userErrors.map((e) => e.code),
+    ).toEqual(["IDEMPOTENCY_CONFLICT"]);
     expect(await balance(ana.id)).toEqual({ payable: "30.00", inPayouts: "60.00" });
 
     // A line already in it, another partner's line, a line not payable: refused, nothing changes.
@@ -97,8 +113,14 @@ describe.each(databaseTargets())("settling a chosen amount and adding lines to a
     expect(await balance(ana.id)).toEqual({ payable: "30.00", inPayouts: "60.00" });
 
     // A removed line can come back; the trail and the feed show both edits.
-    expect(dataOf(await t.gql(RemoveLinesAgainDoc, { input: { payoutId, commissionIds: [newest] } }, acme.financeToken)).removePayoutLines.payout).toMatchObject({ amount: { amount: "50.00" }, lineCount: 1 });
-    expect(dataOf(await t.gql(AddLinesDoc, { input: { payoutId, commissionIds: [newest, middle] } }, acme.adminToken)).addPayoutLines.payout).toMatchObject({ amount: { amount: "90.00" }, lineCount: 3 });
+    expect(dataOf(await t.gql(RemoveLinesAgainDoc, { input: { payoutId, commissionIds: [newest] } }, acme.financeToken)).removePayoutLines.payout).toMatchObject({
+      amount: { amount: "50.00" },
+      lineCount: 1,
+    });
+    expect(dataOf(await t.gql(AddLinesDoc, { input: { payoutId, commissionIds: [newest, middle] } }, acme.adminToken)).addPayoutLines.payout).toMatchObject({
+      amount: { amount: "90.00" },
+      lineCount: 3,
+    });
     expect(await balance(ana.id)).toEqual({ payable: "0.00", inPayouts: "90.00" });
     const trail = await t.app.db.prisma.auditEntry.findMany({ where: { entityId: rawId(payoutId) }, orderBy: { createdAt: "asc" }, select: { action: true, reason: true } });
     expect(trail.map((a) => a.action)).toEqual(["payout.create", "payout.add_lines", "payout.remove_lines", "payout.add_lines"]);
@@ -110,7 +132,9 @@ describe.each(databaseTargets())("settling a chosen amount and adding lines to a
     const approved = dataOf(await t.gql(ApprovePayoutsDoc, { input: { ids: [payoutId] } }, acme.adminToken)).approvePayouts;
     expect(approved.payouts.map((p) => p.status)).toEqual(["APPROVED"]);
     const late = await sale(ana.id, "100.00", "2025-11-26T00:00:00.000Z");
-    expect(dataOf(await t.gql(AddLinesDoc, { input: { payoutId, commissionIds: [late] } }, acme.financeToken)).addPayoutLines.userErrors.map((e) => e.code)).toEqual(["INVALID_TRANSITION"]);
+    expect(dataOf(await t.gql(AddLinesDoc, { input: { payoutId, commissionIds: [late] } }, acme.financeToken)).addPayoutLines.userErrors.map((e) => e.code)).toEqual([
+      "INVALID_TRANSITION",
+    ]);
   });
 
   it("is for payout writers of the program: a partner is refused, another program's admin finds nothing", async () => {

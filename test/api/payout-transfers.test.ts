@@ -52,7 +52,11 @@ describe.each(databaseTargets())("send attempts and provider timeouts on %s", (t
     const added = dataOf(await t.gql(AddMethodDoc, { input: { partnerId: partner.id, method: method as never, makeDefault: true } }, acme.adminToken)).addPayoutMethod;
     if (added.payoutMethod?.verificationStatus !== "VERIFIED") throw new Error(`method: ${JSON.stringify(added)}`);
     const billing = dataOf(
-      await t.gql(SetBillingDoc, { input: { partnerId: partner.id, profile: { entityType: "INDIVIDUAL", legalName: name, country: "US", taxForm: "W9", taxId: "123-45-6789" } } }, acme.adminToken),
+      await t.gql(
+        SetBillingDoc,
+        { input: { partnerId: partner.id, profile: { entityType: "INDIVIDUAL", legalName: name, country: "US", taxForm: "W9", taxId: "123-45-6789" } } },
+        acme.adminToken,
+      ),
     ).setBillingProfile;
     if (billing.userErrors.length) throw new Error(JSON.stringify(billing.userErrors));
     await payableSale(t, acme, integration, partner.id, sale);
@@ -93,7 +97,13 @@ describe.each(databaseTargets())("send attempts and provider timeouts on %s", (t
     await tick(); // a retry the outbox may have left for later
     const [attempt] = (await transfersOf(ana.payoutId)).transfers!;
     expect(s.paypal.countBatches(attempt!.batchKey)).toBe(1);
-    expect(attempt).toMatchObject({ attempt: 1, provider: "PAYPAL", status: "PROCESSING", idempotencyKey: `${rawId(ana.payoutId)}:1`, amount: { amount: "50.00", currency: "USD" } });
+    expect(attempt).toMatchObject({
+      attempt: 1,
+      provider: "PAYPAL",
+      status: "PROCESSING",
+      idempotencyKey: `${rawId(ana.payoutId)}:1`,
+      amount: { amount: "50.00", currency: "USD" },
+    });
     expect(attempt!.providerBatchId).toBeTruthy();
     await s.paypal.settle(attempt!.providerBatchId!);
     await tick();
@@ -136,7 +146,9 @@ describe.each(databaseTargets())("send attempts and provider timeouts on %s", (t
     expect(made).toHaveLength(1);
     const node = await transfersOf(sam.payoutId);
     expect(node.status).toBe("PAID");
-    expect(node.transfers).toEqual([expect.objectContaining({ attempt: 1, provider: "STRIPE", status: "PAID", providerTransferId: made[0]!.id, amount: { amount: "80.00", currency: "USD" } })]);
+    expect(node.transfers).toEqual([
+      expect.objectContaining({ attempt: 1, provider: "STRIPE", status: "PAID", providerTransferId: made[0]!.id, amount: { amount: "80.00", currency: "USD" } }),
+    ]);
     // Paid by the provider's answer, its lines moved from inPayouts to paid: the balances agree with the lines.
     const reconciled = await t.raw({ query: "{ reconcileBalances { ok mismatches { bucket projected computed } } }" }, acme.adminToken);
     expect(reconciled.data).toEqual({ reconcileBalances: { ok: true, mismatches: [] } });

@@ -36,7 +36,9 @@ const BounceDoc = graphql(`
     recordPayoutBounce(input: $input) { payout { id status bouncedAt bounceReason } userErrors { code message field } }
   }
 `);
-const RequestPayoutDoc = graphql(`mutation RequestPayout($input: RequestPayoutInput!) { requestPayout(input: $input) { payout { id status amount { amount } } userErrors { code message } } }`);
+const RequestPayoutDoc = graphql(
+  `mutation RequestPayout($input: RequestPayoutInput!) { requestPayout(input: $input) { payout { id status amount { amount } } userErrors { code message } } }`,
+);
 const OverviewDoc = graphql(`
   query Overview {
     payoutsOverview { owedToPartners { amount } recoverable { amount } payableNow { amount } draftsAwaitingApproval draftsAmount { amount } approvedAwaitingPayment paidThisMonth { amount } paidThisMonthCount }
@@ -59,10 +61,16 @@ describe.each(databaseTargets())("payouts on %s", (target) => {
 
   it("checks payout methods per type, masks numbers for operators and shows them to the partner", async () => {
     const p = await createPartnerFixture(t, acme);
-    const bad = dataOf(await t.gql(AddMethodDoc, { input: { partnerId: p.id, method: { type: "BANK_TRANSFER", accountName: "Pat", iban: "GB82 WEST 1234 5698 7654 33" } } }, p.token)).addPayoutMethod;
+    const bad = dataOf(
+      await t.gql(AddMethodDoc, { input: { partnerId: p.id, method: { type: "BANK_TRANSFER", accountName: "Pat", iban: "GB82 WEST 1234 5698 7654 33" } } }, p.token),
+    ).addPayoutMethod;
     expect(bad.userErrors).toEqual([expect.objectContaining({ code: "INVALID_IBAN", field: ["input", "method", "iban"] })]);
     const ach = dataOf(
-      await t.gql(AddMethodDoc, { input: { partnerId: p.id, method: { type: "ACH", accountName: "Pat", routingNumber: "021000022", accountNumber: "123456789", accountType: "CHECKING" } } }, p.token),
+      await t.gql(
+        AddMethodDoc,
+        { input: { partnerId: p.id, method: { type: "ACH", accountName: "Pat", routingNumber: "021000022", accountNumber: "123456789", accountType: "CHECKING" } } },
+        p.token,
+      ),
     ).addPayoutMethod;
     expect(ach.userErrors).toEqual([expect.objectContaining({ code: "INVALID_ROUTING_NUMBER" })]);
     const email = dataOf(await t.gql(AddMethodDoc, { input: { partnerId: p.id, method: { type: "PAYPAL", email: "nope" } } }, p.token)).addPayoutMethod;
@@ -71,7 +79,11 @@ describe.each(databaseTargets())("payouts on %s", (target) => {
     expect(unknown.errors?.[0]?.extensions?.code).toBe("GRAPHQL_VALIDATION_FAILED");
 
     const good = dataOf(
-      await t.gql(AddMethodDoc, { input: { partnerId: p.id, method: { type: "BANK_TRANSFER", accountName: "Pat", iban: "de89 3704 0044 0532 0130 00", bic: "DEUTDEFF" } } }, p.token),
+      await t.gql(
+        AddMethodDoc,
+        { input: { partnerId: p.id, method: { type: "BANK_TRANSFER", accountName: "Pat", iban: "de89 3704 0044 0532 0130 00", bic: "DEUTDEFF" } } },
+        p.token,
+      ),
     ).addPayoutMethod;
     expect(good.userErrors).toEqual([]);
     expect(good.payoutMethod).toMatchObject({ isDefault: true, maskedNumber: "•••• 3000", number: "DE89370400440532013000", bic: "DEUTDEFF" });
@@ -96,12 +108,18 @@ describe.each(databaseTargets())("payouts on %s", (target) => {
   it("keeps tax ids masked for operators, whole for the partner", async () => {
     const p = await createPartnerFixture(t, acme);
     const set = dataOf(
-      await t.gql(SetBillingDoc, { input: { partnerId: p.id, profile: { entityType: "INDIVIDUAL", legalName: "Pat P", country: "US", taxForm: "W9", taxId: "123-45-6789" } } }, p.token),
+      await t.gql(
+        SetBillingDoc,
+        { input: { partnerId: p.id, profile: { entityType: "INDIVIDUAL", legalName: "Pat P", country: "US", taxForm: "W9", taxId: "123-45-6789" } } },
+        p.token,
+      ),
     ).setBillingProfile;
     expect(set.billingProfile).toMatchObject({ maskedTaxId: "•••• 6789", taxId: "123456789" });
     const asOperator = dataOf(await t.gql(PartnerDetailsDoc, { id: p.id }, acme.adminToken)).partner!;
     expect(asOperator.billingProfile).toMatchObject({ maskedTaxId: "•••• 6789", taxId: null });
-    const badForm = dataOf(await t.gql(SetBillingDoc, { input: { partnerId: p.id, profile: { entityType: "INDIVIDUAL", legalName: "Pat P", country: "DE", taxForm: "W9" } } }, p.token)).setBillingProfile;
+    const badForm = dataOf(
+      await t.gql(SetBillingDoc, { input: { partnerId: p.id, profile: { entityType: "INDIVIDUAL", legalName: "Pat P", country: "DE", taxForm: "W9" } } }, p.token),
+    ).setBillingProfile;
     expect(badForm.userErrors.map((e) => e.field?.join("."))).toContain("input.profile.taxForm");
   });
 
@@ -151,7 +169,9 @@ describe.each(databaseTargets())("payouts on %s", (target) => {
     const noMethod = await t.raw({ query: `mutation { markPayoutsPaid(input: { ids: ["${draft.id}"] }) { userErrors { code } } }` }, acme.financeToken);
     expect(noMethod.errors?.[0]?.extensions?.code).toBe("GRAPHQL_VALIDATION_FAILED");
 
-    const paid = dataOf(await t.gql(PayPayoutsDoc, { input: { ids: [draft.id], method: "PAYPAL", reference: "PP-778899", notes: "March run" } }, acme.financeToken)).markPayoutsPaid;
+    const paid = dataOf(
+      await t.gql(PayPayoutsDoc, { input: { ids: [draft.id], method: "PAYPAL", reference: "PP-778899", notes: "March run" } }, acme.financeToken),
+    ).markPayoutsPaid;
     expect(paid.payouts[0]).toMatchObject({ status: "PAID", method: "PAYPAL", reference: "PP-778899" });
     expect(paid.payouts[0]?.lines.map((l) => [l.commission.id, l.commission.status])).toEqual([[commissionId, "PAID"]]);
     expect(await balanceOf(t, acme.adminToken, p.id)).toMatchObject({ inPayouts: "0.00", paid: "70.00", lifetimeEarned: "70.00" });
@@ -225,7 +245,9 @@ describe.each(databaseTargets())("payouts on %s", (target) => {
     const a = await payableSale(t, acme, integration, p.id, "500.00");
     await payableSale(t, acme, integration, p.id, "600.00"); // what stays reaches the $50 minimum, so the draft can be approved below
     const draft = dataOf(await t.gql(CreatePayoutDoc, { input: { partnerId: p.id } }, acme.financeToken)).createPayout.payout!;
-    const removed = dataOf(await t.gql(RemoveLinesDoc, { input: { payoutId: draft.id, commissionIds: [a.commissionId], reason: "disputed" } }, acme.financeToken)).removePayoutLines;
+    const removed = dataOf(
+      await t.gql(RemoveLinesDoc, { input: { payoutId: draft.id, commissionIds: [a.commissionId], reason: "disputed" } }, acme.financeToken),
+    ).removePayoutLines;
     expect(removed.payout).toMatchObject({ amount: { amount: "60.00" }, lineCount: 1 });
     expect(await balanceOf(t, acme.adminToken, p.id)).toMatchObject({ payable: "50.00", inPayouts: "60.00" });
     const notIn = dataOf(await t.gql(RemoveLinesDoc, { input: { payoutId: draft.id, commissionIds: [a.commissionId] } }, acme.financeToken)).removePayoutLines;
@@ -456,7 +478,9 @@ describe.each(databaseTargets())("payouts on %s", (target) => {
     const a = await payableSale(t, acme, integration, q.id, "400.00"); // $40
     await payableSale(t, acme, integration, q.id, "300.00"); // $30
     const shrunk = dataOf(await t.gql(CreatePayoutDoc, { input: { partnerId: q.id } }, acme.financeToken)).createPayout.payout!;
-    const removed = dataOf(await t.gql(RemoveLinesDoc, { input: { payoutId: shrunk.id, commissionIds: [a.commissionId], reason: "disputed" } }, acme.financeToken)).removePayoutLines;
+    const removed = dataOf(
+      await t.gql(RemoveLinesDoc, { input: { payoutId: shrunk.id, commissionIds: [a.commissionId], reason: "disputed" } }, acme.financeToken),
+    ).removePayoutLines;
     expect(removed.userErrors).toEqual([]);
     expect(removed.payout?.amount.amount).toBe("30.00");
     const below = dataOf(await t.gql(ApprovePayoutsDoc, { input: { ids: [shrunk.id] } }, acme.financeToken)).approvePayouts;
@@ -499,7 +523,10 @@ describe.each(databaseTargets())("payouts on %s", (target) => {
     const draft = dataOf(await t.gql(CreatePayoutDoc, { input: { partnerId: p.id, payableBefore: periodEnd } }, past.financeToken)).createPayout;
     expect(draft.userErrors).toEqual([]);
     expect(draft.payout?.amount.amount).toBe("10.00"); // 20 − 10, not 20 gross
-    expect(draft.payout?.lines.map((l) => [l.commission.kind, l.amount.amount]).sort()).toEqual([["CLAWBACK", "-10.00"], ["CONVERSION", "20.00"]]);
+    expect(draft.payout?.lines.map((l) => [l.commission.kind, l.amount.amount]).sort()).toEqual([
+      ["CLAWBACK", "-10.00"],
+      ["CONVERSION", "20.00"],
+    ]);
     expect(await balanceOf(t, past.adminToken, p.id)).toMatchObject({ payable: "5.00", inPayouts: "10.00", recoverable: "0.00" });
 
     // A run for the same past period gathers the same way.

@@ -100,7 +100,13 @@ describe.each(databaseTargets())("programs on %s", (target) => {
       holdPeriodDays: 14,
       minimumPayout: { amount: "50.00" },
       payoutSchedule: { frequency: "MONTHLY", dayOfMonth: 31, weekday: null },
-      commissionRule: { type: "TIERED", tiers: [{ upTo: 100, percent: "10" }, { upTo: null, percent: "15" }] },
+      commissionRule: {
+        type: "TIERED",
+        tiers: [
+          { upTo: 100, percent: "10" },
+          { upTo: null, percent: "15" },
+        ],
+      },
     });
   });
 

@@ -45,14 +45,26 @@ describe.each(databaseTargets())("provider reconciliation on %s", (target) => {
     return node;
   };
   const trail = async (payoutId: string) =>
-    (await t.app.db.prisma.auditEntry.findMany({ where: { entityId: rawId(payoutId), action: { startsWith: "payout.provider_" } }, orderBy: { createdAt: "asc" } })).map((a) => [a.action, a.actorId]);
+    (await t.app.db.prisma.auditEntry.findMany({ where: { entityId: rawId(payoutId), action: { startsWith: "payout.provider_" } }, orderBy: { createdAt: "asc" } })).map((a) => [
+      a.action,
+      a.actorId,
+    ]);
 
   /** A partner paid through Stripe: the payout is PAID when the send's answer comes back. */
   async function paidThroughStripe(name: string, account: string, sale: string) {
     s.stripe.connectedAccounts.set(account, { transfers: "active" });
     const partner = await createPartnerFixture(t, acme, { name });
-    expect(dataOf(await t.gql(AddMethodDoc, { input: { partnerId: partner.id, method: { type: "STRIPE", accountId: account }, makeDefault: true } }, acme.adminToken)).addPayoutMethod.payoutMethod?.verificationStatus).toBe("VERIFIED");
-    dataOf(await t.gql(SetBillingDoc, { input: { partnerId: partner.id, profile: { entityType: "INDIVIDUAL", legalName: name, country: "US", taxForm: "W9", taxId: "123-45-6789" } } }, acme.adminToken));
+    expect(
+      dataOf(await t.gql(AddMethodDoc, { input: { partnerId: partner.id, method: { type: "STRIPE", accountId: account }, makeDefault: true } }, acme.adminToken)).addPayoutMethod
+        .payoutMethod?.verificationStatus,
+    ).toBe("VERIFIED");
+    dataOf(
+      await t.gql(
+        SetBillingDoc,
+        { input: { partnerId: partner.id, profile: { entityType: "INDIVIDUAL", legalName: name, country: "US", taxForm: "W9", taxId: "123-45-6789" } } },
+        acme.adminToken,
+      ),
+    );
     await payableSale(t, acme, integration, partner.id, sale);
     const payoutId = dataOf(await t.gql(CreatePayoutDoc, { input: { partnerId: partner.id } }, acme.adminToken)).createPayout.payout!.id;
     dataOf(await t.gql(ApprovePayoutsDoc, { input: { ids: [payoutId] } }, acme.adminToken));
@@ -102,7 +114,10 @@ describe.each(databaseTargets())("provider reconciliation on %s", (target) => {
     t.clock.advance(DAY + 60_000);
     await reconcile();
     expect((await discrepancy(sam.payoutId)).providerDiscrepancy?.foundAt).toBe(found.providerDiscrepancy!.foundAt);
-    expect(await trail(sam.payoutId)).toEqual([["payout.provider_paid", "stripe-rail"], ["payout.provider_discrepancy", "stripe-rail"]]);
+    expect(await trail(sam.payoutId)).toEqual([
+      ["payout.provider_paid", "stripe-rail"],
+      ["payout.provider_discrepancy", "stripe-rail"],
+    ]);
 
     atStripe.amount = 8000;
     t.clock.advance(DAY + 60_000);
@@ -141,7 +156,12 @@ describe.each(databaseTargets())("provider reconciliation on %s", (target) => {
     s.stripe.transfers.get(val.transferId)!.amount = 3900;
     t.clock.advance(DAY + 60_000);
     await reconcile();
-    expect((await discrepancy(una.payoutId)).providerDiscrepancy).toMatchObject({ kind: "MISSING", providerStatus: null, providerAmount: null, recordedAmount: { amount: "50.00" } });
+    expect((await discrepancy(una.payoutId)).providerDiscrepancy).toMatchObject({
+      kind: "MISSING",
+      providerStatus: null,
+      providerAmount: null,
+      recordedAmount: { amount: "50.00" },
+    });
     expect((await discrepancy(val.payoutId)).providerDiscrepancy).toMatchObject({ kind: "AMOUNT", providerAmount: { amount: "39.00" } });
   });
 });

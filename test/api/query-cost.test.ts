@@ -31,7 +31,13 @@ describe.each(databaseTargets())("query cost (%s)", (target) => {
     integration = await acme.integrationToken(["CONVERSIONS_WRITE"]);
     partners = [];
     for (let i = 0; i < 12; i += 1) partners.push(await createPartnerFixture(t, acme));
-    const items = Array.from({ length: 48 }, (_, i) => ({ externalId: `cost-${i}`, partners: [{ id: partners[i % 12]!.id }], amount: "20.00", currency: "USD", occurredAt: "2026-03-01T00:00:00Z" }));
+    const items = Array.from({ length: 48 }, (_, i) => ({
+      externalId: `cost-${i}`,
+      partners: [{ id: partners[i % 12]!.id }],
+      amount: "20.00",
+      currency: "USD",
+      occurredAt: "2026-03-01T00:00:00Z",
+    }));
     const recorded = await t.gql(RecordManyDoc, { input: { items } }, integration);
     expect(recorded.data?.recordConversions.createdCount).toBe(48);
   });
@@ -66,7 +72,10 @@ describe.each(databaseTargets())("query cost (%s)", (target) => {
   it("refuses an id given twice, however it is spelled, before anything runs", async () => {
     const [first, second] = partners;
     const upper = globalId("Partner", first!.rawId.toUpperCase());
-    for (const ids of [[first!.id, second!.id, first!.id], [first!.id, upper]]) {
+    for (const ids of [
+      [first!.id, second!.id, first!.id],
+      [first!.id, upper],
+    ]) {
       const before = t.app.db.statements.count;
       const response = await t.raw({ query: "query($ids: [ID!]!) { nodes(ids: $ids) { id } }", variables: { ids } }, acme.adminToken);
       noLeak(response);
@@ -99,7 +108,10 @@ describe.each(databaseTargets())("query cost (%s)", (target) => {
     const other = await createProgramFixture(t, { name: "Other" });
     const theirs = await createPartnerFixture(t, other);
     const missing = globalId("Partner", "0190d4a0-0000-7000-8000-000000000000");
-    const response = await t.raw({ query: "query($ids: [ID!]!) { nodes(ids: $ids) { id } }", variables: { ids: [missing, partners[1]!.id, theirs.id, partners[0]!.id] } }, acme.adminToken);
+    const response = await t.raw(
+      { query: "query($ids: [ID!]!) { nodes(ids: $ids) { id } }", variables: { ids: [missing, partners[1]!.id, theirs.id, partners[0]!.id] } },
+      acme.adminToken,
+    );
     expect(response.errors).toBeUndefined();
     expect(response.data).toEqual({ nodes: [null, { id: partners[1]!.id }, null, { id: partners[0]!.id }] });
     // A partner token sees only itself among them.
@@ -123,25 +135,47 @@ describe.each(databaseTargets())("query cost (%s)", (target) => {
   });
 
   it("costs a bulk mutation's payload by the length of its input", async () => {
-    const items = (n: number, prefix: string) => Array.from({ length: n }, (_, i) => ({ externalId: `${prefix}-${i}`, partners: [{ id: partners[i % 12]!.id }], amount: "5.00", currency: "USD", occurredAt: "2026-03-01T00:00:00Z" }));
+    const items = (n: number, prefix: string) =>
+      Array.from({ length: n }, (_, i) => ({
+        externalId: `${prefix}-${i}`,
+        partners: [{ id: partners[i % 12]!.id }],
+        amount: "5.00",
+        currency: "USD",
+        occurredAt: "2026-03-01T00:00:00Z",
+      }));
     const count = () => t.app.db.prisma.conversion.count();
     const before = await count();
-    const rich = "recordConversions(input: $input) { createdCount conversions { id metadata commissions { id status amount { amount } corrections { id amount { amount } } } reversals { id } } }";
+    const rich =
+      "recordConversions(input: $input) { createdCount conversions { id metadata commissions { id status amount { amount } corrections { id amount { amount } } } reversals { id } } }";
     const refused = await t.raw({ query: `mutation($input: RecordConversionsInput!) { ${rich} }`, variables: { input: { items: items(500, "rich") } } }, integration);
     noLeak(refused);
     expect(codeOf(refused)).toBe("QUERY_TOO_COMPLEX");
     expect(await count()).toBe(before);
     // The largest batch with a plain payload is what integrators send: it fits.
-    const plain = await t.raw({ query: "mutation($input: RecordConversionsInput!) { recordConversions(input: $input) { createdCount conversions { id externalId } } }", variables: { input: { items: items(500, "plain") } } }, integration);
+    const plain = await t.raw(
+      {
+        query: "mutation($input: RecordConversionsInput!) { recordConversions(input: $input) { createdCount conversions { id externalId } } }",
+        variables: { input: { items: items(500, "plain") } },
+      },
+      integration,
+    );
     expect(plain.errors).toBeUndefined();
     expect(await count()).toBe(before + 500);
   });
 
   it("refuses several batches in one request (aliases), writing nothing", async () => {
-    const items = (n: number, prefix: string) => Array.from({ length: n }, (_, i) => ({ externalId: `${prefix}-${i}`, partners: [{ id: partners[i % 12]!.id }], amount: "5.00", currency: "USD", occurredAt: "2026-03-01T00:00:00Z" }));
+    const items = (n: number, prefix: string) =>
+      Array.from({ length: n }, (_, i) => ({
+        externalId: `${prefix}-${i}`,
+        partners: [{ id: partners[i % 12]!.id }],
+        amount: "5.00",
+        currency: "USD",
+        occurredAt: "2026-03-01T00:00:00Z",
+      }));
     const count = () => t.app.db.prisma.conversion.count();
     const before = await count();
-    const aliased = (n: number) => `mutation(${Array.from({ length: n }, (_, i) => `$i${i}: RecordConversionsInput!`).join(", ")}) { ${Array.from({ length: n }, (_, i) => `m${i}: recordConversions(input: $i${i}) { createdCount }`).join(" ")} }`;
+    const aliased = (n: number) =>
+      `mutation(${Array.from({ length: n }, (_, i) => `$i${i}: RecordConversionsInput!`).join(", ")}) { ${Array.from({ length: n }, (_, i) => `m${i}: recordConversions(input: $i${i}) { createdCount }`).join(" ")} }`;
     const variables = (n: number, size: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`i${i}`, { items: items(size, `aliased-${size}-${i}`) }]));
     const refused = await t.raw({ query: aliased(3), variables: variables(3, 200) } as never, integration);
     noLeak(refused);
@@ -160,7 +194,11 @@ describe.each(databaseTargets())("query cost (%s)", (target) => {
         const ids = partners.map((p) => p.id);
         client.subscribe(
           { query: aliases(30, `nodes(ids: ${JSON.stringify(ids)}) { ... on Partner { commissions(first: 100) { edges { node { id } } } } }`) },
-          { next: (value) => resolve(value as never), error: (error) => resolve({ errors: Array.isArray(error) ? error : [{ extensions: { code: String(error) } }] }), complete: () => reject(new Error("no result")) },
+          {
+            next: (value) => resolve(value as never),
+            error: (error) => resolve({ errors: Array.isArray(error) ? error : [{ extensions: { code: String(error) } }] }),
+            complete: () => reject(new Error("no result")),
+          },
         );
       });
       expect(result.errors?.[0]?.extensions?.code).toBe("QUERY_TOO_COMPLEX");

@@ -76,8 +76,9 @@ describe.each(databaseTargets())("reversing conversions on %s", (target) => {
     const sale = await recordSale(t, integration, p.id, { amount: "100.00", occurredAt: "2026-01-01T00:00:00.000Z" });
     dataOf(await t.gql(ReviewDocs.approve, { input: { ids: [sale.commissionId] } }, acme.adminToken));
     dataOf(await t.gql(ReviewDocs.hold, { input: { ids: [sale.commissionId], reason: "checking" } }, acme.adminToken));
-    const partial = dataOf(await t.gql(ReverseDoc, { input: { conversionId: sale.conversionId, refundId: "held-1", amount: "25.00", kind: "CHARGEBACK" } }, integration))
-      .reverseConversion;
+    const partial = dataOf(
+      await t.gql(ReverseDoc, { input: { conversionId: sale.conversionId, refundId: "held-1", amount: "25.00", kind: "CHARGEBACK" } }, integration),
+    ).reverseConversion;
     expect(partial.reversal?.kind).toBe("CHARGEBACK");
     expect(partial.reversal?.commissions.map((c) => [c.status, c.amount.amount])).toEqual([["ON_HOLD", "-2.50"]]);
     expect(await balanceOf(t, acme.adminToken, p.id)).toMatchObject({ pending: "7.50", payable: "0.00" });
@@ -176,8 +177,9 @@ describe.each(databaseTargets())("reversing conversions on %s", (target) => {
     expect((await t.gql(ReverseDoc, { input: { conversionId: sale.conversionId, refundId: "y" } }, acme.analystToken)).errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
     expect((await t.gql(ReverseDoc, { input: { conversionId: sale.conversionId, refundId: "y" } }, p.token)).errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
     const other = await createProgramFixture(t);
-    const theirs = dataOf(await t.gql(ReverseDoc, { input: { conversionId: sale.conversionId, refundId: "z" } }, await other.integrationToken(["CONVERSIONS_WRITE"])))
-      .reverseConversion;
+    const theirs = dataOf(
+      await t.gql(ReverseDoc, { input: { conversionId: sale.conversionId, refundId: "z" } }, await other.integrationToken(["CONVERSIONS_WRITE"])),
+    ).reverseConversion;
     expect(theirs.userErrors[0]?.code).toBe("NOT_FOUND");
   });
 });
@@ -193,7 +195,13 @@ describe.each(databaseTargets())("a full chargeback after a paid adjustment on %
     const p = await createPartnerFixture(t, acme);
     await makePayable(t, acme, p.id);
     const sale = await payableSale(t, acme, integration, p.id, "200.00"); // $20.00
-    const adjust = await t.raw({ query: `mutation($input: AdjustCommissionInput!) { adjustCommission(input: $input) { userErrors { code } } }`, variables: { input: { id: sale.commissionId, amount: "-3.50", reasonCode: "CORRECTION" } } }, acme.adminToken);
+    const adjust = await t.raw(
+      {
+        query: `mutation($input: AdjustCommissionInput!) { adjustCommission(input: $input) { userErrors { code } } }`,
+        variables: { input: { id: sale.commissionId, amount: "-3.50", reasonCode: "CORRECTION" } },
+      },
+      acme.adminToken,
+    );
     expect((adjust.data as any).adjustCommission.userErrors).toEqual([]);
     const draft = dataOf(await t.gql(CreatePayoutDoc, { input: { partnerId: p.id } }, acme.financeToken)).createPayout.payout!;
     expect(draft.amount.amount).toBe("16.50");

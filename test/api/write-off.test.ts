@@ -74,7 +74,9 @@ describe.each(databaseTargets())("writing off a negative balance on %s", (target
     await expectReconciled(t, acme.adminToken);
 
     // Refused without a reason, and to finance: nothing is written.
-    expect(dataOf(await t.gql(WriteOffDoc, { input: { partnerId: p.id, reason: "  " } }, acme.adminToken)).writeOffBalance.userErrors.map((e) => e.code)).toEqual(["INVALID_INPUT"]);
+    expect(dataOf(await t.gql(WriteOffDoc, { input: { partnerId: p.id, reason: "  " } }, acme.adminToken)).writeOffBalance.userErrors.map((e) => e.code)).toEqual([
+      "INVALID_INPUT",
+    ]);
     expect((await t.gql(WriteOffDoc, { input: { partnerId: p.id, reason: "left" } }, acme.financeToken)).errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
     expect(await balanceOf(t, acme.adminToken, p.id)).toMatchObject({ payable: "-12.35", recoverable: "12.35" });
 

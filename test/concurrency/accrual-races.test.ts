@@ -103,7 +103,11 @@ describe.runIf(hasPostgres)("races on PostgreSQL", () => {
     const p = await createPartnerFixture(t, tiered);
     await gate.hold("balances", "partner_id", [p.rawId]);
     const pending = Array.from({ length: 20 }, (_, i) =>
-      t.gql(RecordConversionDoc, { input: { externalId: `tier-${i}`, partners: [{ id: p.id }], amount: "100.00", currency: "USD", occurredAt: "2026-03-05T00:00:00.000Z" } }, token),
+      t.gql(
+        RecordConversionDoc,
+        { input: { externalId: `tier-${i}`, partners: [{ id: p.id }], amount: "100.00", currency: "USD", occurredAt: "2026-03-05T00:00:00.000Z" } },
+        token,
+      ),
     );
     // All twenty inside their transactions at once, each about to count this month's sales.
     await gate.waitFor(20);
@@ -117,13 +121,25 @@ describe.runIf(hasPostgres)("races on PostgreSQL", () => {
 
   it("many partners' batches in parallel keep every balance exact", async () => {
     const partners = await Promise.all(Array.from({ length: 5 }, () => createPartnerFixture(t, acme)));
-    await gate.hold("balances", "partner_id", partners.map((p) => p.rawId));
+    await gate.hold(
+      "balances",
+      "partner_id",
+      partners.map((p) => p.rawId),
+    );
     const pending = Promise.all(
       partners.flatMap((p, i) =>
         Array.from({ length: 6 }, (_, j) =>
           t.gql(
             RecordConversionDoc,
-            { input: { externalId: `par-${i}-${j}`, partners: [{ id: p.id }, { id: partners[(i + 1) % 5]!.id }], amount: "10.05", currency: "USD", occurredAt: "2026-03-01T00:00:00.000Z" } },
+            {
+              input: {
+                externalId: `par-${i}-${j}`,
+                partners: [{ id: p.id }, { id: partners[(i + 1) % 5]!.id }],
+                amount: "10.05",
+                currency: "USD",
+                occurredAt: "2026-03-01T00:00:00.000Z",
+              },
+            },
             integration,
           ),
         ),

@@ -94,7 +94,8 @@ function indexProblems(declared: DeclaredIndex[], actual: ActualIndex[]): string
       problems.push(`${key}: the schema declares ${shape}, the database has no such index`);
       continue;
     }
-    if (JSON.stringify(found.columns) !== JSON.stringify(index.columns)) problems.push(`${key}: columns (${found.columns.join(", ")}), the schema says (${index.columns.join(", ")})`);
+    if (JSON.stringify(found.columns) !== JSON.stringify(index.columns))
+      problems.push(`${key}: columns (${found.columns.join(", ")}), the schema says (${index.columns.join(", ")})`);
     if (JSON.stringify(found.descending) !== JSON.stringify(index.descending)) problems.push(`${key}: sort order differs from the schema`);
     if (found.unique !== (index.type !== "normal")) problems.push(`${key}: ${found.unique ? "unique" : "not unique"}, the schema says ${index.type}`);
     if (found.primary !== (index.type === "id")) problems.push(`${key}: primary key ${found.primary}, the schema says ${index.type}`);

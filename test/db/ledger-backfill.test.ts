@@ -138,13 +138,17 @@ describe("the movement ledger's backfill, over history made before it (embedded 
     h = await startServiceHarness("pglite");
     h.clock.set("2026-03-10T12:00:00.000Z");
     const program = ok(
-      await createProgram(h.deps, { role: "platform", id: "backfill" }, {
-        name: "backfill",
-        currency: "USD",
-        commissionRule: { type: "PERCENTAGE", percent: "12.5" },
-        holdPeriodDays: 14,
-        approvalMode: "AUTOMATIC",
-      }),
+      await createProgram(
+        h.deps,
+        { role: "platform", id: "backfill" },
+        {
+          name: "backfill",
+          currency: "USD",
+          commissionRule: { type: "PERCENTAGE", percent: "12.5" },
+          holdPeriodDays: 14,
+          approvalMode: "AUTOMATIC",
+        },
+      ),
     );
     actor = { role: "admin", id: "backfill-admin", programId: program.id };
     partners = [];
@@ -157,7 +161,9 @@ describe("the movement ledger's backfill, over history made before it (embedded 
     const [a, b, c] = partners as [string, string, string];
     const db = h.deps.tenant(actor.programId);
     const sale = async (externalId: string, partnerId: string, amount: string, occurredAt: string) => {
-      const [recorded] = ok(await recordConversions(h.deps, actor, [{ externalId, partners: [{ id: partnerId }], amount, currency: "USD", occurredAt: new Date(occurredAt) }], () => ["input"]));
+      const [recorded] = ok(
+        await recordConversions(h.deps, actor, [{ externalId, partners: [{ id: partnerId }], amount, currency: "USD", occurredAt: new Date(occurredAt) }], () => ["input"]),
+      );
       const line = await db.commission.findFirstOrThrow({ where: { conversionId: recorded!.id } });
       return { sale: recorded!.id, line: line.id };
     };
@@ -173,7 +179,15 @@ describe("the movement ledger's backfill, over history made before it (embedded 
     tick();
     ok(await reviewCommissions(h.deps, actor, "reinstate", [s3.line], null));
     tick();
-    ok(await reverseConversion(h.deps, actor, { conversionId: s2.sale, refundId: "r-s2", amount: "30.00", reason: "partial return", occurredAt: new Date("2026-03-01T10:00:00.000Z") }));
+    ok(
+      await reverseConversion(h.deps, actor, {
+        conversionId: s2.sale,
+        refundId: "r-s2",
+        amount: "30.00",
+        reason: "partial return",
+        occurredAt: new Date("2026-03-01T10:00:00.000Z"),
+      }),
+    );
     ok(await adjustCommission(h.deps, actor, { commissionId: s1.line, amount: "2.00", reasonCode: "CORRECTION", note: "rate fix" }));
     ok(await creditPartner(h.deps, actor, { partnerId: a, amount: "5.00", reasonCode: "BONUS" }));
     tick();
@@ -226,7 +240,10 @@ describe("the movement ledger's backfill, over history made before it (embedded 
     // The write path and the old reconstruction agree on every row but the change rows' ids (movement vs audit entry).
     for (const [key, { audit, live }] of before) {
       expect(live.opening, key).toBe(audit.opening);
-      expect(live.rows.map((r) => shape(r, false)), key).toEqual(audit.rows.map((r) => shape(r, false)));
+      expect(
+        live.rows.map((r) => shape(r, false)),
+        key,
+      ).toEqual(audit.rows.map((r) => shape(r, false)));
     }
     expect(before.get(`${partners[0]}/0`)!.audit.rows.map((r) => r.type)).toEqual(
       expect.arrayContaining(["CONVERSION", "CANCELLATION", "REINSTATEMENT", "REVERSAL", "ADJUSTMENT", "CREDIT", "PAYOUT"]),
@@ -254,7 +271,10 @@ describe("the movement ledger's backfill, over history made before it (embedded 
         const { audit } = before.get(`${partnerId}/${i}`)!;
         const now = await statementOf(partnerId, period);
         expect(now.opening, `${partnerId}/${i}`).toBe(audit.opening);
-        expect(now.rows.map((r) => shape(r, true)), `${partnerId}/${i}`).toEqual(audit.rows.map((r) => shape(r, true)));
+        expect(
+          now.rows.map((r) => shape(r, true)),
+          `${partnerId}/${i}`,
+        ).toEqual(audit.rows.map((r) => shape(r, true)));
       }
     }
   });

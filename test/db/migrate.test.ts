@@ -187,9 +187,13 @@ describe.each(databaseTargets())("the SQL features we rely on (xid8, partial uni
         ORDER BY 1`,
     );
     expect(indexes).toEqual(
-      ["commissions_conversion_id_partner_id_key", "outbox_jobs_pending_subject_key", "payout_items_commission_id_active_key", "payout_methods_partner_id_default_key", "payouts_partner_id_open_key"].map(
-        (name) => ({ name, unique: true, partial: true }),
-      ),
+      [
+        "commissions_conversion_id_partner_id_key",
+        "outbox_jobs_pending_subject_key",
+        "payout_items_commission_id_active_key",
+        "payout_methods_partner_id_default_key",
+        "payouts_partner_id_open_key",
+      ].map((name) => ({ name, unique: true, partial: true })),
     );
   });
 });

@@ -1,15 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  getNamedType,
-  isEnumType,
-  isInputObjectType,
-  isListType,
-  isNonNullType,
-  isObjectType,
-  type GraphQLField,
-  type GraphQLInputType,
-  type GraphQLObjectType,
-} from "graphql";
+import { getNamedType, isEnumType, isInputObjectType, isListType, isNonNullType, isObjectType, type GraphQLField, type GraphQLInputType, type GraphQLObjectType } from "graphql";
 import pg from "pg";
 import { migrateDatabase, seedProgram, type Seeded } from "../../bench/seed.ts";
 import { ledgerTaps, type StatementLedger } from "../../src/db/statement-ledger.ts";
@@ -105,10 +95,9 @@ describe.skipIf(!hasPostgres)("query plans of every list on a seeded database", 
     await explain.connect();
     // A settled database, as a production one is: statistics and the visibility map (index-only scans).
     await explain.query("VACUUM ANALYZE");
-    const tables = await explain.query<{ relname: string }>(
-      `SELECT relname FROM pg_class WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace AND reltuples >= $1`,
-      [LARGE_ROWS],
-    );
+    const tables = await explain.query<{ relname: string }>(`SELECT relname FROM pg_class WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace AND reltuples >= $1`, [
+      LARGE_ROWS,
+    ]);
     large = new Set(tables.rows.map((row) => row.relname));
     const conversion = await explain.query<{ id: string }>(`SELECT id::text FROM conversions WHERE program_id = $1 LIMIT 1`, [seeded.programId]);
     sample = { partner: seeded.partnerIds[200]!, conversion: conversion.rows[0]!.id };
@@ -154,7 +143,8 @@ describe.skipIf(!hasPostgres)("query plans of every list on a seeded database", 
       }
       if (relation && large.has(relation) && !aggregate) {
         const read = (node["Actual Rows"] + (node["Rows Removed by Filter"] ?? 0) + (node["Rows Removed by Index Recheck"] ?? 0)) * node["Actual Loops"];
-        if (read > READ_FACTOR * returned + READ_SLACK) problems.push(`${node["Node Type"]} on ${relation}${node["Index Name"] ? ` (${node["Index Name"]})` : ""} read ${read} rows for ${returned}`);
+        if (read > READ_FACTOR * returned + READ_SLACK)
+          problems.push(`${node["Node Type"]} on ${relation}${node["Index Name"] ? ` (${node["Index Name"]})` : ""} read ${read} rows for ${returned}`);
       }
       for (const child of node.Plans ?? []) visit(child);
     };

@@ -16,14 +16,21 @@ interface Allowed {
 }
 
 const PLATFORM_LEVEL: Allowed[] = [
-  { file: "src/db/database.ts", reason: "the SQL runner itself (pass-through of its callers' statements, which are scanned at their call sites; BEGIN/COMMIT; the session advisory lock)" },
+  {
+    file: "src/db/database.ts",
+    reason: "the SQL runner itself (pass-through of its callers' statements, which are scanned at their call sites; BEGIN/COMMIT; the session advisory lock)",
+  },
   { file: "src/db/migrate.ts", reason: "migrations and their bookkeeping table, before any program exists" },
   { file: "src/db/statement-tags.ts", contains: "pg_cancel_backend", reason: "cancels the server's own timed-out backends by tag; reads no table of ours" },
   { file: "src/http/readiness.ts", contains: "SELECT 1", reason: "readiness probe; reads nothing" },
   { file: "src/jobs/scheduler.ts", contains: "pg_try_advisory_xact_lock", reason: "one instance per scheduled task; reads nothing" },
   { file: "src/jobs/task-record.ts", contains: "scheduled_task_runs", reason: "scheduled_task_runs is the one table with no program (platform bookkeeping)" },
   { file: "src/jobs/outbox.ts", contains: "outbox_jobs", reason: "the outbox worker leases due jobs of every program by id; each job then runs in its own program's scope" },
-  { file: "src/jobs/release-holds.ts", contains: "FROM commissions", reason: "finds the programs and partners with lines to mature; each is then released in its own program's transaction" },
+  {
+    file: "src/jobs/release-holds.ts",
+    contains: "FROM commissions",
+    reason: "finds the programs and partners with lines to mature; each is then released in its own program's transaction",
+  },
   {
     file: "src/realtime/realtime.ts",
     contains: "FROM balances",
@@ -72,7 +79,7 @@ describe("raw SQL names the program", () => {
       "}",
       "export async function unsafe(db: Db, id: string) {",
       "  await db.$executeRawUnsafe(`UPDATE payouts SET status = 'PAID' WHERE id = $1`, id);",
-      "  await pool.query(\"DELETE FROM commissions WHERE id = $1\", [id]);",
+      '  await pool.query("DELETE FROM commissions WHERE id = $1", [id]);',
       "  // a comment naming tx.db.$queryRaw is not a statement",
       "}",
       // A fragment built elsewhere that does name the program, and one that does not.

@@ -67,10 +67,11 @@ async function seedProgram(sql: Sql): Promise<Parents> {
      VALUES ($1, $2, 'WISE', 'SANDBOX', 'sealed', 'label', 'admin', now(), now())`,
     [p.connectionId, p.programId],
   );
-  await sql.query(
-    `INSERT INTO audit_entries (id, program_id, actor_role, actor_id, action, entity_type, entity_id) VALUES ($1, $2, 'admin', 'admin', 'x', 'Commission', $3)`,
-    [p.auditEntryId, p.programId, p.commissionId],
-  );
+  await sql.query(`INSERT INTO audit_entries (id, program_id, actor_role, actor_id, action, entity_type, entity_id) VALUES ($1, $2, 'admin', 'admin', 'x', 'Commission', $3)`, [
+    p.auditEntryId,
+    p.programId,
+    p.commissionId,
+  ]);
   await sql.query(`INSERT INTO payout_runs (id, program_id, trigger, payable_before, created_by) VALUES ($1, $2, 'OPERATOR', now(), 'admin')`, [p.runId, p.programId]);
   return p;
 }
@@ -94,18 +95,21 @@ const cases: Case[] = [
   {
     constraint: "billing_profiles_program_id_partner_id_fkey",
     insert: (sql, own, parent) =>
-      sql.query(
-        `INSERT INTO billing_profiles (id, program_id, partner_id, entity_type, legal_name, country, updated_at) VALUES ($1, $2, $3, 'INDIVIDUAL', 'X', 'US', now())`,
-        [randomUUID(), own.programId, parent.partnerId],
-      ),
+      sql.query(`INSERT INTO billing_profiles (id, program_id, partner_id, entity_type, legal_name, country, updated_at) VALUES ($1, $2, $3, 'INDIVIDUAL', 'X', 'US', now())`, [
+        randomUUID(),
+        own.programId,
+        parent.partnerId,
+      ]),
   },
   {
     constraint: "reversals_program_id_conversion_id_fkey",
     insert: (sql, own, parent) =>
-      sql.query(
-        `INSERT INTO reversals (id, program_id, conversion_id, external_id, kind, amount, content_hash, occurred_at) VALUES ($1, $2, $3, $4, 'REFUND', 1, 'h', now())`,
-        [randomUUID(), own.programId, parent.conversionId, randomUUID()],
-      ),
+      sql.query(`INSERT INTO reversals (id, program_id, conversion_id, external_id, kind, amount, content_hash, occurred_at) VALUES ($1, $2, $3, $4, 'REFUND', 1, 'h', now())`, [
+        randomUUID(),
+        own.programId,
+        parent.conversionId,
+        randomUUID(),
+      ]),
   },
   ...(["partner_id", "conversion_id", "reversal_id", "related_id"] as const).map(
     (column): Case => ({
@@ -123,8 +127,7 @@ const cases: Case[] = [
   ),
   {
     constraint: "balances_program_id_partner_id_fkey",
-    insert: (sql, own, parent) =>
-      sql.query(`INSERT INTO balances (partner_id, program_id, currency, updated_at) VALUES ($1, $2, 'USD', now())`, [parent.partnerId, own.programId]),
+    insert: (sql, own, parent) => sql.query(`INSERT INTO balances (partner_id, program_id, currency, updated_at) VALUES ($1, $2, 'USD', now())`, [parent.partnerId, own.programId]),
   },
   {
     constraint: "payouts_program_id_partner_id_fkey",
@@ -221,7 +224,6 @@ async function attempt(db: Database, run: (sql: Sql) => Promise<unknown>): Promi
     });
 }
 
-
 describe.each(databaseTargets())("references across programs on %s", (target) => {
   let db: Database;
   let close: () => Promise<void>;
@@ -251,11 +253,9 @@ describe.each(databaseTargets())("references across programs on %s", (target) =>
         JOIN pg_namespace s ON s.oid = ct.relnamespace
        WHERE c.contype = 'f' AND s.nspname = 'public'`);
     const programOwned = new Set(
-      (
-        await db.sql.query<{ table_name: string }>(
-          `SELECT table_name FROM information_schema.columns WHERE table_schema = 'public' AND column_name = 'program_id'`,
-        )
-      ).map((row) => row.table_name),
+      (await db.sql.query<{ table_name: string }>(`SELECT table_name FROM information_schema.columns WHERE table_schema = 'public' AND column_name = 'program_id'`)).map(
+        (row) => row.table_name,
+      ),
     );
     const tenantKeys = keys.filter((key) => programOwned.has(key.child) && programOwned.has(key.parent));
     const loose = tenantKeys

@@ -43,7 +43,12 @@ describe("tenant policies", () => {
     expect(policyGaps([...modelNames, "LoyaltyTier"], tenantPolicies)).toEqual(["LoyaltyTier: no tenant policy"]);
     const { OutboxJob: _gone, ...fewer } = tenantPolicies;
     expect(policyGaps(modelNames, fewer)).toEqual(["OutboxJob: no tenant policy"]);
-    expect(policyGaps(modelNames.filter((name) => name !== "Event"), tenantPolicies)).toEqual(["Event: a policy for no model"]);
+    expect(
+      policyGaps(
+        modelNames.filter((name) => name !== "Event"),
+        tenantPolicies,
+      ),
+    ).toEqual(["Event: a policy for no model"]);
   });
 
   it("fits each model: program-owned ones have the column filtered on, platform ones have no program", () => {
@@ -56,7 +61,8 @@ describe("tenant policies", () => {
       } else {
         if (!fields.includes(policy.column)) misfits.push(`${name} has no ${policy.column}`);
         if (policy.column === "id" && name !== "Program") misfits.push(`${name} is scoped by its own id`);
-        if (typeof policy.partner === "object" && "programWide" in policy.partner && !policy.partner.programWide) misfits.push(`${name}: program-wide for partners without a reason`);
+        if (typeof policy.partner === "object" && "programWide" in policy.partner && !policy.partner.programWide)
+          misfits.push(`${name}: program-wide for partners without a reason`);
       }
     }
     expect(misfits).toEqual([]);
@@ -68,7 +74,18 @@ describe("tenant policies", () => {
       .map(([name]) => name)
       .sort();
     expect(hidden).toEqual(
-      ["AccountingConnection", "AuditEntry", "ConversionCount", "IdempotencyKey", "IntegrationToken", "OutboxJob", "PaymentProviderConnection", "PayoutRun", "PayoutTransfer", "ProviderEvent"].sort(),
+      [
+        "AccountingConnection",
+        "AuditEntry",
+        "ConversionCount",
+        "IdempotencyKey",
+        "IntegrationToken",
+        "OutboxJob",
+        "PaymentProviderConnection",
+        "PayoutRun",
+        "PayoutTransfer",
+        "ProviderEvent",
+      ].sort(),
     );
     const programWide = Object.entries(tenantPolicies as Record<string, TenantPolicy>)
       .filter(([, policy]) => policy.owner === "program" && typeof policy.partner === "object" && "programWide" in policy.partner)
@@ -76,7 +93,6 @@ describe("tenant policies", () => {
     expect(programWide).toEqual(["Program"]);
   });
 });
-
 
 describe.each(databaseTargets())("scoped clients follow the policies on %s", (target) => {
   let db: Database;
@@ -93,10 +109,10 @@ describe.each(databaseTargets())("scoped clients follow the policies on %s", (ta
     for (const id of [mine, theirs]) {
       await db.sql.query(`INSERT INTO partners (id, program_id, name, updated_at) VALUES ($1, $2, 'A partner', now())`, [id, programId]);
     }
-    await db.sql.query(
-      `INSERT INTO outbox_jobs (id, program_id, kind, subject_id, next_attempt_at, updated_at) VALUES ($1, $2, 'quickbooks.sync-payout', 'x', now(), now())`,
-      [randomUUID(), programId],
-    );
+    await db.sql.query(`INSERT INTO outbox_jobs (id, program_id, kind, subject_id, next_attempt_at, updated_at) VALUES ($1, $2, 'quickbooks.sync-payout', 'x', now(), now())`, [
+      randomUUID(),
+      programId,
+    ]);
     await db.sql.query(`INSERT INTO scheduled_task_runs (task) VALUES ('release-holds') ON CONFLICT DO NOTHING`);
   });
   afterAll(() => close?.());

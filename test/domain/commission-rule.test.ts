@@ -7,7 +7,13 @@ const USD = "USD" as CurrencyCode;
 const JPY = "JPY" as CurrencyCode;
 const KWD = "KWD" as CurrencyCode;
 
-const tiered: CommissionRule = { type: "TIERED", tiers: [{ upTo: 100, percent: "10" }, { upTo: null, percent: "15" }] };
+const tiered: CommissionRule = {
+  type: "TIERED",
+  tiers: [
+    { upTo: 100, percent: "10" },
+    { upTo: null, percent: "15" },
+  ],
+};
 
 describe("computing a line", () => {
   it.each([
@@ -25,7 +31,19 @@ describe("computing a line", () => {
     [tiered, "100.00", USD, 100, "10.00"], // the 100th sale is still in the first tier
     [tiered, "100.00", USD, 101, "15.00"], // sale 101 earns 15%
     [tiered, "100.00", USD, 5000, "15.00"],
-    [{ type: "TIERED", tiers: [{ upTo: 10, amount: "2" }, { upTo: null, amount: "3.50" }] }, "1.00", USD, 11, "3.50"],
+    [
+      {
+        type: "TIERED",
+        tiers: [
+          { upTo: 10, amount: "2" },
+          { upTo: null, amount: "3.50" },
+        ],
+      },
+      "1.00",
+      USD,
+      11,
+      "3.50",
+    ],
   ] as [CommissionRule, string, CurrencyCode, number, string][])("%j on %s %s (sale %i) → %s", (rule, sale, currency, saleNumber, expected) => {
     const quote = computeCommission(rule, { amount: dec(sale), currency, saleNumber });
     expect(quote.amount.toFixed(currency === JPY ? 0 : currency === KWD ? 3 : 2)).toBe(expected);
@@ -91,7 +109,8 @@ describe("the rule a sale earns by", () => {
   });
 
   it("decides what the sale earns", () => {
-    const earned = (partnerOverride: CommissionRule | null) => computeCommission(ruleForSale({ partnerOverride, programRule: program }), { amount: dec("200.00"), currency: USD, saleNumber: 1 }).amount.toFixed(2);
+    const earned = (partnerOverride: CommissionRule | null) =>
+      computeCommission(ruleForSale({ partnerOverride, programRule: program }), { amount: dec("200.00"), currency: USD, saleNumber: 1 }).amount.toFixed(2);
     expect(earned(null)).toBe("20.00");
     expect(earned(own)).toBe("5.00");
   });

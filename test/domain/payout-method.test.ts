@@ -57,16 +57,8 @@ describe("ABA routing numbers: 9 digits, 3-7-1 weighted sum ≡ 0 mod 10", () =>
 
 describe("accepting each type", () => {
   it.each<[string, PayoutMethodInput, Omit<ParsedPayoutMethod, "type">]>([
-    [
-      "PayPal, email lower-cased",
-      { type: "PAYPAL", email: " Jane@Example.com " },
-      { details: { email: "jane@example.com" }, secret: null, secretLast4: null, currency: null },
-    ],
-    [
-      "Wise",
-      { type: "WISE", email: "jane@example.com", currency: "EUR" },
-      { details: { email: "jane@example.com" }, secret: null, secretLast4: null, currency: "EUR" },
-    ],
+    ["PayPal, email lower-cased", { type: "PAYPAL", email: " Jane@Example.com " }, { details: { email: "jane@example.com" }, secret: null, secretLast4: null, currency: null }],
+    ["Wise", { type: "WISE", email: "jane@example.com", currency: "EUR" }, { details: { email: "jane@example.com" }, secret: null, secretLast4: null, currency: "EUR" }],
     [
       "Wise to an IBAN",
       { type: "WISE", currency: "EUR", accountName: "Jane Doe", iban: "de89 3704 0044 0532 0130 00" },
@@ -79,9 +71,30 @@ describe("accepting each type", () => {
     ],
     [
       "Wise to a US ACH account, with the address Wise needs",
-      { type: "WISE", currency: "USD", accountName: "Jane Doe", routingNumber: "111000025", accountNumber: "12345678", accountType: "CHECKING", addressLine1: "1 Main St", city: "Austin", region: "TX", postalCode: "78701", country: "US" },
       {
-        details: { accountName: "Jane Doe", routingNumber: "111000025", accountType: "CHECKING", addressLine1: "1 Main St", city: "Austin", region: "TX", postalCode: "78701", country: "US" },
+        type: "WISE",
+        currency: "USD",
+        accountName: "Jane Doe",
+        routingNumber: "111000025",
+        accountNumber: "12345678",
+        accountType: "CHECKING",
+        addressLine1: "1 Main St",
+        city: "Austin",
+        region: "TX",
+        postalCode: "78701",
+        country: "US",
+      },
+      {
+        details: {
+          accountName: "Jane Doe",
+          routingNumber: "111000025",
+          accountType: "CHECKING",
+          addressLine1: "1 Main St",
+          city: "Austin",
+          region: "TX",
+          postalCode: "78701",
+          country: "US",
+        },
         secret: "12345678",
         secretLast4: "5678",
         currency: "USD",
@@ -192,11 +205,7 @@ describe("accepting each type", () => {
     ["Venmo, @ added", { type: "VENMO", handle: "jane-doe_1" }, { details: { handle: "@jane-doe_1" }, secret: null, secretLast4: null, currency: null }],
     ["Venmo, @ kept", { type: "VENMO", handle: "@JaneDoe" }, { details: { handle: "@JaneDoe" }, secret: null, secretLast4: null, currency: null }],
     ["Zelle by email", { type: "ZELLE", email: "jane@example.com" }, { details: { email: "jane@example.com" }, secret: null, secretLast4: null, currency: null }],
-    [
-      "Zelle by phone, punctuation removed",
-      { type: "ZELLE", phone: "+1 (555) 123-4567" },
-      { details: { phone: "+15551234567" }, secret: null, secretLast4: null, currency: null },
-    ],
+    ["Zelle by phone, punctuation removed", { type: "ZELLE", phone: "+1 (555) 123-4567" }, { details: { phone: "+15551234567" }, secret: null, secretLast4: null, currency: null }],
     ["store credit, nothing", { type: "STORE_CREDIT" }, { details: {}, secret: null, secretLast4: null, currency: null }],
     [
       "store credit with instructions",
@@ -213,19 +222,7 @@ describe("accepting each type", () => {
   });
 
   it("covers every type", () => {
-    expect(PAYOUT_METHOD_TYPES).toEqual([
-      "PAYPAL",
-      "WISE",
-      "BANK_TRANSFER",
-      "ACH",
-      "WIRE",
-      "CHECK",
-      "VENMO",
-      "ZELLE",
-      "STORE_CREDIT",
-      "OTHER",
-      "STRIPE",
-    ]);
+    expect(PAYOUT_METHOD_TYPES).toEqual(["PAYPAL", "WISE", "BANK_TRANSFER", "ACH", "WIRE", "CHECK", "VENMO", "ZELLE", "STORE_CREDIT", "OTHER", "STRIPE"]);
   });
 
   it("treats explicit nulls as absent", () => {
@@ -280,8 +277,16 @@ describe("refusing bad input, each problem on its field", () => {
     ["Wise with an email and an IBAN", { type: "WISE", email: "jane@example.com", iban: DE_IBAN, currency: "EUR" }, [["INVALID_INPUT", "input"]]],
     ["Wise with no way to reach the recipient", { type: "WISE", currency: "EUR" }, [["INVALID_INPUT", "input"]]],
     ["Wise to an IBAN with a bad check digit", { type: "WISE", currency: "EUR", accountName: "Jane Doe", iban: "DE89370400440532013001" }, [["INVALID_IBAN", "input.iban"]]],
-    ["Wise to an IBAN with a routing number's account type", { type: "WISE", currency: "EUR", accountName: "Jane Doe", iban: DE_IBAN, accountType: "CHECKING" }, [["INVALID_INPUT", "input.accountType"]]],
-    ["Wise sort code paid in euros", { type: "WISE", currency: "EUR", accountName: "Jane Doe", sortCode: "231470", accountNumber: "28821822" }, [["INVALID_CURRENCY", "input.currency"]]],
+    [
+      "Wise to an IBAN with a routing number's account type",
+      { type: "WISE", currency: "EUR", accountName: "Jane Doe", iban: DE_IBAN, accountType: "CHECKING" },
+      [["INVALID_INPUT", "input.accountType"]],
+    ],
+    [
+      "Wise sort code paid in euros",
+      { type: "WISE", currency: "EUR", accountName: "Jane Doe", sortCode: "231470", accountNumber: "28821822" },
+      [["INVALID_CURRENCY", "input.currency"]],
+    ],
     [
       "Wise sort code of five digits and a short account number",
       { type: "WISE", currency: "GBP", accountName: "Jane Doe", sortCode: "23147", accountNumber: "2882182" },
@@ -417,11 +422,7 @@ describe("refusing bad input, each problem on its field", () => {
 
   it("never repeats a bank account number in an error message", () => {
     const secrets = ["GB82WEST12345698765433", "DE8937040044053201300", "12345678A"];
-    const results = [
-      parsePayoutMethod({ ...bank, iban: secrets[0] }),
-      parsePayoutMethod({ ...bank, iban: secrets[1] }),
-      parsePayoutMethod({ ...ach, accountNumber: secrets[2] }),
-    ];
+    const results = [parsePayoutMethod({ ...bank, iban: secrets[0] }), parsePayoutMethod({ ...bank, iban: secrets[1] }), parsePayoutMethod({ ...ach, accountNumber: secrets[2] })];
     results.forEach((result, index) => {
       expect(result.ok).toBe(false);
       if (!result.ok) for (const error of result.errors) expect(error.message).not.toContain(secrets[index]!.slice(4));

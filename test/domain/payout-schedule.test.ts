@@ -4,9 +4,18 @@ import { parsePayoutSchedule } from "../../src/domain/payout-schedule.ts";
 describe("payout schedules", () => {
   it.each([
     [{ frequency: "ON_DEMAND" }, { frequency: "ON_DEMAND", weekday: null, anchorDate: null, dayOfMonth: null }],
-    [{ frequency: "WEEKLY", weekday: 5 }, { frequency: "WEEKLY", weekday: 5, anchorDate: null, dayOfMonth: null }],
-    [{ frequency: "BIWEEKLY", anchorDate: "2026-01-02" }, { frequency: "BIWEEKLY", weekday: null, anchorDate: "2026-01-02", dayOfMonth: null }],
-    [{ frequency: "MONTHLY", dayOfMonth: 31 }, { frequency: "MONTHLY", weekday: null, anchorDate: null, dayOfMonth: 31 }],
+    [
+      { frequency: "WEEKLY", weekday: 5 },
+      { frequency: "WEEKLY", weekday: 5, anchorDate: null, dayOfMonth: null },
+    ],
+    [
+      { frequency: "BIWEEKLY", anchorDate: "2026-01-02" },
+      { frequency: "BIWEEKLY", weekday: null, anchorDate: "2026-01-02", dayOfMonth: null },
+    ],
+    [
+      { frequency: "MONTHLY", dayOfMonth: 31 },
+      { frequency: "MONTHLY", weekday: null, anchorDate: null, dayOfMonth: 31 },
+    ],
   ] as const)("accepts %j", (input, expected) => {
     expect(parsePayoutSchedule(input)).toEqual({ ok: true, value: expected });
   });

@@ -38,7 +38,13 @@ describe("payout transitions a provider reports", () => {
 });
 
 describe("dual control", () => {
-  const base = { amount: dec("500.00"), currency: "USD" as CurrencyCode, threshold: dec("500.00") as ReturnType<typeof dec> | null, approvedBy: "ana" as string | null, sender: "ana" };
+  const base = {
+    amount: dec("500.00"),
+    currency: "USD" as CurrencyCode,
+    threshold: dec("500.00") as ReturnType<typeof dec> | null,
+    approvedBy: "ana" as string | null,
+    sender: "ana",
+  };
   it.each([
     [{ threshold: null }, null], // the program does not ask for it
     [{}, null], // at the threshold, one person may do both
@@ -65,7 +71,10 @@ describe("payout eligibility", () => {
     [{ hasPayoutMethod: false }, ["NO_PAYOUT_METHOD"]],
     [{ hasBillingDetails: false }, ["NO_BILLING_DETAILS"]],
     [{ hasOpenPayout: true }, ["OPEN_PAYOUT_EXISTS"]],
-    [{ hasOpenPayout: true, payable: dec("1"), hasPayoutMethod: false, hasBillingDetails: false }, ["OPEN_PAYOUT_EXISTS", "BELOW_MINIMUM", "NO_PAYOUT_METHOD", "NO_BILLING_DETAILS"]],
+    [
+      { hasOpenPayout: true, payable: dec("1"), hasPayoutMethod: false, hasBillingDetails: false },
+      ["OPEN_PAYOUT_EXISTS", "BELOW_MINIMUM", "NO_PAYOUT_METHOD", "NO_BILLING_DETAILS"],
+    ],
   ] as const)("%j → %j", (change, blockers) => {
     expect(payoutBlockers({ ...base, ...change })).toEqual(blockers);
   });

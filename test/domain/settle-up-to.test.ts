@@ -3,7 +3,12 @@ import { describe, expect, it } from "vitest";
 import { settleUpTo } from "../../src/domain/settle-up-to.ts";
 
 const day = (n: number) => new Date(Date.UTC(2026, 0, n));
-const line = (id: string, amount: string, payableDay: number, occurredDay = payableDay) => ({ id, amount: new Decimal(amount), payableAt: day(payableDay), occurredAt: day(occurredDay) });
+const line = (id: string, amount: string, payableDay: number, occurredDay = payableDay) => ({
+  id,
+  amount: new Decimal(amount),
+  payableAt: day(payableDay),
+  occurredAt: day(occurredDay),
+});
 
 describe("settleUpTo: whole lines, oldest first, never above the amount", () => {
   const lines = [line("c", "30.00", 3), line("a", "50.00", 1), line("b", "25.00", 2), line("d", "5.00", 4)];

@@ -88,8 +88,7 @@ describe.runIf(hasPostgres)("database faults (PostgreSQL through a proxy)", () =
     currency: "USD",
     occurredAt: "2026-03-01T00:00:00.000Z",
   });
-  const conversionCount = async (externalId: string) =>
-    Number((await admin.query("SELECT count(*) AS n FROM conversions WHERE external_id = $1", [externalId])).rows[0].n);
+  const conversionCount = async (externalId: string) => Number((await admin.query("SELECT count(*) AS n FROM conversions WHERE external_id = $1", [externalId])).rows[0].n);
 
   it("a database that refuses connections: reads and writes are SERVICE_UNAVAILABLE (503, Retry-After); the retried write lands once", async () => {
     proxy.killConnections();
@@ -164,9 +163,7 @@ describe.runIf(hasPostgres)("database faults (PostgreSQL through a proxy)", () =
     try {
       // Positive marker: a backend of accrue's inside a transaction that has written (it has an xid).
       await until(async () => {
-        const { rows } = await admin.query(
-          "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_xid IS NOT NULL",
-        );
+        const { rows } = await admin.query("SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_xid IS NOT NULL");
         return Number(rows[0].n) > 0;
       }, "the batch's transaction to write");
       expect(proxy.killConnections()).toBeGreaterThan(0);
@@ -180,7 +177,9 @@ describe.runIf(hasPostgres)("database faults (PostgreSQL through a proxy)", () =
       return Number(rows[0].n) === 0;
     }, "the cut transaction to end");
     expect(Number((await admin.query("SELECT count(*) AS n FROM conversions WHERE external_id LIKE 'batch-cut-%'")).rows[0].n)).toBe(0);
-    expect(Number((await admin.query("SELECT count(*) AS n FROM commissions c JOIN conversions v ON v.id = c.conversion_id WHERE v.external_id LIKE 'batch-cut-%'")).rows[0].n)).toBe(0);
+    expect(
+      Number((await admin.query("SELECT count(*) AS n FROM commissions c JOIN conversions v ON v.id = c.conversion_id WHERE v.external_id LIKE 'batch-cut-%'")).rows[0].n),
+    ).toBe(0);
 
     const retried = dataOf(await t.gql(RecordConversionsDoc, { input: { items: conversions } }, integration)).recordConversions;
     expect(retried.userErrors).toEqual([]);
@@ -236,10 +235,7 @@ describe.runIf(hasPostgres)("database faults (PostgreSQL through a proxy)", () =
     const run = () =>
       new Promise<{ data?: unknown; errors?: readonly { extensions?: Record<string, unknown> }[] }>((resolve, reject) => {
         let result: { data?: unknown; errors?: readonly { extensions?: Record<string, unknown> }[] } = {};
-        client.subscribe(
-          { query: "{ payouts { totalCount } }" },
-          { next: (value) => (result = value as typeof result), error: reject, complete: () => resolve(result) },
-        );
+        client.subscribe({ query: "{ payouts { totalCount } }" }, { next: (value) => (result = value as typeof result), error: reject, complete: () => resolve(result) });
       });
     try {
       expect(await run()).toEqual({ data: { payouts: { totalCount: 0 } } });
@@ -263,20 +259,14 @@ describe.runIf(hasPostgres)("database faults (PostgreSQL through a proxy)", () =
 
 /** Runs a sale for `partner` through `t`; resolves with the response. */
 function saleFor(t: TestApp, token: string, partner: { id: string }, externalId: string) {
-  return t.gql(
-    RecordConversionDoc,
-    { input: { externalId, partners: [{ id: partner.id }], amount: "10.00", currency: "USD", occurredAt: "2026-03-01T00:00:00.000Z" } },
-    token,
-  );
+  return t.gql(RecordConversionDoc, { input: { externalId, partners: [{ id: partner.id }], amount: "10.00", currency: "USD", occurredAt: "2026-03-01T00:00:00.000Z" } }, token);
 }
 
 /** Backends of the app waiting for a lock (the test's own connection excluded). */
 async function lockWaiters(client: pg.Client): Promise<number> {
   // Inside a transaction pg_stat_activity answers from its first read's snapshot unless told otherwise.
   await client.query("SELECT pg_stat_clear_snapshot()");
-  const { rows } = await client.query(
-    "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'",
-  );
+  const { rows } = await client.query("SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'");
   return Number(rows[0].n);
 }
 

@@ -53,7 +53,12 @@ describe.runIf(hasPostgres)("a payout run meeting a partner busy past the lock t
 
     expect(run.userErrors).toEqual([]);
     expect(run.skipped).toEqual([{ partner: { id: busy.id }, reason: "CONCURRENT_UPDATE", message: "the partner's records were busy; run again to draft this one" }]);
-    expect(run.payouts.map((p) => p.partner.id).sort()).toEqual(partners.filter((p) => p !== busy).map((p) => p.id).sort());
+    expect(run.payouts.map((p) => p.partner.id).sort()).toEqual(
+      partners
+        .filter((p) => p !== busy)
+        .map((p) => p.id)
+        .sort(),
+    );
     // Nothing of the busy partner moved.
     expect(await balanceOf(t, acme.adminToken, busy.id)).toMatchObject({ payable: "20.00", inPayouts: "0.00" });
     for (const p of partners.filter((x) => x !== busy)) expect(await balanceOf(t, acme.adminToken, p.id)).toMatchObject({ payable: "0.00", inPayouts: "20.00" });

@@ -121,8 +121,14 @@ export async function sseSubscribe(url: string, token: string, query: string, va
           const block = buffer.slice(0, end);
           buffer = buffer.slice(end + 2);
           const lines = block.split("\n");
-          const kind = lines.find((line) => line.startsWith("event:"))?.slice(6).trim();
-          const data = lines.filter((line) => line.startsWith("data:")).map((line) => line.slice(5).trim()).join("\n");
+          const kind = lines
+            .find((line) => line.startsWith("event:"))
+            ?.slice(6)
+            .trim();
+          const data = lines
+            .filter((line) => line.startsWith("data:"))
+            .map((line) => line.slice(5).trim())
+            .join("\n");
           if (kind === "complete") return undefined;
           if (data) return JSON.parse(data);
           continue; // a comment (keep-alive)

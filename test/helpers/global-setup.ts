@@ -39,7 +39,10 @@ export default async function setup(project: TestProject): Promise<void> {
     if (silent.length > 0) throw new Error(`ACCRUE_REQUIRE_SERVICES=1 but ${silent.join("; ")}`);
   }
   const migrations = await readMigrations();
-  const key = createHash("sha256").update(migrations.map((m) => m.checksum).join()).digest("hex").slice(0, 16);
+  const key = createHash("sha256")
+    .update(migrations.map((m) => m.checksum).join())
+    .digest("hex")
+    .slice(0, 16);
   const template = join(tmpdir(), `accrue-pglite-template-${key}`);
   if (!existsSync(join(template, "pgdata"))) {
     const building = `${template}.${process.pid}`;

@@ -12,9 +12,7 @@ export const IssueIntegrationTokenDoc = graphql(`
 `);
 
 export async function issueIntegrationTokenDoc(t: ApiClient, adminToken: string, scopes: string[]): Promise<string> {
-  const result = dataOf(
-    await t.gql(IssueIntegrationTokenDoc, { input: { name: "test integration", scopes: scopes as IntegrationScope[] } }, adminToken),
-  ).issueIntegrationToken;
+  const result = dataOf(await t.gql(IssueIntegrationTokenDoc, { input: { name: "test integration", scopes: scopes as IntegrationScope[] } }, adminToken)).issueIntegrationToken;
   if (!result.issued) throw new Error(`issueIntegrationToken failed: ${JSON.stringify(result.userErrors)}`);
   return result.issued.token;
 }

@@ -69,7 +69,9 @@ export const credentialsFor = (s: RailStandIns) => ({
 
 /** Connects one provider as the program's admin would; returns the connection. */
 export async function connectProvider(t: TestApp, program: ProgramFixture, s: RailStandIns, provider: "PAYPAL" | "WISE" | "STRIPE") {
-  const result = dataOf(await t.gql(ConnectProviderDoc, { input: { provider, environment: "SANDBOX", ...credentialsFor(s)[provider] } }, program.adminToken)).connectPaymentProvider;
+  const result = dataOf(
+    await t.gql(ConnectProviderDoc, { input: { provider, environment: "SANDBOX", ...credentialsFor(s)[provider] } }, program.adminToken),
+  ).connectPaymentProvider;
   if (!result.connection) throw new Error(`connect ${provider}: ${JSON.stringify(result.userErrors)}`);
   return result.connection;
 }

@@ -52,18 +52,26 @@ export const RunPayoutsDoc = graphql(`
 
 /** Makes a partner able to be paid: a payout method and billing details. */
 export async function makePayable(t: ApiClient, program: ProgramFixture, partnerId: string): Promise<void> {
-  const method = dataOf(
-    await t.gql(AddMethodDoc, { input: { partnerId, method: { type: "PAYPAL", email: "partner@pay.example" } } }, program.adminToken),
-  ).addPayoutMethod;
+  const method = dataOf(await t.gql(AddMethodDoc, { input: { partnerId, method: { type: "PAYPAL", email: "partner@pay.example" } } }, program.adminToken)).addPayoutMethod;
   if (method.userErrors.length) throw new Error(JSON.stringify(method.userErrors));
   const billing = dataOf(
-    await t.gql(SetBillingDoc, { input: { partnerId, profile: { entityType: "INDIVIDUAL", legalName: "Pat Partner", country: "US", taxForm: "W9", taxId: "123-45-6789" } } }, program.adminToken),
+    await t.gql(
+      SetBillingDoc,
+      { input: { partnerId, profile: { entityType: "INDIVIDUAL", legalName: "Pat Partner", country: "US", taxForm: "W9", taxId: "123-45-6789" } } },
+      program.adminToken,
+    ),
   ).setBillingProfile;
   if (billing.userErrors.length) throw new Error(JSON.stringify(billing.userErrors));
 }
 
 /** An approved sale old enough to be past any hold: payable now. Returns the commission id. */
-export async function payableSale(t: ApiClient, program: ProgramFixture, integration: string, partnerId: string, amount: string): Promise<{ commissionId: string; conversionId: string }> {
+export async function payableSale(
+  t: ApiClient,
+  program: ProgramFixture,
+  integration: string,
+  partnerId: string,
+  amount: string,
+): Promise<{ commissionId: string; conversionId: string }> {
   const sale = await recordSale(t, integration, partnerId, { amount, occurredAt: "2025-12-01T00:00:00.000Z" });
   const approved = dataOf(await t.gql(ReviewDocs.approve, { input: { ids: [sale.commissionId] } }, program.adminToken)).approveCommissions;
   if (approved.commissions.length !== 1) throw new Error(JSON.stringify(approved));

@@ -11,7 +11,6 @@ export const RunAndStoreDoc = graphql(`
   }
 `);
 
-
 export const PayoutRunsDoc = graphql(`
   query PayoutRuns {
     payoutRuns(first: 5) {

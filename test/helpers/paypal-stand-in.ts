@@ -159,7 +159,9 @@ export async function startPayPalStandIn(): Promise<PayPalStandIn> {
   function sign(body: string, signedWebhookId = webhookId): Record<string, string> {
     const transmissionId = randomUUID();
     const transmissionTime = new Date().toISOString();
-    const signature = createSign("RSA-SHA256").update(`${transmissionId}|${transmissionTime}|${signedWebhookId}|${crc32(Buffer.from(body))}`).sign(privateKey, "base64");
+    const signature = createSign("RSA-SHA256")
+      .update(`${transmissionId}|${transmissionTime}|${signedWebhookId}|${crc32(Buffer.from(body))}`)
+      .sign(privateKey, "base64");
     return {
       "paypal-transmission-id": transmissionId,
       "paypal-transmission-time": transmissionTime,
@@ -203,7 +205,9 @@ export async function startPayPalStandIn(): Promise<PayPalStandIn> {
     const senderBatchId = header?.sender_batch_id;
     const list = body?.items;
     if (typeof senderBatchId !== "string" || senderBatchId.length === 0 || senderBatchId.length > 256 || !Array.isArray(list) || list.length === 0 || list.length > 15_000) {
-      return error(400, "VALIDATION_ERROR", "Invalid request - see details.", [{ field: "sender_batch_header.sender_batch_id", location: "body", issue: "Required field is missing or invalid." }]);
+      return error(400, "VALIDATION_ERROR", "Invalid request - see details.", [
+        { field: "sender_batch_header.sender_batch_id", location: "body", issue: "Required field is missing or invalid." },
+      ]);
     }
     const first = bySenderBatchId.get(senderBatchId);
     if (first) {
@@ -219,7 +223,8 @@ export async function startPayPalStandIn(): Promise<PayPalStandIn> {
         details.push({ field: `items[${index}].amount.value`, location: "body", issue: "Value is invalid." });
       }
       const type = item?.recipient_type ?? header.recipient_type ?? "EMAIL";
-      if (type === "EMAIL" && !emailPattern.test(String(item?.receiver ?? ""))) details.push({ field: `items[${index}].receiver`, location: "body", issue: "Receiver is invalid or does not match with type" });
+      if (type === "EMAIL" && !emailPattern.test(String(item?.receiver ?? "")))
+        details.push({ field: `items[${index}].receiver`, location: "body", issue: "Receiver is invalid or does not match with type" });
       if (item?.sender_item_id) {
         if (senderItemIds.has(item.sender_item_id)) details.push({ field: `items[${index}].sender_item_id`, location: "body", issue: "DUPLICATE_ITEM" });
         senderItemIds.add(item.sender_item_id);
@@ -236,7 +241,10 @@ export async function startPayPalStandIn(): Promise<PayPalStandIn> {
         time_created: now(),
         sender_batch_header: { ...header, recipient_type: header.recipient_type ?? "EMAIL" },
         amount: { currency, value: total.toFixed(DECIMALS[currency] ?? 2) },
-        fees: { currency, value: list.reduce((sum: Decimal, item: any) => sum.plus(fee(item.amount.value, item.amount.currency)), new Decimal(0)).toFixed(DECIMALS[currency] ?? 2) },
+        fees: {
+          currency,
+          value: list.reduce((sum: Decimal, item: any) => sum.plus(fee(item.amount.value, item.amount.currency)), new Decimal(0)).toFixed(DECIMALS[currency] ?? 2),
+        },
       },
       items: list.map((item: any) => {
         const id = randomBytes(6).toString("hex").toUpperCase();
@@ -274,12 +282,20 @@ export async function startPayPalStandIn(): Promise<PayPalStandIn> {
     if (path === "/v1/oauth2/token" && method === "POST") {
       const expected = `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString("base64")}`;
       if (request.headers.authorization !== expected) return { status: 401, body: { error: "invalid_client", error_description: "Client Authentication failed" } };
-      if (new URLSearchParams(request.raw).get("grant_type") !== "client_credentials") return { status: 400, body: { error: "unsupported_grant_type", error_description: "Grant Type is NULL" } };
+      if (new URLSearchParams(request.raw).get("grant_type") !== "client_credentials")
+        return { status: 400, body: { error: "unsupported_grant_type", error_description: "Grant Type is NULL" } };
       const token = `A21AA${randomBytes(24).toString("base64url")}`;
       tokens.add(token);
       return {
         status: 200,
-        body: { scope: "https://uri.paypal.com/services/payments/payouts https://uri.paypal.com/payments/payouts", access_token: token, token_type: "Bearer", app_id: "APP-80W284485P519543T", expires_in: 28800, nonce: randomUUID() },
+        body: {
+          scope: "https://uri.paypal.com/services/payments/payouts https://uri.paypal.com/payments/payouts",
+          access_token: token,
+          token_type: "Bearer",
+          app_id: "APP-80W284485P519543T",
+          expires_in: 28800,
+          nonce: randomUUID(),
+        },
       };
     }
     if (path.startsWith("/v1/notifications/certs/") && method === "GET") {
@@ -319,7 +335,15 @@ export async function startPayPalStandIn(): Promise<PayPalStandIn> {
         return { status: 200, body: item };
       }
       const batch = batches.get(item.payout_batch_id)!;
-      return { status: 200, body: { ...item, sender_batch_id: batch.batch_header.sender_batch_header.sender_batch_id, activity_id: randomBytes(8).toString("hex"), links: [...item.links, batchLink(batch.batch_header.payout_batch_id)] } };
+      return {
+        status: 200,
+        body: {
+          ...item,
+          sender_batch_id: batch.batch_header.sender_batch_header.sender_batch_id,
+          activity_id: randomBytes(8).toString("hex"),
+          links: [...item.links, batchLink(batch.batch_header.payout_batch_id)],
+        },
+      };
     }
     return error(404, "NOT_FOUND", "The specified resource does not exist.");
   }

@@ -144,10 +144,13 @@ export async function startStripeStandIn(): Promise<StripeStandIn> {
     const currency = String(params.currency ?? "");
     if (!/^[a-z]{3}$/.test(currency)) return error(400, "invalid_request_error", `Invalid currency: ${currency}.`, { param: "currency" });
     const destination = String(params.destination ?? "");
-    if (!stand.connectedAccounts.has(destination)) return error(400, "invalid_request_error", `No such destination: '${destination}'`, { param: "destination", code: "resource_missing" });
+    if (!stand.connectedAccounts.has(destination))
+      return error(400, "invalid_request_error", `No such destination: '${destination}'`, { param: "destination", code: "resource_missing" });
     const balance = stand.balances.get(currency) ?? 0n;
     if (balance < BigInt(amount)) {
-      return error(400, "invalid_request_error", "You have insufficient available funds in your Stripe account. Try adding funds directly to your available balance.", { code: "balance_insufficient" });
+      return error(400, "invalid_request_error", "You have insufficient available funds in your Stripe account. Try adding funds directly to your available balance.", {
+        code: "balance_insufficient",
+      });
     }
     stand.balances.set(currency, balance - BigInt(amount));
     const transferId = id("tr");
@@ -217,7 +220,17 @@ export async function startStripeStandIn(): Promise<StripeStandIn> {
     if (match && method === "GET") {
       const account = stand.connectedAccounts.get(match[1]!);
       if (!account) return error(404, "invalid_request_error", `No such account: '${match[1]}'`, { param: "account", code: "resource_missing" });
-      return { status: 200, body: { id: match[1], object: "account", type: "express", capabilities: { transfers: account.transfers }, payouts_enabled: account.transfers === "active", default_currency: "usd" } };
+      return {
+        status: 200,
+        body: {
+          id: match[1],
+          object: "account",
+          type: "express",
+          capabilities: { transfers: account.transfers },
+          payouts_enabled: account.transfers === "active",
+          default_currency: "usd",
+        },
+      };
     }
     if (path === "/v1/transfers" && method === "GET") {
       const list = [...stand.transfers.values()].filter((t) => !request.query.transfer_group || t.transfer_group === request.query.transfer_group).reverse();
@@ -239,9 +252,17 @@ export async function startStripeStandIn(): Promise<StripeStandIn> {
       if (saved && Date.now() + keyAgeMs - saved.savedAt > DAY_MS) keys.delete(key);
       else if (saved) {
         if (saved.hash !== hash) {
-          return error(400, "idempotency_error", `Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '${key}' if you meant to execute a different request.`);
+          return error(
+            400,
+            "idempotency_error",
+            `Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '${key}' if you meant to execute a different request.`,
+          );
         }
-        return { status: saved.status, text: saved.text, headers: { "idempotency-key": key, "idempotent-replayed": "true", ...(saved.status >= 500 ? { "stripe-should-retry": "false" } : {}) } };
+        return {
+          status: saved.status,
+          text: saved.text,
+          headers: { "idempotency-key": key, "idempotent-replayed": "true", ...(saved.status >= 500 ? { "stripe-should-retry": "false" } : {}) },
+        };
       }
       if (inFlight.has(key)) return error(409, "idempotency_error", "There is currently another in-progress request using this Stripe key. Retry after it completes.");
       inFlight.add(key);

@@ -131,7 +131,10 @@ export async function startWiseStandIn(): Promise<WiseStandIn> {
 
   const errors = (status: number, list: { code: string; message: string; path?: string; arguments?: unknown[] }[]): Answer => ({ status, body: { errors: list } });
   const notValid = (path: string, message: string, value: unknown) => ({ code: "NOT_VALID", message, path, arguments: [path, value] });
-  const system = (status: number, error: string, message: string, path: string): Answer => ({ status, body: { timestamp: new Date().toISOString(), status, error, message, path } });
+  const system = (status: number, error: string, message: string, path: string): Answer => ({
+    status,
+    body: { timestamp: new Date().toISOString(), status, error, message, path },
+  });
   const sign = (body: string) => createSign("RSA-SHA256").update(body).sign(privateKey, "base64");
 
   async function send(body: string): Promise<void> {
@@ -153,7 +156,12 @@ export async function startWiseStandIn(): Promise<WiseStandIn> {
     const occurredAt = new Date(lastOccurred).toISOString().replace(/\.\d{3}Z$/, "Z");
     await send(
       JSON.stringify({
-        data: { resource: { type: "transfer", id: transfer.id, profile_id: Number(profileId), account_id: transfer.targetAccount }, current_state: state, previous_state: previous, occurred_at: occurredAt },
+        data: {
+          resource: { type: "transfer", id: transfer.id, profile_id: Number(profileId), account_id: transfer.targetAccount },
+          current_state: state,
+          previous_state: previous,
+          occurred_at: occurredAt,
+        },
         subscription_id: "90aa8e14-4ef1-4a56-861c-f3c9cde097ea",
         event_type: "transfers#state-change",
         schema_version: "2.0.0",
@@ -164,16 +172,28 @@ export async function startWiseStandIn(): Promise<WiseStandIn> {
 
   function validateRecipient(body: any): Answer | undefined {
     const missing = ["currency", "type", "accountHolderName"].filter((key) => !body?.[key]);
-    if (missing.length) return errors(400, missing.map((key) => ({ code: "NOT_VALID", message: `${key} is required`, path: key, arguments: [key] })));
+    if (missing.length)
+      return errors(
+        400,
+        missing.map((key) => ({ code: "NOT_VALID", message: `${key} is required`, path: key, arguments: [key] })),
+      );
     const d = body.details ?? {};
     const problems: ReturnType<typeof notValid>[] = [];
-    if (String(body.accountHolderName).trim().split(/\s+/).length < 2 && d.legalType !== "BUSINESS") problems.push(notValid("accountHolderName", "Please enter the recipient's first and last name.", body.accountHolderName));
+    if (String(body.accountHolderName).trim().split(/\s+/).length < 2 && d.legalType !== "BUSINESS")
+      problems.push(notValid("accountHolderName", "Please enter the recipient's first and last name.", body.accountHolderName));
     switch (body.type) {
       case "email":
         if (!emailPattern.test(String(d.email ?? ""))) problems.push(notValid("email", "Please specify a valid email.", d.email));
         break;
       case "iban":
-        if (!isValidIBAN(String(d.IBAN ?? "").replace(/\s/g, "").toUpperCase())) problems.push(notValid("IBAN", "Please specify a valid IBAN.", d.IBAN));
+        if (
+          !isValidIBAN(
+            String(d.IBAN ?? "")
+              .replace(/\s/g, "")
+              .toUpperCase(),
+          )
+        )
+          problems.push(notValid("IBAN", "Please specify a valid IBAN.", d.IBAN));
         break;
       case "sort_code":
         if (body.currency !== "GBP") problems.push(notValid("currency", "Sort code recipients receive GBP.", body.currency));
@@ -183,10 +203,12 @@ export async function startWiseStandIn(): Promise<WiseStandIn> {
       case "aba": {
         if (body.currency !== "USD") problems.push(notValid("currency", "ACH recipients receive USD.", body.currency));
         const routing = String(d.abartn ?? "");
-        if (!/^\d{9}$/.test(routing) || ABA.reduce((sum, w, i) => sum + w * Number(routing[i]), 0) % 10 !== 0) problems.push(notValid("abartn", "Please specify a valid ACH routing number.", d.abartn));
+        if (!/^\d{9}$/.test(routing) || ABA.reduce((sum, w, i) => sum + w * Number(routing[i]), 0) % 10 !== 0)
+          problems.push(notValid("abartn", "Please specify a valid ACH routing number.", d.abartn));
         if (!/^\d{4,17}$/.test(String(d.accountNumber ?? ""))) problems.push(notValid("accountNumber", "Please specify a valid account number.", d.accountNumber));
         if (!["CHECKING", "SAVINGS"].includes(d.accountType)) problems.push(notValid("accountType", "Please choose checking or savings.", d.accountType));
-        for (const key of ["country", "city", "postCode", "firstLine"]) if (!d.address?.[key]) problems.push(notValid(`address.${key}`, `Please enter the recipient's ${key}.`, d.address?.[key]));
+        for (const key of ["country", "city", "postCode", "firstLine"])
+          if (!d.address?.[key]) problems.push(notValid(`address.${key}`, `Please enter the recipient's ${key}.`, d.address?.[key]));
         break;
       }
       default:
@@ -197,8 +219,10 @@ export async function startWiseStandIn(): Promise<WiseStandIn> {
 
   function makeQuote(body: any): Answer {
     const { sourceCurrency, targetCurrency, sourceAmount, targetAmount } = body ?? {};
-    if (sourceAmount != null && targetAmount != null) return errors(422, [{ code: "error.sourceAndTargetAmount", message: "Please provide either source or target amount, not both.", path: "sourceAmount" }]);
-    if (!sourceCurrency || !targetCurrency || (sourceAmount == null && targetAmount == null)) return errors(422, [{ code: "NOT_VALID", message: "sourceCurrency, targetCurrency and an amount are required.", path: "sourceAmount" }]);
+    if (sourceAmount != null && targetAmount != null)
+      return errors(422, [{ code: "error.sourceAndTargetAmount", message: "Please provide either source or target amount, not both.", path: "sourceAmount" }]);
+    if (!sourceCurrency || !targetCurrency || (sourceAmount == null && targetAmount == null))
+      return errors(422, [{ code: "NOT_VALID", message: "sourceCurrency, targetCurrency and an amount are required.", path: "sourceAmount" }]);
     const rate = sourceCurrency === targetCurrency ? 1 : RATES[`${sourceCurrency}:${targetCurrency}`];
     if (!rate) return errors(422, [{ code: "error.route.not.supported", message: `We don't support ${sourceCurrency} to ${targetCurrency}.`, path: "targetCurrency" }]);
     const fee = (source: Decimal) => source.times("0.0045").plus("0.39").toDecimalPlaces(2, Decimal.ROUND_HALF_UP);
@@ -211,7 +235,16 @@ export async function startWiseStandIn(): Promise<WiseStandIn> {
       target = new Decimal(String(targetAmount));
       source = target.dividedBy(rate).plus("0.39").dividedBy("0.9955").toDecimalPlaces(2, Decimal.ROUND_UP);
     }
-    const quote: Quote = { id: randomUUID(), sourceCurrency, targetCurrency, sourceAmount: source.toNumber(), targetAmount: target.toNumber(), rate, fee: fee(source).toNumber(), createdAt: Date.now() };
+    const quote: Quote = {
+      id: randomUUID(),
+      sourceCurrency,
+      targetCurrency,
+      sourceAmount: source.toNumber(),
+      targetAmount: target.toNumber(),
+      rate,
+      fee: fee(source).toNumber(),
+      createdAt: Date.now(),
+    };
     quotes.set(quote.id, quote);
     return { status: 200, body: quoteBody(quote) };
   }
@@ -224,7 +257,11 @@ export async function startWiseStandIn(): Promise<WiseStandIn> {
       formattedEstimatedDelivery: "by tomorrow",
       estimatedDeliveryDelays: [],
       fee: { transferwise: quote.fee, payIn: extra, discount: 0, partner: 0, total: new Decimal(quote.fee).plus(extra).toNumber() },
-      price: { priceSetId: 238, total: { type: "TOTAL", label: "Total fees", value: { amount: new Decimal(quote.fee).plus(extra).toNumber(), currency: quote.sourceCurrency, label: "" } }, items: [] },
+      price: {
+        priceSetId: 238,
+        total: { type: "TOTAL", label: "Total fees", value: { amount: new Decimal(quote.fee).plus(extra).toNumber(), currency: quote.sourceCurrency, label: "" } },
+        items: [],
+      },
       sourceAmount: quote.sourceAmount,
       targetAmount: quote.targetAmount,
       sourceCurrency: quote.sourceCurrency,
@@ -264,12 +301,26 @@ export async function startWiseStandIn(): Promise<WiseStandIn> {
     const path = request.path.replace(/^\/\d{4}Q[1-4]\//, "/v3/");
     if (request.headers.authorization !== `Bearer ${token}`) return { status: 401, body: { error: "invalid_token", error_description: "Invalid token" } };
     if (path === "/v1/profiles" && method === "GET") {
-      return { status: 200, body: [{ id: Number(profileId), type: "business", details: { name: "Acme Outdoor Ltd" } }, { id: Number(profileId) + 1, type: "personal", details: { firstName: "Ada", lastName: "Admin" } }] };
+      return {
+        status: 200,
+        body: [
+          { id: Number(profileId), type: "business", details: { name: "Acme Outdoor Ltd" } },
+          { id: Number(profileId) + 1, type: "personal", details: { firstName: "Ada", lastName: "Admin" } },
+        ],
+      };
     }
     if (path === "/v1/accounts" && method === "POST") {
       const invalid = validateRecipient(request.body);
       if (invalid) return invalid;
-      const recipient: Recipient = { id: (nextId += 1), profile: Number(profileId), accountHolderName: request.body.accountHolderName, currency: request.body.currency, type: request.body.type, details: request.body.details, active: true };
+      const recipient: Recipient = {
+        id: (nextId += 1),
+        profile: Number(profileId),
+        accountHolderName: request.body.accountHolderName,
+        currency: request.body.currency,
+        type: request.body.type,
+        details: request.body.details,
+        active: true,
+      };
       recipients.set(recipient.id, recipient);
       return { status: 200, body: { ...recipient, business: Number(profileId), country: request.body.details?.IBAN?.slice(0, 2) ?? null, user: 1 } };
     }
@@ -282,16 +333,20 @@ export async function startWiseStandIn(): Promise<WiseStandIn> {
     }
     if (path === "/v1/transfers" && method === "POST") {
       const b = request.body ?? {};
-      if (!uuidPattern.test(String(b.customerTransactionId ?? ""))) return errors(422, [notValid("customerTransactionId", "customerTransactionId must be a UUID.", b.customerTransactionId)]);
+      if (!uuidPattern.test(String(b.customerTransactionId ?? "")))
+        return errors(422, [notValid("customerTransactionId", "customerTransactionId must be a UUID.", b.customerTransactionId)]);
       const earlier = byCustomerTransactionId.get(b.customerTransactionId);
       // A repeat is the same transfer, whatever else the body says [W9][W10].
       if (earlier !== undefined) return { status: 200, body: transfers.get(earlier) };
       const quote = quotes.get(b.quoteUuid);
       if (!quote) return errors(422, [notValid("quoteUuid", "Quote not found.", b.quoteUuid)]);
-      if (quote.usedBy) return errors(422, [{ code: "NOT_VALID", message: "This quote is already used by another transfer.", path: "quoteUuid", arguments: ["quoteUuid", b.quoteUuid] }]);
-      if (Date.now() - quote.createdAt > 30 * 60_000) return errors(422, [{ code: "NOT_VALID", message: "This quote has expired.", path: "quoteUuid", arguments: ["quoteUuid", b.quoteUuid] }]);
+      if (quote.usedBy)
+        return errors(422, [{ code: "NOT_VALID", message: "This quote is already used by another transfer.", path: "quoteUuid", arguments: ["quoteUuid", b.quoteUuid] }]);
+      if (Date.now() - quote.createdAt > 30 * 60_000)
+        return errors(422, [{ code: "NOT_VALID", message: "This quote has expired.", path: "quoteUuid", arguments: ["quoteUuid", b.quoteUuid] }]);
       const recipient = recipients.get(Number(b.targetAccount));
-      if (!recipient || recipient.currency !== quote.targetCurrency) return errors(422, [notValid("targetAccount", "The recipient does not receive this quote's currency.", b.targetAccount)]);
+      if (!recipient || recipient.currency !== quote.targetCurrency)
+        return errors(422, [notValid("targetAccount", "The recipient does not receive this quote's currency.", b.targetAccount)]);
       const transfer: Transfer = {
         id: (nextId += 1),
         user: 1,
@@ -326,7 +381,8 @@ export async function startWiseStandIn(): Promise<WiseStandIn> {
       }
       if (transfer.status !== "incoming_payment_waiting") return errors(409, [{ code: "transfer.already.funded", message: "This transfer is not waiting for a payment." }]);
       const balance = new Decimal(balances.get(transfer.sourceCurrency) ?? "0");
-      if (balance.lessThan(String(transfer.sourceValue))) return { status: 201, body: { type: request.body?.type ?? "BALANCE", status: "REJECTED", errorCode: "balance.payment-option-unavailable" } };
+      if (balance.lessThan(String(transfer.sourceValue)))
+        return { status: 201, body: { type: request.body?.type ?? "BALANCE", status: "REJECTED", errorCode: "balance.payment-option-unavailable" } };
       balances.set(transfer.sourceCurrency, balance.minus(String(transfer.sourceValue)).toFixed(2));
       await changeState(transfer, "processing");
       return { status: 201, body: { type: request.body?.type ?? "BALANCE", status: "COMPLETED", errorCode: null } };
@@ -336,7 +392,8 @@ export async function startWiseStandIn(): Promise<WiseStandIn> {
       const transfer = transfers.get(Number(match[1]));
       if (!transfer) return system(404, "Not Found", "Transfer not found", path);
       if (match[2] && method === "PUT") {
-        if (transfer.status !== "incoming_payment_waiting") return errors(409, [{ code: "transfer.cancellation.not.allowed", message: "Only unfunded transfers can be cancelled." }]);
+        if (transfer.status !== "incoming_payment_waiting")
+          return errors(409, [{ code: "transfer.cancellation.not.allowed", message: "Only unfunded transfers can be cancelled." }]);
         await changeState(transfer, "cancelled");
       }
       return { status: 200, body: transfer };
@@ -353,7 +410,11 @@ export async function startWiseStandIn(): Promise<WiseStandIn> {
 
   const http = await startHttpStandIn(handle, (fault) =>
     fault === "429"
-      ? { status: 429, body: { timestamp: new Date().toISOString(), status: 429, error: "Too Many Requests", message: "Rate limit exceeded", path: "" }, headers: { "retry-after": "1" } }
+      ? {
+          status: 429,
+          body: { timestamp: new Date().toISOString(), status: 429, error: "Too Many Requests", message: "Rate limit exceeded", path: "" },
+          headers: { "retry-after": "1" },
+        }
       : system(Number(fault), fault === "500" ? "Internal Server Error" : "Service Unavailable", "Something went wrong", ""),
   );
 

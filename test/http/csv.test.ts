@@ -90,7 +90,7 @@ describe("streamCsv", () => {
     const rows: CsvCell[][] = [
       ["Acme, Inc.", "1250.50", 'said "hi"', new Date("2026-03-01T12:00:00Z"), 3, true, null],
       ["Zoë", "-5.00", "line one\nline two", null, 0, false, undefined],
-      ["=HYPERLINK(\"http://x\")", "0.00", "cr\r\nlf", new Date("2025-12-31T23:59:59.999Z"), -2, true, "@ref"],
+      ['=HYPERLINK("http://x")', "0.00", "cr\r\nlf", new Date("2025-12-31T23:59:59.999Z"), -2, true, "@ref"],
     ];
     const { url, outcome } = await serve("commissions-2026-03.csv", header, () => from(rows));
 
@@ -113,13 +113,20 @@ describe("streamCsv", () => {
       header,
       ["Acme, Inc.", "1250.50", 'said "hi"', "2026-03-01T12:00:00.000Z", "3", "true", ""],
       ["Zoë", "-5.00", "line one\nline two", "", "0", "false", ""],
-      ["'=HYPERLINK(\"http://x\")", "0.00", "cr\r\nlf", "2025-12-31T23:59:59.999Z", "-2", "true", "'@ref"],
+      ['\'=HYPERLINK("http://x")', "0.00", "cr\r\nlf", "2025-12-31T23:59:59.999Z", "-2", "true", "'@ref"],
     ]);
   });
 
   it("escapes formulas behind leading blanks and keeps negative amounts numbers, parsed back", async () => {
     const header = ["note", "amount"];
-    const { url } = await serve("blanks.csv", header, () => from([[" =1+1", "-5.00"], ["\n=1+1", "-0.01"], [" @x", "12.00"], ["\t=1", "0.00"]]));
+    const { url } = await serve("blanks.csv", header, () =>
+      from([
+        [" =1+1", "-5.00"],
+        ["\n=1+1", "-0.01"],
+        [" @x", "12.00"],
+        ["\t=1", "0.00"],
+      ]),
+    );
     const body = await (await fetch(url)).text();
     expect(parse(body, { record_delimiter: "\r\n" })).toEqual([header, ["' =1+1", "-5.00"], ["'\n=1+1", "-0.01"], ["' @x", "12.00"], ["'\t=1", "0.00"]]);
   });
@@ -128,9 +135,7 @@ describe("streamCsv", () => {
     const { url } = await serve('Zoë "best" partner.csv', ["a"], () => from([["1"]]));
     const response = await fetch(url);
     await response.text();
-    expect(response.headers.get("content-disposition")).toBe(
-      "attachment; filename=\"Zo_ _best_ partner.csv\"; filename*=UTF-8''Zo%C3%AB%20%22best%22%20partner.csv",
-    );
+    expect(response.headers.get("content-disposition")).toBe("attachment; filename=\"Zo_ _best_ partner.csv\"; filename*=UTF-8''Zo%C3%AB%20%22best%22%20partner.csv");
   });
 
   it("writes only the header row for an empty export", async () => {
@@ -340,7 +345,10 @@ describe("paged: keyset pagination", () => {
   });
 
   it("refuses a cursor that does not advance instead of looping forever", async () => {
-    const source = paged(async () => [{ id: "same" }], (row) => row.id);
+    const source = paged(
+      async () => [{ id: "same" }],
+      (row) => row.id,
+    );
     await expect(
       (async () => {
         for await (const _ of source);

@@ -43,7 +43,11 @@ describe.each(databaseTargets())("QuickBooks through Wise and Stripe on %s", (ta
   const row = (id: string) => db().payout.findUniqueOrThrow({ where: { id: rawId(id) } });
   const paymentsFor = (billId: string) => [...qbo.billPayments.values()].filter((p) => p.Line.some((l: { LinkedTxn: { TxnId: string }[] }) => l.LinkedTxn[0]!.TxnId === billId));
   /** What accrue asked QuickBooks to write (creates and deletes), from request `from` on. */
-  const writesSince = (from: number) => qbo.requests.slice(from).filter((r) => r.method === "POST" && r.path.includes("/v3/company/")).map((r) => `${r.path.split("/").at(-1)}${r.query.operation ? `?${r.query.operation}` : ""}`);
+  const writesSince = (from: number) =>
+    qbo.requests
+      .slice(from)
+      .filter((r) => r.method === "POST" && r.path.includes("/v3/company/"))
+      .map((r) => `${r.path.split("/").at(-1)}${r.query.operation ? `?${r.query.operation}` : ""}`);
 
   /** A partner with a verified default method, and an APPROVED payout of 10% of `sale` whose Bill is booked. */
   async function billedPayout(name: string, method: Record<string, unknown>, sale: string) {
@@ -51,7 +55,11 @@ describe.each(databaseTargets())("QuickBooks through Wise and Stripe on %s", (ta
     const added = dataOf(await t.gql(AddMethodDoc, { input: { partnerId: partner.id, method: method as never, makeDefault: true } }, acme.adminToken)).addPayoutMethod;
     if (added.payoutMethod?.verificationStatus !== "VERIFIED") throw new Error(`method: ${JSON.stringify(added)}`);
     const billing = dataOf(
-      await t.gql(SetBillingDoc, { input: { partnerId: partner.id, profile: { entityType: "INDIVIDUAL", legalName: name, country: "US", taxForm: "W9", taxId: "123-45-6789" } } }, acme.adminToken),
+      await t.gql(
+        SetBillingDoc,
+        { input: { partnerId: partner.id, profile: { entityType: "INDIVIDUAL", legalName: name, country: "US", taxForm: "W9", taxId: "123-45-6789" } } },
+        acme.adminToken,
+      ),
     ).setBillingProfile;
     if (billing.userErrors.length) throw new Error(JSON.stringify(billing.userErrors));
     await payableSale(t, acme, integration, partner.id, sale);

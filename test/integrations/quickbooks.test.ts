@@ -12,10 +12,18 @@ import { ApprovePayoutsDoc, CancelPayoutsDoc, CreatePayoutDoc, makePayable, paya
 import { MINOR_VERSION, startQuickBooksStandIn, type StandIn } from "../helpers/quickbooks-stand-in.ts";
 import { dataOf, startTestApp, type TestApp } from "../helpers/test-app.ts";
 
-const SyncBacklogDoc = graphql(`mutation SyncBacklog($input: SyncPayoutsToAccountingInput!) { syncPayoutsToAccounting(input: $input) { payouts { id accountingSyncStatus } userErrors { code message } } }`);
-const RetrySyncDoc = graphql(`mutation RetrySync($input: RetryAccountingSyncInput!) { retryAccountingSync(input: $input) { payouts { id accountingSyncStatus } userErrors { code message } } }`);
-const MapVendorDoc = graphql(`mutation MapVendor($input: MapPartnerToVendorInput!) { mapPartnerToVendor(input: $input) { partner { id accountingVendorId } userErrors { code message field } } }`);
-const DisconnectDoc = graphql(`mutation Disconnect($input: DisconnectQuickBooksInput!) { disconnectQuickBooks(input: $input) { connection { status } userErrors { code message } } }`);
+const SyncBacklogDoc = graphql(
+  `mutation SyncBacklog($input: SyncPayoutsToAccountingInput!) { syncPayoutsToAccounting(input: $input) { payouts { id accountingSyncStatus } userErrors { code message } } }`,
+);
+const RetrySyncDoc = graphql(
+  `mutation RetrySync($input: RetryAccountingSyncInput!) { retryAccountingSync(input: $input) { payouts { id accountingSyncStatus } userErrors { code message } } }`,
+);
+const MapVendorDoc = graphql(
+  `mutation MapVendor($input: MapPartnerToVendorInput!) { mapPartnerToVendor(input: $input) { partner { id accountingVendorId } userErrors { code message field } } }`,
+);
+const DisconnectDoc = graphql(
+  `mutation Disconnect($input: DisconnectQuickBooksInput!) { disconnectQuickBooks(input: $input) { connection { status } userErrors { code message } } }`,
+);
 const AuditDoc = graphql(`query SyncAudit($filter: AuditFilter) { auditEntries(filter: $filter) { edges { node { action reason after } } } }`);
 
 describe.each(databaseTargets())("QuickBooks Online sync on %s", (target) => {
@@ -180,7 +188,7 @@ describe.each(databaseTargets())("QuickBooks Online sync on %s", (target) => {
       const paid = dataOf(await t.gql(CreatePayoutDoc, { input: { partnerId: p.id } }, acme.financeToken)).createPayout.payout!;
       await t.gql(ApprovePayoutsDoc, { input: { ids: [paid.id] } }, acme.financeToken);
       await t.gql(PayPayoutsDoc, { input: { ids: [paid.id], method: "ACH" } }, acme.financeToken);
-      await t.gql(ReverseDoc, { input: { conversionId: first.conversionId, refundId: `cb-${refuse}` , amount: "300.00" } }, integration);
+      await t.gql(ReverseDoc, { input: { conversionId: first.conversionId, refundId: `cb-${refuse}`, amount: "300.00" } }, integration);
       await payableSale(t, acme, integration, p.id, "800.00");
       const next = dataOf(await t.gql(CreatePayoutDoc, { input: { partnerId: p.id } }, acme.financeToken)).createPayout.payout!;
       expect(next.amount.amount).toBe("50.00"); // 80 − 30
@@ -222,7 +230,9 @@ describe.each(databaseTargets())("QuickBooks Online sync on %s", (target) => {
     expect(await work()).toMatchObject({ done: 1 }); // the retry finds it gone
     expect(await syncState(payoutId)).toMatchObject({ status: "CANCELLED", accountingSyncStatus: "REMOVED", accountingSyncError: null, accountingBillId });
     const deletes = qbo.requests.filter((r) => r.query.operation === "delete");
-    expect(deletes).toEqual([expect.objectContaining({ method: "POST", body: { Id: accountingBillId, SyncToken: "0" }, query: expect.objectContaining({ minorversion: MINOR_VERSION }) })]);
+    expect(deletes).toEqual([
+      expect.objectContaining({ method: "POST", body: { Id: accountingBillId, SyncToken: "0" }, query: expect.objectContaining({ minorversion: MINOR_VERSION }) }),
+    ]);
     const trail = dataOf(await t.gql(AuditDoc, { filter: { recordId: payoutId } }, acme.adminToken)).auditEntries.edges.map((e) => e.node.action);
     expect(trail).toContain("payout.accounting_bill_removed");
     expect(await work()).toMatchObject({ done: 0, retried: 0, failed: 0 });

@@ -70,7 +70,11 @@ describe.each(databaseTargets())("scheduled work on %s", (target) => {
     // Pay them out of the way (cancel), so the February runs draft again.
     for (const { program } of programs) {
       const open = dataOf(await t.gql(PayoutsDoc, {}, program.adminToken)).payouts.edges[0]!.node;
-      await t.gql(graphql(`mutation CancelScheduled($input: CancelPayoutsInput!) { cancelPayouts(input: $input) { userErrors { code } } }`), { input: { ids: [open.id], reason: "test" } }, program.adminToken);
+      await t.gql(
+        graphql(`mutation CancelScheduled($input: CancelPayoutsInput!) { cancelPayouts(input: $input) { userErrors { code } } }`),
+        { input: { ids: [open.id], reason: "test" } },
+        program.adminToken,
+      );
     }
     t.clock.set("2026-02-28T07:59:00.000Z"); // February 27th, 23:59 in Los Angeles
     await t.app.scheduler.tasks.scheduledPayouts();
@@ -112,7 +116,11 @@ describe.each(databaseTargets())("scheduled work on %s", (target) => {
     const manual = dataOf(await t.gql(RunPayoutsDoc, { input: { idempotencyKey: "scheduled-2026-04-01", payableBefore: "2026-03-25T00:00:00Z" } }, program.adminToken)).runPayouts;
     expect(manual.userErrors).toEqual([]);
     expect(manual.payouts).toHaveLength(1);
-    await t.gql(graphql(`mutation CancelManualRun($input: CancelPayoutsInput!) { cancelPayouts(input: $input) { userErrors { code } } }`), { input: { ids: [manual.payouts[0]!.id], reason: "wrong day" } }, program.adminToken);
+    await t.gql(
+      graphql(`mutation CancelManualRun($input: CancelPayoutsInput!) { cancelPayouts(input: $input) { userErrors { code } } }`),
+      { input: { ids: [manual.payouts[0]!.id], reason: "wrong day" } },
+      program.adminToken,
+    );
     t.clock.set("2026-04-01T00:00:00.000Z");
     await t.app.scheduler.tasks.scheduledPayouts();
     expect(await drafted()).toBe(2); // the schedule's own run drafted again
@@ -146,7 +154,11 @@ describe.runIf(hasPostgres)("two worker instances at once (PostgreSQL)", () => {
   });
   const billPosts = () => qbo.requests.filter((r) => r.method === "POST" && r.path.endsWith("/bill")).length;
   const syncJobs = async (payoutId: string) =>
-    (await sql.query<{ status: string; attempts: number; last_error: string | null }>(`SELECT status, attempts, last_error FROM outbox_jobs WHERE subject_id = $1`, [rawId(payoutId)])).rows;
+    (
+      await sql.query<{ status: string; attempts: number; last_error: string | null }>(`SELECT status, attempts, last_error FROM outbox_jobs WHERE subject_id = $1`, [
+        rawId(payoutId),
+      ])
+    ).rows;
 
   it("run each job once", async () => {
     a.clock.set("2026-01-20T12:00:00.000Z");
@@ -188,7 +200,10 @@ describe.runIf(hasPostgres)("two worker instances at once (PostgreSQL)", () => {
   }, 60_000);
 
   // Which instance takes a task first is a matter of timing; each must be able to do it.
-  for (const [name, runs] of [["the instance that queued it", () => a], ["another instance", () => b]] as const) {
+  for (const [name, runs] of [
+    ["the instance that queued it", () => a],
+    ["another instance", () => b],
+  ] as const) {
     it(`delivers a job through ${name}`, async () => {
       a.clock.set("2026-02-02T12:00:00.000Z");
       const program = await createProgramFixture(a, { timeZone: "UTC", minimumPayout: "1.00" });

@@ -55,8 +55,8 @@ describe.each(databaseTargets())("failed scheduled tasks on %s", (target) => {
     expect(outbox.lastError).not.toMatch(/outbox_jobs|SELECT|relation/); // no SQL or names: the log has them
     expect(outbox.lastFailedAt).not.toBeNull();
     // The tasks before and after it in the tick ran.
-    expect((await byName("releaseHolds"))).toMatchObject({ failures: 0, lastSucceededAt: expect.any(String) });
-    expect((await byName("scheduledPayouts"))).toMatchObject({ failures: 0, lastSucceededAt: expect.any(String) });
+    expect(await byName("releaseHolds")).toMatchObject({ failures: 0, lastSucceededAt: expect.any(String) });
+    expect(await byName("scheduledPayouts")).toMatchObject({ failures: 0, lastSucceededAt: expect.any(String) });
 
     // Fixed, the next run succeeds and says so at once; the count stays.
     await t.app.scheduler.runOnce({ poll: false });

@@ -273,7 +273,9 @@ export class Model {
         // What is left of the line with its corrections: the sale nets to zero.
         booked = [line, ...deps.filter((d) => counts(d.status))].reduce((s, l) => s.plus(l.amount), ZERO).negated();
       } else {
-        booked = this.share(line, sale, after).minus(this.share(line, sale, before)).negated();
+        booked = this.share(line, sale, after)
+          .minus(this.share(line, sale, before))
+          .negated();
       }
       if (booked.isZero()) continue;
       const added = this.line({

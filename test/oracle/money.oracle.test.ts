@@ -43,13 +43,49 @@ type Op =
   | { op: "providerReturn"; payout: number }
   | { op: "advance"; days: number };
 
-const KINDS = ["sale", "refund", "approve", "hold", "release", "cancel", "reinstate", "adjust", "credit", "writeOff", "draft", "approvePayout", "payPayout", "cancelPayout", "bounce", "removeLine", "send", "settle", "providerReturn", "advance"] as const;
+const KINDS = [
+  "sale",
+  "refund",
+  "approve",
+  "hold",
+  "release",
+  "cancel",
+  "reinstate",
+  "adjust",
+  "credit",
+  "writeOff",
+  "draft",
+  "approvePayout",
+  "payPayout",
+  "cancelPayout",
+  "bounce",
+  "removeLine",
+  "send",
+  "settle",
+  "providerReturn",
+  "advance",
+] as const;
 
-const saleArbitrary: fc.Arbitrary<Op> = fc.record({ op: fc.constant("sale" as const), partner: fc.nat(2), two: fc.boolean(), cents: fc.integer({ min: 1, max: 40_000 }), eur: fc.boolean(), daysAgo: fc.nat(6) });
+const saleArbitrary: fc.Arbitrary<Op> = fc.record({
+  op: fc.constant("sale" as const),
+  partner: fc.nat(2),
+  two: fc.boolean(),
+  cents: fc.integer({ min: 1, max: 40_000 }),
+  eur: fc.boolean(),
+  daysAgo: fc.nat(6),
+});
 
 const opArbitrary: fc.Arbitrary<Op> = fc.oneof(
   { weight: 5, arbitrary: saleArbitrary },
-  { weight: 3, arbitrary: fc.record({ op: fc.constant("refund" as const), sale: fc.nat(50), cents: fc.option(fc.integer({ min: 1, max: 30_000 }), { nil: null, freq: 2 }), chargeback: fc.boolean() }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      op: fc.constant("refund" as const),
+      sale: fc.nat(50),
+      cents: fc.option(fc.integer({ min: 1, max: 30_000 }), { nil: null, freq: 2 }),
+      chargeback: fc.boolean(),
+    }),
+  },
   ...(["approve", "hold", "release", "cancel", "reinstate"] as const).map((op) => ({ weight: 2, arbitrary: fc.record({ op: fc.constant(op), line: fc.nat(50) }) })),
   { weight: 2, arbitrary: fc.record({ op: fc.constant("adjust" as const), line: fc.nat(50), cents: fc.integer({ min: -3_000, max: 2_000 }).filter((c) => c !== 0) }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant("credit" as const), partner: fc.nat(2), cents: fc.integer({ min: 1, max: 5_000 }) }) },
@@ -61,7 +97,14 @@ const opArbitrary: fc.Arbitrary<Op> = fc.oneof(
   })),
   { weight: 2, arbitrary: fc.record({ op: fc.constant("removeLine" as const), payout: fc.nat(20), line: fc.nat(20) }) },
   { weight: 4, arbitrary: fc.record({ op: fc.constant("send" as const), payout: fc.nat(20), fate: fc.constantFrom("paid" as const, "paid" as const, "failed" as const) }) },
-  { weight: 3, arbitrary: fc.record({ op: fc.constant("settle" as const), payout: fc.nat(20), fate: fc.constantFrom("paid" as const, "paid" as const, "failed" as const, "unclaimed" as const) }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      op: fc.constant("settle" as const),
+      payout: fc.nat(20),
+      fate: fc.constantFrom("paid" as const, "paid" as const, "failed" as const, "unclaimed" as const),
+    }),
+  },
   { weight: 2, arbitrary: fc.record({ op: fc.constant("providerReturn" as const), payout: fc.nat(20) }) },
   { weight: 3, arbitrary: fc.record({ op: fc.constant("advance" as const), days: fc.integer({ min: 1, max: 12 }) }) },
 );
@@ -178,7 +221,9 @@ async function call<T = any>(t: TestApp, token: string, query: string, variables
 
 /** A mutation's payload: took effect when it has no userErrors (and, for bulk ones, changed what it was asked). */
 async function mutate(t: TestApp, token: string, name: string, input: Record<string, unknown>, selection: string): Promise<any> {
-  const data = await call(t, token, `mutation($input: ${name[0]!.toUpperCase()}${name.slice(1)}Input!) { ${name}(input: $input) { ${selection} userErrors { code message } } }`, { input });
+  const data = await call(t, token, `mutation($input: ${name[0]!.toUpperCase()}${name.slice(1)}Input!) { ${name}(input: $input) { ${selection} userErrors { code message } } }`, {
+    input,
+  });
   return data[name];
 }
 
@@ -214,13 +259,31 @@ async function newWorld(t: TestApp, run: number): Promise<World> {
   });
   const writer = await program.integrationToken(["CONVERSIONS_WRITE"]);
   // Stripe Connect pays the partners who have a method (issue 15): connected first, so their Stripe methods are verified.
-  const connected = await mutate(t, program.adminToken, "connectPaymentProvider", { provider: "STRIPE", environment: "SANDBOX", stripe: { secretKey: stripe.secretKey, webhookSecret: stripe.webhookSecrets[0] } }, "connection { webhookPath }");
+  const connected = await mutate(
+    t,
+    program.adminToken,
+    "connectPaymentProvider",
+    { provider: "STRIPE", environment: "SANDBOX", stripe: { secretKey: stripe.secretKey, webhookSecret: stripe.webhookSecrets[0] } },
+    "connection { webhookPath }",
+  );
   expect(connected.userErrors).toEqual([]);
   stripe.listener = `${t.url}${connected.connection.webhookPath}`;
-  const viaPayPal = await mutate(t, program.adminToken, "connectPaymentProvider", { provider: "PAYPAL", environment: "SANDBOX", paypal: { clientId: paypal.clientId, clientSecret: paypal.clientSecret, webhookId: paypal.webhookId } }, "connection { webhookPath }");
+  const viaPayPal = await mutate(
+    t,
+    program.adminToken,
+    "connectPaymentProvider",
+    { provider: "PAYPAL", environment: "SANDBOX", paypal: { clientId: paypal.clientId, clientSecret: paypal.clientSecret, webhookId: paypal.webhookId } },
+    "connection { webhookPath }",
+  );
   expect(viaPayPal.userErrors).toEqual([]);
   paypal.listener = `${t.url}${viaPayPal.connection.webhookPath}`;
-  const viaWise = await mutate(t, program.adminToken, "connectPaymentProvider", { provider: "WISE", environment: "SANDBOX", wise: { apiToken: wise.token, profileId: wise.profileId } }, "connection { webhookPath }");
+  const viaWise = await mutate(
+    t,
+    program.adminToken,
+    "connectPaymentProvider",
+    { provider: "WISE", environment: "SANDBOX", wise: { apiToken: wise.token, profileId: wise.profileId } },
+    "connection { webhookPath }",
+  );
   expect(viaWise.userErrors).toEqual([]);
   wise.listener = `${t.url}${viaWise.connection.webhookPath}`;
   const accounts: (string | null)[] = [];
@@ -236,7 +299,13 @@ async function newWorld(t: TestApp, run: number): Promise<World> {
     const partner = await createPartnerFixture(t, program, { name: `O${i}`, email: `o${i}-${run}@oracle.test` });
     partners.push(partner.id);
     if (setup.hasMethod) {
-      const added = await mutate(t, program.adminToken, "addPayoutMethod", { partnerId: partner.id, method: { type: "ACH", accountNumber: "000123456789", routingNumber: "011000015", accountType: "CHECKING", accountName: `O${i}` } }, "payoutMethod { id }");
+      const added = await mutate(
+        t,
+        program.adminToken,
+        "addPayoutMethod",
+        { partnerId: partner.id, method: { type: "ACH", accountNumber: "000123456789", routingNumber: "011000015", accountType: "CHECKING", accountName: `O${i}` } },
+        "payoutMethod { id }",
+      );
       expect(added.userErrors).toEqual([]);
       const account = setup.rail === "STRIPE" ? `acct_1Oracle${run}p${i}` : null;
       const email = setup.rail === "PAYPAL" ? `o${i}-${run}@paypal.oracle.test` : null;
@@ -254,7 +323,13 @@ async function newWorld(t: TestApp, run: number): Promise<World> {
       accounts.push(null);
       emails.push(null);
     }
-    const billing = await mutate(t, program.adminToken, "setBillingProfile", { partnerId: partner.id, profile: { entityType: "INDIVIDUAL", legalName: `O${i}`, country: "US", taxForm: "W9", taxId: "123-45-6789" } }, "billingProfile { legalName }");
+    const billing = await mutate(
+      t,
+      program.adminToken,
+      "setBillingProfile",
+      { partnerId: partner.id, profile: { entityType: "INDIVIDUAL", legalName: `O${i}`, country: "US", taxForm: "W9", taxId: "123-45-6789" } },
+      "billingProfile { legalName }",
+    );
     expect(billing.userErrors).toEqual([]);
   }
   return { program, accounts, emails, writer, partners, model: new Model(setups, Date.parse(START), run % 2 === 1), step: 0 };
@@ -271,7 +346,7 @@ async function apply(t: TestApp, w: World, op: Op): Promise<boolean> {
   // Operations aim at what they can act on (a draft to approve, a held line
   // to release) when there is one, so every kind takes effect; with nothing
   // to aim at they go to any record, and the refusal is checked too.
-  const aim = <T,>(all: T[], fits: (x: T) => boolean, index: number): T | undefined => {
+  const aim = <T>(all: T[], fits: (x: T) => boolean, index: number): T | undefined => {
     const some = all.filter(fits);
     const from = some.length > 0 ? some : all;
     return from[index % Math.max(from.length, 1)];
@@ -285,7 +360,10 @@ async function apply(t: TestApp, w: World, op: Op): Promise<boolean> {
     reinstate: (l) => l.status === "CANCELLED",
   };
   const agree = (expected: boolean, actual: boolean, detail: unknown) => {
-    expect(actual, `step ${w.step} ${JSON.stringify(op)}: the API ${actual ? "took" : "refused"} it, the model ${expected ? "takes" : "refuses"} it: ${JSON.stringify(detail)}`).toBe(expected);
+    expect(
+      actual,
+      `step ${w.step} ${JSON.stringify(op)}: the API ${actual ? "took" : "refused"} it, the model ${expected ? "takes" : "refuses"} it: ${JSON.stringify(detail)}`,
+    ).toBe(expected);
     return actual;
   };
   switch (op.op) {
@@ -308,14 +386,28 @@ async function apply(t: TestApp, w: World, op: Op): Promise<boolean> {
       );
       expect(result.userErrors).toEqual([]);
       const ids = partners.map((p) => result.conversion.commissions.find((c: { partnerId: string }) => c.partnerId === w.partners[p]).id as string);
-      model.sale(result.conversion.id, partners, dec(money(op.cents)), op.eur ? "EUR" : "USD", model.now - op.daysAgo * 86_400_000, monthOf(model.now - op.daysAgo * 86_400_000), ids);
+      model.sale(
+        result.conversion.id,
+        partners,
+        dec(money(op.cents)),
+        op.eur ? "EUR" : "USD",
+        model.now - op.daysAgo * 86_400_000,
+        monthOf(model.now - op.daysAgo * 86_400_000),
+        ids,
+      );
       return true;
     }
     case "refund": {
       if (model.sales.length === 0) return false;
       const sale = aim(model.sales, (s) => s.refunded.lessThan(s.amount), op.sale)!;
       const index = model.sales.indexOf(sale);
-      const result = await mutate(t, w.writer, "reverseConversion", { conversionId: sale.id, refundId: `refund-${w.step}`, amount: op.cents === null ? null : money(op.cents), kind: op.chargeback ? "CHARGEBACK" : "REFUND" }, "reversal { id }");
+      const result = await mutate(
+        t,
+        w.writer,
+        "reverseConversion",
+        { conversionId: sale.id, refundId: `refund-${w.step}`, amount: op.cents === null ? null : money(op.cents), kind: op.chargeback ? "CHARGEBACK" : "REFUND" },
+        "reversal { id }",
+      );
       const expected = model.refund(index, op.cents === null ? null : dec(money(op.cents)));
       return agree(expected, result.userErrors.length === 0, result.userErrors);
     }
@@ -327,7 +419,13 @@ async function apply(t: TestApp, w: World, op: Op): Promise<boolean> {
       if (saleLines.length === 0) return false;
       const line = aim(saleLines, reviewFits[op.op], op.line)!;
       const name = `${op.op}Commissions`;
-      const result = await mutate(t, admin, name, { ids: [line.id], ...(op.op === "hold" || op.op === "cancel" ? { reason: "oracle" } : {}) }, "commissions { id } skipped { code message }");
+      const result = await mutate(
+        t,
+        admin,
+        name,
+        { ids: [line.id], ...(op.op === "hold" || op.op === "cancel" ? { reason: "oracle" } : {}) },
+        "commissions { id } skipped { code message }",
+      );
       const expected = model.review(line.key, op.op);
       return agree(expected, result.commissions.length === 1, result.skipped ?? result.userErrors);
     }
@@ -380,7 +478,12 @@ async function apply(t: TestApp, w: World, op: Op): Promise<boolean> {
         took = result.payouts?.length === 1;
         detail = result.skipped ?? result.userErrors;
       }
-      const expected = { approvePayout: () => model.approvePayout(payout.key), payPayout: () => model.payPayout(payout.key), cancelPayout: () => model.cancelPayout(payout.key), bounce: () => model.bounce(payout.key) }[op.op]();
+      const expected = {
+        approvePayout: () => model.approvePayout(payout.key),
+        payPayout: () => model.payPayout(payout.key),
+        cancelPayout: () => model.cancelPayout(payout.key),
+        bounce: () => model.bounce(payout.key),
+      }[op.op]();
       return agree(expected, took, detail);
     }
     case "removeLine": {
@@ -451,13 +554,19 @@ async function apply(t: TestApp, w: World, op: Op): Promise<boolean> {
 }
 
 /** A payout's send attempts, as operators read them. */
-async function transfersOf(t: TestApp, token: string, payoutId: string): Promise<{ provider: string; status: string; providerTransferId: string | null; providerBatchId: string | null }[]> {
+async function transfersOf(
+  t: TestApp,
+  token: string,
+  payoutId: string,
+): Promise<{ provider: string; status: string; providerTransferId: string | null; providerBatchId: string | null }[]> {
   const sent = await call(t, token, `query($id: ID!) { node(id: $id) { ... on Payout { transfers { provider status providerTransferId providerBatchId } } } }`, { id: payoutId });
   return sent.node?.transfers ?? [];
 }
 
 async function statementClosing(t: TestApp, token: string, partnerId: string): Promise<string> {
-  const response = await fetch(`${t.url}/exports/statement.csv?partnerId=${encodeURIComponent(partnerId)}&from=2020-01-01&to=2035-12-31`, { headers: { authorization: `Bearer ${token}` } });
+  const response = await fetch(`${t.url}/exports/statement.csv?partnerId=${encodeURIComponent(partnerId)}&from=2020-01-01&to=2035-12-31`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
   expect(response.status).toBe(200);
   const rows = parse(await response.text(), { columns: true }) as Record<string, string>[];
   const closing = rows.at(-1)!;
@@ -471,13 +580,18 @@ const fixed = (value: Dec) => value.toFixed(2);
 async function check(t: TestApp, w: World, context: string): Promise<void> {
   const { model } = w;
   // One query for the state and the statements beside it, at once.
-  const [state, ...closings] = await Promise.all([
-    call(t, w.program.adminToken, `{ ${STATE} }`),
-    ...w.partners.map((id) => statementClosing(t, w.program.financeToken, id)),
-  ]);
+  const [state, ...closings] = await Promise.all([call(t, w.program.adminToken, `{ ${STATE} }`), ...w.partners.map((id) => statementClosing(t, w.program.financeToken, id))]);
   expect(state.commissions.pageInfo.hasNextPage).toBe(false);
   const partnerIndex = new Map(w.partners.map((id, i) => [id, i]));
-  const api = state.commissions.edges.map((e: any) => e.node) as { id: string; kind: string; status: string; amount: { amount: string }; partnerId: string; reasonCode: string | null; related: { id: string } | null }[];
+  const api = state.commissions.edges.map((e: any) => e.node) as {
+    id: string;
+    kind: string;
+    status: string;
+    amount: { amount: string };
+    partnerId: string;
+    reasonCode: string | null;
+    related: { id: string } | null;
+  }[];
   const byId = new Map(model.lines.filter((l) => l.id).map((l) => [l.id!, l]));
   // The product may book a bounce as it likes beside the rebooked money (a
   // negative line of the payment that came back): balances are checked below.
@@ -485,7 +599,9 @@ async function check(t: TestApp, w: World, context: string): Promise<void> {
   for (const line of model.unmatched()) {
     const kind = line.kind === "BOUNCE" ? "CREDIT" : line.kind;
     const related = line.related === null ? null : model.lines[line.related]!.id;
-    const index = unknown.findIndex((a) => a.kind === kind && partnerIndex.get(a.partnerId) === line.partner && (a.related?.id ?? null) === related && dec(a.amount.amount).equals(line.amount));
+    const index = unknown.findIndex(
+      (a) => a.kind === kind && partnerIndex.get(a.partnerId) === line.partner && (a.related?.id ?? null) === related && dec(a.amount.amount).equals(line.amount),
+    );
     expect(index, `${context}: the model booked ${kind} ${fixed(line.amount)} for partner ${line.partner}; the API has ${JSON.stringify(unknown)}`).toBeGreaterThanOrEqual(0);
     line.id = unknown[index]!.id;
     byId.set(line.id, line);
@@ -515,7 +631,9 @@ async function check(t: TestApp, w: World, context: string): Promise<void> {
     expect(closings[i], `${context}: partner ${i}'s statement closes at earned − paid`).toBe(fixed(model.owed(i)));
   }
   const now = model.payableNow();
-  expect(`${dec(state.payoutsOverview.payableNow.amount).toFixed(2)} / ${state.payoutsOverview.payableNowPartners}`, `${context}: payableNow`).toBe(`${fixed(now.amount)} / ${now.partners}`);
+  expect(`${dec(state.payoutsOverview.payableNow.amount).toFixed(2)} / ${state.payoutsOverview.payableNowPartners}`, `${context}: payableNow`).toBe(
+    `${fixed(now.amount)} / ${now.partners}`,
+  );
 }
 
 describe.skipIf(!hasPostgres)("money oracle (PostgreSQL, over HTTP)", () => {
@@ -527,7 +645,16 @@ describe.skipIf(!hasPostgres)("money oracle (PostgreSQL, over HTTP)", () => {
     wise = await startWiseStandIn();
     wise.balances.set("USD", "1000000000.00");
     // The hold-release task runs after each step of half the runs, as time passing would run it; never on its own timer.
-    t = await startTestApp("postgres", { env: { ACCRUE_SCHEDULER: "false", ACCRUE_MAX_QUERY_COST: "2000000", STRIPE_API_URL: stripe.url, PAYPAL_API_URL: paypal.url, WISE_API_URL: wise.url, WISE_WEBHOOK_PUBLIC_KEY: wise.webhookPublicKey } });
+    t = await startTestApp("postgres", {
+      env: {
+        ACCRUE_SCHEDULER: "false",
+        ACCRUE_MAX_QUERY_COST: "2000000",
+        STRIPE_API_URL: stripe.url,
+        PAYPAL_API_URL: paypal.url,
+        WISE_API_URL: wise.url,
+        WISE_WEBHOOK_PUBLIC_KEY: wise.webhookPublicKey,
+      },
+    });
   });
   afterAll(async () => {
     await t?.stop();
@@ -542,21 +669,32 @@ describe.skipIf(!hasPostgres)("money oracle (PostgreSQL, over HTTP)", () => {
     const seed = Number(process.env.ORACLE_SEED ?? 20261130);
     await fc.assert(
       // A few sales first, so the rest has money to move.
-      fc.asyncProperty(fc.array(saleArbitrary, { minLength: 3, maxLength: 5 }), fc.array(opArbitrary, { minLength: 15, maxLength: Number(process.env.ORACLE_STEPS ?? 30) }), async (sales, rest) => {
-        run += 1;
-        const w = await newWorld(t, run);
-        const releasesHolds = Math.floor(run / 2) % 2 === 0;
-        for (const op of [...sales, ...rest]) {
-          const took = await apply(t, w, op);
-          if (took) tookEffect[op.op] += 1;
-          if (process.env.ORACLE_DEBUG) console.info(run, w.step, took, JSON.stringify(op));
-          // Half the runs (both approval modes) never run it: time alone ends a hold (domain/payable.ts),
-          // so every figure must match the model whether the job has marked the lines or not.
-          if (releasesHolds) await t.app.scheduler.tasks.releaseHolds();
-          await check(t, w, `run ${run} step ${w.step} ${JSON.stringify(op)}`);
-        }
-      }),
-      { numRuns: Number(process.env.ORACLE_RUNS ?? 8), seed, path: process.env.ORACLE_PATH, examples: process.env.ORACLE_PATH ? [] : [TOUR, WISE_TOUR], endOnFailure: true, verbose: 1 },
+      fc.asyncProperty(
+        fc.array(saleArbitrary, { minLength: 3, maxLength: 5 }),
+        fc.array(opArbitrary, { minLength: 15, maxLength: Number(process.env.ORACLE_STEPS ?? 30) }),
+        async (sales, rest) => {
+          run += 1;
+          const w = await newWorld(t, run);
+          const releasesHolds = Math.floor(run / 2) % 2 === 0;
+          for (const op of [...sales, ...rest]) {
+            const took = await apply(t, w, op);
+            if (took) tookEffect[op.op] += 1;
+            if (process.env.ORACLE_DEBUG) console.info(run, w.step, took, JSON.stringify(op));
+            // Half the runs (both approval modes) never run it: time alone ends a hold (domain/payable.ts),
+            // so every figure must match the model whether the job has marked the lines or not.
+            if (releasesHolds) await t.app.scheduler.tasks.releaseHolds();
+            await check(t, w, `run ${run} step ${w.step} ${JSON.stringify(op)}`);
+          }
+        },
+      ),
+      {
+        numRuns: Number(process.env.ORACLE_RUNS ?? 8),
+        seed,
+        path: process.env.ORACLE_PATH,
+        examples: process.env.ORACLE_PATH ? [] : [TOUR, WISE_TOUR],
+        endOnFailure: true,
+        verbose: 1,
+      },
     );
     console.info(`money oracle (seed ${seed}): operations that took effect ${JSON.stringify(tookEffect)}`);
     if (process.env.ORACLE_PATH === undefined) {
@@ -565,4 +703,3 @@ describe.skipIf(!hasPostgres)("money oracle (PostgreSQL, over HTTP)", () => {
     }
   }, 600_000);
 });
-

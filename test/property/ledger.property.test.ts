@@ -43,13 +43,25 @@ export type Op =
   | { op: "reverse"; sale: number; cents: number | null };
 
 export const opArbitrary: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ op: fc.constant("accrue" as const), partner: fc.nat(9), cents: fc.integer({ min: 1, max: 100_000 }), daysAgo: fc.nat(40), partners: fc.integer({ min: 1, max: 2 }) }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      op: fc.constant("accrue" as const),
+      partner: fc.nat(9),
+      cents: fc.integer({ min: 1, max: 100_000 }),
+      daysAgo: fc.nat(40),
+      partners: fc.integer({ min: 1, max: 2 }),
+    }),
+  },
   ...(["approve", "hold", "release", "cancel", "reinstate"] as const).map((op) => ({ weight: 2, arbitrary: fc.record({ op: fc.constant(op), line: fc.nat(99) }) })),
   { weight: 1, arbitrary: fc.record({ op: fc.constant("adjust" as const), line: fc.nat(99), cents: fc.integer({ min: -5_000, max: 5_000 }).filter((c) => c !== 0) }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant("credit" as const), partner: fc.nat(9), cents: fc.integer({ min: 1, max: 10_000 }) }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant("reverse" as const), sale: fc.nat(99), cents: fc.option(fc.integer({ min: 1, max: 60_000 }), { nil: null }) }) },
   { weight: 3, arbitrary: fc.record({ op: fc.constant("draft" as const), partner: fc.nat(9) }) },
-  ...(["approvePayout", "payPayout", "cancelPayout"] as const).map((op) => ({ weight: op === "cancelPayout" ? 1 : 2, arbitrary: fc.record({ op: fc.constant(op), payout: fc.nat(99) }) })),
+  ...(["approvePayout", "payPayout", "cancelPayout"] as const).map((op) => ({
+    weight: op === "cancelPayout" ? 1 : 2,
+    arbitrary: fc.record({ op: fc.constant(op), payout: fc.nat(99) }),
+  })),
   { weight: 1, arbitrary: fc.record({ op: fc.constant("removeLine" as const), payout: fc.nat(99), line: fc.nat(99) }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant("advance" as const), days: fc.integer({ min: 1, max: 20 }) }) },
 );
@@ -65,14 +77,18 @@ export interface World {
 }
 
 export async function newWorld(h: ServiceHarness, run: number): Promise<World> {
-  const program = await createProgram(h.deps, { role: "platform", id: "prop" }, {
-    name: `property ${run}`,
-    currency: "USD",
-    commissionRule: { type: "PERCENTAGE", percent: "12.5" },
-    holdPeriodDays: 14,
-    // Half the worlds approve automatically, so payouts have lines to gather.
-    approvalMode: run % 2 === 0 ? "AUTOMATIC" : "MANUAL",
-  });
+  const program = await createProgram(
+    h.deps,
+    { role: "platform", id: "prop" },
+    {
+      name: `property ${run}`,
+      currency: "USD",
+      commissionRule: { type: "PERCENTAGE", percent: "12.5" },
+      holdPeriodDays: 14,
+      // Half the worlds approve automatically, so payouts have lines to gather.
+      approvalMode: run % 2 === 0 ? "AUTOMATIC" : "MANUAL",
+    },
+  );
   if (!program.ok) throw new Error(JSON.stringify(program.errors));
   const actor: Actor = { role: "admin", id: "prop-admin", programId: program.value.id };
   const partners: string[] = [];
@@ -101,7 +117,15 @@ export async function applyOp(h: ServiceHarness, world: World, op: Op, step: num
       const result = await recordConversions(
         h.deps,
         actor,
-        [{ externalId: `s-${step}`, partners: [...new Set(named)].map((id) => ({ id })), amount: money(op.cents), currency: "USD", occurredAt: new Date(h.clock.now().getTime() - op.daysAgo * 86_400_000) }],
+        [
+          {
+            externalId: `s-${step}`,
+            partners: [...new Set(named)].map((id) => ({ id })),
+            amount: money(op.cents),
+            currency: "USD",
+            occurredAt: new Date(h.clock.now().getTime() - op.daysAgo * 86_400_000),
+          },
+        ],
         () => ["input"],
       );
       if (result.ok) world.sales.push(result.value[0]!.id);
@@ -140,7 +164,9 @@ export async function applyOp(h: ServiceHarness, world: World, op: Op, step: num
       break;
     }
     case "removeLine": {
-      const drafts = await h.deps.tenant(actor.programId).payout.findMany({ where: { status: "DRAFT" }, select: { id: true, items: { where: { active: true }, select: { commissionId: true } } }, orderBy: { id: "asc" } });
+      const drafts = await h.deps
+        .tenant(actor.programId)
+        .payout.findMany({ where: { status: "DRAFT" }, select: { id: true, items: { where: { active: true }, select: { commissionId: true } } }, orderBy: { id: "asc" } });
       const draft = drafts[op.payout % Math.max(drafts.length, 1)];
       if (!draft || draft.items.length === 0) return;
       await removePayoutLines(h.deps, actor, { payoutId: draft.id, commissionIds: [draft.items[op.line % draft.items.length]!.commissionId] });
@@ -179,9 +205,10 @@ export async function checkInvariants(h: ServiceHarness, world: World, before: S
   );
   for (const row of await db.balance.findMany()) {
     const sums = moved.find((m) => m.partner_id === row.partnerId) ?? { pending: "0", payable: "0", in_payouts: "0", paid: "0" };
-    expect([sums.pending, sums.payable, sums.in_payouts, sums.paid].map((v) => dec(v).toFixed(4)), `movements of ${row.partnerId}`).toEqual(
-      [row.pending, row.payable, row.inPayouts, row.paid].map((v) => dec(v).toFixed(4)),
-    );
+    expect(
+      [sums.pending, sums.payable, sums.in_payouts, sums.paid].map((v) => dec(v).toFixed(4)),
+      `movements of ${row.partnerId}`,
+    ).toEqual([row.pending, row.payable, row.inPayouts, row.paid].map((v) => dec(v).toFixed(4)));
   }
 
   const lines = await db.commission.findMany({ select: { id: true, amount: true, kind: true, status: true, relatedId: true, conversionId: true, currency: true } });
@@ -197,14 +224,20 @@ export async function checkInvariants(h: ServiceHarness, world: World, before: S
         expect(dec(conversion.reversedAmount).equals(dec(conversion.amount))).toBe(true);
         // Its earlier shares (a clawback left by a cancelled payout included) went
         // with it: none still stands to take the reversed amount away twice.
-        expect(shares.filter((s) => s.status !== "REVERSED").map((s) => [s.kind, s.status]), `sale ${conversion.id} line ${line.id}`).toEqual([]);
+        expect(
+          shares.filter((s) => s.status !== "REVERSED").map((s) => [s.kind, s.status]),
+          `sale ${conversion.id} line ${line.id}`,
+        ).toEqual([]);
         continue;
       }
       // A share counts exactly while its line does: the sale nets to what its
       // refunds leave while the line counts, and to nothing once it is cancelled.
       const counting = (status: string) => status !== "CANCELLED" && status !== "REVERSED";
       const outOfStep = shares.filter((s) => counting(s.status) !== counting(line.status));
-      expect(outOfStep.map((s) => [s.kind, s.status]), `sale ${conversion.id} line ${line.id} ${line.status}`).toEqual([]);
+      expect(
+        outOfStep.map((s) => [s.kind, s.status]),
+        `sale ${conversion.id} line ${line.id} ${line.status}`,
+      ).toEqual([]);
       // A full refund of a line whose adjustment was paid books the adjustment
       // back too (the sale nets to zero with it): the money oracle checks that
       // case against its model; here the shares alone are checked otherwise.

@@ -174,9 +174,8 @@ describe.each(databaseTargets())("live feed on %s", (target) => {
     try {
       const program = await createProgramFixture(quick, { currency: "USD", commissionRule: { type: "PERCENTAGE", percent: "10" } });
       const p = await createPartnerFixture(quick, program);
-      const issued = dataOf(
-        await quick.gql(IssueIntegrationTokenDoc, { input: { name: "watcher", scopes: ["COMMISSIONS_READ", "CONVERSIONS_WRITE"] } }, program.adminToken),
-      ).issueIntegrationToken.issued!;
+      const issued = dataOf(await quick.gql(IssueIntegrationTokenDoc, { input: { name: "watcher", scopes: ["COMMISSIONS_READ", "CONVERSIONS_WRITE"] } }, program.adminToken))
+        .issueIntegrationToken.issued!;
       let closedWith: number | undefined;
       const client = feedClient(quick.url, issued.token, { onClose: (code) => (closedWith = code) });
       const feed = subscribe(client, PartnerFeedDoc, { partnerId: p.id });
@@ -248,7 +247,11 @@ describe.each(databaseTargets())("live feed on %s", (target) => {
     };
     await refused(theirCursor, "after is a cursor of another program's feed");
     const mine = subscribe(client, ProgramFeedDoc, {});
-    const cursor = JSON.parse(Buffer.from(await mine.started, "base64url").toString().slice("program:3:".length)) as { g: string; w: string; p: Record<string, string> };
+    const cursor = JSON.parse(
+      Buffer.from(await mine.started, "base64url")
+        .toString()
+        .slice("program:3:".length),
+    ) as { g: string; w: string; p: Record<string, string> };
     const forged = (c: typeof cursor) => Buffer.from(`program:3:${JSON.stringify(c)}`).toString("base64url");
     await refused(forged({ ...cursor, p: { [p.rawId]: "0" } }), "after names a partner the program does not have, or an event past a partner's last");
     await refused(forged({ ...cursor, w: "999999999999" }), "after names a point past the program's last event");
@@ -391,7 +394,15 @@ describe.each(databaseTargets())("live feed on %s", (target) => {
       await new Promise((resolve) => slow.once("open", resolve));
       slow.send(JSON.stringify({ type: "connection_init", payload: { authorization: `Bearer ${p.token}` } }));
       await new Promise((resolve) => slow.once("message", resolve));
-      slow.send(JSON.stringify({ id: "1", type: "subscribe", payload: { query: "subscription { partnerEvents { type sequence cursor commission { id kind status amount { amount currency } payableAt } fellBehind { reason dropped } } }" } }));
+      slow.send(
+        JSON.stringify({
+          id: "1",
+          type: "subscribe",
+          payload: {
+            query: "subscription { partnerEvents { type sequence cursor commission { id kind status amount { amount currency } payableAt } fellBehind { reason dropped } } }",
+          },
+        }),
+      );
       await new Promise<void>((resolve) => slow.on("message", (data) => data.toString().includes('"STARTED"') && resolve()));
       (slow as unknown as { _socket: { pause(): void; resume(): void } })._socket.pause();
 
@@ -412,7 +423,18 @@ describe.each(databaseTargets())("live feed on %s", (target) => {
             partnerSequence: String(total + i + 1),
             type: "commission.changed",
             entityId: p.rawId,
-            payload: { id: p.rawId, partnerId: p.rawId, kind: "CREDIT", status: "APPROVED", amount: "1.00", currency: "USD", conversionId: null, relatedId: null, payableAt: new Date().toISOString(), matured: true },
+            payload: {
+              id: p.rawId,
+              partnerId: p.rawId,
+              kind: "CREDIT",
+              status: "APPROVED",
+              amount: "1.00",
+              currency: "USD",
+              conversionId: null,
+              relatedId: null,
+              payableAt: new Date().toISOString(),
+              matured: true,
+            },
             createdAt: new Date().toISOString(),
             xid: "1",
           })),

@@ -124,7 +124,11 @@ describe.each(databaseTargets())("program feed cursor on %s", (target) => {
   });
 
   async function setup(partners = 3) {
-    const program = await createProgram(h.deps, { role: "platform", id: "t" }, { name: "feed", currency: "USD", commissionRule: { type: "PERCENTAGE", percent: "10" }, holdPeriodDays: 0, approvalMode: "AUTOMATIC" });
+    const program = await createProgram(
+      h.deps,
+      { role: "platform", id: "t" },
+      { name: "feed", currency: "USD", commissionRule: { type: "PERCENTAGE", percent: "10" }, holdPeriodDays: 0, approvalMode: "AUTOMATIC" },
+    );
     if (!program.ok) throw new Error(JSON.stringify(program.errors));
     const actor: Actor = { role: "admin", id: "a", programId: program.value.id };
     const ids: string[] = [];
@@ -151,7 +155,10 @@ describe.each(databaseTargets())("program feed cursor on %s", (target) => {
       /** A cursor of this program's feed. */
       cursor: (w: bigint | number | string, p: Record<string, string> = {}): ProgramCursor => ({ g: actor.programId, w: w.toString(), p }),
       feed: (after: ProgramCursor | null, options: { queueSize?: number; reconcileMs?: number } = {}) =>
-        new Reader(programFeed({ bus: realtime.bus, db, programId: actor.programId, after, queueSize: options.queueSize ?? 100, reconcileMs: options.reconcileMs ?? PERIOD }), markers),
+        new Reader(
+          programFeed({ bus: realtime.bus, db, programId: actor.programId, after, queueSize: options.queueSize ?? 100, reconcileMs: options.reconcileMs ?? PERIOD }),
+          markers,
+        ),
       credit,
       /** Reads each feed up to a marker committed now: what it delivers before the marker is all it delivers of what came before. */
       settle: async (readers: Reader[]) => {
@@ -173,7 +180,9 @@ describe.each(databaseTargets())("program feed cursor on %s", (target) => {
       /** An event row with a chosen transaction id, as a transaction holding the partner's lock writes it. */
       craft: async (partnerId: string, xid: bigint) => {
         await h.db.sql.transaction(async (sql) => {
-          const [row] = await sql.query<{ seq: string }>("UPDATE balances SET event_sequence = event_sequence + 1 WHERE partner_id = $1 RETURNING event_sequence::text AS seq", [partnerId]);
+          const [row] = await sql.query<{ seq: string }>("UPDATE balances SET event_sequence = event_sequence + 1 WHERE partner_id = $1 RETURNING event_sequence::text AS seq", [
+            partnerId,
+          ]);
           await sql.query(
             "INSERT INTO events (program_id, partner_id, partner_sequence, type, entity_id, payload, xid) VALUES ($1, $2, $3, 'balance.changed', $2, '{}', $4::text::xid8)",
             [actor.programId, partnerId, row!.seq, xid.toString()],
@@ -394,7 +403,12 @@ describe.each(databaseTargets())("program feed cursor on %s", (target) => {
     await s.credit(w); // and live ones still come
     await feed.until(count(4));
     await feed.close();
-    expect(delivered(feed)).toEqual(new Map([[y, ["1", "2"]], [w, ["1", "2"]]]));
+    expect(delivered(feed)).toEqual(
+      new Map([
+        [y, ["1", "2"]],
+        [w, ["1", "2"]],
+      ]),
+    );
   });
 
   it("delivers events whose publish was lost within a period: partner feed, through the shared watch and on its own", async () => {
@@ -447,97 +461,119 @@ describe.each(databaseTargets())("program feed cursor on %s", (target) => {
   });
 
   // Real concurrent transactions need PostgreSQL (PGlite has one connection); defined, not skipped, on PGlite.
-  if (target === "postgres") describe("with real concurrent transactions", () => {
-    it("replays in sequence order when a transaction took its id before waiting for the partner's lock", async () => {
-      const s = await setup(2);
-      const [w, x] = s.partners as [string, string];
-      const w0 = await xmin();
-      const now = () => new Date(h.clock.now().getTime() - 1000);
-      let release!: () => void;
-      let locked!: () => void;
-      const isLocked = new Promise<void>((resolve) => (locked = resolve));
-      const holder = h.db.sql.transaction(async (sql) => {
-        await sql.query("SELECT 1 FROM balances WHERE partner_id = $1 FOR UPDATE", [w]);
-        locked();
-        await new Promise<void>((resolve) => (release = resolve));
+  if (target === "postgres")
+    describe("with real concurrent transactions", () => {
+      it("replays in sequence order when a transaction took its id before waiting for the partner's lock", async () => {
+        const s = await setup(2);
+        const [w, x] = s.partners as [string, string];
+        const w0 = await xmin();
+        const now = () => new Date(h.clock.now().getTime() - 1000);
+        let release!: () => void;
+        let locked!: () => void;
+        const isLocked = new Promise<void>((resolve) => (locked = resolve));
+        const holder = h.db.sql.transaction(async (sql) => {
+          await sql.query("SELECT 1 FROM balances WHERE partner_id = $1 FOR UPDATE", [w]);
+          locked();
+          await new Promise<void>((resolve) => (release = resolve));
+        });
+        await isLocked;
+        // A: a sale for W and X takes its transaction id, then waits for W's lock.
+        const a = recordConversions(h.deps, s.actor, [{ externalId: "A1", partners: [{ id: w }, { id: x }], amount: "100.00", currency: "USD", occurredAt: now() }], () => [
+          "input",
+        ]);
+        await sleep(500);
+        // B: a sale for X alone: a later transaction id, X's first sequences.
+        const b = await recordConversions(h.deps, s.actor, [{ externalId: "B1", partners: [{ id: x }], amount: "50.00", currency: "USD", occurredAt: now() }], () => ["input"]);
+        expect(b.ok).toBe(true);
+        release();
+        await holder;
+        expect((await a).ok).toBe(true);
+        const rows = await h.db.sql.query<{ seq: string; xid: string }>(
+          "SELECT partner_sequence::text AS seq, xid::text FROM events WHERE partner_id = $1 ORDER BY partner_sequence",
+          [x],
+        );
+        expect(BigInt(rows[0]!.xid)).toBeGreaterThan(BigInt(rows.at(-1)!.xid)); // the orders differ
+        const feed = s.feed(s.cursor(w0));
+        await feed.until(count(6));
+        await s.settle([feed]);
+        await feed.close();
+        expect(delivered(feed)).toEqual(
+          new Map([
+            [w, ["1", "2"]],
+            [x, ["1", "2", "3", "4"]],
+          ]),
+        );
       });
-      await isLocked;
-      // A: a sale for W and X takes its transaction id, then waits for W's lock.
-      const a = recordConversions(h.deps, s.actor, [{ externalId: "A1", partners: [{ id: w }, { id: x }], amount: "100.00", currency: "USD", occurredAt: now() }], () => ["input"]);
-      await sleep(500);
-      // B: a sale for X alone: a later transaction id, X's first sequences.
-      const b = await recordConversions(h.deps, s.actor, [{ externalId: "B1", partners: [{ id: x }], amount: "50.00", currency: "USD", occurredAt: now() }], () => ["input"]);
-      expect(b.ok).toBe(true);
-      release();
-      await holder;
-      expect((await a).ok).toBe(true);
-      const rows = await h.db.sql.query<{ seq: string; xid: string }>("SELECT partner_sequence::text AS seq, xid::text FROM events WHERE partner_id = $1 ORDER BY partner_sequence", [x]);
-      expect(BigInt(rows[0]!.xid)).toBeGreaterThan(BigInt(rows.at(-1)!.xid)); // the orders differ
-      const feed = s.feed(s.cursor(w0));
-      await feed.until(count(6));
-      await s.settle([feed]);
-      await feed.close();
-      expect(delivered(feed)).toEqual(new Map([[w, ["1", "2"]], [x, ["1", "2", "3", "4"]]]));
-    });
 
-    it("replays what committed above a transaction still running, and a later cursor neither skips nor repeats it", async () => {
-      const s = await setup(2);
-      const [w, y] = s.partners as [string, string];
-      const w0 = await xmin();
-      let release!: () => void;
-      let started!: () => void;
-      const isStarted = new Promise<void>((resolve) => (started = resolve));
-      const long = h.db.sql.transaction(async (sql) => {
-        await sql.query("SELECT pg_current_xact_id()");
-        started();
-        await new Promise<void>((resolve) => (release = resolve));
+      it("replays what committed above a transaction still running, and a later cursor neither skips nor repeats it", async () => {
+        const s = await setup(2);
+        const [w, y] = s.partners as [string, string];
+        const w0 = await xmin();
+        let release!: () => void;
+        let started!: () => void;
+        const isStarted = new Promise<void>((resolve) => (started = resolve));
+        const long = h.db.sql.transaction(async (sql) => {
+          await sql.query("SELECT pg_current_xact_id()");
+          started();
+          await new Promise<void>((resolve) => (release = resolve));
+        });
+        await isStarted;
+        await s.credit(y); // commits above the running transaction, before the subscription
+        const feed = s.feed(s.cursor(w0));
+        await feed.until(count(2));
+        release();
+        await long;
+        await sleep(3 * PERIOD);
+        await s.credit(w);
+        await feed.until(count(4));
+        await s.settle([feed]);
+        await feed.close();
+        expect(delivered(feed)).toEqual(
+          new Map([
+            [y, ["1", "2"]],
+            [w, ["1", "2"]],
+          ]),
+        );
+        const again = s.feed(cursorOf(feed));
+        await s.settle([again]);
+        expect(show(again.eventItems)).toBe("");
+        await again.close();
       });
-      await isStarted;
-      await s.credit(y); // commits above the running transaction, before the subscription
-      const feed = s.feed(s.cursor(w0));
-      await feed.until(count(2));
-      release();
-      await long;
-      await sleep(3 * PERIOD);
-      await s.credit(w);
-      await feed.until(count(4));
-      await s.settle([feed]);
-      await feed.close();
-      expect(delivered(feed)).toEqual(new Map([[y, ["1", "2"]], [w, ["1", "2"]]]));
-      const again = s.feed(cursorOf(feed));
-      await s.settle([again]);
-      expect(show(again.eventItems)).toBe("");
-      await again.close();
-    });
 
-    it("resumes later without repeating what it delivered above a transaction that was running", async () => {
-      const s = await setup(2);
-      const [w, x] = s.partners as [string, string];
-      let release!: () => void;
-      let written!: () => void;
-      const isWritten = new Promise<void>((resolve) => (written = resolve));
-      // A transaction of W's that started first and commits late (its event is never published).
-      const late = h.db.sql.transaction(async (sql) => {
-        const [row] = await sql.query<{ seq: string }>("UPDATE balances SET event_sequence = event_sequence + 1 WHERE partner_id = $1 RETURNING event_sequence::text AS seq", [w]);
-        await sql.query("INSERT INTO events (program_id, partner_id, partner_sequence, type, entity_id, payload) VALUES ($1, $2, $3, 'balance.changed', $2, '{}')", [s.programId, w, row!.seq]);
-        written();
-        await new Promise<void>((resolve) => (release = resolve));
+      it("resumes later without repeating what it delivered above a transaction that was running", async () => {
+        const s = await setup(2);
+        const [w, x] = s.partners as [string, string];
+        let release!: () => void;
+        let written!: () => void;
+        const isWritten = new Promise<void>((resolve) => (written = resolve));
+        // A transaction of W's that started first and commits late (its event is never published).
+        const late = h.db.sql.transaction(async (sql) => {
+          const [row] = await sql.query<{ seq: string }>("UPDATE balances SET event_sequence = event_sequence + 1 WHERE partner_id = $1 RETURNING event_sequence::text AS seq", [
+            w,
+          ]);
+          await sql.query("INSERT INTO events (program_id, partner_id, partner_sequence, type, entity_id, payload) VALUES ($1, $2, $3, 'balance.changed', $2, '{}')", [
+            s.programId,
+            w,
+            row!.seq,
+          ]);
+          written();
+          await new Promise<void>((resolve) => (release = resolve));
+        });
+        await isWritten;
+        const feed = s.feed(null);
+        await feed.started();
+        await s.credit(x);
+        await feed.until(count(2));
+        await s.settle([feed]);
+        await feed.close();
+        release();
+        await late;
+        await sleep(5 * PERIOD); // the client comes back many periods later
+        const again = s.feed(cursorOf(feed));
+        await s.settle([again]);
+        await again.close();
+        expect(delivered(feed)).toEqual(new Map([[x, ["1", "2"]]]));
+        expect(delivered(again)).toEqual(new Map([[w, ["1"]]]));
       });
-      await isWritten;
-      const feed = s.feed(null);
-      await feed.started();
-      await s.credit(x);
-      await feed.until(count(2));
-      await s.settle([feed]);
-      await feed.close();
-      release();
-      await late;
-      await sleep(5 * PERIOD); // the client comes back many periods later
-      const again = s.feed(cursorOf(feed));
-      await s.settle([again]);
-      await again.close();
-      expect(delivered(feed)).toEqual(new Map([[x, ["1", "2"]]]));
-      expect(delivered(again)).toEqual(new Map([[w, ["1"]]]));
     });
-  });
 });

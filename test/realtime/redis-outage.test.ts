@@ -76,7 +76,11 @@ describe.runIf(hasPostgres)("Redis going away (two server processes, PostgreSQL,
 
     const times = { secret: SECRET, issuer: "accrue", audience: "accrue", expiresAt: new Date(Date.now() + 3_600_000) };
     const platform = await signToken({ role: "platform", subject: "t" }, times);
-    const program = await call(a.url, platform, 'mutation { createProgram(input: { name: "Outage", currency: "USD", commissionRule: { type: FLAT, amount: "1.00" } }) { program { id } } }');
+    const program = await call(
+      a.url,
+      platform,
+      'mutation { createProgram(input: { name: "Outage", currency: "USD", commissionRule: { type: FLAT, amount: "1.00" } }) { program { id } } }',
+    );
     const programId = Buffer.from(program.body.data.createProgram.program.id, "base64").toString().split(":")[1]!;
     const admin = await signToken({ role: "admin", subject: "t", programId }, times);
     const partner = await call(a.url, admin, 'mutation { createPartner(input: { name: "P" }) { partner { id } } }');
@@ -127,7 +131,8 @@ describe.runIf(hasPostgres)("Redis going away (two server processes, PostgreSQL,
     const until = async (check: () => boolean, ms: number, what: string) => {
       const deadline = Date.now() + ms;
       while (!check()) {
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: B ${onB.sequences.join(",")} / ${onB.notices.join(",")}; A ${onA.sequences.join(",")} / ${onA.notices.join(",")}`);
+        if (Date.now() > deadline)
+          throw new Error(`timed out waiting for ${what}: B ${onB.sequences.join(",")} / ${onB.notices.join(",")}; A ${onA.sequences.join(",")} / ${onA.notices.join(",")}`);
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
     };

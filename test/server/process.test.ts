@@ -80,7 +80,7 @@ describe("the server as a process (npm start)", () => {
     );
     // Signal once the server has started on all ten: the embedded database works
     // through them one at a time, so most are still running when it comes.
-    const started = () => server.output().split("Processing GraphQL Parameters\"").length - 1;
+    const started = () => server.output().split('Processing GraphQL Parameters"').length - 1;
     while (started() < 10) await new Promise((resolve) => setTimeout(resolve, 1));
     const code = server.stop("SIGTERM");
     const results = await Promise.all(inFlight);

@@ -25,13 +25,17 @@ interface World {
 /** A program approving automatically (12.5 %, 14-day hold) with three partners who can be paid. */
 async function newWorld(h: ServiceHarness, name: string): Promise<World> {
   const program = ok(
-    await createProgram(h.deps, { role: "platform", id: "ledger-test" }, {
-      name,
-      currency: "USD",
-      commissionRule: { type: "PERCENTAGE", percent: "12.5" },
-      holdPeriodDays: 14,
-      approvalMode: "AUTOMATIC",
-    }),
+    await createProgram(
+      h.deps,
+      { role: "platform", id: "ledger-test" },
+      {
+        name,
+        currency: "USD",
+        commissionRule: { type: "PERCENTAGE", percent: "12.5" },
+        holdPeriodDays: 14,
+        approvalMode: "AUTOMATIC",
+      },
+    ),
   );
   const actor: Actor = { role: "admin", id: "ledger-admin", programId: program.id };
   const partners: string[] = [];
@@ -215,7 +219,14 @@ describe.each(databaseTargets())("balance_movements is append-only (%s)", (targe
   beforeAll(async () => {
     h = await startServiceHarness(target);
     const world = await newWorld(h, "append-only");
-    ok(await recordConversions(h.deps, world.actor, [{ externalId: "s", partners: [{ id: world.partners[0]! }], amount: "10.00", currency: "USD", occurredAt: h.clock.now() }], () => ["input"]));
+    ok(
+      await recordConversions(
+        h.deps,
+        world.actor,
+        [{ externalId: "s", partners: [{ id: world.partners[0]! }], amount: "10.00", currency: "USD", occurredAt: h.clock.now() }],
+        () => ["input"],
+      ),
+    );
   }, 300_000);
   afterAll(() => h?.close());
 

@@ -34,7 +34,12 @@ export function launchChromium(): Promise<Browser> {
 function newest(path: string): number {
   const stat = statSync(path);
   if (!stat.isDirectory()) return stat.mtimeMs;
-  return Math.max(0, ...readdirSync(path).filter((name) => name !== "gql").map((name) => newest(join(path, name))));
+  return Math.max(
+    0,
+    ...readdirSync(path)
+      .filter((name) => name !== "gql")
+      .map((name) => newest(join(path, name))),
+  );
 }
 
 /** Builds the pages when web/dist is missing or older than their sources (npm install builds them too). */

@@ -117,7 +117,11 @@ describe.skipIf(!hasChromium)("the portal and the dashboard in Chromium", () => 
     browser = await launchChromium();
 
     const platform = await sign({ role: "platform", subject: "platform@web.test" });
-    const program = await gql(CreateProgram, { input: { name: "Acme Outdoor", currency: "USD", commissionRule: { type: "PERCENTAGE", percent: "10" }, holdPeriodDays: 0 } }, platform);
+    const program = await gql(
+      CreateProgram,
+      { input: { name: "Acme Outdoor", currency: "USD", commissionRule: { type: "PERCENTAGE", percent: "10" }, holdPeriodDays: 0 } },
+      platform,
+    );
     const programId = Buffer.from(program.data!.createProgram.program!.id, "base64").toString().split(":")[1]!;
     admin = await sign({ role: "admin", subject: "admin@web.test", programId });
     const partner = async (name: string) => {
@@ -130,8 +134,13 @@ describe.skipIf(!hasChromium)("the portal and the dashboard in Chromium", () => 
     beta = await partner("Beta");
     expect((await gql(AddMethod, { input: { partnerId: alpha.id, method: { type: "PAYPAL", email: "alpha@pay.example" } } }, admin)).data?.addPayoutMethod.userErrors).toEqual([]);
     expect(
-      (await gql(SetBilling, { input: { partnerId: alpha.id, profile: { entityType: "INDIVIDUAL", legalName: "Alpha Person", country: "US", taxForm: "W9", taxId: "123-45-6789" } } }, admin)).data
-        ?.setBillingProfile.userErrors,
+      (
+        await gql(
+          SetBilling,
+          { input: { partnerId: alpha.id, profile: { entityType: "INDIVIDUAL", legalName: "Alpha Person", country: "US", taxForm: "W9", taxId: "123-45-6789" } } },
+          admin,
+        )
+      ).data?.setBillingProfile.userErrors,
     ).toEqual([]);
   }, 120_000);
 
@@ -281,7 +290,9 @@ describe.skipIf(!hasChromium)("the portal and the dashboard in Chromium", () => 
       await page.getByRole("heading", { level: 2 }).first().waitFor();
       await page.evaluate(axe);
       const violations = await page.evaluate(async () => {
-        const result = await (window as unknown as { axe: { run(context: unknown, options: unknown): Promise<{ violations: { id: string; nodes: { target: string[] }[] }[] }> } }).axe.run(document, {
+        const result = await (
+          window as unknown as { axe: { run(context: unknown, options: unknown): Promise<{ violations: { id: string; nodes: { target: string[] }[] }[] }> } }
+        ).axe.run(document, {
           runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] },
         });
         return result.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
@@ -293,10 +304,23 @@ describe.skipIf(!hasChromium)("the portal and the dashboard in Chromium", () => 
       const reached = new Set<string>();
       for (let i = 0; i < 60; i += 1) {
         await page.keyboard.press("Tab");
-        reached.add(await page.evaluate(() => (document.activeElement?.textContent || document.activeElement?.getAttribute("aria-label") || (document.activeElement as HTMLInputElement | null)?.labels?.[0]?.textContent || "").trim()));
+        reached.add(
+          await page.evaluate(() =>
+            (
+              document.activeElement?.textContent ||
+              document.activeElement?.getAttribute("aria-label") ||
+              (document.activeElement as HTMLInputElement | null)?.labels?.[0]?.textContent ||
+              ""
+            ).trim(),
+          ),
+        );
       }
       const wanted = name === "portal-phone" ? ["Download CSV", "Next page"] : ["Run payouts", "Approve selected"];
-      for (const label of wanted) expect([...reached].some((text) => text.includes(label)), `${name}: Tab reaches ${label}`).toBe(true);
+      for (const label of wanted)
+        expect(
+          [...reached].some((text) => text.includes(label)),
+          `${name}: Tab reaches ${label}`,
+        ).toBe(true);
       await shot(page, name);
       await page.context().close();
     }
@@ -311,7 +335,11 @@ describe.skipIf(!hasChromium)("the portal and the dashboard in Chromium", () => 
     /** A sale for a partner of this program; returns the conversion and its line. */
     async function sell(partnerId: string, amount: string): Promise<{ conversion: string; line: string }> {
       sale += 1;
-      const result = await gql(RecordFor, { input: { externalId: `beacon-${sale}`, partners: [{ id: partnerId }], amount, currency: "USD", occurredAt: new Date().toISOString() } }, beaconAdmin);
+      const result = await gql(
+        RecordFor,
+        { input: { externalId: `beacon-${sale}`, partners: [{ id: partnerId }], amount, currency: "USD", occurredAt: new Date().toISOString() } },
+        beaconAdmin,
+      );
       const conversion = result.data?.recordConversion.conversion;
       if (!conversion?.commissions[0]) throw new Error(JSON.stringify(result));
       return { conversion: conversion.id, line: conversion.commissions[0].id };
@@ -321,7 +349,16 @@ describe.skipIf(!hasChromium)("the portal and the dashboard in Chromium", () => 
       const platform = await sign({ role: "platform", subject: "platform@web.test" });
       const program = await gql(
         CreateProgram,
-        { input: { name: "Beacon Gear", currency: "USD", commissionRule: { type: "PERCENTAGE", percent: "10" }, holdPeriodDays: 0, allowPayoutRequests: true, minimumPayout: "1.00" } },
+        {
+          input: {
+            name: "Beacon Gear",
+            currency: "USD",
+            commissionRule: { type: "PERCENTAGE", percent: "10" },
+            holdPeriodDays: 0,
+            allowPayoutRequests: true,
+            minimumPayout: "1.00",
+          },
+        },
         platform,
       );
       const programId = Buffer.from(program.data!.createProgram.program!.id, "base64").toString().split(":")[1]!;
@@ -371,7 +408,11 @@ describe.skipIf(!hasChromium)("the portal and the dashboard in Chromium", () => 
       await list.getByRole("button", { name: /Make default.*gamma@pay\.example/ }).click();
       await status.filter({ hasText: "Default changed." }).waitFor();
       await list.getByRole("listitem").filter({ hasText: "gamma@pay.example" }).filter({ hasText: "default" }).waitFor();
-      await list.getByRole("listitem").filter({ hasText: "6789" }).getByRole("button", { name: /Remove/ }).click();
+      await list
+        .getByRole("listitem")
+        .filter({ hasText: "6789" })
+        .getByRole("button", { name: /Remove/ })
+        .click();
       await status.filter({ hasText: "Payout method removed." }).waitFor();
       await expect.poll(() => list.getByRole("listitem").count()).toBe(1);
       expect(await methodsNow()).toEqual([{ type: "PAYPAL", accountType: null, isDefault: true }]);

@@ -31,9 +31,7 @@ export interface PageWindow {
 function tenancy(ctx: Context): Prisma.Sql {
   const programId = ctx.actor?.programId ?? NO_PROGRAM;
   const partnerId = ctx.actor?.partnerId;
-  return partnerId
-    ? Prisma.sql`c.program_id = ${programId}::uuid AND c.partner_id = ${partnerId}::uuid`
-    : Prisma.sql`c.program_id = ${programId}::uuid`;
+  return partnerId ? Prisma.sql`c.program_id = ${programId}::uuid AND c.partner_id = ${partnerId}::uuid` : Prisma.sql`c.program_id = ${programId}::uuid`;
 }
 
 type Selection = Record<string, unknown>;
@@ -180,12 +178,7 @@ function loadersOf(ctx: Context): Loaders {
 const filterKey = (filter: CommissionListFilter | null | undefined) => JSON.stringify(filter ?? null);
 
 /** The page of `partnerId`'s lines in `window`, newest first, each loaded with `query`'s selection. */
-export function loadPartnerLines(
-  ctx: Context,
-  partnerId: string,
-  filter: CommissionListFilter | null | undefined,
-  query: PageWindow & Selection,
-): Promise<unknown[]> {
+export function loadPartnerLines(ctx: Context, partnerId: string, filter: CommissionListFilter | null | undefined, query: PageWindow & Selection): Promise<unknown[]> {
   const { take, skip, cursor, ...selection } = query;
   const key = filterKey(filter);
   const pages = loadersOf(ctx).pages;

@@ -68,7 +68,8 @@ function quickbooksOf(deps: ServiceDeps) {
 }
 
 defineMutation("connectQuickBooks", {
-  description: "Starts connecting QuickBooks Online (admin): returns Intuit's authorization URL. Bills are booked to the expense account; bill payments come from the bank account.",
+  description:
+    "Starts connecting QuickBooks Online (admin): returns Intuit's authorization URL. Bills are booked to the expense account; bill payments come from the bank account.",
   authScopes: { role: ["admin"] },
   input: (t) => ({ expenseAccountId: t.string({ required: true }), bankAccountId: t.string() }),
   result: { field: "authorization", type: AuthorizeRef },
@@ -79,8 +80,15 @@ defineMutation("disconnectQuickBooks", {
   description: "Disconnects QuickBooks (admin): revokes and forgets the tokens.",
   authScopes: { role: ["admin"] },
   input: (t) => ({ confirm: t.boolean({ required: true }) }),
-  fields: (t) => ({ connection: t.prismaField({ type: "AccountingConnection", nullable: true, resolve: (query, _p, _a, ctx) => ctx.db.accountingConnection.findUnique({ ...query, where: { programId: actorOf(ctx).programId } }) }) }),
-  resolve: async (input, ctx) => (input.confirm ? disconnectQuickBooks(ctx.deps, quickbooksOf(ctx.deps), actorOf(ctx)) : failed(userError("INVALID_INPUT", "confirm must be true", ["input", "confirm"]))),
+  fields: (t) => ({
+    connection: t.prismaField({
+      type: "AccountingConnection",
+      nullable: true,
+      resolve: (query, _p, _a, ctx) => ctx.db.accountingConnection.findUnique({ ...query, where: { programId: actorOf(ctx).programId } }),
+    }),
+  }),
+  resolve: async (input, ctx) =>
+    input.confirm ? disconnectQuickBooks(ctx.deps, quickbooksOf(ctx.deps), actorOf(ctx)) : failed(userError("INVALID_INPUT", "confirm must be true", ["input", "confirm"])),
 });
 
 defineMutation("mapPartnerToVendor", {
@@ -91,7 +99,8 @@ defineMutation("mapPartnerToVendor", {
     partner: t.prismaField({
       type: "Partner",
       nullable: true,
-      resolve: (query, payload, _a, ctx) => ((payload.result as { id: string } | null) ? ctx.db.partner.findUnique({ ...query, where: { id: (payload.result as { id: string }).id } }) : null),
+      resolve: (query, payload, _a, ctx) =>
+        (payload.result as { id: string } | null) ? ctx.db.partner.findUnique({ ...query, where: { id: (payload.result as { id: string }).id } }) : null,
     }),
   }),
   resolve: (input, ctx) => mapPartnerToVendor(ctx.deps, actorOf(ctx), { partnerId: input.partnerId.id, vendorId: input.vendorId }),
@@ -118,4 +127,3 @@ function syncMutation(name: string, description: string, required: boolean) {
 
 syncMutation("syncPayoutsToAccounting", "Queues approved and paid payouts not yet in QuickBooks (all of them when no ids are given).", false);
 syncMutation("retryAccountingSync", "Retries the accounting sync of the given payouts (after a failure, for example).", true);
-

@@ -58,7 +58,11 @@ const CommissionTotalsRef = builder.objectRef<ListTotals<string>>("CommissionTot
   description: "Count and sum of a commissions list, with every filter applied, without its pages.",
   fields: (t) => ({
     count: t.exposeInt("count"),
-    amount: t.field({ type: Money, description: "The signed sum of the lines (corrections are negative).", resolve: (totals) => ({ amount: totals.amount, currency: totals.currency }) }),
+    amount: t.field({
+      type: Money,
+      description: "The signed sum of the lines (corrections are negative).",
+      resolve: (totals) => ({ amount: totals.amount, currency: totals.currency }),
+    }),
     byStatus: t.field({
       type: [CommissionStatusTotalRef],
       description: "The same, per status (statuses with no line are left out).",
@@ -94,10 +98,17 @@ const EarningsPointRef = builder.objectRef<EarningsPoint & { currency: string }>
     const money = (key: "sales" | "accrued" | "reversed" | "paidOut", description: string) =>
       t.field({ type: Money, description, resolve: (point) => ({ amount: point[key], currency: point.currency }) });
     return {
-      periodStart: t.field({ type: "Date", description: "The period's first day (program time); the range may cut the first and last period short.", resolve: (point) => point.periodStart }),
+      periodStart: t.field({
+        type: "Date",
+        description: "The period's first day (program time); the range may cut the first and last period short.",
+        resolve: (point) => point.periodStart,
+      }),
       sales: money("sales", "Sales in the program's currency, by the sale's date: each conversion once for the program; for a partner, those attributed to it."),
       conversions: t.exposeInt("conversions", { description: "How many sales those are." }),
-      accrued: money("accrued", "Commission booked, by the line's date: sale commissions, adjustments and credits, whatever their status but CANCELLED (a credit rebooking a bounced payment is not earned again)."),
+      accrued: money(
+        "accrued",
+        "Commission booked, by the line's date: sale commissions, adjustments and credits, whatever their status but CANCELLED (a credit rebooking a bounced payment is not earned again).",
+      ),
       reversed: money("reversed", "Commission refunds and chargebacks took back, by the refund's date, as a positive figure."),
       paidOut: money("paidOut", "Payouts paid, by their paid date."),
     };
@@ -111,7 +122,11 @@ const EarningsSeriesRef = builder.objectRef<EarningsSeries>("EarningsSeries").im
     from: t.field({ type: "Date", resolve: (series) => series.from }),
     to: t.field({ type: "Date", resolve: (series) => series.to }),
     timeZone: t.exposeString("timeZone", { description: "The program's, where the periods are cut." }),
-    partnerId: t.globalID({ nullable: true, description: "The partner, when the series is one partner's.", resolve: (series) => (series.partnerId ? { type: "Partner", id: series.partnerId } : null) }),
+    partnerId: t.globalID({
+      nullable: true,
+      description: "The partner, when the series is one partner's.",
+      resolve: (series) => (series.partnerId ? { type: "Partner", id: series.partnerId } : null),
+    }),
     points: t.field({
       type: [EarningsPointRef],
       description: "One per period from `from` to `to`, in order; empty periods are zero.",

@@ -163,4 +163,3 @@ builder.queryFields((t) => ({
     resolve: (_root, _args, ctx) => reconcileBalances(ctx.db, actorOf(ctx).programId),
   }),
 }));
-

@@ -237,7 +237,14 @@ function defineReview(name: string, action: ReviewAction, description: string, o
       reason: t.string({ required: options.reason === "required" }),
     }),
     fields: bulkFields,
-    resolve: (input, ctx) => reviewCommissions(ctx.deps, actorOf(ctx), action, input.ids.map((id) => id.id), input.reason),
+    resolve: (input, ctx) =>
+      reviewCommissions(
+        ctx.deps,
+        actorOf(ctx),
+        action,
+        input.ids.map((id) => id.id),
+        input.reason,
+      ),
   });
 }
 
@@ -289,8 +296,7 @@ defineMutation("creditPartner", {
     idempotencyKey: idempotencyKey(t),
   }),
   fields: (t) => lineResult(t, "The credit line."),
-  resolve: ({ partnerId, reasonCode, ...input }, ctx) =>
-    creditPartner(ctx.deps, actorOf(ctx), { ...input, reasonCode: reasonCode ?? "BONUS", partnerId: partnerId.id }),
+  resolve: ({ partnerId, reasonCode, ...input }, ctx) => creditPartner(ctx.deps, actorOf(ctx), { ...input, reasonCode: reasonCode ?? "BONUS", partnerId: partnerId.id }),
 });
 
 defineMutation("writeOffBalance", {

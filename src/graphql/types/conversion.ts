@@ -138,9 +138,7 @@ builder.queryFields((t) => ({
     resolve: (query, _root, args, ctx) => {
       if (args.filter?.partnerId) assertMayNamePartner(ctx, args.filter.partnerId.id);
       const direction = (args.sort?.direction ?? "DESC").toLowerCase() as "asc" | "desc";
-      const orderBy: Prisma.ConversionOrderByWithRelationInput[] = args.sort
-        ? [{ [sortColumns[args.sort.field]]: direction }, { id: direction }]
-        : [{ id: "desc" }];
+      const orderBy: Prisma.ConversionOrderByWithRelationInput[] = args.sort ? [{ [sortColumns[args.sort.field]]: direction }, { id: direction }] : [{ id: "desc" }];
       return ctx.db.conversion.findMany({ ...query, where: conversionWhere(args.filter), orderBy });
     },
   }),
@@ -248,7 +246,10 @@ defineMutation("recordConversions", {
     }),
   }),
   resolve: (input, ctx) => {
-    assertMayLookUpPartners(ctx, input.items.flatMap((item) => item.partners));
+    assertMayLookUpPartners(
+      ctx,
+      input.items.flatMap((item) => item.partners),
+    );
     return recordConversions(ctx.deps, actorOf(ctx), input.items.map(toServiceInput), (index) => ["input", "items", String(index)]);
   },
 });

@@ -33,10 +33,7 @@ export const PartnerRef = builder.prismaNode("Partner", {
       nullable: true,
       description: "Replaces the program's rule for this partner's new sales.",
       select: { commissionRuleOverride: true, program: { select: { currency: true } } },
-      resolve: (partner) =>
-        partner.commissionRuleOverride
-          ? { rule: partner.commissionRuleOverride as unknown as CommissionRule, currency: partner.program.currency }
-          : null,
+      resolve: (partner) => (partner.commissionRuleOverride ? { rule: partner.commissionRuleOverride as unknown as CommissionRule, currency: partner.program.currency } : null),
     }),
     createdAt: t.expose("createdAt", { type: "DateTime" }),
     updatedAt: t.expose("updatedAt", { type: "DateTime" }),
@@ -92,9 +89,7 @@ builder.queryFields((t) => ({
     totalCount: (_parent, args, ctx) => ctx.db.partner.count({ where: partnerWhere(args.filter) }),
     resolve: (query, _root, args, ctx) => {
       const direction = (args.sort?.direction ?? "ASC").toLowerCase() as "asc" | "desc";
-      const orderBy: Prisma.PartnerOrderByWithRelationInput[] = args.sort
-        ? [{ [sortColumns[args.sort.field]]: direction }, { id: direction }]
-        : [{ id: "desc" }];
+      const orderBy: Prisma.PartnerOrderByWithRelationInput[] = args.sort ? [{ [sortColumns[args.sort.field]]: direction }, { id: direction }] : [{ id: "desc" }];
       return ctx.db.partner.findMany({ ...query, where: partnerWhere(args.filter), orderBy });
     },
   }),

@@ -62,7 +62,7 @@ export const PayoutMethodRef = builder.prismaNode("PayoutMethod", {
     verificationStatus: t.expose("verificationStatus", { type: VerificationEnum }),
     verifiedWith: t.expose("verifiedWith", { type: PaymentProviderEnum, nullable: true }),
     verifiedAt: t.expose("verifiedAt", { type: "DateTime", nullable: true }),
-    maskedNumber: t.string({ nullable: true, description: "The IBAN or account number's last four, like \"•••• 3000\".", resolve: (m) => maskSecret(m.secretLast4) }),
+    maskedNumber: t.string({ nullable: true, description: 'The IBAN or account number\'s last four, like "•••• 3000".', resolve: (m) => maskSecret(m.secretLast4) }),
     number: t.string({
       nullable: true,
       description: "The full IBAN or account number: for the partner itself only (operators use revealPayoutMethod, which is audited).",
@@ -103,7 +103,8 @@ builder.prismaObjectFields("Partner", (t) => ({
 }));
 
 const PayoutMethodInputRef = builder.inputType("PayoutMethodInput", {
-  description: "Fields by type — PAYPAL: email; WISE: currency and one of email (accountName?), iban (accountName, bic?), sortCode and accountNumber (accountName; GBP), routingNumber, accountNumber, accountType and the address (accountName; USD); STRIPE: accountId; BANK_TRANSFER: accountName, iban, bic?; ACH: accountName, routingNumber, accountNumber, accountType; WIRE: accountName, accountNumber, bic, bankName, bankAddress?, routingNumber?; CHECK: payeeName and address; VENMO: handle; ZELLE: email or phone; STORE_CREDIT: instructions?; OTHER: instructions.",
+  description:
+    "Fields by type — PAYPAL: email; WISE: currency and one of email (accountName?), iban (accountName, bic?), sortCode and accountNumber (accountName; GBP), routingNumber, accountNumber, accountType and the address (accountName; USD); STRIPE: accountId; BANK_TRANSFER: accountName, iban, bic?; ACH: accountName, routingNumber, accountNumber, accountType; WIRE: accountName, accountNumber, bic, bankName, bankAddress?, routingNumber?; CHECK: payeeName and address; VENMO: handle; ZELLE: email or phone; STORE_CREDIT: instructions?; OTHER: instructions.",
   fields: (t) => ({
     type: t.field({ type: PayoutMethodTypeEnum, required: true }),
     email: t.string(),

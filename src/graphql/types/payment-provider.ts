@@ -97,5 +97,7 @@ defineMutation("disconnectPaymentProvider", {
     }),
   }),
   resolve: async (input, ctx) =>
-    input.confirm ? disconnectPaymentProvider(ctx.deps, actorOf(ctx), { provider: input.provider }) : failed(userError("INVALID_INPUT", "confirm must be true", ["input", "confirm"])),
+    input.confirm
+      ? disconnectPaymentProvider(ctx.deps, actorOf(ctx), { provider: input.provider })
+      : failed(userError("INVALID_INPUT", "confirm must be true", ["input", "confirm"])),
 });

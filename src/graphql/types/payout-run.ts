@@ -54,7 +54,11 @@ export const PayoutRunRef = builder.prismaNode("PayoutRun", {
     payableBefore: t.expose("payableBefore", { type: "DateTime", description: "Positive lines payable at or before this instant were gathered." }),
     createdBy: t.exposeString("createdBy", { description: "Who ran it (payout-schedule for a scheduled run)." }),
     createdAt: t.expose("createdAt", { type: "DateTime" }),
-    finishedAt: t.expose("finishedAt", { type: "DateTime", nullable: true, description: "Null while it runs, or when it was cut short (a retry with its idempotency key finishes it)." }),
+    finishedAt: t.expose("finishedAt", {
+      type: "DateTime",
+      nullable: true,
+      description: "Null while it runs, or when it was cut short (a retry with its idempotency key finishes it).",
+    }),
     skipped: t.field({
       type: [SkippedPartnerRef],
       description: "The partners it did not draft for, with the reason.",
@@ -66,7 +70,13 @@ export const PayoutRunRef = builder.prismaNode("PayoutRun", {
       select: { id: true, program: { select: { currency: true } } },
       resolve: async (run, _args, ctx) => ({ ...(await loadersOf(ctx).payoutRunTotals.load(run.id)), currency: run.program.currency }),
     }),
-    payouts: t.relatedConnection("payouts", { cursor: "id", totalCount: true, authScopes: READERS.payout, description: "The payouts it drafted, oldest first.", query: { orderBy: { id: "asc" } } }),
+    payouts: t.relatedConnection("payouts", {
+      cursor: "id",
+      totalCount: true,
+      authScopes: READERS.payout,
+      description: "The payouts it drafted, oldest first.",
+      query: { orderBy: { id: "asc" } },
+    }),
   }),
 });
 

@@ -31,12 +31,23 @@ builder.prismaObject("PayoutTransfer", {
     attempt: t.exposeInt("attempt", { description: "1 for the first send of the payout." }),
     provider: t.expose("provider", { type: PaymentProviderEnum }),
     status: t.expose("status", { type: PayoutTransferStatusEnum }),
-    idempotencyKey: t.exposeString("idempotencyKey", { description: "What the provider was given as the transfer's idempotency key (Stripe's Idempotency-Key; Wise's customerTransactionId is made from it)." }),
+    idempotencyKey: t.exposeString("idempotencyKey", {
+      description: "What the provider was given as the transfer's idempotency key (Stripe's Idempotency-Key; Wise's customerTransactionId is made from it).",
+    }),
     batchKey: t.exposeString("batchKey", { description: "The send's batch (PayPal's sender_batch_id)." }),
     providerTransferId: t.exposeString("providerTransferId", { nullable: true, description: "PayPal payout_item_id, Wise transfer id, Stripe tr_…" }),
     providerBatchId: t.exposeString("providerBatchId", { nullable: true, description: "PayPal's payout_batch_id." }),
-    amount: t.field({ type: Money, description: "What was handed over (fixed when sent: a retry sends the same).", resolve: (row) => ({ amount: row.amount, currency: row.currency }) }),
-    fee: t.field({ type: Money, nullable: true, description: "What the provider charged, in its currency.", resolve: (row) => (row.fee ? { amount: row.fee, currency: row.feeCurrency ?? row.currency } : null) }),
+    amount: t.field({
+      type: Money,
+      description: "What was handed over (fixed when sent: a retry sends the same).",
+      resolve: (row) => ({ amount: row.amount, currency: row.currency }),
+    }),
+    fee: t.field({
+      type: Money,
+      nullable: true,
+      description: "What the provider charged, in its currency.",
+      resolve: (row) => (row.fee ? { amount: row.fee, currency: row.feeCurrency ?? row.currency } : null),
+    }),
     sentAmount: t.field({
       type: Money,
       nullable: true,
@@ -69,7 +80,10 @@ export const ProviderDiscrepancyRef = builder.objectRef<StoredDiscrepancy>("Prov
     return {
       kind: t.field({ type: DiscrepancyKindEnum, resolve: (d) => d.kind }),
       message: t.exposeString("message"),
-      providerStatus: t.exposeString("providerStatus", { nullable: true, description: "The provider's status, normalised (PAID, FAILED, RETURNED, PROCESSING, UNCLAIMED); null when it has no such transfer." }),
+      providerStatus: t.exposeString("providerStatus", {
+        nullable: true,
+        description: "The provider's status, normalised (PAID, FAILED, RETURNED, PROCESSING, UNCLAIMED); null when it has no such transfer.",
+      }),
       providerAmount: money("providerAmount", "What the provider says was sent (the recipient's side)."),
       recordedAmount: money("recordedAmount", "What accrue recorded as sent."),
       providerFee: money("providerFee", "The fee the provider reports, when it reports one."),

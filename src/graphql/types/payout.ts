@@ -68,7 +68,10 @@ export const PayoutRef = builder.prismaNode("Payout", {
     partnerId: t.globalID({ description: "The partner's id, for tokens that may not read the partner itself.", resolve: (row) => ({ type: "Partner", id: row.partnerId }) }),
     status: t.expose("status", { type: PayoutStatusEnum }),
     amount: t.field({ type: Money, description: "The net of its lines (clawbacks included).", resolve: (p) => ({ amount: p.amount, currency: p.currency }) }),
-    payableBefore: t.expose("payableBefore", { type: "DateTime", description: "Positive lines payable at or before this instant were gathered (negative ones payable then always are: a clawback nets against the next payout)." }),
+    payableBefore: t.expose("payableBefore", {
+      type: "DateTime",
+      description: "Positive lines payable at or before this instant were gathered (negative ones payable then always are: a clawback nets against the next payout).",
+    }),
     minimumOverrideReason: t.exposeString("minimumOverrideReason", { nullable: true }),
     method: t.expose("method", { type: PayoutMethodTypeEnum, nullable: true, description: "How it was paid." }),
     reference: t.exposeString("reference", { nullable: true, description: "The transaction reference of the payment." }),
@@ -87,7 +90,10 @@ export const PayoutRef = builder.prismaNode("Payout", {
     failedAt: t.expose("failedAt", { type: "DateTime", nullable: true }),
     failureReason: t.exposeString("failureReason", { nullable: true, description: "The provider's reason for FAILED." }),
     returnedAt: t.expose("returnedAt", { type: "DateTime", nullable: true, description: "When the provider reported the money of this paid payout back (RETURNED)." }),
-    providerNote: t.exposeString("providerNote", { nullable: true, description: "What the provider last said of it while on its way (PayPal: unclaimed), or of a partial return." }),
+    providerNote: t.exposeString("providerNote", {
+      nullable: true,
+      description: "What the provider last said of it while on its way (PayPal: unclaimed), or of a partial return.",
+    }),
     paidAt: t.expose("paidAt", { type: "DateTime", nullable: true }),
     cancelledAt: t.expose("cancelledAt", { type: "DateTime", nullable: true }),
     cancelReason: t.exposeString("cancelReason", { nullable: true }),
@@ -107,7 +113,8 @@ export const PayoutRef = builder.prismaNode("Payout", {
       type: ProviderDiscrepancyRef,
       nullable: true,
       authScopes: TRANSFER_READERS,
-      description: "What the provider says of this PAID payout when it differs from what accrue booked (the daily provider reconciliation); null when they agree. Shown, never corrected by itself (operators).",
+      description:
+        "What the provider says of this PAID payout when it differs from what accrue booked (the daily provider reconciliation); null when they agree. Shown, never corrected by itself (operators).",
       select: { providerDiscrepancy: true },
       resolve: (p) => (p.providerDiscrepancy as StoredDiscrepancy | null) ?? null,
     }),
@@ -150,8 +157,7 @@ const PAYOUT_WRITERS = { role: ["admin" as const, "finance" as const], integrati
 const OverviewRef = builder.objectRef<PayoutsOverview>("PayoutsOverview").implement({
   description: "The payouts dashboard's figures.",
   fields: (t) => {
-    const money = (key: keyof PayoutsOverview, description: string) =>
-      t.field({ type: Money, description, resolve: (o) => ({ amount: o[key] as string, currency: o.currency }) });
+    const money = (key: keyof PayoutsOverview, description: string) => t.field({ type: Money, description, resolve: (o) => ({ amount: o[key] as string, currency: o.currency }) });
     return {
       owedToPartners: money("owedToPartners", "Positive payable balances: what is owed now."),
       recoverable: money("recoverable", "Negative payable balances: clawbacks to recover from future earnings."),
@@ -312,7 +318,10 @@ defineMutation("createPayout", {
   authScopes: PAYOUT_WRITERS,
   input: (t) => ({
     partnerId: t.globalID({ for: PartnerRef, required: true }),
-    payableBefore: t.field({ type: "DateTime", description: "Gather positive lines payable at or before this instant (negative ones payable now always join: a clawback nets against the next payout); default now." }),
+    payableBefore: t.field({
+      type: "DateTime",
+      description: "Gather positive lines payable at or before this instant (negative ones payable now always join: a clawback nets against the next payout); default now.",
+    }),
     overrideMinimumReason: t.string({ description: "Admin only: pay although the net is below the program's minimum." }),
     upTo: t.field({
       type: "Decimal",
@@ -335,7 +344,12 @@ defineMutation("requestPayout", {
 
 export const SkippedPartnerRef = builder.objectRef<PayoutRunReport["skipped"][number]>("SkippedPartner").implement({
   fields: (t) => ({
-    partner: t.prismaField({ type: "Partner", nullable: true, authScopes: READERS.partner, resolve: (query, item, _args, ctx) => ctx.db.partner.findUnique({ ...query, where: { id: item.partnerId } }) }),
+    partner: t.prismaField({
+      type: "Partner",
+      nullable: true,
+      authScopes: READERS.partner,
+      resolve: (query, item, _args, ctx) => ctx.db.partner.findUnique({ ...query, where: { id: item.partnerId } }),
+    }),
     reason: t.field({ type: UserErrorCode, resolve: (item) => item.code }),
     message: t.exposeString("message"),
   }),
@@ -394,8 +408,7 @@ defineMutation("markPayoutsPaid", {
     idempotencyKey: idempotencyKey(t),
   }),
   fields: bulkPayoutFields,
-  resolve: ({ ids, idempotencyKey: key, ...payment }, ctx) =>
-    transitionPayouts(ctx.deps, actorOf(ctx), "pay", { ids: ids.map((id) => id.id), payment, idempotencyKey: key }),
+  resolve: ({ ids, idempotencyKey: key, ...payment }, ctx) => transitionPayouts(ctx.deps, actorOf(ctx), "pay", { ids: ids.map((id) => id.id), payment, idempotencyKey: key }),
 });
 
 defineMutation("sendPayouts", {
@@ -408,7 +421,8 @@ defineMutation("sendPayouts", {
     idempotencyKey: idempotencyKey(t),
   }),
   fields: bulkPayoutFields,
-  resolve: (input, ctx) => sendPayouts(ctx.deps, actorOf(ctx), { ids: input.ids?.map((id) => id.id) ?? null, runId: input.runId?.id ?? null, idempotencyKey: input.idempotencyKey }),
+  resolve: (input, ctx) =>
+    sendPayouts(ctx.deps, actorOf(ctx), { ids: input.ids?.map((id) => id.id) ?? null, runId: input.runId?.id ?? null, idempotencyKey: input.idempotencyKey }),
 });
 
 defineMutation("cancelPayouts", {
@@ -464,4 +478,3 @@ defineMutation("recordPayoutBounce", {
   fields: payoutResult,
   resolve: (input, ctx) => recordPayoutBounce(ctx.deps, actorOf(ctx), { payoutId: input.payoutId.id, reason: input.reason, idempotencyKey: input.idempotencyKey }),
 });
-

@@ -44,7 +44,7 @@ export const CommissionRuleRef = builder.objectRef<RuleShape>("CommissionRule").
     percent: t.field({
       type: "Decimal",
       nullable: true,
-      description: "PERCENTAGE: the percentage of the sale, like \"12.5\".",
+      description: 'PERCENTAGE: the percentage of the sale, like "12.5".',
       resolve: ({ rule }) => (rule.type === "PERCENTAGE" ? rule.percent : null),
     }),
     tiers: t.field({

@@ -9,8 +9,7 @@ interface ScheduledTaskRow {
 }
 
 const ScheduledTask = builder.objectRef<ScheduledTaskRow>("ScheduledTask").implement({
-  description:
-    "A kind of scheduled work (hold releases, scheduled payout runs, accounting outbox and poll), summed over every server instance and worker.",
+  description: "A kind of scheduled work (hold releases, scheduled payout runs, accounting outbox and poll), summed over every server instance and worker.",
   fields: (t) => ({
     task: t.exposeString("task", { description: "releaseHolds, scheduledPayouts, outbox, paymentRails or accountingPoll." }),
     failures: t.int({

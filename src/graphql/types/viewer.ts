@@ -17,14 +17,12 @@ const ViewerRef = builder.objectRef<Viewer>("Viewer").implement({
     program: t.prismaField({
       type: "Program",
       nullable: true,
-      resolve: (query, viewer, _args, ctx) =>
-        viewer.role === "platform" ? null : ctx.db.program.findUnique({ ...query, where: { id: viewer.programId } }),
+      resolve: (query, viewer, _args, ctx) => (viewer.role === "platform" ? null : ctx.db.program.findUnique({ ...query, where: { id: viewer.programId } })),
     }),
     partner: t.prismaField({
       type: "Partner",
       nullable: true,
-      resolve: (query, viewer, _args, ctx) =>
-        viewer.role === "partner" ? ctx.db.partner.findUnique({ ...query, where: { id: viewer.partnerId } }) : null,
+      resolve: (query, viewer, _args, ctx) => (viewer.role === "partner" ? ctx.db.partner.findUnique({ ...query, where: { id: viewer.partnerId } }) : null),
     }),
     scopes: t.field({
       type: [IntegrationScopeEnum],
@@ -34,7 +32,4 @@ const ViewerRef = builder.objectRef<Viewer>("Viewer").implement({
   }),
 });
 
-builder.queryField("viewer", (t) =>
-  t.field({ type: ViewerRef, authScopes: { authenticated: true }, resolve: (_root, _args, ctx) => ctx.viewer! }),
-);
-
+builder.queryField("viewer", (t) => t.field({ type: ViewerRef, authScopes: { authenticated: true }, resolve: (_root, _args, ctx) => ctx.viewer! }));

@@ -82,7 +82,8 @@ async function faultOf(response: Response): Promise<QuickBooksError> {
   }
   const summary = faults.map((f) => `${f.code} ${f.message}${f.detail ? `: ${f.detail}` : ""}`).join("; ") || `HTTP ${status}`;
   if (status === 401) return new QuickBooksError(`QuickBooks refused the access token (${summary})`, "unauthorized", status, undefined, faults);
-  if (status === 429 || status >= 500) return new QuickBooksError(`QuickBooks is unavailable (${summary})`, "retryable", status, retryAfter(response.headers.get("retry-after")), faults);
+  if (status === 429 || status >= 500)
+    return new QuickBooksError(`QuickBooks is unavailable (${summary})`, "retryable", status, retryAfter(response.headers.get("retry-after")), faults);
   return new QuickBooksError(`QuickBooks refused the request (${summary})`, "permanent", status, undefined, faults);
 }
 

@@ -35,7 +35,8 @@ export function startQuickBooksConnect(
   const expenseAccountId = input.expenseAccountId.trim();
   if (!/^\d{1,20}$/.test(expenseAccountId)) return failed(userError("INVALID_INPUT", "expenseAccountId is a QuickBooks account id (digits)", ["input", "expenseAccountId"]));
   const bankAccountId = input.bankAccountId?.trim() || null;
-  if (bankAccountId && !/^\d{1,20}$/.test(bankAccountId)) return failed(userError("INVALID_INPUT", "bankAccountId is a QuickBooks account id (digits)", ["input", "bankAccountId"]));
+  if (bankAccountId && !/^\d{1,20}$/.test(bankAccountId))
+    return failed(userError("INVALID_INPUT", "bankAccountId is a QuickBooks account id (digits)", ["input", "bankAccountId"]));
   const state: ConnectState = {
     programId: actor.programId,
     actorId: actor.id,
@@ -117,7 +118,13 @@ export function disconnectQuickBooks(deps: ServiceDeps, qbo: QuickBooksClient, a
       where: { id: connection.id },
       data: { status: "DISCONNECTED", disconnectedAt: tx.now, accessToken: "", refreshToken: "" },
     });
-    await audit(tx, { action: "accounting.disconnect", entityType: "AccountingConnection", entityId: connection.id, before: { status: "CONNECTED" }, after: { status: "DISCONNECTED" } });
+    await audit(tx, {
+      action: "accounting.disconnect",
+      entityType: "AccountingConnection",
+      entityId: connection.id,
+      before: { status: "CONNECTED" },
+      after: { status: "DISCONNECTED" },
+    });
     return after;
   });
 }

@@ -44,7 +44,12 @@ async function vendorFor(deps: ServiceDeps, company: Company, partner: Partner):
       );
       await transact(deps, systemActor(partner.programId), async (tx) => {
         await tx.db.partner.update({ where: { id: partner.id }, data: { accountingVendorId: created.Vendor.Id, accountingVendorName: created.Vendor.DisplayName } });
-        await audit(tx, { action: "accounting.vendor_create", entityType: "Partner", entityId: partner.id, after: { vendorId: created.Vendor.Id, displayName: created.Vendor.DisplayName } });
+        await audit(tx, {
+          action: "accounting.vendor_create",
+          entityType: "Partner",
+          entityId: partner.id,
+          after: { vendorId: created.Vendor.Id, displayName: created.Vendor.DisplayName },
+        });
       });
       return created.Vendor.Id;
     } catch (error) {
@@ -241,7 +246,10 @@ async function createBillPayment(
     // The bill holds the positive lines and the credit the clawbacks: the
     // payment settles the whole bill, the credit paying its share.
     const items = await deps.tenant(payout.programId).payoutItem.findMany({ where: { payoutId: payout.id, active: true }, select: { amount: true } });
-    const credit = items.map((item) => dec(item.amount)).filter((a) => a.isNegative()).reduce((total, a) => total.minus(a), dec("0"));
+    const credit = items
+      .map((item) => dec(item.amount))
+      .filter((a) => a.isNegative())
+      .reduce((total, a) => total.minus(a), dec("0"));
     lines = [
       { Amount: wireAmount(dec(payout.amount).plus(credit)), LinkedTxn: [{ TxnId: payout.accountingBillId!, TxnType: "Bill" }] },
       { Amount: wireAmount(credit), LinkedTxn: [{ TxnId: payout.accountingVendorCreditId, TxnType: "VendorCredit" }] },

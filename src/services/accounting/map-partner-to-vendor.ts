@@ -14,11 +14,7 @@ const VENDOR_ID = /^\d{1,20}$/;
  * held while QuickBooks answers. Errors: INVALID_INPUT, NOT_FOUND,
  * ACCOUNTING_ERROR.
  */
-export async function mapPartnerToVendor(
-  deps: ServiceDeps,
-  actor: Actor,
-  input: { partnerId: string; vendorId: string },
-): Promise<Result<{ id: string }>> {
+export async function mapPartnerToVendor(deps: ServiceDeps, actor: Actor, input: { partnerId: string; vendorId: string }): Promise<Result<{ id: string }>> {
   const vendorId = input.vendorId.trim();
   if (!VENDOR_ID.test(vendorId)) return failed(userError("INVALID_INPUT", "vendorId is a QuickBooks vendor id (digits)", ["input", "vendorId"]));
   const connection = await deps.tenant(actor.programId).accountingConnection.findUnique({ where: { programId: actor.programId } });

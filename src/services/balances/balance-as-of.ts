@@ -24,9 +24,7 @@ export interface BalanceAsOf {
  * named in the SQL, as raw SQL skips the scoped client.
  */
 export async function balancesAsOf(db: ScopedPrisma, programId: string, partnerIds: readonly string[], at: Date): Promise<Map<string, BalanceAsOf>> {
-  const rows = await db.$queryRaw<
-    { partner_id: string; currency: string; pending: string; payable: string; in_payouts: string; paid: string; lifetime: string }[]
-  >`
+  const rows = await db.$queryRaw<{ partner_id: string; currency: string; pending: string; payable: string; in_payouts: string; paid: string; lifetime: string }[]>`
     SELECT b.partner_id::text, b.currency,
            coalesce(s.pending, 0)::text AS pending, coalesce(s.payable, 0)::text AS payable, coalesce(s.in_payouts, 0)::text AS in_payouts,
            coalesce(s.paid, 0)::text AS paid, coalesce(s.lifetime, 0)::text AS lifetime

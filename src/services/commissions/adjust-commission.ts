@@ -23,14 +23,8 @@ import { checkCorrection, type CorrectionInput } from "./correction-input.ts";
  * IDEMPOTENCY_CONFLICT. With an idempotency key, a replay returns the first
  * adjustment line.
  */
-export function adjustCommission(
-  deps: ServiceDeps,
-  actor: Actor,
-  input: CorrectionInput & { commissionId: string; idempotencyKey?: string | null },
-): Promise<Result<LineRow>> {
-  return transact(deps, actor, (tx) =>
-    once(tx, "adjustCommission", input.idempotencyKey, { ...input, idempotencyKey: undefined }, () => adjust(tx, input), lineCodec(tx)),
-  );
+export function adjustCommission(deps: ServiceDeps, actor: Actor, input: CorrectionInput & { commissionId: string; idempotencyKey?: string | null }): Promise<Result<LineRow>> {
+  return transact(deps, actor, (tx) => once(tx, "adjustCommission", input.idempotencyKey, { ...input, idempotencyKey: undefined }, () => adjust(tx, input), lineCodec(tx)));
 }
 
 /** A correction line stored by id under an idempotency key. */

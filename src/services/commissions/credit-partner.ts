@@ -15,14 +15,8 @@ import { checkCorrection, type CorrectionInput } from "./correction-input.ts";
  * IDEMPOTENCY_CONFLICT. With an idempotency key, a replay returns the first
  * credit line instead of booking another.
  */
-export function creditPartner(
-  deps: ServiceDeps,
-  actor: Actor,
-  input: CorrectionInput & { partnerId: string; idempotencyKey?: string | null },
-): Promise<Result<LineRow>> {
-  return transact(deps, actor, (tx) =>
-    once(tx, "creditPartner", input.idempotencyKey, { ...input, idempotencyKey: undefined }, () => bookCredit(tx, input), lineCodec(tx)),
-  );
+export function creditPartner(deps: ServiceDeps, actor: Actor, input: CorrectionInput & { partnerId: string; idempotencyKey?: string | null }): Promise<Result<LineRow>> {
+  return transact(deps, actor, (tx) => once(tx, "creditPartner", input.idempotencyKey, { ...input, idempotencyKey: undefined }, () => bookCredit(tx, input), lineCodec(tx)));
 }
 
 /** The credit inside a caller's transaction (also used when a paid payout bounces). */

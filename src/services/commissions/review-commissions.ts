@@ -61,9 +61,14 @@ function dependentMove(action: ReviewAction, lineBefore: CommissionStatus, depen
     if (dependent.status === "CANCELLED" || dependent.status === "REVERSED") return { move: "stay" };
     const what = `its ${shareName(dependent)}`;
     if (dependent.status === "PAID") {
-      return { move: "block", code: "INVALID_TRANSITION", message: `cannot cancel a commission when ${what} is already paid: the partner would lose that refund twice; adjust the commission instead` };
+      return {
+        move: "block",
+        code: "INVALID_TRANSITION",
+        message: `cannot cancel a commission when ${what} is already paid: the partner would lose that refund twice; adjust the commission instead`,
+      };
     }
-    if (dependent.inOpenPayout) return { move: "block", code: "IN_OPEN_PAYOUT", message: `cannot cancel a commission while ${what} is in an open payout; remove it from the payout first` };
+    if (dependent.inOpenPayout)
+      return { move: "block", code: "IN_OPEN_PAYOUT", message: `cannot cancel a commission while ${what} is in an open payout; remove it from the payout first` };
     return { move: "follow" };
   }
   if (dependent.kind === "CLAWBACK") return { move: "stay" };
@@ -82,13 +87,7 @@ function dependentMove(action: ReviewAction, lineBefore: CommissionStatus, depen
  * NOT_FOUND, INVALID_TRANSITION (also: a share asked on its own, a share
  * already paid), IN_OPEN_PAYOUT (also: a share in an open payout).
  */
-export function reviewCommissions(
-  deps: ServiceDeps,
-  actor: Actor,
-  action: ReviewAction,
-  ids: string[],
-  reason?: string | null,
-): Promise<Result<BulkResult>> {
+export function reviewCommissions(deps: ServiceDeps, actor: Actor, action: ReviewAction, ids: string[], reason?: string | null): Promise<Result<BulkResult>> {
   const problems: UserError[] = [];
   const unique = [...new Set(ids)];
   if (unique.length === 0 || unique.length > MAX_BULK) problems.push(userError("INVALID_INPUT", `name 1 to ${MAX_BULK} commissions`, ["input", "ids"]));

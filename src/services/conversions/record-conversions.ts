@@ -94,12 +94,7 @@ interface Checked {
  * INVALID_CURRENCY, EXCHANGE_RATE_REQUIRED, NOT_FOUND (partner),
  * PARTNER_INACTIVE, IDEMPOTENCY_CONFLICT, TOO_MANY_ITEMS.
  */
-export function recordConversions(
-  deps: ServiceDeps,
-  actor: Actor,
-  items: ConversionInput[],
-  pathOf: (index: number) => string[],
-): Promise<Result<RecordedConversion[]>> {
+export function recordConversions(deps: ServiceDeps, actor: Actor, items: ConversionInput[], pathOf: (index: number) => string[]): Promise<Result<RecordedConversion[]>> {
   if (items.length === 0 || items.length > MAX_BATCH) {
     return Promise.resolve({
       ok: false,
@@ -166,9 +161,7 @@ async function record(tx: Tx, items: ConversionInput[], pathOf: (index: number) 
     let rate: Decimal | null = null;
     if (currency && currency !== programCurrency) {
       if (item.exchangeRate == null) {
-        errors.push(
-          userError("EXCHANGE_RATE_REQUIRED", `a sale in ${currency} needs exchangeRate (${programCurrency} per ${currency})`, at("exchangeRate")),
-        );
+        errors.push(userError("EXCHANGE_RATE_REQUIRED", `a sale in ${currency} needs exchangeRate (${programCurrency} per ${currency})`, at("exchangeRate")));
       } else {
         const parsed = parseDecimal(item.exchangeRate, { maxScale: RATE_SCALE, maxIntegerDigits: 13 });
         if (parsed.ok) rate = parsed.value;
@@ -227,9 +220,7 @@ async function record(tx: Tx, items: ConversionInput[], pathOf: (index: number) 
   for (const item of checked) {
     const previous = existingById.get(item.externalId);
     if (previous && previous.contentHash !== item.hash) {
-      errors.push(
-        userError("IDEMPOTENCY_CONFLICT", `conversion "${item.externalId}" was recorded before with other content`, [...pathOf(item.index), "externalId"]),
-      );
+      errors.push(userError("IDEMPOTENCY_CONFLICT", `conversion "${item.externalId}" was recorded before with other content`, [...pathOf(item.index), "externalId"]));
     }
   }
   // Partner status matters only for sales we are about to accrue: a retry of an
@@ -274,13 +265,7 @@ interface NewSaleLine {
  * month under the balance lock, so for them the lock and the count come
  * between the conversions and their lines (two more).
  */
-async function accrue(
-  tx: Tx,
-  program: ProgramRow,
-  fresh: Checked[],
-  overrides: Map<string, unknown>,
-  results: Map<string, RecordedConversion>,
-): Promise<void> {
+async function accrue(tx: Tx, program: ProgramRow, fresh: Checked[], overrides: Map<string, unknown>, results: Map<string, RecordedConversion>): Promise<void> {
   const currency = program.currency as CurrencyCode;
   const ids = fresh.map(() => uuidv7());
   const saleAmounts = fresh.map((item) => (item.rate ? item.amount.times(item.rate) : item.amount));

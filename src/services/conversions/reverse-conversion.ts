@@ -115,7 +115,14 @@ async function reverse(tx: Tx, input: ReverseConversionInput): Promise<Reversal>
   const markReversed = (line: LineRow) => {
     changes.push({ id: line.id, status: "REVERSED", heldFromStatus: null, statusReason: reason ?? kind.toLowerCase() });
     ledger.changed(line, { ...line, status: "REVERSED", heldFromStatus: null }, { at: occurredAt, reason: reason ?? kind });
-    audits.push({ action: "commission.reverse", entityType: "Commission", entityId: line.id, before: { status: line.status }, after: { status: "REVERSED", reversalId: reversal.id }, reason });
+    audits.push({
+      action: "commission.reverse",
+      entityType: "Commission",
+      entityId: line.id,
+      before: { status: line.status },
+      after: { status: "REVERSED", reversalId: reversal.id },
+      reason,
+    });
   };
 
   const joiningDraft = new Map<number, string>(); // index in newLines → draft payout id
@@ -146,7 +153,13 @@ async function reverse(tx: Tx, input: ReverseConversionInput): Promise<Reversal>
       if (draft) {
         const payout = await tx.db.payout.findUniqueOrThrow({ where: { id: draft.id } });
         const inDraft = [line, ...mine].filter((l) => l.openPayout?.id === draft.id);
-        await detachFromDraft(tx, ledger, payout, inDraft.map((l) => l.id), reason ?? `${kind.toLowerCase()} ${refundId}`);
+        await detachFromDraft(
+          tx,
+          ledger,
+          payout,
+          inDraft.map((l) => l.id),
+          reason ?? `${kind.toLowerCase()} ${refundId}`,
+        );
         line = { ...line, inOpenPayout: false, openPayout: null };
         for (const d of mine) if (d.openPayout?.id === draft.id) Object.assign(d, { inOpenPayout: false, openPayout: null });
       }
@@ -208,7 +221,14 @@ async function reverse(tx: Tx, input: ReverseConversionInput): Promise<Reversal>
     const before = await tx.db.payout.findUniqueOrThrow({ where: { id: draftId } });
     const after = await tx.db.payout.update({ where: { id: draftId }, data: { amount: sum(items.map((item) => item.amount)).toFixed() } });
     emitPayout(ledger, after);
-    audits.push({ action: "payout.recompute", entityType: "Payout", entityId: draftId, before: { amount: before.amount.toFixed() }, after: { amount: after.amount.toFixed() }, reason });
+    audits.push({
+      action: "payout.recompute",
+      entityType: "Payout",
+      entityId: draftId,
+      before: { amount: before.amount.toFixed() },
+      after: { amount: after.amount.toFixed() },
+      reason,
+    });
   }
   audits.push({
     action: "conversion.reverse",

@@ -27,11 +27,7 @@ const DAY_MS = 24 * 60 * 60 * 1000;
  * Errors: INVALID_INPUT, NOT_CONFIGURED (no signing secret: accrue only
  * verifies an identity provider's tokens).
  */
-export async function issueIntegrationToken(
-  deps: ServiceDeps,
-  actor: Actor,
-  input: IssueIntegrationTokenInput,
-): Promise<Result<IssuedIntegrationToken>> {
+export async function issueIntegrationToken(deps: ServiceDeps, actor: Actor, input: IssueIntegrationTokenInput): Promise<Result<IssuedIntegrationToken>> {
   const signer = deps.tokens;
   if (!signer) return failed(userError("NOT_CONFIGURED", "accrue has no HS256 secret (ACCRUE_JWT_SECRET) to sign tokens with"));
   return transact(deps, actor, async (tx) => {
@@ -50,10 +46,7 @@ export async function issueIntegrationToken(
     const record = await tx.db.integrationToken.create({
       data: { id, programId: tx.programId, name, scopes, createdBy: actor.id, expiresAt },
     });
-    const token = await signer.sign(
-      { role: "integration", subject: `integration:${id}`, programId: tx.programId, scopes, tokenId: id },
-      { issuedAt: tx.now, expiresAt },
-    );
+    const token = await signer.sign({ role: "integration", subject: `integration:${id}`, programId: tx.programId, scopes, tokenId: id }, { issuedAt: tx.now, expiresAt });
     await audit(tx, { action: "integration_token.issue", entityType: "IntegrationToken", entityId: id, after: record });
     return { record, token };
   });

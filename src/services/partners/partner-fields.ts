@@ -17,11 +17,7 @@ export interface PartnerFieldsInput {
 }
 
 /** Checks the fields given and returns the columns to write. */
-export function parsePartnerFields(
-  input: PartnerFieldsInput,
-  currency: CurrencyCode,
-  errors: UserError[],
-): Prisma.PartnerUncheckedUpdateInput {
+export function parsePartnerFields(input: PartnerFieldsInput, currency: CurrencyCode, errors: UserError[]): Prisma.PartnerUncheckedUpdateInput {
   const data: Prisma.PartnerUncheckedUpdateInput = {};
   const at = (name: string) => ["input", name];
   if (input.name != null) data.name = checkText(input.name, at("name"), errors);
@@ -46,11 +42,7 @@ export function parsePartnerFields(
  * unique indexes are the final word (see `writePartner`); this check names
  * the field in the common case.
  */
-export async function assertPartnerKeysFree(
-  tx: Tx,
-  data: { externalId?: unknown; email?: unknown },
-  exceptId?: string,
-): Promise<void> {
+export async function assertPartnerKeysFree(tx: Tx, data: { externalId?: unknown; email?: unknown }, exceptId?: string): Promise<void> {
   const errors: UserError[] = [];
   for (const key of ["externalId", "email"] as const) {
     const value = data[key];

@@ -9,7 +9,9 @@ import { checkWithProvider, mayBeDefault, verificationData } from "./verify-with
 const MAX_METHODS = 10;
 
 /** What the audit trail keeps of a method: never the number, only its mask. */
-export function masked(method: Pick<PayoutMethod, "type" | "details" | "secretLast4" | "currency" | "isDefault"> & Partial<Pick<PayoutMethod, "verificationStatus" | "verifiedWith">>) {
+export function masked(
+  method: Pick<PayoutMethod, "type" | "details" | "secretLast4" | "currency" | "isDefault"> & Partial<Pick<PayoutMethod, "verificationStatus" | "verifiedWith">>,
+) {
   return {
     type: method.type,
     details: method.details,

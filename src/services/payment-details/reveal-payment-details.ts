@@ -32,7 +32,13 @@ export function revealTaxId(deps: ServiceDeps, actor: Actor, input: { partnerId:
     if (!profile) fail("NOT_FOUND", "no billing details for this partner", ["input", "partnerId"]);
     if (!profile.taxId) fail("INVALID_INPUT", "no tax id on file", ["input", "partnerId"]);
     const number = deps.secrets.open(profile.taxId);
-    await audit(tx, { action: "billing_profile.reveal_tax_id", entityType: "BillingProfile", entityId: profile.id, after: { partnerId: input.partnerId }, reason: input.reason ?? null });
+    await audit(tx, {
+      action: "billing_profile.reveal_tax_id",
+      entityType: "BillingProfile",
+      entityId: profile.id,
+      after: { partnerId: input.partnerId },
+      reason: input.reason ?? null,
+    });
     return { id: profile.id, number };
   });
 }

@@ -13,11 +13,7 @@ import { assertActsFor } from "./payout-methods.ts";
  * the one on file.
  * Errors: NOT_FOUND, INVALID_INPUT.
  */
-export function setBillingProfile(
-  deps: ServiceDeps,
-  actor: Actor,
-  input: { partnerId: string; profile: BillingProfileInput },
-): Promise<Result<BillingProfile>> {
+export function setBillingProfile(deps: ServiceDeps, actor: Actor, input: { partnerId: string; profile: BillingProfileInput }): Promise<Result<BillingProfile>> {
   return transact(deps, actor, async (tx) => {
     assertActsFor(actor, input.partnerId, ["input", "partnerId"]);
     const partner = await tx.db.partner.findUnique({ where: { id: input.partnerId }, select: { id: true } });

@@ -51,7 +51,8 @@ export async function updatePayoutMethod(
   await assertPartnerMayActNow(deps, actor);
   const stored = await deps.tenant(actor.programId).payoutMethod.findUnique({ where: { id: input.id } });
   if (!stored || (actor.partnerId && actor.partnerId !== stored.partnerId)) return failed(userError("NOT_FOUND", "no such payout method", ["input", "id"]));
-  if (input.method.type !== stored.type) return failed(userError("INVALID_INPUT", `a method's type stays ${stored.type}; add a new method to be paid another way`, ["input", "method", "type"]));
+  if (input.method.type !== stored.type)
+    return failed(userError("INVALID_INPUT", `a method's type stays ${stored.type}; add a new method to be paid another way`, ["input", "method", "type"]));
   const parsed = parsePayoutMethod(withKeptNumber(deps, stored, input.method), ["input", "method"]);
   if (!parsed.ok) return parsed;
   const check = await checkWithProvider(deps, actor.programId, stored.partnerId, parsed.value, ["input", "method"]);

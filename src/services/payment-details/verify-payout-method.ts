@@ -20,7 +20,12 @@ export async function verifyPayoutMethod(deps: ServiceDeps, actor: Actor, input:
   if (check.status === "REFUSED") return { ok: false, errors: check.errors };
   if (check.status === "UNVERIFIED") {
     const provider = VERIFYING_PROVIDER[stored.type];
-    return failed(userError("NOT_CONNECTED", provider ? `the program has not connected ${provider} to check this method with` : `a ${stored.type} method is not checked with a provider`, ["input", "id"]));
+    return failed(
+      userError("NOT_CONNECTED", provider ? `the program has not connected ${provider} to check this method with` : `a ${stored.type} method is not checked with a provider`, [
+        "input",
+        "id",
+      ]),
+    );
   }
   return transact(deps, actor, async (tx) => {
     const before = await tx.db.payoutMethod.findUnique({ where: { id: stored.id } });

@@ -84,7 +84,11 @@ export async function checkWithProvider(deps: ServiceDeps, programId: string, pa
     return {
       status: "REFUSED",
       errors: verdict.problems.map((problem) =>
-        userError(problem.field ? (CODE_OF_FIELD[problem.field] ?? "PROVIDER_REJECTED") : "PROVIDER_REJECTED", `${providerName(provider)}: ${problem.message}`, problem.field ? [...path, problem.field] : path),
+        userError(
+          problem.field ? (CODE_OF_FIELD[problem.field] ?? "PROVIDER_REJECTED") : "PROVIDER_REJECTED",
+          `${providerName(provider)}: ${problem.message}`,
+          problem.field ? [...path, problem.field] : path,
+        ),
       ),
     };
   } catch (error) {

@@ -94,7 +94,13 @@ async function applyEvent(deps: ServiceDeps, event: ProviderEvent): Promise<bool
         break;
       case "RETURNED":
         if (!isWholeReturn(event, row)) {
-          changed = await notePayout(tx, ledger, payout, row, `${event.amount!.toFixed(2)} ${event.currency ?? row.currency} of it was reversed; a partial return is not booked by itself: record it after checking with the partner`);
+          changed = await notePayout(
+            tx,
+            ledger,
+            payout,
+            row,
+            `${event.amount!.toFixed(2)} ${event.currency ?? row.currency} of it was reversed; a partial return is not booked by itself: record it after checking with the partner`,
+          );
         } else if (payout.status === "PROCESSING") changed = await failPayout(tx, ledger, payout, row, `returned before it arrived: ${reason}`);
         else changed = await markReturned(tx, ledger, payout, row, reason);
         break;
@@ -147,7 +153,10 @@ export async function pollTransfers(deps: ServiceDeps): Promise<number> {
       const batches = [...new Set(transfers.map((t) => t.providerBatchId).filter((b): b is string => b !== null && transfers[0]!.provider === "PAYPAL"))];
       const outcomes: TransferOutcome[] = [];
       if (transfers[0]!.provider === "PAYPAL") for (const batchId of batches) outcomes.push(...(await rail.lookup({ batchId })));
-      else outcomes.push(...(await rail.lookup({ transfers: transfers.map((t) => ({ reference: t.payoutId, idempotencyKey: t.idempotencyKey, providerTransferId: t.providerTransferId })) })));
+      else
+        outcomes.push(
+          ...(await rail.lookup({ transfers: transfers.map((t) => ({ reference: t.payoutId, idempotencyKey: t.idempotencyKey, providerTransferId: t.providerTransferId })) })),
+        );
       for (const transfer of transfers) {
         const outcome = outcomes.find((o) => (o.providerTransferId && o.providerTransferId === transfer.providerTransferId) || o.reference === transfer.payoutId);
         looked += 1;

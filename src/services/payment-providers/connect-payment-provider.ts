@@ -29,15 +29,19 @@ function credentialsOf(input: ConnectPaymentProviderInput): { value: ProviderCre
   const value: Record<string, string> = {};
   for (const [name, raw] of Object.entries(given)) {
     const trimmed = raw.trim();
-    if (trimmed.length === 0 || trimmed.length > 2000 || /[\0\r\n]/.test(trimmed)) errors.push(userError("INVALID_INPUT", `${name} must be 1 to 2000 characters on one line`, ["input", key, name]));
+    if (trimmed.length === 0 || trimmed.length > 2000 || /[\0\r\n]/.test(trimmed))
+      errors.push(userError("INVALID_INPUT", `${name} must be 1 to 2000 characters on one line`, ["input", key, name]));
     value[name] = trimmed;
   }
-  if (input.provider === "WISE" && value.profileId && !/^\d{1,20}$/.test(value.profileId)) errors.push(userError("INVALID_INPUT", "profileId is a Wise profile id (digits)", ["input", "wise", "profileId"]));
+  if (input.provider === "WISE" && value.profileId && !/^\d{1,20}$/.test(value.profileId))
+    errors.push(userError("INVALID_INPUT", "profileId is a Wise profile id (digits)", ["input", "wise", "profileId"]));
   if (input.provider === "STRIPE") {
     // Stripe's objects never cross modes [S1]: a live key in the sandbox (or the reverse) is a mistake worth stopping.
     const mode = input.environment === "LIVE" ? "live" : "test";
-    if (value.secretKey && !new RegExp(`^(sk|rk)_${mode}_`).test(value.secretKey)) errors.push(userError("INVALID_INPUT", `a ${input.environment.toLowerCase()} Stripe key starts with sk_${mode}_ or rk_${mode}_`, ["input", "stripe", "secretKey"]));
-    if (value.webhookSecret && !value.webhookSecret.startsWith("whsec_")) errors.push(userError("INVALID_INPUT", "a Stripe webhook signing secret starts with whsec_", ["input", "stripe", "webhookSecret"]));
+    if (value.secretKey && !new RegExp(`^(sk|rk)_${mode}_`).test(value.secretKey))
+      errors.push(userError("INVALID_INPUT", `a ${input.environment.toLowerCase()} Stripe key starts with sk_${mode}_ or rk_${mode}_`, ["input", "stripe", "secretKey"]));
+    if (value.webhookSecret && !value.webhookSecret.startsWith("whsec_"))
+      errors.push(userError("INVALID_INPUT", "a Stripe webhook signing secret starts with whsec_", ["input", "stripe", "webhookSecret"]));
   }
   return errors.length ? { errors } : { value: value as never };
 }

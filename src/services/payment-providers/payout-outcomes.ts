@@ -79,7 +79,10 @@ export async function confirmPayout(tx: Tx, ledger: Ledger, payout: Payout, tran
     },
   });
   if (updated.count !== 1) return false;
-  await writeStatusChanges(tx, lines.map((line) => ({ id: line.id, status: "PAID", heldFromStatus: null, paidAt })));
+  await writeStatusChanges(
+    tx,
+    lines.map((line) => ({ id: line.id, status: "PAID", heldFromStatus: null, paidAt })),
+  );
   for (const line of lines) ledger.changed(line, { ...line, status: "PAID", inOpenPayout: false, openPayout: null });
   await finish(tx, ledger, payout, "payout.provider_paid", { status: "PAID", provider: transfer.provider, reference: transfer.providerTransferId }, null);
   return true;
@@ -97,7 +100,10 @@ export async function failPayout(tx: Tx, ledger: Ledger, payout: Payout, transfe
   const text = `${PROVIDER_LABEL[transfer.provider]}: ${reason}`.slice(0, 1000);
   const items = await tx.db.payoutItem.findMany({ where: { payoutId: payout.id, active: true }, select: { commissionId: true } });
   const lines = await loadLines(tx, { id: { in: items.map((item) => item.commissionId) } });
-  const updated = await tx.db.payout.updateMany({ where: { id: payout.id, status: move.from }, data: { status: move.to, failedAt: tx.now, failureReason: text, providerNote: null } });
+  const updated = await tx.db.payout.updateMany({
+    where: { id: payout.id, status: move.from },
+    data: { status: move.to, failedAt: tx.now, failureReason: text, providerNote: null },
+  });
   if (updated.count !== 1) return false;
   await tx.db.payoutItem.updateMany({ where: { payoutId: payout.id, active: true }, data: { active: false } });
   for (const line of lines) ledger.move(line, line, { status: line.status, matured: line.matured, inOpenPayout: false });
@@ -121,7 +127,14 @@ export async function markReturned(tx: Tx, ledger: Ledger, payout: Payout, trans
   if (!move.ok || payout.bouncedAt === null) return false;
   const updated = await tx.db.payout.updateMany({ where: { id: payout.id, status: move.from }, data: { status: move.to, returnedAt: tx.now } });
   if (updated.count !== 1) return false;
-  await finish(tx, ledger, payout, "payout.provider_returned", { status: "RETURNED", provider: transfer.provider }, `${PROVIDER_LABEL[transfer.provider]}: ${reason}`.slice(0, 1000));
+  await finish(
+    tx,
+    ledger,
+    payout,
+    "payout.provider_returned",
+    { status: "RETURNED", provider: transfer.provider },
+    `${PROVIDER_LABEL[transfer.provider]}: ${reason}`.slice(0, 1000),
+  );
   return true;
 }
 
@@ -133,7 +146,10 @@ export async function markReturned(tx: Tx, ledger: Ledger, payout: Payout, trans
  */
 export async function bookReturn(deps: ServiceDeps, payout: Payout, transfer: PayoutTransfer, reason: string): Promise<void> {
   if (payout.status !== "PAID" || payout.bouncedAt !== null) return;
-  const result = await recordPayoutBounce(deps, railActor(payout.programId, transfer.provider), { payoutId: payout.id, reason: `${PROVIDER_LABEL[transfer.provider]} returned it: ${reason}`.slice(0, 1000) });
+  const result = await recordPayoutBounce(deps, railActor(payout.programId, transfer.provider), {
+    payoutId: payout.id,
+    reason: `${PROVIDER_LABEL[transfer.provider]} returned it: ${reason}`.slice(0, 1000),
+  });
   if (!result.ok && !result.errors.every((e) => e.code === "INVALID_TRANSITION")) {
     throw new Error(`the return of payout ${payout.id} was not booked: ${result.errors.map((e) => e.message).join("; ")}`);
   }

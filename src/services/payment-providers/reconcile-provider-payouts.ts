@@ -77,7 +77,10 @@ export async function reconcileProviderPayouts(deps: ServiceDeps): Promise<numbe
         try {
           outcomes.push(...(await rail.lookup({ batchId })));
         } catch (error) {
-          failed(error, transfers.filter((t) => t.providerBatchId === batchId).map((t) => t.id));
+          failed(
+            error,
+            transfers.filter((t) => t.providerBatchId === batchId).map((t) => t.id),
+          );
         }
       }
     } else {
@@ -92,7 +95,9 @@ export async function reconcileProviderPayouts(deps: ServiceDeps): Promise<numbe
     }
     for (const transfer of transfers) {
       if (unasked.has(transfer.id)) continue;
-      const outcome = gone.has(transfer.id) ? undefined : outcomes.find((o) => (o.providerTransferId !== null && o.providerTransferId === transfer.providerTransferId) || o.reference === transfer.payoutId);
+      const outcome = gone.has(transfer.id)
+        ? undefined
+        : outcomes.find((o) => (o.providerTransferId !== null && o.providerTransferId === transfer.providerTransferId) || o.reference === transfer.payoutId);
       // A lookup that answers "no transfer under this key" is a missing transfer, whatever status it gives it.
       const missing = !outcome || outcome.providerTransferId === null;
       const found = findDiscrepancy(

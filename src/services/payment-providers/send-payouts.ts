@@ -43,11 +43,7 @@ const RAIL_OF: Partial<Record<PayoutMethod["type"], PaymentProvider>> = { PAYPAL
  * NO_PAYOUT_METHOD, METHOD_NOT_VERIFIED, NOT_CONNECTED, DUAL_CONTROL.
  * Errors: INVALID_INPUT, IDEMPOTENCY_CONFLICT.
  */
-export function sendPayouts(
-  deps: ServiceDeps,
-  actor: Actor,
-  input: { ids?: string[] | null; runId?: string | null; idempotencyKey?: string | null },
-): Promise<Result<BulkResult>> {
+export function sendPayouts(deps: ServiceDeps, actor: Actor, input: { ids?: string[] | null; runId?: string | null; idempotencyKey?: string | null }): Promise<Result<BulkResult>> {
   if ((input.ids == null) === (input.runId == null)) {
     return Promise.resolve({ ok: false, errors: [userError("INVALID_INPUT", "name the payouts (ids) or a payout run (runId), not both", ["input", "ids"])] });
   }

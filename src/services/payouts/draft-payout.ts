@@ -116,7 +116,11 @@ function chooseUpTo(lines: LineRow[], upTo: string, currency: CurrencyCode): { l
   const positives = lines.filter((line) => !line.amount.isNegative());
   if (positives.length > 0 && chosen.lines.length === lines.length - positives.length) {
     const oldest = settleUpTo(positives, sum(positives.map((line) => line.amount))).lines[0]!;
-    fail("INVALID_AMOUNT", `no whole line fits in ${formatAmount(parsed.value, currency)} ${currency}: the oldest payable line is ${formatAmount(oldest.amount, currency)} (lines are never split)`, ["input", "upTo"]);
+    fail(
+      "INVALID_AMOUNT",
+      `no whole line fits in ${formatAmount(parsed.value, currency)} ${currency}: the oldest payable line is ${formatAmount(oldest.amount, currency)} (lines are never split)`,
+      ["input", "upTo"],
+    );
   }
   return chosen;
 }

@@ -32,9 +32,7 @@ export async function matureDueLines(tx: Tx, ledger: Ledger, partnerIds: string[
  * whenever payable now (see joinsPayout).
  */
 export async function payableLines(tx: Tx, partnerId: string, before: Date): Promise<{ lines: LineRow[]; net: Decimal }> {
-  const lines = (await loadLines(tx, { partnerId, ...payableWhere(tx.now) })).filter(
-    (line) => isPayable(line, tx.now) && joinsPayout(line, before, tx.now),
-  );
+  const lines = (await loadLines(tx, { partnerId, ...payableWhere(tx.now) })).filter((line) => isPayable(line, tx.now) && joinsPayout(line, before, tx.now));
   return { lines, net: sum(lines.map((line) => line.amount)) };
 }
 

@@ -43,7 +43,13 @@ async function removeLines(tx: Tx, input: { payoutId: string; commissionIds: str
     const lines = await loadLines(tx, { id: { in: ids } });
     const outsiders = ids.filter((id) => !lines.some((line) => line.id === id && line.openPayout?.id === payout.id));
     if (outsiders.length > 0) fail("INVALID_INPUT", `${outsiders.length} of these commissions are not in this payout`, ["input", "commissionIds"]);
-    const after = await detachFromDraft(tx, ledger, payout, lines.map((line) => line.id), input.reason ?? null);
+    const after = await detachFromDraft(
+      tx,
+      ledger,
+      payout,
+      lines.map((line) => line.id),
+      input.reason ?? null,
+    );
     await ledger.flush();
     return after;
   }
@@ -78,8 +84,14 @@ export async function detachFromDraft(tx: Tx, ledger: Ledger, payout: Payout, co
     reason,
   });
   if (emptied) {
-    await audit(tx, { action: "payout.cancel", entityType: "Payout", entityId: payout.id, before: { status: payout.status }, after: { status: "CANCELLED" }, reason: cancelReason });
+    await audit(tx, {
+      action: "payout.cancel",
+      entityType: "Payout",
+      entityId: payout.id,
+      before: { status: payout.status },
+      after: { status: "CANCELLED" },
+      reason: cancelReason,
+    });
   }
   return after;
 }
-

@@ -73,9 +73,10 @@ export async function runPayouts(
         INSERT INTO idempotency_keys (program_id, operation, key, request_hash, response, created_at)
         VALUES (${tx.programId}::uuid, ${OPERATION}, ${key}, ${request}, 'null'::jsonb, ${tx.now})
         ON CONFLICT DO NOTHING RETURNING key`;
-      const [row] = inserted.length > 0
-        ? [{ request_hash: request, response: null, progress: null }]
-        : await tx.db.$queryRaw<{ request_hash: string; response: PayoutRunReport | null; progress: Drafted[] | null }[]>`
+      const [row] =
+        inserted.length > 0
+          ? [{ request_hash: request, response: null, progress: null }]
+          : await tx.db.$queryRaw<{ request_hash: string; response: PayoutRunReport | null; progress: Drafted[] | null }[]>`
             SELECT request_hash, response, progress FROM idempotency_keys
              WHERE program_id = ${tx.programId}::uuid AND operation = ${OPERATION} AND key = ${key}`;
       if (!row) throw new RetryTransaction("idempotency key vanished");
@@ -99,7 +100,13 @@ export async function runPayouts(
     // The run's record: made once per key (a resumed run finds its own), before any draft points at it.
     const opened = await transact(deps, actor, async (tx) => {
       const found = key ? await tx.db.payoutRun.findFirst({ where: { trigger, idempotencyKey: key }, select: { id: true } }) : null;
-      return found ?? tx.db.payoutRun.create({ data: { programId: tx.programId, trigger, payableBefore: before, idempotencyKey: key, createdBy: tx.actor.id, createdAt: tx.now }, select: { id: true } });
+      return (
+        found ??
+        tx.db.payoutRun.create({
+          data: { programId: tx.programId, trigger, payableBefore: before, idempotencyKey: key, createdBy: tx.actor.id, createdAt: tx.now },
+          select: { id: true },
+        })
+      );
     });
     if (!opened.ok) return opened;
     const runId = opened.value.id;
@@ -146,7 +153,13 @@ export async function runPayouts(
         action: "payout.run",
         entityType: "PayoutRun",
         entityId: runId,
-        after: { payableBefore: before, drafted: report.payoutIds.length, skipped: report.skipped.length, idempotencyKey: key, resumed: earlier.length > 0 ? earlier.length : undefined },
+        after: {
+          payableBefore: before,
+          drafted: report.payoutIds.length,
+          skipped: report.skipped.length,
+          idempotencyKey: key,
+          resumed: earlier.length > 0 ? earlier.length : undefined,
+        },
       });
       if (key) {
         await tx.db.$executeRaw`UPDATE idempotency_keys SET response = ${JSON.stringify(report)}::jsonb

@@ -163,7 +163,14 @@ async function apply(tx: Tx, action: PayoutAction, ids: string[], input: { reaso
     if (action !== "approve") await moveLines(tx, ledger, payout, lines, action, payment?.paidAt ?? tx.now);
     const after = await tx.db.payout.findUniqueOrThrow({ where: { id } });
     emitPayout(ledger, after);
-    audits.push({ action: `payout.${action}`, entityType: "Payout", entityId: id, before: { status: payout.status }, after: { status: after.status, ...(payment ? { method: payment.method, reference: payment.reference } : {}) }, reason });
+    audits.push({
+      action: `payout.${action}`,
+      entityType: "Payout",
+      entityId: id,
+      before: { status: payout.status },
+      after: { status: after.status, ...(payment ? { method: payment.method, reference: payment.reference } : {}) },
+      reason,
+    });
     result.changed.push(id);
   }
   // Approved payouts become bills, paid ones bill payments, in the accounting system; cancelled ones lose their bill.
@@ -185,7 +192,9 @@ async function moveLines(tx: Tx, ledger: Ledger, payout: Payout, lines: LineRow[
     for (const line of lines) ledger.move(line, line, { status: line.status, matured: line.matured, inOpenPayout: false });
     return;
   }
-  await writeStatusChanges(tx, lines.map((line) => ({ id: line.id, status: "PAID", heldFromStatus: null, paidAt })));
+  await writeStatusChanges(
+    tx,
+    lines.map((line) => ({ id: line.id, status: "PAID", heldFromStatus: null, paidAt })),
+  );
   for (const line of lines) ledger.changed(line, { ...line, status: "PAID", inOpenPayout: false, openPayout: null }, { at: paidAt });
 }
-

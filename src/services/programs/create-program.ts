@@ -17,11 +17,7 @@ export interface CreateProgramInput extends ProgramSettingsInput {
  * Errors: INVALID_CURRENCY, INVALID_TIME_ZONE, INVALID_COMMISSION_RULE,
  * INVALID_SCHEDULE, INVALID_AMOUNT, INVALID_INPUT.
  */
-export async function createProgram(
-  deps: ServiceDeps,
-  actor: { role: "platform"; id: string },
-  input: CreateProgramInput,
-): Promise<Result<Program>> {
+export async function createProgram(deps: ServiceDeps, actor: { role: "platform"; id: string }, input: CreateProgramInput): Promise<Result<Program>> {
   const errors: UserError[] = [];
   const currency = parseCurrencyCode(input.currency);
   if (!currency) {

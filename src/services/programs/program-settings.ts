@@ -26,11 +26,7 @@ export const MAX_HOLD_PERIOD_DAYS = 365;
  * Checks the settings given (absent ones are left alone) and returns the
  * columns to write. Amounts are in `currency`, the program's.
  */
-export function parseProgramSettings(
-  input: ProgramSettingsInput,
-  currency: CurrencyCode,
-  errors: UserError[],
-): Prisma.ProgramUncheckedUpdateInput {
+export function parseProgramSettings(input: ProgramSettingsInput, currency: CurrencyCode, errors: UserError[]): Prisma.ProgramUncheckedUpdateInput {
   const data: Prisma.ProgramUncheckedUpdateInput = {};
   const at = (name: string) => ["input", name];
   if (input.name != null) data.name = checkText(input.name, at("name"), errors);

@@ -20,11 +20,7 @@ export interface UpdateProgramSettingsInput extends ProgramSettingsInput {
  * from its first date after today.
  * Errors: CURRENCY_LOCKED, INVALID_CURRENCY, and those of the settings.
  */
-export function updateProgramSettings(
-  deps: ServiceDeps,
-  actor: Actor,
-  input: UpdateProgramSettingsInput,
-): Promise<Result<Program>> {
+export function updateProgramSettings(deps: ServiceDeps, actor: Actor, input: UpdateProgramSettingsInput): Promise<Result<Program>> {
   return transact(deps, actor, async (tx) => {
     // Locks the program row: settings changes are serialised, and a currency
     // change cannot race the first conversion (which reads this row FOR SHARE).

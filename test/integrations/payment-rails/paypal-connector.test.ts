@@ -90,7 +90,12 @@ describe("PayPal Payouts connector against its stand-in", () => {
     expect(outcomes[1]!.reason).toBe("FAILED: RECEIVER_ACCOUNT_LOCKED: Receiver's account is locked or inactive");
     expect(outcomes[3]!.reason).toContain("BLOCKED");
     expect(outcomes[4]!.reason).toContain("RECEIVER_UNREGISTERED");
-    expect(listener.events().slice(heardBefore).map((e) => e.kind)).toEqual(["paid", "failed", "paid", "failed", "unclaimed", "failed"]);
+    expect(
+      listener
+        .events()
+        .slice(heardBefore)
+        .map((e) => e.kind),
+    ).toEqual(["paid", "failed", "paid", "failed", "unclaimed", "failed"]);
   });
 
   it("refuses what PayPal cannot carry before sending, and reports PayPal's refusal of one item per item", async () => {
@@ -148,7 +153,9 @@ describe("PayPal Payouts connector against its stand-in", () => {
 
     const batchKey = key("outage");
     paypal.failNext("down", 3, isCreate);
-    const error = await provider().send({ idempotencyKey: batchKey, transfers: [transfer("ana@example.com", "1.00")] }).catch((e: unknown) => e);
+    const error = await provider()
+      .send({ idempotencyKey: batchKey, transfers: [transfer("ana@example.com", "1.00")] })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PaymentProviderError);
     expect((error as PaymentProviderError).kind).toBe("retryable");
     expect(paypal.countBatches(batchKey)).toBe(0);
@@ -185,7 +192,12 @@ describe("PayPal Payouts connector against its stand-in", () => {
     const heardBefore = listener.events().length;
     await paypal.expireUnclaimed(paypal.itemByReference(unclaimed.reference)!.payout_item_id);
     await paypal.refund(paypal.itemByReference(paid.reference)!.payout_item_id);
-    expect(listener.events().slice(heardBefore).map((e) => [e.kind, e.reference, e.providerType])).toEqual([
+    expect(
+      listener
+        .events()
+        .slice(heardBefore)
+        .map((e) => [e.kind, e.reference, e.providerType]),
+    ).toEqual([
       ["returned", unclaimed.reference, "PAYMENT.PAYOUTS-ITEM.RETURNED"],
       ["returned", paid.reference, "PAYMENT.PAYOUTS-ITEM.REFUNDED"],
     ]);
@@ -206,7 +218,13 @@ describe("PayPal Payouts connector against its stand-in", () => {
   });
 
   it("answers PayPal's verify-webhook-signature call as PayPal does", async () => {
-    const token = (await (await fetch(`${paypal.url}/v1/oauth2/token`, { method: "POST", headers: { authorization: `Basic ${Buffer.from(`${paypal.clientId}:${paypal.clientSecret}`).toString("base64")}` }, body: "grant_type=client_credentials" })).json()) as { access_token: string };
+    const token = (await (
+      await fetch(`${paypal.url}/v1/oauth2/token`, {
+        method: "POST",
+        headers: { authorization: `Basic ${Buffer.from(`${paypal.clientId}:${paypal.clientSecret}`).toString("base64")}` },
+        body: "grant_type=client_credentials",
+      })
+    ).json()) as { access_token: string };
     const event = { id: "WH-1", event_type: "PAYMENT.PAYOUTS-ITEM.SUCCEEDED", resource: {} };
     const headers = paypal.sign(JSON.stringify(event));
     const ask = async (webhookEvent: unknown) =>

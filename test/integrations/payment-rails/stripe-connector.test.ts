@@ -16,7 +16,10 @@ describe("Stripe Connect connector against its stand-in", () => {
   let listener: Listener;
   const account = "acct_1PartnerAna";
   const provider = (attempts = 3) =>
-    createStripeProvider({ secretKey: stripe.secretKey, webhookSecret: stripe.webhookSecrets[0]! }, { baseUrl: stripe.url, timeoutMs: 400, retry: { attempts, baseDelayMs: 5, maxDelayMs: 1500 } });
+    createStripeProvider(
+      { secretKey: stripe.secretKey, webhookSecret: stripe.webhookSecrets[0]! },
+      { baseUrl: stripe.url, timeoutMs: 400, retry: { attempts, baseDelayMs: 5, maxDelayMs: 1500 } },
+    );
   const transfer = (amount: string, currency: CurrencyCode = USD, destination = account): TransferInstruction => {
     const reference = `payout-${(counter += 1)}-${Date.now()}`;
     return { reference, idempotencyKey: `${reference}:1`, amount: new Dec(amount), currency, recipient: { kind: "stripe", accountId: destination } };
@@ -36,7 +39,10 @@ describe("Stripe Connect connector against its stand-in", () => {
 
   it("checks the key and the connected accounts", async () => {
     await expect(provider().verifyCredentials()).resolves.toEqual({ accountLabel: `${stripe.platformAccount} Acme Outdoor` });
-    const wrong = createStripeProvider({ secretKey: "sk_test_wrong", webhookSecret: "" }, { baseUrl: stripe.url, timeoutMs: 400, retry: { attempts: 1, baseDelayMs: 5, maxDelayMs: 5 } });
+    const wrong = createStripeProvider(
+      { secretKey: "sk_test_wrong", webhookSecret: "" },
+      { baseUrl: stripe.url, timeoutMs: 400, retry: { attempts: 1, baseDelayMs: 5, maxDelayMs: 5 } },
+    );
     await expect(wrong.verifyCredentials()).rejects.toMatchObject({ kind: "unauthorized" });
     await expect(provider().verifyMethod({ provider: "STRIPE", accountId: account, currency: USD })).resolves.toEqual({ ok: true, recipientId: account });
     expect(await provider().verifyMethod({ provider: "STRIPE", accountId: "acct_1Pending", currency: USD })).toEqual({
@@ -53,7 +59,13 @@ describe("Stripe Connect connector against its stand-in", () => {
     expect(outcome).toMatchObject({ reference: t.reference, status: "PAID" });
     expect(outcome!.sentAmount!.amount.toFixed(2)).toBe("1234.56");
     const create = stripe.requests.filter(isCreate).at(-1)!;
-    expect(create.body).toMatchObject({ amount: "123456", currency: "usd", destination: account, transfer_group: transferGroupOf(t.idempotencyKey), metadata: { accrue_reference: t.reference } });
+    expect(create.body).toMatchObject({
+      amount: "123456",
+      currency: "usd",
+      destination: account,
+      transfer_group: transferGroupOf(t.idempotencyKey),
+      metadata: { accrue_reference: t.reference },
+    });
     expect(create.headers["idempotency-key"]).toBe(t.idempotencyKey);
     const made = stripe.transfers.get(outcome!.providerTransferId!)!;
     expect(made.amount).toBe(123456);
@@ -69,7 +81,13 @@ describe("Stripe Connect connector against its stand-in", () => {
 
   it("fails the transfers Stripe refuses and pays the rest of the batch", async () => {
     stripe.balances.set("eur", 50_000n);
-    const transfers = [transfer("100.00", "EUR" as CurrencyCode), transfer("900.00", "EUR" as CurrencyCode), transfer("10.00", USD, "acct_1Nobody"), transfer("10.005", USD), transfer("200.00", "EUR" as CurrencyCode)];
+    const transfers = [
+      transfer("100.00", "EUR" as CurrencyCode),
+      transfer("900.00", "EUR" as CurrencyCode),
+      transfer("10.00", USD, "acct_1Nobody"),
+      transfer("10.005", USD),
+      transfer("200.00", "EUR" as CurrencyCode),
+    ];
     const result = await provider().send({ idempotencyKey: "unused", transfers });
     expect(result.transfers.map((t) => t.status)).toEqual(["PAID", "FAILED", "FAILED", "FAILED", "PAID"]);
     expect(result.transfers[1]!.reason).toContain("balance_insufficient");
@@ -107,7 +125,11 @@ describe("Stripe Connect connector against its stand-in", () => {
   it("replays errors under a key byte for byte, refuses other parameters under it, and reads a saved 500 as nothing sent", async () => {
     const form = new URLSearchParams({ amount: "500", currency: "usd", destination: account }).toString();
     const post = (body: string, key: string) =>
-      fetch(`${stripe.url}/v1/transfers`, { method: "POST", headers: { authorization: `Bearer ${stripe.secretKey}`, "content-type": "application/x-www-form-urlencoded", "idempotency-key": key }, body });
+      fetch(`${stripe.url}/v1/transfers`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${stripe.secretKey}`, "content-type": "application/x-www-form-urlencoded", "idempotency-key": key },
+        body,
+      });
     const key = `raw-${Date.now()}`;
     const first = await post(form, key);
     const second = await post(form, key);
@@ -132,7 +154,9 @@ describe("Stripe Connect connector against its stand-in", () => {
     expect((await provider().send({ idempotencyKey: "unused", transfers: [transfer("1.00")] })).transfers[0]!.status).toBe("PAID");
     const t = transfer("2.00");
     stripe.failNext("503", 3, isCreate);
-    const error = await provider().send({ idempotencyKey: "unused", transfers: [t] }).catch((e: unknown) => e);
+    const error = await provider()
+      .send({ idempotencyKey: "unused", transfers: [t] })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PaymentProviderError);
     expect((error as PaymentProviderError).kind).toBe("retryable");
     expect((await provider().send({ idempotencyKey: "unused", transfers: [t] })).transfers[0]!.status).toBe("PAID");
@@ -167,9 +191,13 @@ describe("Stripe Connect connector against its stand-in", () => {
     const now = Math.floor(Date.now() / 1000);
     const rotated = stripe.signature(event.body, now, [`whsec_${"a".repeat(32)}`, stripe.webhookSecrets[0]!]);
     await expect(pp.parseWebhook(Buffer.from(event.body), { "stripe-signature": rotated })).resolves.toHaveLength(1);
-    await expect(pp.parseWebhook(Buffer.from(event.body), { "stripe-signature": stripe.signature(event.body, now, [`whsec_${"b".repeat(32)}`]) })).rejects.toMatchObject({ status: 401 });
+    await expect(pp.parseWebhook(Buffer.from(event.body), { "stripe-signature": stripe.signature(event.body, now, [`whsec_${"b".repeat(32)}`]) })).rejects.toMatchObject({
+      status: 401,
+    });
     await expect(pp.parseWebhook(Buffer.from(event.body), { "stripe-signature": stripe.signature(event.body, now - 301) })).rejects.toMatchObject({ status: 401 });
-    await expect(pp.parseWebhook(Buffer.from(event.body.replace("7500", "9999")), { "stripe-signature": stripe.signature(event.body, now) })).rejects.toMatchObject({ status: 401 });
+    await expect(pp.parseWebhook(Buffer.from(event.body.replace("7500", "9999")), { "stripe-signature": stripe.signature(event.body, now) })).rejects.toMatchObject({
+      status: 401,
+    });
     await expect(pp.parseWebhook(Buffer.from(event.body), {})).rejects.toMatchObject({ status: 401 });
     await stripe.redeliver(event.id);
     const [a, b] = listener.heard.slice(-2).map((h) => h.events[0]!.eventId);

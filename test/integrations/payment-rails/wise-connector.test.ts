@@ -19,7 +19,10 @@ describe("Wise connector against its stand-in", () => {
   let wise: WiseStandIn;
   let listener: Listener;
   const provider = (attempts = 3, webhookPublicKey = wise.webhookPublicKey) =>
-    createWiseProvider({ apiToken: wise.token, profileId: wise.profileId }, { baseUrl: wise.url, timeoutMs: 400, retry: { attempts, baseDelayMs: 5, maxDelayMs: 1500 }, webhookPublicKey });
+    createWiseProvider(
+      { apiToken: wise.token, profileId: wise.profileId },
+      { baseUrl: wise.url, timeoutMs: 400, retry: { attempts, baseDelayMs: 5, maxDelayMs: 1500 }, webhookPublicKey },
+    );
   const method = (account: Extract<MethodToVerify, { provider: "WISE" }>["account"], currency: CurrencyCode = EUR): MethodToVerify => ({
     provider: "WISE",
     currency,
@@ -60,9 +63,15 @@ describe("Wise connector against its stand-in", () => {
 
   it("checks the credentials against the profile", async () => {
     await expect(provider().verifyCredentials()).resolves.toEqual({ accountLabel: `business profile ${wise.profileId}` });
-    const other = createWiseProvider({ apiToken: wise.token, profileId: "1" }, { baseUrl: wise.url, timeoutMs: 400, retry: { attempts: 1, baseDelayMs: 5, maxDelayMs: 5 }, webhookPublicKey: "" });
+    const other = createWiseProvider(
+      { apiToken: wise.token, profileId: "1" },
+      { baseUrl: wise.url, timeoutMs: 400, retry: { attempts: 1, baseDelayMs: 5, maxDelayMs: 5 }, webhookPublicKey: "" },
+    );
     await expect(other.verifyCredentials()).rejects.toMatchObject({ kind: "permanent", code: "PROFILE_NOT_FOUND" });
-    const wrong = createWiseProvider({ apiToken: "nope", profileId: wise.profileId }, { baseUrl: wise.url, timeoutMs: 400, retry: { attempts: 1, baseDelayMs: 5, maxDelayMs: 5 }, webhookPublicKey: "" });
+    const wrong = createWiseProvider(
+      { apiToken: "nope", profileId: wise.profileId },
+      { baseUrl: wise.url, timeoutMs: 400, retry: { attempts: 1, baseDelayMs: 5, maxDelayMs: 5 }, webhookPublicKey: "" },
+    );
     await expect(wrong.verifyCredentials()).rejects.toMatchObject({ kind: "unauthorized" });
   });
 
@@ -71,17 +80,34 @@ describe("Wise connector against its stand-in", () => {
       await provider().verifyMethod(method({ type: "iban", iban: "DE89370400440532013000" })),
       await provider().verifyMethod(method({ type: "sort_code", sortCode: "231470", accountNumber: "28821822" }, GBP)),
       await provider().verifyMethod(
-        method({ type: "aba", routingNumber: "111000025", accountNumber: "12345678", accountType: "CHECKING", address: { country: "US", city: "Austin", postCode: "78701", firstLine: "1 Main St", state: "TX" } }, USD),
+        method(
+          {
+            type: "aba",
+            routingNumber: "111000025",
+            accountNumber: "12345678",
+            accountType: "CHECKING",
+            address: { country: "US", city: "Austin", postCode: "78701", firstLine: "1 Main St", state: "TX" },
+          },
+          USD,
+        ),
       ),
       await provider().verifyMethod(method({ type: "email", email: "ana@example.com" })),
     ];
     expect(created.every((c) => c.ok && c.recipientId)).toBe(true);
     const recipients = [...wise.recipients.values()].slice(-4);
-    expect(recipients.map((r) => [r.type, r.currency])).toEqual([["iban", "EUR"], ["sort_code", "GBP"], ["aba", "USD"], ["email", "EUR"]]);
+    expect(recipients.map((r) => [r.type, r.currency])).toEqual([
+      ["iban", "EUR"],
+      ["sort_code", "GBP"],
+      ["aba", "USD"],
+      ["email", "EUR"],
+    ]);
     expect(recipients[0]!.details).toEqual({ legalType: "PRIVATE", IBAN: "DE89370400440532013000" });
 
     const count = wise.recipients.size;
-    expect(await provider().verifyMethod(method({ type: "iban", iban: "DE89370400440532013001" }))).toEqual({ ok: false, problems: [{ field: "iban", message: "Please specify a valid IBAN." }] });
+    expect(await provider().verifyMethod(method({ type: "iban", iban: "DE89370400440532013001" }))).toEqual({
+      ok: false,
+      problems: [{ field: "iban", message: "Please specify a valid IBAN." }],
+    });
     expect(await provider().verifyMethod(method({ type: "sort_code", sortCode: "23147", accountNumber: "288218" }, GBP))).toEqual({
       ok: false,
       problems: [
@@ -89,7 +115,18 @@ describe("Wise connector against its stand-in", () => {
         { field: "accountNumber", message: "Please specify a valid account number." },
       ],
     });
-    const ach = await provider().verifyMethod(method({ type: "aba", routingNumber: "111000026", accountNumber: "12345678", accountType: "CHECKING", address: { country: "US", city: "", postCode: "78701", firstLine: "1 Main St" } }, USD));
+    const ach = await provider().verifyMethod(
+      method(
+        {
+          type: "aba",
+          routingNumber: "111000026",
+          accountNumber: "12345678",
+          accountType: "CHECKING",
+          address: { country: "US", city: "", postCode: "78701", firstLine: "1 Main St" },
+        },
+        USD,
+      ),
+    );
     expect(ach).toEqual({
       ok: false,
       problems: [
@@ -119,7 +156,12 @@ describe("Wise connector against its stand-in", () => {
 
     const heardBefore = listener.events().length;
     for (const state of ["funds_converted", "outgoing_payment_sent"]) await wise.simulate(made.id, state);
-    expect(listener.events().slice(heardBefore).map((e) => [e.kind, e.transferId])).toEqual([["paid", String(made.id)]]);
+    expect(
+      listener
+        .events()
+        .slice(heardBefore)
+        .map((e) => [e.kind, e.transferId]),
+    ).toEqual([["paid", String(made.id)]]);
     const [looked] = await provider().lookup({ transfers: [{ reference: t.reference, providerTransferId: outcome!.providerTransferId }] });
     expect(looked).toMatchObject({ status: "PAID" });
   });
@@ -174,7 +216,9 @@ describe("Wise connector against its stand-in", () => {
     expect((await provider().send({ idempotencyKey: "unused", transfers: [await transfer("11.00")] })).transfers[0]!.status).toBe("PROCESSING");
     const later = await transfer("12.00");
     wise.failNext("down", 3, isTransferCreate);
-    const error = await provider().send({ idempotencyKey: "unused", transfers: [later] }).catch((e: unknown) => e);
+    const error = await provider()
+      .send({ idempotencyKey: "unused", transfers: [later] })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PaymentProviderError);
     expect(wise.transferByKey(customerTransactionId(later.idempotencyKey))).toBeUndefined();
     await provider().send({ idempotencyKey: "unused", transfers: [later] });
@@ -196,7 +240,9 @@ describe("Wise connector against its stand-in", () => {
     expect(events[2]!.reason).toBe("outgoing_payment_sent → bounced_back");
 
     const body = wise.deliveries.at(-1)!.body;
-    await expect(provider().parseWebhook(Buffer.from(body.replace("funds_refunded", "outgoing_payment_sent")), { "x-signature-sha256": wise.sign(body) })).rejects.toMatchObject({ status: 401 });
+    await expect(provider().parseWebhook(Buffer.from(body.replace("funds_refunded", "outgoing_payment_sent")), { "x-signature-sha256": wise.sign(body) })).rejects.toMatchObject({
+      status: 401,
+    });
     await expect(provider().parseWebhook(Buffer.from(body), {})).rejects.toMatchObject({ status: 401 });
     await expect(provider().parseWebhook(Buffer.from(body), { "x-signature-sha256": wise.sign(body) })).resolves.toHaveLength(1);
   });

@@ -70,7 +70,12 @@ export function Dashboard({ feed, connection, token }: { feed: FeedClient; conne
       </main>
     );
   }
-  if (!home.data) return <p className="muted" style={{ padding: "1rem" }}>Loading…</p>;
+  if (!home.data)
+    return (
+      <p className="muted" style={{ padding: "1rem" }}>
+        Loading…
+      </p>
+    );
   const { program, payoutsOverview: overview, pendingReview } = home.data;
   return (
     <>
@@ -188,7 +193,8 @@ export function Dashboard({ feed, connection, token }: { feed: FeedClient; conne
             <ul className="plain" data-testid="program-feed" aria-live="off">
               {events.map((event) => (
                 <li key={event.cursor}>
-                  <strong>{humanize(event.type)}</strong> {event.commission && `${humanize(event.commission.kind)} ${formatMoney(event.commission.amount)} → ${humanize(event.commission.status)}`}
+                  <strong>{humanize(event.type)}</strong>{" "}
+                  {event.commission && `${humanize(event.commission.kind)} ${formatMoney(event.commission.amount)} → ${humanize(event.commission.status)}`}
                   {event.payout && `payout ${formatMoney(event.payout.amount)} → ${humanize(event.payout.status)}`}
                   <div className="muted">{formatDateTime(event.occurredAt)}</div>
                 </li>

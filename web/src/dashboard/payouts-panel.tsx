@@ -28,7 +28,11 @@ export function PayoutsPanel({ version, onChanged, token }: { version: number; o
   }, [version, reload]);
   const rows = result.data?.payouts.edges ?? [];
   const ids = [...selected];
-  const finish = (verb: string, payload: { payouts: readonly unknown[]; skipped: BulkOutcome["skipped"]; userErrors: readonly { message: string }[] } | undefined, error: { message: string } | undefined) => {
+  const finish = (
+    verb: string,
+    payload: { payouts: readonly unknown[]; skipped: BulkOutcome["skipped"]; userErrors: readonly { message: string }[] } | undefined,
+    error: { message: string } | undefined,
+  ) => {
     setOutcome({ done: `${verb} ${payload?.payouts.length ?? 0} payouts.`, skipped: payload?.skipped ?? [], error: payload?.userErrors[0]?.message ?? error?.message });
     setSelected(new Set());
     onChanged();
@@ -44,17 +48,21 @@ export function PayoutsPanel({ version, onChanged, token }: { version: number; o
     <section aria-labelledby="payouts-heading">
       <h2 id="payouts-heading">Payouts</h2>
       <div className="toolbar">
-        <button type="button" disabled={running.fetching} onClick={async () => {
-          const response = await runPayouts({ input: { idempotencyKey: crypto.randomUUID() } });
-          const payload = response.data?.runPayouts;
-          setRun({
-            created: payload?.payouts.map((payout) => `${payout.partner.name}: ${formatMoney(payout.amount)}`) ?? [],
-            skipped: payload?.skipped.map((skip) => ({ name: skip.partner?.name ?? "a partner", message: skip.message })) ?? [],
-            error: payload?.userErrors[0]?.message ?? response.error?.message,
-          });
-          setStatus("DRAFT");
-          onChanged();
-        }}>
+        <button
+          type="button"
+          disabled={running.fetching}
+          onClick={async () => {
+            const response = await runPayouts({ input: { idempotencyKey: crypto.randomUUID() } });
+            const payload = response.data?.runPayouts;
+            setRun({
+              created: payload?.payouts.map((payout) => `${payout.partner.name}: ${formatMoney(payout.amount)}`) ?? [],
+              skipped: payload?.skipped.map((skip) => ({ name: skip.partner?.name ?? "a partner", message: skip.message })) ?? [],
+              error: payload?.userErrors[0]?.message ?? response.error?.message,
+            });
+            setStatus("DRAFT");
+            onChanged();
+          }}
+        >
           Run payouts
         </button>
         <button type="button" className="secondary" onClick={() => exportCsv("/exports/payouts.csv")}>
@@ -99,10 +107,14 @@ export function PayoutsPanel({ version, onChanged, token }: { version: number; o
             <option value="CANCELLED">Cancelled</option>
           </select>
         </label>
-        <button type="button" disabled={ids.length === 0} onClick={async () => {
-          const response = await approve({ input: { ids, idempotencyKey: crypto.randomUUID() } });
-          finish("Approved", response.data?.approvePayouts, response.error);
-        }}>
+        <button
+          type="button"
+          disabled={ids.length === 0}
+          onClick={async () => {
+            const response = await approve({ input: { ids, idempotencyKey: crypto.randomUUID() } });
+            finish("Approved", response.data?.approvePayouts, response.error);
+          }}
+        >
           Approve selected
         </button>
         <label>
@@ -119,20 +131,29 @@ export function PayoutsPanel({ version, onChanged, token }: { version: number; o
           Reference
           <input value={reference} onChange={(event) => setReference(event.target.value)} />
         </label>
-        <button type="button" disabled={ids.length === 0} onClick={async () => {
-          const response = await markPaid({ input: { ids, method, reference: reference || null, idempotencyKey: crypto.randomUUID() } });
-          finish("Marked paid", response.data?.markPayoutsPaid, response.error);
-        }}>
+        <button
+          type="button"
+          disabled={ids.length === 0}
+          onClick={async () => {
+            const response = await markPaid({ input: { ids, method, reference: reference || null, idempotencyKey: crypto.randomUUID() } });
+            finish("Marked paid", response.data?.markPayoutsPaid, response.error);
+          }}
+        >
           Mark selected paid
         </button>
         <label>
           Cancel reason
           <input value={reason} onChange={(event) => setReason(event.target.value)} />
         </label>
-        <button type="button" className="danger" disabled={ids.length === 0 || !reason.trim()} onClick={async () => {
-          const response = await cancel({ input: { ids, reason, idempotencyKey: crypto.randomUUID() } });
-          finish("Cancelled", response.data?.cancelPayouts, response.error);
-        }}>
+        <button
+          type="button"
+          className="danger"
+          disabled={ids.length === 0 || !reason.trim()}
+          onClick={async () => {
+            const response = await cancel({ input: { ids, reason, idempotencyKey: crypto.randomUUID() } });
+            finish("Cancelled", response.data?.cancelPayouts, response.error);
+          }}
+        >
           Cancel selected
         </button>
       </form>
@@ -166,9 +187,7 @@ export function PayoutsPanel({ version, onChanged, token }: { version: number; o
                 <td>
                   <label className="check">
                     <input type="checkbox" checked={selected.has(node.id)} onChange={() => toggle(node.id)} />
-                    <span className="visually-hidden">
-                      Select the payout to {node.partner.name}
-                    </span>
+                    <span className="visually-hidden">Select the payout to {node.partner.name}</span>
                   </label>
                 </td>
                 <td>{node.partner.name}</td>

@@ -29,7 +29,11 @@ export function ReviewQueue({ version, onChanged }: { version: number; onChanged
   const rows = result.data?.commissions.edges ?? [];
   const busy = approving.fetching || holding.fetching || cancelling.fetching;
   const ids = [...selected];
-  const finish = (verb: string, payload: { commissions: readonly unknown[]; skipped: BulkOutcome["skipped"]; userErrors: readonly { message: string }[] } | undefined, error: { message: string } | undefined) => {
+  const finish = (
+    verb: string,
+    payload: { commissions: readonly unknown[]; skipped: BulkOutcome["skipped"]; userErrors: readonly { message: string }[] } | undefined,
+    error: { message: string } | undefined,
+  ) => {
     setOutcome({
       done: `${verb} ${payload?.commissions.length ?? 0} commissions.`,
       skipped: payload?.skipped ?? [],
@@ -78,28 +82,42 @@ export function ReviewQueue({ version, onChanged }: { version: number; onChanged
       )}
       {result.error && <p className="error">{errorMessage(result.error)}</p>}
       <div className="toolbar">
-        <button type="button" disabled={busy || ids.length === 0} onClick={async () => {
-          const response = await approve({ input: { ids } });
-          finish("Approved", response.data?.approveCommissions, response.error);
-        }}>
+        <button
+          type="button"
+          disabled={busy || ids.length === 0}
+          onClick={async () => {
+            const response = await approve({ input: { ids } });
+            finish("Approved", response.data?.approveCommissions, response.error);
+          }}
+        >
           Approve selected
         </button>
         <label>
           Reason (hold or cancel)
           <input value={reason} onChange={(event) => setReason(event.target.value)} />
         </label>
-        <button type="button" className="secondary" disabled={busy || ids.length === 0} onClick={async () => {
-          if (needsReason("hold")) return;
-          const response = await hold({ input: { ids, reason } });
-          finish("Held", response.data?.holdCommissions, response.error);
-        }}>
+        <button
+          type="button"
+          className="secondary"
+          disabled={busy || ids.length === 0}
+          onClick={async () => {
+            if (needsReason("hold")) return;
+            const response = await hold({ input: { ids, reason } });
+            finish("Held", response.data?.holdCommissions, response.error);
+          }}
+        >
           Hold selected
         </button>
-        <button type="button" className="danger" disabled={busy || ids.length === 0} onClick={async () => {
-          if (needsReason("cancel")) return;
-          const response = await cancel({ input: { ids, reason } });
-          finish("Cancelled", response.data?.cancelCommissions, response.error);
-        }}>
+        <button
+          type="button"
+          className="danger"
+          disabled={busy || ids.length === 0}
+          onClick={async () => {
+            if (needsReason("cancel")) return;
+            const response = await cancel({ input: { ids, reason } });
+            finish("Cancelled", response.data?.cancelCommissions, response.error);
+          }}
+        >
           Cancel selected
         </button>
       </div>

@@ -17,7 +17,19 @@ const BLOCKERS: Record<PayoutBlocker, (program: Program) => string> = {
   OPEN_PAYOUT_EXISTS: () => "A payout to you is already on its way; the rest follows in the next one.",
 };
 
-export function Balances({ balance, live, program, flash, onRequested }: { balance: Balance | null | undefined; live: LiveBalance | null; program: Program; flash: boolean; onRequested: () => void }) {
+export function Balances({
+  balance,
+  live,
+  program,
+  flash,
+  onRequested,
+}: {
+  balance: Balance | null | undefined;
+  live: LiveBalance | null;
+  program: Program;
+  flash: boolean;
+  onRequested: () => void;
+}) {
   const [request, requestPayout] = useMutation(RequestPayoutDoc);
   const [outcome, setOutcome] = useState<{ ok: boolean; text: string } | null>(null);
   // The feed's figure is newer than the query's until the query is refreshed.

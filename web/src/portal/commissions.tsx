@@ -28,10 +28,12 @@ export function Commissions({ version, highlight }: { version: number; highlight
   useEffect(() => {
     if (version > 0) reload({ requestPolicy: "network-only" });
   }, [version, reload]);
-  const resetting = <T,>(set: (value: T) => void) => (value: T) => {
-    set(value);
-    setCursors([]);
-  };
+  const resetting =
+    <T,>(set: (value: T) => void) =>
+    (value: T) => {
+      set(value);
+      setCursors([]);
+    };
   const list = result.data?.commissions;
   return (
     <section aria-labelledby="commissions-heading">
@@ -141,7 +143,12 @@ export function Commissions({ version, highlight }: { version: number; highlight
         <button type="button" className="secondary" disabled={cursors.length === 0} onClick={() => setCursors(cursors.slice(0, -1))}>
           Previous page
         </button>
-        <button type="button" className="secondary" disabled={!list?.pageInfo.hasNextPage} onClick={() => list?.pageInfo.endCursor && setCursors([...cursors, list.pageInfo.endCursor])}>
+        <button
+          type="button"
+          className="secondary"
+          disabled={!list?.pageInfo.hasNextPage}
+          onClick={() => list?.pageInfo.endCursor && setCursors([...cursors, list.pageInfo.endCursor])}
+        >
           Next page
         </button>
       </div>

@@ -96,17 +96,25 @@ function Methods({ partnerId, methods, onChange }: { partnerId: string; methods:
             <strong>{method.label}</strong> {method.isDefault && <span className="badge">default</span>}
             <div className="toolbar" style={{ marginTop: "0.35rem" }}>
               {!method.isDefault && (
-                <button type="button" className="secondary" onClick={async () => {
-                  const result = await makeDefault({ input: { id: method.id } });
-                  report(result.data?.setDefaultPayoutMethod.userErrors, result.error, "Default changed.");
-                }}>
+                <button
+                  type="button"
+                  className="secondary"
+                  onClick={async () => {
+                    const result = await makeDefault({ input: { id: method.id } });
+                    report(result.data?.setDefaultPayoutMethod.userErrors, result.error, "Default changed.");
+                  }}
+                >
                   Make default<span className="visually-hidden"> ({method.label})</span>
                 </button>
               )}
-              <button type="button" className="danger" onClick={async () => {
-                const result = await remove({ input: { id: method.id } });
-                report(result.data?.removePayoutMethod.userErrors, result.error, "Payout method removed.");
-              }}>
+              <button
+                type="button"
+                className="danger"
+                onClick={async () => {
+                  const result = await remove({ input: { id: method.id } });
+                  report(result.data?.removePayoutMethod.userErrors, result.error, "Payout method removed.");
+                }}
+              >
                 Remove<span className="visually-hidden"> {method.label}</span>
               </button>
             </div>

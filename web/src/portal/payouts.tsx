@@ -28,7 +28,9 @@ export function Payouts({ version }: { version: number }) {
             >
               <summary>
                 <span className={`badge status-${node.status}`}>{humanize(node.status)}</span> {formatMoney(node.amount)} · {node.lineCount} lines ·{" "}
-                {node.paidAt ? `paid ${formatDate(node.paidAt)}${node.method ? ` by ${humanize(node.method)}` : ""}${node.reference ? ` (${node.reference})` : ""}` : `created ${formatDate(node.createdAt)}`}
+                {node.paidAt
+                  ? `paid ${formatDate(node.paidAt)}${node.method ? ` by ${humanize(node.method)}` : ""}${node.reference ? ` (${node.reference})` : ""}`
+                  : `created ${formatDate(node.createdAt)}`}
               </summary>
               {node.cancelReason && <p className="muted">Cancelled: {node.cancelReason}</p>}
               {open.has(node.id) && <PayoutLines id={node.id} version={version} />}

@@ -67,7 +67,12 @@ export function Portal({ feed, connection, token }: { feed: FeedClient; connecti
   const viewer = home.data?.viewer;
   const failure = errorMessage(home.error);
   if (failure && !viewer) return <Problem message={failure} />;
-  if (!viewer) return <p className="muted" style={{ padding: "1rem" }}>Loading…</p>;
+  if (!viewer)
+    return (
+      <p className="muted" style={{ padding: "1rem" }}>
+        Loading…
+      </p>
+    );
   if (viewer.role !== "PARTNER" || !viewer.partner) {
     return <Problem message="This is the partner portal: it needs a partner's token. Operators use the dashboard at /dashboard/." />;
   }

@@ -224,14 +224,16 @@ export function createPayPalProvider(credentials: PayPalCredentials, options: Pa
     },
 
     async send(request: SendRequest): Promise<SendResult> {
-      if (request.idempotencyKey.length === 0 || request.idempotencyKey.length > MAX_BATCH_ID) throw new PaymentProviderError("sender_batch_id must be 1 to 256 characters", "permanent");
+      if (request.idempotencyKey.length === 0 || request.idempotencyKey.length > MAX_BATCH_ID)
+        throw new PaymentProviderError("sender_batch_id must be 1 to 256 characters", "permanent");
       if (request.transfers.length > MAX_ITEMS) throw new PaymentProviderError(`a PayPal batch holds at most ${MAX_ITEMS} items`, "permanent");
       const refused: TransferOutcome[] = [];
       const items: { transfer: TransferInstruction; value: string }[] = [];
       for (const transfer of request.transfers) {
         const value = paypalValue(transfer);
         const reason = "problem" in value ? value.problem : transfer.recipient.kind !== "paypal" ? "not a PayPal recipient" : undefined;
-        if (reason || !("value" in value)) refused.push({ reference: transfer.reference, idempotencyKey: transfer.idempotencyKey, status: "FAILED", providerTransferId: null, reason });
+        if (reason || !("value" in value))
+          refused.push({ reference: transfer.reference, idempotencyKey: transfer.idempotencyKey, status: "FAILED", providerTransferId: null, reason });
         else items.push({ transfer, value: value.value });
       }
       if (items.length === 0) return { transfers: refused };
@@ -256,7 +258,14 @@ export function createPayPalProvider(credentials: PayPalCredentials, options: Pa
         if (duplicate) {
           // The batch exists (an earlier try got through): read it instead [P3].
           const link = (error.body?.links ?? []).map((l) => /\/v1\/payments\/payouts\/([^/?]+)/.exec(l.href)?.[1]).find(Boolean);
-          if (!link) throw new PaymentProviderError(`PayPal says batch ${request.idempotencyKey} was sent before but does not say which it is; look it up in PayPal`, "permanent", 400, undefined, "DUPLICATE_BATCH");
+          if (!link)
+            throw new PaymentProviderError(
+              `PayPal says batch ${request.idempotencyKey} was sent before but does not say which it is; look it up in PayPal`,
+              "permanent",
+              400,
+              undefined,
+              "DUPLICATE_BATCH",
+            );
           batchId = decodeURIComponent(link);
         } else {
           // One bad item refuses the whole request [P20]: nothing was sent. Each item says why.
@@ -286,7 +295,13 @@ export function createPayPalProvider(credentials: PayPalCredentials, options: Pa
       } catch (error) {
         // The batch is accepted; its items can be read later (lookup) without sending anything.
         if (!(error instanceof PaymentProviderError) || error.kind !== "retryable") throw error;
-        outcomes = sent.map((t) => ({ reference: t.reference, idempotencyKey: t.idempotencyKey, status: "PROCESSING" as const, providerTransferId: null, providerBatchId: batchId }));
+        outcomes = sent.map((t) => ({
+          reference: t.reference,
+          idempotencyKey: t.idempotencyKey,
+          status: "PROCESSING" as const,
+          providerTransferId: null,
+          providerBatchId: batchId,
+        }));
       }
       return { batchId, transfers: [...refused, ...outcomes] };
     },

@@ -121,7 +121,13 @@ export function createStripeProvider(credentials: StripeCredentials, options: Co
   }
 
   async function sendOne(instruction: TransferInstruction): Promise<TransferOutcome> {
-    const failed = (reason: string): TransferOutcome => ({ reference: instruction.reference, idempotencyKey: instruction.idempotencyKey, status: "FAILED", providerTransferId: null, reason });
+    const failed = (reason: string): TransferOutcome => ({
+      reference: instruction.reference,
+      idempotencyKey: instruction.idempotencyKey,
+      status: "FAILED",
+      providerTransferId: null,
+      reason,
+    });
     if (instruction.recipient.kind !== "stripe") return failed("not a Stripe connected account");
     let amount: string;
     try {
@@ -129,7 +135,8 @@ export function createStripeProvider(credentials: StripeCredentials, options: Co
     } catch {
       return failed(`${instruction.amount.toFixed()} ${instruction.currency} does not fit Stripe's ${stripeDigits(instruction.currency)} decimal places`);
     }
-    if (BigInt(amount) % BigInt(stripeStep(instruction.currency)) !== 0n) return failed(`Stripe sends ${instruction.currency} in steps of ${stripeStep(instruction.currency)} minor units`);
+    if (BigInt(amount) % BigInt(stripeStep(instruction.currency)) !== 0n)
+      return failed(`Stripe sends ${instruction.currency} in steps of ${stripeStep(instruction.currency)} minor units`);
     if (BigInt(amount) <= 0n) return failed("Stripe transfers positive amounts only");
     const existing = await findByKey(instruction.idempotencyKey);
     if (existing) return outcomeOf(existing, instruction);
@@ -179,7 +186,8 @@ export function createStripeProvider(credentials: StripeCredentials, options: Co
         return { ok: false, problems: [{ field: "accountId", message: `Stripe has no connected account ${method.accountId} for this platform (${refused.message})` }] };
       }
       const transfers = (account as Stripe.Account).capabilities?.transfers;
-      if (transfers !== "active") return { ok: false, problems: [{ field: "accountId", message: `the account cannot receive transfers yet (transfers capability: ${transfers ?? "none"})` }] };
+      if (transfers !== "active")
+        return { ok: false, problems: [{ field: "accountId", message: `the account cannot receive transfers yet (transfers capability: ${transfers ?? "none"})` }] };
       return { ok: true, recipientId: method.accountId };
     },
 
@@ -196,7 +204,8 @@ export function createStripeProvider(credentials: StripeCredentials, options: Co
         if (transfer.providerTransferId) {
           const got = await attempt((api) => api.transfers.retrieve(transfer.providerTransferId!));
           const refused = refusedOf(got);
-          if (refused) throw new PaymentProviderError(`Stripe refused the lookup (${refused.message})`, refused.statusCode === 401 ? "unauthorized" : "permanent", refused.statusCode);
+          if (refused)
+            throw new PaymentProviderError(`Stripe refused the lookup (${refused.message})`, refused.statusCode === 401 ? "unauthorized" : "permanent", refused.statusCode);
           found = got as Stripe.Transfer;
         } else if (transfer.idempotencyKey) {
           found = await findByKey(transfer.idempotencyKey);
@@ -204,7 +213,13 @@ export function createStripeProvider(credentials: StripeCredentials, options: Co
         outcomes.push(
           found
             ? outcomeOf(found, transfer)
-            : { reference: transfer.reference, idempotencyKey: transfer.idempotencyKey, status: "FAILED", providerTransferId: null, reason: "Stripe has no transfer under this key" },
+            : {
+                reference: transfer.reference,
+                idempotencyKey: transfer.idempotencyKey,
+                status: "FAILED",
+                providerTransferId: null,
+                reason: "Stripe has no transfer under this key",
+              },
         );
       }
       return outcomes;
@@ -236,7 +251,10 @@ export function createStripeProvider(credentials: StripeCredentials, options: Co
               transferId: transfer.id,
               reference: transfer.metadata?.accrue_reference,
               ...(event.type === "transfer.reversed"
-                ? { amount: { amount: fromMinorUnits(transfer.amount_reversed, stripeDigits(currency)), currency }, reason: transfer.reversed ? "reversed in full" : "reversed in part" }
+                ? {
+                    amount: { amount: fromMinorUnits(transfer.amount_reversed, stripeDigits(currency)), currency },
+                    reason: transfer.reversed ? "reversed in full" : "reversed in part",
+                  }
                 : {}),
               occurredAt,
               providerType: event.type,

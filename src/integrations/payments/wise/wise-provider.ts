@@ -135,7 +135,8 @@ export function customerTransactionId(idempotencyKey: string): string {
 
 function errorsOf(answer: HttpAnswer): { text: string; errors: z.infer<typeof WiseErrors>["errors"] } {
   const parsed = WiseErrors.safeParse(answer.body);
-  if (parsed.success) return { text: parsed.data.errors.map((e) => [e.code, e.message].filter(Boolean).join(": ")).join("; ") || `HTTP ${answer.status}`, errors: parsed.data.errors };
+  if (parsed.success)
+    return { text: parsed.data.errors.map((e) => [e.code, e.message].filter(Boolean).join(": ")).join("; ") || `HTTP ${answer.status}`, errors: parsed.data.errors };
   const body = answer.body as { error?: string; error_description?: string; message?: string } | null;
   return { text: [body?.error, body?.error_description ?? body?.message].filter(Boolean).join(": ") || `HTTP ${answer.status}`, errors: [] };
 }
@@ -227,7 +228,13 @@ export function createWiseProvider(credentials: WiseCredentials, options: WiseOp
     if (status === "incoming_payment_waiting") {
       const funded = await post(`/v3/profiles/${profile}/transfers/${id}/payments`, { type: "BALANCE" });
       if (funded.status === 403 && funded.headers.get("x-2fa-approval")) {
-        throw new PaymentProviderError("Wise asks for strong customer authentication to fund from the balance; this connection cannot sign it", "permanent", 403, undefined, "SCA_REQUIRED");
+        throw new PaymentProviderError(
+          "Wise asks for strong customer authentication to fund from the balance; this connection cannot sign it",
+          "permanent",
+          403,
+          undefined,
+          "SCA_REQUIRED",
+        );
       }
       const answer = z.object({ status: z.string(), errorCode: z.string().nullable().optional() }).safeParse(funded.body);
       if (funded.status !== 200 && funded.status !== 201) return { ...failed(`Wise did not fund it (${errorsOf(funded).text})`, id) };
@@ -339,4 +346,3 @@ export function createWiseProvider(credentials: WiseCredentials, options: WiseOp
     },
   };
 }
-
