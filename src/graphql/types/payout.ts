@@ -433,42 +433,36 @@ defineMutation("cancelPayouts", {
   resolve: (input, ctx) => transitionPayouts(ctx.deps, actorOf(ctx), "cancel", { ids: input.ids.map((id) => id.id), reason: input.reason, idempotencyKey: input.idempotencyKey }),
 });
 
+/** The input of removePayoutLines and addPayoutLines: a draft, the lines, a reason, a key. */
+const payoutLinesInput = (t: PothosSchemaTypes.InputFieldBuilder<typeof builder.$inferSchemaTypes, "InputObject">) => ({
+  payoutId: t.globalID({ for: PayoutRef, required: true }),
+  commissionIds: t.globalIDList({ for: CommissionRef, required: true }),
+  reason: t.string(),
+  idempotencyKey: idempotencyKey(t),
+});
+
+/** That input as the services take it. */
+const payoutLinesRequest = (input: { payoutId: { id: string }; commissionIds: { id: string }[]; reason?: string | null; idempotencyKey?: string | null }) => ({
+  payoutId: input.payoutId.id,
+  commissionIds: input.commissionIds.map((id) => id.id),
+  reason: input.reason,
+  idempotencyKey: input.idempotencyKey,
+});
+
 defineMutation("removePayoutLines", {
   description: "Takes lines out of a draft payout; they become payable again and the draft is recomputed.",
   authScopes: PAYOUT_WRITERS,
-  input: (t) => ({
-    payoutId: t.globalID({ for: PayoutRef, required: true }),
-    commissionIds: t.globalIDList({ for: CommissionRef, required: true }),
-    reason: t.string(),
-    idempotencyKey: idempotencyKey(t),
-  }),
+  input: payoutLinesInput,
   fields: payoutResult,
-  resolve: (input, ctx) =>
-    removePayoutLines(ctx.deps, actorOf(ctx), {
-      payoutId: input.payoutId.id,
-      commissionIds: input.commissionIds.map((id) => id.id),
-      reason: input.reason,
-      idempotencyKey: input.idempotencyKey,
-    }),
+  resolve: (input, ctx) => removePayoutLines(ctx.deps, actorOf(ctx), payoutLinesRequest(input)),
 });
 
 defineMutation("addPayoutLines", {
   description: "Puts payable lines of the draft's partner (in its currency) into a draft payout; the draft is recomputed. The reverse of removePayoutLines.",
   authScopes: PAYOUT_WRITERS,
-  input: (t) => ({
-    payoutId: t.globalID({ for: PayoutRef, required: true }),
-    commissionIds: t.globalIDList({ for: CommissionRef, required: true }),
-    reason: t.string(),
-    idempotencyKey: idempotencyKey(t),
-  }),
+  input: payoutLinesInput,
   fields: payoutResult,
-  resolve: (input, ctx) =>
-    addPayoutLines(ctx.deps, actorOf(ctx), {
-      payoutId: input.payoutId.id,
-      commissionIds: input.commissionIds.map((id) => id.id),
-      reason: input.reason,
-      idempotencyKey: input.idempotencyKey,
-    }),
+  resolve: (input, ctx) => addPayoutLines(ctx.deps, actorOf(ctx), payoutLinesRequest(input)),
 });
 
 defineMutation("recordPayoutBounce", {
