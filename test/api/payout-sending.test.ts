@@ -2,9 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPaymentRails } from "../../src/integrations/payments/payment-rails.ts";
 import { Dec } from "../../src/domain/money.ts";
 import { databaseTargets } from "../helpers/databases.ts";
-import { createPartnerFixture, createProgramFixture, type ProgramFixture } from "../helpers/fixtures.ts";
-import { AddMethodDoc, connectProvider, railsEnv, type RailStandIns } from "../helpers/payment-rails-docs.ts";
-import { ApprovePayoutsDoc, CreatePayoutDoc, payableSale, SetBillingDoc } from "../helpers/payout-docs.ts";
+import { createProgramFixture, type ProgramFixture } from "../helpers/fixtures.ts";
+import { connectProvider, draftPayoutThrough, railsEnv, type RailStandIns } from "../helpers/payment-rails-docs.ts";
+import { ApprovePayoutsDoc } from "../helpers/payout-docs.ts";
 import { startPayPalStandIn } from "../helpers/paypal-stand-in.ts";
 import { connectQuickBooks } from "../helpers/accounting-docs.ts";
 import { startQuickBooksStandIn, type StandIn } from "../helpers/quickbooks-stand-in.ts";
@@ -48,23 +48,10 @@ describe.each(databaseTargets())("sending payouts through a provider on %s", (ta
 
   /** A partner with a verified method of `method`, and an APPROVED payout of 10% of `sale`, approved by the admin. */
   async function approvedPayout(name: string, method: Record<string, unknown>, sale = "500.00") {
-    const partner = await createPartnerFixture(t, acme, { name });
-    const added = dataOf(await t.gql(AddMethodDoc, { input: { partnerId: partner.id, method: method as never, makeDefault: true } }, acme.adminToken)).addPayoutMethod;
-    if (added.payoutMethod?.verificationStatus !== "VERIFIED") throw new Error(`method: ${JSON.stringify(added)}`);
-    const billing = dataOf(
-      await t.gql(
-        SetBillingDoc,
-        { input: { partnerId: partner.id, profile: { entityType: "INDIVIDUAL", legalName: name, country: "US", taxForm: "W9", taxId: "123-45-6789" } } },
-        acme.adminToken,
-      ),
-    ).setBillingProfile;
-    if (billing.userErrors.length) throw new Error(JSON.stringify(billing.userErrors));
-    await payableSale(t, acme, integration, partner.id, sale);
-    const created = dataOf(await t.gql(CreatePayoutDoc, { input: { partnerId: partner.id } }, acme.adminToken)).createPayout;
-    if (!created.payout) throw new Error(JSON.stringify(created.userErrors));
-    const approved = dataOf(await t.gql(ApprovePayoutsDoc, { input: { ids: [created.payout.id] } }, acme.adminToken)).approvePayouts;
+    const { partner, payout } = await draftPayoutThrough(t, acme, integration, name, method, sale);
+    const approved = dataOf(await t.gql(ApprovePayoutsDoc, { input: { ids: [payout.id] } }, acme.adminToken)).approvePayouts;
     expect(approved.payouts.map((p) => p.status)).toEqual(["APPROVED"]);
-    return { partner, payoutId: created.payout.id };
+    return { partner, payoutId: payout.id };
   }
 
   beforeAll(async () => {

@@ -2,9 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { graphql } from "../../src/generated/gql/index.ts";
 import { createPaymentRails } from "../../src/integrations/payments/payment-rails.ts";
 import { databaseTargets } from "../helpers/databases.ts";
-import { createPartnerFixture, createProgramFixture, type ProgramFixture } from "../helpers/fixtures.ts";
-import { AddMethodDoc, connectProvider, railsEnv, type RailStandIns } from "../helpers/payment-rails-docs.ts";
-import { ApprovePayoutsDoc, CreatePayoutDoc, payableSale, SetBillingDoc } from "../helpers/payout-docs.ts";
+import { createProgramFixture, type ProgramFixture } from "../helpers/fixtures.ts";
+import { connectProvider, draftPayoutThrough, railsEnv, type RailStandIns } from "../helpers/payment-rails-docs.ts";
+import { ApprovePayoutsDoc } from "../helpers/payout-docs.ts";
 import { startPayPalStandIn } from "../helpers/paypal-stand-in.ts";
 import { SendPayoutsDoc } from "../helpers/sending-docs.ts";
 import { startStripeStandIn } from "../helpers/stripe-stand-in.ts";
@@ -48,22 +48,9 @@ describe.each(databaseTargets())("send attempts and provider timeouts on %s", (t
 
   /** A partner with a verified method, and an APPROVED payout of 10% of `sale`. */
   async function approvedPayout(name: string, method: Record<string, unknown>, sale = "500.00") {
-    const partner = await createPartnerFixture(t, acme, { name });
-    const added = dataOf(await t.gql(AddMethodDoc, { input: { partnerId: partner.id, method: method as never, makeDefault: true } }, acme.adminToken)).addPayoutMethod;
-    if (added.payoutMethod?.verificationStatus !== "VERIFIED") throw new Error(`method: ${JSON.stringify(added)}`);
-    const billing = dataOf(
-      await t.gql(
-        SetBillingDoc,
-        { input: { partnerId: partner.id, profile: { entityType: "INDIVIDUAL", legalName: name, country: "US", taxForm: "W9", taxId: "123-45-6789" } } },
-        acme.adminToken,
-      ),
-    ).setBillingProfile;
-    if (billing.userErrors.length) throw new Error(JSON.stringify(billing.userErrors));
-    await payableSale(t, acme, integration, partner.id, sale);
-    const created = dataOf(await t.gql(CreatePayoutDoc, { input: { partnerId: partner.id } }, acme.adminToken)).createPayout;
-    if (!created.payout) throw new Error(JSON.stringify(created.userErrors));
-    expect(dataOf(await t.gql(ApprovePayoutsDoc, { input: { ids: [created.payout.id] } }, acme.adminToken)).approvePayouts.payouts).toHaveLength(1);
-    return { partner, payoutId: created.payout.id };
+    const { partner, payout } = await draftPayoutThrough(t, acme, integration, name, method, sale);
+    expect(dataOf(await t.gql(ApprovePayoutsDoc, { input: { ids: [payout.id] } }, acme.adminToken)).approvePayouts.payouts).toHaveLength(1);
+    return { partner, payoutId: payout.id };
   }
   const send = async (payoutId: string) => {
     const sent = dataOf(await t.gql(SendPayoutsDoc, { input: { ids: [payoutId] } }, acme.financeToken)).sendPayouts;

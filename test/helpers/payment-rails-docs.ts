@@ -1,5 +1,6 @@
 import { graphql } from "../../src/generated/gql/index.ts";
-import type { ProgramFixture } from "./fixtures.ts";
+import { createPartnerFixture, type ProgramFixture } from "./fixtures.ts";
+import { CreatePayoutDoc, payableSale, SetBillingDoc } from "./payout-docs.ts";
 import type { PayPalStandIn } from "./paypal-stand-in.ts";
 import type { StripeStandIn } from "./stripe-stand-in.ts";
 import { dataOf, type TestApp } from "./test-app.ts";
@@ -74,4 +75,27 @@ export async function connectProvider(t: TestApp, program: ProgramFixture, s: Ra
   ).connectPaymentProvider;
   if (!result.connection) throw new Error(`connect ${provider}: ${JSON.stringify(result.userErrors)}`);
   return result.connection;
+}
+
+/**
+ * A partner named `name` with `method` as its verified default payout
+ * method and US billing details, a payable sale of `sale`, and a DRAFT
+ * payout of its 10%: what a payout sent through a provider starts from.
+ */
+export async function draftPayoutThrough(t: TestApp, program: ProgramFixture, integration: string, name: string, method: Record<string, unknown>, sale: string) {
+  const partner = await createPartnerFixture(t, program, { name });
+  const added = dataOf(await t.gql(AddMethodDoc, { input: { partnerId: partner.id, method: method as never, makeDefault: true } }, program.adminToken)).addPayoutMethod;
+  if (added.payoutMethod?.verificationStatus !== "VERIFIED") throw new Error(`method: ${JSON.stringify(added)}`);
+  const billing = dataOf(
+    await t.gql(
+      SetBillingDoc,
+      { input: { partnerId: partner.id, profile: { entityType: "INDIVIDUAL", legalName: name, country: "US", taxForm: "W9", taxId: "123-45-6789" } } },
+      program.adminToken,
+    ),
+  ).setBillingProfile;
+  if (billing.userErrors.length) throw new Error(JSON.stringify(billing.userErrors));
+  await payableSale(t, program, integration, partner.id, sale);
+  const created = dataOf(await t.gql(CreatePayoutDoc, { input: { partnerId: partner.id } }, program.adminToken)).createPayout;
+  if (!created.payout) throw new Error(JSON.stringify(created.userErrors));
+  return { partner, payout: created.payout };
 }

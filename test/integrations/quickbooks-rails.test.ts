@@ -3,9 +3,9 @@ import { graphql } from "../../src/generated/gql/index.ts";
 import { createPaymentRails } from "../../src/integrations/payments/payment-rails.ts";
 import { connectQuickBooks, PayoutSyncDoc } from "../helpers/accounting-docs.ts";
 import { databaseTargets } from "../helpers/databases.ts";
-import { createPartnerFixture, createProgramFixture, type ProgramFixture } from "../helpers/fixtures.ts";
-import { AddMethodDoc, connectProvider, railsEnv, type RailStandIns } from "../helpers/payment-rails-docs.ts";
-import { ApprovePayoutsDoc, CreatePayoutDoc, payableSale, PayPayoutsDoc, SetBillingDoc } from "../helpers/payout-docs.ts";
+import { createProgramFixture, type ProgramFixture } from "../helpers/fixtures.ts";
+import { connectProvider, draftPayoutThrough, railsEnv, type RailStandIns } from "../helpers/payment-rails-docs.ts";
+import { ApprovePayoutsDoc, CreatePayoutDoc, PayPayoutsDoc } from "../helpers/payout-docs.ts";
 import { startPayPalStandIn } from "../helpers/paypal-stand-in.ts";
 import { startQuickBooksStandIn, type StandIn } from "../helpers/quickbooks-stand-in.ts";
 import { SendPayoutsDoc } from "../helpers/sending-docs.ts";
@@ -51,26 +51,13 @@ describe.each(databaseTargets())("QuickBooks through Wise and Stripe on %s", (ta
 
   /** A partner with a verified default method, and an APPROVED payout of 10% of `sale` whose Bill is booked. */
   async function billedPayout(name: string, method: Record<string, unknown>, sale: string) {
-    const partner = await createPartnerFixture(t, acme, { name });
-    const added = dataOf(await t.gql(AddMethodDoc, { input: { partnerId: partner.id, method: method as never, makeDefault: true } }, acme.adminToken)).addPayoutMethod;
-    if (added.payoutMethod?.verificationStatus !== "VERIFIED") throw new Error(`method: ${JSON.stringify(added)}`);
-    const billing = dataOf(
-      await t.gql(
-        SetBillingDoc,
-        { input: { partnerId: partner.id, profile: { entityType: "INDIVIDUAL", legalName: name, country: "US", taxForm: "W9", taxId: "123-45-6789" } } },
-        acme.adminToken,
-      ),
-    ).setBillingProfile;
-    if (billing.userErrors.length) throw new Error(JSON.stringify(billing.userErrors));
-    await payableSale(t, acme, integration, partner.id, sale);
-    const created = dataOf(await t.gql(CreatePayoutDoc, { input: { partnerId: partner.id } }, acme.adminToken)).createPayout;
-    if (!created.payout) throw new Error(JSON.stringify(created.userErrors));
-    await t.gql(ApprovePayoutsDoc, { input: { ids: [created.payout.id] } }, acme.adminToken);
+    const { partner, payout } = await draftPayoutThrough(t, acme, integration, name, method, sale);
+    await t.gql(ApprovePayoutsDoc, { input: { ids: [payout.id] } }, acme.adminToken);
     await tick(); // the approval's Bill
-    const billed = await sync(created.payout.id);
+    const billed = await sync(payout.id);
     expect([billed.status, billed.accountingSyncStatus]).toEqual(["APPROVED", "BILLED"]);
-    expect(qbo.bills.get(billed.accountingBillId!)).toMatchObject({ Balance: Number(created.payout.amount.amount) });
-    return { partner, payoutId: created.payout.id, billId: billed.accountingBillId!, vendorId: billed.partner.accountingVendorId! };
+    expect(qbo.bills.get(billed.accountingBillId!)).toMatchObject({ Balance: Number(payout.amount.amount) });
+    return { partner, payoutId: payout.id, billId: billed.accountingBillId!, vendorId: billed.partner.accountingVendorId! };
   }
 
   const send = async (ids: string[]) => {
