@@ -27,11 +27,16 @@ const config = loadConfig({
 });
 const app = await buildApp(config, { countStatements: true });
 const url = await app.start();
+const portal = process.env.BENCH_PROFILE === "portal";
 const token = await signToken(
-  { role: "admin", subject: "b", programId: seeded.programId },
+  portal
+    ? { role: "partner", subject: "b", programId: seeded.programId, partnerId: seeded.partnerIds[100]! }
+    : { role: "admin", subject: "b", programId: seeded.programId },
   { secret: BENCH_SECRET, issuer: "accrue", audience: "accrue", expiresAt: new Date(Date.now() + 3600_000) },
 );
-const q = `query BenchDashboard { partners(first: 20) { edges { node { id name commissions(first: 10) { edges { node { id amount { amount currency } status } } } } } } }`;
+const q = portal
+  ? `query BenchPortal { viewer { partner { id balance { payable { amount currency } pending { amount currency } paid { amount currency } } } } commissions(first: 50) { edges { node { id amount { amount currency } status occurredAt } } } }`
+  : `query BenchDashboard { partners(first: 20) { edges { node { id name commissions(first: 10) { edges { node { id amount { amount currency } status } } } } } } }`;
 let captured: StatementLedger | undefined;
 ledgerTaps.add((l) => void (captured = l));
 for (let i = 0; i < 3; i++)
@@ -119,4 +124,14 @@ function summarize(profile: Profile) {
     busy += profile.timeDeltas[i] ?? 0;
   });
   for (const [where, time] of [...shares].sort((a, b) => b[1] - a[1])) console.log(`${where.padEnd(36)} ${((100 * time) / busy).toFixed(1)}%`);
+  const byFunction = new Map<string, number>();
+  profile.samples.forEach((id, i) => {
+    const { functionName, url } = byId.get(id)!.callFrame;
+    if (functionName === "(idle)") return;
+    const key = `${functionName || "(anonymous)"} ${url.replace(/^.*node_modules\//, "").replace(/^.*\/src\//, "src/")}`;
+    byFunction.set(key, (byFunction.get(key) ?? 0) + (profile.timeDeltas[i] ?? 0));
+  });
+  console.log("top functions by self time:");
+  for (const [key, time] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, Number(process.env.BENCH_PROFILE_TOP ?? 25)))
+    console.log(`  ${((100 * time) / busy).toFixed(1).padStart(5)}%  ${key}`);
 }

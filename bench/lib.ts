@@ -19,7 +19,9 @@ export function freshDatabase(): Promise<ScratchDatabase> {
 export function startServer(env: Record<string, string>): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
   const entry = process.env.BENCH_SERVER_ENTRY;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, entry ? [entry] : ["--import", "tsx", "src/main.ts"], {
+    // BENCH_SERVER_NODE_ARGS: extra flags for the server's node, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+    const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter(Boolean);
+    const child = spawn(process.execPath, [...nodeArgs, ...(entry ? [entry] : ["--import", "tsx", "src/main.ts"])], {
       cwd: ROOT,
       env: {
         ...process.env,

@@ -19,6 +19,7 @@ import { migrateDatabase, seedProgram } from "./seed.ts";
 const PARTNERS = Number(process.env.BENCH_PARTNERS ?? 1000);
 const LINES_PER_PARTNER = Number(process.env.BENCH_LINES_PER_PARTNER ?? 100);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
+const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 1);
 const CONNECTIONS = (process.env.BENCH_CONNECTIONS ?? "10,50").split(",").map(Number);
 const SCENARIOS = (process.env.BENCH_SCENARIOS ?? "dashboard,portal,operator").split(",");
 
@@ -101,10 +102,10 @@ async function main() {
       }
       for (const connections of CONNECTIONS) {
         process.stderr.write(`reads: ${name} at ${connections} connections\n`);
-        // A second of warm-up each (JIT, plans, pools), then the measured runs one after the other.
-        await drive(accrueTarget, connections, 1, { server: server.child.pid!, database: databasePids });
+        // Warm-up each (JIT, plans, pools; BENCH_WARMUP_SECONDS, default 1), then the measured runs one after the other.
+        await drive(accrueTarget, connections, WARMUP_SECONDS, { server: server.child.pid!, database: databasePids });
         const accrue = await drive(accrueTarget, connections, SECONDS, { server: server.child.pid!, database: databasePids });
-        await drive(floorTarget, connections, 1, { server: floor.pid, database: databasePids });
+        await drive(floorTarget, connections, WARMUP_SECONDS, { server: floor.pid, database: databasePids });
         const floorResult = await drive(floorTarget, connections, SECONDS, { server: floor.pid, database: databasePids });
         console.log(JSON.stringify(line(name, connections, accrue, floorResult, answersMatch)));
       }
