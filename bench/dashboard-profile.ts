@@ -29,9 +29,7 @@ const app = await buildApp(config, { countStatements: true });
 const url = await app.start();
 const portal = process.env.BENCH_PROFILE === "portal";
 const token = await signToken(
-  portal
-    ? { role: "partner", subject: "b", programId: seeded.programId, partnerId: seeded.partnerIds[100]! }
-    : { role: "admin", subject: "b", programId: seeded.programId },
+  portal ? { role: "partner", subject: "b", programId: seeded.programId, partnerId: seeded.partnerIds[100]! } : { role: "admin", subject: "b", programId: seeded.programId },
   { secret: BENCH_SECRET, issuer: "accrue", audience: "accrue", expiresAt: new Date(Date.now() + 3600_000) },
 );
 const q = portal
