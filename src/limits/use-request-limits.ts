@@ -156,8 +156,8 @@ export function useRequestLimits(options: RequestLimitOptions): Plugin {
 
       setExecuteFn(async (executeArgs) => {
         const budget = new AbortController();
-        const timeout = timedOut(options.queryTimeoutMs);
-        const timer = setTimeout(() => budget.abort(timeout), options.queryTimeoutMs);
+        // The error is made only when the limit is reached: a GraphQLError captures a stack trace.
+        const timer = setTimeout(() => budget.abort(timedOut(options.queryTimeoutMs)), options.queryTimeoutMs);
         // A client that goes away stops its query too.
         const disconnected = context.request?.signal;
         const tag = randomUUID();
@@ -198,7 +198,7 @@ export function useRequestLimits(options: RequestLimitOptions): Plugin {
           options.onStopped?.(timedOutNow ? "timeout" : "client gone", cancelled);
           if (!timedOutNow) throw error; // the client left; nobody reads this
           options.logger.warn({ timeoutMs: options.queryTimeoutMs, cost: measured.cost, operationName: args.operationName }, "query stopped at its time limit");
-          return { errors: [timeout] };
+          return { errors: [budget.signal.reason as GraphQLError] };
         } finally {
           clearTimeout(timer);
           budget.signal.removeEventListener("abort", onAbort);
