@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { print } from "graphql";
 import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
 import { createScratchDatabase, type ScratchDatabase } from "../test/helpers/databases.ts";
@@ -11,17 +11,29 @@ export function freshDatabase(): Promise<ScratchDatabase> {
   return createScratchDatabase(process.env.BENCH_DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres", "accrue_bench");
 }
 
+let built = false;
+
 /**
- * Starts the server in its own process (the load generator must not share its
- * event loop): `src/main.ts` through tsx, as `npm start` does, or the compiled
- * JavaScript file BENCH_SERVER_ENTRY names (see BENCHMARKS.md, "Idle server").
+ * The server's entry as `npm start` runs it: compiled (dist/server/main.mjs,
+ * built once per benchmark process); BENCH_SERVER_ENTRY=tsx runs
+ * `src/main.ts` through tsx (`npm run dev`), any other value names a
+ * compiled file (see BENCHMARKS.md, "Idle server").
  */
-export function startServer(env: Record<string, string>): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
+function serverArgs(): string[] {
   const entry = process.env.BENCH_SERVER_ENTRY;
+  if (entry === "tsx") return ["--import", "tsx", "src/main.ts"];
+  if (entry) return [entry];
+  if (!built) execFileSync(process.execPath, ["scripts/build-server.mjs"], { cwd: ROOT, stdio: "inherit" });
+  built = true;
+  return ["dist/server/main.mjs"];
+}
+
+/** Starts the server in its own process (the load generator must not share its event loop). */
+export function startServer(env: Record<string, string>): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
   return new Promise((resolve, reject) => {
     // BENCH_SERVER_NODE_ARGS: extra flags for the server's node, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
     const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter(Boolean);
-    const child = spawn(process.execPath, [...nodeArgs, ...(entry ? [entry] : ["--import", "tsx", "src/main.ts"])], {
+    const child = spawn(process.execPath, [...nodeArgs, ...serverArgs()], {
       cwd: ROOT,
       env: {
         ...process.env,
