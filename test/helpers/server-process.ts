@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -13,11 +13,15 @@ export interface ServerProcess {
 
 /**
  * Starts `node --import tsx src/main.ts` (not `npm start`: npm would leave the
- * server running when killed) and waits for its "serving" log line.
+ * server running when killed; the source, so process coverage maps to it) and
+ * waits for its "serving" log line. `compiled`: what `npm start` runs, the
+ * server built by scripts/build-server.mjs (`dist/server/main.mjs`).
  */
-export function startServerProcess(env: Record<string, string>, args: string[] = []): Promise<ServerProcess> {
+export function startServerProcess(env: Record<string, string>, args: string[] = [], options: { compiled?: boolean } = {}): Promise<ServerProcess> {
+  if (options.compiled) execFileSync(process.execPath, ["scripts/build-server.mjs"], { cwd: ROOT, stdio: "inherit" });
+  const entry = options.compiled ? ["dist/server/main.mjs"] : ["--import", "tsx", "src/main.ts"];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts", ...args], {
+    const child = spawn(process.execPath, [...entry, ...args], {
       cwd: ROOT,
       env: { ...process.env, NODE_ENV: "test", HOST: "127.0.0.1", PORT: "0", LOG_LEVEL: "info", ...env },
       stdio: ["ignore", "pipe", "pipe"],

@@ -70,6 +70,24 @@ describe("the server as a process (npm start)", () => {
     }
   }, 120_000); // three embedded-database starts; slow on a busy machine, nothing here is timed
 
+  it("runs compiled, as npm start runs it: the build serves, answers and stops cleanly", async () => {
+    const dataDir = tempDir();
+    const server = await startServerProcess({ ACCRUE_DATA_DIR: dataDir, ACCRUE_JWT_SECRET: SECRET }, [], { compiled: true });
+    try {
+      expect(server.child.spawnargs).toContain("dist/server/main.mjs");
+      const platform = token(["--role", "platform"], { ACCRUE_DATA_DIR: dataDir, ACCRUE_JWT_SECRET: SECRET });
+      const created = await post(
+        server.url,
+        'mutation { createProgram(input: { name: "Built", currency: "USD", commissionRule: { type: FLAT, amount: "1.00" } }) { program { name } userErrors { code } } }',
+        platform,
+      );
+      expect(created.body.data.createProgram).toEqual({ program: { name: "Built" }, userErrors: [] });
+    } finally {
+      expect(await server.stop("SIGTERM")).toBe(0);
+    }
+    expect(server.output()).toMatch(/"msg":"stopped"/);
+  }, 120_000);
+
   it("finishes requests in flight when told to stop", async () => {
     const dataDir = tempDir();
     // At debug level yoga logs each request it starts processing.
@@ -165,7 +183,7 @@ describe("npm run reconcile", () => {
       await server.stop();
       rmSync(dataDir, { recursive: true, force: true });
     }
-  });
+  }, 120_000); // a server start, a demo program and a second process; nothing here is timed
 
   it.runIf(hasPostgres)("fails, naming the balance, when a balance row is off (PostgreSQL)", async () => {
     const database = await createPostgresDatabase();
@@ -188,5 +206,5 @@ describe("npm run reconcile", () => {
       await database.drop();
       rmSync(dataDir, { recursive: true, force: true });
     }
-  });
+  }, 120_000);
 });
