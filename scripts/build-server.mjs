@@ -11,10 +11,12 @@
 // (BENCHMARKS.md, "Idle server"). The output sits two directories below the
 // repository, as src/<dir>/ does, so paths the code finds from its own file
 // (prisma/migrations, web/dist) resolve the same.
+import { mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
 import { build } from "esbuild";
 
 const root = new URL("..", import.meta.url).pathname;
-await build({
+const { outputFiles } = await build({
   absWorkingDir: root,
   entryPoints: { main: "src/main.ts", worker: "src/worker.ts" },
   outdir: "dist/server",
@@ -26,4 +28,14 @@ await build({
   packages: "external",
   sourcemap: false,
   logLevel: "warning",
+  write: false,
 });
+// Each file is written whole and then renamed into place: a server starting
+// while another build runs (npm start twice, tests in parallel) reads the old
+// file or the new one, never half of one.
+for (const file of outputFiles) {
+  mkdirSync(dirname(file.path), { recursive: true });
+  const partial = `${file.path}.${process.pid}.partial`;
+  writeFileSync(partial, file.contents);
+  renameSync(partial, file.path);
+}
