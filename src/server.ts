@@ -12,7 +12,6 @@ import { createContext, type Context } from "./context.ts";
 import type { Database } from "./db/database.ts";
 import { maskError, useErrorCodes } from "./graphql/error-codes.ts";
 import { useNulCharacterGuard } from "./graphql/use-nul-character-guard.ts";
-import { useCompiledQueries, type CompiledQueries } from "./graphql/use-compiled-queries.ts";
 import { createCore, type CoreOptions } from "./core.ts";
 import { corsPolicy } from "./http/cors-policy.ts";
 import { createExportsHandler } from "./http/exports.ts";
@@ -44,8 +43,6 @@ export interface App {
   auth: Authenticator;
   /** Cost, rate and time limits, and the readiness check. */
   limits: RequestLimits;
-  /** Queries run compiled (graphql-jit): how many operations are kept compiled, how many queries ran so. */
-  compiledQueries: Pick<CompiledQueries, "size" | "runs">;
   /** HS256 secret in use, for issuing our own tokens (dev and integration tokens). */
   jwtSecret: string | undefined;
   /** Starts listening; resolves with the base URL (http://host:port). */
@@ -88,7 +85,6 @@ export async function buildApp(config: Config, options: CoreOptions = {}): Promi
 
   const limits = createRequestLimits(config, db, logger);
   const schema = buildSchema();
-  const compiledQueries = useCompiledQueries();
   // GraphiQL's page (a bundle of several MB, kept in the heap as source once loaded) only where it is served.
   const renderGraphiQL = config.graphiql ? (await import("@graphql-yoga/render-graphiql")).renderGraphiQL : undefined;
   const yoga: YogaServerInstance<ServerContext, Context> = createYoga<ServerContext, Context>({
@@ -126,8 +122,6 @@ export async function buildApp(config: Config, options: CoreOptions = {}): Promi
         maxTokens: { n: 10_000 },
         blockFieldSuggestion: { enabled: config.env === "production" },
       }),
-      // Before the limits, which wrap the execute function it sets.
-      ...(process.env.BENCH_NO_JIT ? [] : [compiledQueries.plugin]),
       limits.plugin,
     ],
   });
@@ -170,7 +164,6 @@ export async function buildApp(config: Config, options: CoreOptions = {}): Promi
     logger,
     auth,
     limits,
-    compiledQueries: { size: compiledQueries.size, runs: compiledQueries.runs },
     jwtSecret,
     get url() {
       return url;
