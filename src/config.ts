@@ -87,6 +87,10 @@ const ConfigSchema = z
     /** How long /readyz waits for each dependency before calling it down. */
     ACCRUE_READY_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(2_000),
     ACCRUE_GRAPHIQL: booleanFlag.optional(),
+    /** Partner reads answered from memory while the partner's event sequence is unchanged (src/graphql/response-cache.ts). */
+    ACCRUE_RESPONSE_CACHE: booleanFlag.default(true),
+    /** The response cache's bound, in bytes (keys and answers; the least recently used go first). */
+    ACCRUE_RESPONSE_CACHE_MAX_BYTES: z.coerce.number().int().min(100_000).max(10_000_000_000).default(64_000_000),
     QBO_CLIENT_ID: z.string().min(1).optional(),
     QBO_CLIENT_SECRET: z.string().min(1).optional(),
     QBO_ENVIRONMENT: z.enum(["sandbox", "production"]).default("sandbox"),
@@ -186,6 +190,8 @@ export interface Config {
     readyTimeoutMs: number;
   };
   graphiql: boolean;
+  /** Partner reads served from memory (src/graphql/response-cache.ts); off: every read is executed. */
+  responseCache: { enabled: boolean; maxBytes: number };
   /** Overrides of the built-in 1099-NEC thresholds, by tax year. */
   tax1099Thresholds?: Record<number, string>;
   quickbooks: {
@@ -264,6 +270,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       readyTimeoutMs: env.ACCRUE_READY_TIMEOUT_MS,
     },
     graphiql: env.ACCRUE_GRAPHIQL ?? env.NODE_ENV !== "production",
+    responseCache: { enabled: env.ACCRUE_RESPONSE_CACHE, maxBytes: env.ACCRUE_RESPONSE_CACHE_MAX_BYTES },
     tax1099Thresholds: env.ACCRUE_1099_THRESHOLDS,
     quickbooks: {
       clientId: env.QBO_CLIENT_ID,

@@ -12,6 +12,7 @@ import { createContext, type Context } from "./context.ts";
 import type { Database } from "./db/database.ts";
 import { maskError, useErrorCodes } from "./graphql/error-codes.ts";
 import { useNulCharacterGuard } from "./graphql/use-nul-character-guard.ts";
+import { createResponseCache, type ResponseCache } from "./graphql/response-cache.ts";
 import { createCore, type CoreOptions } from "./core.ts";
 import { corsPolicy } from "./http/cors-policy.ts";
 import { createExportsHandler } from "./http/exports.ts";
@@ -43,6 +44,8 @@ export interface App {
   auth: Authenticator;
   /** Cost, rate and time limits, and the readiness check. */
   limits: RequestLimits;
+  /** Partner reads served from memory; absent when turned off (ACCRUE_RESPONSE_CACHE=false). */
+  responseCache: ResponseCache | undefined;
   /** HS256 secret in use, for issuing our own tokens (dev and integration tokens). */
   jwtSecret: string | undefined;
   /** Starts listening; resolves with the base URL (http://host:port). */
@@ -84,6 +87,7 @@ export async function buildApp(config: Config, options: CoreOptions = {}): Promi
   const auth = createAuthenticator(verify, db.prisma, clock, config.auth.clockToleranceSeconds);
 
   const limits = createRequestLimits(config, db, logger);
+  const responseCache = config.responseCache.enabled ? createResponseCache({ prisma: db.prisma, clock, maxBytes: config.responseCache.maxBytes }) : undefined;
   const schema = buildSchema();
   // GraphiQL's page (a bundle of several MB, kept in the heap as source once loaded) only where it is served.
   const renderGraphiQL = config.graphiql ? (await import("@graphql-yoga/render-graphiql")).renderGraphiQL : undefined;
@@ -122,6 +126,8 @@ export async function buildApp(config: Config, options: CoreOptions = {}): Promi
         maxTokens: { n: 10_000 },
         blockFieldSuggestion: { enabled: config.env === "production" },
       }),
+      // Before the limits: a cached answer still spends its cost and runs under the time limit, which wraps it.
+      ...(responseCache ? [responseCache.plugin] : []),
       limits.plugin,
     ],
   });
@@ -164,6 +170,7 @@ export async function buildApp(config: Config, options: CoreOptions = {}): Promi
     logger,
     auth,
     limits,
+    responseCache,
     jwtSecret,
     get url() {
       return url;

@@ -235,6 +235,12 @@ const STATE = `
   partners(first: 10) { edges { node { id balance { pending { amount } payable { amount } inPayouts { amount } paid { amount } lifetimeEarned { amount } } } } }
 `;
 
+/** What a partner's portal reads (the response cache answers it from memory while the partner's data is unchanged). */
+const PORTAL = `{
+  viewer { partner { id balance { pending { amount } payable { amount } inPayouts { amount } paid { amount } lifetimeEarned { amount } } } }
+  commissions(first: 100) { pageInfo { hasNextPage } edges { node { id status amount { amount } } } }
+}`;
+
 interface World {
   program: ProgramFixture;
   /** Each partner's Stripe connected account (its default payout method), or null. */
@@ -243,6 +249,8 @@ interface World {
   emails: (string | null)[];
   writer: string;
   partners: string[];
+  /** Each partner's own token: its portal read (served from memory while unchanged) is checked too. */
+  partnerTokens: string[];
   model: Model;
   step: number;
 }
@@ -289,6 +297,7 @@ async function newWorld(t: TestApp, run: number): Promise<World> {
   const accounts: (string | null)[] = [];
   const emails: (string | null)[] = [];
   const partners: string[] = [];
+  const partnerTokens: string[] = [];
   const setups = [
     { hasMethod: true, hasBilling: true, rail: run % 2 === 1 ? ("PAYPAL" as const) : ("WISE" as const) },
     { hasMethod: true, hasBilling: true, rail: "STRIPE" as const },
@@ -298,6 +307,7 @@ async function newWorld(t: TestApp, run: number): Promise<World> {
   for (const [i, setup] of setups.entries()) {
     const partner = await createPartnerFixture(t, program, { name: `O${i}`, email: `o${i}-${run}@oracle.test` });
     partners.push(partner.id);
+    partnerTokens.push(partner.token);
     if (setup.hasMethod) {
       const added = await mutate(
         t,
@@ -332,7 +342,7 @@ async function newWorld(t: TestApp, run: number): Promise<World> {
     );
     expect(billing.userErrors).toEqual([]);
   }
-  return { program, accounts, emails, writer, partners, model: new Model(setups, Date.parse(START), run % 2 === 1), step: 0 };
+  return { program, accounts, emails, writer, partners, partnerTokens, model: new Model(setups, Date.parse(START), run % 2 === 1), step: 0 };
 }
 
 const monthOf = (ms: number) => new Date(ms).toISOString().slice(0, 7);
@@ -581,6 +591,7 @@ async function check(t: TestApp, w: World, context: string): Promise<void> {
   const { model } = w;
   // One query for the state and the statements beside it, at once.
   const [state, ...closings] = await Promise.all([call(t, w.program.adminToken, `{ ${STATE} }`), ...w.partners.map((id) => statementClosing(t, w.program.financeToken, id))]);
+  const portals = await Promise.all(w.partnerTokens.map((token) => call(t, token, PORTAL)));
   expect(state.commissions.pageInfo.hasNextPage).toBe(false);
   const partnerIndex = new Map(w.partners.map((id, i) => [id, i]));
   const api = state.commissions.edges.map((e: any) => e.node) as {
@@ -628,6 +639,16 @@ async function check(t: TestApp, w: World, context: string): Promise<void> {
     const m = model.balance(i);
     const want = (["pending", "payable", "inPayouts", "paid", "lifetimeEarned"] as const).map((k) => `${k} ${fixed(m[k])}`);
     expect(got, `${context}: partner ${i}'s balance`).toEqual(want);
+    // The same, read by the partner itself: its balance and its lines as the operators see them.
+    const portal = portals[i];
+    expect(portal.viewer.partner.id).toBe(id);
+    expect(
+      ["pending", "payable", "inPayouts", "paid", "lifetimeEarned"].map((k) => `${k} ${dec(portal.viewer.partner.balance[k].amount).toFixed(2)}`),
+      `${context}: partner ${i}'s balance, read by the partner`,
+    ).toEqual(want);
+    expect(portal.commissions.pageInfo.hasNextPage).toBe(false);
+    const own = (lines: { id: string; status: string; amount: { amount: string } }[]) => lines.map((l) => `${l.id} ${l.status} ${l.amount.amount}`).sort();
+    expect(own(portal.commissions.edges.map((e: any) => e.node)), `${context}: partner ${i}'s lines, read by the partner`).toEqual(own(api.filter((a) => a.partnerId === id)));
     expect(closings[i], `${context}: partner ${i}'s statement closes at earned − paid`).toBe(fixed(model.owed(i)));
   }
   const now = model.payableNow();
@@ -696,10 +717,13 @@ describe.skipIf(!hasPostgres)("money oracle (PostgreSQL, over HTTP)", () => {
         verbose: 1,
       },
     );
-    console.info(`money oracle (seed ${seed}): operations that took effect ${JSON.stringify(tookEffect)}`);
+    const cache = t.app.responseCache?.stats();
+    console.info(`money oracle (seed ${seed}): operations that took effect ${JSON.stringify(tookEffect)}; partner reads from memory ${JSON.stringify(cache)}`);
     if (process.env.ORACLE_PATH === undefined) {
       const never = KINDS.filter((k) => tookEffect[k] === 0);
       expect(never, "operation kinds that never took effect: their invariants went untested").toEqual([]);
+      // The partners' reads were checked both ways: executed after their changes, and from memory between them.
+      if (cache) expect(cache.hits, "partner reads served from memory").toBeGreaterThan(0);
     }
   }, 600_000);
 });
