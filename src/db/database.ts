@@ -4,6 +4,7 @@ import pg from "pg";
 import { join } from "node:path";
 import { PrismaClient } from "../generated/prisma/client.ts";
 import { lockDataDir } from "./data-dir-lock.ts";
+import { preparedName } from "./prepared.ts";
 import { ledgerCountingAdapter } from "./statement-ledger.ts";
 import { tagStatements } from "./statement-tags.ts";
 
@@ -152,7 +153,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   pool.on("error", () => {});
   // A timed-out query's statements can be found and cancelled (see statement-tags.ts).
   tagStatements(pool);
-  const { prisma, statements } = countingClient(new PrismaPg(pool), options.countStatements ?? false, timeouts);
+  const { prisma, statements } = countingClient(new PrismaPg(pool, { statementNameGenerator: preparedName as never }), options.countStatements ?? false, timeouts);
   const untimed = (text: string, values?: unknown[]) => ({ text, values, [UNTIMED]: true });
   const sql: SqlRunner = {
     exec: async (text) => {

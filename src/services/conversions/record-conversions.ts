@@ -5,6 +5,7 @@ import { parseCurrencyCode, type CurrencyCode } from "../../domain/currency.ts";
 import { userError, UserErrorsThrown, type Result, type UserError } from "../../domain/errors.ts";
 import { parseAmount, parseDecimal, roundToMinorUnit } from "../../domain/money.ts";
 import { addDays, monthOf } from "../../domain/program-time.ts";
+import { PREPARED_SQL } from "../../db/prepared.ts";
 import { uuidv7 } from "../../db/uuid.ts";
 import { Prisma, type Conversion } from "../../generated/prisma/client.ts";
 import { Ledger } from "../ledger/ledger.ts";
@@ -118,7 +119,7 @@ interface BatchContext extends ProgramRow {
  * that starts with program_id.
  */
 async function readContext(tx: Tx, keys: PartnerKeys, externalIds: string[]): Promise<BatchContext | undefined> {
-  const [row] = await tx.db.$queryRaw<BatchContext[]>`
+  const [row] = await tx.db.$queryRaw<BatchContext[]>`${PREPARED_SQL}
     SELECT p.currency, p.time_zone, p.commission_rule, p.hold_period_days, p.approval_mode::text AS approval_mode,
            (SELECT coalesce(json_agg(json_build_object('id', x.id, 'externalId', x.external_id, 'email', x.email, 'status', x.status,
                                                        'commissionRuleOverride', x.commission_rule_override)), '[]'::json)
@@ -285,7 +286,7 @@ async function accrue(tx: Tx, program: ProgramRow, fresh: Checked[], overrides: 
   let inserted: { id: string; external_id: string }[];
   if (tieredPartners.length === 0) {
     lines = saleLines(tx, program, fresh, ids, saleAmounts, ruleOf, new Map());
-    inserted = await tx.db.$queryRaw<{ id: string; external_id: string }[]>`
+    inserted = await tx.db.$queryRaw<{ id: string; external_id: string }[]>`${PREPARED_SQL}
       WITH inserted AS (${sales}), counted AS (${countAdded(tx)}),
            lines AS (${linesInsert(tx, lines, status, currency)} WHERE l.conversion_id IN (SELECT id FROM inserted))
       SELECT id::text, external_id FROM inserted`;

@@ -5,6 +5,7 @@ import { holdEnded } from "../../domain/payable.ts";
 import { LINE_HOLDING_PAYOUT_STATUSES } from "../../domain/payout-status.ts";
 import type { CommissionKind, CommissionStatus } from "../../generated/prisma/enums.ts";
 import { Prisma } from "../../generated/prisma/client.ts";
+import { PREPARED_SQL } from "../../db/prepared.ts";
 import { uuidv7 } from "../../db/uuid.ts";
 import { unmarkedPayableSql } from "../commissions/payable-lines.ts";
 import { auditInsert, type AuditInput } from "../audit.ts";
@@ -311,7 +312,7 @@ export class Ledger {
                                 WHERE c.program_id = ${this.tx.programId}::uuid AND c.partner_id = ANY(${announced}::uuid[]) AND ${unmarkedPayableSql(this.tx.now)}
                                 GROUP BY c.partner_id),`
         : Prisma.sql`ended AS (SELECT NULL::uuid AS partner_id, NULL::numeric AS amount WHERE false),`;
-    const rows = await this.tx.db.$queryRaw<(BalanceSqlRow & { event_sequence: bigint; events: StoredEventJson[] })[]>`
+    const rows = await this.tx.db.$queryRaw<(BalanceSqlRow & { event_sequence: bigint; events: StoredEventJson[] })[]>`${PREPARED_SQL}
       WITH ${auditCte} ${lockCte} ${movementsCte} ${endedCte}
       updated AS (
         UPDATE balances AS b SET
