@@ -4,6 +4,7 @@ import pg from "pg";
 import { join } from "node:path";
 import { PrismaClient } from "../generated/prisma/client.ts";
 import { lockDataDir } from "./data-dir-lock.ts";
+import { preparedName } from "./prepared.ts";
 import { ledgerCountingAdapter } from "./statement-ledger.ts";
 import { tagStatements } from "./statement-tags.ts";
 
@@ -141,16 +142,20 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     connectionTimeoutMillis: timeouts.connectMs,
     // Per connection, so no transaction pays a SET for them. lock_timeout
     // because the interactive transaction's own timeout does not interrupt
-    // a blocked statement.
-    options: `-c lock_timeout=${timeouts.lockMs} -c statement_timeout=${timeouts.statementMs}`,
+    // a blocked statement. A prepared statement (db/prepared.ts) is planned
+    // for its values each time: a generic plan of the ledger's CTEs, blind to
+    // how many rows its arrays hold, cost PostgreSQL twice the CPU per sale.
+    options: `-c lock_timeout=${timeouts.lockMs} -c statement_timeout=${timeouts.statementMs} -c plan_cache_mode=force_custom_plan`,
     keepAlive: true,
   };
-  const pool = new pg.Pool({ ...connection, max: options.poolSize ?? 10, Client: WatchedClient as never });
+  // Pipelined, so the BEGIN of an interactive transaction travels with its
+  // first statement (see WatchedClient): one round trip fewer per transaction.
+  const pool = new pg.Pool({ ...connection, pipeline: true, max: options.poolSize ?? 10, Client: WatchedClient as never });
   // An idle connection dropped by the server must not crash the process.
   pool.on("error", () => {});
   // A timed-out query's statements can be found and cancelled (see statement-tags.ts).
   tagStatements(pool);
-  const { prisma, statements } = countingClient(new PrismaPg(pool), options.countStatements ?? false, timeouts);
+  const { prisma, statements } = countingClient(new PrismaPg(pool, { statementNameGenerator: preparedName as never }), options.countStatements ?? false, timeouts);
   const untimed = (text: string, values?: unknown[]) => ({ text, values, [UNTIMED]: true });
   const sql: SqlRunner = {
     exec: async (text) => {
@@ -216,23 +221,41 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
 /** Marks a query the watchdog leaves alone: migrations wait for each other as long as it takes. */
 const UNTIMED = Symbol("untimed");
 
+/** How Prisma's driver adapter begins an interactive transaction: a statement of its own, awaited before the first one. */
+function isAdapterBegin(config: unknown, values: unknown): boolean {
+  return typeof config === "object" && config !== null && (config as { text?: unknown }).text === "BEGIN" && values === undefined && !("submit" in config);
+}
+
+/** What BEGIN answers, given to the adapter at once (it reads nothing of it). */
+const BEGUN = { command: "BEGIN", rowCount: null, oid: 0, rows: [], fields: [] };
+
 /**
  * A pg client whose queries cannot outlive the statement timeout by more
  * than UNANSWERED_GRACE_MS: past that the connection is closed (an error the
  * Prisma adapter reads as a socket timeout), so the pool never hands it out
  * again. pg's own `query_timeout` fails the query but keeps the connection,
  * still waiting for the old answer, in the pool.
+ *
+ * On a pipelined connection the adapter's BEGIN is written at once and
+ * answered at once, without waiting for PostgreSQL: the transaction's first
+ * statement follows it on the wire and its answer waits for BEGIN's, so a
+ * BEGIN that fails fails that statement (and the transaction) with its own
+ * error. A transaction's first statement therefore costs one round trip,
+ * not two.
  */
 function watchedClientClass(timeouts: DatabaseTimeouts) {
   const limitMs = timeouts.statementMs + UNANSWERED_GRACE_MS;
   return class WatchedClient extends pg.Client {
+    /** The BEGIN written but not yet awaited by anyone (pipelined connections only). */
+    private begun: Promise<unknown> | undefined;
+
     constructor(config: pg.ClientConfig) {
       super(config);
       // A connection lost while checked out fails its queries; without a
       // listener its "error" event would also end the process.
       this.on("error", () => {});
       const query = this.query.bind(this) as (...args: unknown[]) => unknown;
-      const watched = (...args: unknown[]): unknown => {
+      const timed = (...args: unknown[]): unknown => {
         const [config, values, callback] = args as [Record<PropertyKey, unknown> | string, unknown, unknown];
         if (typeof config === "object" && config !== null && (config[UNTIMED] || typeof config.submit === "function")) return query(...args);
         const timer = setTimeout(() => this.abandon(limitMs), limitMs);
@@ -242,6 +265,38 @@ function watchedClientClass(timeouts: DatabaseTimeouts) {
         const result = query(config, values) as Promise<unknown>;
         result.then(done, done);
         return result;
+      };
+      const watched = (...args: unknown[]): unknown => {
+        if (this.pipeline && isAdapterBegin(args[0], args[1])) {
+          const begun = timed(args[0]) as Promise<unknown>;
+          // Reported with the statement that follows it.
+          begun.catch(() => {});
+          this.begun = begun;
+          return Promise.resolve(BEGUN);
+        }
+        const begun = this.begun;
+        if (!begun) return timed(...args);
+        this.begun = undefined;
+        const callbackAt = args.findIndex((arg) => typeof arg === "function");
+        if (callbackAt >= 0) {
+          const callback = args[callbackAt] as (error: unknown, result?: unknown) => void;
+          const after = [...args];
+          after[callbackAt] = (error: unknown, result: unknown) =>
+            void begun.then(
+              () => callback(error, result),
+              (failed: unknown) => callback(failed),
+            );
+          return timed(...after);
+        }
+        const result = timed(...args) as Promise<unknown>;
+        return result.then(
+          (value) => begun.then(() => value),
+          (error: unknown) =>
+            begun.then(
+              () => Promise.reject(error),
+              (failed: unknown) => Promise.reject(failed),
+            ),
+        );
       };
       this.query = watched as never;
     }

@@ -59,7 +59,8 @@ export function tagStatements(pool: pg.Pool): void {
       if (typeof config === "string") config = tagged(tag, config);
       // Plain query configs only: a Submittable (cursor, stream) is left as it is.
       else if (config && typeof config === "object" && typeof (config as { text?: unknown }).text === "string" && typeof (config as { submit?: unknown }).submit !== "function") {
-        config = { ...(config as object), text: tagged(tag, (config as { text: string }).text) };
+        // A tagged text is one of a kind: it is never prepared under a name kept for the plain text.
+        config = { ...(config as object), name: undefined, text: tagged(tag, (config as { text: string }).text) };
       }
     }
     return query(config, ...rest);

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { GraphQLError, getOperationAST, Kind, type DocumentNode, type ExecutionResult, type SelectionSetNode } from "graphql";
+import { GraphQLError, getOperationAST, getVariableValues, Kind, type DocumentNode, type ExecutionResult, type GraphQLSchema, type SelectionSetNode } from "graphql";
 import type { Plugin } from "graphql-yoga";
 import type { Viewer } from "../auth/viewer.ts";
 import { refuseStatementsOf, runTagged } from "../db/statement-tags.ts";
@@ -71,6 +71,14 @@ export function principalKey(context: LimitContext): string {
 }
 
 /** Root fields an operation runs (through fragments): each mutation field is one mutation. */
+/** Whether the request's variables coerce to what its operation declares (the cost walk refuses them otherwise). */
+function coerces(args: { schema: GraphQLSchema; document: DocumentNode; operationName?: string | null; variableValues?: unknown }): boolean {
+  const operation = getOperationAST(args.document, args.operationName);
+  if (!operation) return false;
+  const coerced = getVariableValues(args.schema, operation.variableDefinitions ?? [], (args.variableValues ?? {}) as Record<string, unknown>);
+  return !coerced.errors;
+}
+
 function rootFieldCount(document: DocumentNode, selectionSet: SelectionSetNode, seen = new Set<string>()): number {
   let count = 0;
   for (const selection of selectionSet.selections) {
@@ -105,26 +113,32 @@ export function useRequestLimits(options: RequestLimitOptions): Plugin {
   // The cost of a document with its operation name and variables, kept for the
   // document's life: yoga's parser cache hands every request with the same text
   // the same document, so a storm of identical subscriptions (or portal reads)
-  // is walked once. Variables too long to make a key are measured each time.
+  // is walked once. A cost depends on the variables only through their shape
+  // (numbers, booleans, nulls, list lengths, object keys: never a string's
+  // text), so a cost measured without errors is kept under the shape and
+  // served to variables of that shape once they coerce as the operation
+  // declares (a value the walk would have refused is measured, and refused,
+  // as before): a thousand sales a second with different ids are walked once.
+  // Variables too long to make a key are measured each time.
   const costs = new WeakMap<DocumentNode, Map<string, ReturnType<typeof operationCost>>>();
-  const costOf = (args: { schema: Parameters<typeof operationCost>[0]; document: DocumentNode; operationName?: string | null; variableValues?: unknown }) => {
+  const costOf = (args: { schema: GraphQLSchema; document: DocumentNode; operationName?: string | null; variableValues?: unknown }) => {
     const measure = () => operationCost(args.schema, args.document, args.operationName, args.variableValues as Record<string, unknown>, options.costWeights);
-    let variables: string | undefined;
+    let shape: string;
     try {
-      variables = JSON.stringify(args.variableValues ?? null);
+      shape = JSON.stringify(args.variableValues ?? null, (_key, value: unknown) => (typeof value === "string" ? "" : value));
     } catch {
       return measure();
     }
-    if (variables.length > MAX_COST_KEY) return measure();
-    const key = `${args.operationName ?? ""}\n${variables}`;
+    if (shape.length > MAX_COST_KEY) return measure();
+    const key = `${args.operationName ?? ""}\n${shape}`;
     let known = costs.get(args.document);
     if (!known) costs.set(args.document, (known = new Map()));
-    let measured = known.get(key);
-    if (!measured) {
-      measured = measure();
-      if (known.size >= MAX_COSTS_PER_DOCUMENT) known.delete(known.keys().next().value!);
-      known.set(key, measured);
-    }
+    const kept = known.get(key);
+    if (kept && coerces(args)) return kept;
+    const measured = measure();
+    if ("errors" in measured) return measured;
+    if (known.size >= MAX_COSTS_PER_DOCUMENT) known.delete(known.keys().next().value!);
+    known.set(key, measured);
     return measured;
   };
   return {

@@ -23,7 +23,7 @@ export async function audit(tx: Tx, ...entries: AuditInput[]): Promise<void> {
  * movement ledger links movements to them). A statement of its own in
  * `audit`; the ledger sends it within its flush (Ledger.audit).
  */
-export function auditInsert(tx: Tx, entries: AuditInput[]): Prisma.Sql {
+export function auditInsert(tx: Tx, entries: AuditInput[], onlyIf: Prisma.Sql = Prisma.empty): Prisma.Sql {
   const column = <K extends keyof AuditInput>(key: K) => entries.map((entry) => entry[key] ?? null);
   const json = (key: "before" | "after") => entries.map((entry) => (entry[key] == null ? null : JSON.stringify(toJson(entry[key]))));
   const ids = entries.map(() => uuidv7());
@@ -34,5 +34,5 @@ export function auditInsert(tx: Tx, entries: AuditInput[]): Prisma.Sql {
     SELECT a.id, ${tx.programId}::uuid, ${tx.actor.role}, ${tx.actor.id}, a.action, a.entity_type, a.entity_id, a.before, a.after, a.reason, ${tx.now}
       FROM unnest(${ids}::uuid[], ${column("action")}::text[], ${column("entityType")}::text[],
                   ${column("entityId")}::uuid[], ${json("before")}::jsonb[], ${json("after")}::jsonb[], ${column("reason")}::text[])
-           AS a(id, action, entity_type, entity_id, before, after, reason)`;
+           AS a(id, action, entity_type, entity_id, before, after, reason) ${onlyIf}`;
 }

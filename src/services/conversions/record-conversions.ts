@@ -5,6 +5,7 @@ import { parseCurrencyCode, type CurrencyCode } from "../../domain/currency.ts";
 import { userError, UserErrorsThrown, type Result, type UserError } from "../../domain/errors.ts";
 import { parseAmount, parseDecimal, roundToMinorUnit } from "../../domain/money.ts";
 import { addDays, monthOf } from "../../domain/program-time.ts";
+import { PREPARED_SQL } from "../../db/prepared.ts";
 import { uuidv7 } from "../../db/uuid.ts";
 import { Prisma, type Conversion } from "../../generated/prisma/client.ts";
 import { Ledger } from "../ledger/ledger.ts";
@@ -118,7 +119,7 @@ interface BatchContext extends ProgramRow {
  * that starts with program_id.
  */
 async function readContext(tx: Tx, keys: PartnerKeys, externalIds: string[]): Promise<BatchContext | undefined> {
-  const [row] = await tx.db.$queryRaw<BatchContext[]>`
+  const [row] = await tx.db.$queryRaw<BatchContext[]>`${PREPARED_SQL}
     SELECT p.currency, p.time_zone, p.commission_rule, p.hold_period_days, p.approval_mode::text AS approval_mode,
            (SELECT coalesce(json_agg(json_build_object('id', x.id, 'externalId', x.external_id, 'email', x.email, 'status', x.status,
                                                        'commissionRuleOverride', x.commission_rule_override)), '[]'::json)
@@ -258,12 +259,13 @@ interface NewSaleLine {
 }
 
 /**
- * Round trips, in one transaction: BEGIN, the context (readContext), the
- * conversions with their commission lines, the ledger's flush (audit,
- * balance lock in partner id order, movements, balance update, events),
- * COMMIT. Tiered rules number each sale among the partner's sales of the
- * month under the balance lock, so for them the lock and the count come
- * between the conversions and their lines (two more).
+ * Round trips, in one transaction: BEGIN with the context (readContext;
+ * the driver pipelines BEGIN, db/database.ts), one statement writing the
+ * conversions with their commission lines and then the ledger's flush
+ * (audit, balance lock in partner id order, movements, balance update,
+ * events), COMMIT. Tiered rules number each sale among the partner's sales
+ * of the month under the balance lock, so for them the conversions, the
+ * lock and the count come before the lines and the flush (three more).
  */
 async function accrue(tx: Tx, program: ProgramRow, fresh: Checked[], overrides: Map<string, unknown>, results: Map<string, RecordedConversion>): Promise<void> {
   const currency = program.currency as CurrencyCode;
@@ -277,22 +279,26 @@ async function accrue(tx: Tx, program: ProgramRow, fresh: Checked[], overrides: 
 
   // The conversions go first, before any balance lock: a concurrent batch
   // with one of these ids makes this insert wait for it, then skip the row;
-  // we then start over and find its conversion as an earlier post. Their
-  // lines are inserted by the same statement for the conversions it
-  // inserted, when no sale needs a number counted under the lock.
+  // we then start over and find its conversion as an earlier post. When no
+  // sale needs a number counted under the lock, their lines are inserted by
+  // the same statement for the conversions it inserted, and the ledger's
+  // flush is that statement too (its lock waits for the insert, and it
+  // writes nothing unless every conversion was inserted).
   const sales = conversionsInsert(tx, fresh, ids, saleAmounts, currency);
   let lines: NewSaleLine[];
-  let inserted: { id: string; external_id: string }[];
+  // Without tiers the conversions and their lines go in the ledger's flush statement (below), run before anything of it.
+  let written: { ctes: Prisma.Sql; holds: Prisma.Sql } | undefined;
   if (tieredPartners.length === 0) {
     lines = saleLines(tx, program, fresh, ids, saleAmounts, ruleOf, new Map());
-    inserted = await tx.db.$queryRaw<{ id: string; external_id: string }[]>`
-      WITH inserted AS (${sales}), counted AS (${countAdded(tx)}),
-           lines AS (${linesInsert(tx, lines, status, currency)} WHERE l.conversion_id IN (SELECT id FROM inserted))
-      SELECT id::text, external_id FROM inserted`;
-    if (inserted.length !== fresh.length) throw new RetryTransaction("a conversion id was recorded concurrently");
+    written = {
+      ctes: Prisma.sql`inserted AS (${sales}), counted AS (${countAdded(tx)}),
+                       lines AS (${linesInsert(tx, lines, status, currency)} WHERE l.conversion_id IN (SELECT id FROM inserted)),`,
+      // A conversion id recorded meanwhile: the flush writes nothing and the transaction starts over.
+      holds: Prisma.sql`(SELECT count(*) FROM inserted) = ${fresh.length}`,
+    };
     ledger.lockAtFlush(partnerIds);
   } else {
-    inserted = await tx.db.$queryRaw<{ id: string; external_id: string }[]>`
+    const inserted = await tx.db.$queryRaw<{ id: string; external_id: string }[]>`
       WITH inserted AS (${sales}), counted AS (${countAdded(tx)}) SELECT id::text, external_id FROM inserted`;
     if (inserted.length !== fresh.length) throw new RetryTransaction("a conversion id was recorded concurrently");
     await ledger.lockPartners(partnerIds);
@@ -345,7 +351,7 @@ async function accrue(tx: Tx, program: ProgramRow, fresh: Checked[], overrides: 
       },
     })),
   );
-  await ledger.flush();
+  await ledger.flush(written);
   for (const [i, item] of fresh.entries()) {
     const row: ConversionRow = {
       id: ids[i]!,

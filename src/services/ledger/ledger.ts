@@ -5,11 +5,12 @@ import { holdEnded } from "../../domain/payable.ts";
 import { LINE_HOLDING_PAYOUT_STATUSES } from "../../domain/payout-status.ts";
 import type { CommissionKind, CommissionStatus } from "../../generated/prisma/enums.ts";
 import { Prisma } from "../../generated/prisma/client.ts";
+import { PREPARED_SQL } from "../../db/prepared.ts";
 import { uuidv7 } from "../../db/uuid.ts";
 import { unmarkedPayableSql } from "../commissions/payable-lines.ts";
 import { auditInsert, type AuditInput } from "../audit.ts";
 import { storedEvent, type BalancePayload, type CommissionPayload, type EventPayloads, type EventType } from "../events.ts";
-import type { Tx } from "../transact.ts";
+import { RetryTransaction, type Tx } from "../transact.ts";
 
 /** A commission line as the ledger reasons about it. */
 export interface LineRow {
@@ -240,7 +241,7 @@ export class Ledger {
   }
 
   /** The movements' INSERT, linked to the audit entries written so far in the transaction. */
-  private movementsInsert(): Prisma.Sql {
+  private movementsInsert(onlyIf: Prisma.Sql): Prisma.Sql {
     const moves = this.movements;
     const audited = this.tx.audited ?? new Map<string, string>();
     // A partner locked at flush has its currency from the lock (the CTE "locked" of the flush), joined once.
@@ -259,7 +260,7 @@ export class Ledger {
                     ${moves.map((m) => m.occurredAt)}::timestamptz[], ${moves.map((m) => m.reason)}::text[],
                     ${moves.map((m) => audited.get(m.commissionId) ?? (m.payoutId ? audited.get(m.payoutId) : undefined) ?? null)}::uuid[])
              AS m(id, partner_id, commission_id, payout_id, currency, entry, from_bucket, to_bucket, amount, occurred_at, reason, audit_entry_id)
-        ${join}`;
+        ${join} ${onlyIf}`;
   }
 
   /**
@@ -270,26 +271,36 @@ export class Ledger {
    * row's new sequence, and a partner whose lines changed gets a
    * balance.changed event carrying the updated balance. The events are
    * published after commit. Returns the new balances.
+   *
+   * `first` lets the caller's own writes travel in the same statement: CTEs
+   * that run before anything of the flush (`first.ctes`, each ending in a
+   * comma) and a condition on them (`first.holds`, SQL); when it does not
+   * hold, the flush writes nothing and the transaction starts over
+   * (RetryTransaction). recordConversions sends its conversions and lines so.
    */
-  async flush(): Promise<Map<string, BalanceRow>> {
+  async flush(first?: { ctes: Prisma.Sql; holds: Prisma.Sql }): Promise<Map<string, BalanceRow>> {
     const balances = new Map<string, BalanceRow>();
     // Audit first: the movements link to the entries (tx.audited) as they are noted.
     const audits = this.audits.splice(0);
     const partnerIds = [...new Set([...this.deltas.keys(), ...this.pending.keys()])].sort();
     if (partnerIds.length === 0) {
+      if (first) throw new Error("Ledger: a flush with writes of its own needs a balance to change");
       if (audits.length > 0) await this.tx.db.$executeRaw`${auditInsert(this.tx, audits)}`;
       return balances;
     }
-    const auditCte = audits.length > 0 ? Prisma.sql`audited AS (${auditInsert(this.tx, audits)}),` : Prisma.empty;
+    // Every write of the flush waits for the caller's (a one-time filter reads them first) and happens only if they went as planned.
+    const holds = first ? Prisma.sql`(${first.holds})` : Prisma.sql`true`;
+    const onlyIf = first ? Prisma.sql`WHERE ${holds}` : Prisma.empty;
+    const auditCte = audits.length > 0 ? Prisma.sql`audited AS (${auditInsert(this.tx, audits, onlyIf)}),` : Prisma.empty;
     const lockIds = partnerIds.filter((id) => this.lockedAtFlush.has(id));
     const lockCte =
       lockIds.length > 0
         ? Prisma.sql`locked AS (SELECT partner_id, currency FROM balances WHERE program_id = ${this.tx.programId}::uuid AND partner_id = ANY(${lockIds}::uuid[])
-                                 ORDER BY partner_id FOR UPDATE),`
+                                 AND ${holds} ORDER BY partner_id FOR UPDATE),`
         : Prisma.empty;
     // An uncorrelated subquery: a one-time filter run before the update touches a row, so every lock is taken in id order first.
-    const afterLocks = lockIds.length > 0 ? Prisma.sql`AND (SELECT count(*) FROM locked) >= 0` : Prisma.empty;
-    const movementsCte = this.movements.length > 0 ? Prisma.sql`moved AS (${this.movementsInsert()}),` : Prisma.empty;
+    const afterLocks = Prisma.sql`${lockIds.length > 0 ? Prisma.sql`AND (SELECT count(*) FROM locked) >= 0` : Prisma.empty} ${first ? Prisma.sql`AND ${holds}` : Prisma.empty}`;
+    const movementsCte = this.movements.length > 0 ? Prisma.sql`moved AS (${this.movementsInsert(onlyIf)}),` : Prisma.empty;
     this.movements.length = 0;
 
     const delta = (key: keyof BalanceDelta) => partnerIds.map((id) => (this.deltas.get(id) ?? emptyDelta())[key].toFixed());
@@ -311,8 +322,8 @@ export class Ledger {
                                 WHERE c.program_id = ${this.tx.programId}::uuid AND c.partner_id = ANY(${announced}::uuid[]) AND ${unmarkedPayableSql(this.tx.now)}
                                 GROUP BY c.partner_id),`
         : Prisma.sql`ended AS (SELECT NULL::uuid AS partner_id, NULL::numeric AS amount WHERE false),`;
-    const rows = await this.tx.db.$queryRaw<(BalanceSqlRow & { event_sequence: bigint; events: StoredEventJson[] })[]>`
-      WITH ${auditCte} ${lockCte} ${movementsCte} ${endedCte}
+    const rows = await this.tx.db.$queryRaw<(BalanceSqlRow & { event_sequence: bigint; events: StoredEventJson[] })[]>`${PREPARED_SQL}
+      WITH ${first?.ctes ?? Prisma.empty} ${auditCte} ${lockCte} ${movementsCte} ${endedCte}
       updated AS (
         UPDATE balances AS b SET
           pending = b.pending + d.pending,
@@ -349,6 +360,7 @@ export class Ledger {
                                                          'payload', e.payload, 'createdAt', e.created_at, 'xid', e.xid::text) ORDER BY e.partner_sequence), '[]'::json)
                 FROM emitted e WHERE e.partner_id = u.partner_id) AS events
         FROM updated u ORDER BY u.partner_id`;
+    if (first && rows.length === 0) throw new RetryTransaction("the writes sent with the ledger's flush did not go as planned");
     if (rows.length !== partnerIds.length) {
       const found = new Set(rows.map((row) => row.partner_id));
       throw new Error(`Ledger: no balance row for partner ${partnerIds.find((id) => !found.has(id))}`);
