@@ -27,7 +27,7 @@ export class SequenceWatch {
     readonly everyMs = 2_000,
   ) {}
 
-  watch(partnerId: string, watcher: Watcher): () => void {
+  watch(partnerId: string, watcher: Watcher): void {
     // One watcher per partner is the rule (a partner's portal, or its
     // integration): it is kept alone, a set made only for a second one.
     const current = this.watchers.get(partnerId);
@@ -38,18 +38,18 @@ export class SequenceWatch {
       this.timer = setInterval(() => void this.check().catch(() => undefined), this.everyMs);
       this.timer.unref();
     }
-    let removed = false;
-    return () => {
-      if (removed) return;
-      removed = true;
-      const now = this.watchers.get(partnerId);
-      if (now === watcher) this.watchers.delete(partnerId);
-      else if (now instanceof Set) {
-        now.delete(watcher);
-        if (now.size === 0) this.watchers.delete(partnerId);
-      }
-      if (this.watchers.size === 0) this.stop();
-    };
+  }
+
+  /** Stops watching for `watcher` (nothing if it was not watching). */
+  unwatch(partnerId: string, watcher: Watcher): void {
+    const now = this.watchers.get(partnerId);
+    if (now === watcher) this.watchers.delete(partnerId);
+    else if (now instanceof Set) {
+      now.delete(watcher);
+      if (now.size === 0) this.watchers.delete(partnerId);
+      else if (now.size === 1) this.watchers.set(partnerId, now.values().next().value!);
+    }
+    if (this.watchers.size === 0) this.stop();
   }
 
   /** One round (also for tests). */
