@@ -136,19 +136,13 @@ export class Feed implements AsyncIterableIterator<FeedItem>, FeedStats, Deadlin
     return this;
   }
 
-  async next(): Promise<IteratorResult<FeedItem>> {
+  next(): Promise<IteratorResult<FeedItem>> {
     const first = this.first;
     if (first) {
       this.first = undefined;
-      return first;
+      return Promise.resolve(first);
     }
-    try {
-      const item = await this.produce();
-      return item ? { done: false, value: item } : DONE;
-    } catch (error) {
-      this.close();
-      throw error;
-    }
+    return this.produce().then(resultOf);
   }
 
   return(): Promise<IteratorResult<FeedItem>> {
@@ -223,66 +217,71 @@ export class Feed implements AsyncIterableIterator<FeedItem>, FeedStats, Deadlin
     return last;
   }
 
-  /** The next item, or undefined when the feed is over. */
+  /** The next item, or undefined when the feed is over; a feed that fails is closed. */
   private async produce(): Promise<FeedItem | undefined> {
-    const { steps, queue } = this;
-    if (this.phase === "new") {
-      await this.subscription.ready;
-      if (this.over()) return this.closed();
-      await steps.start();
-      if (this.over()) return this.closed();
-      this.phase = "replaying";
-      this.source = { events: steps.replay()[Symbol.asyncIterator](), replay: true };
-      return { kind: "started", cursor: steps.cursor() };
-    }
-    for (;;) {
-      if (this.over()) return this.closed();
-      const source = this.source;
-      if (source) {
-        let result: IteratorResult<CommittedEvent>;
-        try {
-          result = await source.events.next();
-        } catch (error) {
-          // A failed replay fails the feed. A failed check (the database
-          // away) is tried again next period, and a live event whose gap
-          // could not be read is not delivered out of order: the periodic
-          // check delivers it with the gap. What was delivered stays so.
-          if (source.replay) throw error;
-          if (this.source === source) this.source = undefined;
-          continue;
-        }
+    try {
+      const { steps, queue } = this;
+      if (this.phase === "new") {
+        await this.subscription.ready;
         if (this.over()) return this.closed();
-        if (result.done) {
-          this.source = undefined;
-          if (source.replay) {
-            this.phase = "live";
-            steps.schedule(this);
+        await steps.start();
+        if (this.over()) return this.closed();
+        this.phase = "replaying";
+        this.source = { events: steps.replay()[Symbol.asyncIterator](), replay: true };
+        return { kind: "started", cursor: steps.cursor() };
+      }
+      for (;;) {
+        if (this.over()) return this.closed();
+        const source = this.source;
+        if (source) {
+          let result: IteratorResult<CommittedEvent>;
+          try {
+            result = await source.events.next();
+          } catch (error) {
+            // A failed replay fails the feed. A failed check (the database
+            // away) is tried again next period, and a live event whose gap
+            // could not be read is not delivered out of order: the periodic
+            // check delivers it with the gap. What was delivered stays so.
+            if (source.replay) throw error;
+            if (this.source === source) this.source = undefined;
+            continue;
           }
+          if (this.over()) return this.closed();
+          if (result.done) {
+            this.source = undefined;
+            if (source.replay) {
+              this.phase = "live";
+              steps.schedule(this);
+            }
+            continue;
+          }
+          const event = result.value;
+          if (steps.covered(event)) continue;
+          await this.options.waitWritable?.();
+          if (this.over()) return this.closed();
+          steps.delivered(event);
+          this.delivered += 1;
+          return { kind: "event", cursor: steps.cursor(), event };
+        }
+        if (queue.overflowed || this.interrupted) {
+          await this.options.waitWritable?.();
+          if (this.over()) return this.closed();
+          const item: FeedItem = { kind: "fell_behind", cursor: steps.cursor(), reason: queue.overflowed ? "QUEUE_FULL" : "FAN_OUT_INTERRUPTED", dropped: queue.dropped };
+          this.close();
+          return item;
+        }
+        if (this.checkDue) {
+          this.checkDue = false;
+          this.source = { events: steps.catchUp()[Symbol.asyncIterator](), replay: false };
           continue;
         }
-        const event = result.value;
-        if (steps.covered(event)) continue;
-        await this.options.waitWritable?.();
-        if (this.over()) return this.closed();
-        steps.delivered(event);
-        this.delivered += 1;
-        return { kind: "event", cursor: steps.cursor(), event };
+        const event = queue.shift();
+        if (event) this.source = { events: steps.live(event)[Symbol.asyncIterator](), replay: false };
+        else await queue.wait();
       }
-      if (queue.overflowed || this.interrupted) {
-        await this.options.waitWritable?.();
-        if (this.over()) return this.closed();
-        const item: FeedItem = { kind: "fell_behind", cursor: steps.cursor(), reason: queue.overflowed ? "QUEUE_FULL" : "FAN_OUT_INTERRUPTED", dropped: queue.dropped };
-        this.close();
-        return item;
-      }
-      if (this.checkDue) {
-        this.checkDue = false;
-        this.source = { events: steps.catchUp()[Symbol.asyncIterator](), replay: false };
-        continue;
-      }
-      const event = queue.shift();
-      if (event) this.source = { events: steps.live(event)[Symbol.asyncIterator](), replay: false };
-      else await queue.wait();
+    } catch (error) {
+      this.close();
+      throw error;
     }
   }
 }
@@ -290,6 +289,10 @@ export class Feed implements AsyncIterableIterator<FeedItem>, FeedStats, Deadlin
 /** The feed's two listeners, made in a scope that holds the feed only. */
 function listen(feed: Feed) {
   return { event: (event: CommittedEvent) => feed.receive(event), disruption: () => feed.disrupted() };
+}
+
+function resultOf(item: FeedItem | undefined): IteratorResult<FeedItem> {
+  return item ? { done: false, value: item } : DONE;
 }
 
 function ignore(): undefined {
