@@ -192,13 +192,13 @@ export class Feed implements AsyncIterableIterator<FeedItem>, FeedStats, Deadlin
 
   private close(): void {
     if (this.phase === "closed") return;
-    const started = this.phase !== "new";
+    const scheduled = this.phase === "live";
     this.phase = "closed";
     deadlines.remove(this);
     clearInterval(this.recheck);
     this.subscription.unsubscribe();
     this.unwatch();
-    if (started) this.steps.unschedule();
+    if (scheduled) this.steps.unschedule();
     this.options.stats?.delete(this);
     void this.source?.events.return?.()?.catch(ignore);
     this.source = undefined;
