@@ -10,7 +10,8 @@
 // Prints one JSON line; progress goes to stderr. Options (env):
 // BENCH_DATABASE_URL, BENCH_SUBSCRIBERS (2000), BENCH_RATE (100 per second),
 // BENCH_SECONDS (20), BENCH_CLIENT_PROCESSES (4), BENCH_HTTP_CONCURRENCY (16),
-// BENCH_REDIS_URL (unset: in-process fan-out).
+// BENCH_REDIS_URL (unset: in-process fan-out), BENCH_HEAP_SNAPSHOTS (a directory:
+// the server's heap snapshots before and after subscribing, there).
 import { randomBytes } from "node:crypto";
 import { fork, type ChildProcess } from "node:child_process";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -28,6 +29,7 @@ const RATE = Number(process.env.BENCH_RATE ?? 100);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const PROCESSES = Math.max(1, Math.min(Number(process.env.BENCH_CLIENT_PROCESSES ?? 4), SUBSCRIBERS));
 const HTTP_CONCURRENCY = Number(process.env.BENCH_HTTP_CONCURRENCY ?? 16);
+const SNAPSHOTS = process.env.BENCH_HEAP_SNAPSHOTS;
 const CREATE_CONCURRENCY = 16;
 /** Handshakes in flight per client process. */
 const CONNECT_CONCURRENCY = 32;
@@ -258,7 +260,7 @@ async function warmSubscription(url: string, token: string): Promise<void> {
 async function feedRun(serverPid: number, inspectPort: number, url: string, tokens: string[], partners: string[], admin: string): Promise<Measured> {
   await warmSubscription(`${url.replace(/^http/, "ws")}/graphql`, tokens[0]!);
   await settle(serverPid, 2_000);
-  const before = await liveMemoryKiB(serverPid, inspectPort);
+  const before = await liveMemoryKiB(serverPid, inspectPort, SNAPSHOTS && `${SNAPSHOTS}/feed-before.heapsnapshot`);
   progress(`server after a full GC: RSS ${(before.rss / 1024).toFixed(0)} MiB, heap ${(before.heap / 1024).toFixed(0)} MiB; connecting ${SUBSCRIBERS} subscribers`);
   const connectTicks = cpuTicks(serverPid);
   const connectStarted = performance.now();
@@ -267,7 +269,7 @@ async function feedRun(serverPid: number, inspectPort: number, url: string, toke
   progress(`connected in ${connecting.seconds.toFixed(1)} s, server CPU ${(connecting.cpuMs / SUBSCRIBERS).toFixed(2)} ms per subscriber`);
   if (connected.failed) problems.push(`server: ${connected.failed} sockets failed to subscribe; first: ${connected.firstError}`);
   await settle(serverPid, 2_000);
-  const after = await liveMemoryKiB(serverPid, inspectPort);
+  const after = await liveMemoryKiB(serverPid, inspectPort, SNAPSHOTS && `${SNAPSHOTS}/feed-after.heapsnapshot`);
   const memory = { before, after };
   progress(
     `${connected.ready} subscribed; after a full GC: RSS ${(after.rss / 1024).toFixed(0)} MiB, heap ${(after.heap / 1024).toFixed(0)} MiB ` +

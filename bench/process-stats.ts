@@ -1,6 +1,6 @@
 // Figures of another process, from /proc and its inspector: RSS, CPU
 // ticks, V8 heap after a full garbage collection. Shared by the benchmarks.
-import { readFileSync } from "node:fs";
+import { createWriteStream, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import WebSocket from "ws";
@@ -54,8 +54,9 @@ export function freePort(): Promise<number> {
  * the process's inspector (on the port given with --inspect-port), and
  * HeapProfiler.collectGarbage runs V8's low-memory GC (which returns free
  * pages). Then the process's RSS (/proc) and V8 heap in use (inspector), in KiB.
+ * With `snapshotTo`, also writes a heap snapshot there (for Chrome's DevTools).
  */
-export async function liveMemoryKiB(pid: number, inspectPort: number): Promise<{ rss: number; heap: number }> {
+export async function liveMemoryKiB(pid: number, inspectPort: number, snapshotTo?: string): Promise<{ rss: number; heap: number }> {
   process.kill(pid, "SIGUSR1");
   let target: string | undefined;
   for (let attempt = 0; attempt < 100 && !target; attempt += 1) {
@@ -91,7 +92,19 @@ export async function liveMemoryKiB(pid: number, inspectPort: number): Promise<{
     await call("HeapProfiler.collectGarbage");
     const usage = await call("Runtime.getHeapUsage");
     await sleep(1_000);
-    return { rss: rssKiB(pid), heap: Number(usage.usedSize) / 1024 };
+    const rss = rssKiB(pid);
+    if (snapshotTo) {
+      const file = createWriteStream(snapshotTo);
+      const onChunk = (data: WebSocket.RawData) => {
+        const message = JSON.parse(data.toString()) as { method?: string; params?: { chunk: string } };
+        if (message.method === "HeapProfiler.addHeapSnapshotChunk") file.write(message.params!.chunk);
+      };
+      socket.on("message", onChunk);
+      await call("HeapProfiler.takeHeapSnapshot");
+      socket.off("message", onChunk);
+      await new Promise<void>((resolve, reject) => file.end((error?: Error | null) => (error ? reject(error) : resolve())));
+    }
+    return { rss, heap: Number(usage.usedSize) / 1024 };
   } finally {
     socket.close();
   }

@@ -33,27 +33,47 @@ export const NO_PROGRAM = "00000000-0000-0000-0000-000000000000";
  * would otherwise keep for as long as it is open. A getter would not do:
  * yoga copies the context's properties into its own (`Object.assign`).
  */
-function lazyClient(make: () => ScopedPrisma): ScopedPrisma {
-  let client: ScopedPrisma | undefined;
-  const real = () => (client ??= make());
-  return new Proxy({} as ScopedPrisma, {
-    get(_target, key) {
-      const target = real();
-      const value: unknown = Reflect.get(target, key, target);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-    has: (_target, key) => Reflect.has(real(), key),
-  });
+function lazyClient(deps: ServiceDeps, programId: string, partnerId?: string): ScopedPrisma {
+  return new Proxy(new LazyClient(deps, programId, partnerId), lazyHandler) as unknown as ScopedPrisma;
 }
+
+/** What a lazy client is made from (private fields: the proxy shows none of them). */
+class LazyClient {
+  #client: ScopedPrisma | undefined;
+  readonly #deps: ServiceDeps;
+  readonly #programId: string;
+  readonly #partnerId: string | undefined;
+
+  constructor(deps: ServiceDeps, programId: string, partnerId: string | undefined) {
+    this.#deps = deps;
+    this.#programId = programId;
+    this.#partnerId = partnerId;
+  }
+
+  real(): ScopedPrisma {
+    this.#client ??= this.#deps.tenant(this.#programId, this.#partnerId);
+    return this.#client;
+  }
+}
+
+/** One handler for every lazy client, so that a context holds no closures for its client. */
+const lazyHandler: ProxyHandler<LazyClient> = {
+  get(lazy, key) {
+    const target = lazy.real();
+    const value: unknown = Reflect.get(target, key, target);
+    return typeof value === "function" ? value.bind(target) : value;
+  },
+  has: (lazy, key) => Reflect.has(lazy.real(), key),
+};
 
 export function createContext(deps: ServiceDeps, viewer: Viewer | null, realtime: Realtime, waitWritable?: () => Promise<void>): Context {
   if (!viewer || viewer.role === "platform") {
-    return { viewer, db: lazyClient(() => deps.tenant(NO_PROGRAM)), deps, actor: undefined, realtime, waitWritable };
+    return { viewer, db: lazyClient(deps, NO_PROGRAM), deps, actor: undefined, realtime, waitWritable };
   }
   const partnerId = viewer.role === "partner" ? viewer.partnerId : undefined;
   return {
     viewer,
-    db: lazyClient(() => deps.tenant(viewer.programId, partnerId)),
+    db: lazyClient(deps, viewer.programId, partnerId),
     deps,
     actor: { role: viewer.role, id: viewer.subject, programId: viewer.programId, partnerId },
     realtime,

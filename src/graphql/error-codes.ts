@@ -89,19 +89,25 @@ function fix(result: ExecutionResult): ExecutionResult {
   return result.errors?.some((error) => !error.extensions?.code) ? { ...result, errors: result.errors.map(withCode) } : result;
 }
 
+type HooksOf<K extends "onExecute" | "onSubscribe"> = Exclude<Awaited<ReturnType<NonNullable<Plugin[K]>>>, void>;
+
+/** The hooks, made once: envelop keeps a subscription's for as long as it is open. */
+const executeHooks: HooksOf<"onExecute"> = {
+  onExecuteDone: ({ result, setResult }) => {
+    if (Symbol.asyncIterator in result) return;
+    setResult(fix(result));
+  },
+};
+const subscribeHooks: HooksOf<"onSubscribe"> = {
+  onSubscribeResult: ({ result, setResult }) => {
+    if (Symbol.asyncIterator in result) return;
+    setResult(fix(result));
+  },
+};
+
 export function useErrorCodes(): Plugin {
   return {
-    onExecute: () => ({
-      onExecuteDone: ({ result, setResult }) => {
-        if (Symbol.asyncIterator in result) return;
-        setResult(fix(result));
-      },
-    }),
-    onSubscribe: () => ({
-      onSubscribeResult: ({ result, setResult }) => {
-        if (Symbol.asyncIterator in result) return;
-        setResult(fix(result));
-      },
-    }),
+    onExecute: () => executeHooks,
+    onSubscribe: () => subscribeHooks,
   };
 }

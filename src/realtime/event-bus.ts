@@ -75,6 +75,8 @@ function subscribeTo<T>(target: Listenable<T>, topic: string, listener: (detail:
   return () => target.removeEventListener(topic, handler);
 }
 
+const nothing = () => undefined;
+
 /** In one process: events reach this instance's subscribers only. */
 export function createInProcessEventBus(): EventBus {
   const local: Target<CommittedEvent> = new EventTarget();
@@ -84,7 +86,7 @@ export function createInProcessEventBus(): EventBus {
       for (const event of events) publishTo(pubsub, event, asJson(event));
     },
     subscribe: (topic, listener) => ({ ready: Promise.resolve(), unsubscribe: subscribeTo(local, topic, listener) }),
-    onDisruption: () => () => undefined,
+    onDisruption: () => nothing,
     close: async () => {},
   };
 }

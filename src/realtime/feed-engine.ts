@@ -1,8 +1,8 @@
-import { Repeater } from "@repeaterjs/repeater";
 import type { ScopedPrisma } from "../db/tenant-scope.ts";
 import type { CommittedEvent } from "../services/events.ts";
 import { BoundedQueue } from "./bounded-queue.ts";
-import type { EventBus } from "./event-bus.ts";
+import { deadlines, type Deadline } from "./deadlines.ts";
+import type { BusSubscription, EventBus } from "./event-bus.ts";
 
 /** Why a feed ended before its client left. */
 export type FeedEndReason = "TOKEN_EXPIRED" | "TOKEN_REVOKED";
@@ -49,6 +49,11 @@ export interface FeedOptions {
 /** How often a feed checks the event table when nothing else tells it to. */
 export const RECONCILE_MS = 2_000;
 
+/** What a feed's steps call when its periodic check is due. */
+export interface Due {
+  due(): void;
+}
+
 export interface Steps {
   /** Reads the starting position (after the subscription is live, so nothing slips between). */
   start(): Promise<void>;
@@ -57,13 +62,22 @@ export interface Steps {
   live(event: CommittedEvent): AsyncIterable<CommittedEvent>;
   /** The periodic check against the event table. */
   catchUp(): AsyncIterable<CommittedEvent>;
-  /** Arranges for `due` to be called whenever catchUp should run; returns how to stop that. */
-  schedule(due: () => void): () => void;
+  /** Arranges for `feed.due()` to be called whenever catchUp should run, until `unschedule`. */
+  schedule(feed: Due): void;
+  unschedule(): void;
   /** Whether the client has this event already (the skip rule). */
   covered(event: CommittedEvent): boolean;
   delivered(event: CommittedEvent): void;
   cursor(): string;
 }
+
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
+
+/** Where a feed is: reading its start, replaying, live (and checking), or over. */
+type Phase = "new" | "replaying" | "live" | "closed";
+
+/** What a source being delivered is: a failed replay fails the feed, a failed live gap or check is tried again at the next check. */
+type Source = { events: AsyncIterator<CommittedEvent>; replay: boolean };
 
 /**
  * The engine of both feeds: subscribe to live events first and wait until
@@ -73,113 +87,220 @@ export interface Steps {
  * from the event table, then deliver live events (filling any gap from the
  * table first), and every period check the table for what was not sent live.
  * Every delivery goes through the skip rule, so an event reaching the feed
- * twice (live and from the table) is delivered once. Built on a Repeater so
- * that a client going away ends it at once, even while it waits for the next
- * event.
+ * twice (live and from the table) is delivered once.
+ *
+ * One object per subscription, pulled by its consumer (graphql-ws's loop,
+ * one `next()` at a time): the next item is worked out when asked for, so a
+ * client that does not read holds the feed still while live events fill its
+ * bounded queue. A client going away (`return()`) ends it at once, even while
+ * it waits for the next event; so do the token's expiry (on the process's
+ * shared deadlines, not a timer of its own) and its revocation.
  */
-export function feed(options: FeedOptions, kind: FeedStats["kind"], topic: string, steps: Steps): AsyncIterableIterator<FeedItem> {
-  return new Repeater<FeedItem>(async (push, stop) => {
-    const queue = new BoundedQueue<CommittedEvent>(options.queueSize);
-    const stats: FeedStats = { kind, queue, delivered: 0 };
-    options.stats?.add(stats);
-    let interrupted = false;
-    let stopped = false;
-    let due = false;
-    void stop.then(() => {
-      stopped = true;
-      queue.wake();
-    });
-    const subscription = options.bus.subscribe(topic, (event) => queue.push(event));
-    const unwatch = options.bus.onDisruption(() => {
-      interrupted = true;
-      queue.wake();
-    });
-    let unschedule: (() => void) | undefined;
-    let started = false;
-    /** Ends the feed saying why, after what was already pushed (a client not reading never gets it, but the feed ends all the same). */
-    const end = (reason: FeedEndReason) => {
-      if (stopped) return;
-      if (started) void push({ kind: "ended", cursor: steps.cursor(), reason });
-      void stop();
-    };
-    const expiry = options.endAfterMs !== undefined ? setTimeout(() => end("TOKEN_EXPIRED"), Math.max(0, Math.min(options.endAfterMs, 2 ** 31 - 1))) : undefined;
+export class Feed implements AsyncIterableIterator<FeedItem>, FeedStats, Deadline {
+  readonly queue: BoundedQueue<CommittedEvent>;
+  delivered = 0;
+  /** Deadline: when the token expires, and the feed's place in the shared schedule. */
+  at = 0;
+  slot = -1;
+  private phase: Phase = "new";
+  private checkDue = false;
+  private interrupted = false;
+  /** The item handed out first (startFeed read it already). */
+  private first: IteratorResult<FeedItem> | undefined;
+  /** The last item, handed out after the feed closed (`ended`). */
+  private last: FeedItem | undefined;
+  private source: Source | undefined;
+  private readonly subscription: BusSubscription;
+  private readonly unwatch: () => void;
+  private readonly recheck: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly options: FeedOptions,
+    readonly kind: FeedStats["kind"],
+    topic: string,
+    private readonly steps: Steps,
+  ) {
+    this.queue = new BoundedQueue<CommittedEvent>(options.queueSize);
+    options.stats?.add(this);
+    const listeners = listen(this);
+    this.subscription = options.bus.subscribe(topic, listeners.event);
+    this.unwatch = options.bus.onDisruption(listeners.disruption);
+    if (options.endAfterMs !== undefined) deadlines.add(this, options.endAfterMs);
     const { stillAllowed } = options;
-    const recheck = stillAllowed
-      ? setInterval(
-          () =>
-            void stillAllowed().then(
-              (allowed) => allowed || end("TOKEN_REVOKED"),
-              () => undefined,
-            ),
-          options.recheckMs ?? 30_000,
-        )
-      : undefined;
-    const deliver = async (event: CommittedEvent) => {
-      if (steps.covered(event)) return;
-      await options.waitWritable?.();
-      steps.delivered(event);
-      stats.delivered += 1;
-      await push({ kind: "event", cursor: steps.cursor(), event });
-    };
-    /** Delivers what `events` yields; false when the feed stopped meanwhile. */
-    const deliverAll = async (events: AsyncIterable<CommittedEvent>): Promise<boolean> => {
-      for await (const event of events) {
-        if (stopped) return false;
-        await deliver(event);
-      }
-      return !stopped;
-    };
+    if (stillAllowed) this.recheck = setInterval(() => void stillAllowed().then((allowed) => allowed || this.end("TOKEN_REVOKED"), ignore), options.recheckMs ?? 30_000);
+  }
+
+  /** Reads the feed up to its `started` item, which is handed out first. */
+  async begin(): Promise<this> {
+    this.first = await this.next();
+    return this;
+  }
+
+  next(): Promise<IteratorResult<FeedItem>> {
+    const first = this.first;
+    if (first) {
+      this.first = undefined;
+      return Promise.resolve(first);
+    }
+    return this.produce().then(resultOf);
+  }
+
+  return(): Promise<IteratorResult<FeedItem>> {
+    this.first = undefined;
+    this.last = undefined;
+    this.close();
+    return Promise.resolve(DONE);
+  }
+
+  throw(error?: unknown): Promise<IteratorResult<FeedItem>> {
+    this.return();
+    return Promise.reject(error);
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  /** Deadline: the token expired. */
+  expire(): void {
+    this.end("TOKEN_EXPIRED");
+  }
+
+  /** Due: the periodic check against the event table should run. */
+  due(): void {
+    this.checkDue = true;
+    this.queue.wake();
+  }
+
+  /** A live event (the bus). */
+  receive(event: CommittedEvent): void {
+    this.queue.push(event);
+  }
+
+  /** Fan-out may have lost events: the client is told to resume from its cursor. */
+  disrupted(): void {
+    this.interrupted = true;
+    this.queue.wake();
+  }
+
+  /** Ends the feed saying why, after what was already handed out (a client not reading never gets it, but the feed ends all the same). */
+  private end(reason: FeedEndReason): void {
+    if (this.phase === "closed") return;
+    if (this.phase !== "new") this.last = { kind: "ended", cursor: this.steps.cursor(), reason };
+    this.close();
+  }
+
+  private close(): void {
+    if (this.phase === "closed") return;
+    const scheduled = this.phase === "live";
+    this.phase = "closed";
+    deadlines.remove(this);
+    clearInterval(this.recheck);
+    this.subscription.unsubscribe();
+    this.unwatch();
+    if (scheduled) this.steps.unschedule();
+    this.options.stats?.delete(this);
+    void this.source?.events.return?.()?.catch(ignore);
+    this.source = undefined;
+    this.queue.wake();
+  }
+
+  /** Whether the feed closed (a method, so that it is read again after every await). */
+  private over(): boolean {
+    return this.phase === "closed";
+  }
+
+  /** After the feed closed: its last item, once, then nothing. */
+  private closed(): FeedItem | undefined {
+    const last = this.last;
+    this.last = undefined;
+    return last;
+  }
+
+  /** The next item, or undefined when the feed is over; a feed that fails is closed. */
+  private async produce(): Promise<FeedItem | undefined> {
     try {
-      await subscription.ready;
-      if (stopped) return;
-      await steps.start();
-      if (stopped) return;
-      started = true;
-      await push({ kind: "started", cursor: steps.cursor() });
-      if (!(await deliverAll(steps.replay()))) return;
-      unschedule = steps.schedule(() => {
-        due = true;
-        queue.wake();
-      });
-      while (!stopped) {
-        if (queue.overflowed || interrupted) {
-          await options.waitWritable?.();
-          await push({ kind: "fell_behind", cursor: steps.cursor(), reason: queue.overflowed ? "QUEUE_FULL" : "FAN_OUT_INTERRUPTED", dropped: queue.dropped });
-          return;
-        }
-        if (due) {
-          due = false;
-          // A failed check (the database away) is tried again next period;
-          // what it delivered before failing stays delivered.
+      const { steps, queue } = this;
+      if (this.phase === "new") {
+        await this.subscription.ready;
+        if (this.over()) return this.closed();
+        await steps.start();
+        if (this.over()) return this.closed();
+        this.phase = "replaying";
+        this.source = { events: steps.replay()[Symbol.asyncIterator](), replay: true };
+        return { kind: "started", cursor: steps.cursor() };
+      }
+      for (;;) {
+        if (this.over()) return this.closed();
+        const source = this.source;
+        if (source) {
+          let result: IteratorResult<CommittedEvent>;
           try {
-            if (!(await deliverAll(steps.catchUp()))) return;
-          } catch {
-            // next period
+            result = await source.events.next();
+          } catch (error) {
+            // A failed replay fails the feed. A failed check (the database
+            // away) is tried again next period, and a live event whose gap
+            // could not be read is not delivered out of order: the periodic
+            // check delivers it with the gap. What was delivered stays so.
+            if (source.replay) throw error;
+            if (this.source === source) this.source = undefined;
+            continue;
           }
+          if (this.over()) return this.closed();
+          if (result.done) {
+            this.source = undefined;
+            if (source.replay) {
+              this.phase = "live";
+              steps.schedule(this);
+            }
+            continue;
+          }
+          const event = result.value;
+          if (steps.covered(event)) continue;
+          await this.options.waitWritable?.();
+          if (this.over()) return this.closed();
+          steps.delivered(event);
+          this.delivered += 1;
+          return { kind: "event", cursor: steps.cursor(), event };
+        }
+        if (queue.overflowed || this.interrupted) {
+          await this.options.waitWritable?.();
+          if (this.over()) return this.closed();
+          const item: FeedItem = { kind: "fell_behind", cursor: steps.cursor(), reason: queue.overflowed ? "QUEUE_FULL" : "FAN_OUT_INTERRUPTED", dropped: queue.dropped };
+          this.close();
+          return item;
+        }
+        if (this.checkDue) {
+          this.checkDue = false;
+          this.source = { events: steps.catchUp()[Symbol.asyncIterator](), replay: false };
           continue;
         }
         const event = queue.shift();
-        if (!event) {
-          await queue.wait();
-          continue;
-        }
-        try {
-          if (!(await deliverAll(steps.live(event)))) return;
-        } catch {
-          // The gap before it could not be read: it is not delivered out of
-          // order; the periodic check delivers it with the gap.
-        }
+        if (event) this.source = { events: steps.live(event)[Symbol.asyncIterator](), replay: false };
+        else await queue.wait();
       }
-    } finally {
-      clearTimeout(expiry);
-      clearInterval(recheck);
-      subscription.unsubscribe();
-      unwatch();
-      unschedule?.();
-      options.stats?.delete(stats);
-      stop();
+    } catch (error) {
+      this.close();
+      throw error;
     }
-  });
+  }
+}
+
+/** The feed's two listeners, made in a scope that holds the feed only. */
+function listen(feed: Feed) {
+  return { event: (event: CommittedEvent) => feed.receive(event), disruption: () => feed.disrupted() };
+}
+
+function resultOf(item: FeedItem | undefined): IteratorResult<FeedItem> {
+  return item ? { done: false, value: item } : DONE;
+}
+
+function ignore(): undefined {
+  return undefined;
+}
+
+export function feed(options: FeedOptions, kind: FeedStats["kind"], topic: string, steps: Steps): Feed {
+  return new Feed(options, kind, topic, steps);
 }
 
 /**
@@ -189,34 +310,6 @@ export function feed(options: FeedOptions, kind: FeedStats["kind"], topic: strin
  * a feed that cannot start (the database away) is refused as the subscription
  * instead of ending right after it was accepted.
  */
-export async function startFeed(feed: AsyncIterableIterator<FeedItem>): Promise<AsyncIterableIterator<FeedItem>> {
-  return new StartedFeed(feed, await feed.next());
-}
-
-/** A feed whose first item was read already: it is handed out first. A class, so that an open feed holds no closures for it. */
-class StartedFeed implements AsyncIterableIterator<FeedItem> {
-  constructor(
-    private readonly feed: AsyncIterableIterator<FeedItem>,
-    private first: IteratorResult<FeedItem> | undefined,
-  ) {}
-
-  next(): Promise<IteratorResult<FeedItem>> {
-    const result = this.first;
-    this.first = undefined;
-    return result ? Promise.resolve(result) : this.feed.next();
-  }
-
-  return(value?: unknown): Promise<IteratorResult<FeedItem>> {
-    this.first = undefined;
-    return this.feed.return ? this.feed.return(value) : Promise.resolve({ done: true, value: undefined });
-  }
-
-  throw(error?: unknown): Promise<IteratorResult<FeedItem>> {
-    this.first = undefined;
-    return this.feed.throw ? this.feed.throw(error) : Promise.reject(error);
-  }
-
-  [Symbol.asyncIterator](): AsyncIterableIterator<FeedItem> {
-    return this;
-  }
+export function startFeed(feed: Feed): Promise<Feed> {
+  return feed.begin();
 }

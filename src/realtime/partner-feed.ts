@@ -2,15 +2,16 @@ import type { CommittedEvent } from "../services/events.ts";
 import { encodePartnerCursor } from "./cursors.ts";
 import { partnerTopic } from "./event-bus.ts";
 import { committed, PAGE } from "./event-reads.ts";
-import { feed, RECONCILE_MS, type FeedItem, type FeedOptions, type Steps } from "./feed-engine.ts";
+import { feed, RECONCILE_MS, type Due, type Feed, type FeedOptions, type Steps } from "./feed-engine.ts";
+import type { PartnerKey } from "./partner-sequences.ts";
 import type { SequenceWatch, Watcher } from "./sequence-watch.ts";
 
 type PartnerFeedOptions = FeedOptions & {
   partnerId: string;
   after: bigint | null;
   watch?: SequenceWatch;
-  /** The partner's last committed sequence (Realtime.partnerSequence); read through `db` without it. */
-  committed?: () => Promise<bigint | null>;
+  /** Partners' last committed sequences (Realtime.partnerSequence, shared); read through `db` without it. */
+  sequences?: (key: PartnerKey) => Promise<bigint | null>;
 };
 
 /**
@@ -19,7 +20,7 @@ type PartnerFeedOptions = FeedOptions & {
  * Every period (through the shared `watch`, or on its own without one) it
  * checks for committed events it was not sent live.
  */
-export function partnerFeed(options: PartnerFeedOptions): AsyncIterableIterator<FeedItem> {
+export function partnerFeed(options: PartnerFeedOptions): Feed {
   return feed(options, "partner", partnerTopic(options.programId, options.partnerId), new PartnerSteps(options));
 }
 
@@ -32,7 +33,8 @@ class PartnerSteps implements Steps, Watcher {
   private position: bigint;
   /** The partner's last committed sequence when the feed started, if read: nothing to replay when the cursor has it. */
   private committedAtStart: bigint | undefined;
-  private due: (() => void) | undefined;
+  private due: Due | undefined;
+  private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: PartnerFeedOptions) {
     this.position = options.after ?? -1n;
@@ -41,8 +43,8 @@ class PartnerSteps implements Steps, Watcher {
   async start(): Promise<void> {
     // Read after the live subscription is ready: what commits later comes live (or through the watch).
     const { options } = this;
-    const committed = options.committed
-      ? ((await options.committed()) ?? 0n)
+    const committed = options.sequences
+      ? ((await options.sequences(options)) ?? 0n)
       : ((await options.db.balance.findUnique({ where: { partnerId: options.partnerId }, select: { eventSequence: true } }))?.eventSequence ?? 0n);
     if (this.position < 0n) this.position = committed;
     this.committedAtStart = committed;
@@ -65,14 +67,17 @@ class PartnerSteps implements Steps, Watcher {
     return this.between(this.position);
   }
 
-  schedule(due: () => void): () => void {
+  schedule(feed: Due): void {
     const { options } = this;
-    if (options.watch) {
-      this.due = due;
-      return options.watch.watch(options.partnerId, this);
-    }
-    const timer = setInterval(due, options.reconcileMs ?? RECONCILE_MS);
-    return () => clearInterval(timer);
+    this.due = feed;
+    if (options.watch) options.watch.watch(options.partnerId, this);
+    else this.timer = setInterval(() => feed.due(), options.reconcileMs ?? RECONCILE_MS);
+  }
+
+  unschedule(): void {
+    this.due = undefined;
+    this.options.watch?.unwatch(this.options.partnerId, this);
+    clearInterval(this.timer);
   }
 
   /** Watcher: the last sequence delivered. */
@@ -82,7 +87,7 @@ class PartnerSteps implements Steps, Watcher {
 
   /** Watcher: a later sequence is committed. */
   behind(): void {
-    this.due?.();
+    this.due?.due();
   }
 
   covered(event: CommittedEvent): boolean {

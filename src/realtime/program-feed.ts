@@ -1,7 +1,7 @@
 import { encodeProgramCursor, type ProgramCursor } from "./cursors.ts";
 import { programTopic } from "./event-bus.ts";
 import { committed, PAGE, range, type EventRow } from "./event-reads.ts";
-import { feed, RECONCILE_MS, type FeedItem, type FeedOptions } from "./feed-engine.ts";
+import { feed, RECONCILE_MS, type Feed, type FeedOptions } from "./feed-engine.ts";
 
 /** Partners whose last delivered sequence a program feed remembers beyond its cursor (a cache: forgetting costs a query). */
 const KNOWN_PARTNERS = 10_000;
@@ -28,7 +28,7 @@ const KNOWN_PARTNERS = 10_000;
  * partners none of whose delivered events is at or above the new W leave P.
  * That check also delivers events whose publish was lost.
  */
-export function programFeed(options: FeedOptions & { after: ProgramCursor | null }): AsyncIterableIterator<FeedItem> {
+export function programFeed(options: FeedOptions & { after: ProgramCursor | null }): Feed {
   const { db, programId } = options;
   let watermark = options.after ? BigInt(options.after.w) : -1n;
   /** Per partner, the last sequence delivered, where known (P's partners always; others while remembered). */
@@ -37,6 +37,7 @@ export function programFeed(options: FeedOptions & { after: ProgramCursor | null
   const held = new Set<string>();
   /** Per partner in P, the newest transaction id among its delivered events. */
   const newest = new Map<string, bigint>();
+  let timer: NodeJS.Timeout | undefined;
 
   const remember = (partnerId: string, sequence: bigint) => {
     last.delete(partnerId);
@@ -183,10 +184,12 @@ export function programFeed(options: FeedOptions & { after: ProgramCursor | null
         newest.delete(id);
       }
     },
-    schedule(due) {
-      due(); // right after replay
-      const timer = setInterval(due, options.reconcileMs ?? RECONCILE_MS);
-      return () => clearInterval(timer);
+    schedule(feed) {
+      feed.due(); // right after replay
+      timer = setInterval(() => feed.due(), options.reconcileMs ?? RECONCILE_MS);
+    },
+    unschedule() {
+      clearInterval(timer);
     },
     covered(event) {
       if (BigInt(event.xid) < watermark) return true;

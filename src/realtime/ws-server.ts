@@ -10,21 +10,30 @@ import type { Viewer } from "../auth/viewer.ts";
 import type { Clock } from "../clock.ts";
 import type { Logger } from "../logger.ts";
 import { expectedFailure, failureError } from "../graphql/error-codes.ts";
+import { deadlines, type Deadline } from "./deadlines.ts";
 
 /** WebSocket close code 1013, "Try Again Later": clients reconnect, as they would not after 4403. */
 const TRY_AGAIN_LATER = 1013;
 
 /** Bytes waiting in a socket's send buffer beyond which we stop sending to it. */
 const SEND_BUFFER_HIGH_WATER = 256 * 1024;
-/** Timers cannot wait longer than this (about 24.8 days). */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
 type Extra = {
   socket: WebSocket;
   token?: string;
   viewer?: Viewer;
-  expiry?: NodeJS.Timeout;
+  expiry?: Expiry;
 };
+
+/** Closes a connection when its token expires (on the process's shared deadlines, not a timer per connection). */
+class Expiry implements Deadline {
+  at = 0;
+  slot = -1;
+  constructor(private readonly socket: WebSocket) {}
+
+  expire(): void {
+    this.socket.close(4403, "Token expired");
+  }
+}
 
 function tokenFrom(params: Readonly<Record<string, unknown>> | undefined): string | undefined {
   const raw = params?.authorization ?? params?.Authorization ?? params?.token;
@@ -66,7 +75,8 @@ export function attachWebSocketServer(
           ctx.extra.viewer = viewer;
           if (viewer.expiresAt) {
             const ms = viewer.expiresAt.getTime() - clock.now().getTime();
-            ctx.extra.expiry = setTimeout(() => ctx.extra.socket.close(4403, "Token expired"), Math.max(0, Math.min(ms, MAX_TIMER_MS)));
+            ctx.extra.expiry = new Expiry(ctx.extra.socket);
+            deadlines.add(ctx.extra.expiry, ms);
           }
           return true;
         } catch (error) {
@@ -75,7 +85,9 @@ export function attachWebSocketServer(
           return false;
         }
       },
-      onClose: (ctx) => clearTimeout(ctx.extra.expiry),
+      onClose: (ctx) => {
+        if (ctx.extra.expiry) deadlines.remove(ctx.extra.expiry);
+      },
       onSubscribe: async (ctx, _id, payload) => {
         const socket = ctx.extra.socket;
         // Checked again for every operation: a token revoked since the

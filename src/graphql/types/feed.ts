@@ -197,17 +197,9 @@ builder.subscriptionType({
         const ownPartner = ctx.viewer?.role === "partner" && ctx.viewer.partnerId === partnerId;
         if (!ownPartner && !(await db.partner.findUnique({ where: { id: partnerId }, select: { id: true } }))) throw notFound("no such partner");
         const programId = actorOf(ctx).programId;
-        const committed = (id: string) => ctx.realtime.partnerSequence({ programId, partnerId: id });
-        if (after) refuse(await partnerCursorProblem(committed, partnerId, after));
-        return startFeed(
-          partnerFeed({
-            ...feedOptions(ctx),
-            partnerId,
-            after: after?.sequence ?? null,
-            watch: ctx.realtime.watch,
-            committed: () => committed(partnerId),
-          }),
-        );
+        const sequences = ctx.realtime.partnerSequence;
+        if (after) refuse(await partnerCursorProblem((id) => sequences({ programId, partnerId: id }), partnerId, after));
+        return startFeed(partnerFeed({ ...feedOptions(ctx), partnerId, after: after?.sequence ?? null, watch: ctx.realtime.watch, sequences }));
       },
       resolve: (item: FeedItem) => item,
     }),
