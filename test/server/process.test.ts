@@ -185,26 +185,30 @@ describe("npm run reconcile", () => {
     }
   }, 120_000); // a server start, a demo program and a second process; nothing here is timed
 
-  it.runIf(hasPostgres)("fails, naming the balance, when a balance row is off (PostgreSQL)", async () => {
-    const database = await createPostgresDatabase();
-    const dataDir = mkdtempSync(join(tmpdir(), "accrue-rec-"));
-    const env = { ACCRUE_DATA_DIR: dataDir, DATABASE_URL: database.url, ACCRUE_JWT_SECRET: SECRET };
-    const server = await startServerProcess(env, ["--demo"]);
-    try {
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      expect((await run(["--url", server.url], env)).code).toBe(0);
-      const client = new pg.Client({ connectionString: database.url });
-      await client.connect();
-      await client.query("UPDATE balances SET payable = payable + 0.01 WHERE partner_id = (SELECT min(partner_id::text)::uuid FROM balances)");
-      await client.end();
-      const result = await run(["--url", server.url], env);
-      expect(result.code).toBe(1);
-      expect(result.output).toMatch(/FAIL Demo: Acme Outdoor: 5 balances checked, 1 off/);
-      expect(result.output).toMatch(/payable: balance [\d.]+, lines [\d.]+/);
-    } finally {
-      await server.stop();
-      await database.drop();
-      rmSync(dataDir, { recursive: true, force: true });
-    }
-  }, 120_000);
+  it.runIf(hasPostgres)(
+    "fails, naming the balance, when a balance row is off (PostgreSQL)",
+    async () => {
+      const database = await createPostgresDatabase();
+      const dataDir = mkdtempSync(join(tmpdir(), "accrue-rec-"));
+      const env = { ACCRUE_DATA_DIR: dataDir, DATABASE_URL: database.url, ACCRUE_JWT_SECRET: SECRET };
+      const server = await startServerProcess(env, ["--demo"]);
+      try {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        expect((await run(["--url", server.url], env)).code).toBe(0);
+        const client = new pg.Client({ connectionString: database.url });
+        await client.connect();
+        await client.query("UPDATE balances SET payable = payable + 0.01 WHERE partner_id = (SELECT min(partner_id::text)::uuid FROM balances)");
+        await client.end();
+        const result = await run(["--url", server.url], env);
+        expect(result.code).toBe(1);
+        expect(result.output).toMatch(/FAIL Demo: Acme Outdoor: 5 balances checked, 1 off/);
+        expect(result.output).toMatch(/payable: balance [\d.]+, lines [\d.]+/);
+      } finally {
+        await server.stop();
+        await database.drop();
+        rmSync(dataDir, { recursive: true, force: true });
+      }
+    },
+    120_000,
+  );
 });
