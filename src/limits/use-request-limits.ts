@@ -70,7 +70,6 @@ export function principalKey(context: LimitContext): string {
   return `${viewer.role}:${"programId" in viewer ? viewer.programId : "-"}:${viewer.subject}`;
 }
 
-/** Root fields an operation runs (through fragments): each mutation field is one mutation. */
 /** Whether the request's variables coerce to what its operation declares (the cost walk refuses them otherwise). */
 function coerces(args: { schema: GraphQLSchema; document: DocumentNode; operationName?: string | null; variableValues?: unknown }): boolean {
   const operation = getOperationAST(args.document, args.operationName);
@@ -79,6 +78,7 @@ function coerces(args: { schema: GraphQLSchema; document: DocumentNode; operatio
   return !coerced.errors;
 }
 
+/** Root fields an operation runs (through fragments): each mutation field is one mutation. */
 function rootFieldCount(document: DocumentNode, selectionSet: SelectionSetNode, seen = new Set<string>()): number {
   let count = 0;
   for (const selection of selectionSet.selections) {
