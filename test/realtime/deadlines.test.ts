@@ -6,6 +6,17 @@ function deadline(name: number, fired: number[]): Deadline {
   return { at: 0, slot: -1, expire: () => fired.push(name) };
 }
 
+/** Resolves once every deadline left has expired. */
+function allExpired(deadlines: Deadlines): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const poll = setInterval(() => {
+      if (deadlines.size > 0) return;
+      clearInterval(poll);
+      resolve();
+    }, 5);
+  });
+}
+
 describe("deadlines on one timer", () => {
   it("expires each deadline once, earliest first, and never one removed before its time", async () => {
     const deadlines = new Deadlines();
@@ -19,13 +30,7 @@ describe("deadlines on one timer", () => {
     deadlines.remove(all[0]!.item);
     deadlines.remove(deadline(-1, fired));
     expect(deadlines.size).toBe(36);
-    await new Promise<void>((resolve) => {
-      const poll = setInterval(() => {
-        if (deadlines.size > 0) return;
-        clearInterval(poll);
-        resolve();
-      }, 5);
-    });
+    await allExpired(deadlines);
     expect(fired).toEqual(
       all
         .map(({ ms }) => ms)
@@ -43,13 +48,7 @@ describe("deadlines on one timer", () => {
     deadlines.add(soon, 5);
     deadlines.add(late, 10); // pushed back: fires after `soon`
     expect(deadlines.size).toBe(2);
-    await new Promise<void>((resolve) => {
-      const poll = setInterval(() => {
-        if (deadlines.size > 0) return;
-        clearInterval(poll);
-        resolve();
-      }, 5);
-    });
+    await allExpired(deadlines);
     expect(fired).toEqual([2, 1]);
   });
 });
