@@ -134,20 +134,22 @@ describe.each(databaseTargets())("query cost (%s)", (target) => {
     expect(codeOf(await t.raw({ query: document, operationName: "Dear" } as never, acme.adminToken))).toBe("QUERY_TOO_COMPLEX");
   });
 
+  /** A batch of `n` sales for the fixture's partners. */
+  const saleItems = (n: number, prefix: string) =>
+    Array.from({ length: n }, (_, i) => ({
+      externalId: `${prefix}-${i}`,
+      partners: [{ id: partners[i % 12]!.id }],
+      amount: "5.00",
+      currency: "USD",
+      occurredAt: "2026-03-01T00:00:00Z",
+    }));
+  const count = () => t.app.db.prisma.conversion.count();
+
   it("costs a bulk mutation's payload by the length of its input", async () => {
-    const items = (n: number, prefix: string) =>
-      Array.from({ length: n }, (_, i) => ({
-        externalId: `${prefix}-${i}`,
-        partners: [{ id: partners[i % 12]!.id }],
-        amount: "5.00",
-        currency: "USD",
-        occurredAt: "2026-03-01T00:00:00Z",
-      }));
-    const count = () => t.app.db.prisma.conversion.count();
     const before = await count();
     const rich =
       "recordConversions(input: $input) { createdCount conversions { id metadata commissions { id status amount { amount } corrections { id amount { amount } } } reversals { id } } }";
-    const refused = await t.raw({ query: `mutation($input: RecordConversionsInput!) { ${rich} }`, variables: { input: { items: items(500, "rich") } } }, integration);
+    const refused = await t.raw({ query: `mutation($input: RecordConversionsInput!) { ${rich} }`, variables: { input: { items: saleItems(500, "rich") } } }, integration);
     noLeak(refused);
     expect(codeOf(refused)).toBe("QUERY_TOO_COMPLEX");
     expect(await count()).toBe(before);
@@ -155,7 +157,7 @@ describe.each(databaseTargets())("query cost (%s)", (target) => {
     const plain = await t.raw(
       {
         query: "mutation($input: RecordConversionsInput!) { recordConversions(input: $input) { createdCount conversions { id externalId } } }",
-        variables: { input: { items: items(500, "plain") } },
+        variables: { input: { items: saleItems(500, "plain") } },
       },
       integration,
     );
@@ -164,19 +166,10 @@ describe.each(databaseTargets())("query cost (%s)", (target) => {
   });
 
   it("refuses several batches in one request (aliases), writing nothing", async () => {
-    const items = (n: number, prefix: string) =>
-      Array.from({ length: n }, (_, i) => ({
-        externalId: `${prefix}-${i}`,
-        partners: [{ id: partners[i % 12]!.id }],
-        amount: "5.00",
-        currency: "USD",
-        occurredAt: "2026-03-01T00:00:00Z",
-      }));
-    const count = () => t.app.db.prisma.conversion.count();
     const before = await count();
     const aliased = (n: number) =>
       `mutation(${Array.from({ length: n }, (_, i) => `$i${i}: RecordConversionsInput!`).join(", ")}) { ${Array.from({ length: n }, (_, i) => `m${i}: recordConversions(input: $i${i}) { createdCount }`).join(" ")} }`;
-    const variables = (n: number, size: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`i${i}`, { items: items(size, `aliased-${size}-${i}`) }]));
+    const variables = (n: number, size: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`i${i}`, { items: saleItems(size, `aliased-${size}-${i}`) }]));
     const refused = await t.raw({ query: aliased(3), variables: variables(3, 200) } as never, integration);
     noLeak(refused);
     expect(codeOf(refused)).toBe("QUERY_TOO_COMPLEX");
