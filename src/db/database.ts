@@ -62,6 +62,9 @@ export interface DatabaseTimeouts {
   lockMs: number;
 }
 
+/** The embedded database's shared_buffers (BENCHMARKS.md, "Idle server"). */
+export const PGLITE_SHARED_BUFFERS = "16MB";
+
 export const DEFAULT_DATABASE_TIMEOUTS: DatabaseTimeouts = { connectMs: 5_000, statementMs: 10_000, transactionStartMs: 10_000, lockMs: 5_000 };
 
 /** How much longer than statement_timeout the client waits for an answer before closing the connection. */
@@ -95,7 +98,11 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     try {
       // Loaded only for the embedded database: a server on PostgreSQL never holds PGlite's code.
       const [{ PGlite }, { PrismaPGlite }] = await Promise.all([import("@electric-sql/pglite"), import("pglite-prisma-adapter")]);
-      const pglite = options.dataDir ? new PGlite(join(options.dataDir, "pgdata")) : new PGlite();
+      // PostgreSQL's default 128 MB of shared buffers is the largest part of an idle embedded
+      // server's memory once touched, and its WebAssembly memory never shrinks; 16 MB holds
+      // what a development or demo program reads, with the data directory's files behind it.
+      const pgliteOptions = { startParams: [...PGlite.defaultStartParams, "-c", `shared_buffers=${PGLITE_SHARED_BUFFERS}`] };
+      const pglite = options.dataDir ? new PGlite(join(options.dataDir, "pgdata"), pgliteOptions) : new PGlite(pgliteOptions);
       await pglite.waitReady;
       const { prisma, statements } = countingClient(new PrismaPGlite(pglite), options.countStatements ?? false, timeouts);
       const held = new Set<string>();
