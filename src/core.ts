@@ -79,6 +79,7 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
   const deps: ServiceDeps = {
     prisma: db.prisma,
     locks: db,
+    sqlTransactions: db,
     secrets,
     tokens,
     clock,

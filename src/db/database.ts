@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { PrismaClient } from "../generated/prisma/client.ts";
 import { lockDataDir } from "./data-dir-lock.ts";
 import { preparedName } from "./prepared.ts";
-import { ledgerCountingAdapter } from "./statement-ledger.ts";
+import { countStatement, ledgerCountingAdapter } from "./statement-ledger.ts";
 import { tagStatements } from "./statement-tags.ts";
 
 export type { PrismaClient };
@@ -17,6 +17,17 @@ export interface SqlRunner {
   query<T>(sql: string, params?: unknown[]): Promise<T[]>;
   /** Runs `work` in one transaction on one connection. */
   transaction<T>(work: (sql: Omit<SqlRunner, "transaction">) => Promise<T>): Promise<T>;
+}
+
+/** One statement: its text (placeholders $1, $2, …) and values. A text marked PREPARED (db/prepared.ts) is prepared once per connection. */
+export interface SqlStatement {
+  text: string;
+  values: unknown[];
+}
+
+/** The connection of a transaction run by `Database.sqlTransaction`. */
+export interface SqlTransaction {
+  run<T>(statement: SqlStatement): Promise<{ rows: T[]; rowCount: number }>;
 }
 
 /** Held until released, or until the connection holding it ends (a crashed process frees it). */
@@ -38,6 +49,17 @@ export interface Database {
    * process, where an in-process set does the same.
    */
   tryLock(name: string): Promise<HeldLock | undefined>;
+  /**
+   * PostgreSQL only: runs `work` in one transaction on a pool connection,
+   * without Prisma's interactive transaction (services/transact.ts, for
+   * services that send SQL alone). The same bounds as Prisma's: waiting for
+   * a connection at most `transactionStartMs`, each statement the
+   * statement timeout, and no statement (nor COMMIT) once `timeoutMs` has
+   * passed since the start: it fails with Prisma's words for an expired
+   * transaction (db/errors.ts reads them as SERVICE_UNAVAILABLE) and the
+   * transaction is rolled back. BEGIN travels with the first statement.
+   */
+  sqlTransaction?<T>(work: (sql: SqlTransaction) => Promise<T>, options: { timeoutMs: number }): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -190,11 +212,53 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     },
   };
   const lockClients = new Set<pg.Client>();
+  const counting = options.countStatements ?? false;
   return {
     kind: "postgres",
     prisma,
     sql,
     statements,
+    async sqlTransaction(work, { timeoutMs }) {
+      const client = await connectWithin(pool, timeouts.transactionStartMs);
+      const started = Date.now();
+      // Not awaited: the first statement follows it on the wire (the pool is pipelined) and reports its error.
+      let begun: Promise<unknown> | undefined = client.query("BEGIN");
+      begun.catch(() => {});
+      const send = async <T>(text: string, values: unknown[] = []) => {
+        const elapsed = Date.now() - started;
+        if (elapsed > timeoutMs)
+          throw new Error(
+            `Transaction already closed: A query cannot be executed on an expired transaction. The timeout for this transaction was ${timeoutMs} ms, however ${elapsed} ms passed since the start of the transaction.`,
+          );
+        const pending = client.query({ name: preparedName({ sql: text }), text, values }) as unknown as Promise<pg.QueryResult>;
+        if (begun) {
+          pending.catch(() => {});
+          const begin = begun;
+          begun = undefined;
+          await begin;
+        }
+        const result = await pending;
+        if (counting) {
+          statements.count += 1;
+          countStatement(result.rows.length, text, values);
+        }
+        return { rows: result.rows as T[], rowCount: result.rowCount ?? 0 };
+      };
+      try {
+        const result = await work({ run: (statement) => send(statement.text, statement.values) });
+        await send("COMMIT");
+        client.release();
+        return result;
+      } catch (error) {
+        // A connection that cannot even roll back is closed, not handed out again.
+        const unusable = await client.query("ROLLBACK").then(
+          () => undefined,
+          (failed: Error) => failed,
+        );
+        client.release(unusable);
+        throw error;
+      }
+    },
     async tryLock(name) {
       const client = new WatchedClient(connection);
       await client.connect();
@@ -223,6 +287,32 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       await pool.end();
     },
   };
+}
+
+/**
+ * A pool connection, or an error once `ms` have passed without one (the
+ * words of Prisma's maxWait, which db/errors.ts reads as SERVICE_UNAVAILABLE);
+ * a connection that comes later goes back to the pool.
+ */
+function connectWithin(pool: pg.Pool, ms: number): Promise<pg.PoolClient> {
+  return new Promise((resolve, reject) => {
+    let late = false;
+    const timer = setTimeout(() => {
+      late = true;
+      reject(new Error(`Unable to start a transaction in the given time: no database connection was free within ${ms} ms`));
+    }, ms);
+    pool.connect().then(
+      (client) => {
+        clearTimeout(timer);
+        if (late) client.release();
+        else resolve(client);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
 }
 
 /** Marks a query the watchdog leaves alone: migrations wait for each other as long as it takes. */

@@ -24,13 +24,18 @@ export function runWithLedger<T>(ledger: StatementLedger, work: () => T): T {
   return current.run(ledger, work);
 }
 
-function record(rows: number, query: unknown): void {
+/** Counts a statement sent for the current request (also those sent without Prisma: Database.sqlTransaction). */
+export function countStatement(rows: number, sql: string, args: unknown[]): void {
   const ledger = current.getStore();
   if (!ledger) return;
   ledger.statements += 1;
   ledger.rows += rows;
-  const { sql, args } = query as { sql: string; args: unknown[] };
   ledger.queries?.push({ sql, args });
+}
+
+function record(rows: number, query: unknown): void {
+  const { sql, args } = query as { sql: string; args: unknown[] };
+  countStatement(rows, sql, args);
 }
 
 type ResultSet = { rows: unknown[] };

@@ -31,6 +31,8 @@ export interface ServiceDeps {
   prisma: PrismaClient;
   /** Locks the database frees with the holder's connection (a payout run's idempotency key). */
   locks: Pick<Database, "tryLock">;
+  /** Transactions without Prisma, for services that send SQL alone (transact's `sqlOnly`); PostgreSQL only. */
+  sqlTransactions?: Pick<Database, "sqlTransaction">;
   /** Seals bank and tax numbers at rest (ACCRUE_ENCRYPTION_KEY). */
   secrets: SecretBox;
   /** Absent when accrue has no HS256 secret. */

@@ -1,5 +1,6 @@
+import type { SqlTransaction } from "../db/database.ts";
 import { isNumericOverflow, isRetryableTransactionError } from "../db/errors.ts";
-import type { ScopedTransaction } from "../db/tenant-scope.ts";
+import { Prisma, type ScopedTransaction } from "../db/tenant-scope.ts";
 import { Forbidden, userError, UserErrorsThrown, type Result } from "../domain/errors.ts";
 import type { Actor, ServiceDeps } from "./deps.ts";
 import type { CommittedEvent } from "./events.ts";
@@ -22,6 +23,15 @@ export interface TransactOptions {
   /** Attempts when the transaction loses a race (serialization failure, deadlock). */
   attempts?: number;
   timeoutMs?: number;
+  /**
+   * The work sends SQL alone (`tx.db.$queryRaw` and `$executeRaw`, never a
+   * model method): on PostgreSQL it then runs on a pool connection without
+   * Prisma's interactive transaction (Database.sqlTransaction), whose
+   * bookkeeping cost more than the SQL on the single-sale path. The
+   * embedded database, and a partner acting (whose status is read through
+   * the model first), take Prisma's. The default isolation level only.
+   */
+  sqlOnly?: boolean;
 }
 
 /**
@@ -46,23 +56,28 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  */
 export async function transact<T>(deps: ServiceDeps, actor: Actor, work: (tx: Tx) => Promise<T>, options: TransactOptions = {}): Promise<Result<T>> {
   const attempts = options.attempts ?? 5;
+  const timeout = options.timeoutMs ?? 15_000;
+  const sqlTransaction = options.sqlOnly && !options.isolationLevel && actor.role !== "partner" ? deps.sqlTransactions?.sqlTransaction : undefined;
   for (let attempt = 1; ; attempt += 1) {
     let events: CommittedEvent[] = [];
+    const inTransaction = async (db: ScopedTransaction) => {
+      const tx: Tx = { db, now: deps.clock.now(), actor, programId: actor.programId, events: [] };
+      if (actor.role === "partner") await assertPartnerMayAct(tx);
+      const result = await work(tx);
+      events = tx.events;
+      return result;
+    };
     try {
-      const value = await deps.tenant(actor.programId).$transaction(
-        async (db) => {
-          const tx: Tx = { db, now: deps.clock.now(), actor, programId: actor.programId, events: [] };
-          if (actor.role === "partner") await assertPartnerMayAct(tx);
-          const result = await work(tx);
-          events = tx.events;
-          return result;
-        },
-        // No isolation level means PostgreSQL's default, READ COMMITTED, without
-        // the extra SET TRANSACTION statement Prisma sends when one is named.
-        // How long a transaction may wait to start is the client's
-        // (DATABASE_TRANSACTION_START_TIMEOUT_MS, see db/database.ts).
-        { ...(options.isolationLevel ? { isolationLevel: options.isolationLevel } : {}), timeout: options.timeoutMs ?? 15_000 },
-      );
+      const value = sqlTransaction
+        ? await sqlTransaction((sql) => inTransaction(sqlOnlyClient(sql)), { timeoutMs: timeout })
+        : await deps.tenant(actor.programId).$transaction(
+            inTransaction,
+            // No isolation level means PostgreSQL's default, READ COMMITTED, without
+            // the extra SET TRANSACTION statement Prisma sends when one is named.
+            // How long a transaction may wait to start is the client's
+            // (DATABASE_TRANSACTION_START_TIMEOUT_MS, see db/database.ts).
+            { ...(options.isolationLevel ? { isolationLevel: options.isolationLevel } : {}), timeout },
+          );
       if (events.length > 0) {
         const committedAt = new Date().toISOString();
         deps.events.publish(events.map((event) => ({ ...event, committedAt })));
@@ -81,6 +96,30 @@ export async function transact<T>(deps: ServiceDeps, actor: Actor, work: (tx: Tx
       throw error;
     }
   }
+}
+
+/**
+ * A transaction client with `$queryRaw` and `$executeRaw` only, sent on
+ * `sql`'s connection (results as pg reads them: json parsed, numeric and
+ * bigint as text, times as Date); any other member is a defect of a
+ * service that claimed `sqlOnly`, and says so.
+ */
+function sqlOnlyClient(sql: SqlTransaction): ScopedTransaction {
+  const statement = (first: TemplateStringsArray | Prisma.Sql, values: unknown[]) => {
+    const query = first instanceof Prisma.Sql ? first : Prisma.sql(first, ...values);
+    return { text: query.text, values: query.values };
+  };
+  const client = {
+    $queryRaw: async (first: TemplateStringsArray | Prisma.Sql, ...values: unknown[]) => (await sql.run(statement(first, values))).rows,
+    $executeRaw: async (first: TemplateStringsArray | Prisma.Sql, ...values: unknown[]) => (await sql.run(statement(first, values))).rowCount,
+  };
+  return new Proxy(client, {
+    get(target, property) {
+      if (property in target) return target[property as keyof typeof client];
+      if (property === "then" || typeof property === "symbol") return undefined;
+      throw new Error(`this transaction sends SQL alone (transact's sqlOnly): tx.db.${property} is not available`);
+    },
+  }) as unknown as ScopedTransaction;
 }
 
 /**

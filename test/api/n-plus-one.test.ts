@@ -3,6 +3,7 @@ import { print } from "graphql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LEDGER_HEADERS } from "../../src/db/statement-ledger.ts";
 import { graphql } from "../../src/generated/gql/index.ts";
+import { hasPostgres } from "../helpers/databases.ts";
 import { createPartnerFixture, createProgramFixture, type ProgramFixture } from "../helpers/fixtures.ts";
 import { recordSale } from "../helpers/ledger-docs.ts";
 import { CreatePayoutDoc, makePayable, payableSale } from "../helpers/payout-docs.ts";
@@ -180,31 +181,55 @@ describe("statements and rows per request", () => {
     expect(large.rows).toBeLessThanOrEqual(ROWS_PER_RECORD * large.records + FIXED_ROWS);
   });
   it("records a sale in three statements and a batch of 50 in as many", async () => {
-    // The context (program, partners, earlier posts), the conversions with their lines and the ledger's flush in one, COMMIT
-    // (BEGIN is the driver's): record-conversions.ts. The payload's columns come from what was written.
-    const partner = await createPartnerFixture(t, acme);
-    const sale = (i: number) => ({
-      externalId: `n1-${i}-${Math.random()}`,
-      partners: [{ id: partner.id }],
-      amount: "10.00",
-      currency: "USD",
-      occurredAt: "2026-03-01T00:00:00.000Z",
-    });
-    const statementsOf = async (query: string, variables: unknown) => {
-      const response = await t.raw({ query, variables }, acme.adminToken);
-      expect(response.errors).toBeUndefined();
-      return Number(response.headers!.get(LEDGER_HEADERS.statements));
-    };
-    const one = await statementsOf(
-      "mutation One($input: RecordConversionInput!) { recordConversion(input: $input) { created conversion { id externalId } userErrors { code } } }",
-      { input: sale(0) },
-    );
-    const many = await statementsOf("mutation Many($input: RecordConversionsInput!) { recordConversions(input: $input) { createdCount userErrors { code } } }", {
-      input: { items: Array.from({ length: 50 }, (_, i) => sale(i + 1)) },
-    });
+    const { one, many } = await saleStatements(t, acme);
     // Two statements and the COMMIT (which the embedded database's adapter does not pass through the ledger).
     expect(one).toBeGreaterThanOrEqual(2);
     expect(one).toBeLessThanOrEqual(3);
     expect(many).toBe(one);
   });
 });
+
+describe.runIf(hasPostgres)("a sale's statements on PostgreSQL", () => {
+  // Its transaction runs on a pg connection, without Prisma (transact's sqlOnly, Database.sqlTransaction): counted there.
+  let t: TestApp;
+  let acme: ProgramFixture;
+  beforeAll(async () => {
+    t = await startTestApp("postgres", { countStatements: true, env: { ACCRUE_SCHEDULER: "0" } });
+    acme = await createProgramFixture(t);
+  });
+  afterAll(() => t?.stop());
+
+  it("records a sale in three statements and a batch of 50 in as many (the COMMIT counted)", async () => {
+    expect(await saleStatements(t, acme)).toEqual({ one: 3, many: 3 });
+  });
+});
+
+/**
+ * The statements of one sale and of a batch of 50: the context (program,
+ * partners, earlier posts), the conversions with their lines and the
+ * ledger's flush in one, COMMIT (BEGIN is the driver's): record-conversions.ts.
+ * The payload's columns come from what was written.
+ */
+async function saleStatements(t: TestApp, acme: ProgramFixture): Promise<{ one: number; many: number }> {
+  const partner = await createPartnerFixture(t, acme);
+  const sale = (i: number) => ({
+    externalId: `n1-${i}-${Math.random()}`,
+    partners: [{ id: partner.id }],
+    amount: "10.00",
+    currency: "USD",
+    occurredAt: "2026-03-01T00:00:00.000Z",
+  });
+  const statementsOf = async (query: string, variables: unknown) => {
+    const response = await t.raw({ query, variables }, acme.adminToken);
+    expect(response.errors).toBeUndefined();
+    expect(JSON.stringify(response.data)).not.toContain('userErrors":[{');
+    return Number(response.headers!.get(LEDGER_HEADERS.statements));
+  };
+  const one = await statementsOf("mutation One($input: RecordConversionInput!) { recordConversion(input: $input) { created conversion { id externalId } userErrors { code } } }", {
+    input: sale(0),
+  });
+  const many = await statementsOf("mutation Many($input: RecordConversionsInput!) { recordConversions(input: $input) { createdCount userErrors { code } } }", {
+    input: { items: Array.from({ length: 50 }, (_, i) => sale(i + 1)) },
+  });
+  return { one, many };
+}

@@ -31,6 +31,7 @@ export async function startServiceHarness(target: DatabaseTarget = "pglite"): Pr
   const deps: ServiceDeps = {
     prisma: db.prisma,
     locks: db,
+    sqlTransactions: db,
     secrets: createSecretBox(randomBytes(32)),
     clock,
     logger: pino({ level: "silent" }),

@@ -102,7 +102,8 @@ export function recordConversions(deps: ServiceDeps, actor: Actor, items: Conver
       errors: [userError("TOO_MANY_ITEMS", `send 1 to ${MAX_BATCH} conversions at a time (got ${items.length})`, ["input", "items"])],
     });
   }
-  return transact(deps, actor, (tx) => record(tx, items, pathOf));
+  // SQL alone (readContext, the writes, the ledger's flush): no Prisma transaction on PostgreSQL.
+  return transact(deps, actor, (tx) => record(tx, items, pathOf), { sqlOnly: true });
 }
 
 /** The program, the partners a batch names and its conversions recorded before, as one statement reads them. */
