@@ -58,7 +58,7 @@ export function attachWebSocketServer(
   auth: Authenticator,
   clock: Clock,
   logger: Logger,
-  limits: { maxPayloadBytes?: number } = {},
+  limits: { maxPayloadBytes?: number; keepAliveMs?: number } = {},
 ) {
   // A message over the body cap closes the socket (1009) before it is parsed.
   const wss = new WebSocketServer({ server, path: "/graphql", ...(limits.maxPayloadBytes ? { maxPayload: limits.maxPayloadBytes } : {}) });
@@ -139,6 +139,7 @@ export function attachWebSocketServer(
     },
     wss,
     logger,
+    limits.keepAliveMs ?? KEEP_ALIVE_MS,
   );
   return {
     wss,
@@ -209,12 +210,13 @@ function onSocketClose(this: Socket, code: number, reason: Buffer): void {
  * `useServer` does, without a ping timer and half a dozen closures per
  * socket (held for as long as the socket is open: a storm of reconnecting
  * subscribers makes thousands). Every socket is pinged by one sweep every
- * KEEP_ALIVE_MS; one that did not answer the previous ping is dropped.
+ * `keepAliveMs`; one that did not answer the previous ping is dropped.
  */
 function serveGraphqlWs<P extends Record<string, unknown> | undefined, E extends { socket: WebSocket }>(
   options: ServerOptions<P, E>,
   wss: WebSocketServer,
   logger: Logger,
+  keepAliveMs: number,
 ): { dispose(): Promise<void> } {
   const server = makeServer<P, E>(options);
   wss.options.handleProtocols = handleProtocols;
@@ -242,7 +244,7 @@ function serveGraphqlWs<P extends Record<string, unknown> | undefined, E extends
       connection.alive = false;
       client.ping();
     }
-  }, KEEP_ALIVE_MS);
+  }, keepAliveMs);
   sweep.unref();
   return {
     async dispose() {
