@@ -11,7 +11,8 @@
 // BENCH_DATABASE_URL, BENCH_SUBSCRIBERS (2000), BENCH_RATE (100 per second),
 // BENCH_SECONDS (20), BENCH_CLIENT_PROCESSES (4), BENCH_HTTP_CONCURRENCY (16),
 // BENCH_REDIS_URL (unset: in-process fan-out), BENCH_HEAP_SNAPSHOTS (a directory:
-// the server's heap snapshots before and after subscribing, there).
+// the server's heap snapshots before and after subscribing, there), BENCH_PROFILE_CONNECT
+// (a directory: the server's CPU profile of the connect phase alone, there).
 import { randomBytes } from "node:crypto";
 import { fork, type ChildProcess } from "node:child_process";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -21,7 +22,7 @@ import WebSocket from "ws";
 import { signToken } from "../src/auth/sign-token.ts";
 import type { CreatePartnerInput, CreateProgramInput, RecordConversionInput, RecordConversionsInput } from "../src/generated/gql/graphql.ts";
 import { BENCH_SECRET, freshDatabase, gql, percentile, pool, startServer } from "./lib.ts";
-import { cpuTicks, freePort, liveMemoryKiB, machineTicks, settle } from "./process-stats.ts";
+import { cpuTicks, freePort, liveMemoryKiB, machineTicks, settle, startCpuProfile } from "./process-stats.ts";
 import type { ClientCommand, ClientReply, ClientStats, FloorCommand, FloorReply } from "./feed/protocol.ts";
 
 const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? 2000);
@@ -30,6 +31,7 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const PROCESSES = Math.max(1, Math.min(Number(process.env.BENCH_CLIENT_PROCESSES ?? 4), SUBSCRIBERS));
 const HTTP_CONCURRENCY = Number(process.env.BENCH_HTTP_CONCURRENCY ?? 16);
 const SNAPSHOTS = process.env.BENCH_HEAP_SNAPSHOTS;
+const PROFILE_CONNECT = process.env.BENCH_PROFILE_CONNECT;
 const CREATE_CONCURRENCY = 16;
 /** Handshakes in flight per client process. */
 const CONNECT_CONCURRENCY = 32;
@@ -262,10 +264,15 @@ async function feedRun(serverPid: number, inspectPort: number, url: string, toke
   await settle(serverPid, 2_000);
   const before = await liveMemoryKiB(serverPid, inspectPort, SNAPSHOTS && `${SNAPSHOTS}/feed-before.heapsnapshot`);
   progress(`server after a full GC: RSS ${(before.rss / 1024).toFixed(0)} MiB, heap ${(before.heap / 1024).toFixed(0)} MiB; connecting ${SUBSCRIBERS} subscribers`);
+  const stopProfile = PROFILE_CONNECT ? await startCpuProfile(serverPid, inspectPort, `${PROFILE_CONNECT}/feed-connect.cpuprofile`) : undefined;
   const connectTicks = cpuTicks(serverPid);
   const connectStarted = performance.now();
   const connected = await connect("graphql", url.replace(/^http/, "ws") + "/graphql", tokens);
   const connecting = { seconds: (performance.now() - connectStarted) / 1000, cpuMs: 10 * (cpuTicks(serverPid) - connectTicks) };
+  if (stopProfile) {
+    await stopProfile();
+    progress(`the connect phase's CPU profile: ${PROFILE_CONNECT}/feed-connect.cpuprofile`);
+  }
   progress(`connected in ${connecting.seconds.toFixed(1)} s, server CPU ${(connecting.cpuMs / SUBSCRIBERS).toFixed(2)} ms per subscriber`);
   if (connected.failed) problems.push(`server: ${connected.failed} sockets failed to subscribe; first: ${connected.firstError}`);
   await settle(serverPid, 2_000);

@@ -1,6 +1,6 @@
 // Figures of another process, from /proc and its inspector: RSS, CPU
 // ticks, V8 heap after a full garbage collection. Shared by the benchmarks.
-import { createWriteStream, readFileSync } from "node:fs";
+import { createWriteStream, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import WebSocket from "ws";
@@ -48,15 +48,11 @@ export function freePort(): Promise<number> {
   });
 }
 
-/**
- * A full garbage collection in another Node process, so that its memory
- * counts what is live rather than garbage not collected yet: SIGUSR1 opens
- * the process's inspector (on the port given with --inspect-port), and
- * HeapProfiler.collectGarbage runs V8's low-memory GC (which returns free
- * pages). Then the process's RSS (/proc) and V8 heap in use (inspector), in KiB.
- * With `snapshotTo`, also writes a heap snapshot there (for Chrome's DevTools).
- */
-export async function liveMemoryKiB(pid: number, inspectPort: number, snapshotTo?: string): Promise<{ rss: number; heap: number }> {
+/** A session on another Node process's inspector: SIGUSR1 opens it (on the port given with --inspect-port). */
+export async function inspectorSession(
+  pid: number,
+  inspectPort: number,
+): Promise<{ socket: WebSocket; call(method: string, params?: Record<string, unknown>): Promise<Record<string, unknown>>; close(): void }> {
   process.kill(pid, "SIGUSR1");
   let target: string | undefined;
   for (let attempt = 0; attempt < 100 && !target; attempt += 1) {
@@ -68,26 +64,61 @@ export async function liveMemoryKiB(pid: number, inspectPort: number, snapshotTo
     }
   }
   if (!target) throw new Error(`no inspector for ${pid} on port ${inspectPort}`);
-  const socket = new WebSocket(target, { perMessageDeflate: false });
+  const socket = new WebSocket(target, { perMessageDeflate: false, maxPayload: 1024 * 1024 * 1024 });
   let nextCall = 1;
-  const call = (method: string) =>
+  const call = (method: string, params?: Record<string, unknown>) =>
     new Promise<Record<string, unknown>>((resolve, reject) => {
       const id = nextCall++;
       const timer = setTimeout(() => reject(new Error(`${method} in ${pid} took over 60 s`)), 60_000);
       socket.on("message", function onMessage(data) {
-        const message = JSON.parse(data.toString()) as { id?: number; result?: Record<string, unknown> };
+        const message = JSON.parse(data.toString()) as { id?: number; result?: Record<string, unknown>; error?: unknown };
         if (message.id !== id) return;
         socket.off("message", onMessage);
         clearTimeout(timer);
-        resolve(message.result ?? {});
+        if (message.error) reject(new Error(`${method} in ${pid}: ${JSON.stringify(message.error)}`));
+        else resolve(message.result ?? {});
       });
-      socket.send(JSON.stringify({ id, method }));
+      socket.send(JSON.stringify({ id, method, ...(params ? { params } : {}) }));
     });
+  await new Promise<void>((resolve, reject) => {
+    socket.once("open", () => resolve());
+    socket.once("error", reject);
+  });
+  return { socket, call, close: () => socket.close() };
+}
+
+/**
+ * Starts V8's CPU profiler in another Node process (through its inspector);
+ * the function returned stops it and writes the profile (`.cpuprofile`, for
+ * Chrome's DevTools) to `file`. So a benchmark can profile one phase alone.
+ */
+export async function startCpuProfile(pid: number, inspectPort: number, file: string): Promise<() => Promise<void>> {
+  const session = await inspectorSession(pid, inspectPort);
+  await session.call("Profiler.enable");
+  await session.call("Profiler.setSamplingInterval", { interval: 100 });
+  await session.call("Profiler.start");
+  return async () => {
+    try {
+      const { profile } = await session.call("Profiler.stop");
+      writeFileSync(file, JSON.stringify(profile));
+      await session.call("Profiler.disable");
+    } finally {
+      session.close();
+    }
+  };
+}
+
+/**
+ * A full garbage collection in another Node process, so that its memory
+ * counts what is live rather than garbage not collected yet: SIGUSR1 opens
+ * the process's inspector (on the port given with --inspect-port), and
+ * HeapProfiler.collectGarbage runs V8's low-memory GC (which returns free
+ * pages). Then the process's RSS (/proc) and V8 heap in use (inspector), in KiB.
+ * With `snapshotTo`, also writes a heap snapshot there (for Chrome's DevTools).
+ */
+export async function liveMemoryKiB(pid: number, inspectPort: number, snapshotTo?: string): Promise<{ rss: number; heap: number }> {
+  const { socket, call, close } = await inspectorSession(pid, inspectPort);
   try {
-    await new Promise<void>((resolve, reject) => {
-      socket.once("open", () => resolve());
-      socket.once("error", reject);
-    });
     await call("HeapProfiler.collectGarbage");
     await call("HeapProfiler.collectGarbage");
     const usage = await call("Runtime.getHeapUsage");
@@ -106,6 +137,6 @@ export async function liveMemoryKiB(pid: number, inspectPort: number, snapshotTo
     }
     return { rss, heap: Number(usage.usedSize) / 1024 };
   } finally {
-    socket.close();
+    close();
   }
 }
