@@ -1,6 +1,6 @@
-import type { SqlTransaction } from "../db/database.ts";
 import { isNumericOverflow, isRetryableTransactionError } from "../db/errors.ts";
-import { Prisma, type ScopedTransaction } from "../db/tenant-scope.ts";
+import { sqlOnlyClient } from "../db/sql-only-client.ts";
+import type { ScopedTransaction } from "../db/tenant-scope.ts";
 import { Forbidden, userError, UserErrorsThrown, type Result } from "../domain/errors.ts";
 import type { Actor, ServiceDeps } from "./deps.ts";
 import type { CommittedEvent } from "./events.ts";
@@ -96,30 +96,6 @@ export async function transact<T>(deps: ServiceDeps, actor: Actor, work: (tx: Tx
       throw error;
     }
   }
-}
-
-/**
- * A transaction client with `$queryRaw` and `$executeRaw` only, sent on
- * `sql`'s connection (results as pg reads them: json parsed, numeric and
- * bigint as text, times as Date); any other member is a defect of a
- * service that claimed `sqlOnly`, and says so.
- */
-function sqlOnlyClient(sql: SqlTransaction): ScopedTransaction {
-  const statement = (first: TemplateStringsArray | Prisma.Sql, values: unknown[]) => {
-    const query = first instanceof Prisma.Sql ? first : Prisma.sql(first, ...values);
-    return { text: query.text, values: query.values };
-  };
-  const client = {
-    $queryRaw: async (first: TemplateStringsArray | Prisma.Sql, ...values: unknown[]) => (await sql.run(statement(first, values))).rows,
-    $executeRaw: async (first: TemplateStringsArray | Prisma.Sql, ...values: unknown[]) => (await sql.run(statement(first, values))).rowCount,
-  };
-  return new Proxy(client, {
-    get(target, property) {
-      if (property in target) return target[property as keyof typeof client];
-      if (property === "then" || typeof property === "symbol") return undefined;
-      throw new Error(`this transaction sends SQL alone (transact's sqlOnly): tx.db.${property} is not available`);
-    },
-  }) as unknown as ScopedTransaction;
 }
 
 /**

@@ -20,6 +20,10 @@ const PLATFORM_LEVEL: Allowed[] = [
     file: "src/db/database.ts",
     reason: "the SQL runner itself (pass-through of its callers' statements, which are scanned at their call sites; BEGIN/COMMIT; the session advisory lock)",
   },
+  {
+    file: "src/db/sql-only-client.ts",
+    reason: "a transaction client's $queryRaw and $executeRaw over one connection (pass-through of its callers' statements, which are scanned at their call sites)",
+  },
   { file: "src/db/migrate.ts", reason: "migrations and their bookkeeping table, before any program exists" },
   { file: "src/db/statement-tags.ts", contains: "pg_cancel_backend", reason: "cancels the server's own timed-out backends by tag; reads no table of ours" },
   { file: "src/http/readiness.ts", contains: "SELECT 1", reason: "readiness probe; reads nothing" },
