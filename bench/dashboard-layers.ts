@@ -11,11 +11,10 @@
 // (plain objects, one promise per partner's page, default resolvers, the
 // answer stringified): what the GraphQL layer costs without the schema's
 // plugins, the database, HTTP or authorisation.
-import { randomBytes } from "node:crypto";
 import { execute } from "@graphql-tools/executor";
 import { buildSchema, parse } from "graphql";
 import { signToken } from "../src/auth/sign-token.ts";
-import { BENCH_SECRET, freshDatabase, startServer } from "./lib.ts";
+import { BENCH_SECRET, freshDatabase, startReadsServer } from "./lib.ts";
 import { cpuTicks } from "./process-stats.ts";
 import { migrateDatabase, seedProgram } from "./seed.ts";
 
@@ -75,13 +74,7 @@ async function main() {
   const database = await freshDatabase();
   await migrateDatabase(database.url);
   const seeded = await seedProgram(database.url, { partners: 200, linesPerPartner: 100 });
-  const server = await startServer({
-    DATABASE_URL: database.url,
-    DATABASE_POOL_SIZE: "20",
-    ACCRUE_JWT_SECRET: BENCH_SECRET,
-    ACCRUE_ENCRYPTION_KEY: randomBytes(32).toString("base64"),
-    ACCRUE_QUERY_TIMEOUT_MS: "60000",
-  });
+  const server = await startReadsServer(database.url);
   try {
     const pid = server.child.pid!;
     const token = await signToken(

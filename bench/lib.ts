@@ -1,4 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { print } from "graphql";
 import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
 import { createScratchDatabase, type ScratchDatabase } from "../test/helpers/databases.ts";
@@ -68,6 +69,19 @@ export function startServer(env: Record<string, string>): Promise<{ url: string;
     child.stdout!.on("data", onData);
     child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
     child.once("exit", (code) => reject(new Error(`server exited (${code}):\n${output}`)));
+  });
+}
+
+/** The server as the read benchmarks start it on `databaseUrl`: a pool of 20, as the floors have. */
+export function startReadsServer(databaseUrl: string): ReturnType<typeof startServer> {
+  return startServer({
+    DATABASE_URL: databaseUrl,
+    DATABASE_POOL_SIZE: "20",
+    ACCRUE_JWT_SECRET: BENCH_SECRET,
+    ACCRUE_ENCRYPTION_KEY: randomBytes(32).toString("base64"),
+    // At 50 connections on a busy machine requests queue past the 2 s query limit, which would then
+    // measure itself (the floor has none).
+    ACCRUE_QUERY_TIMEOUT_MS: "60000",
   });
 }
 

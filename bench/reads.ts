@@ -9,10 +9,9 @@
 // (100), BENCH_SECONDS (4 per run), BENCH_CONNECTIONS ("10,50"),
 // BENCH_SCENARIOS ("dashboard,portal,operator").
 import { spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { signToken } from "../src/auth/sign-token.ts";
-import { BENCH_SECRET, freshDatabase, ROOT, startServer } from "./lib.ts";
+import { BENCH_SECRET, freshDatabase, ROOT, startReadsServer } from "./lib.ts";
 import { drive, postOnce, round, type LoadResult, type Target } from "./reads/load.ts";
 import { migrateDatabase, seedProgram } from "./seed.ts";
 
@@ -61,15 +60,7 @@ async function main() {
   await monitor.connect();
   const databasePids = async () =>
     (await monitor.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [dbName])).rows.map((row) => row.pid);
-  const server = await startServer({
-    DATABASE_URL: database.url,
-    DATABASE_POOL_SIZE: "20",
-    ACCRUE_JWT_SECRET: BENCH_SECRET,
-    ACCRUE_ENCRYPTION_KEY: randomBytes(32).toString("base64"),
-    // At 50 connections on a busy machine requests queue past the 2 s query limit, which would then
-    // measure itself (the floor has none).
-    ACCRUE_QUERY_TIMEOUT_MS: "60000",
-  });
+  const server = await startReadsServer(database.url);
   const floor = await startFloor(database.url);
   const expires = new Date(Date.now() + 3_600_000);
   const options = { secret: BENCH_SECRET, issuer: "accrue", audience: "accrue", expiresAt: expires };
