@@ -42,13 +42,15 @@ describe("WebSocket keep-alive", () => {
   });
 
   it("drops a socket that stops answering pings, and keeps one that answers", async () => {
-    const server = await start(100);
+    // A sweep a second: were this process starved of CPU for longer than a period (a busy machine), the
+    // next sweep could run before the answering socket's pong is read, and drop it.
+    const server = await start(1_000);
     stop = server.stop;
     const silent = await connect(server.url, false);
     const answering = await connect(server.url, true);
     // Pinged at the first sweep, dropped at the second (terminated: 1006 on the client's side).
     expect(await silent.closed).toBe(1006);
-    await new Promise((resolve) => setTimeout(resolve, 400));
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
     expect(answering.socket.readyState).toBe(WebSocket.OPEN);
     answering.socket.close();
   });
