@@ -3,6 +3,7 @@ import { randomBytes } from "node:crypto";
 import { print } from "graphql";
 import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
 import { createScratchDatabase, type ScratchDatabase } from "../test/helpers/databases.ts";
+import { startFlags } from "../test/helpers/server-process.ts";
 
 export const ROOT = new URL("../", import.meta.url).pathname;
 export const BENCH_SECRET = "bench-secret-bench-secret-bench-secret!!";
@@ -16,17 +17,20 @@ let built = false;
 
 /**
  * The server's entry as `npm start` runs it: compiled (dist/server/main.mjs,
- * built once per benchmark process); BENCH_SERVER_ENTRY=tsx runs
- * `src/main.ts` through tsx (`npm run dev`), any other value names a
- * compiled file (see BENCHMARKS.md, "Idle server").
+ * built once per benchmark process) with `npm start`'s node flags
+ * (package.json); BENCH_SERVER_ENTRY=tsx runs `src/main.ts` through tsx (`npm
+ * run dev`), any other value names a compiled file, run with the same flags
+ * (see BENCHMARKS.md, "Idle server"). BENCH_START_FLAGS replaces those flags
+ * ("" for none), to compare them.
  */
 function serverArgs(): string[] {
   const entry = process.env.BENCH_SERVER_ENTRY;
   if (entry === "tsx") return ["--import", "tsx", "src/main.ts"];
-  if (entry) return [entry];
+  const flags = process.env.BENCH_START_FLAGS !== undefined ? process.env.BENCH_START_FLAGS.split(" ").filter(Boolean) : startFlags();
+  if (entry) return [...flags, entry];
   if (!built) execFileSync(process.execPath, ["scripts/build-server.mjs"], { cwd: ROOT, stdio: "inherit" });
   built = true;
-  return ["dist/server/main.mjs"];
+  return [...flags, "dist/server/main.mjs"];
 }
 
 /** Starts the server in its own process (the load generator must not share its event loop). */

@@ -1,7 +1,20 @@
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+
+/**
+ * The node flags `npm start` runs the compiled server with: package.json's
+ * `start:built` (`node <flags> dist/server/main.mjs`), which `start` ends with.
+ * Tests and benchmarks start the server with them, so they run what users run.
+ */
+export function startFlags(): string[] {
+  const { scripts } = JSON.parse(readFileSync(`${ROOT}package.json`, "utf8")) as { scripts: Record<string, string> };
+  const match = /^node ((?:--\S+ )*)dist\/server\/main\.mjs$/.exec(scripts["start:built"] ?? "");
+  if (!match) throw new Error(`package.json's start:built is not "node <flags> dist/server/main.mjs": ${scripts["start:built"]}`);
+  return match[1]!.split(" ").filter(Boolean);
+}
 
 export interface ServerProcess {
   child: ChildProcess;
@@ -15,11 +28,12 @@ export interface ServerProcess {
  * Starts `node --import tsx src/main.ts` (not `npm start`: npm would leave the
  * server running when killed; the source, so process coverage maps to it) and
  * waits for its "serving" log line. `compiled`: what `npm start` runs, the
- * server built by scripts/build-server.mjs (`dist/server/main.mjs`).
+ * server built by scripts/build-server.mjs (`dist/server/main.mjs`), with
+ * `npm start`'s node flags.
  */
 export function startServerProcess(env: Record<string, string>, args: string[] = [], options: { compiled?: boolean } = {}): Promise<ServerProcess> {
   if (options.compiled) execFileSync(process.execPath, ["scripts/build-server.mjs"], { cwd: ROOT, stdio: "inherit" });
-  const entry = options.compiled ? ["dist/server/main.mjs"] : ["--import", "tsx", "src/main.ts"];
+  const entry = options.compiled ? [...startFlags(), "dist/server/main.mjs"] : ["--import", "tsx", "src/main.ts"];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...entry, ...args], {
       cwd: ROOT,

@@ -1,11 +1,11 @@
 import { execFileSync, spawn } from "node:child_process";
 import pg from "pg";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { createPostgresDatabase, hasPostgres } from "../helpers/databases.ts";
-import { ROOT, runServerToExit, startServerProcess } from "../helpers/server-process.ts";
+import { ROOT, runServerToExit, startFlags, startServerProcess } from "../helpers/server-process.ts";
 import { copyPgliteTemplate } from "../helpers/database-templates.ts";
 
 const SECRET = "process-test-secret-long-enough-for-hs256";
@@ -74,7 +74,11 @@ describe("the server as a process (npm start)", () => {
     const dataDir = tempDir();
     const server = await startServerProcess({ ACCRUE_DATA_DIR: dataDir, ACCRUE_JWT_SECRET: SECRET }, [], { compiled: true });
     try {
-      expect(server.child.spawnargs).toContain("dist/server/main.mjs");
+      // npm start builds, then runs what start:built runs, with the same node flags (--liftoff-only: BENCHMARKS.md, "Idle server").
+      const { scripts } = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> };
+      expect(scripts.start).toBe(`node scripts/build-server.mjs && ${scripts["start:built"]}`);
+      expect(startFlags()).toContain("--liftoff-only");
+      expect(server.child.spawnargs.slice(1)).toEqual([...startFlags(), "dist/server/main.mjs"]);
       const platform = token(["--role", "platform"], { ACCRUE_DATA_DIR: dataDir, ACCRUE_JWT_SECRET: SECRET });
       const created = await post(
         server.url,
