@@ -1,4 +1,14 @@
-import { createRemoteJWKSet, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload } from "jose";
+import { createHmac, timingSafeEqual } from "node:crypto";
+import {
+  createRemoteJWKSet,
+  decodeProtectedHeader,
+  errors as joseErrors,
+  jwtVerify,
+  UnsecuredJWT,
+  type JWTClaimVerificationOptions,
+  type JWTPayload,
+  type ProtectedHeaderParameters,
+} from "jose";
 import { z } from "zod";
 import { INTEGRATION_SCOPES, ROLES, type Viewer } from "./viewer.ts";
 
@@ -46,10 +56,33 @@ const Claims = z
 const HMAC_ALGORITHMS = ["HS256"];
 const ASYMMETRIC_ALGORITHMS = ["RS256", "ES256"];
 
+/** `{"alg":"none"}`, the header jose's claim checks are handed (see verifyHs256). */
+const NO_ALGORITHM_HEADER = "eyJhbGciOiJub25lIn0";
+/** An HS256 signature: 32 bytes, base64url without padding. */
+const HS256_SIGNATURE = /^[A-Za-z0-9_-]{43}$/;
+
 /**
- * Verifies bearer tokens with jose: signature with an explicit algorithm
- * allow-list (never `none`), issuer, audience and expiry (with a small clock
- * tolerance), then the claims' shape. Every failure is an AuthenticationError
+ * An HS256 token's signature checked with node:crypto, at once, where
+ * WebCrypto (jose's way) imports the key and runs the check as a job on the
+ * thread pool for every token: a reconnect storm checks thousands of tokens,
+ * and this was the largest part of a subscription's CPU. The claims are then
+ * checked by jose itself (its JWT claim rules, the same options and errors),
+ * handed over as an unsecured JWT once the signature is known good. Headers
+ * asking for extensions (`crit`, `b64`) are refused: our tokens have none.
+ */
+function verifyHs256(token: string, header: ProtectedHeaderParameters, secret: Uint8Array, claims: JWTClaimVerificationOptions): JWTPayload {
+  const parts = token.split(".");
+  if (parts.length !== 3 || "crit" in header || "b64" in header || !HS256_SIGNATURE.test(parts[2]!)) throw new Error("not a compact HS256 JWS");
+  const expected = createHmac("sha256", secret).update(`${parts[0]}.${parts[1]}`).digest();
+  if (!timingSafeEqual(expected, Buffer.from(parts[2]!, "base64url"))) throw new Error("signature verification failed");
+  return UnsecuredJWT.decode(`${NO_ALGORITHM_HEADER}.${parts[1]}.`, claims).payload;
+}
+
+/**
+ * Verifies bearer tokens with jose (HS256 signatures with node:crypto, see
+ * verifyHs256): signature with an explicit algorithm allow-list (never
+ * `none`), issuer, audience and expiry (with a small clock tolerance), then
+ * the claims' shape. Every failure is an AuthenticationError
  * with a message safe to show.
  */
 export function createTokenVerifier(options: TokenVerifierOptions) {
@@ -66,9 +99,10 @@ export function createTokenVerifier(options: TokenVerifierOptions) {
   return async function verify(token: string): Promise<Viewer> {
     let payload: JWTPayload;
     try {
-      const { alg } = decodeProtectedHeader(token);
+      const header = decodeProtectedHeader(token);
+      const { alg } = header;
       if (alg && HMAC_ALGORITHMS.includes(alg) && secret) {
-        ({ payload } = await jwtVerify(token, secret, { ...common(), algorithms: HMAC_ALGORITHMS }));
+        payload = verifyHs256(token, header, secret, common());
       } else if (alg && ASYMMETRIC_ALGORITHMS.includes(alg) && jwks) {
         ({ payload } = await jwtVerify(token, jwks, { ...common(), algorithms: ASYMMETRIC_ALGORITHMS }));
       } else {

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { YogaServerInstance } from "graphql-yoga";
 import type { GraphQLError } from "graphql";
 import { RequestCache } from "@pothos/plugin-scope-auth";
-import { useServer } from "graphql-ws/use/ws";
+import { CloseCode, handleProtocols, makeServer, type ServerOptions } from "graphql-ws";
 import { WebSocket, WebSocketServer } from "ws";
 import type { Authenticator } from "../auth/authenticate.ts";
 import type { Viewer } from "../auth/viewer.ts";
@@ -17,6 +17,9 @@ const TRY_AGAIN_LATER = 1013;
 
 /** Bytes waiting in a socket's send buffer beyond which we stop sending to it. */
 const SEND_BUFFER_HIGH_WATER = 256 * 1024;
+
+/** How often every socket is pinged; one that has not answered the last ping by the next is dropped. */
+const KEEP_ALIVE_MS = 12_000;
 type Extra = {
   socket: WebSocket;
   token?: string;
@@ -55,21 +58,18 @@ export function attachWebSocketServer(
   auth: Authenticator,
   clock: Clock,
   logger: Logger,
-  limits: { maxPayloadBytes?: number } = {},
+  limits: { maxPayloadBytes?: number; keepAliveMs?: number } = {},
 ) {
   // A message over the body cap closes the socket (1009) before it is parsed.
   const wss = new WebSocketServer({ server, path: "/graphql", ...(limits.maxPayloadBytes ? { maxPayload: limits.maxPayloadBytes } : {}) });
-  const disposable = useServer<Record<string, unknown> | undefined, Extra>(
+  const disposable = serveGraphqlWs<Record<string, unknown> | undefined, Extra>(
     {
       onConnect: async (ctx) => {
         const token = tokenFrom(ctx.connectionParams);
         if (!token) return false;
         try {
           const viewer = await auth.viewerFromToken(token);
-          // The upgrade request (its headers and streams) is not needed past the
-          // handshake; graphql-ws would keep it for the socket's whole life.
-          Reflect.deleteProperty(ctx.extra, "request");
-          // Nor is the token as the client sent it (the connection keeps the bare token in extra).
+          // The token as the client sent it is not needed past the handshake (the connection keeps the bare token in extra).
           if (ctx.connectionParams) for (const key of ["authorization", "Authorization", "token"]) Reflect.deleteProperty(ctx.connectionParams, key);
           ctx.extra.token = token;
           ctx.extra.viewer = viewer;
@@ -138,14 +138,120 @@ export function attachWebSocketServer(
       },
     },
     wss,
+    logger,
+    limits.keepAliveMs ?? KEEP_ALIVE_MS,
   );
-  wss.on("error", (error) => logger.error({ err: error }, "websocket server error"));
   return {
     wss,
     async close() {
       for (const client of wss.clients) client.close(1001, "Server shutting down");
       await disposable.dispose();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
+    },
+  };
+}
+
+/** What graphql-ws's server is told of a socket: one object per socket, its methods shared (graphql-ws calls them as methods). */
+class GraphqlWsSocket {
+  /** graphql-ws's handler of the socket's messages, and what it runs when the socket closes. */
+  receive: ((data: string) => Promise<void>) | undefined;
+  closed: ((code?: number, reason?: string) => Promise<void>) | undefined;
+  /** Whether the socket answered the last ping. */
+  alive = true;
+
+  constructor(readonly socket: WebSocket) {}
+
+  get protocol(): string {
+    return this.socket.protocol;
+  }
+
+  send(data: string): Promise<void> {
+    const { socket } = this;
+    if (socket.readyState !== WebSocket.OPEN) return Promise.resolve();
+    return new Promise((resolve, reject) => socket.send(data, (error) => (error ? reject(error) : resolve())));
+  }
+
+  close(code?: number, reason?: string): void {
+    this.socket.close(code, reason);
+  }
+
+  onMessage(receive: (data: string) => Promise<void>): void {
+    this.receive = receive;
+    this.socket.on("message", onSocketMessage);
+  }
+}
+
+const CONNECTION = Symbol("graphql-ws connection");
+type Socket = WebSocket & { [CONNECTION]?: GraphqlWsSocket };
+
+// The sockets' listeners: shared functions (`this` is the socket), not closures per socket.
+function onSocketMessage(this: Socket, data: WebSocket.RawData): void {
+  const connection = this[CONNECTION]!;
+  connection.receive?.(String(data)).catch(() => {
+    // graphql-ws's own handler failed (not an operation: those answer with errors).
+    connection.close(CloseCode.InternalServerError, "Internal server error");
+  });
+}
+
+function onSocketPong(this: Socket): void {
+  this[CONNECTION]!.alive = true;
+}
+
+function onSocketError(this: Socket): void {
+  this.close(CloseCode.InternalServerError, "Internal server error");
+}
+
+function onSocketClose(this: Socket, code: number, reason: Buffer): void {
+  void this[CONNECTION]!.closed?.(code, String(reason));
+}
+
+/**
+ * graphql-ws's protocol server on a `ws` server: what graphql-ws's own
+ * `useServer` does, without a ping timer and half a dozen closures per
+ * socket (held for as long as the socket is open: a storm of reconnecting
+ * subscribers makes thousands). Every socket is pinged by one sweep every
+ * `keepAliveMs`; one that did not answer the previous ping is dropped.
+ */
+function serveGraphqlWs<P extends Record<string, unknown> | undefined, E extends { socket: WebSocket }>(
+  options: ServerOptions<P, E>,
+  wss: WebSocketServer,
+  logger: Logger,
+  keepAliveMs: number,
+): { dispose(): Promise<void> } {
+  const server = makeServer<P, E>(options);
+  wss.options.handleProtocols = handleProtocols;
+  wss.on("error", (error) => {
+    logger.error({ err: error }, "websocket server error");
+    for (const client of wss.clients) client.close(CloseCode.InternalServerError, "Internal server error");
+  });
+  wss.on("connection", (socket: Socket) => {
+    const connection = new GraphqlWsSocket(socket);
+    socket[CONNECTION] = connection;
+    // `on`, not `once`: `once` wraps the listener in a closure per socket. A socket closes once.
+    socket.on("error", onSocketError);
+    socket.on("pong", onSocketPong);
+    socket.on("close", onSocketClose);
+    connection.closed = server.opened(connection, { socket } as E);
+  });
+  const sweep = setInterval(() => {
+    for (const client of wss.clients as Set<Socket>) {
+      const connection = client[CONNECTION];
+      if (!connection || client.readyState !== WebSocket.OPEN) continue;
+      if (!connection.alive) {
+        client.terminate();
+        continue;
+      }
+      connection.alive = false;
+      client.ping();
+    }
+  }, keepAliveMs);
+  sweep.unref();
+  return {
+    async dispose() {
+      clearInterval(sweep);
+      for (const client of wss.clients) client.close(1001, "Going away");
+      wss.removeAllListeners();
+      await new Promise<void>((resolve, reject) => wss.close((error) => (error ? reject(error) : resolve())));
     },
   };
 }

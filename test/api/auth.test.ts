@@ -34,10 +34,10 @@ const ProgramsDoc = graphql(`
   query Programs { programs(first: 5) { totalCount edges { node { id name } } } }
 `);
 
-function sign(payload: Record<string, unknown>, options: { secret?: string; iss?: string; aud?: string; exp?: number } = {}) {
+function sign(payload: Record<string, unknown>, options: { secret?: string; iss?: string; aud?: string; exp?: number; header?: Record<string, unknown> } = {}) {
   const now = Math.floor(new Date("2026-03-10T12:00:00Z").getTime() / 1000);
   return new SignJWT(payload)
-    .setProtectedHeader({ alg: "HS256" })
+    .setProtectedHeader({ ...options.header, alg: "HS256" })
     .setIssuer(options.iss ?? "accrue")
     .setAudience(options.aud ?? "accrue")
     .setIssuedAt(now)
@@ -86,6 +86,8 @@ describe("authentication and roles", () => {
       },
     ],
     ["garbage", async () => "not.a.jwt"],
+    ["a token whose header asks for an extension", () => sign({ role: "platform" }, { header: { crit: ["b64"], b64: true } })],
+    ["a token whose signature is padded", async () => `${await sign({ role: "platform" })}=`],
   ])("refuses %s with 401 and no stack trace", async (_name, make) => {
     const response = await t.gql(ViewerDoc, {}, await make());
     expect(response.status).toBe(401);

@@ -244,6 +244,9 @@ describe.skipIf(!hasChromium)("the portal and the dashboard in Chromium", () => 
   it("says it is reconnecting when the socket drops, and resumes from its cursor with nothing lost", async () => {
     const page = await open("/portal/ (dropped)");
     let accepting = true;
+    // While set, the feed's results (`next`) from the server are held back from the page, in order.
+    let holding = false;
+    const held: (() => void)[] = [];
     const subscribes: { after: string | null }[] = [];
     const open_: { close(options?: { code?: number; reason?: string }): Promise<void> }[] = [];
     await page.routeWebSocket(/\/graphql$/, (socket) => {
@@ -257,9 +260,14 @@ describe.skipIf(!hasChromium)("the portal and the dashboard in Chromium", () => 
         if (parsed.type === "subscribe") subscribes.push({ after: parsed.payload?.variables?.after ?? null });
         upstream.send(message);
       });
+      upstream.onMessage((message) => {
+        if (holding && (JSON.parse(String(message)) as { type: string }).type === "next") held.push(() => socket.send(message));
+        else socket.send(message);
+      });
       open_.push(socket);
     });
     await page.goto(`${server.url}/portal/#token=${beta.token}`);
+    // "Live" once the feed said STARTED (its position is read after the subscribe message): a sale from now on reaches it.
     await page.getByTestId("live-status").filter({ hasText: "Live" }).waitFor();
     await postSale(beta.id, "50.00");
     await page.getByTestId("new-commission").filter({ hasText: "$5.00" }).waitFor();
@@ -268,7 +276,15 @@ describe.skipIf(!hasChromium)("the portal and the dashboard in Chromium", () => 
     await Promise.all(open_.splice(0).map((socket) => socket.close({ code: 1001, reason: "dropped by the test" })));
     await page.getByTestId("live-status").filter({ hasText: "Reconnecting…" }).waitFor();
     await postSale(beta.id, "70.00"); // while it is away
+    holding = true;
     accepting = true;
+    // Connected again and resubscribed (the client subscribes once the server acknowledged the
+    // socket), but the resumed feed has not said STARTED: still not "Live".
+    await expect.poll(() => subscribes.length, { timeout: 20_000 }).toBe(2);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await page.getByTestId("live-status").textContent()).toContain("Reconnecting…");
+    holding = false;
+    for (const send of held.splice(0)) send();
     await page.getByTestId("live-status").filter({ hasText: "Live" }).waitFor({ timeout: 20_000 });
     // Only the replayed event can raise this notice: a refetch would not.
     await page.getByTestId("new-commission").filter({ hasText: "$7.00" }).waitFor();

@@ -1,4 +1,4 @@
-import { createClient as createFeedClient, type Client as FeedClient } from "graphql-ws";
+import { createClient as createFeedClient, MessageType, type Client as FeedClient, type Message } from "graphql-ws";
 import { cacheExchange, Client, fetchExchange } from "urql";
 
 export type ConnectionState = "connecting" | "live" | "reconnecting";
@@ -12,6 +12,13 @@ export interface ApiClients {
  * One HTTP client for queries and mutations and one graphql-ws socket for the
  * live feed, both on accrue's public /graphql endpoint, both reading the
  * current token when they send (so a refreshed token is used at once).
+ *
+ * The state is "live" once a feed on the socket has said STARTED, not when
+ * the socket connects: a feed's position is read after its subscribe
+ * message, and only what commits after STARTED is sure to arrive (README,
+ * "Every subscription begins with a STARTED event"). Until then, and again
+ * after the socket drops until the resumed feed has started, it is
+ * "connecting" or "reconnecting".
  */
 export function createApiClients(getToken: () => string, onState: (state: ConnectionState) => void): ApiClients {
   const api = new Client({
@@ -34,7 +41,9 @@ export function createApiClients(getToken: () => string, onState: (state: Connec
       connecting: () => onState(everConnected ? "reconnecting" : "connecting"),
       connected: () => {
         everConnected = true;
-        onState("live");
+      },
+      message: (message) => {
+        if (startedIn(message)) onState("live");
       },
       closed: () => {
         if (everConnected) onState("reconnecting");
@@ -42,6 +51,13 @@ export function createApiClients(getToken: () => string, onState: (state: Connec
     },
   });
   return { api, feed };
+}
+
+/** Whether a message from the server is a feed's STARTED event (its field's first and only value, as followFeed reads it). */
+function startedIn(message: Message): boolean {
+  if (message.type !== MessageType.Next || !message.payload.data) return false;
+  const event = Object.values(message.payload.data)[0] as Partial<FeedEventLike> | null | undefined;
+  return event?.type === "STARTED";
 }
 
 export interface FeedEventLike {
