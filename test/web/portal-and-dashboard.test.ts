@@ -293,6 +293,34 @@ describe.skipIf(!hasChromium)("the portal and the dashboard in Chromium", () => 
     await page.context().close();
   });
 
+  it("reads again once its feed has started, so a sale committed while the feed was starting is shown", async () => {
+    const page = await open("/portal/ (feed starting)");
+    // The page's subscribe message is held back until the test lets it through.
+    let release: () => void = () => {};
+    const subscribed = new Promise<void>((resolve) => {
+      void page.routeWebSocket(/\/graphql$/, (socket) => {
+        const upstream = socket.connectToServer();
+        socket.onMessage((message) => {
+          if ((JSON.parse(String(message)) as { type: string }).type !== "subscribe") return upstream.send(message);
+          release = () => upstream.send(message);
+          resolve();
+        });
+      });
+    });
+    await page.goto(`${server.url}/portal/#token=${beta.token}`);
+    await subscribed;
+    const pending = page.getByTestId("balance-pending");
+    await pending.waitFor();
+    const before = await pending.innerText();
+    // Committed after the page's reads, before the feed reads where it starts: no event will carry it.
+    await postSale(beta.id, "30.00");
+    release();
+    await page.getByTestId("live-status").filter({ hasText: "Live" }).waitFor();
+    await expect.poll(async () => pending.innerText(), { timeout: 20_000 }).not.toBe(before);
+    expect(await page.getByTestId("new-commission").count()).toBe(0);
+    await page.context().close();
+  });
+
   it("works on a phone, by keyboard, with labels and readable contrast (axe-core)", async () => {
     const axe = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
     for (const [name, path] of [

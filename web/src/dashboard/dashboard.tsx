@@ -53,6 +53,7 @@ export function Dashboard({ feed, connection, token }: { feed: FeedClient; conne
         refreshSoon();
       },
       setFeedError,
+      refreshSoon,
     );
   }, [feed, operator, refreshSoon]);
   useEffect(() => {

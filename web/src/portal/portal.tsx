@@ -52,6 +52,7 @@ export function Portal({ feed, connection, token }: { feed: FeedClient; connecti
           refreshSoon();
         },
         setFeedError,
+        refreshSoon,
       ),
     [feed, refreshSoon],
   );

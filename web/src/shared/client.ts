@@ -70,7 +70,10 @@ export interface FeedEventLike {
  * becomes the `after` of the subscribe message graphql-ws sends again when
  * it reconnects (it re-sends this same payload object), and a FELL_BEHIND
  * event, which ends the subscription, starts it again from its cursor. An
- * ENDED event (the token expired or was revoked) stops it.
+ * ENDED event (the token expired or was revoked) stops it. `onStarted` runs
+ * when a feed that began without a cursor says STARTED: what committed
+ * between the page's first reads and that point comes in no event, so the
+ * page reads again.
  */
 export function followFeed<T extends FeedEventLike>(
   feed: FeedClient,
@@ -78,6 +81,7 @@ export function followFeed<T extends FeedEventLike>(
   variables: Record<string, unknown>,
   onEvent: (event: T) => void,
   onError: (message: string) => void,
+  onStarted: () => void = () => {},
 ): () => void {
   const payload = { query, variables: { ...variables, after: null as string | null } };
   let dispose = () => {};
@@ -87,6 +91,8 @@ export function followFeed<T extends FeedEventLike>(
       next: (result) => {
         const event = result.data ? Object.values(result.data)[0] : undefined;
         if (event) {
+          // STARTED comes first: `after` is still what this subscription was sent with.
+          if (event.type === "STARTED" && payload.variables.after === null) onStarted();
           payload.variables.after = event.cursor;
           // STARTED only marks where the feed began; ENDED means the server
           // ended it for good (the token expired or was revoked): resubscribing
