@@ -311,12 +311,12 @@ describe.skipIf(!hasChromium)("the portal and the dashboard in Chromium", () => 
     await subscribed;
     const pending = page.getByTestId("balance-pending");
     await pending.waitFor();
-    const before = await pending.innerText();
+    const before = await pending.textContent();
     // Committed after the page's reads, before the feed reads where it starts: no event will carry it.
     await postSale(beta.id, "30.00");
     release();
     await page.getByTestId("live-status").filter({ hasText: "Live" }).waitFor();
-    await expect.poll(async () => pending.innerText(), { timeout: 20_000 }).not.toBe(before);
+    await expect.poll(async () => pending.textContent(), { timeout: 20_000 }).not.toBe(before);
     expect(await page.getByTestId("new-commission").count()).toBe(0);
     await page.context().close();
   });
