@@ -297,18 +297,21 @@ describe.skipIf(!hasChromium)("the portal and the dashboard in Chromium", () => 
     const page = await open("/portal/ (feed starting)");
     // The page's subscribe message is held back until the test lets it through.
     let release: () => void = () => {};
-    const subscribed = new Promise<void>((resolve) => {
-      void page.routeWebSocket(/\/graphql$/, (socket) => {
-        const upstream = socket.connectToServer();
-        socket.onMessage((message) => {
-          if ((JSON.parse(String(message)) as { type: string }).type !== "subscribe") return upstream.send(message);
-          release = () => upstream.send(message);
-          resolve();
-        });
+    let subscribed: () => void = () => {};
+    const subscribing = new Promise<void>((resolve) => {
+      subscribed = resolve;
+    });
+    // Routed before the page opens its socket (awaited: a route set later would miss it).
+    await page.routeWebSocket(/\/graphql$/, (socket) => {
+      const upstream = socket.connectToServer();
+      socket.onMessage((message) => {
+        if ((JSON.parse(String(message)) as { type: string }).type !== "subscribe") return upstream.send(message);
+        release = () => upstream.send(message);
+        subscribed();
       });
     });
     await page.goto(`${server.url}/portal/#token=${beta.token}`);
-    await subscribed;
+    await subscribing;
     const pending = page.getByTestId("balance-pending");
     await pending.waitFor();
     const before = await pending.textContent();
