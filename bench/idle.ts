@@ -18,13 +18,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { randomBytes } from "node:crypto";
+import { loadConfig } from "../src/config.ts";
 import { BENCH_SECRET, freshDatabase, startServer } from "./lib.ts";
 import { freePort, liveMemoryKiB, rssKiB, settle } from "./process-stats.ts";
 
 const TARGETS = (process.env.BENCH_TARGETS ?? "postgres,pglite").split(",").map((t) => t.trim()) as ("postgres" | "pglite")[];
 const IDLE_MS = Number(process.env.BENCH_IDLE_MS ?? 10_000);
-/** The scheduler's interval as the server runs by default (ACCRUE_SCHEDULER_INTERVAL_MS, src/config.ts). */
-const SCHEDULER_INTERVAL_MS = 15_000;
+/** The scheduler's interval as the server runs by default (ACCRUE_SCHEDULER_INTERVAL_MS). */
+const SCHEDULER_INTERVAL_MS = loadConfig({}).scheduler.intervalMs;
 const progress = (text: string) => process.stderr.write(`idle: ${text}\n`);
 
 /** POSTs `{ __typename }` until an answer comes (at most 120 s); the time from `since` to it. */

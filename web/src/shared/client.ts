@@ -53,11 +53,15 @@ export function createApiClients(getToken: () => string, onState: (state: Connec
   return { api, feed };
 }
 
-/** Whether a message from the server is a feed's STARTED event (its field's first and only value, as followFeed reads it). */
+/** A feed's event in a result: its subscription field's first and only value. */
+function eventIn<T>(data: Record<string, T> | null | undefined): T | undefined {
+  return data ? Object.values(data)[0] : undefined;
+}
+
+/** Whether a message from the server is a feed's STARTED event. */
 function startedIn(message: Message): boolean {
-  if (message.type !== MessageType.Next || !message.payload.data) return false;
-  const event = Object.values(message.payload.data)[0] as Partial<FeedEventLike> | null | undefined;
-  return event?.type === "STARTED";
+  if (message.type !== MessageType.Next) return false;
+  return (eventIn(message.payload.data) as Partial<FeedEventLike> | null | undefined)?.type === "STARTED";
 }
 
 export interface FeedEventLike {
@@ -89,7 +93,7 @@ export function followFeed<T extends FeedEventLike>(
   const start = () => {
     dispose = feed.subscribe<Record<string, T>>(payload, {
       next: (result) => {
-        const event = result.data ? Object.values(result.data)[0] : undefined;
+        const event = eventIn(result.data);
         if (event) {
           // STARTED comes first: `after` is still what this subscription was sent with.
           if (event.type === "STARTED" && payload.variables.after === null) onStarted();
