@@ -135,7 +135,9 @@ export async function seedProgram(url: string, size: SeedSize): Promise<Seeded> 
  * spread over the partners and the last year), as a program that has run for
  * a while holds them: most PAID, in one PAID payout per partner and month
  * (with its items), one in 23 CANCELLED, one in 29 REVERSED, the newest 2%
- * PENDING. Each line that counts has its ACCRUAL movement into its bucket and
+ * PENDING (awaiting review, past their hold and marked so, as the
+ * hold-release task leaves them: unmarked, a year's backlog of them would
+ * be its work during the load). Each line that counts has its ACCRUAL movement into its bucket and
  * is added to its partner's balance, so balances still reconcile with the
  * lines and the movements. Used by the soak's SOAK_SEED_LINES.
  */
@@ -180,7 +182,7 @@ export async function seedHistory(url: string, programId: string, partnerIds: st
       `INSERT INTO commissions (id, program_id, partner_id, conversion_id, kind, status, amount, currency, rule, occurred_at, payable_at,
                                 matured, created_by, paid_at, created_at, updated_at)
        SELECT commission_id, $1, partner_id, conversion_id, 'CONVERSION', status::"CommissionStatus", commission, 'USD',
-              '{"type":"PERCENTAGE","percent":"10"}', occurred_at, occurred_at, status <> 'PENDING', 'seed',
+              '{"type":"PERCENTAGE","percent":"10"}', occurred_at, occurred_at, true, 'seed',
               CASE WHEN status = 'PAID' THEN month + interval '1 month' + interval '10 days' END, occurred_at, occurred_at
          FROM history`,
       [programId],
@@ -219,6 +221,8 @@ export async function seedHistory(url: string, programId: string, partnerIds: st
     await client.query("COMMIT");
     // As a database that has run for a year is: vacuumed (visibility maps set, so counts can read indexes alone) and analysed.
     await client.query("VACUUM ANALYZE conversions, commissions, payouts, payout_items, balance_movements, balances");
+    // And written out: without it the checkpointer writes the seed's gigabytes (at a million lines) while the load runs after it.
+    await client.query("CHECKPOINT");
   } catch (error) {
     await client.query("ROLLBACK").catch(() => {});
     throw error;

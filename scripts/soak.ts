@@ -24,6 +24,10 @@
 //   reversed and pending ones, their movements and balances), so throughput
 //   can be compared as data grows; a list ("1000,1000000") runs one soak per
 //   size, each on a fresh database, and prints the figures side by side.
+//   SOAK_ALONE_ROUNDS (default 7): before the load, each operation of the
+//   mix runs alone, one at a time, this many rounds (twenty sales a round);
+//   the medians are printed with the load's figures, a comparison across
+//   sizes that the load's waits for locks and CPU do not blur.
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -44,6 +48,7 @@ const CLIENTS = 50;
 const PARTNERS = 40;
 const FAULTS = process.env.SOAK_FAULTS !== "0";
 const SEED_SIZES = (process.env.SOAK_SEED_LINES ?? "").split(",").filter(Boolean).map(Number);
+const ALONE_ROUNDS = Number(process.env.SOAK_ALONE_ROUNDS ?? 7);
 const SECRET = "soak-secret-soak-secret-soak-secret-soak!";
 const base = process.env.SOAK_DATABASE_URL ?? process.env.TEST_DATABASE_URL;
 if (!base) {
@@ -156,6 +161,8 @@ interface SoakFigures {
   requests: number;
   perSecond: number;
   p99Ms: Record<string, number>;
+  /** Each operation alone before the load: the median of SOAK_ALONE_ROUNDS, ms. */
+  aloneMs: Record<string, number>;
   problems: string[];
 }
 
@@ -173,6 +180,8 @@ async function main(): Promise<void> {
           perSecond: run.perSecond,
           toFirst: Number((run.perSecond / runs[0]!.perSecond).toFixed(2)),
           p99Ms: run.p99Ms,
+          aloneMs: run.aloneMs,
+          aloneToFirst: Object.fromEntries(Object.entries(run.aloneMs).map(([kind, ms]) => [kind, Number((ms / runs[0]!.aloneMs[kind]!).toFixed(2))])),
         }),
       );
     }
@@ -206,7 +215,7 @@ async function soak(seedLines: number): Promise<SoakFigures> {
   const sql = new pg.Client({ connectionString: database.url });
   await sql.connect();
   const problems: string[] = [];
-  const figures: SoakFigures = { seededLines: seedLines, seedSeconds: 0, loadSeconds: 0, requests: 0, perSecond: 0, p99Ms: {}, problems };
+  const figures: SoakFigures = { seededLines: seedLines, seedSeconds: 0, loadSeconds: 0, requests: 0, perSecond: 0, p99Ms: {}, aloneMs: {}, problems };
   try {
     const api = apiClient(server.url, SECRET);
     const acme = await createProgramFixture(api, { name: "Soak", currency: "USD", commissionRule: { type: "PERCENTAGE", percent: "10" }, minimumPayout: "10.00" });
@@ -267,6 +276,83 @@ async function soak(seedLines: number): Promise<SoakFigures> {
       return undefined;
     }
 
+    /** One operation of the mix, as a client sends it (worker and n name its idempotency keys and ids). */
+    async function operation(kind: Kind, worker: number, n: number, mySales: string[]): Promise<void> {
+      if (kind === "sale") {
+        const externalId = `s-${worker}-${n}`;
+        const partner = pick(partners);
+        const amount = (10 + Math.floor(Math.random() * 49000) / 100).toFixed(2);
+        sentSales.add(externalId);
+        const data = await call(
+          SaleDoc,
+          { input: { externalId, partners: [{ id: partner.id }], amount, currency: "USD", occurredAt: new Date(Date.now() - 86_400_000).toISOString() } },
+          integration,
+        );
+        if (data?.recordConversion.conversion) {
+          ackedSales.add(externalId);
+          mySales.push(externalId);
+        } else if (data) counts.userErrors += 1;
+      } else if (kind === "refund" && mySales.length > 0) {
+        const refundId = `r-${worker}-${n}`;
+        sentRefunds.add(refundId);
+        const full = Math.random() < 0.3;
+        const data = await call(RefundDoc, { input: { conversionExternalId: pick(mySales), refundId, ...(full ? {} : { amount: "1.00" }) } }, integration);
+        if (data?.reverseConversion.reversal) ackedRefunds.add(refundId);
+        else if (data) counts.userErrors += 1; // nothing left to refund, say: a refusal, not a failure
+      } else if (kind === "approve") {
+        const pending = await call(PendingDoc, {}, acme.financeToken);
+        const ids = pending?.commissions.edges.map((edge) => edge.node.id) ?? [];
+        if (ids.length > 0) await call(ApproveDoc, { input: { ids } }, acme.financeToken);
+      } else if (kind === "payouts") {
+        const run = await call(RunDoc, { input: { idempotencyKey: `run-${worker}-${n}` } }, acme.financeToken);
+        const ids = run?.runPayouts.payouts.map((payout) => payout.id) ?? [];
+        if (ids.length > 0) {
+          const approved = await call(ApprovePayoutsDoc, { input: { ids, idempotencyKey: `approve-${worker}-${n}` } }, acme.financeToken);
+          const ready = approved?.approvePayouts.payouts.map((payout) => payout.id) ?? [];
+          const half = Math.ceil(ready.length / 2);
+          if (half > 0)
+            await call(
+              PayDoc,
+              { input: { ids: ready.slice(0, half), method: "PAYPAL", reference: `soak-${worker}-${n}`, idempotencyKey: `pay-${worker}-${n}` } },
+              acme.financeToken,
+            );
+          if (ready.length > half) await call(CancelDoc, { input: { ids: ready.slice(half), reason: "soak", idempotencyKey: `cancel-${worker}-${n}` } }, acme.financeToken);
+        }
+      } else if (kind === "partnerRead") {
+        const partner = pick(partners);
+        await call(PartnerReadDoc, { id: partner.id }, partner.token);
+      } else {
+        await call(OperatorListDoc, {}, pick([acme.adminToken, acme.financeToken, acme.analystToken]));
+      }
+    }
+
+    // Each operation alone first, one at a time (the median of a few
+    // rounds): what one request of each kind costs on this much history,
+    // without the load's waits for locks and CPU, which swing the mix's
+    // throughput by a third between runs of the same size.
+    const alone = new Map<Kind, number[]>(MIX.map(([kind]) => [kind, []]));
+    const aloneSales: string[] = [];
+    for (let round = 0; round < ALONE_ROUNDS; round += 1) {
+      for (const [kind] of MIX) {
+        // Twenty sales a round: the approval after them takes those twenty (newest first) at every size.
+        for (let i = 0; i < (kind === "sale" ? 20 : 1); i += 1) {
+          const t0 = performance.now();
+          await operation(kind, CLIENTS, round * 20 + i, aloneSales);
+          alone.get(kind)!.push(performance.now() - t0);
+        }
+      }
+    }
+    for (const [kind, times] of alone)
+      figures.aloneMs[kind] = Number(
+        percentile(
+          [...times].sort((a, b) => a - b),
+          50,
+        ).toFixed(1),
+      );
+    console.log(`each operation alone, median of ${ALONE_ROUNDS} (ms): ${JSON.stringify(figures.aloneMs)}`);
+    // The load's counts are the load's own.
+    Object.assign(counts, { requests: 0, retries: 0, unavailable: 0, lostConnections: 0, userErrors: 0 });
+
     const rss: { at: number; bytes: number }[] = [];
     const heap = { start: await inspector.live(), mid: 0, end: 0, settled: 0 };
     const started = Date.now();
@@ -288,52 +374,7 @@ async function soak(seedLines: number): Promise<SoakFigures> {
       for (let n = 0; Date.now() < deadline; n += 1) {
         const kind = pick(weights);
         const t0 = performance.now();
-        if (kind === "sale") {
-          const externalId = `s-${worker}-${n}`;
-          const partner = pick(partners);
-          const amount = (10 + Math.floor(Math.random() * 49000) / 100).toFixed(2);
-          sentSales.add(externalId);
-          const data = await call(
-            SaleDoc,
-            { input: { externalId, partners: [{ id: partner.id }], amount, currency: "USD", occurredAt: new Date(Date.now() - 86_400_000).toISOString() } },
-            integration,
-          );
-          if (data?.recordConversion.conversion) {
-            ackedSales.add(externalId);
-            mySales.push(externalId);
-          } else if (data) counts.userErrors += 1;
-        } else if (kind === "refund" && mySales.length > 0) {
-          const refundId = `r-${worker}-${n}`;
-          sentRefunds.add(refundId);
-          const full = Math.random() < 0.3;
-          const data = await call(RefundDoc, { input: { conversionExternalId: pick(mySales), refundId, ...(full ? {} : { amount: "1.00" }) } }, integration);
-          if (data?.reverseConversion.reversal) ackedRefunds.add(refundId);
-          else if (data) counts.userErrors += 1; // nothing left to refund, say: a refusal, not a failure
-        } else if (kind === "approve") {
-          const pending = await call(PendingDoc, {}, acme.financeToken);
-          const ids = pending?.commissions.edges.map((edge) => edge.node.id) ?? [];
-          if (ids.length > 0) await call(ApproveDoc, { input: { ids } }, acme.financeToken);
-        } else if (kind === "payouts") {
-          const run = await call(RunDoc, { input: { idempotencyKey: `run-${worker}-${n}` } }, acme.financeToken);
-          const ids = run?.runPayouts.payouts.map((payout) => payout.id) ?? [];
-          if (ids.length > 0) {
-            const approved = await call(ApprovePayoutsDoc, { input: { ids, idempotencyKey: `approve-${worker}-${n}` } }, acme.financeToken);
-            const ready = approved?.approvePayouts.payouts.map((payout) => payout.id) ?? [];
-            const half = Math.ceil(ready.length / 2);
-            if (half > 0)
-              await call(
-                PayDoc,
-                { input: { ids: ready.slice(0, half), method: "PAYPAL", reference: `soak-${worker}-${n}`, idempotencyKey: `pay-${worker}-${n}` } },
-                acme.financeToken,
-              );
-            if (ready.length > half) await call(CancelDoc, { input: { ids: ready.slice(half), reason: "soak", idempotencyKey: `cancel-${worker}-${n}` } }, acme.financeToken);
-          }
-        } else if (kind === "partnerRead") {
-          const partner = pick(partners);
-          await call(PartnerReadDoc, { id: partner.id }, partner.token);
-        } else {
-          await call(OperatorListDoc, {}, pick([acme.adminToken, acme.financeToken, acme.analystToken]));
-        }
+        await operation(kind, worker, n, mySales);
         latencies.get(kind)!.push(performance.now() - t0);
       }
     }
