@@ -21,7 +21,10 @@ import type { GraphQLFieldResolver } from "graphql";
  * plugin's resolver unchanged.
  */
 export class SyncNodeIdsPlugin<Types extends SchemaTypes> extends BasePlugin<Types> {
-  override wrapResolve(resolver: GraphQLFieldResolver<unknown, Types["Context"], object>, fieldConfig: PothosOutputFieldConfig<Types>): GraphQLFieldResolver<unknown, Types["Context"], object> {
+  override wrapResolve(
+    resolver: GraphQLFieldResolver<unknown, Types["Context"], object>,
+    fieldConfig: PothosOutputFieldConfig<Types>,
+  ): GraphQLFieldResolver<unknown, Types["Context"], object> {
     const idFieldName = this.builder.options.relay?.idFieldName ?? "id";
     if (fieldConfig.name !== idFieldName || fieldConfig.graphqlKind !== "Object") return resolver;
     const typeConfig = this.buildCache.getTypeConfig(fieldConfig.parentType);
