@@ -48,6 +48,33 @@ export function formatAmount(amount: Decimal, currency: CurrencyCode): string {
   return amount.toFixed(minorUnitsOf(currency));
 }
 
+const PLAIN_DECIMAL = /^-?(0|[1-9]\d*)(?:\.(\d+))?$/;
+
+/**
+ * `formatAmount(dec(text), currency)` for a decimal's plain text, as amounts
+ * come from the database ("80.2000" in a NUMERIC(19,4) column): when the
+ * text already has the currency's places, or differs from them only by
+ * trailing zeros, those are added or dropped as text; nothing is rounded.
+ * Any other text (a digit beyond the currency's places, a negative zero,
+ * another notation) goes through Decimal and `formatAmount`, unchanged. The
+ * result is the same string either way; this only spares a read of many
+ * lines a Decimal per amount.
+ */
+export function formatAmountText(text: string, currency: CurrencyCode): string {
+  const places = minorUnitsOf(currency);
+  const match = PLAIN_DECIMAL.exec(text);
+  if (match) {
+    const fraction = match[2] ?? "";
+    const whole = fraction ? text.slice(0, text.length - fraction.length - 1) : text;
+    const zero = match[1] === "0" && !/[1-9]/.test(fraction);
+    if (!(zero && text.startsWith("-"))) {
+      if (fraction.length <= places) return places === 0 ? whole : `${whole}.${fraction.padEnd(places, "0")}`;
+      if (/^0+$/.test(fraction.slice(places))) return places === 0 ? whole : `${whole}.${fraction.slice(0, places)}`;
+    }
+  }
+  return formatAmount(dec(text), currency);
+}
+
 /** Largest magnitude a NUMERIC(19,4) column holds, with room for its 4 places. */
 const MAX_INTEGER_DIGITS = 15;
 const DECIMAL_PATTERN = /^-?(0|[1-9]\d*)(\.\d+)?$/;

@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { graphql } from "../../src/generated/gql/index.ts";
 import { databaseTargets } from "../helpers/databases.ts";
+import type { CurrencyCode } from "../../src/domain/currency.ts";
+import { dec, formatAmount } from "../../src/domain/money.ts";
 import { createPartnerFixture, createProgramFixture, type ProgramFixture } from "../helpers/fixtures.ts";
+import { recordSale } from "../helpers/ledger-docs.ts";
 import { dataOf, globalId, rawId, startTestApp, type TestApp } from "../helpers/test-app.ts";
 
 const PartnersDoc = graphql(`
@@ -189,6 +192,36 @@ describe.each(databaseTargets())("partners on %s", (target) => {
     expect((await t.gql(CreatePartnerDoc, { input: { name: "nope" } }, reader)).errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
     expect(dataOf(await t.gql(CreatePartnerDoc, { input: { name: "via integration", externalId: "int-1" } }, writer)).createPartner.userErrors).toEqual([]);
     expect((await t.gql(PartnersCountDoc, {}, writer)).errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
+  });
+
+  it("answers the dashboard's page of each partner's lines as its rows hold them: ids, amounts to the currency's places, statuses", async () => {
+    const integration = await acme.integrationToken(["CONVERSIONS_WRITE"]);
+    const partners = [await createPartnerFixture(t, acme), await createPartnerFixture(t, acme)];
+    // Sales whose commissions end in zeros, in cents and below a cent before rounding.
+    for (const [i, partner] of partners.entries()) for (const amount of ["100.00", "33.33", "0.07", `${1234 + i}.50`]) await recordSale(t, integration, partner.id, { amount });
+    // The dashboard's query, as the operator console sends it (Partner.commissions reads each page in one statement).
+    const response = await t.raw(
+      { query: "{ partners(first: 20) { edges { node { id name commissions(first: 10) { edges { node { id amount { amount currency } status } } } } } } }" },
+      acme.adminToken,
+    );
+    const answered = (
+      response.data as {
+        partners: { edges: { node: { id: string; commissions: { edges: { node: { id: string; amount: { amount: string; currency: string }; status: string } }[] } } }[] };
+      }
+    ).partners.edges;
+    const rows = await t.app.db.prisma.commission.findMany({ where: { partnerId: { in: partners.map((p) => rawId(p.id)) } }, orderBy: { id: "desc" } });
+    for (const partner of partners) {
+      const lines = answered.find((edge) => edge.node.id === partner.id)!.node.commissions.edges.map((edge) => edge.node);
+      const expected = rows
+        .filter((row) => row.partnerId === rawId(partner.id))
+        .map((row) => ({
+          id: globalId("Commission", row.id),
+          amount: { amount: formatAmount(dec(row.amount), row.currency as CurrencyCode), currency: row.currency },
+          status: row.status,
+        }));
+      expect(expected).toHaveLength(4);
+      expect(lines).toEqual(expected);
+    }
   });
 
   it("lets analysts read but not write", async () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
+import fc from "fast-check";
 import { minorUnitsOf, parseCurrencyCode, type CurrencyCode } from "../../src/domain/currency.ts";
-import { dec, formatAmount, money, parseAmount, parseDecimal, roundToMinorUnit } from "../../src/domain/money.ts";
+import { dec, formatAmount, formatAmountText, money, parseAmount, parseDecimal, roundToMinorUnit } from "../../src/domain/money.ts";
 
 const USD = "USD" as CurrencyCode;
 const JPY = "JPY" as CurrencyCode;
@@ -106,5 +107,42 @@ describe("parsing amounts exactly as written", () => {
     expect(() => money(0.1, USD)).not.toThrow(); // the type checker (npm run typecheck) is the guard
     // @ts-expect-error: parsing takes the text as written
     void (() => parseAmount(12.5, USD));
+  });
+});
+
+describe("formatting an amount's text (database reads)", () => {
+  const CLF = "CLF" as CurrencyCode;
+  it.each([
+    ["80.2000", USD, "80.20"],
+    ["-5.0000", USD, "-5.00"],
+    ["0.0000", USD, "0.00"],
+    ["1300.0000", JPY, "1300"],
+    ["1300", JPY, "1300"],
+    ["4.1250", KWD, "4.125"],
+    ["4.1", KWD, "4.100"],
+    ["7", USD, "7.00"],
+    ["1.2345", CLF, "1.2345"],
+  ])("%s %s → %s", (text, currency, expected) => {
+    expect(formatAmountText(text, currency)).toBe(expected);
+  });
+
+  it("gives formatAmount's string for any text, rounding (HALF_UP) only through Decimal", () => {
+    const texts = ["1.005", "-1.005", "2.5000", "-0.0040", "-0", "-0.0000", "0.0049", "1e3", "00.50", "+1.00", "999999999999999.9999"];
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.constantFrom(...texts),
+          fc.tuple(fc.boolean(), fc.bigInt({ min: 0n, max: 10n ** 15n }), fc.nat({ max: 4 }), fc.nat({ max: 9999 })).map(([negative, whole, places, digits]) => {
+            const fraction = places ? `.${String(digits).padStart(4, "0").slice(0, places)}` : "";
+            return `${negative ? "-" : ""}${whole}${fraction}`;
+          }),
+        ),
+        fc.constantFrom(USD, JPY, KWD, CLF),
+        (text, currency) => {
+          expect(formatAmountText(text, currency)).toBe(formatAmount(dec(text), currency));
+        },
+      ),
+      { numRuns: 2000 },
+    );
   });
 });

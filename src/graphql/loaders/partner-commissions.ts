@@ -50,7 +50,8 @@ const PAGE_COLUMNS: Readonly<Record<string, string>> = {
   relatedId: "l.related_id::text",
   kind: "l.kind::text",
   status: "l.status::text",
-  amount: "l.amount",
+  // As text, not a Decimal per row: Money formats the text (formatAmountText).
+  amount: "l.amount::text",
   currency: "l.currency",
   tierSequence: "l.tier_sequence",
   occurredAt: "l.occurred_at",

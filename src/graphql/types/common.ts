@@ -1,7 +1,7 @@
 import type { UserError } from "../../domain/errors.ts";
 import { USER_ERROR_CODES } from "../../domain/errors.ts";
 import type { CurrencyCode } from "../../domain/currency.ts";
-import { dec, formatAmount } from "../../domain/money.ts";
+import { formatAmountText } from "../../domain/money.ts";
 import { builder, type DecimalLike } from "../builder.ts";
 
 export interface MoneyShape {
@@ -15,7 +15,7 @@ export const Money = builder.objectRef<MoneyShape>("Money").implement({
     amount: t.field({
       type: "Decimal",
       description: 'In the currency\'s minor unit, like "12.50" (USD), "1300" (JPY), "4.125" (KWD).',
-      resolve: (money) => formatAmount(dec(money.amount), money.currency as CurrencyCode),
+      resolve: (money) => formatAmountText(typeof money.amount === "string" ? money.amount : money.amount.toFixed(), money.currency as CurrencyCode),
     }),
     currency: t.exposeString("currency", { description: "ISO 4217 code." }),
   }),
