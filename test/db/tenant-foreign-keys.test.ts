@@ -265,4 +265,22 @@ describe.each(databaseTargets())("references across programs on %s", (target) =>
     // Every case above is one of these keys, and every key has its case.
     expect(tenantKeys.map((key) => key.name).sort()).toEqual(cases.map((c) => c.constraint).sort());
   });
+
+  it("never moves a line to another partner or program (the partners' kept counts of lines rely on it)", async () => {
+    const other = randomUUID();
+    await db.sql.transaction(async (sql) => {
+      await sql.query(`INSERT INTO partners (id, program_id, name, updated_at) VALUES ($1, $2, 'Another partner', now())`, [other, a.programId]);
+    });
+    const move = (column: "partner_id" | "program_id", value: string) =>
+      db.sql
+        .transaction((sql) => sql.query(`UPDATE commissions SET ${column} = $1 WHERE id = $2`, [value, a.commissionId]))
+        .then(
+          () => "moved",
+          (error: { code?: string; message?: string }) => `${error.code}: ${error.message}`,
+        );
+    expect(await move("partner_id", other)).toBe("23001: a commission line never moves to another partner or program");
+    expect(await move("program_id", b.programId)).toBe("23001: a commission line never moves to another partner or program");
+    // Setting a column to what it holds is no move.
+    expect(await move("partner_id", a.partnerId)).toBe("moved");
+  });
 });

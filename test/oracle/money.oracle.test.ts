@@ -232,13 +232,13 @@ const STATE = `
   payouts(first: 100) { pageInfo { hasNextPage } edges { node { id status amount { amount } partnerId } } }
   reconcileBalances { ok mismatches { partner { name } bucket projected computed } }
   payoutsOverview { payableNow { amount } payableNowPartners }
-  partners(first: 10) { edges { node { id balance { pending { amount } payable { amount } inPayouts { amount } paid { amount } lifetimeEarned { amount } } } } }
+  partners(first: 10) { edges { node { id commissions(first: 1) { totalCount } balance { pending { amount } payable { amount } inPayouts { amount } paid { amount } lifetimeEarned { amount } } } } }
 `;
 
 /** What a partner's portal reads (the response cache answers it from memory while the partner's data is unchanged). */
 const PORTAL = `{
   viewer { partner { id balance { pending { amount } payable { amount } inPayouts { amount } paid { amount } lifetimeEarned { amount } } } }
-  commissions(first: 100) { pageInfo { hasNextPage } edges { node { id status amount { amount } } } }
+  commissions(first: 100) { totalCount pageInfo { hasNextPage } edges { node { id status amount { amount } } } }
 }`;
 
 interface World {
@@ -649,6 +649,13 @@ async function check(t: TestApp, w: World, context: string): Promise<void> {
     expect(portal.commissions.pageInfo.hasNextPage).toBe(false);
     const own = (lines: { id: string; status: string; amount: { amount: string } }[]) => lines.map((l) => `${l.id} ${l.status} ${l.amount.amount}`).sort();
     expect(own(portal.commissions.edges.map((e: any) => e.node)), `${context}: partner ${i}'s lines, read by the partner`).toEqual(own(api.filter((a) => a.partnerId === id)));
+    // The count of a partner's lines (kept on its balance row) is how many it has, read by the partner and by operators.
+    const count = api.filter((a) => a.partnerId === id).length;
+    expect(portal.commissions.totalCount, `${context}: partner ${i}'s count of lines, read by the partner`).toBe(count);
+    expect(
+      (state.partners.edges as any[]).find((e) => e.node.id === id).node.commissions.totalCount,
+      `${context}: partner ${i}'s count of lines, read by operators`,
+    ).toBe(count);
     expect(closings[i], `${context}: partner ${i}'s statement closes at earned − paid`).toBe(fixed(model.owed(i)));
   }
   const now = model.payableNow();

@@ -151,10 +151,17 @@ function createPageLoader(ctx: Context, filter: CommissionListFilter | null | un
 function createCountLoader(ctx: Context, filter: CommissionListFilter | null | undefined) {
   const filterSql = commissionFilterSql(filter, ctx.deps.clock.now());
   return new DataLoader<string, number>(async (partnerIds) => {
-    const rows = await ctx.db.$queryRaw<{ partner_id: string; n: number }[]>`
-      SELECT c.partner_id::text, count(*)::int AS n FROM commissions c
-       WHERE ${tenancy(ctx)} AND c.partner_id = ANY(${[...partnerIds]}::uuid[])${filterSql}
-       GROUP BY c.partner_id`;
+    // Unfiltered, the count kept on each balance row (by triggers on commissions: migration
+    // partner_line_counts) instead of counting every line the partner ever had; the same tenancy.
+    const rows =
+      filterSql === Prisma.empty
+        ? await ctx.db.$queryRaw<{ partner_id: string; n: number }[]>`
+            SELECT c.partner_id::text, c.line_count::int AS n FROM balances c
+             WHERE ${tenancy(ctx)} AND c.partner_id = ANY(${[...partnerIds]}::uuid[])`
+        : await ctx.db.$queryRaw<{ partner_id: string; n: number }[]>`
+            SELECT c.partner_id::text, count(*)::int AS n FROM commissions c
+             WHERE ${tenancy(ctx)} AND c.partner_id = ANY(${[...partnerIds]}::uuid[])${filterSql}
+             GROUP BY c.partner_id`;
     const counts = new Map(rows.map((row) => [row.partner_id, row.n]));
     return partnerIds.map((id) => counts.get(id) ?? 0);
   });
@@ -188,7 +195,7 @@ export function loadPartnerLines(ctx: Context, partnerId: string, filter: Commis
   return loader.load({ partnerId, window: { take, skip, cursor }, selection });
 }
 
-/** How many of `partnerId`'s lines match the filter. */
+/** How many of `partnerId`'s lines match the filter (unfiltered: the kept count). */
 export function countPartnerLines(ctx: Context, partnerId: string, filter: CommissionListFilter | null | undefined): Promise<number> {
   const key = filterKey(filter);
   const counts = loadersOf(ctx).counts;

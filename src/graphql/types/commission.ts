@@ -7,7 +7,7 @@ import { LINE_HOLDING_PAYOUT_STATUSES } from "../../domain/payout-status.ts";
 import type { Prisma } from "../../generated/prisma/client.ts";
 import { adjustCommission } from "../../services/commissions/adjust-commission.ts";
 import { REASON_CODES } from "../../services/commissions/correction-input.ts";
-import { type CommissionListFilter, commissionWhere } from "../../services/commissions/commission-filter.ts";
+import { type CommissionListFilter, commissionWhere, filtersOnlyByPartner } from "../../services/commissions/commission-filter.ts";
 import { creditPartner } from "../../services/commissions/credit-partner.ts";
 import { reviewCommissions, type BulkResult, type ReviewAction } from "../../services/commissions/review-commissions.ts";
 import { writeOffBalance } from "../../services/commissions/write-off-balance.ts";
@@ -172,7 +172,11 @@ builder.queryFields((t) => ({
     args: { filter: t.arg({ type: CommissionFilter }), sort: t.arg({ type: CommissionSort }) },
     totalCount: (_parent, args, ctx) => {
       if (args.filter?.partnerId) assertMayNamePartner(ctx, args.filter.partnerId.id);
-      return ctx.db.commission.count({ where: commissionWhere(commissionFilterOf(args.filter), ctx.deps.clock.now()) });
+      const filter = commissionFilterOf(args.filter);
+      // One partner's lines and no other filter (a partner's own list, say): its kept count.
+      const partnerId = filter.partnerId ?? ctx.actor?.partnerId;
+      if (partnerId && filtersOnlyByPartner(filter)) return countPartnerLines(ctx, partnerId, null);
+      return ctx.db.commission.count({ where: commissionWhere(filter, ctx.deps.clock.now()) });
     },
     resolve: (query, _root, args, ctx) => {
       if (args.filter?.partnerId) assertMayNamePartner(ctx, args.filter.partnerId.id);
