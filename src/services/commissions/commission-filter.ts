@@ -39,12 +39,12 @@ export function commissionWhere(filter: CommissionListFilter | null | undefined,
   return where;
 }
 
-/** The same filter as SQL on `commissions c`, each condition prefixed with AND (empty when there is none). */
 /** Whether the filter names nothing but (at most) a partner: such a count is the partner's kept count of lines. */
 export function filtersOnlyByPartner(filter: CommissionListFilter | null | undefined): boolean {
   return commissionFilterSql({ ...filter, partnerId: undefined }, new Date(0)) === Prisma.empty;
 }
 
+/** The same filter as SQL on `commissions c`, each condition prefixed with AND (empty when there is none). */
 export function commissionFilterSql(filter: CommissionListFilter | null | undefined, now: Date): Prisma.Sql {
   const parts: Prisma.Sql[] = [];
   if (filter?.status?.length) parts.push(Prisma.sql`c.status = ANY(${[...filter.status]}::"CommissionStatus"[])`);
