@@ -652,10 +652,7 @@ async function check(t: TestApp, w: World, context: string): Promise<void> {
     // The count of a partner's lines (kept on its balance row) is how many it has, read by the partner and by operators.
     const count = api.filter((a) => a.partnerId === id).length;
     expect(portal.commissions.totalCount, `${context}: partner ${i}'s count of lines, read by the partner`).toBe(count);
-    expect(
-      (state.partners.edges as any[]).find((e) => e.node.id === id).node.commissions.totalCount,
-      `${context}: partner ${i}'s count of lines, read by operators`,
-    ).toBe(count);
+    expect((state.partners.edges as any[]).find((e) => e.node.id === id).node.commissions.totalCount, `${context}: partner ${i}'s count of lines, read by operators`).toBe(count);
     expect(closings[i], `${context}: partner ${i}'s statement closes at earned − paid`).toBe(fixed(model.owed(i)));
   }
   const now = model.payableNow();
