@@ -137,9 +137,10 @@ export async function seedProgram(url: string, size: SeedSize): Promise<Seeded> 
  * (with its items), one in 23 CANCELLED, one in 29 REVERSED, the newest 2%
  * PENDING (awaiting review, past their hold and marked so, as the
  * hold-release task leaves them: unmarked, a year's backlog of them would
- * be its work during the load). Each line that counts has its ACCRUAL movement into its bucket and
- * is added to its partner's balance, so balances still reconcile with the
- * lines and the movements. Used by the soak's SOAK_SEED_LINES.
+ * be its work during the load). Each line that counts has its ACCRUAL
+ * movement into its bucket and is added to its partner's balance, so
+ * balances still reconcile with the lines and the movements. Used by the
+ * soak's SOAK_SEED_LINES.
  */
 export async function seedHistory(url: string, programId: string, partnerIds: string[], lines: number): Promise<void> {
   const client = new pg.Client({ connectionString: url });
