@@ -11,8 +11,9 @@ import { countPartnerLines, loadPartnerPage, type PageWindow } from "./partner-c
  * planned the nodes' selection again (`queryFromInfo`), built a cursor for
  * every edge whether the query asked for it or not, and copied each row into
  * its edge. Here the selection is planned once per field per request when it
- * can be shared (below), an edge is the row and a cursor computed when read,
- * and the page comes from loaders/partner-commissions.ts as before.
+ * can be shared (below), an edge holds its row and computes its cursor only
+ * when the query reads it (pageInfo's cursors too), and the page comes from
+ * loaders/partner-commissions.ts as before.
  *
  * What a client sees is plugin-prisma's: the same arguments and their errors
  * (the messages of its `prismaCursorConnectionQuery`), the same cursors
