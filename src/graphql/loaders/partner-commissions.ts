@@ -77,10 +77,19 @@ function pageColumns(selection: Selection): Prisma.Sql | undefined {
   return Prisma.raw(fields.map((field) => `${PAGE_COLUMNS[field]} AS "${field}"`).join(", "));
 }
 
+const selectionKeys = new WeakMap<Selection, string>();
+
+/** A selection as a grouping key; one field's partners share one planned object (partner-lines-connection.ts), stringified once. */
+function selectionKey(selection: Selection): string {
+  let key = selectionKeys.get(selection);
+  if (key === undefined) selectionKeys.set(selection, (key = JSON.stringify(selection)));
+  return key;
+}
+
 interface PageKey {
   partnerId: string;
   window: PageWindow;
-  /** plugin-prisma's select or include for the nodes; the same object for every partner of one field in one request. */
+  /** plugin-prisma's select or include for the nodes; one object for every partner of one field in one request when it can be shared. */
   selection: Selection;
 }
 
@@ -91,7 +100,7 @@ function createPageLoader(ctx: Context, filter: CommissionListFilter | null | un
       // Partners of one field share a window and a selection; anything else gets a batch of its own.
       const groups = new Map<string, PageKey[]>();
       for (const key of keys) {
-        const group = `${key.window.take}|${key.window.skip ?? 0}|${key.window.cursor?.id ?? ""}|${JSON.stringify(key.selection)}`;
+        const group = `${key.window.take}|${key.window.skip ?? 0}|${key.window.cursor?.id ?? ""}|${selectionKey(key.selection)}`;
         const list = groups.get(group) ?? [];
         list.push(key);
         groups.set(group, list);
@@ -185,14 +194,13 @@ function loadersOf(ctx: Context): Loaders {
 
 const filterKey = (filter: CommissionListFilter | null | undefined) => JSON.stringify(filter ?? null);
 
-/** The page of `partnerId`'s lines in `window`, newest first, each loaded with `query`'s selection. */
-export function loadPartnerLines(ctx: Context, partnerId: string, filter: CommissionListFilter | null | undefined, query: PageWindow & Selection): Promise<unknown[]> {
-  const { take, skip, cursor, ...selection } = query;
+/** The page of `partnerId`'s lines in `window`, newest first, each loaded with `selection` (plugin-prisma's select or include for the nodes). */
+export function loadPartnerPage(ctx: Context, partnerId: string, filter: CommissionListFilter | null | undefined, window: PageWindow, selection: Selection): Promise<unknown[]> {
   const key = filterKey(filter);
   const pages = loadersOf(ctx).pages;
   let loader = pages.get(key);
   if (!loader) pages.set(key, (loader = createPageLoader(ctx, filter)));
-  return loader.load({ partnerId, window: { take, skip, cursor }, selection });
+  return loader.load({ partnerId, window, selection });
 }
 
 /** How many of `partnerId`'s lines match the filter (unfiltered: the kept count). */

@@ -16,7 +16,8 @@ import { builder } from "../builder.ts";
 import { actorOf, assertMayNamePartner, badInput, READERS } from "../guards.ts";
 import { defineMutation, type Payload } from "../mutation.ts";
 import { inTenant } from "../loaders/nested-scope.ts";
-import { countPartnerLines, loadPartnerLines } from "../loaders/partner-commissions.ts";
+import { countPartnerLines } from "../loaders/partner-commissions.ts";
+import { type LineConnection, resolvePartnerLines } from "../loaders/partner-lines-connection.ts";
 import { inOrderOf } from "../reload.ts";
 import { Money, SortDirection, UserErrorCode } from "./common.ts";
 import { PartnerRef } from "./partner.ts";
@@ -193,17 +194,24 @@ builder.queryFields((t) => ({
 }));
 
 builder.prismaObjectField("Partner", "commissions", (t) =>
-  t.prismaConnection({
-    type: "Commission",
-    cursor: "id",
-    description: "This partner's lines, newest first.",
-    // On the field, not only on Commission: a refused list shows no count or cursor either.
-    authScopes: READERS.commission,
-    args: { filter: t.arg({ type: CommissionFilter }) },
-    // A page of partners loads its pages and counts in one statement each (loaders/partner-commissions.ts).
-    totalCount: (partner, args, ctx) => countPartnerLines(ctx, partner.id, commissionFilterOf(args.filter)),
-    resolve: (query, partner, args, ctx) => loadPartnerLines(ctx, partner.id, commissionFilterOf(args.filter), query as never) as never,
-  }),
+  t.connection(
+    {
+      type: CommissionRef,
+      description: "This partner's lines, newest first.",
+      // On the field, not only on Commission: a refused list shows no count or cursor either.
+      authScopes: READERS.commission,
+      args: { filter: t.arg({ type: CommissionFilter }) },
+      // A page of partners loads its pages and counts in one statement each (loaders/partner-commissions.ts),
+      // with the nodes' selection planned once for the page where it can be (loaders/partner-lines-connection.ts).
+      resolve: (partner, args, ctx, info) => resolvePartnerLines(ctx, info, partner.id, args, () => commissionFilterOf(args.filter)) as never,
+    },
+    {
+      // plugin-prisma's `prismaConnection` added this field, marked so a count alone reads no page.
+      fields: (c) => ({
+        totalCount: c.int({ nullable: false, extensions: { pothosPrismaTotalCount: true }, resolve: (connection) => (connection as unknown as LineConnection).totalCount() }),
+      }),
+    },
+  ),
 );
 
 export const SkippedItemRef = builder.objectRef<{ id: string; code: (typeof USER_ERROR_CODES)[number]; message: string; typename: string }>("SkippedItem").implement({
