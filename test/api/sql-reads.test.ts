@@ -30,13 +30,14 @@ const FAST_PAGE = /FROM partners p\s/;
 /** Prisma's read of a page of partners (its count reads "partners"."id" alone). */
 const PRISMA_PAGE = /SELECT "public"\."partners"\."id", "public"\."partners"\."program_id"/;
 
-describe.runIf(hasPostgres)("reads without Prisma (PostgreSQL)", () => {
+// On the embedded database the same statements go through `$queryRaw` (db/sql-read.ts): the answers must not differ either.
+describe.each(hasPostgres ? (["postgres", "pglite"] as const) : (["pglite"] as const))("the dashboard's statements of our own (%s)", (target) => {
   let t: TestApp;
   let acme: ProgramFixture;
   let other: ProgramFixture;
   const partners: { id: string; rawId: string; token: string }[] = [];
   beforeAll(async () => {
-    t = await startTestApp("postgres", {
+    t = await startTestApp(target, {
       countStatements: true,
       env: { ACCRUE_SCHEDULER: "0", ACCRUE_MAX_QUERY_COST: "10000000", ACCRUE_RATE_LIMIT_QUERY_COST_PER_MINUTE: "10000000000" },
     });
