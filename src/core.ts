@@ -80,6 +80,7 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
     prisma: db.prisma,
     locks: db,
     sqlTransactions: db,
+    sqlReads: db,
     secrets,
     tokens,
     clock,

@@ -60,6 +60,19 @@ export interface Database {
    * transaction is rolled back. BEGIN travels with the first statement.
    */
   sqlTransaction?<T>(work: (sql: SqlTransaction) => Promise<T>, options: { timeoutMs: number }): Promise<T>;
+  /**
+   * PostgreSQL only: one hand-written read, sent without Prisma (no request
+   * serialization, query plan or row mapping of its client) on the same
+   * pool, so it is tagged and cancelled with its request
+   * (statement-tags.ts), bounded by the statement timeout and the watchdog
+   * (WatchedClient), counted in the request's ledger, and fails with pg's
+   * errors, which db/errors.ts reads as it reads Prisma's (a database down
+   * or too slow is SERVICE_UNAVAILABLE). Rows come as pg reads them: text as
+   * strings, int4 as numbers, timestamptz as Date, json parsed (what
+   * `$queryRaw` returns for the same columns). The embedded database has
+   * none: callers send the statement through `$queryRaw` there.
+   */
+  sqlRead?<T>(statement: SqlStatement): Promise<T[]>;
   close(): Promise<void>;
 }
 
@@ -218,6 +231,15 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     prisma,
     sql,
     statements,
+    async sqlRead<T>({ text, values }: SqlStatement) {
+      // Through pool.query, as the driver adapter sends Prisma's reads: tagged there when the request is.
+      const result = (await pool.query({ text, values })) as pg.QueryResult;
+      if (counting) {
+        statements.count += 1;
+        countStatement(result.rows.length, text, values);
+      }
+      return result.rows as T[];
+    },
     async sqlTransaction(work, { timeoutMs }) {
       const client = await connectWithin(pool, timeouts.transactionStartMs);
       const started = Date.now();

@@ -33,6 +33,8 @@ export interface ServiceDeps {
   locks: Pick<Database, "tryLock">;
   /** Transactions without Prisma, for services that send SQL alone (transact's `sqlOnly`); PostgreSQL only. */
   sqlTransactions?: Pick<Database, "sqlTransaction">;
+  /** Hand-written reads without Prisma (Database.sqlRead); PostgreSQL only, `$queryRaw` elsewhere (db/sql-read.ts). */
+  sqlReads?: Pick<Database, "sqlRead">;
   /** Seals bank and tax numbers at rest (ACCRUE_ENCRYPTION_KEY). */
   secrets: SecretBox;
   /** Absent when accrue has no HS256 secret. */

@@ -3,8 +3,9 @@ import { join, relative } from "node:path";
 
 /**
  * A static scan of the raw SQL accrue sends itself: Prisma's $queryRaw,
- * $executeRaw and their Unsafe forms, and pg/PGlite client calls
- * (`pool.query`, `client.query`, `sql.query`, `tx.exec`...). Raw SQL skips the
+ * $executeRaw and their Unsafe forms, pg/PGlite client calls
+ * (`pool.query`, `client.query`, `sql.query`, `tx.exec`...), and reads sent
+ * through db/sql-read.ts (`readRows(deps, db, Prisma.sql\`...\`)`). Raw SQL skips the
  * scoped client's program filter, so each statement must name the program
  * itself (test/db/raw-sql-tenancy.test.ts).
  */
@@ -27,7 +28,7 @@ export interface RawStatement {
  * code base writes SQL; QuickBooks' lower-case query language is not ours).
  */
 const CALL =
-  /\$(?:queryRaw|executeRaw)(?:Unsafe)?\b|\b(?:pglite|pool|client|tx|sql)\s*\.\s*(?:query|exec)\b(?=\s*[<(])|\.\s*(?:query|exec)\b(?=\s*(?:<[^>]*>)?\s*\(\s*[`'"]\s*(?:SELECT|INSERT|UPDATE|DELETE|WITH|TRUNCATE)\b)/g;
+  /\breadRows\b(?=\s*[<(])|\$(?:queryRaw|executeRaw)(?:Unsafe)?\b|\b(?:pglite|pool|client|tx|sql)\s*\.\s*(?:query|exec)\b(?=\s*[<(])|\.\s*(?:query|exec)\b(?=\s*(?:<[^>]*>)?\s*\(\s*[`'"]\s*(?:SELECT|INSERT|UPDATE|DELETE|WITH|TRUNCATE)\b)/g;
 
 /** Reads a string or template literal starting at `start` (its opening quote); returns its raw text and the index after it. */
 function readLiteral(source: string, start: number): { text: string; end: number } {
@@ -154,7 +155,11 @@ export function scanSource(file: string, source: string, others: readonly string
     const call = match[0].replace(/\s+/g, "");
     let i = skipTypeArguments(source, match.index + match[0].length);
     let text: string | null = null;
-    if (source[i] === "`") {
+    if (call === "readRows") {
+      // Its statement is its last argument, a Prisma.sql template.
+      const at = source.indexOf("Prisma.sql`", i);
+      if (at >= 0) text = readLiteral(source, at + "Prisma.sql".length).text;
+    } else if (source[i] === "`") {
       text = readLiteral(source, i).text;
     } else if (source[i] === "(") {
       i += 1;

@@ -2,6 +2,7 @@ import DataLoader from "dataloader";
 import type { Context } from "../../context.ts";
 import { Prisma } from "../../generated/prisma/client.ts";
 import { NO_PROGRAM } from "../../context.ts";
+import { readRows } from "../../db/sql-read.ts";
 import { type CommissionListFilter, commissionFilterSql } from "../../services/commissions/commission-filter.ts";
 
 /**
@@ -121,14 +122,18 @@ function createPageLoader(ctx: Context, filter: CommissionListFilter | null | un
           const order = backward ? Prisma.raw("ASC") : Prisma.raw("DESC");
           const partnerIds = [...new Set(group.map((key) => key.partnerId))];
           const columns = pageColumns(selection);
-          const rows = await ctx.db.$queryRaw<({ __partner: string; id: string } & Record<string, unknown>)[]>`
+          const rows = await readRows<{ __partner: string; id: string } & Record<string, unknown>>(
+            ctx.deps,
+            ctx.db,
+            Prisma.sql`
             SELECT p.id::text AS __partner, ${columns ?? Prisma.sql`l.id::text AS id`}
               FROM unnest(${partnerIds}::uuid[]) AS p(id)
               CROSS JOIN LATERAL (
                 SELECT ${columns ? Prisma.sql`c.*` : Prisma.sql`c.id`} FROM commissions c
                  WHERE ${tenancy(ctx)} AND c.partner_id = p.id${filterSql}${cursor}
                  ORDER BY c.id ${order} LIMIT ${limit}
-              ) l`;
+              ) l`,
+          );
           let byId: Map<string, unknown> | undefined;
           if (!columns && rows.length) {
             const loaded = await ctx.db.commission.findMany({ ...selection, where: { id: { in: rows.map((row) => row.id) } } } as never);
@@ -164,13 +169,21 @@ function createCountLoader(ctx: Context, filter: CommissionListFilter | null | u
     // partner_line_counts) instead of counting every line the partner ever had; the same tenancy.
     const rows =
       filterSql === Prisma.empty
-        ? await ctx.db.$queryRaw<{ partner_id: string; n: number }[]>`
+        ? await readRows<{ partner_id: string; n: number }>(
+            ctx.deps,
+            ctx.db,
+            Prisma.sql`
             SELECT c.partner_id::text, c.line_count::int AS n FROM balances c
-             WHERE ${tenancy(ctx)} AND c.partner_id = ANY(${[...partnerIds]}::uuid[])`
-        : await ctx.db.$queryRaw<{ partner_id: string; n: number }[]>`
+             WHERE ${tenancy(ctx)} AND c.partner_id = ANY(${[...partnerIds]}::uuid[])`,
+          )
+        : await readRows<{ partner_id: string; n: number }>(
+            ctx.deps,
+            ctx.db,
+            Prisma.sql`
             SELECT c.partner_id::text, count(*)::int AS n FROM commissions c
              WHERE ${tenancy(ctx)} AND c.partner_id = ANY(${[...partnerIds]}::uuid[])${filterSql}
-             GROUP BY c.partner_id`;
+             GROUP BY c.partner_id`,
+          );
     const counts = new Map(rows.map((row) => [row.partner_id, row.n]));
     return partnerIds.map((id) => counts.get(id) ?? 0);
   });

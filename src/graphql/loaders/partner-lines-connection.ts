@@ -32,7 +32,7 @@ export interface LineConnectionArgs {
 type Selection = Record<string, unknown>;
 
 /** What `prismaCursorConnectionQuery` makes of the arguments (no size options are configured: 20 and 100). */
-function pageWindow(args: LineConnectionArgs): PageWindow {
+export function pageWindow(args: LineConnectionArgs): PageWindow {
   const { before, after, first, last } = args;
   validateConnectionArguments(args);
   if (before && after) throw new PothosValidationError('Arguments "before" and "after" are not supported at the same time');

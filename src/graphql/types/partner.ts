@@ -4,6 +4,7 @@ import { createPartner } from "../../services/partners/create-partner.ts";
 import { updatePartner } from "../../services/partners/update-partner.ts";
 import { builder } from "../builder.ts";
 import { actorOf, assertMayNamePartner, OPERATORS, READERS } from "../guards.ts";
+import { type PartnerConnection, resolvePartners } from "../loaders/partners-connection.ts";
 import { defineMutation } from "../mutation.ts";
 import { SortDirection } from "./common.ts";
 import { CommissionRuleInput, CommissionRuleRef } from "./program.ts";
@@ -77,22 +78,37 @@ const PARTNER_READERS = { ...READERS.partner, role: OPERATORS };
 const PARTNER_WRITERS = { role: ["admin" as const], integration: "partners:write" } as const;
 
 builder.queryFields((t) => ({
-  partners: t.prismaConnection({
-    type: "Partner",
-    cursor: "id",
-    description: "The program's partners, filtered and sorted (newest first by default).",
-    authScopes: PARTNER_READERS,
-    args: {
-      filter: t.arg({ type: PartnerFilter }),
-      sort: t.arg({ type: PartnerSort }),
+  partners: t.connection(
+    {
+      type: PartnerRef,
+      description: "The program's partners, filtered and sorted (newest first by default).",
+      authScopes: PARTNER_READERS,
+      args: {
+        filter: t.arg({ type: PartnerFilter }),
+        sort: t.arg({ type: PartnerSort }),
+      },
+      // A plain page (no relation among the nodes, no filter or sort) is one statement without Prisma;
+      // anything else as plugin-prisma's prismaConnection read it (loaders/partners-connection.ts).
+      resolve: (_root, args, ctx, info) => {
+        const where = partnerWhere(args.filter);
+        return resolvePartners(ctx, info, args, {
+          unfiltered: !args.sort && Object.keys(where).length === 0,
+          findMany: (query) => {
+            const direction = (args.sort?.direction ?? "ASC").toLowerCase() as "asc" | "desc";
+            const orderBy: Prisma.PartnerOrderByWithRelationInput[] = args.sort ? [{ [sortColumns[args.sort.field]]: direction }, { id: direction }] : [{ id: "desc" }];
+            return ctx.db.partner.findMany({ ...query, where, orderBy }) as never;
+          },
+          count: () => ctx.db.partner.count({ where: partnerWhere(args.filter) }),
+        }) as never;
+      },
     },
-    totalCount: (_parent, args, ctx) => ctx.db.partner.count({ where: partnerWhere(args.filter) }),
-    resolve: (query, _root, args, ctx) => {
-      const direction = (args.sort?.direction ?? "ASC").toLowerCase() as "asc" | "desc";
-      const orderBy: Prisma.PartnerOrderByWithRelationInput[] = args.sort ? [{ [sortColumns[args.sort.field]]: direction }, { id: direction }] : [{ id: "desc" }];
-      return ctx.db.partner.findMany({ ...query, where: partnerWhere(args.filter), orderBy });
+    {
+      // plugin-prisma's `prismaConnection` added this field, marked so a count alone reads no page.
+      fields: (c) => ({
+        totalCount: c.int({ nullable: false, extensions: { pothosPrismaTotalCount: true }, resolve: (connection) => (connection as unknown as PartnerConnection).totalCount() }),
+      }),
     },
-  }),
+  ),
   partner: t.prismaField({
     type: "Partner",
     nullable: true,

@@ -1,0 +1,228 @@
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { LEDGER_HEADERS, ledgerTaps, type StatementLedger } from "../../src/db/statement-ledger.ts";
+import { hasPostgres } from "../helpers/databases.ts";
+import { createPartnerFixture, createProgramFixture, type ProgramFixture } from "../helpers/fixtures.ts";
+import { recordSale } from "../helpers/ledger-docs.ts";
+import { startTestApp, type GraphQLResponse, type TestApp } from "../helpers/test-app.ts";
+
+/**
+ * The dashboard's two statements are sent without Prisma on PostgreSQL
+ * (db/sql-read.ts): `Query.partners` when its nodes are plain
+ * (graphql/loaders/partners-connection.ts) and `Partner.commissions`' page
+ * and count (loaders/partner-commissions.ts). These hold each answer to the
+ * one Prisma gives for the same query — a node field with a `select`
+ * (`commissionRuleOverride`) sends the partners' page through plugin-prisma,
+ * and `Query.commissions` is plugin-prisma's — and check that the statements
+ * without Prisma are tenant-scoped, counted, and mapped on failure as
+ * Prisma's are.
+ */
+
+const PAGE_INFO = "pageInfo { hasNextPage hasPreviousPage startCursor endCursor }";
+const PARTNER_FIELDS = "__typename id name email externalId status country createdAt updatedAt";
+const LINE_FIELDS = "id amount { amount currency } status kind occurredAt payableAt paidAt tierSequence createdBy note statusReason reasonCode heldFromStatus createdAt updatedAt";
+
+/** The partners' page with `extra` among each node's fields. */
+const partnersQuery = (args: string, extra = "") =>
+  `{ partners(${args}) { totalCount ${PAGE_INFO} edges { cursor node { ${PARTNER_FIELDS} ${extra} commissions(first: 3) { totalCount ${PAGE_INFO} edges { cursor node { ${LINE_FIELDS} } } } } } } }`;
+
+const FAST_PAGE = /FROM partners p\s/;
+/** Prisma's read of a page of partners (its count reads "partners"."id" alone). */
+const PRISMA_PAGE = /SELECT "public"\."partners"\."id", "public"\."partners"\."program_id"/;
+
+// On the embedded database the same statements go through `$queryRaw` (db/sql-read.ts): the answers must not differ either.
+describe.each(hasPostgres ? (["postgres", "pglite"] as const) : (["pglite"] as const))("the dashboard's statements of our own (%s)", (target) => {
+  let t: TestApp;
+  let acme: ProgramFixture;
+  let other: ProgramFixture;
+  const partners: { id: string; rawId: string; token: string }[] = [];
+  beforeAll(async () => {
+    t = await startTestApp(target, {
+      countStatements: true,
+      env: { ACCRUE_SCHEDULER: "0", ACCRUE_MAX_QUERY_COST: "10000000", ACCRUE_RATE_LIMIT_QUERY_COST_PER_MINUTE: "10000000000" },
+    });
+    acme = await createProgramFixture(t);
+    other = await createProgramFixture(t);
+    const integration = await acme.integrationToken(["CONVERSIONS_WRITE"]);
+    for (let i = 0; i < 5; i += 1) {
+      const partner = await createPartnerFixture(t, acme);
+      partners.push(partner);
+      for (let j = 0; j < 4; j += 1) await recordSale(t, integration, partner.id, { amount: `${10 + j}.${i}5` });
+    }
+    await createPartnerFixture(t, other);
+  }, 300_000);
+  afterAll(() => t?.stop());
+
+  /** The answer, and the statements the request sent. */
+  async function send(query: string, token = acme.adminToken): Promise<{ response: GraphQLResponse<any>; sql: string[] }> {
+    let ledger: StatementLedger | undefined;
+    const tap = (seen: StatementLedger) => void (ledger = seen);
+    ledgerTaps.add(tap);
+    try {
+      const response = await t.raw({ query }, token);
+      return { response, sql: (ledger?.queries ?? []).map((q) => q.sql) };
+    } finally {
+      ledgerTaps.delete(tap);
+    }
+  }
+
+  /** The page through our statement and through plugin-prisma (a node field with a select), which must answer alike. */
+  async function bothPaths(args: string, token = acme.adminToken) {
+    const fast = await send(partnersQuery(args), token);
+    const prisma = await send(partnersQuery(args, "commissionRuleOverride { type }"), token);
+    // A page that is read is read by the path it is meant for (refused arguments read none).
+    const read = !fast.response.errors;
+    expect(fast.sql.some((sql) => FAST_PAGE.test(sql))).toBe(read);
+    expect(fast.sql.some((sql) => PRISMA_PAGE.test(sql))).toBe(false);
+    expect(prisma.sql.some((sql) => PRISMA_PAGE.test(sql))).toBe(read);
+    for (const edge of prisma.response.data?.partners?.edges ?? []) delete edge.node.commissionRuleOverride;
+    expect(JSON.stringify(fast.response)).toBe(JSON.stringify(prisma.response));
+    return fast.response;
+  }
+
+  it("answers Query.partners as plugin-prisma does: nodes, cursors, pageInfo and totals, forwards and backwards", async () => {
+    const first = await bothPaths("first: 2");
+    expect(first.errors).toBeUndefined();
+    const edges = first.data.partners.edges;
+    expect(edges).toHaveLength(2);
+    expect(first.data.partners.totalCount).toBe(5);
+    expect(edges[0].node.commissions.edges[0].node.amount.amount).toMatch(/^\d+\.\d\d$/);
+    const after = edges[1].cursor;
+    const next = await bothPaths(`first: 2, after: ${JSON.stringify(after)}`);
+    expect(next.data.partners.edges).toHaveLength(2);
+    expect(next.data.partners.pageInfo.hasPreviousPage).toBe(true);
+    const back = await bothPaths(`last: 2, before: ${JSON.stringify(next.data.partners.edges[1].cursor)}`);
+    expect(back.data.partners.edges.map((e: { cursor: string }) => e.cursor)).toEqual([edges[1].cursor, next.data.partners.edges[0].cursor]);
+    await bothPaths("last: 3");
+    expect((await bothPaths("first: 0")).errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+    await bothPaths("first: 100");
+    // Errors of the arguments come as plugin-prisma's.
+    const refused = await bothPaths(`first: 1, last: 1, after: ${JSON.stringify(after)}`);
+    expect(refused.errors?.length).toBeGreaterThan(0);
+  });
+
+  it("takes another program's cursor as Prisma does (its position only, never its row)", async () => {
+    const foreign = await send(`{ partners(first: 1) { edges { cursor } } }`, other.adminToken);
+    const cursor = foreign.response.data.partners.edges[0].cursor as string;
+    const answer = await bothPaths(`first: 3, after: ${JSON.stringify(cursor)}`);
+    expect(JSON.stringify(answer)).not.toContain(cursor);
+  });
+
+  it("refuses a partner token on either path, before any page is read", async () => {
+    const own = partners[2]!;
+    for (const extra of ["", "commissionRuleOverride { type }"]) {
+      const { response, sql } = await send(partnersQuery("first: 10", extra), own.token);
+      expect(response.errors?.map((error) => error.extensions?.code)).toEqual(["FORBIDDEN"]);
+      expect(response.data).toBeNull();
+      expect(sql.filter((text) => FAST_PAGE.test(text) || PRISMA_PAGE.test(text))).toEqual([]);
+    }
+  });
+
+  it("answers Partner.commissions as Query.commissions does, every column alike", async () => {
+    for (const partner of partners.slice(0, 2)) {
+      const { response } = await send(`{
+        partner(id: "${partner.id}") { commissions(first: 3) { totalCount ${PAGE_INFO} edges { cursor node { ${LINE_FIELDS} } } } }
+        commissions(first: 3, filter: { partnerId: "${partner.id}" }) { totalCount ${PAGE_INFO} edges { cursor node { ${LINE_FIELDS} } } }
+      }`);
+      expect(response.errors).toBeUndefined();
+      expect(JSON.stringify(response.data.partner.commissions)).toBe(JSON.stringify(response.data.commissions));
+    }
+  });
+
+  it("counts the statements sent without Prisma in the request's ledger", async () => {
+    const response = await fetch(`${t.url}/graphql`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${acme.adminToken}` },
+      body: JSON.stringify({ query: "{ partners(first: 20) { edges { node { id name commissions(first: 10) { edges { node { id amount { amount currency } status } } } } } } }" }),
+    });
+    expect(response.status).toBe(200);
+    // The partners' page (5 rows) and their pages of lines (4 each): two statements.
+    expect(response.headers.get(LEDGER_HEADERS.statements)).toBe("2");
+    expect(response.headers.get(LEDGER_HEADERS.rows)).toBe("25");
+  });
+});
+
+describe.runIf(hasPostgres)("reads without Prisma when the database does not answer (PostgreSQL)", () => {
+  let t: TestApp;
+  let acme: ProgramFixture;
+  let holder: pg.Client;
+  beforeAll(async () => {
+    t = await startTestApp("postgres", { env: { ACCRUE_SCHEDULER: "0", DATABASE_STATEMENT_TIMEOUT_MS: "500", DATABASE_LOCK_TIMEOUT_MS: "600000" } });
+    acme = await createProgramFixture(t);
+    await createPartnerFixture(t, acme);
+    holder = new pg.Client({ connectionString: t.app.config.database.kind === "postgres" ? t.app.config.database.url : "" });
+    await holder.connect();
+  }, 120_000);
+  afterAll(async () => {
+    await holder?.end();
+    await t?.stop();
+  });
+
+  it.each([
+    ["partners", "{ partners(first: 5) { edges { node { id name } } } }"],
+    ["commissions", "{ partners(first: 5) { edges { node { id commissions(first: 3) { edges { node { id } } } } } } }"],
+  ])("a %s statement past statement_timeout is SERVICE_UNAVAILABLE (503), as through Prisma", async (table, query) => {
+    await holder.query("BEGIN");
+    await holder.query(`LOCK TABLE ${table} IN ACCESS EXCLUSIVE MODE`);
+    try {
+      const response = await t.raw({ query }, acme.adminToken);
+      expect(response.errors?.map((error) => error.extensions?.code)).toEqual(["SERVICE_UNAVAILABLE"]);
+      expect(response.status).toBe(503);
+      expect(JSON.stringify(response.errors)).not.toMatch(/Unexpected error|canceling|SELECT/i);
+    } finally {
+      await holder.query("ROLLBACK");
+    }
+  });
+});
+
+describe.runIf(hasPostgres)("reads without Prisma in a stopped query (PostgreSQL)", () => {
+  let t: TestApp;
+  let acme: ProgramFixture;
+  let locker: pg.Client;
+  let watcher: pg.Client;
+  beforeAll(async () => {
+    t = await startTestApp("postgres", { env: { ACCRUE_SCHEDULER: "0", ACCRUE_QUERY_TIMEOUT_MS: "500" } });
+    acme = await createProgramFixture(t);
+    await createPartnerFixture(t, acme);
+    const url = t.app.config.database.kind === "postgres" ? t.app.config.database.url : "";
+    locker = new pg.Client({ connectionString: url });
+    watcher = new pg.Client({ connectionString: url });
+    await locker.connect();
+    await watcher.connect();
+  }, 120_000);
+  afterAll(async () => {
+    await locker?.end();
+    await watcher?.end();
+    await t?.stop();
+  });
+
+  /** The server's statements waiting for a lock (the test's own connections excluded). */
+  const waiting = async () =>
+    (
+      await watcher.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pg_stat_activity
+          WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid NOT IN ($1, $2)`,
+        [(locker as unknown as { processID: number }).processID, (watcher as unknown as { processID: number }).processID],
+      )
+    ).rows[0]!.n;
+
+  it.each([
+    ["partners", "{ partners(first: 5) { edges { node { id name } } } }"],
+    ["commissions", "{ partners(first: 5) { edges { node { id commissions(first: 3) { edges { node { id } } } } } } }"],
+  ])("a %s statement of a query stopped at its time limit is cancelled, as Prisma's are", async (table, query) => {
+    await locker.query("BEGIN");
+    await locker.query(`LOCK TABLE ${table} IN ACCESS EXCLUSIVE MODE`);
+    const cancelled = t.app.limits.stats.cancelledStatements;
+    try {
+      const response = await t.raw({ query }, acme.adminToken);
+      expect(response.errors?.[0]?.extensions?.code).toBe("QUERY_TIMEOUT");
+      expect(t.app.limits.stats.cancelledStatements).toBeGreaterThan(cancelled);
+      // Cancelled, not left waiting for the lock (statement_timeout is ten seconds here).
+      const deadline = Date.now() + 5_000;
+      while ((await waiting()) > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(await waiting()).toBe(0);
+    } finally {
+      await locker.query("ROLLBACK");
+    }
+  });
+});
