@@ -2,6 +2,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { graphql } from "../../src/generated/gql/index.ts";
 import { hasPostgres } from "../helpers/databases.ts";
+import { lockWaiters } from "../helpers/lock-gate.ts";
 import { createPartnerFixture, createProgramFixture, type ProgramFixture } from "../helpers/fixtures.ts";
 import { startTestApp, type GraphQLResponse, type TestApp } from "../helpers/test-app.ts";
 
@@ -108,13 +109,11 @@ describe.runIf(hasPostgres)("query time limit (PostgreSQL): the stopped query's 
   let acme: ProgramFixture;
   let locker: pg.Client;
   let watcher: pg.Client;
-  let databaseName: string;
   beforeAll(async () => {
     t = await startTestApp("postgres", { env: { ACCRUE_QUERY_TIMEOUT_MS: "500", DATABASE_POOL_SIZE: "2" } });
     acme = await createProgramFixture(t);
     await createPartnerFixture(t, acme);
     const url = t.app.config.database.kind === "postgres" ? t.app.config.database.url : "";
-    databaseName = new URL(url).pathname.slice(1);
     locker = new pg.Client({ connectionString: url });
     watcher = new pg.Client({ connectionString: url });
     await locker.connect();
@@ -127,14 +126,7 @@ describe.runIf(hasPostgres)("query time limit (PostgreSQL): the stopped query's 
   });
 
   /** The server's statements waiting for a lock (our own connections excluded). */
-  const waiting = async () =>
-    (
-      await watcher.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM pg_stat_activity
-          WHERE datname = $1 AND wait_event_type = 'Lock' AND pid NOT IN ($2, $3)`,
-        [databaseName, (locker as unknown as { processID: number }).processID, (watcher as unknown as { processID: number }).processID],
-      )
-    ).rows[0]!.n;
+  const waiting = () => lockWaiters(watcher, locker);
 
   it("frees the pool a stuck query held, so a small request is answered while the hold lasts", async () => {
     await locker.query("BEGIN");

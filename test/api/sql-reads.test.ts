@@ -2,6 +2,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LEDGER_HEADERS, ledgerTaps, type StatementLedger } from "../../src/db/statement-ledger.ts";
 import { hasPostgres } from "../helpers/databases.ts";
+import { lockWaiters } from "../helpers/lock-gate.ts";
 import { createPartnerFixture, createProgramFixture, type ProgramFixture } from "../helpers/fixtures.ts";
 import { recordSale } from "../helpers/ledger-docs.ts";
 import { startTestApp, type GraphQLResponse, type TestApp } from "../helpers/test-app.ts";
@@ -197,14 +198,7 @@ describe.runIf(hasPostgres)("reads without Prisma in a stopped query (PostgreSQL
   });
 
   /** The server's statements waiting for a lock (the test's own connections excluded). */
-  const waiting = async () =>
-    (
-      await watcher.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM pg_stat_activity
-          WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid NOT IN ($1, $2)`,
-        [(locker as unknown as { processID: number }).processID, (watcher as unknown as { processID: number }).processID],
-      )
-    ).rows[0]!.n;
+  const waiting = () => lockWaiters(watcher, locker);
 
   it.each([
     ["partners", "{ partners(first: 5) { edges { node { id name } } } }"],

@@ -22,6 +22,20 @@ export interface LockGate {
   close(): Promise<void>;
 }
 
+/**
+ * Backends of the watcher's database waiting for a lock now, the watcher's
+ * own and `others` (the test's connections, a lock holder say) aside.
+ */
+export async function lockWaiters(watcher: pg.Client, ...others: pg.Client[]): Promise<number> {
+  const pids = others.map((client) => (client as unknown as { processID: number }).processID);
+  const { rows } = await watcher.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM pg_stat_activity
+      WHERE datname = current_database() AND pid <> pg_backend_pid() AND wait_event_type = 'Lock' AND NOT (pid = ANY($1::int[]))`,
+    [pids],
+  );
+  return rows[0]!.n;
+}
+
 export function databaseUrlOf(t: TestApp): string {
   const database = t.app.config.database;
   if (database.kind !== "postgres") throw new Error("a lock gate needs PostgreSQL");

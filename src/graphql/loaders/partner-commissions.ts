@@ -4,6 +4,7 @@ import { Prisma } from "../../generated/prisma/client.ts";
 import { NO_PROGRAM } from "../../context.ts";
 import { readRows } from "../../db/sql-read.ts";
 import { type CommissionListFilter, commissionFilterSql } from "../../services/commissions/commission-filter.ts";
+import type { PageWindow, Selection } from "./row-connection.ts";
 
 /**
  * `Partner.commissions` for a page of partners in one statement, whatever
@@ -21,21 +22,12 @@ import { type CommissionListFilter, commissionFilterSql } from "../../services/c
  * the second goes through the scoped client itself.
  */
 
-/** One page's window: plugin-prisma's take (negative pages backwards), skip and cursor. */
-export interface PageWindow {
-  take: number;
-  skip?: number;
-  cursor?: { id: string };
-}
-
 /** What the tenant-scoped client adds to a Commission read, as SQL. */
 function tenancy(ctx: Context): Prisma.Sql {
   const programId = ctx.actor?.programId ?? NO_PROGRAM;
   const partnerId = ctx.actor?.partnerId;
   return partnerId ? Prisma.sql`c.program_id = ${programId}::uuid AND c.partner_id = ${partnerId}::uuid` : Prisma.sql`c.program_id = ${programId}::uuid`;
 }
-
-type Selection = Record<string, unknown>;
 
 /**
  * The Commission fields a page reads in its one statement, with their

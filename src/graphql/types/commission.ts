@@ -17,7 +17,8 @@ import { actorOf, assertMayNamePartner, badInput, READERS } from "../guards.ts";
 import { defineMutation, type Payload } from "../mutation.ts";
 import { inTenant } from "../loaders/nested-scope.ts";
 import { countPartnerLines } from "../loaders/partner-commissions.ts";
-import { type LineConnection, resolvePartnerLines } from "../loaders/partner-lines-connection.ts";
+import { resolvePartnerLines } from "../loaders/partner-lines-connection.ts";
+import type { RowConnection } from "../loaders/row-connection.ts";
 import { inOrderOf } from "../reload.ts";
 import { Money, SortDirection, UserErrorCode } from "./common.ts";
 import { PartnerRef } from "./partner.ts";
@@ -208,7 +209,7 @@ builder.prismaObjectField("Partner", "commissions", (t) =>
     {
       // plugin-prisma's `prismaConnection` added this field, marked so a count alone reads no page.
       fields: (c) => ({
-        totalCount: c.int({ nullable: false, extensions: { pothosPrismaTotalCount: true }, resolve: (connection) => (connection as unknown as LineConnection).totalCount() }),
+        totalCount: c.int({ nullable: false, extensions: { pothosPrismaTotalCount: true }, resolve: (connection) => (connection as unknown as RowConnection).totalCount() }),
       }),
     },
   ),

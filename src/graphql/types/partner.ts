@@ -4,7 +4,8 @@ import { createPartner } from "../../services/partners/create-partner.ts";
 import { updatePartner } from "../../services/partners/update-partner.ts";
 import { builder } from "../builder.ts";
 import { actorOf, assertMayNamePartner, OPERATORS, READERS } from "../guards.ts";
-import { type PartnerConnection, resolvePartners } from "../loaders/partners-connection.ts";
+import { resolvePartners } from "../loaders/partners-connection.ts";
+import type { RowConnection } from "../loaders/row-connection.ts";
 import { defineMutation } from "../mutation.ts";
 import { SortDirection } from "./common.ts";
 import { CommissionRuleInput, CommissionRuleRef } from "./program.ts";
@@ -105,7 +106,7 @@ builder.queryFields((t) => ({
     {
       // plugin-prisma's `prismaConnection` added this field, marked so a count alone reads no page.
       fields: (c) => ({
-        totalCount: c.int({ nullable: false, extensions: { pothosPrismaTotalCount: true }, resolve: (connection) => (connection as unknown as PartnerConnection).totalCount() }),
+        totalCount: c.int({ nullable: false, extensions: { pothosPrismaTotalCount: true }, resolve: (connection) => (connection as unknown as RowConnection).totalCount() }),
       }),
     },
   ),
