@@ -1,6 +1,8 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LEDGER_HEADERS, ledgerTaps, type StatementLedger } from "../../src/db/statement-ledger.ts";
+import { getDatamodel } from "../../src/generated/pothos-prisma-types.ts";
+import { PARTNER_COLUMNS } from "../../src/graphql/loaders/partners-connection.ts";
 import { hasPostgres } from "../helpers/databases.ts";
 import { lockWaiters } from "../helpers/lock-gate.ts";
 import { createPartnerFixture, createProgramFixture, type ProgramFixture } from "../helpers/fixtures.ts";
@@ -30,6 +32,13 @@ const partnersQuery = (args: string, extra = "") =>
 const FAST_PAGE = /FROM partners p\s/;
 /** Prisma's read of a page of partners (its count reads "partners"."id" alone). */
 const PRISMA_PAGE = /SELECT "public"\."partners"\."id", "public"\."partners"\."program_id"/;
+
+// A node field reads the row the page holds: a column added to Partner and not to the page would answer nothing.
+it("reads every column of Partner that Prisma's datamodel has", () => {
+  const partner = getDatamodel().datamodel.models.Partner!;
+  const columns = partner.fields.filter((field) => field.kind === "scalar" || field.kind === "enum").map((field) => field.name);
+  expect(Object.keys(PARTNER_COLUMNS).sort()).toEqual(columns.sort());
+});
 
 // On the embedded database the same statements go through `$queryRaw` (db/sql-read.ts): the answers must not differ either.
 describe.each(hasPostgres ? (["postgres", "pglite"] as const) : (["pglite"] as const))("the dashboard's statements of our own (%s)", (target) => {

@@ -26,6 +26,34 @@ import { type ConnectionArgs, type PageWindow, pageWindow, planNodeSelection, ty
  * when selected, by the scoped client).
  */
 
+/**
+ * Every column of a partner's row as Prisma's client returns it (uuids and
+ * the status as text), by field name: a node field reads the row itself, so
+ * the page must hold them all. test/api/sql-reads.test.ts holds this to the
+ * Prisma datamodel's fields of Partner.
+ */
+export const PARTNER_COLUMNS: Readonly<Record<string, string>> = {
+  id: "p.id::text",
+  programId: "p.program_id::text",
+  externalId: "p.external_id",
+  email: "p.email",
+  name: "p.name",
+  status: "p.status::text",
+  country: "p.country",
+  commissionRuleOverride: "p.commission_rule_override",
+  accountingVendorId: "p.accounting_vendor_id",
+  accountingVendorName: "p.accounting_vendor_name",
+  createdAt: "p.created_at",
+  updatedAt: "p.updated_at",
+};
+
+// Field names and columns come from PARTNER_COLUMNS, never from a request.
+const SELECT_LIST = Prisma.raw(
+  Object.entries(PARTNER_COLUMNS)
+    .map(([field, column]) => `${column} AS "${field}"`)
+    .join(", "),
+);
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
@@ -43,9 +71,7 @@ function readPage(ctx: Context, window: PageWindow): Promise<Row[]> {
   const rows = readRows<Row>(
     ctx.deps,
     ctx.db,
-    Prisma.sql`SELECT p.id::text AS id, p.program_id::text AS "programId", p.external_id AS "externalId", p.email, p.name, p.status::text AS status,
-        p.country, p.commission_rule_override AS "commissionRuleOverride", p.accounting_vendor_id AS "accountingVendorId",
-        p.accounting_vendor_name AS "accountingVendorName", p.created_at AS "createdAt", p.updated_at AS "updatedAt"
+    Prisma.sql`SELECT ${SELECT_LIST}
       FROM partners p
      WHERE p.program_id = ${programId}::uuid${own}${cursor}
      ORDER BY p.id ${Prisma.raw(backward ? "ASC" : "DESC")} LIMIT ${Math.abs(window.take)} OFFSET ${window.skip ?? 0}`,
