@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { parse } from "graphql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { graphql } from "../../src/generated/gql/index.ts";
@@ -103,7 +104,8 @@ describe.runIf(hasPostgres && hasRedis)("rate limits across two instances on one
     };
     a = await startTestApp("postgres", { databaseUrl: database.url, env });
     b = await startTestApp("postgres", { databaseUrl: database.url, env });
-    acme = await createProgramFixture(a);
+    // Other test files' servers count in the same Redis (the feed's tests): a platform subject of this run's own.
+    acme = await createProgramFixture(a, {}, `rate-limits-${randomUUID()}`);
   });
   afterAll(async () => {
     await a?.stop();

@@ -33,9 +33,14 @@ export interface ProgramFixture {
   integrationToken(scopes: string[]): Promise<string>;
 }
 
-/** A program with operator tokens (made through the API, as a platform operator would). */
-export async function createProgramFixture(t: ApiClient, input: Partial<CreateProgramInput> = {}): Promise<ProgramFixture> {
-  const platform = await t.token({ role: "platform" });
+/**
+ * A program with operator tokens (made through the API, as a platform
+ * operator would). `platformSubject` names the operator: a test whose
+ * server counts rate limits in a Redis other test files share gives one of
+ * its own, since the default subject's budget there is everyone's.
+ */
+export async function createProgramFixture(t: ApiClient, input: Partial<CreateProgramInput> = {}, platformSubject?: string): Promise<ProgramFixture> {
+  const platform = await t.token({ role: "platform", ...(platformSubject ? { subject: platformSubject } : {}) });
   const result = dataOf(
     await t.gql(
       CreateProgramDoc,
