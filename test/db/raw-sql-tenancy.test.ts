@@ -120,6 +120,13 @@ describe("raw SQL names the program", () => {
       "await tx.db.$queryRaw`SELECT 1 FROM payouts WHERE program_id = ${tx.programId}::uuid`;",
     ].join("\n");
     expect(unfiltered(scanSource("src/realtime/watch.ts", borrowing, [elsewhere])).map((line) => line.split(" ")[0])).toEqual(["src/realtime/watch.ts:1"]);
+    // A hand-written read's statement is the template in its call; one passed by name is not read from further down.
+    const reads = [
+      `const page = await readRows(ctx.deps, ctx.db, Prisma.sql\`SELECT id FROM partners p WHERE p.program_id = \${programId}::uuid\`);`,
+      "const loose = await readRows(ctx.deps, ctx.db, statement);",
+      `const later = Prisma.sql\`SELECT id FROM partners WHERE program_id = \${programId}::uuid\`;`,
+    ].join("\n");
+    expect(unfiltered(scanSource("src/graphql/loaders/reads.ts", reads)).map((line) => line.split(" ")[0])).toEqual(["src/graphql/loaders/reads.ts:2"]);
     // A listed exception covers its own statement only.
     expect(unfiltered(scanSource("src/jobs/outbox.ts", "await deps.prisma.$queryRaw`SELECT * FROM commissions`"))).toHaveLength(1);
   });

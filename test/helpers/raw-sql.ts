@@ -156,9 +156,10 @@ export function scanSource(file: string, source: string, others: readonly string
     let i = skipTypeArguments(source, match.index + match[0].length);
     let text: string | null = null;
     if (call === "readRows") {
-      // Its statement is its last argument, a Prisma.sql template.
+      // Its statement is its last argument, a Prisma.sql template written in the call: one passed by
+      // name has no text here (and so fails the check), never a template further down the file.
       const at = source.indexOf("Prisma.sql`", i);
-      if (at >= 0) text = readLiteral(source, at + "Prisma.sql".length).text;
+      if (at >= 0 && !/[;)]/.test(source.slice(i + 1, at))) text = readLiteral(source, at + "Prisma.sql".length).text;
     } else if (source[i] === "`") {
       text = readLiteral(source, i).text;
     } else if (source[i] === "(") {
