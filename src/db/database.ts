@@ -226,6 +226,12 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   };
   const lockClients = new Set<pg.Client>();
   const counting = options.countStatements ?? false;
+  /** A statement sent without Prisma, counted as Prisma's are (globally, and in the request's ledger). */
+  const counted = (result: pg.QueryResult, text: string, values: unknown[]) => {
+    if (!counting) return;
+    statements.count += 1;
+    countStatement(result.rows.length, text, values);
+  };
   return {
     kind: "postgres",
     prisma,
@@ -234,10 +240,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     async sqlRead<T>({ text, values }: SqlStatement) {
       // Through pool.query, as the driver adapter sends Prisma's reads: tagged there when the request is.
       const result = (await pool.query({ text, values })) as pg.QueryResult;
-      if (counting) {
-        statements.count += 1;
-        countStatement(result.rows.length, text, values);
-      }
+      counted(result, text, values);
       return result.rows as T[];
     },
     async sqlTransaction(work, { timeoutMs }) {
@@ -260,10 +263,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
           await begin;
         }
         const result = await pending;
-        if (counting) {
-          statements.count += 1;
-          countStatement(result.rows.length, text, values);
-        }
+        counted(result, text, values);
         return { rows: result.rows as T[], rowCount: result.rowCount ?? 0 };
       };
       try {

@@ -159,6 +159,26 @@ describe.runIf(hasPostgres)("query time limit (PostgreSQL): the stopped query's 
     expect(after.errors).toBeUndefined();
   });
 
+  // Reads sent without Prisma (db/sql-read.ts): the partners' plain page and each partner's lines.
+  it.each([
+    ["partners", "{ partners(first: 5) { edges { node { id name } } } }"],
+    ["commissions", "{ partners(first: 5) { edges { node { id commissions(first: 3) { edges { node { id } } } } } } }"],
+  ])("cancels a %s statement sent without Prisma, as it cancels Prisma's", async (table, query) => {
+    await locker.query("BEGIN");
+    await locker.query(`LOCK TABLE ${table} IN ACCESS EXCLUSIVE MODE`);
+    const cancelled = t.app.limits.stats.cancelledStatements;
+    try {
+      const response = await t.raw({ query }, acme.adminToken);
+      noLeak(response);
+      expect(codeOf(response)).toBe("QUERY_TIMEOUT");
+      expect(t.app.limits.stats.cancelledStatements).toBeGreaterThan(cancelled);
+      // Cancelled, not left waiting for the lock.
+      await until(async () => (await waiting()) === 0, 5_000);
+    } finally {
+      await locker.query("ROLLBACK");
+    }
+  });
+
   it("stops a query, and cancels its SQL, when its client goes away", async () => {
     await locker.query("BEGIN");
     await locker.query("LOCK TABLE commissions IN ACCESS EXCLUSIVE MODE");

@@ -4,7 +4,6 @@ import { LEDGER_HEADERS, ledgerTaps, type StatementLedger } from "../../src/db/s
 import { getDatamodel } from "../../src/generated/pothos-prisma-types.ts";
 import { PARTNER_COLUMNS } from "../../src/graphql/loaders/partners-connection.ts";
 import { hasPostgres } from "../helpers/databases.ts";
-import { lockWaiters } from "../helpers/lock-gate.ts";
 import { createPartnerFixture, createProgramFixture, type ProgramFixture } from "../helpers/fixtures.ts";
 import { recordSale } from "../helpers/ledger-docs.ts";
 import { startTestApp, type GraphQLResponse, type TestApp } from "../helpers/test-app.ts";
@@ -181,51 +180,6 @@ describe.runIf(hasPostgres)("reads without Prisma when the database does not ans
       expect(JSON.stringify(response.errors)).not.toMatch(/Unexpected error|canceling|SELECT/i);
     } finally {
       await holder.query("ROLLBACK");
-    }
-  });
-});
-
-describe.runIf(hasPostgres)("reads without Prisma in a stopped query (PostgreSQL)", () => {
-  let t: TestApp;
-  let acme: ProgramFixture;
-  let locker: pg.Client;
-  let watcher: pg.Client;
-  beforeAll(async () => {
-    t = await startTestApp("postgres", { env: { ACCRUE_SCHEDULER: "0", ACCRUE_QUERY_TIMEOUT_MS: "500" } });
-    acme = await createProgramFixture(t);
-    await createPartnerFixture(t, acme);
-    const url = t.app.config.database.kind === "postgres" ? t.app.config.database.url : "";
-    locker = new pg.Client({ connectionString: url });
-    watcher = new pg.Client({ connectionString: url });
-    await locker.connect();
-    await watcher.connect();
-  }, 120_000);
-  afterAll(async () => {
-    await locker?.end();
-    await watcher?.end();
-    await t?.stop();
-  });
-
-  /** The server's statements waiting for a lock (the test's own connections excluded). */
-  const waiting = () => lockWaiters(watcher, locker);
-
-  it.each([
-    ["partners", "{ partners(first: 5) { edges { node { id name } } } }"],
-    ["commissions", "{ partners(first: 5) { edges { node { id commissions(first: 3) { edges { node { id } } } } } } }"],
-  ])("a %s statement of a query stopped at its time limit is cancelled, as Prisma's are", async (table, query) => {
-    await locker.query("BEGIN");
-    await locker.query(`LOCK TABLE ${table} IN ACCESS EXCLUSIVE MODE`);
-    const cancelled = t.app.limits.stats.cancelledStatements;
-    try {
-      const response = await t.raw({ query }, acme.adminToken);
-      expect(response.errors?.[0]?.extensions?.code).toBe("QUERY_TIMEOUT");
-      expect(t.app.limits.stats.cancelledStatements).toBeGreaterThan(cancelled);
-      // Cancelled, not left waiting for the lock (statement_timeout is ten seconds here).
-      const deadline = Date.now() + 5_000;
-      while ((await waiting()) > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-      expect(await waiting()).toBe(0);
-    } finally {
-      await locker.query("ROLLBACK");
     }
   });
 });

@@ -99,7 +99,7 @@ builder.queryFields((t) => ({
             const orderBy: Prisma.PartnerOrderByWithRelationInput[] = args.sort ? [{ [sortColumns[args.sort.field]]: direction }, { id: direction }] : [{ id: "desc" }];
             return ctx.db.partner.findMany({ ...query, where, orderBy }) as never;
           },
-          count: () => ctx.db.partner.count({ where: partnerWhere(args.filter) }),
+          count: () => ctx.db.partner.count({ where }),
         }) as never;
       },
     },
