@@ -352,7 +352,8 @@ async function accrue(tx: Tx, program: ProgramRow, fresh: Checked[], overrides: 
       },
     })),
   );
-  await ledger.flush(written);
+  // The last statement before COMMIT: its foreign-key checks keep their plans (Ledger.flush).
+  await ledger.flush(written, { last: true });
   for (const [i, item] of fresh.entries()) {
     const row: ConversionRow = {
       id: ids[i]!,
