@@ -11,6 +11,7 @@ import type { Config } from "./config.ts";
 import { createContext, type Context } from "./context.ts";
 import type { Database } from "./db/database.ts";
 import { maskError, useErrorCodes } from "./graphql/error-codes.ts";
+import { useBodyLimit } from "./http/body-limit.ts";
 import { useNulCharacterGuard } from "./graphql/use-nul-character-guard.ts";
 import { createResponseCache, type ResponseCache } from "./graphql/response-cache.ts";
 import { createCore, type CoreOptions } from "./core.ts";
@@ -99,7 +100,8 @@ export async function buildApp(config: Config, options: CoreOptions = {}): Promi
     ...(renderGraphiQL ? { renderGraphiQL } : {}),
     // A database that is down or too slow is SERVICE_UNAVAILABLE (503), not a masked defect.
     maskedErrors: { maskError },
-    maxRequestBodySize: config.limits.maxBodyBytes,
+    // The cap is useBodyLimit's (below): the same errors, without a stream per request.
+    maxRequestBodySize: false,
     cors: corsPolicy(config.limits.corsOrigins),
     logging: {
       debug: (...args) => logger.debug({ args }, "yoga"),
@@ -114,6 +116,7 @@ export async function buildApp(config: Config, options: CoreOptions = {}): Promi
       return createContext(deps, viewer, realtime, initial.waitWritable);
     },
     plugins: [
+      useBodyLimit(config.limits.maxBodyBytes),
       useErrorCodes(),
       useNulCharacterGuard(),
       // /health (yoga's) says the process is alive; /readyz that it can serve.

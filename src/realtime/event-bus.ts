@@ -77,15 +77,38 @@ function subscribeTo<T>(target: Listenable<T>, topic: string, listener: (detail:
 
 const nothing = () => undefined;
 
-/** In one process: events reach this instance's subscribers only. */
+/**
+ * In one process: events reach this instance's subscribers only. An event
+ * neither of whose topics has a subscriber here is not copied nor
+ * dispatched: nobody could receive it (a batch of 500 sales publishes 550).
+ */
 export function createInProcessEventBus(): EventBus {
   const local: Target<CommittedEvent> = new EventTarget();
   const pubsub = createPubSub<Channels<CommittedEvent>>({ eventTarget: local });
+  /** Subscriptions per topic. */
+  const listening = new Map<string, number>();
+  const heard = (event: CommittedEvent) =>
+    listening.has(programTopic(event.programId)) || (event.partnerId ? listening.has(partnerTopic(event.programId, event.partnerId)) : false);
   return {
     publish(events) {
-      for (const event of events) publishTo(pubsub, event, asJson(event));
+      for (const event of events) if (heard(event)) publishTo(pubsub, event, asJson(event));
     },
-    subscribe: (topic, listener) => ({ ready: Promise.resolve(), unsubscribe: subscribeTo(local, topic, listener) }),
+    subscribe(topic, listener) {
+      listening.set(topic, (listening.get(topic) ?? 0) + 1);
+      const stop = subscribeTo(local, topic, listener);
+      let subscribed = true;
+      return {
+        ready: Promise.resolve(),
+        unsubscribe() {
+          if (!subscribed) return;
+          subscribed = false;
+          stop();
+          const left = listening.get(topic)! - 1;
+          if (left > 0) listening.set(topic, left);
+          else listening.delete(topic);
+        },
+      };
+    },
     onDisruption: () => nothing,
     close: async () => {},
   };

@@ -1,6 +1,6 @@
 import { Prisma } from "../generated/prisma/client.ts";
 import { uuidv7 } from "../db/uuid.ts";
-import { toJson } from "./to-json.ts";
+import { jsonText } from "./to-json.ts";
 import type { Tx } from "./transact.ts";
 
 export interface AuditInput {
@@ -25,7 +25,7 @@ export async function audit(tx: Tx, ...entries: AuditInput[]): Promise<void> {
  */
 export function auditInsert(tx: Tx, entries: AuditInput[], onlyIf: Prisma.Sql = Prisma.empty): Prisma.Sql {
   const column = <K extends keyof AuditInput>(key: K) => entries.map((entry) => entry[key] ?? null);
-  const json = (key: "before" | "after") => entries.map((entry) => (entry[key] == null ? null : JSON.stringify(toJson(entry[key]))));
+  const json = (key: "before" | "after") => entries.map((entry) => (entry[key] == null ? null : jsonText(entry[key])));
   const ids = entries.map(() => uuidv7());
   tx.audited ??= new Map();
   for (const [i, entry] of entries.entries()) tx.audited.set(entry.entityId, ids[i]!);

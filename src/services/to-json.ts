@@ -5,5 +5,12 @@
  */
 export function toJson(value: unknown): any {
   if (value === undefined || value === null) return undefined;
-  return JSON.parse(JSON.stringify(value, (_key, inner: unknown) => (typeof inner === "bigint" ? inner.toString() : inner)));
+  return JSON.parse(jsonText(value));
+}
+
+const bigintAsText = (_key: string, inner: unknown) => (typeof inner === "bigint" ? inner.toString() : inner);
+
+/** `toJson(value)` as the JSON text a jsonb parameter takes, written once rather than written, parsed and written again. */
+export function jsonText(value: unknown): string {
+  return JSON.stringify(value, bigintAsText);
 }

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { createServer } from "node:net";
 import { pino } from "pino";
 import { afterAll, describe, expect, it } from "vitest";
-import { createRedisEventBus, partnerTopic, programTopic, type EventBus } from "../../src/realtime/event-bus.ts";
+import { createInProcessEventBus, createRedisEventBus, partnerTopic, programTopic, type EventBus } from "../../src/realtime/event-bus.ts";
 import type { CommittedEvent } from "../../src/services/events.ts";
 import { hasRedis } from "../helpers/databases.ts";
 
@@ -30,6 +30,43 @@ async function refusedPort(): Promise<number> {
   await new Promise((resolve) => server.close(resolve));
   return port;
 }
+
+describe("the in-process event bus", () => {
+  it("delivers each event, as JSON, to the subscribers of its partner's and its program's topics while they are subscribed", () => {
+    const bus = createInProcessEventBus();
+    const [programId, partnerId, otherPartner] = [randomUUID(), randomUUID(), randomUUID()];
+    const got: string[] = [];
+    const first = bus.subscribe(partnerTopic(programId, partnerId), (event) => got.push(`first#${event.partnerSequence}`));
+    const second = bus.subscribe(partnerTopic(programId, partnerId), (event) => got.push(`second#${event.partnerSequence}`));
+    const program = bus.subscribe(programTopic(programId), (event) => got.push(`program#${event.partnerSequence}`));
+    const sent = eventOf(programId, partnerId, 1);
+    let received: CommittedEvent | undefined;
+    const copy = bus.subscribe(programTopic(programId), (event) => (received ??= event));
+    bus.publish([sent, eventOf(programId, otherPartner, 2)]);
+    expect(got).toEqual(["first#1", "second#1", "program#1", "program#2"]);
+    // A copy, as a subscriber on another instance would get it.
+    expect(received).toEqual(sent);
+    expect(received).not.toBe(sent);
+    copy.unsubscribe();
+
+    got.length = 0;
+    program.unsubscribe();
+    first.unsubscribe();
+    first.unsubscribe(); // twice: the other subscriber of the topic still hears
+    bus.publish([eventOf(programId, partnerId, 3), eventOf(programId, otherPartner, 4)]);
+    expect(got).toEqual(["second#3"]);
+
+    got.length = 0;
+    second.unsubscribe();
+    bus.publish([eventOf(programId, partnerId, 5)]);
+    expect(got).toEqual([]);
+    // Subscribing again after everyone left: heard again.
+    const again = bus.subscribe(programTopic(programId), (event) => got.push(`again#${event.partnerSequence}`));
+    bus.publish([eventOf(programId, partnerId, 6)]);
+    expect(got).toEqual(["again#6"]);
+    again.unsubscribe();
+  });
+});
 
 describe("the Redis event bus", () => {
   const buses: EventBus[] = [];

@@ -210,7 +210,7 @@ defineMutation("recordConversion", {
         const [first] = (payload.result as RecordedConversion[] | null) ?? [];
         if (!first) return null;
         // Written by this request: a selection of its own columns alone is answered from what was written.
-        if (first.row && columnsOnly(query)) return first.row;
+        if (first.row && columnsOnly(query)) return first.row();
         return ctx.db.conversion.findUnique({ ...query, where: { id: first.id } });
       },
     }),

@@ -53,8 +53,8 @@ export interface RecordedConversion {
   externalId: string;
   /** False when the same conversion was posted before (an idempotent retry). */
   created: boolean;
-  /** The row as written, when this call wrote it: its payload needs no read back. */
-  row?: ConversionRow;
+  /** The row as written, when this call wrote it: its payload needs no read back (made when asked: a batch's answer reads its rows). */
+  row?: () => ConversionRow;
 }
 
 /** A conversion's columns, as the client reads them. */
@@ -352,9 +352,10 @@ async function accrue(tx: Tx, program: ProgramRow, fresh: Checked[], overrides: 
       },
     })),
   );
-  await ledger.flush(written);
+  // The last statement before COMMIT: its foreign-key checks keep their plans (Ledger.flush).
+  await ledger.flush(written, { last: true });
   for (const [i, item] of fresh.entries()) {
-    const row: ConversionRow = {
+    const row = (): ConversionRow => ({
       id: ids[i]!,
       programId: tx.programId,
       externalId: item.externalId,
@@ -367,7 +368,7 @@ async function accrue(tx: Tx, program: ProgramRow, fresh: Checked[], overrides: 
       metadata: (item.metadata ?? null) as ConversionRow["metadata"],
       contentHash: item.hash,
       createdAt: tx.now,
-    };
+    });
     results.set(item.externalId, { id: ids[i]!, externalId: item.externalId, created: true, row });
   }
 }
@@ -439,13 +440,20 @@ function countAdded(tx: Tx): Prisma.Sql {
 
 /** The lines' INSERT (a WHERE on `l` may follow). */
 function linesInsert(tx: Tx, lines: NewSaleLine[], status: string, currency: CurrencyCode): Prisma.Sql {
+  // A partner's lines share its rule's object (ruleOf): its JSON is written once.
+  const ruleJson = new Map<CommissionRule, string>();
+  const jsonOf = (rule: CommissionRule) => {
+    let text = ruleJson.get(rule);
+    if (text === undefined) ruleJson.set(rule, (text = JSON.stringify(rule)));
+    return text;
+  };
   return Prisma.sql`
     INSERT INTO commissions (id, program_id, partner_id, conversion_id, kind, status, amount, currency, rule, tier_sequence,
                              occurred_at, payable_at, matured, created_by, created_at, updated_at)
     SELECT l.id, ${tx.programId}::uuid, l.partner_id, l.conversion_id, 'CONVERSION', ${status}::"CommissionStatus", l.amount, ${currency},
            l.rule, l.tier_sequence, l.occurred_at, l.payable_at, l.matured, ${tx.actor.id}, ${tx.now}, ${tx.now}
       FROM unnest(${lines.map((l) => l.id)}::uuid[], ${lines.map((l) => l.partnerId)}::uuid[], ${lines.map((l) => l.conversionId)}::uuid[],
-                  ${lines.map((l) => l.amount.toFixed())}::numeric[], ${lines.map((l) => JSON.stringify(l.rule))}::jsonb[],
+                  ${lines.map((l) => l.amount.toFixed())}::numeric[], ${lines.map((l) => jsonOf(l.rule))}::jsonb[],
                   ${lines.map((l) => l.tierSequence)}::int[], ${lines.map((l) => l.occurredAt)}::timestamptz[],
                   ${lines.map((l) => l.payableAt)}::timestamptz[], ${lines.map((l) => l.matured)}::boolean[])
            AS l(id, partner_id, conversion_id, amount, rule, tier_sequence, occurred_at, payable_at, matured)`;

@@ -277,8 +277,21 @@ export class Ledger {
    * comma) and a condition on them (`first.holds`, SQL); when it does not
    * hold, the flush writes nothing and the transaction starts over
    * (RetryTransaction). recordConversions sends its conversions and lines so.
+   *
+   * `last`: nothing but COMMIT follows this statement in the transaction.
+   * The statement itself is planned for its values (the connection's
+   * `plan_cache_mode=force_custom_plan`, db/database.ts), but so, under that
+   * setting, is every foreign-key check and trigger statement its inserts
+   * fire at its end (PostgreSQL runs them through the same plan cache, with
+   * the row's keys as parameters): about ten lookups by key per conversion,
+   * each planned afresh. With `last` the statement sets `plan_cache_mode`
+   * back to PostgreSQL's default for the rest of the transaction while it
+   * runs (after its own plan was made, before those checks fire), so they
+   * keep their plans (always the key's unique index); SET LOCAL's scope, so
+   * COMMIT or ROLLBACK restores the connection's setting. Nothing else is
+   * planned after it in the transaction.
    */
-  async flush(first?: { ctes: Prisma.Sql; holds: Prisma.Sql }): Promise<Map<string, BalanceRow>> {
+  async flush(first?: { ctes: Prisma.Sql; holds: Prisma.Sql }, options: { last?: boolean } = {}): Promise<Map<string, BalanceRow>> {
     const balances = new Map<string, BalanceRow>();
     // Audit first: the movements link to the entries (tx.audited) as they are noted.
     const audits = this.audits.splice(0);
@@ -359,7 +372,8 @@ export class Ledger {
              (SELECT coalesce(json_agg(json_build_object('id', e.id::text, 'sequence', e.partner_sequence::text, 'type', e.type, 'entityId', e.entity_id::text,
                                                          'payload', e.payload, 'createdAt', e.created_at, 'xid', e.xid::text) ORDER BY e.partner_sequence), '[]'::json)
                 FROM emitted e WHERE e.partner_id = u.partner_id) AS events
-        FROM updated u ORDER BY u.partner_id`;
+        FROM updated u ${options.last ? Prisma.sql`CROSS JOIN (SELECT set_config('plan_cache_mode', 'auto', true)) AS checks_keep_plans` : Prisma.empty}
+       ORDER BY u.partner_id`;
     if (first && rows.length === 0) throw new RetryTransaction("the writes sent with the ledger's flush did not go as planned");
     if (rows.length !== partnerIds.length) {
       const found = new Set(rows.map((row) => row.partner_id));
