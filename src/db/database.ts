@@ -4,6 +4,7 @@ import pg from "pg";
 import { join } from "node:path";
 import { PrismaClient } from "../generated/prisma/client.ts";
 import { lockDataDir } from "./data-dir-lock.ts";
+import { createEmbeddedDataDir } from "./embedded-initdb.ts";
 import { preparedName } from "./prepared.ts";
 import { countStatement, ledgerCountingAdapter } from "./statement-ledger.ts";
 import { tagStatements } from "./statement-tags.ts";
@@ -149,6 +150,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       const pgliteOptions = {
         startParams: [...PGlite.defaultStartParams, "-c", `shared_buffers=${PGLITE_SHARED_BUFFERS}`, "-c", `max_connections=${PGLITE_MAX_CONNECTIONS}`],
       };
+      if (options.dataDir) await createEmbeddedDataDir(join(options.dataDir, "pgdata"));
       const pglite = options.dataDir ? new PGlite(join(options.dataDir, "pgdata"), pgliteOptions) : new PGlite(pgliteOptions);
       await pglite.waitReady;
       const { prisma, statements } = countingClient(new PrismaPGlite(pglite), options.countStatements ?? false, timeouts);
