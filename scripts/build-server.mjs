@@ -11,11 +11,42 @@
 // (BENCHMARKS.md, "Idle server"). The output sits two directories below the
 // repository, as src/<dir>/ does, so paths the code finds from its own file
 // (prisma/migrations, web/dist) resolve the same.
-import { mkdirSync, renameSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
 import { build } from "esbuild";
 
 const root = new URL("..", import.meta.url).pathname;
+
+/**
+ * Prisma's query compiler (WebAssembly) comes in a module that holds it as
+ * base64 text, and the generated client imports that module: the text stayed
+ * in the server's heap for good, twice (the module's source and its string),
+ * 4.4 MiB (BENCHMARKS.md, "Idle server"). The build writes the WebAssembly
+ * next to the server as a file and the client reads it from there. A client
+ * generated in another shape fails the build here, rather than the server
+ * at its first query.
+ */
+const WASM_IMPORT =
+  /getQueryCompilerWasmModule: async \(\) => \{\s*const \{ wasm \} = await import\("(@prisma\/client\/runtime\/(query_compiler\w*)\.postgresql\.wasm-base64\.mjs)"\)\s*return await decodeBase64AsWasm\(wasm\)\s*\}/;
+const wasmFiles = new Map();
+const queryCompilerFromFile = {
+  name: "query-compiler-from-file",
+  setup(context) {
+    context.onLoad({ filter: /src\/generated\/prisma\/internal\/class\.ts$/ }, async (args) => {
+      const source = readFileSync(args.path, "utf8");
+      const match = WASM_IMPORT.exec(source);
+      if (!match) throw new Error(`${args.path}: the query compiler's import is not the shape scripts/build-server.mjs rewrites`);
+      const [, specifier, name] = match;
+      const { wasm } = await import(createRequire(args.path).resolve(specifier));
+      const file = `${name}.postgresql.wasm`;
+      wasmFiles.set(file, Buffer.from(wasm, "base64"));
+      const load = `getQueryCompilerWasmModule: async () => new WebAssembly.Module((await import("node:fs")).readFileSync(new URL(${JSON.stringify(`./${file}`)}, import.meta.url)))`;
+      return { contents: source.replace(WASM_IMPORT, load), loader: "ts" };
+    });
+  },
+};
+
 const { outputFiles } = await build({
   absWorkingDir: root,
   entryPoints: { main: "src/main.ts", worker: "src/worker.ts" },
@@ -29,11 +60,13 @@ const { outputFiles } = await build({
   sourcemap: false,
   logLevel: "warning",
   write: false,
+  plugins: [queryCompilerFromFile],
 });
+const wasmOutputs = [...wasmFiles].map(([file, contents]) => ({ path: join(root, "dist/server", file), contents }));
 // Each file is written whole and then renamed into place: a server starting
 // while another build runs (npm start twice, tests in parallel) reads the old
 // file or the new one, never half of one.
-for (const file of outputFiles) {
+for (const file of [...wasmOutputs, ...outputFiles]) {
   mkdirSync(dirname(file.path), { recursive: true });
   const partial = `${file.path}.${process.pid}.partial`;
   writeFileSync(partial, file.contents);

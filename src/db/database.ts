@@ -4,6 +4,7 @@ import pg from "pg";
 import { join } from "node:path";
 import { PrismaClient } from "../generated/prisma/client.ts";
 import { lockDataDir } from "./data-dir-lock.ts";
+import { createEmbeddedDataDir } from "./embedded-initdb.ts";
 import { preparedName } from "./prepared.ts";
 import { countStatement, ledgerCountingAdapter } from "./statement-ledger.ts";
 import { tagStatements } from "./statement-tags.ts";
@@ -97,8 +98,19 @@ export interface DatabaseTimeouts {
   lockMs: number;
 }
 
-/** The embedded database's shared_buffers (BENCHMARKS.md, "Idle server"). */
-export const PGLITE_SHARED_BUFFERS = "16MB";
+/**
+ * The embedded database's settings that size its shared memory (BENCHMARKS.md,
+ * "Idle server"). PGlite zeroes all of its shared memory at start, so every
+ * byte of it stays resident in the server's process from the first second:
+ * each MB of shared_buffers is a MiB of RSS, and max_connections sizes the
+ * lock and process tables (PostgreSQL's default of 100 cost 4 MiB). PGlite
+ * runs one backend; ten connections leave headroom for the lock table of a
+ * large migration. The data directory's files, in the OS's page cache,
+ * stand behind the buffers: sales, batches and reads of a development
+ * program took the same CPU with 1, 4 and 16 MB.
+ */
+export const PGLITE_SHARED_BUFFERS = "1MB";
+export const PGLITE_MAX_CONNECTIONS = 10;
 
 export const DEFAULT_DATABASE_TIMEOUTS: DatabaseTimeouts = { connectMs: 5_000, statementMs: 10_000, transactionStartMs: 10_000, lockMs: 5_000 };
 
@@ -133,10 +145,12 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     try {
       // Loaded only for the embedded database: a server on PostgreSQL never holds PGlite's code.
       const [{ PGlite }, { PrismaPGlite }] = await Promise.all([import("@electric-sql/pglite"), import("pglite-prisma-adapter")]);
-      // PostgreSQL's default 128 MB of shared buffers is the largest part of an idle embedded
-      // server's memory once touched, and its WebAssembly memory never shrinks; 16 MB holds
-      // what a development or demo program reads, with the data directory's files behind it.
-      const pgliteOptions = { startParams: [...PGlite.defaultStartParams, "-c", `shared_buffers=${PGLITE_SHARED_BUFFERS}`] };
+      // PostgreSQL's default 128 MB of shared buffers was the largest part of an idle embedded
+      // server's memory, and its WebAssembly memory never shrinks (see PGLITE_SHARED_BUFFERS).
+      const pgliteOptions = {
+        startParams: [...PGlite.defaultStartParams, "-c", `shared_buffers=${PGLITE_SHARED_BUFFERS}`, "-c", `max_connections=${PGLITE_MAX_CONNECTIONS}`],
+      };
+      if (options.dataDir) await createEmbeddedDataDir(join(options.dataDir, "pgdata"));
       const pglite = options.dataDir ? new PGlite(join(options.dataDir, "pgdata"), pgliteOptions) : new PGlite(pgliteOptions);
       await pglite.waitReady;
       const { prisma, statements } = countingClient(new PrismaPGlite(pglite), options.countStatements ?? false, timeouts);

@@ -79,6 +79,8 @@ describe("the server as a process (npm start)", () => {
       expect(scripts.start).toBe(`node scripts/build-server.mjs && ${scripts["start:built"]}`);
       expect(startFlags()).toContain("--liftoff-only");
       expect(server.child.spawnargs.slice(1)).toEqual([...startFlags(), "dist/server/main.mjs"]);
+      // Prisma's query compiler is read from a file beside the build, not from base64 text that stays in the heap (scripts/build-server.mjs).
+      expect(readFileSync(join(ROOT, "dist/server/main.mjs"), "utf8")).not.toContain("wasm-base64");
       const platform = token(["--role", "platform"], { ACCRUE_DATA_DIR: dataDir, ACCRUE_JWT_SECRET: SECRET });
       const created = await post(
         server.url,
