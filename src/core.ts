@@ -66,6 +66,7 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
   const realtime = createRealtime({
     redisUrl: config.redisUrl,
     prisma: db.prisma,
+    sqlReads: db,
     logger,
     queueSize: config.feedQueueSize,
     recheckMs: config.feedRecheckMs,

@@ -85,7 +85,7 @@ export async function buildApp(config: Config, options: CoreOptions = {}): Promi
   const core = await createCore(config, options);
   const { logger, clock, db, deps, realtime, qbo, scheduler, jwtSecret } = core;
   const verify = createTokenVerifier({ ...config.auth, secret: jwtSecret, now: () => clock.now() });
-  const auth = createAuthenticator(verify, db.prisma, clock, config.auth.clockToleranceSeconds);
+  const auth = createAuthenticator(verify, db.prisma, clock, config.auth.clockToleranceSeconds, db);
 
   const limits = createRequestLimits(config, db, logger);
   const responseCache = config.responseCache.enabled ? createResponseCache({ prisma: db.prisma, clock, maxBytes: config.responseCache.maxBytes }) : undefined;

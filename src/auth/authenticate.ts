@@ -1,6 +1,8 @@
 import { GraphQLError } from "graphql";
-import type { PrismaClient } from "../db/database.ts";
+import type { Database, PrismaClient } from "../db/database.ts";
 import { batchPerTurn } from "../db/batch-per-turn.ts";
+import { readRows } from "../db/sql-read.ts";
+import { Prisma } from "../generated/prisma/client.ts";
 import { isDatabaseUnavailable } from "../db/errors.ts";
 import type { Clock } from "../clock.ts";
 import { AuthenticationError, type TokenVerifier } from "./verify-token.ts";
@@ -18,8 +20,9 @@ export function unauthenticated(message: string): GraphQLError {
  * unrevoked, unexpired integration token of the same program, whose issued
  * scopes bound the token's).
  * No token gives null (anonymous); a bad one an UNAUTHENTICATED error.
+ * `sqlReads` (PostgreSQL): the partner check's batched read without Prisma.
  */
-export function createAuthenticator(verify: TokenVerifier, prisma: PrismaClient, clock: Clock, toleranceSeconds = 5) {
+export function createAuthenticator(verify: TokenVerifier, prisma: PrismaClient, clock: Clock, toleranceSeconds = 5, sqlReads?: Pick<Database, "sqlRead">) {
   // Signature checks cost more than the rest of a small request; a token that
   // verified once is trusted again until it expires (the revocation list is
   // still read every time). Bounded: the oldest entries go first.
@@ -38,10 +41,14 @@ export function createAuthenticator(verify: TokenVerifier, prisma: PrismaClient,
   const partnerKnown = batchPerTurn<{ programId: string; partnerId: string }, boolean>(async (keys) => {
     const programIds = keys.map((key) => key.programId.toLowerCase());
     const partnerIds = keys.map((key) => key.partnerId.toLowerCase());
-    const rows = await prisma.$queryRaw<{ program_id: string; id: string }[]>`
+    const rows = await readRows<{ program_id: string; id: string }>(
+      { sqlReads },
+      prisma,
+      Prisma.sql`
       SELECT p.program_id::text, p.id::text
         FROM unnest(${programIds}::uuid[], ${partnerIds}::uuid[]) AS k(program_id, id)
-        JOIN partners p ON p.program_id = k.program_id AND p.id = k.id`;
+        JOIN partners p ON p.program_id = k.program_id AND p.id = k.id`,
+    );
     const found = new Set(rows.map((row) => `${row.program_id}/${row.id}`));
     return keys.map((_key, i) => found.has(`${programIds[i]}/${partnerIds[i]}`));
   });

@@ -1,23 +1,39 @@
 import DataLoader from "dataloader";
 
 /**
+ * How long after one statement of a loader the next one waits, gathering
+ * keys, when it comes that soon (a storm). Sockets' messages mostly arrive
+ * one a turn, and a statement through `pg` is answered within a turn or two,
+ * so by turn and by running statement alone most statements of a reconnect
+ * storm carried one or two keys.
+ */
+export const STORM_SPACING_MS = 5;
+
+/**
  * A loader that gathers the keys asked for while it is busy into one
  * statement: a batch goes out at the end of the turn it was started in
- * (setImmediate), or, while the loader's previous statement is still
- * running, when that one is answered. Sockets' messages mostly arrive one a
- * turn, so batching by turn alone made a statement of one key most of the
- * time; a reconnect storm of a thousand subscribers now costs a few
- * statements instead of a thousand (each a pool checkout, a round trip and
- * Prisma's per-query work), and a lone key waits for nothing but its turn.
- * No cache: each key is read afresh.
+ * (setImmediate); while the loader's previous statement is still running,
+ * when that one is answered; and within `spacingMs` of the loader's previous
+ * statement (a storm), `spacingMs` after it. A reconnect storm of a thousand
+ * subscribers costs a few statements instead of a thousand (each a pool
+ * checkout, a round trip and the database's planning), and a lone key after
+ * a quiet spell waits for nothing but its turn; under a storm a key waits
+ * `spacingMs` at most beyond that. No cache: each key is read afresh.
  */
-export function batchPerTurn<K, V>(load: (keys: readonly K[]) => Promise<V[]>, maxBatchSize = 500): (key: K) => Promise<V> {
+export function batchPerTurn<K, V>(load: (keys: readonly K[]) => Promise<V[]>, maxBatchSize = 500, spacingMs = STORM_SPACING_MS): (key: K) => Promise<V> {
   let running = 0;
+  /** When the loader's last statement went out (performance.now()). */
+  let lastSent = Number.NEGATIVE_INFINITY;
   /** Batches due while a statement ran, in order. */
   const held: (() => void)[] = [];
+  const send = (dispatch: () => void) => {
+    if (running > 0) held.push(dispatch);
+    else dispatch();
+  };
   const loader = new DataLoader<K, V, string>(
     async (keys) => {
       running += 1;
+      lastSent = performance.now();
       try {
         return await load(keys);
       } finally {
@@ -30,8 +46,9 @@ export function batchPerTurn<K, V>(load: (keys: readonly K[]) => Promise<V[]>, m
       maxBatchSize,
       batchScheduleFn: (dispatch) =>
         setImmediate(() => {
-          if (running > 0) held.push(dispatch);
-          else dispatch();
+          const wait = running > 0 ? 0 : lastSent + spacingMs - performance.now();
+          if (wait > 0) setTimeout(send, wait, dispatch);
+          else send(dispatch);
         }),
     },
   );

@@ -10,8 +10,17 @@ import type { Plugin } from "graphql-yoga";
  * document. The error names where the character is.
  */
 export function useNulCharacterGuard(): Plugin {
+  // A document's literals do not change: yoga's parser cache hands every
+  // request with the same text the same document, so a storm of identical
+  // subscriptions (or portal reads) walks it once. Only documents found clean
+  // are remembered; one holding a NUL is walked (and refused) every time.
+  const clean = new WeakSet<DocumentNode>();
   const refuse = (document: DocumentNode, variables: unknown): ExecutionResult | undefined => {
-    const error = inVariables(variables) ?? inDocument(document);
+    let error = inVariables(variables);
+    if (!error && !clean.has(document)) {
+      error = inDocument(document);
+      if (!error) clean.add(document);
+    }
     return error ? { errors: [error] } : undefined;
   };
   return {

@@ -1,5 +1,5 @@
 import type { Logger } from "../logger.ts";
-import type { PrismaClient } from "../db/database.ts";
+import type { Database, PrismaClient } from "../db/database.ts";
 import { createInProcessEventBus, createRedisEventBus, type EventBus } from "./event-bus.ts";
 import type { FeedStats } from "./feed-engine.ts";
 import { createPartnerSequences, type PartnerKey } from "./partner-sequences.ts";
@@ -25,7 +25,16 @@ export interface Realtime {
   close(): Promise<void>;
 }
 
-export function createRealtime(options: { redisUrl?: string; prisma: PrismaClient; logger: Logger; queueSize: number; recheckMs: number; reconcileMs?: number }): Realtime {
+export function createRealtime(options: {
+  redisUrl?: string;
+  prisma: PrismaClient;
+  /** Hand-written reads without Prisma (PostgreSQL); the partners' starting sequences go through it. */
+  sqlReads?: Pick<Database, "sqlRead">;
+  logger: Logger;
+  queueSize: number;
+  recheckMs: number;
+  reconcileMs?: number;
+}): Realtime {
   const bus = options.redisUrl ? createRedisEventBus(options.redisUrl, options.logger) : createInProcessEventBus();
   const reconcileMs = options.reconcileMs ?? FEED_RECONCILE_MS;
   const watch = new SequenceWatch(async (partnerIds) => {
@@ -36,7 +45,7 @@ export function createRealtime(options: { redisUrl?: string; prisma: PrismaClien
   return {
     bus,
     watch,
-    partnerSequence: createPartnerSequences(options.prisma),
+    partnerSequence: createPartnerSequences(options.prisma, options.sqlReads),
     feeds: new Set(),
     queueSize: options.queueSize,
     recheckMs: options.recheckMs,

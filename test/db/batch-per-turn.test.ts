@@ -1,4 +1,4 @@
-import { setImmediate as nextTurn } from "node:timers/promises";
+import { setImmediate as nextTurn, setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import { batchPerTurn } from "../../src/db/batch-per-turn.ts";
 
@@ -29,6 +29,34 @@ describe("batchPerTurn", () => {
     ]);
     answers.shift()!();
     expect(await Promise.all(later)).toEqual([30, 40]);
+  });
+
+  it("within its spacing of the last statement, gathers the keys of several turns; after a quiet spell, sends at the turn's end", async () => {
+    const batches: number[][] = [];
+    const load = batchPerTurn<number, number>(
+      async (keys) => {
+        batches.push([...keys]);
+        return keys.map((key) => key * 10);
+      },
+      500,
+      200,
+    );
+    expect(await load(1)).toBe(10);
+    // Answered at once, so nothing is running: the spacing alone holds these.
+    const storm = [load(2)];
+    await nextTurn();
+    storm.push(load(3));
+    await nextTurn();
+    storm.push(load(4));
+    await nextTurn();
+    expect(batches).toEqual([[1]]);
+    expect(await Promise.all(storm)).toEqual([20, 30, 40]);
+    expect(batches).toEqual([[1], [2, 3, 4]]);
+    await sleep(250);
+    const lone = load(5);
+    await nextTurn();
+    expect(batches).toEqual([[1], [2, 3, 4], [5]]);
+    expect(await lone).toBe(50);
   });
 
   it("fails the keys of a failed batch only, and goes on", async () => {
