@@ -4,6 +4,7 @@ import { graphql } from "../../src/generated/gql/index.ts";
 import { hasPostgres } from "../helpers/databases.ts";
 import { lockWaiters } from "../helpers/lock-gate.ts";
 import { createPartnerFixture, createProgramFixture, type ProgramFixture } from "../helpers/fixtures.ts";
+import { READS_WITHOUT_PRISMA } from "../helpers/sql-read-queries.ts";
 import { startTestApp, type GraphQLResponse, type TestApp } from "../helpers/test-app.ts";
 
 const CreatePartnerDoc = graphql(`
@@ -160,10 +161,7 @@ describe.runIf(hasPostgres)("query time limit (PostgreSQL): the stopped query's 
   });
 
   // Reads sent without Prisma (db/sql-read.ts): the partners' plain page and each partner's lines.
-  it.each([
-    ["partners", "{ partners(first: 5) { edges { node { id name } } } }"],
-    ["commissions", "{ partners(first: 5) { edges { node { id commissions(first: 3) { edges { node { id } } } } } } }"],
-  ])("cancels a %s statement sent without Prisma, as it cancels Prisma's", async (table, query) => {
+  it.each(READS_WITHOUT_PRISMA)("cancels a %s statement sent without Prisma, as it cancels Prisma's", async (table, query) => {
     await locker.query("BEGIN");
     await locker.query(`LOCK TABLE ${table} IN ACCESS EXCLUSIVE MODE`);
     const cancelled = t.app.limits.stats.cancelledStatements;

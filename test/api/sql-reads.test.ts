@@ -6,6 +6,7 @@ import { PARTNER_COLUMNS } from "../../src/graphql/loaders/partners-connection.t
 import { hasPostgres } from "../helpers/databases.ts";
 import { createPartnerFixture, createProgramFixture, type ProgramFixture } from "../helpers/fixtures.ts";
 import { recordSale } from "../helpers/ledger-docs.ts";
+import { READS_WITHOUT_PRISMA } from "../helpers/sql-read-queries.ts";
 import { startTestApp, type GraphQLResponse, type TestApp } from "../helpers/test-app.ts";
 
 /**
@@ -167,10 +168,7 @@ describe.runIf(hasPostgres)("reads without Prisma when the database does not ans
     await t?.stop();
   });
 
-  it.each([
-    ["partners", "{ partners(first: 5) { edges { node { id name } } } }"],
-    ["commissions", "{ partners(first: 5) { edges { node { id commissions(first: 3) { edges { node { id } } } } } } }"],
-  ])("a %s statement past statement_timeout is SERVICE_UNAVAILABLE (503), as through Prisma", async (table, query) => {
+  it.each(READS_WITHOUT_PRISMA)("a %s statement past statement_timeout is SERVICE_UNAVAILABLE (503), as through Prisma", async (table, query) => {
     await holder.query("BEGIN");
     await holder.query(`LOCK TABLE ${table} IN ACCESS EXCLUSIVE MODE`);
     try {
