@@ -20,7 +20,14 @@ type Channels<T> = {
 export const partnerTopic = (programId: string, partnerId: string) => `accrue:partner:${programId}:${partnerId}` as const;
 export const programTopic = (programId: string) => `accrue:program:${programId}` as const;
 
-export type Disruption = "down" | "up";
+/**
+ * What a feed is told of fan-out: "down" and "up" when this instance's own
+ * subscription to Redis went away or came back (either may have lost events:
+ * its clients resume from their cursors); "missed" when another instance
+ * could not fan out some events it committed and can again (they are in the
+ * event table: the feed checks it now, and its client notices nothing).
+ */
+export type Disruption = "down" | "up" | "missed";
 
 export interface BusSubscription {
   /**
@@ -38,8 +45,9 @@ export interface EventBus extends EventPublisher {
   /** Calls `listener` once for every event published on `topic` (on any instance, with Redis). */
   subscribe(topic: string, listener: (event: CommittedEvent) => void): BusSubscription;
   /**
-   * Told when fan-out may have lost events (Redis went away, or came back):
-   * live subscribers then catch up from the event table.
+   * Told when fan-out may have lost events (Redis went away or came back,
+   * or another instance could not publish): live subscribers then catch up
+   * from the event table.
    */
   onDisruption(listener: (what: Disruption) => void): () => void;
   close(): Promise<void>;
@@ -121,6 +129,9 @@ function signal(): { promise: Promise<void>; resolve: () => void } {
   return { promise, resolve };
 }
 
+/** The channel on which an instance whose publishes failed says, once it can publish again, that the others should check the event table. */
+const RESYNC = "accrue:resync";
+
 /** What goes over Redis: the event and the instance that published it (which has delivered it already). */
 interface Envelope {
   origin: string;
@@ -139,6 +150,13 @@ interface Envelope {
  * fail fast while Redis is down (the events stay in the event table, and
  * subscribers are told to catch up), the subscriber connection retries
  * forever and resubscribes when Redis is back.
+ *
+ * The two connections come back on their own back-off (up to 2 s apart), and
+ * an instance can lose Redis while the others keep it: an instance's
+ * subscriber can be up while another's publisher is still down, and then
+ * nothing tells its feeds of the events that publisher could not send. So an
+ * instance whose publish failed says so on RESYNC once its publisher is back,
+ * and every other instance's feeds check the event table (`missed`).
  */
 export function createRedisEventBus(url: string, logger: Logger): EventBus {
   const origin = randomUUID();
@@ -146,6 +164,8 @@ export function createRedisEventBus(url: string, logger: Logger): EventBus {
   const localPubSub = createPubSub<Channels<CommittedEvent>>({ eventTarget: local });
   const publisher = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false });
   const subscriber = new Redis(url, { maxRetriesPerRequest: null, enableOfflineQueue: true });
+  /** Whether a publish failed since the publisher was last (re)connected: the other instances are owed a RESYNC. */
+  let missed = false;
   const disruptions = new Set<(what: Disruption) => void>();
   const tell = (what: Disruption) => {
     for (const listener of disruptions) listener(what);
@@ -155,6 +175,17 @@ export function createRedisEventBus(url: string, logger: Logger): EventBus {
   /** Resolved while fan-out is down: subscriptions stop waiting for Redis to confirm them. */
   let down = signal();
   publisher.on("error", (error) => logger.debug({ err: error }, "redis publisher error"));
+  publisher.on("ready", () => {
+    if (!missed) return;
+    missed = false;
+    logger.info("redis publishing is back; telling the other instances to check the event table");
+    publisher.publish(RESYNC, origin).catch(() => (missed = true));
+  });
+  // Subscribed apart from the event target: its messages are not events. ioredis subscribes again on reconnect.
+  subscriber.subscribe(RESYNC).catch((error: unknown) => logger.warn({ err: error }, "redis subscribe failed"));
+  subscriber.on("message", (channel: string, from: string) => {
+    if (channel === RESYNC && from !== origin) tell("missed");
+  });
   subscriber.on("error", (error) => logger.debug({ err: error }, "redis subscriber error"));
   subscriber.on("ready", () => {
     if (state === "up") return;
@@ -182,6 +213,7 @@ export function createRedisEventBus(url: string, logger: Logger): EventBus {
       publish: (channel: string, message: string) =>
         publisher.publish(channel, message).catch((error: unknown) => {
           logger.debug({ err: error, channel }, "redis publish failed; the event stays in the event table");
+          missed = true;
           return 0;
         }),
     } as unknown as Redis,

@@ -2,7 +2,7 @@ import type { ScopedPrisma } from "../db/tenant-scope.ts";
 import type { CommittedEvent } from "../services/events.ts";
 import { BoundedQueue } from "./bounded-queue.ts";
 import { deadlines, type Deadline } from "./deadlines.ts";
-import type { BusSubscription, EventBus } from "./event-bus.ts";
+import type { BusSubscription, Disruption, EventBus } from "./event-bus.ts";
 
 /** Why a feed ended before its client left. */
 export type FeedEndReason = "TOKEN_EXPIRED" | "TOKEN_REVOKED";
@@ -64,6 +64,8 @@ export interface Steps {
   catchUp(): AsyncIterable<CommittedEvent>;
   /** Arranges for `feed.due()` to be called whenever catchUp should run, until `unschedule`. */
   schedule(feed: Due): void;
+  /** Another instance could not fan out events of late (they are in the table): arranges for `feed.due()` soon, if the feed is behind. */
+  missed(feed: Due): void;
   unschedule(): void;
   /** Whether the client has this event already (the skip rule). */
   covered(event: CommittedEvent): boolean;
@@ -177,7 +179,13 @@ export class Feed implements AsyncIterableIterator<FeedItem>, FeedStats, Deadlin
     this.queue.push(event);
   }
 
-  /** Fan-out may have lost events: the client is told to resume from its cursor. */
+  /** Another instance's fan-out missed events: the feed checks the table (live: as its steps arrange), and the client notices nothing. */
+  missed(): void {
+    if (this.phase === "live") this.steps.missed(this);
+    else this.due();
+  }
+
+  /** This instance's fan-out may have lost events: the client is told to resume from its cursor. */
   disrupted(): void {
     this.interrupted = true;
     this.queue.wake();
@@ -288,7 +296,10 @@ export class Feed implements AsyncIterableIterator<FeedItem>, FeedStats, Deadlin
 
 /** The feed's two listeners, made in a scope that holds the feed only. */
 function listen(feed: Feed) {
-  return { event: (event: CommittedEvent) => feed.receive(event), disruption: () => feed.disrupted() };
+  return {
+    event: (event: CommittedEvent) => feed.receive(event),
+    disruption: (what: Disruption) => (what === "missed" ? feed.missed() : feed.disrupted()),
+  };
 }
 
 function resultOf(item: FeedItem | undefined): IteratorResult<FeedItem> {

@@ -74,6 +74,12 @@ class PartnerSteps implements Steps, Watcher {
     else this.timer = setInterval(() => feed.due(), options.reconcileMs ?? RECONCILE_MS);
   }
 
+  missed(feed: Due): void {
+    // Through the shared watch: one read for all of this instance's partner feeds, and only those behind read the table.
+    if (this.options.watch) this.options.watch.soon();
+    else feed.due();
+  }
+
   unschedule(): void {
     this.due = undefined;
     this.options.watch?.unwatch(this.options.partnerId, this);

@@ -188,6 +188,9 @@ export function programFeed(options: FeedOptions & { after: ProgramCursor | null
       feed.due(); // right after replay
       timer = setInterval(() => feed.due(), options.reconcileMs ?? RECONCILE_MS);
     },
+    missed(feed) {
+      feed.due();
+    },
     unschedule() {
       clearInterval(timer);
     },

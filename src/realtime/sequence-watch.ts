@@ -23,6 +23,8 @@ export class SequenceWatch {
   private readonly watchers = new Map<string, Watcher | Set<Watcher>>();
   private timer: NodeJS.Timeout | undefined;
   private checking = false;
+  /** A round asked for ahead of the period (`soon`) and not yet begun. */
+  private asked = false;
 
   /** How long a feed found behind is given to receive the event live (a quarter period, 250 ms at most). */
   readonly graceMs: number;
@@ -57,6 +59,24 @@ export class SequenceWatch {
       else if (now.size === 1) this.watchers.set(partnerId, now.values().next().value!);
     }
     if (this.watchers.size === 0) this.stop();
+  }
+
+  /**
+   * A round now rather than at the period's end (another instance could not
+   * fan out some events): once however many feeds ask in the same turn. One
+   * under way runs again when it ends, since it may have read before the
+   * events it is asked about.
+   */
+  soon(): void {
+    if (this.asked) return;
+    this.asked = true;
+    setImmediate(() => void this.askedRound().catch(() => undefined));
+  }
+
+  private async askedRound(): Promise<void> {
+    while (this.checking) await sleep(this.graceMs);
+    this.asked = false;
+    await this.check();
   }
 
   /**

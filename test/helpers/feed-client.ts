@@ -94,6 +94,12 @@ export const PartnerFeedDoc = graphql(`
   }
 `);
 
+export const ProgramFeedDoc = graphql(`
+  subscription ProgramFeed($after: String) {
+    programEvents(after: $after) { type cursor sequence partnerId commission { id status } balance { pending { amount } } fellBehind { reason } }
+  }
+`);
+
 export interface SseSubscription {
   response: Response;
   /** The next event's `data` (a GraphQL result), or undefined when the stream ends. */

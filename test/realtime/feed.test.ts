@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { graphql } from "../../src/generated/gql/index.ts";
 import { databaseTargets } from "../helpers/databases.ts";
-import { feedClient, PartnerFeedDoc, sseSubscribe, subscribe } from "../helpers/feed-client.ts";
+import { feedClient, PartnerFeedDoc, ProgramFeedDoc, sseSubscribe, subscribe } from "../helpers/feed-client.ts";
 import { createPartnerFixture, createProgramFixture, type ProgramFixture } from "../helpers/fixtures.ts";
 import { IssueIntegrationTokenDoc } from "../helpers/integration-token.ts";
 import { recordSale, ReviewDocs } from "../helpers/ledger-docs.ts";
@@ -11,12 +11,6 @@ import { dataOf, startTestApp, type TestApp } from "../helpers/test-app.ts";
 
 const RevokeWatcherDoc = graphql(`
   mutation RevokeWatcher($input: RevokeIntegrationTokenInput!) { revokeIntegrationToken(input: $input) { integrationToken { id } userErrors { code } } }
-`);
-
-const ProgramFeedDoc = graphql(`
-  subscription ProgramFeed($after: String) {
-    programEvents(after: $after) { type cursor sequence partnerId commission { id status } balance { pending { amount } } fellBehind { reason } }
-  }
 `);
 
 const MaturityFeedDoc = graphql(`
