@@ -32,13 +32,6 @@ function canonical(top: Map<string | number, Canonical>, path: Path): Canonical 
   return found;
 }
 
-/** Whether the field resolves to objects (not a scalar or an enum), in lists or not. */
-function resolvesToObjects(type: PothosOutputFieldType<SchemaTypes>): boolean {
-  let named = type;
-  while (named.kind === "List") named = named.type;
-  return named.kind === "Object" || named.kind === "Interface" || named.kind === "Union";
-}
-
 /**
  * Response paths that are the same object for the same place in the answer,
  * when a query runs compiled (graphql-jit).
@@ -51,10 +44,15 @@ function resolvesToObjects(type: PothosOutputFieldType<SchemaTypes>): boolean {
  * field's path as a new chain of objects per call, so the relation finds
  * nothing and loads again what its parent's query already read (a partner's
  * balance read twice on the portal). Under compiled execution this plugin
- * gives each field that resolves to objects, or that plugin-prisma plans
- * (`pothosPrismaSelect`), the request's one path object for its place
- * before any other plugin's wrapper sees it; the interpreter's paths are left
- * as they are. Leaf fields keep graphql-jit's path: nothing looks them up.
+ * gives the fields that record or look up what was loaded the request's one
+ * path object for their place, before any other plugin's wrapper sees it;
+ * the interpreter's paths are left as they are. Those fields (`plans`): a
+ * relation plugin-prisma plans (`pothosPrismaSelect`), and a field whose
+ * resolver may plan the query below it (`queryFromInfo`): one resolving to
+ * a Prisma object (prismaField), a connection (prismaConnection, ours in
+ * loaders/row-connection.ts) or an interface (node, nodes). An edge's
+ * `node` plans nothing (its connection did), nor does a scalar or a value
+ * object like Money: they keep graphql-jit's path, which costs nothing.
  *
  * First in the builder's list, so its wrapper is the outermost.
  */
@@ -63,13 +61,24 @@ export class CompiledPathsPlugin<Types extends SchemaTypes> extends BasePlugin<T
     resolver: GraphQLFieldResolver<unknown, Types["Context"], object>,
     fieldConfig: PothosOutputFieldConfig<Types>,
   ): GraphQLFieldResolver<unknown, Types["Context"], object> {
-    if (!resolvesToObjects(fieldConfig.type as PothosOutputFieldType<SchemaTypes>) && !fieldConfig.extensions?.pothosPrismaSelect) return resolver;
+    if (!this.plans(fieldConfig)) return resolver;
     return (parent, args, context, info) => {
       const top = requests.get(context as object);
       // graphql-jit makes a new `info` for every call: setting its path touches nothing else.
       if (top) (info as { path: Path }).path = canonical(top, info.path) as Path;
       return resolver(parent, args, context, info);
     };
+  }
+
+  private plans(fieldConfig: PothosOutputFieldConfig<Types>): boolean {
+    if (fieldConfig.extensions?.pothosPrismaSelect) return true;
+    if (fieldConfig.name === "node" && this.buildCache.getTypeConfig(fieldConfig.parentType).name.endsWith("Edge")) return false;
+    let type = fieldConfig.type as PothosOutputFieldType<SchemaTypes>;
+    while (type.kind === "List") type = type.type;
+    if (type.kind === "Interface" || type.kind === "Union") return true;
+    if (type.kind !== "Object") return false;
+    const returned = this.buildCache.getTypeConfig(type.ref);
+    return !!returned.extensions?.pothosPrismaModel || returned.name.endsWith("Connection");
   }
 }
 

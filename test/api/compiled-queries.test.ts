@@ -134,6 +134,19 @@ describe.runIf(hasPostgres)("compiled queries (PostgreSQL)", () => {
     expect(fast.rows).toBe(slow.rows);
   });
 
+  it("node and nodes (an interface): the interpreter's answer, statements and rows", async () => {
+    const query = `query Nodes($id: ID!, $ids: [ID!]!) {
+      node(id: $id) { id ... on Partner { name balance { payable { amount } } commissions(first: 2) { edges { node { conversion { externalId } } } } } }
+      nodes(ids: $ids) { id ... on Partner { balance { pending { amount } } payouts(first: 1) { edges { node { lines { commission { status } } } } } } }
+    }`;
+    const variables = { id: me.id, ids: [me.id, them.id] };
+    const fast = await ledgerOf(compiled, query, variables, acme.adminToken);
+    const slow = await ledgerOf(interpreted, query, variables, acme.adminToken);
+    expect(JSON.parse(fast.body).errors).toBeUndefined();
+    expect(fast.body).toBe(slow.body);
+    expect([fast.statements, fast.rows]).toEqual([slow.statements, slow.rows]);
+  });
+
   it("the partner portal: the balance its partner's query loaded is not loaded again", async () => {
     // Once on each first: a token's first request on an app also reads its partner's standing.
     for (const app of [compiled, interpreted]) await ledgerOf(app, PORTAL, {}, me.token);
