@@ -24,6 +24,9 @@ const config = loadConfig({
   ACCRUE_JWT_SECRET: BENCH_SECRET,
   ACCRUE_ENCRYPTION_KEY: randomBytes(32).toString("base64"),
   ACCRUE_SCHEDULER: "false",
+  // Either can be turned off for a profile of the executed, or interpreted, read.
+  ACCRUE_RESPONSE_CACHE: process.env.ACCRUE_RESPONSE_CACHE ?? "true",
+  ACCRUE_COMPILED_QUERIES: process.env.ACCRUE_COMPILED_QUERIES ?? "true",
 });
 const app = await buildApp(config, { countStatements: true });
 const url = await app.start();

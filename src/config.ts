@@ -89,6 +89,8 @@ const ConfigSchema = z
     ACCRUE_GRAPHIQL: booleanFlag.optional(),
     /** Partner reads answered from memory while the partner's event sequence is unchanged (src/graphql/response-cache.ts). */
     ACCRUE_RESPONSE_CACHE: booleanFlag.default(true),
+    /** Queries run as compiled JavaScript (graphql-jit) on PostgreSQL (src/graphql/use-compiled-queries.ts). */
+    ACCRUE_COMPILED_QUERIES: booleanFlag.default(true),
     /** The response cache's bound, in bytes (keys and answers; the least recently used go first). */
     ACCRUE_RESPONSE_CACHE_MAX_BYTES: z.coerce.number().int().min(100_000).max(10_000_000_000).default(64_000_000),
     QBO_CLIENT_ID: z.string().min(1).optional(),
@@ -192,6 +194,8 @@ export interface Config {
   graphiql: boolean;
   /** Partner reads served from memory (src/graphql/response-cache.ts); off: every read is executed. */
   responseCache: { enabled: boolean; maxBytes: number };
+  /** Queries compiled (graphql-jit); mutations, subscriptions and the embedded database's queries are interpreted. */
+  compiledQueries: boolean;
   /** Overrides of the built-in 1099-NEC thresholds, by tax year. */
   tax1099Thresholds?: Record<number, string>;
   quickbooks: {
@@ -271,6 +275,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     },
     graphiql: env.ACCRUE_GRAPHIQL ?? env.NODE_ENV !== "production",
     responseCache: { enabled: env.ACCRUE_RESPONSE_CACHE, maxBytes: env.ACCRUE_RESPONSE_CACHE_MAX_BYTES },
+    compiledQueries: env.ACCRUE_COMPILED_QUERIES,
     tax1099Thresholds: env.ACCRUE_1099_THRESHOLDS,
     quickbooks: {
       clientId: env.QBO_CLIENT_ID,

@@ -14,6 +14,7 @@ import { maskError, useErrorCodes } from "./graphql/error-codes.ts";
 import { useBodyLimit } from "./http/body-limit.ts";
 import { useNulCharacterGuard } from "./graphql/use-nul-character-guard.ts";
 import { createResponseCache, type ResponseCache } from "./graphql/response-cache.ts";
+import { useCompiledQueries, type CompiledQueries } from "./graphql/use-compiled-queries.ts";
 import { createCore, type CoreOptions } from "./core.ts";
 import { corsPolicy } from "./http/cors-policy.ts";
 import { createExportsHandler } from "./http/exports.ts";
@@ -47,6 +48,8 @@ export interface App {
   limits: RequestLimits;
   /** Partner reads served from memory; absent when turned off (ACCRUE_RESPONSE_CACHE=false). */
   responseCache: ResponseCache | undefined;
+  /** Queries run compiled (graphql-jit), on PostgreSQL unless turned off: how many operations are kept compiled, how many queries ran so. */
+  compiledQueries: Pick<CompiledQueries, "size" | "runs"> | undefined;
   /** HS256 secret in use, for issuing our own tokens (dev and integration tokens). */
   jwtSecret: string | undefined;
   /** Starts listening; resolves with the base URL (http://host:port). */
@@ -90,6 +93,8 @@ export async function buildApp(config: Config, options: CoreOptions = {}): Promi
   const limits = createRequestLimits(config, db, logger);
   const responseCache = config.responseCache.enabled ? createResponseCache({ prisma: db.prisma, clock, maxBytes: config.responseCache.maxBytes }) : undefined;
   const schema = buildSchema();
+  // The embedded database's time limit needs the interpreter (use-compiled-queries.ts).
+  const compiledQueries = config.compiledQueries && db.kind === "postgres" ? await useCompiledQueries() : undefined;
   // GraphiQL's page (a bundle of several MB, kept in the heap as source once loaded) only where it is served.
   const renderGraphiQL = config.graphiql ? (await import("@graphql-yoga/render-graphiql")).renderGraphiQL : undefined;
   const yoga: YogaServerInstance<ServerContext, Context> = createYoga<ServerContext, Context>({
@@ -129,6 +134,8 @@ export async function buildApp(config: Config, options: CoreOptions = {}): Promi
         maxTokens: { n: 10_000 },
         blockFieldSuggestion: { enabled: config.env === "production" },
       }),
+      // First: the response cache and the limits wrap the execute function it sets.
+      ...(compiledQueries ? [compiledQueries.plugin] : []),
       // Before the limits: a cached answer still spends its cost and runs under the time limit, which wraps it.
       ...(responseCache ? [responseCache.plugin] : []),
       limits.plugin,
@@ -174,6 +181,7 @@ export async function buildApp(config: Config, options: CoreOptions = {}): Promi
     auth,
     limits,
     responseCache,
+    compiledQueries: compiledQueries && { size: compiledQueries.size, runs: compiledQueries.runs },
     jwtSecret,
     get url() {
       return url;

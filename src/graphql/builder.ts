@@ -14,6 +14,7 @@ import { fieldCost } from "../limits/field-cost.ts";
 import { decodeGlobalId, isRecordCursor } from "./global-ids.ts";
 import { loadNodes } from "./load-nodes.ts";
 import { mayLoadNodes } from "./guards.ts";
+import { compiledPathsPlugin } from "./compiled-paths.ts";
 import { syncNodeIdsPlugin } from "./sync-node-ids.ts";
 
 export const MAX_PAGE_SIZE = 100;
@@ -88,9 +89,10 @@ export const builder = new SchemaBuilder<{
   DefaultInputFieldRequiredness: false;
   Connection: { totalCount: number | (() => number | Promise<number>) };
 }>({
-  // scope-auth first, so no other plugin's wrapper runs before authorization; the node ids'
-  // plugin last, so its wrapper is the innermost (it replaces only relay's own id resolver).
-  plugins: [ScopeAuthPlugin, RelayPlugin, PrismaPlugin, ValidationPlugin, ComplexityPlugin, syncNodeIdsPlugin],
+  // The compiled paths' plugin first (it only gives compiled queries' fields the interpreter's
+  // path objects), then scope-auth, so no other plugin's wrapper runs before authorization; the
+  // node ids' plugin last, so its wrapper is the innermost (it replaces only relay's own id resolver).
+  plugins: [compiledPathsPlugin, ScopeAuthPlugin, RelayPlugin, PrismaPlugin, ValidationPlugin, ComplexityPlugin, syncNodeIdsPlugin],
   defaultFieldNullability: false,
   scopeAuth: {
     authorizeOnSubscribe: true,

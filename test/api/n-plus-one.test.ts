@@ -2,8 +2,8 @@ import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
 import { print } from "graphql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LEDGER_HEADERS } from "../../src/db/statement-ledger.ts";
-import { graphql } from "../../src/generated/gql/index.ts";
 import { hasPostgres } from "../helpers/databases.ts";
+import { CommissionsWithParentsDoc, ConversionsWithLinesDoc, PartnersFirstLineDoc, PartnersNestedDoc, PartnersWithLinesDoc, PayoutsWithLinesDoc } from "../helpers/nested-reads.ts";
 import { createPartnerFixture, createProgramFixture, type ProgramFixture } from "../helpers/fixtures.ts";
 import { recordSale } from "../helpers/ledger-docs.ts";
 import { CreatePayoutDoc, makePayable, payableSale } from "../helpers/payout-docs.ts";
@@ -17,71 +17,6 @@ import { dataOf, startTestApp, type GraphQLResponse, type TestApp } from "../hel
  * the driver adapter's statements and rows, reported in response headers),
  * so the scheduler's work at the same time is not counted.
  */
-const PartnersNestedDoc = graphql(`
-  query PartnersNested($first: Int!) {
-    partners(first: $first) {
-      totalCount
-      edges {
-        node {
-          id name status
-          commissionRuleOverride { type percent tiers { upTo percent } }
-        }
-      }
-    }
-  }
-`);
-
-const PartnersWithLinesDoc = graphql(`
-  query PartnersWithLines($first: Int!) {
-    partners(first: $first) {
-      edges {
-        node {
-          id name
-          balance { payable { amount } pending { amount } }
-          commissions(first: 5) {
-            totalCount
-            edges { node { id amount { amount } status conversion { externalId programAmount { amount } } corrections { id } } }
-          }
-        }
-      }
-    }
-  }
-`);
-
-/** One line of each partner, whose partners have nine or ten each: the page, not the partners' lines, is read. */
-const PartnersFirstLineDoc = graphql(`
-  query PartnersFirstLine($first: Int!) {
-    partners(first: $first) { edges { node { id commissions(first: 1) { totalCount edges { node { id status } } } } } }
-  }
-`);
-
-const ConversionsWithLinesDoc = graphql(`
-  query ConversionsWithLines($first: Int!) {
-    conversions(first: $first) {
-      edges { node { id externalId reversals { refundId } commissions { id isPayable partner { id name } related { id } } } }
-    }
-  }
-`);
-
-const CommissionsWithParentsDoc = graphql(`
-  query CommissionsWithParents($first: Int!) {
-    commissions(first: $first) {
-      totalCount
-      edges { node { id partner { name balance { payable { amount } } } conversion { externalId commissions { id } } } }
-    }
-  }
-`);
-
-const PayoutsWithLinesDoc = graphql(`
-  query PayoutsWithLines($first: Int!) {
-    payouts(first: $first) {
-      totalCount
-      edges { node { id amount { amount } lineCount partner { name payoutMethods { label } billingProfile { legalName } balance { payoutBlockers } } lines { amount { amount } commission { id status conversion { externalId } } } } }
-    }
-    pendingPayouts(first: $first) { edges { node { partner { id } payableCommissionCount payableRevenue { amount } lastPaidAt payoutBlockers } } }
-  }
-`);
-
 /**
  * Rows read per record answered: a record's own row, a count or a joined row
  * or two (a payout line's commission, a balance); FIXED_ROWS covers the
