@@ -1,6 +1,6 @@
-import { PrismaPg } from "@prisma/adapter-pg";
+import type { PrismaPg } from "@prisma/adapter-pg";
 import type { PrismaPGlite } from "pglite-prisma-adapter";
-import pg from "pg";
+import type pg from "pg";
 import { join } from "node:path";
 import { PrismaClient } from "../generated/prisma/client.ts";
 import { lockDataDir } from "./data-dir-lock.ts";
@@ -192,7 +192,9 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     }
   }
 
-  const WatchedClient = watchedClientClass(timeouts);
+  // Loaded only for PostgreSQL: an embedded server never holds pg's code (BENCHMARKS.md, "Idle server").
+  const [{ default: pg }, { PrismaPg }] = await Promise.all([import("pg"), import("@prisma/adapter-pg")]);
+  const WatchedClient = watchedClientClass(pg, timeouts);
   const connection = {
     connectionString: options.url,
     connectionTimeoutMillis: timeouts.connectMs,
@@ -376,7 +378,7 @@ const BEGUN = { command: "BEGIN", rowCount: null, oid: 0, rows: [], fields: [] }
  * error. A transaction's first statement therefore costs one round trip,
  * not two.
  */
-function watchedClientClass(timeouts: DatabaseTimeouts) {
+function watchedClientClass(pg: typeof import("pg").default, timeouts: DatabaseTimeouts) {
   const limitMs = timeouts.statementMs + UNANSWERED_GRACE_MS;
   return class WatchedClient extends pg.Client {
     /** The BEGIN written but not yet awaited by anyone (pipelined connections only). */
