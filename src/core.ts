@@ -63,7 +63,7 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
     throw error;
   }
 
-  const realtime = createRealtime({
+  const realtime = await createRealtime({
     redisUrl: config.redisUrl,
     prisma: db.prisma,
     sqlReads: db,

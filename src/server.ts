@@ -87,7 +87,7 @@ export async function buildApp(config: Config, options: CoreOptions = {}): Promi
   const verify = createTokenVerifier({ ...config.auth, secret: jwtSecret, now: () => clock.now() });
   const auth = createAuthenticator(verify, db.prisma, clock, config.auth.clockToleranceSeconds, db);
 
-  const limits = createRequestLimits(config, db, logger);
+  const limits = await createRequestLimits(config, db, logger);
   const responseCache = config.responseCache.enabled ? createResponseCache({ prisma: db.prisma, clock, maxBytes: config.responseCache.maxBytes }) : undefined;
   const schema = buildSchema();
   // GraphiQL's page (a bundle of several MB, kept in the heap as source once loaded) only where it is served.
