@@ -62,11 +62,26 @@ const { outputFiles } = await build({
   write: false,
   plugins: [queryCompilerFromFile],
 });
+/**
+ * V8 keeps each module's source text in the heap for as long as the process
+ * runs, one byte a character while every character is ASCII and two bytes
+ * a character (the whole text) as soon as one is not. esbuild escapes what
+ * it writes in strings and names, but copies comments as they are, and one
+ * dash in a comment doubled the server's source in the heap (1 MiB;
+ * BENCHMARKS.md, "Idle server"). Outside strings and names (escaped already)
+ * a character beyond ASCII can only be in a comment, where its escape is as
+ * good as the character.
+ */
+const asciiOnly = (file) => {
+  if (!file.path.endsWith(".mjs")) return file;
+  const text = file.text.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  return { path: file.path, contents: Buffer.from(text, "utf8") };
+};
 const wasmOutputs = [...wasmFiles].map(([file, contents]) => ({ path: join(root, "dist/server", file), contents }));
 // Each file is written whole and then renamed into place: a server starting
 // while another build runs (npm start twice, tests in parallel) reads the old
 // file or the new one, never half of one.
-for (const file of [...wasmOutputs, ...outputFiles]) {
+for (const file of [...wasmOutputs, ...outputFiles.map(asciiOnly)]) {
   mkdirSync(dirname(file.path), { recursive: true });
   const partial = `${file.path}.${process.pid}.partial`;
   writeFileSync(partial, file.contents);
