@@ -4,6 +4,7 @@ import type pg from "pg";
 import { join } from "node:path";
 import { PrismaClient } from "../generated/prisma/client.ts";
 import { lockDataDir } from "./data-dir-lock.ts";
+import { releaseFileBundle } from "./embedded-bundle.ts";
 import { createEmbeddedDataDir } from "./embedded-initdb.ts";
 import { preparedName } from "./prepared.ts";
 import { countStatement, ledgerCountingAdapter } from "./statement-ledger.ts";
@@ -153,6 +154,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       if (options.dataDir) await createEmbeddedDataDir(join(options.dataDir, "pgdata"));
       const pglite = options.dataDir ? new PGlite(join(options.dataDir, "pgdata"), pgliteOptions) : new PGlite(pgliteOptions);
       await pglite.waitReady;
+      releaseFileBundle(pglite);
       const { prisma, statements } = countingClient(new PrismaPGlite(pglite), options.countStatements ?? false, timeouts);
       const held = new Set<string>();
       const sql: SqlRunner = {
