@@ -4,6 +4,7 @@ import type pg from "pg";
 import { join } from "node:path";
 import { PrismaClient } from "../generated/prisma/client.ts";
 import { lockDataDir } from "./data-dir-lock.ts";
+import type { Migration } from "./migrate.ts";
 import { releaseFileBundle } from "./embedded-bundle.ts";
 import { createEmbeddedDataDir } from "./embedded-initdb.ts";
 import { preparedName } from "./prepared.ts";
@@ -119,7 +120,14 @@ export const DEFAULT_DATABASE_TIMEOUTS: DatabaseTimeouts = { connectMs: 5_000, s
 export const UNANSWERED_GRACE_MS = 2_000;
 
 export type DatabaseOptions =
-  | { kind: "pglite"; dataDir?: string; countStatements?: boolean; timeouts?: Partial<DatabaseTimeouts> }
+  | {
+      kind: "pglite";
+      dataDir?: string;
+      /** Applied in the process that creates a new data folder (db/embedded-initdb.ts); migrate() then finds them applied. */
+      migrations?: Migration[];
+      countStatements?: boolean;
+      timeouts?: Partial<DatabaseTimeouts>;
+    }
   | { kind: "postgres"; url: string; poolSize?: number; countStatements?: boolean; timeouts?: Partial<DatabaseTimeouts> };
 
 function countingClient(adapter: PrismaPg | PrismaPGlite, count: boolean, timeouts: DatabaseTimeouts): { prisma: PrismaClient; statements: { count: number } } {
@@ -151,7 +159,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       const pgliteOptions = {
         startParams: [...PGlite.defaultStartParams, "-c", `shared_buffers=${PGLITE_SHARED_BUFFERS}`, "-c", `max_connections=${PGLITE_MAX_CONNECTIONS}`],
       };
-      if (options.dataDir) await createEmbeddedDataDir(join(options.dataDir, "pgdata"));
+      if (options.dataDir) await createEmbeddedDataDir(join(options.dataDir, "pgdata"), options.migrations);
       const pglite = options.dataDir ? new PGlite(join(options.dataDir, "pgdata"), pgliteOptions) : new PGlite(pgliteOptions);
       await pglite.waitReady;
       releaseFileBundle(pglite);
