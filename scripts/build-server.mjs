@@ -16,7 +16,6 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { build } from "esbuild";
-import { STRING_SHIFT, shiftGraphStrings } from "./prisma-param-graph.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 
@@ -31,13 +30,6 @@ const root = new URL("..", import.meta.url).pathname;
  */
 const WASM_IMPORT =
   /getQueryCompilerWasmModule: async \(\) => \{\s*const \{ wasm \} = await import\("(@prisma\/client\/runtime\/(query_compiler\w*)\.postgresql\.wasm-base64\.mjs)"\)\s*return await decodeBase64AsWasm\(wasm\)\s*\}/;
-/**
- * The client's parameterization graph, decoded by Prisma's runtime into one
- * object per node keyed by string indexes, held 7.7 MiB of the idle server's
- * heap as mostly empty arrays; with its string indexes moved past 1024 it
- * holds 2.2 (scripts/prisma-param-graph.mjs).
- */
-const PARAMETERIZATION_SCHEMA = /config\.parameterizationSchema = \{\s*strings: (JSON\.parse\("(?:[^"\\]|\\.)*"\)),\s*graph: "([A-Za-z0-9+/_=-]*)"\s*\}/;
 const wasmFiles = new Map();
 const queryCompilerFromFile = {
   name: "query-compiler-from-file",
@@ -50,12 +42,8 @@ const queryCompilerFromFile = {
       const { wasm } = await import(createRequire(args.path).resolve(specifier));
       const file = `${name}.postgresql.wasm`;
       wasmFiles.set(file, Buffer.from(wasm, "base64"));
-      const schema = PARAMETERIZATION_SCHEMA.exec(source);
-      if (!schema) throw new Error(`${args.path}: the parameterization schema is not the shape scripts/build-server.mjs rewrites`);
-      const [schemaText, strings, graph] = schema;
-      const shifted = `config.parameterizationSchema = {\n  strings: new Array(${STRING_SHIFT}).fill("").concat(${strings}),\n  graph: ${JSON.stringify(shiftGraphStrings(graph))}\n}`;
       const load = `getQueryCompilerWasmModule: async () => new WebAssembly.Module((await import("node:fs")).readFileSync(new URL(${JSON.stringify(`./${file}`)}, import.meta.url)))`;
-      return { contents: source.replace(WASM_IMPORT, load).replace(schemaText, () => shifted), loader: "ts" };
+      return { contents: source.replace(WASM_IMPORT, load), loader: "ts" };
     });
   },
 };
