@@ -1,7 +1,8 @@
 // `npm run build:server`: the server and the worker compiled to plain
 // JavaScript (dist/server/main.mjs, dist/server/worker.mjs), for
 // `npm run start:built`. Dependencies stay in node_modules; only accrue's own
-// TypeScript (and the generated Prisma client) is bundled.
+// TypeScript (and the generated Prisma client, zod and graphql-scalars: see
+// BUNDLED) is bundled.
 //
 // Why: `npm start` compiles every module through tsx when the process starts,
 // which keeps each module's source map in memory and wraps every function so
@@ -47,6 +48,25 @@ const queryCompilerFromFile = {
   },
 };
 
+/**
+ * Dependencies stay in node_modules, but for two bundled into the server so
+ * that what it does not use is left out (BENCHMARKS.md, "Idle server"): zod
+ * (imported as a namespace, `import * as z`, which the bundler can shake; its
+ * 40 locales and JSON Schema code, loaded whole from node_modules, held
+ * about 2 MiB of the heap) and graphql-scalars (three scalars of its 60).
+ * Neither is imported by another dependency, so neither is loaded twice.
+ */
+const BUNDLED = new Set(["zod", "graphql-scalars"]);
+const externalPackages = {
+  name: "external-packages",
+  setup(context) {
+    context.onResolve({ filter: /^[^./]/ }, (args) => {
+      if (args.path.startsWith("node:")) return { external: true };
+      const name = args.path.startsWith("@") ? args.path.split("/").slice(0, 2).join("/") : args.path.split("/")[0];
+      return BUNDLED.has(name) ? undefined : { external: true };
+    });
+  },
+};
 const { outputFiles } = await build({
   absWorkingDir: root,
   entryPoints: { main: "src/main.ts", worker: "src/worker.ts" },
@@ -56,17 +76,31 @@ const { outputFiles } = await build({
   platform: "node",
   format: "esm",
   target: "node20",
-  packages: "external",
+  plugins: [queryCompilerFromFile, externalPackages],
   sourcemap: false,
   logLevel: "warning",
   write: false,
-  plugins: [queryCompilerFromFile],
 });
+/**
+ * V8 keeps each module's source text in the heap for as long as the process
+ * runs, one byte a character while every character is ASCII and two bytes
+ * a character (the whole text) as soon as one is not. esbuild escapes what
+ * it writes in strings and names, but copies comments as they are, and one
+ * dash in a comment doubled the server's source in the heap (1 MiB;
+ * BENCHMARKS.md, "Idle server"). Outside strings and names (escaped already)
+ * a character beyond ASCII can only be in a comment, where its escape is as
+ * good as the character.
+ */
+const asciiOnly = (file) => {
+  if (!file.path.endsWith(".mjs")) return file;
+  const text = file.text.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  return { path: file.path, contents: Buffer.from(text, "utf8") };
+};
 const wasmOutputs = [...wasmFiles].map(([file, contents]) => ({ path: join(root, "dist/server", file), contents }));
 // Each file is written whole and then renamed into place: a server starting
 // while another build runs (npm start twice, tests in parallel) reads the old
 // file or the new one, never half of one.
-for (const file of [...wasmOutputs, ...outputFiles]) {
+for (const file of [...wasmOutputs, ...outputFiles.map(asciiOnly)]) {
   mkdirSync(dirname(file.path), { recursive: true });
   const partial = `${file.path}.${process.pid}.partial`;
   writeFileSync(partial, file.contents);

@@ -4,7 +4,7 @@ import { systemClock, type Clock } from "./clock.ts";
 import type { Config } from "./config.ts";
 import { createSecretBox } from "./crypto/secret-box.ts";
 import { openDatabase, type Database } from "./db/database.ts";
-import { migrate } from "./db/migrate.ts";
+import { migrate, readMigrations } from "./db/migrate.ts";
 import { createPaymentRails } from "./integrations/payments/payment-rails.ts";
 import { createQuickBooksClient, type QuickBooksClient } from "./integrations/quickbooks/client.ts";
 import { createScheduler, type Scheduler } from "./jobs/scheduler.ts";
@@ -44,9 +44,17 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
   const devSecrets = config.env === "production" ? undefined : loadOrCreateDevSecrets(config.dataDir);
   const jwtSecret = config.auth.secret ?? (config.auth.jwksUrl ? undefined : devSecrets?.jwtSecret);
 
+  const migrations = await readMigrations();
   const db = await openDatabase(
     config.database.kind === "pglite"
-      ? { kind: "pglite", dataDir: config.database.dataDir, countStatements: options.countStatements, timeouts: config.databaseTimeouts }
+      ? {
+          kind: "pglite",
+          dataDir: config.database.dataDir,
+          // A new data folder is migrated in the process that creates it (db/embedded-initdb.ts).
+          migrations,
+          countStatements: options.countStatements,
+          timeouts: config.databaseTimeouts,
+        }
       : {
           kind: "postgres",
           url: config.database.url,
@@ -56,14 +64,14 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
         },
   );
   try {
-    const applied = await migrate(db.sql);
+    const applied = await migrate(db.sql, migrations);
     if (applied.length > 0) logger.info({ applied }, "applied migrations");
   } catch (error) {
     await db.close();
     throw error;
   }
 
-  const realtime = createRealtime({
+  const realtime = await createRealtime({
     redisUrl: config.redisUrl,
     prisma: db.prisma,
     sqlReads: db,

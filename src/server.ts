@@ -90,7 +90,7 @@ export async function buildApp(config: Config, options: CoreOptions = {}): Promi
   const verify = createTokenVerifier({ ...config.auth, secret: jwtSecret, now: () => clock.now() });
   const auth = createAuthenticator(verify, db.prisma, clock, config.auth.clockToleranceSeconds, db);
 
-  const limits = createRequestLimits(config, db, logger);
+  const limits = await createRequestLimits(config, db, logger);
   const responseCache = config.responseCache.enabled ? createResponseCache({ prisma: db.prisma, clock, maxBytes: config.responseCache.maxBytes }) : undefined;
   const schema = buildSchema();
   // The embedded database's time limit needs the interpreter (use-compiled-queries.ts).

@@ -9,7 +9,7 @@ import {
   type JWTPayload,
   type ProtectedHeaderParameters,
 } from "jose";
-import { z } from "zod";
+import * as z from "zod";
 import { INTEGRATION_SCOPES, ROLES, type Viewer } from "./viewer.ts";
 
 export interface TokenVerifierOptions {

@@ -1,9 +1,11 @@
-import { PrismaPg } from "@prisma/adapter-pg";
+import type { PrismaPg } from "@prisma/adapter-pg";
 import type { PrismaPGlite } from "pglite-prisma-adapter";
-import pg from "pg";
+import type pg from "pg";
 import { join } from "node:path";
 import { PrismaClient } from "../generated/prisma/client.ts";
 import { lockDataDir } from "./data-dir-lock.ts";
+import type { Migration } from "./migrate.ts";
+import { releaseFileBundle } from "./embedded-bundle.ts";
 import { createEmbeddedDataDir } from "./embedded-initdb.ts";
 import { preparedName } from "./prepared.ts";
 import { countStatement, ledgerCountingAdapter } from "./statement-ledger.ts";
@@ -118,7 +120,14 @@ export const DEFAULT_DATABASE_TIMEOUTS: DatabaseTimeouts = { connectMs: 5_000, s
 export const UNANSWERED_GRACE_MS = 2_000;
 
 export type DatabaseOptions =
-  | { kind: "pglite"; dataDir?: string; countStatements?: boolean; timeouts?: Partial<DatabaseTimeouts> }
+  | {
+      kind: "pglite";
+      dataDir?: string;
+      /** Applied in the process that creates a new data folder (db/embedded-initdb.ts); migrate() then finds them applied. */
+      migrations?: Migration[];
+      countStatements?: boolean;
+      timeouts?: Partial<DatabaseTimeouts>;
+    }
   | { kind: "postgres"; url: string; poolSize?: number; countStatements?: boolean; timeouts?: Partial<DatabaseTimeouts> };
 
 function countingClient(adapter: PrismaPg | PrismaPGlite, count: boolean, timeouts: DatabaseTimeouts): { prisma: PrismaClient; statements: { count: number } } {
@@ -150,9 +159,10 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       const pgliteOptions = {
         startParams: [...PGlite.defaultStartParams, "-c", `shared_buffers=${PGLITE_SHARED_BUFFERS}`, "-c", `max_connections=${PGLITE_MAX_CONNECTIONS}`],
       };
-      if (options.dataDir) await createEmbeddedDataDir(join(options.dataDir, "pgdata"));
+      if (options.dataDir) await createEmbeddedDataDir(join(options.dataDir, "pgdata"), options.migrations);
       const pglite = options.dataDir ? new PGlite(join(options.dataDir, "pgdata"), pgliteOptions) : new PGlite(pgliteOptions);
       await pglite.waitReady;
+      releaseFileBundle(pglite);
       const { prisma, statements } = countingClient(new PrismaPGlite(pglite), options.countStatements ?? false, timeouts);
       const held = new Set<string>();
       const sql: SqlRunner = {
@@ -192,7 +202,9 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     }
   }
 
-  const WatchedClient = watchedClientClass(timeouts);
+  // Loaded only for PostgreSQL: an embedded server never holds pg's code (BENCHMARKS.md, "Idle server").
+  const [{ default: pg }, { PrismaPg }] = await Promise.all([import("pg"), import("@prisma/adapter-pg")]);
+  const WatchedClient = watchedClientClass(pg, timeouts);
   const connection = {
     connectionString: options.url,
     connectionTimeoutMillis: timeouts.connectMs,
@@ -376,7 +388,7 @@ const BEGUN = { command: "BEGIN", rowCount: null, oid: 0, rows: [], fields: [] }
  * error. A transaction's first statement therefore costs one round trip,
  * not two.
  */
-function watchedClientClass(timeouts: DatabaseTimeouts) {
+function watchedClientClass(pg: typeof import("pg").default, timeouts: DatabaseTimeouts) {
   const limitMs = timeouts.statementMs + UNANSWERED_GRACE_MS;
   return class WatchedClient extends pg.Client {
     /** The BEGIN written but not yet awaited by anyone (pipelined connections only). */

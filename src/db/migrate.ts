@@ -29,7 +29,7 @@ export async function readMigrations(dir = MIGRATIONS_DIR): Promise<Migration[]>
 }
 
 /** Prisma's own bookkeeping table, so `prisma migrate deploy` agrees wherever its engine can run. */
-const CREATE_MIGRATIONS_TABLE = `
+export const CREATE_MIGRATIONS_TABLE = `
 CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
     "id"                    VARCHAR(36) PRIMARY KEY NOT NULL,
     "checksum"              VARCHAR(64) NOT NULL,
@@ -40,6 +40,10 @@ CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
     "started_at"            TIMESTAMPTZ NOT NULL DEFAULT now(),
     "applied_steps_count"   INTEGER NOT NULL DEFAULT 0
 )`;
+
+/** Records one migration as applied: its id (a new UUID), checksum and name. */
+export const RECORD_MIGRATION = `INSERT INTO "_prisma_migrations" (id, checksum, migration_name, finished_at, applied_steps_count)
+         VALUES ($1, $2, $3, now(), 1)`;
 
 export class MigrationError extends Error {
   override name = "MigrationError";
@@ -75,11 +79,7 @@ export async function migrate(sql: SqlRunner, migrations?: Migration[]): Promise
         return false;
       }
       await tx.exec(migration.sql);
-      await tx.query(
-        `INSERT INTO "_prisma_migrations" (id, checksum, migration_name, finished_at, applied_steps_count)
-         VALUES ($1, $2, $3, now(), 1)`,
-        [randomUUID(), migration.checksum, migration.name],
-      );
+      await tx.query(RECORD_MIGRATION, [randomUUID(), migration.checksum, migration.name]);
       return true;
     });
     if (didApply) applied.push(migration.name);

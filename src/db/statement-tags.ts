@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from "node:async_hooks";
-import pg from "pg";
+import type pg from "pg";
 
 /**
  * Cancelling one request's SQL on PostgreSQL. Prisma takes no abort signal,
@@ -72,6 +72,8 @@ export function tagStatements(pool: pg.Pool): void {
  * resolves with how many it cancelled.
  */
 export async function cancelTaggedStatements(url: string, tag: string): Promise<number> {
+  // Only a server on PostgreSQL cancels, and it has loaded pg already (db/database.ts).
+  const { default: pg } = await import("pg");
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2_000 });
   client.on("error", () => {});
   await client.connect();

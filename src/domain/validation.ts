@@ -1,5 +1,5 @@
 import { IANAZone } from "luxon";
-import { z } from "zod";
+import * as z from "zod";
 import { userError, type UserError } from "./errors.ts";
 
 /**

@@ -5,7 +5,7 @@ import RelayPlugin from "@pothos/plugin-relay";
 import ScopeAuthPlugin from "@pothos/plugin-scope-auth";
 import ValidationPlugin from "@pothos/plugin-validation";
 import { GraphQLError, type GraphQLResolveInfo } from "graphql";
-import { z } from "zod";
+import * as z from "zod";
 import type { IntegrationScope, Role } from "../auth/viewer.ts";
 import type { Context } from "../context.ts";
 import type PrismaTypes from "../generated/pothos-prisma-types.ts";

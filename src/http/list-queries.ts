@@ -1,5 +1,5 @@
 import { DateTime } from "luxon";
-import { z } from "zod";
+import * as z from "zod";
 import { COMMISSION_STATUSES } from "../domain/commission-status.ts";
 import { MAX_YEAR, MIN_YEAR, parseInstant, parseLocalDate } from "../domain/iso-8601.ts";
 import { PAYOUT_STATUSES } from "../domain/payout-status.ts";

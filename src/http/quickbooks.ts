@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { z } from "zod";
+import * as z from "zod";
 import type { QuickBooksClient } from "../integrations/quickbooks/client.ts";
 import { completeQuickBooksConnect } from "../integrations/quickbooks/connection.ts";
 import { CHECK_BILL_PAYMENT, enqueue } from "../services/accounting/enqueue.ts";

@@ -1,4 +1,3 @@
-import { Redis } from "ioredis";
 import type { Config } from "../config.ts";
 import type { Database } from "../db/database.ts";
 import { cancelTaggedStatements } from "../db/statement-tags.ts";
@@ -22,11 +21,13 @@ export interface RequestLimits {
  * connection for the rate limits (when REDIS_URL is set), the plugin, and
  * the readiness check (which pings that same Redis).
  */
-export function createRequestLimits(config: Config, db: Database, logger: Logger): RequestLimits {
+export async function createRequestLimits(config: Config, db: Database, logger: Logger): Promise<RequestLimits> {
+  // Loaded only with REDIS_URL: a single instance never holds Redis's client (BENCHMARKS.md, "Idle server").
+  const Redis = config.redisUrl ? (await import("ioredis")).Redis : undefined;
   // Commands fail at once while Redis is away (the rate limits fall back to
   // per-instance counting, /readyz says so) instead of queueing; errors are
   // logged, never thrown at the process.
-  const redis = config.redisUrl ? new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectionName: "accrue-limits" }) : undefined;
+  const redis = config.redisUrl && Redis ? new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectionName: "accrue-limits" }) : undefined;
   redis?.on("error", (error) => logger.debug({ err: error }, "redis (limits) connection error"));
   const stats = { timedOutQueries: 0, abandonedQueries: 0, cancelledStatements: 0 };
   const database = config.database;

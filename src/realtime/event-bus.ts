@@ -1,7 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { createRedisEventTarget } from "@graphql-yoga/redis-event-target";
 import { createPubSub, type PubSub, type PubSubEventTarget } from "graphql-yoga";
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import type { Logger } from "../logger.ts";
 import type { CommittedEvent, EventPublisher } from "../services/events.ts";
 
@@ -158,7 +157,9 @@ interface Envelope {
  * instance whose publish failed says so on RESYNC once its publisher is back,
  * and every other instance's feeds check the event table (`missed`).
  */
-export function createRedisEventBus(url: string, logger: Logger): EventBus {
+export async function createRedisEventBus(url: string, logger: Logger): Promise<EventBus> {
+  // Loaded only with REDIS_URL: a single instance never holds Redis's client (BENCHMARKS.md, "Idle server").
+  const [{ Redis }, { createRedisEventTarget }] = await Promise.all([import("ioredis"), import("@graphql-yoga/redis-event-target")]);
   const origin = randomUUID();
   const local: Target<CommittedEvent> = new EventTarget();
   const localPubSub = createPubSub<Channels<CommittedEvent>>({ eventTarget: local });

@@ -25,7 +25,7 @@ export interface Realtime {
   close(): Promise<void>;
 }
 
-export function createRealtime(options: {
+export async function createRealtime(options: {
   redisUrl?: string;
   prisma: PrismaClient;
   /** Hand-written reads without Prisma (PostgreSQL); the partners' starting sequences go through it. */
@@ -34,8 +34,8 @@ export function createRealtime(options: {
   queueSize: number;
   recheckMs: number;
   reconcileMs?: number;
-}): Realtime {
-  const bus = options.redisUrl ? createRedisEventBus(options.redisUrl, options.logger) : createInProcessEventBus();
+}): Promise<Realtime> {
+  const bus = options.redisUrl ? await createRedisEventBus(options.redisUrl, options.logger) : createInProcessEventBus();
   const reconcileMs = options.reconcileMs ?? FEED_RECONCILE_MS;
   const watch = new SequenceWatch(async (partnerIds) => {
     const rows = await options.prisma.$queryRaw<{ partner_id: string; event_sequence: bigint }[]>`

@@ -75,7 +75,7 @@ describe("the Redis event bus", () => {
   });
 
   it("delivers an instance's own events to its own subscribers while Redis refuses connections", async () => {
-    const bus = createRedisEventBus(`redis://127.0.0.1:${await refusedPort()}`, logger);
+    const bus = await createRedisEventBus(`redis://127.0.0.1:${await refusedPort()}`, logger);
     buses.push(bus);
     const [programId, partnerId] = [randomUUID(), randomUUID()];
     const got: string[] = [];
@@ -89,7 +89,7 @@ describe("the Redis event bus", () => {
   });
 
   it.runIf(hasRedis)("with Redis: every instance's subscribers get each event once, the publishing instance's included", async () => {
-    const [a, b] = [createRedisEventBus(process.env.REDIS_URL!, logger), createRedisEventBus(process.env.REDIS_URL!, logger)];
+    const [a, b] = await Promise.all([createRedisEventBus(process.env.REDIS_URL!, logger), createRedisEventBus(process.env.REDIS_URL!, logger)]);
     buses.push(a, b);
     const programId = randomUUID();
     const [partnerId, markerId] = [randomUUID(), randomUUID()];

@@ -109,7 +109,7 @@ describe.each(databaseTargets())("program feed cursor on %s", (target) => {
 
   beforeAll(async () => {
     h = await startServiceHarness(target);
-    realtime = createRealtime({ prisma: h.db.prisma, logger: pino({ level: "silent" }), queueSize: 100, recheckMs: 60_000, reconcileMs: PERIOD });
+    realtime = await createRealtime({ prisma: h.db.prisma, logger: pino({ level: "silent" }), queueSize: 100, recheckMs: 60_000, reconcileMs: PERIOD });
     h.deps.events = {
       publish: (events) => {
         h.published.push(...events);

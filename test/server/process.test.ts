@@ -80,7 +80,16 @@ describe("the server as a process (npm start)", () => {
       expect(startFlags()).toContain("--liftoff-only");
       expect(server.child.spawnargs.slice(1)).toEqual([...startFlags(), "dist/server/main.mjs"]);
       // Prisma's query compiler is read from a file beside the build, not from base64 text that stays in the heap (scripts/build-server.mjs).
-      expect(readFileSync(join(ROOT, "dist/server/main.mjs"), "utf8")).not.toContain("wasm-base64");
+      const built = readFileSync(join(ROOT, "dist/server/main.mjs"), "utf8");
+      expect(built).not.toContain("wasm-base64");
+      // ASCII only: one other character makes V8 keep the whole source two bytes a character.
+      expect(built).not.toMatch(/[\u0080-\uffff]/);
+      // pg on PostgreSQL only, Redis's clients with REDIS_URL only: imported where needed, never at start.
+      expect(built).not.toMatch(/^import .* from "(pg|@prisma\/adapter-pg|ioredis|@graphql-yoga\/redis-event-target)";$/m);
+      // zod is bundled, shaken down to what the server uses: no locale but English (an `import { z }` takes all 40).
+      expect(built).not.toMatch(/^import .* from "zod";$/m);
+      expect(built).toMatch(/zod\/v4\/locales\/en\.js/);
+      expect(built).not.toMatch(/zod\/v4\/locales\/(?!en\.js)/);
       const platform = token(["--role", "platform"], { ACCRUE_DATA_DIR: dataDir, ACCRUE_JWT_SECRET: SECRET });
       const created = await post(
         server.url,

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import type { Config } from "../../config.ts";
 import type { SecretBox } from "../../crypto/secret-box.ts";
 import { DEFAULT_RETRY, type RetryPolicy } from "./http.ts";

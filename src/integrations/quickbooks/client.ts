@@ -1,5 +1,5 @@
 import type { Decimal } from "decimal.js";
-import { z } from "zod";
+import * as z from "zod";
 import { dec } from "../../domain/money.ts";
 import type { Config } from "../../config.ts";
 

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { z } from "zod";
+import * as z from "zod";
 import type { CurrencyCode } from "../../../domain/currency.ts";
 import { Dec } from "../../../domain/money.ts";
 import { errorOf, send, withRetries, type ConnectorOptions, type HttpAnswer } from "../http.ts";

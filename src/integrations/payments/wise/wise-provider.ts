@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { z } from "zod";
+import * as z from "zod";
 import { errorOf, send, withRetries, type ConnectorOptions, type HttpAnswer } from "../http.ts";
 import { asCurrency, decimalFromJsonNumber, jsonNumberFromDecimal } from "../minor-units.ts";
 import { PaymentProviderError, WebhookRejected } from "../provider-error.ts";
