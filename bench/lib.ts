@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import { print } from "graphql";
 import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
 import { createScratchDatabase, type ScratchDatabase } from "../test/helpers/databases.ts";
-import { startFlags } from "../test/helpers/server-process.ts";
+import { startEnv, startFlags } from "../test/helpers/server-process.ts";
 
 export const ROOT = new URL("../", import.meta.url).pathname;
 export const BENCH_SECRET = "bench-secret-bench-secret-bench-secret!!";
@@ -20,8 +20,8 @@ let built = false;
  * built once per benchmark process) with `npm start`'s node flags
  * (package.json); BENCH_SERVER_ENTRY=tsx runs `src/main.ts` through tsx (`npm
  * run dev`), any other value names a compiled file, run with the same flags
- * (see BENCHMARKS.md, "Idle server"). BENCH_START_FLAGS replaces those flags
- * ("" for none), to compare them.
+ * (see BENCHMARKS.md, "Idle server"), and the environment it sets.
+ * BENCH_START_FLAGS replaces those flags ("" for none), to compare them.
  */
 function serverArgs(): string[] {
   const entry = process.env.BENCH_SERVER_ENTRY;
@@ -41,6 +41,7 @@ export function startServer(env: Record<string, string>): Promise<{ url: string;
     const child = spawn(process.execPath, [...nodeArgs, ...serverArgs()], {
       cwd: ROOT,
       env: {
+        ...(process.env.BENCH_SERVER_ENTRY === "tsx" ? {} : startEnv()),
         ...process.env,
         NODE_ENV: "production",
         HOST: "127.0.0.1",

@@ -4,16 +4,32 @@ import { fileURLToPath } from "node:url";
 
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
+/** package.json's `start:built`: `[NAME=value …] node <flags> dist/server/main.mjs`, which `start` ends with. */
+function startCommand(): { env: Record<string, string>; flags: string[] } {
+  const { scripts } = JSON.parse(readFileSync(`${ROOT}package.json`, "utf8")) as { scripts: Record<string, string> };
+  const match = /^((?:[A-Z_]+=\S+ )*)node ((?:--\S+ )*)dist\/server\/main\.mjs$/.exec(scripts["start:built"] ?? "");
+  if (!match) throw new Error(`package.json's start:built is not "[NAME=value …] node <flags> dist/server/main.mjs": ${scripts["start:built"]}`);
+  const env = Object.fromEntries(
+    match[1]!
+      .split(" ")
+      .filter(Boolean)
+      .map((pair) => pair.split("=", 2) as [string, string]),
+  );
+  return { env, flags: match[2]!.split(" ").filter(Boolean) };
+}
+
 /**
  * The node flags `npm start` runs the compiled server with: package.json's
- * `start:built` (`node <flags> dist/server/main.mjs`), which `start` ends with.
- * Tests and benchmarks start the server with them, so they run what users run.
+ * `start:built`, which `start` ends with. Tests and benchmarks start the
+ * server with them, so they run what users run.
  */
 export function startFlags(): string[] {
-  const { scripts } = JSON.parse(readFileSync(`${ROOT}package.json`, "utf8")) as { scripts: Record<string, string> };
-  const match = /^node ((?:--\S+ )*)dist\/server\/main\.mjs$/.exec(scripts["start:built"] ?? "");
-  if (!match) throw new Error(`package.json's start:built is not "node <flags> dist/server/main.mjs": ${scripts["start:built"]}`);
-  return match[1]!.split(" ").filter(Boolean);
+  return startCommand().flags;
+}
+
+/** The environment `npm start` sets for the compiled server (the C allocator's trim threshold: BENCHMARKS.md, "Idle server"). */
+export function startEnv(): Record<string, string> {
+  return startCommand().env;
 }
 
 export interface ServerProcess {
@@ -37,7 +53,7 @@ export function startServerProcess(env: Record<string, string>, args: string[] =
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...entry, ...args], {
       cwd: ROOT,
-      env: { ...process.env, NODE_ENV: "test", HOST: "127.0.0.1", PORT: "0", LOG_LEVEL: "info", ...env },
+      env: { ...process.env, ...(options.compiled ? startEnv() : {}), NODE_ENV: "test", HOST: "127.0.0.1", PORT: "0", LOG_LEVEL: "info", ...env },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let output = "";

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { createPostgresDatabase, hasPostgres } from "../helpers/databases.ts";
-import { ROOT, runServerToExit, startFlags, startServerProcess } from "../helpers/server-process.ts";
+import { ROOT, runServerToExit, startEnv, startFlags, startServerProcess } from "../helpers/server-process.ts";
 import { copyPgliteTemplate } from "../helpers/database-templates.ts";
 
 const SECRET = "process-test-secret-long-enough-for-hs256";
@@ -79,6 +79,9 @@ describe("the server as a process (npm start)", () => {
       expect(scripts.start).toBe(`node scripts/build-server.mjs && ${scripts["start:built"]}`);
       expect(startFlags()).toContain("--liftoff-only");
       expect(server.child.spawnargs.slice(1)).toEqual([...startFlags(), "dist/server/main.mjs"]);
+      // And with its environment: the C allocator gives back what it frees beyond 128 KiB (BENCHMARKS.md, "Idle server").
+      expect(startEnv()).toEqual({ MALLOC_TRIM_THRESHOLD_: "131072" });
+      expect(readFileSync(`/proc/${server.child.pid}/environ`, "utf8").split("\0")).toContain("MALLOC_TRIM_THRESHOLD_=131072");
       // Prisma's query compiler is read from a file beside the build, not from base64 text that stays in the heap (scripts/build-server.mjs).
       const built = readFileSync(join(ROOT, "dist/server/main.mjs"), "utf8");
       expect(built).not.toContain("wasm-base64");
