@@ -181,7 +181,7 @@ export async function buildApp(config: Config, options: CoreOptions = {}): Promi
     auth,
     limits,
     responseCache,
-    compiledQueries: compiledQueries && { size: compiledQueries.size, runs: compiledQueries.runs },
+    compiledQueries,
     jwtSecret,
     get url() {
       return url;
