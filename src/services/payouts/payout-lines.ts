@@ -16,7 +16,19 @@ import type { Tx } from "../transact.ts";
  * locked by the caller's ledger.
  */
 export async function matureDueLines(tx: Tx, ledger: Ledger, partnerIds: string[]): Promise<LineRow[]> {
-  const due = await loadLines(tx, { partnerId: { in: partnerIds }, status: { in: ["PENDING", "APPROVED", "ON_HOLD"] }, matured: false, payableAt: { lte: tx.now } });
+  // Found through commissions_maturing_idx (the lines not yet marked: few at
+  // any time), which needs its predicate's statuses written out: Prisma sends
+  // enums as casts of parameters, which PostgreSQL cannot match to a partial
+  // index, and then walked every line of the partner still pending, approved
+  // or on hold past its hold (a backlog awaiting review, marked long ago),
+  // for each partner a payout run drafts and each tick of the hold release,
+  // under the partner's lock. The partners are locked, so the ids stay due.
+  const ids = await tx.db.$queryRaw<{ id: string }[]>`
+    SELECT id::text FROM commissions
+     WHERE program_id = ${tx.programId}::uuid AND partner_id = ANY(${partnerIds}::uuid[])
+       AND NOT matured AND status IN ('PENDING', 'APPROVED', 'ON_HOLD') AND payable_at <= ${tx.now}`;
+  if (ids.length === 0) return [];
+  const due = await loadLines(tx, { id: { in: ids.map((row) => row.id) }, status: { in: ["PENDING", "APPROVED", "ON_HOLD"] }, matured: false });
   await writeStatusChanges(
     tx,
     due.map((line) => ({ id: line.id, status: line.status, heldFromStatus: line.heldFromStatus, matured: true })),
