@@ -7,7 +7,11 @@
 // after the other, and prints one JSON line per scenario and count.
 // Env: BENCH_DATABASE_URL, BENCH_PARTNERS (1000), BENCH_LINES_PER_PARTNER
 // (100), BENCH_SECONDS (4 per run), BENCH_CONNECTIONS ("10,50"),
-// BENCH_SCENARIOS ("dashboard,portal,operator").
+// BENCH_SCENARIOS ("dashboard,portal,operator"), BENCH_SETTLE_SECONDS (10:
+// each scenario's first load on either server, not measured, so that both
+// are measured with their code compiled, as a server that has been up for a
+// while runs it; BENCHMARKS.md, "Ninth round"), BENCH_WARMUP_SECONDS (1,
+// before each measured run).
 import { spawn } from "node:child_process";
 import pg from "pg";
 import { signToken } from "../src/auth/sign-token.ts";
@@ -19,6 +23,7 @@ const PARTNERS = Number(process.env.BENCH_PARTNERS ?? 1000);
 const LINES_PER_PARTNER = Number(process.env.BENCH_LINES_PER_PARTNER ?? 100);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 1);
+const SETTLE_SECONDS = Number(process.env.BENCH_SETTLE_SECONDS ?? 10);
 const CONNECTIONS = (process.env.BENCH_CONNECTIONS ?? "10,50").split(",").map(Number);
 const SCENARIOS = (process.env.BENCH_SCENARIOS ?? "dashboard,portal,operator").split(",");
 
@@ -90,6 +95,11 @@ async function main() {
       const answersMatch = fromAccrue === fromFloor;
       if (!answersMatch || fromAccrue.includes('"errors"')) {
         process.stderr.write(`reads: ${name}: the answers differ\naccrue: ${fromAccrue.slice(0, 600)}\nfloor:  ${fromFloor.slice(0, 600)}\n`);
+      }
+      if (SETTLE_SECONDS > 0) {
+        process.stderr.write(`reads: ${name}: ${SETTLE_SECONDS} s on each server before measuring\n`);
+        await drive(accrueTarget, CONNECTIONS[0]!, SETTLE_SECONDS, { server: server.child.pid!, database: databasePids });
+        await drive(floorTarget, CONNECTIONS[0]!, SETTLE_SECONDS, { server: floor.pid, database: databasePids });
       }
       for (const connections of CONNECTIONS) {
         process.stderr.write(`reads: ${name} at ${connections} connections\n`);

@@ -1,7 +1,8 @@
 import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
-import { print } from "graphql";
+import { isObjectType, print } from "graphql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LEDGER_HEADERS } from "../../src/db/statement-ledger.ts";
+import { buildSchema } from "../../src/graphql/schema.ts";
 import { MAX_COMPILED_DOCUMENTS } from "../../src/graphql/use-compiled-queries.ts";
 import { createMigratedPostgresDatabase } from "../helpers/database-templates.ts";
 import { hasPostgres } from "../helpers/databases.ts";
@@ -183,5 +184,22 @@ describe("compiled queries (embedded database)", () => {
   it("runs queries on the interpreter, which its time limit stops field by field", async () => {
     expect((await t.raw({ query: "{ viewer { role } }" }, acme.adminToken)).data).toEqual({ viewer: { role: "ADMIN" } });
     expect(t.app.compiledQueries).toBeUndefined();
+  });
+});
+
+/**
+ * graphql-jit calls an object type's `isTypeOf` with the value alone (no
+ * context, no info) and takes a promise for a match, where graphql's
+ * interpreter passes both and awaits it. scope-auth's `runScopesOnType`
+ * puts a type's scopes in `isTypeOf`, so under compiled queries they would
+ * run without the request or pass unchecked: every type's scopes stay on its
+ * fields, and no object type has an `isTypeOf` of its own.
+ */
+describe("compiled queries and isTypeOf", () => {
+  it("no object type of the schema has isTypeOf", () => {
+    const withIsTypeOf = Object.values(buildSchema().getTypeMap())
+      .filter((type) => isObjectType(type) && type.isTypeOf)
+      .map((type) => type.name);
+    expect(withIsTypeOf).toEqual([]);
   });
 });
