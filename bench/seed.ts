@@ -129,6 +129,9 @@ export async function seedProgram(url: string, size: SeedSize): Promise<Seeded> 
   }
 }
 
+/** Lines awaiting review in a seeded history, at any size (2% of a thousand). */
+export const REVIEW_BACKLOG = 20;
+
 /**
  * A year of history under an existing program's partners, in a few SQL
  * statements: `lines` sales (a conversion and its CONVERSION line each,
@@ -146,9 +149,6 @@ export async function seedProgram(url: string, size: SeedSize): Promise<Seeded> 
  * balances still reconcile with the lines and the movements. Used by the
  * soak's SOAK_SEED_LINES.
  */
-/** Lines awaiting review in a seeded history, at any size (2% of a thousand). */
-export const REVIEW_BACKLOG = 20;
-
 export async function seedHistory(url: string, programId: string, partnerIds: string[], lines: number): Promise<void> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
