@@ -4,6 +4,7 @@ import { migrateDatabase, seedProgram, type Seeded } from "../../bench/seed.ts";
 import { ManualClock } from "../../src/clock.ts";
 import { ledgerTaps, type StatementLedger } from "../../src/db/statement-ledger.ts";
 import { createPostgresDatabase, hasPostgres, type ScratchDatabase } from "../helpers/databases.ts";
+import { explainAnalyze, type PlanNode, READ_FACTOR, READ_SLACK, rowsRead } from "../helpers/query-plans.ts";
 import { startTestApp, type TestApp } from "../helpers/test-app.ts";
 
 /**
@@ -25,20 +26,6 @@ import { startTestApp, type TestApp } from "../helpers/test-app.ts";
  * seedProgram): about 1,700 of each partner's lines are past their hold and
  * pending, approved or on hold, all marked.
  */
-const READ_FACTOR = 10;
-const READ_SLACK = 200;
-
-type PlanNode = {
-  "Node Type": string;
-  "Relation Name"?: string;
-  "Index Name"?: string;
-  "Actual Rows": number;
-  "Actual Loops": number;
-  "Rows Removed by Filter"?: number;
-  "Rows Removed by Index Recheck"?: number;
-  Plans?: PlanNode[];
-};
-
 describe.skipIf(!hasPostgres)("a payout run's reads on partners with a long history", () => {
   let database: ScratchDatabase;
   let t: TestApp;
@@ -67,7 +54,7 @@ describe.skipIf(!hasPostgres)("a payout run's reads on partners with a long hist
     const visit = (node: PlanNode) => {
       if (node["Relation Name"] === "commissions") {
         const returned = node["Actual Rows"] * node["Actual Loops"];
-        const read = (node["Actual Rows"] + (node["Rows Removed by Filter"] ?? 0) + (node["Rows Removed by Index Recheck"] ?? 0)) * node["Actual Loops"];
+        const read = rowsRead(node);
         if (node["Node Type"] === "Seq Scan" || read > READ_FACTOR * returned + READ_SLACK)
           problems.push(`${node["Node Type"]} on commissions${node["Index Name"] ? ` (${node["Index Name"]})` : ""} read ${read} rows for ${returned}`);
       }
@@ -103,8 +90,7 @@ describe.skipIf(!hasPostgres)("a payout run's reads on partners with a long hist
     expect(statements.length).toBeGreaterThanOrEqual(4);
     const failures: string[] = [];
     for (const statement of statements) {
-      const result = await explain.query<{ "QUERY PLAN": [{ Plan: PlanNode }] }>(`EXPLAIN (ANALYZE, FORMAT JSON) ${statement.sql}`, statement.args as unknown[]);
-      const problems = overReads(result.rows[0]!["QUERY PLAN"][0].Plan);
+      const problems = overReads(await explainAnalyze(explain, statement));
       if (problems.length) failures.push(`${problems.join("; ")}\n    ${statement.sql.replace(/SELECT .*? FROM/s, "SELECT … FROM").slice(0, 400)}`);
     }
     expect(failures).toEqual([]);

@@ -6,6 +6,7 @@ import { migrateDatabase, seedProgram, type Seeded } from "../../bench/seed.ts";
 import { ledgerTaps, type StatementLedger } from "../../src/db/statement-ledger.ts";
 import { buildSchema } from "../../src/graphql/schema.ts";
 import { createPostgresDatabase, hasPostgres, type ScratchDatabase } from "../helpers/databases.ts";
+import { explainAnalyze, type PlanNode, READ_FACTOR, READ_SLACK, rowsRead } from "../helpers/query-plans.ts";
 import { globalId, startTestApp, type TestApp } from "../helpers/test-app.ts";
 
 /**
@@ -32,20 +33,6 @@ import { globalId, startTestApp, type TestApp } from "../helpers/test-app.ts";
 const LARGE_ROWS = 5_000;
 const PAGE = 20;
 const NESTED_PAGE = 10;
-/** A scan may read this many times the rows its statement returns (filters on a well-chosen index), plus a page's slack. */
-const READ_FACTOR = 10;
-const READ_SLACK = 200;
-
-type PlanNode = {
-  "Node Type": string;
-  "Relation Name"?: string;
-  "Index Name"?: string;
-  "Actual Rows": number;
-  "Actual Loops": number;
-  "Rows Removed by Filter"?: number;
-  "Rows Removed by Index Recheck"?: number;
-  Plans?: PlanNode[];
-};
 
 /**
  * Plans accepted as they are, each for a reason; a name here that no longer
@@ -143,7 +130,7 @@ describe.skipIf(!hasPostgres)("query plans of every list on a seeded database", 
         if (input > 2 * Math.max(returned, PAGE + 1)) problems.push(`sort of ${input} rows for ${returned}`);
       }
       if (relation && large.has(relation) && !aggregate) {
-        const read = (node["Actual Rows"] + (node["Rows Removed by Filter"] ?? 0) + (node["Rows Removed by Index Recheck"] ?? 0)) * node["Actual Loops"];
+        const read = rowsRead(node);
         if (read > READ_FACTOR * returned + READ_SLACK)
           problems.push(`${node["Node Type"]} on ${relation}${node["Index Name"] ? ` (${node["Index Name"]})` : ""} read ${read} rows for ${returned}`);
       }
@@ -260,8 +247,7 @@ describe.skipIf(!hasPostgres)("query plans of every list on a seeded database", 
       }
       for (const statement of statements) {
         if (!/^\s*(\/\*.*?\*\/\s*)?(SELECT|WITH)\b/is.test(statement.sql)) continue;
-        const result = await explain.query<{ "QUERY PLAN": [{ Plan: PlanNode }] }>(`EXPLAIN (ANALYZE, FORMAT JSON) ${statement.sql}`, statement.args as unknown[]);
-        const problems = problemsOf(result.rows[0]!["QUERY PLAN"][0].Plan);
+        const problems = problemsOf(await explainAnalyze(explain, statement));
         if (problems.length && ACCEPTED[testCase.name]) acceptedAndFailing.add(testCase.name);
         else if (problems.length) failures.push(`${testCase.name}: ${problems.join("; ")}\n    ${statement.sql.replace(/SELECT .*? FROM/s, "SELECT … FROM").slice(0, 600)}`);
       }
