@@ -133,6 +133,19 @@ describe.each(databaseTargets())("stored payout runs on %s", (target) => {
     expect([...s.stripe.transfers.values()].filter((tr) => tr.destination === "acct_1RunSam")).toHaveLength(1);
   });
 
+  it("refuses a payableBefore in the future before storing anything", async () => {
+    const before = dataOf(await t.gql(PayoutRunsDoc, {}, acme.adminToken)).payoutRuns.totalCount;
+    const future = new Date(Date.now() + 86_400_000).toISOString();
+    const ran = dataOf(await t.gql(RunAndStoreDoc, { input: { payableBefore: future, idempotencyKey: "run-future-1" } }, acme.financeToken)).runPayouts;
+    expect(ran.userErrors).toEqual([{ code: "INVALID_INPUT", message: "payableBefore cannot be in the future", field: ["input", "payableBefore"] }]);
+    expect(ran).toMatchObject({ run: null, payouts: [], skipped: [] });
+    expect(dataOf(await t.gql(PayoutRunsDoc, {}, acme.adminToken)).payoutRuns.totalCount).toBe(before);
+    // The key was not taken: the same key with a valid request runs.
+    const valid = dataOf(await t.gql(RunAndStoreDoc, { input: { idempotencyKey: "run-future-1" } }, acme.financeToken)).runPayouts;
+    expect(valid.userErrors).toEqual([]);
+    expect(valid.run).not.toBeNull();
+  });
+
   it("is for admin and finance of its program: partners, analysts, read tokens and another program see nothing of it", async () => {
     const runs = dataOf(await t.gql(PayoutRunsDoc, {}, acme.adminToken)).payoutRuns;
     const run = runs.edges[0]!.node;

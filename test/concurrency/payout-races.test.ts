@@ -91,6 +91,31 @@ describe.runIf(hasPostgres)("payout races on PostgreSQL", () => {
     await expectReconciled(t, acme.adminToken);
   });
 
+  it("a payout run skips a partner with an open payout without waiting for the partner's lock", async () => {
+    const fresh = await createProgramFixture(t, { currency: "USD", commissionRule: { type: "PERCENTAGE", percent: "10" }, minimumPayout: "10.00" });
+    const token = await fresh.integrationToken(["CONVERSIONS_WRITE"]);
+    const busy = await createPartnerFixture(t, fresh);
+    await makePayable(t, fresh, busy.id);
+    await payableSale(t, fresh, token, busy.id, "300.00");
+    expect(dataOf(await t.gql(CreatePayoutDoc, { input: { partnerId: busy.id } }, fresh.financeToken)).createPayout.userErrors).toEqual([]);
+    // More payable since the draft: still a candidate of the run.
+    await payableSale(t, fresh, token, busy.id, "200.00");
+    const free = await createPartnerFixture(t, fresh);
+    await makePayable(t, fresh, free.id);
+    await payableSale(t, fresh, token, free.id, "300.00");
+    // The busy partner's balance row stays locked (a sale being recorded, say) until the run has answered.
+    await gate.hold("balances", "partner_id", [busy.rawId]);
+    try {
+      const run = dataOf(await t.gql(RunPayoutsDoc, { input: {} }, fresh.financeToken)).runPayouts;
+      expect(run.payouts.map((p) => p.partner.id)).toEqual([free.id]);
+      expect(run.skipped.map((s) => [s.partner?.id, s.reason])).toEqual([[busy.id, "OPEN_PAYOUT_EXISTS"]]);
+      expect(await gate.waiting()).toBe(0);
+    } finally {
+      await gate.release();
+    }
+    await expectReconciled(t, fresh.adminToken);
+  });
+
   it("two concurrent payout runs draft one payout per partner, whichever reaches a partner first", async () => {
     for (const first of ["finance", "admin"] as const) {
       const fresh = await createProgramFixture(t, { currency: "USD", commissionRule: { type: "PERCENTAGE", percent: "10" }, minimumPayout: "10.00" });

@@ -7,6 +7,7 @@ import type { Actor, ServiceDeps } from "../deps.ts";
 import { RetryTransaction, transact } from "../transact.ts";
 import { unmarkedPayableSql } from "../commissions/payable-lines.ts";
 import { draftPayout } from "./draft-payout.ts";
+import { BLOCKER_MESSAGES } from "../../domain/payout-eligibility.ts";
 
 export interface PayoutRunReport {
   /** The stored run (payout_runs); absent in reports stored before runs were. */
@@ -46,8 +47,9 @@ interface Drafted {
  * Each run is stored (payout_runs) before it drafts anything, and each
  * payout it drafts points at it (runId); the skipped partners are written on
  * it when it ends. A retry with the key resumes the same run.
- * Errors: INVALID_INPUT, IDEMPOTENCY_CONFLICT, CONCURRENT_UPDATE (a run
- * with the same key is going right now).
+ * Errors: INVALID_INPUT (a key of the wrong length, payableBefore in the
+ * future), IDEMPOTENCY_CONFLICT, CONCURRENT_UPDATE (a run with the same key
+ * is going right now).
  */
 export async function runPayouts(
   deps: ServiceDeps,
@@ -60,6 +62,10 @@ export async function runPayouts(
   const key = input.idempotencyKey?.trim() || null;
   if (input.idempotencyKey != null && (!key || key.length > 255)) {
     return { ok: false, errors: [{ code: "INVALID_INPUT", message: "idempotencyKey must be 1 to 255 characters", field: ["input", "idempotencyKey"] }] };
+  }
+  // Refused before anything is stored; each draft would refuse it too, one partner at a time.
+  if (input.payableBefore && input.payableBefore.getTime() > deps.clock.now().getTime()) {
+    return { ok: false, errors: [{ code: "INVALID_INPUT", message: "payableBefore cannot be in the future", field: ["input", "payableBefore"] }] };
   }
   const request = contentHash({ payableBefore: input.payableBefore?.toISOString() ?? null });
   let lock: HeldLock | undefined;
@@ -113,19 +119,34 @@ export async function runPayouts(
     // One statement, so one snapshot: two queries could each miss a partner
     // whose lines the hold-release job matured between them. The lines the
     // projection has not marked are found by the payable rule (payable-lines.ts),
-    // as draftPayout gathers them.
-    const rows = await deps.prisma.$queryRaw<{ partner_id: string }[]>`
-      SELECT partner_id FROM balances WHERE program_id = ${actor.programId}::uuid AND payable <> 0
-      UNION
-      SELECT c.partner_id FROM commissions c
-       WHERE c.program_id = ${actor.programId}::uuid AND ${unmarkedPayableSql(now)}
-         AND (c.payable_at <= ${maturedBy} OR c.amount < 0)
-      ORDER BY partner_id`;
+    // as draftPayout gathers them. Each candidate comes with whether it has an
+    // open payout (through the partial unique index kept for them).
+    const rows = await deps.prisma.$queryRaw<{ partner_id: string; open: boolean }[]>`
+      SELECT candidate.partner_id,
+             EXISTS (SELECT 1 FROM payouts p
+                      WHERE p.program_id = ${actor.programId}::uuid AND p.partner_id = candidate.partner_id
+                        AND p.status IN ('DRAFT', 'APPROVED')) AS open
+        FROM (SELECT partner_id FROM balances WHERE program_id = ${actor.programId}::uuid AND payable <> 0
+              UNION
+              SELECT c.partner_id FROM commissions c
+               WHERE c.program_id = ${actor.programId}::uuid AND ${unmarkedPayableSql(now)}
+                 AND (c.payable_at <= ${maturedBy} OR c.amount < 0)) AS candidate
+       ORDER BY candidate.partner_id`;
     const done = new Set(earlier.map((drafted) => drafted.partnerId));
-    const candidates = rows.map((row) => row.partner_id).filter((partnerId) => !done.has(partnerId));
+    const candidates = rows.filter((row) => !done.has(row.partner_id));
 
     const report: PayoutRunReport = { runId, payoutIds: earlier.map((drafted) => drafted.payoutId), skipped: [] };
-    for (const partnerId of candidates) {
+    for (const { partner_id: partnerId, open } of candidates) {
+      // A partner with an open payout is skipped without taking its lock: the
+      // blocker that comes first whatever else holds (payoutBlockers), and the
+      // most common skip of a scheduled run, which each partner's lock and a
+      // dozen statements under it would make every sale to that partner wait
+      // for. One opened after this read is still found under the lock
+      // (draftPayout, and the partial unique index behind it).
+      if (open) {
+        report.skipped.push({ partnerId, code: "OPEN_PAYOUT_EXISTS", message: BLOCKER_MESSAGES.OPEN_PAYOUT_EXISTS });
+        continue;
+      }
       try {
         const drafted = await transact(deps, actor, async (tx) => {
           const payout = await draftPayout(tx, { partnerId, payableBefore: input.payableBefore, runId });
