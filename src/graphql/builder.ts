@@ -15,6 +15,7 @@ import { decodeGlobalId, isRecordCursor } from "./global-ids.ts";
 import { loadNodes } from "./load-nodes.ts";
 import { mayLoadNodes } from "./guards.ts";
 import { compiledPathsPlugin } from "./compiled-paths.ts";
+import { scopesAtEntryPlugin } from "./scopes-at-entry.ts";
 import { syncNodeIdsPlugin } from "./sync-node-ids.ts";
 
 export const MAX_PAGE_SIZE = 100;
@@ -90,9 +91,10 @@ export const builder = new SchemaBuilder<{
   Connection: { totalCount: number | (() => number | Promise<number>) };
 }>({
   // The compiled paths' plugin first (it only gives compiled queries' fields the interpreter's
-  // path objects), then scope-auth, so no other plugin's wrapper runs before authorization; the
-  // node ids' plugin last, so its wrapper is the innermost (it replaces only relay's own id resolver).
-  plugins: [compiledPathsPlugin, ScopeAuthPlugin, RelayPlugin, PrismaPlugin, ValidationPlugin, ComplexityPlugin, syncNodeIdsPlugin],
+  // path objects), then scope-auth, so no other plugin's wrapper runs before authorization; the scopes at entry
+  // check the built schema (scopes-at-entry.ts); the node ids' plugin last, so its wrapper is the
+  // innermost (it replaces only relay's own id resolver).
+  plugins: [compiledPathsPlugin, ScopeAuthPlugin, RelayPlugin, PrismaPlugin, ValidationPlugin, ComplexityPlugin, scopesAtEntryPlugin, syncNodeIdsPlugin],
   defaultFieldNullability: false,
   scopeAuth: {
     authorizeOnSubscribe: true,

@@ -47,7 +47,7 @@ builder.prismaObject("PayoutItem", {
   description: "A commission line in a payout.",
   fields: (t) => ({
     // Whoever reads the payout reads the lines it pays (read-rules.ts), through here only.
-    commission: t.relation("commission", { authScopes: READERS.payout, grantScopes: ["payoutLine"] }),
+    commission: t.relation("commission", { authScopes: READERS.payout }),
     amount: t.field({
       type: Money,
       select: { amount: true, payout: { select: { currency: true } } },
