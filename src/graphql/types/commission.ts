@@ -70,7 +70,8 @@ export const CommissionRef = builder.prismaNode("Commission", {
   description: "One line of what a partner earned or owes back. Amounts are never edited: corrections are lines of their own.",
   fields: (t) => ({
     kind: t.expose("kind", { type: CommissionKindEnum }),
-    status: t.field({ type: CommissionStatusEnum, resolve: (c) => c.status }),
+    // In the type's `select`, so a plain property read (plain-columns.ts).
+    status: t.expose("status", { type: CommissionStatusEnum }),
     amount: t.field({
       type: Money,
       description: "Rounded once to the currency's minor unit; negative for corrections.",
