@@ -43,7 +43,7 @@ const PAGE_COLUMNS: Readonly<Record<string, string>> = {
   relatedId: "l.related_id::text",
   kind: "l.kind::text",
   status: "l.status::text",
-  // As text, not a Decimal per row: Money formats the text (formatAmountText).
+  // As text, not a Decimal per row: moneyOf formats the text (formatAmountText).
   amount: "l.amount::text",
   currency: "l.currency",
   tierSequence: "l.tier_sequence",

@@ -20,7 +20,7 @@ import { countPartnerLines } from "../loaders/partner-commissions.ts";
 import { resolvePartnerLines } from "../loaders/partner-lines-connection.ts";
 import type { RowConnection } from "../loaders/row-connection.ts";
 import { inOrderOf } from "../reload.ts";
-import { Money, SortDirection, UserErrorCode } from "./common.ts";
+import { Money, moneyOf, SortDirection, UserErrorCode } from "./common.ts";
 import { PartnerRef } from "./partner.ts";
 import { CommissionRuleRef } from "./program.ts";
 
@@ -75,7 +75,7 @@ export const CommissionRef = builder.prismaNode("Commission", {
     amount: t.field({
       type: Money,
       description: "Rounded once to the currency's minor unit; negative for corrections.",
-      resolve: (c) => ({ amount: c.amount, currency: c.currency }),
+      resolve: (c) => moneyOf(c.amount, c.currency),
     }),
     partner: t.relation("partner", { authScopes: READERS.partner, description: "Needs a token that may read partners." }),
     partnerId: t.field({
