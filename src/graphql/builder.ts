@@ -15,6 +15,8 @@ import { decodeGlobalId, isRecordCursor } from "./global-ids.ts";
 import { loadNodes } from "./load-nodes.ts";
 import { mayLoadNodes } from "./guards.ts";
 import { compiledPathsPlugin } from "./compiled-paths.ts";
+import { plainColumnsPlugin } from "./plain-columns.ts";
+import { scopesAtEntryPlugin } from "./scopes-at-entry.ts";
 import { syncNodeIdsPlugin } from "./sync-node-ids.ts";
 
 export const MAX_PAGE_SIZE = 100;
@@ -89,10 +91,12 @@ export const builder = new SchemaBuilder<{
   DefaultInputFieldRequiredness: false;
   Connection: { totalCount: number | (() => number | Promise<number>) };
 }>({
-  // The compiled paths' plugin first (it only gives compiled queries' fields the interpreter's
-  // path objects), then scope-auth, so no other plugin's wrapper runs before authorization; the
-  // node ids' plugin last, so its wrapper is the innermost (it replaces only relay's own id resolver).
-  plugins: [compiledPathsPlugin, ScopeAuthPlugin, RelayPlugin, PrismaPlugin, ValidationPlugin, ComplexityPlugin, syncNodeIdsPlugin],
+  // The plain columns' plugin first (its field configs are final, see plain-columns.ts); then the
+  // compiled paths' plugin (it only gives compiled queries' fields the interpreter's path objects),
+  // then scope-auth, so no other plugin's wrapper runs before authorization; the scopes at entry
+  // check the built schema (scopes-at-entry.ts); the node ids' plugin last, so its wrapper is the
+  // innermost (it replaces only relay's own id resolver).
+  plugins: [plainColumnsPlugin, compiledPathsPlugin, ScopeAuthPlugin, RelayPlugin, PrismaPlugin, ValidationPlugin, ComplexityPlugin, scopesAtEntryPlugin, syncNodeIdsPlugin],
   defaultFieldNullability: false,
   scopeAuth: {
     authorizeOnSubscribe: true,
@@ -147,6 +151,13 @@ export const builder = new SchemaBuilder<{
       },
     },
     // Page sizes outside 1–100 are refused with an error, never silently capped.
+    // A connection's edges and pageInfo and an edge's node are properties of what the connection
+    // resolved. The relay plugin gives each a resolver that reads it; marked as exposed (the mark
+    // Pothos's own `t.expose` sets), they get none, and compiled queries read them inline instead of
+    // calling a resolver per edge (BENCHMARKS.md, "Tenth round").
+    edgesFieldOptions: { extensions: { pothosExposedField: "edges" } },
+    pageInfoFieldOptions: { extensions: { pothosExposedField: "pageInfo" } },
+    nodeFieldOptions: { extensions: { pothosExposedField: "node" } },
     firstArgOptions: { validate: z.number().int().min(1).max(MAX_PAGE_SIZE) },
     lastArgOptions: { validate: z.number().int().min(1).max(MAX_PAGE_SIZE) },
   },

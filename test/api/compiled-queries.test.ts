@@ -1,5 +1,5 @@
 import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
-import { isObjectType, print } from "graphql";
+import { type GraphQLObjectType, isObjectType, print } from "graphql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LEDGER_HEADERS } from "../../src/db/statement-ledger.ts";
 import { buildSchema } from "../../src/graphql/schema.ts";
@@ -201,5 +201,37 @@ describe("compiled queries and isTypeOf", () => {
       .filter((type) => isObjectType(type) && type.isTypeOf)
       .map((type) => type.name);
     expect(withIsTypeOf).toEqual([]);
+  });
+});
+
+/**
+ * graphql-jit reads a field with no resolver inline, as a property; a field
+ * with one costs a call per row (a response path, an info object and three
+ * closures). A connection's edges and pageInfo, an edge's node
+ * (builder.ts) and a column its type always selects (plain-columns.ts) are
+ * properties of what their parent resolved, so they have none. Money's are
+ * in schema.test.ts.
+ */
+describe("compiled queries and plain fields", () => {
+  const schema = buildSchema();
+  const objectTypes = Object.values(schema.getTypeMap()).filter(isObjectType);
+
+  it("a connection's edges and pageInfo, and an edge's node, have no resolver", () => {
+    const connections = objectTypes.filter((type) => type.name.endsWith("Connection") && "edges" in type.getFields());
+    const edges = objectTypes.filter((type) => type.name.endsWith("Edge") && "node" in type.getFields());
+    expect(connections.length).toBeGreaterThan(10);
+    expect(edges.length).toBe(connections.length);
+    const withResolver = [
+      ...connections.flatMap((type) => ["edges", "pageInfo"].filter((name) => type.getFields()[name]!.resolve).map((name) => `${type.name}.${name}`)),
+      ...edges.filter((type) => type.getFields().node!.resolve).map((type) => `${type.name}.node`),
+    ];
+    expect(withResolver).toEqual([]);
+  });
+
+  it("an exposed column in its type's select has no resolver; one outside it keeps plugin-prisma's", () => {
+    const commission = schema.getType("Commission") as GraphQLObjectType;
+    expect(commission.getFields().status!.resolve).toBeUndefined();
+    // `kind` is not in Commission's select: its field looks its column up and loads it if missing.
+    expect(commission.getFields().kind!.resolve).toBeTypeOf("function");
   });
 });

@@ -43,7 +43,7 @@ const PAGE_COLUMNS: Readonly<Record<string, string>> = {
   relatedId: "l.related_id::text",
   kind: "l.kind::text",
   status: "l.status::text",
-  // As text, not a Decimal per row: Money formats the text (formatAmountText).
+  // As text, not a Decimal per row: moneyOf formats the text (formatAmountText).
   amount: "l.amount::text",
   currency: "l.currency",
   tierSequence: "l.tier_sequence",
@@ -65,7 +65,10 @@ function pageColumns(selection: Selection): Prisma.Sql | undefined {
   if (!select || selection.include || Object.keys(selection).some((key) => key !== "select")) return undefined;
   const fields = Object.keys(select);
   if (!fields.every((field) => select[field] === true && Object.hasOwn(PAGE_COLUMNS, field))) return undefined;
-  if (!fields.includes("id")) fields.push("id");
+  // The id, and the partner each line's page is for: the rows are grouped by it, and it is a
+  // column of the row like any other (a column named for the grouping alone would have to be
+  // deleted from each row, which turns every row into a slow dictionary object).
+  for (const always of ["id", "partnerId"]) if (!fields.includes(always)) fields.push(always);
   // Field names and columns come from PAGE_COLUMNS, never from the request.
   return Prisma.raw(fields.map((field) => `${PAGE_COLUMNS[field]} AS "${field}"`).join(", "));
 }
@@ -114,11 +117,11 @@ function createPageLoader(ctx: Context, filter: CommissionListFilter | null | un
           const order = backward ? Prisma.raw("ASC") : Prisma.raw("DESC");
           const partnerIds = [...new Set(group.map((key) => key.partnerId))];
           const columns = pageColumns(selection);
-          const rows = await readRows<{ __partner: string; id: string } & Record<string, unknown>>(
+          const rows = await readRows<{ partnerId: string; id: string } & Record<string, unknown>>(
             ctx.deps,
             ctx.db,
             Prisma.sql`
-            SELECT p.id::text AS __partner, ${columns ?? Prisma.sql`l.id::text AS id`}
+            SELECT ${columns ?? Prisma.sql`l.id::text AS id, p.id::text AS "partnerId"`}
               FROM unnest(${partnerIds}::uuid[]) AS p(id)
               CROSS JOIN LATERAL (
                 SELECT ${columns ? Prisma.sql`c.*` : Prisma.sql`c.id`} FROM commissions c
@@ -133,10 +136,8 @@ function createPageLoader(ctx: Context, filter: CommissionListFilter | null | un
           }
           const byPartner = new Map<string, unknown[]>();
           for (const row of rows) {
-            const partnerId = row.__partner;
-            let line: unknown = row;
-            if (byId) line = byId.get(row.id);
-            else delete (row as { __partner?: string }).__partner;
+            const partnerId = row.partnerId;
+            const line: unknown = byId ? byId.get(row.id) : row;
             if (!line) continue;
             const list = byPartner.get(partnerId) ?? [];
             list.push(line);

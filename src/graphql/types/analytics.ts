@@ -13,7 +13,7 @@ import { actorOf, assertMayNamePartner, badInput, OPERATORS } from "../guards.ts
 import { COMMISSION_READERS, CommissionFilter, commissionFilterOf, CommissionStatusEnum } from "./commission.ts";
 import { commissionWhere } from "../../services/commissions/commission-filter.ts";
 import { payoutWhere } from "../../services/payouts/payout-filter.ts";
-import { Money } from "./common.ts";
+import { Money, moneyOf } from "./common.ts";
 import { PartnerRef } from "./partner.ts";
 import { PayoutFilter, payoutFilterOf, PayoutStatusEnum } from "./payout.ts";
 
@@ -50,7 +50,7 @@ const CommissionStatusTotalRef = builder.objectRef<StatusTotal<string> & { curre
   fields: (t) => ({
     status: t.field({ type: CommissionStatusEnum, resolve: (group) => group.status as never }),
     count: t.exposeInt("count"),
-    amount: t.field({ type: Money, resolve: (group) => ({ amount: group.amount, currency: group.currency }) }),
+    amount: t.field({ type: Money, resolve: (group) => moneyOf(group.amount, group.currency) }),
   }),
 });
 
@@ -61,7 +61,7 @@ const CommissionTotalsRef = builder.objectRef<ListTotals<string>>("CommissionTot
     amount: t.field({
       type: Money,
       description: "The signed sum of the lines (corrections are negative).",
-      resolve: (totals) => ({ amount: totals.amount, currency: totals.currency }),
+      resolve: (totals) => moneyOf(totals.amount, totals.currency),
     }),
     byStatus: t.field({
       type: [CommissionStatusTotalRef],
@@ -75,7 +75,7 @@ const PayoutStatusTotalRef = builder.objectRef<StatusTotal<string> & { currency:
   fields: (t) => ({
     status: t.field({ type: PayoutStatusEnum, resolve: (group) => group.status as never }),
     count: t.exposeInt("count"),
-    amount: t.field({ type: Money, resolve: (group) => ({ amount: group.amount, currency: group.currency }) }),
+    amount: t.field({ type: Money, resolve: (group) => moneyOf(group.amount, group.currency) }),
   }),
 });
 
@@ -83,7 +83,7 @@ const PayoutTotalsRef = builder.objectRef<ListTotals<string>>("PayoutTotals").im
   description: "Count and sum of a payouts list, with every filter applied, without its pages.",
   fields: (t) => ({
     count: t.exposeInt("count"),
-    amount: t.field({ type: Money, resolve: (totals) => ({ amount: totals.amount, currency: totals.currency }) }),
+    amount: t.field({ type: Money, resolve: (totals) => moneyOf(totals.amount, totals.currency) }),
     byStatus: t.field({
       type: [PayoutStatusTotalRef],
       description: "The same, per status (statuses with no payout are left out).",
@@ -96,7 +96,7 @@ const EarningsPointRef = builder.objectRef<EarningsPoint & { currency: string }>
   description: "One period of an earnings series.",
   fields: (t) => {
     const money = (key: "sales" | "accrued" | "reversed" | "paidOut", description: string) =>
-      t.field({ type: Money, description, resolve: (point) => ({ amount: point[key], currency: point.currency }) });
+      t.field({ type: Money, description, resolve: (point) => moneyOf(point[key], point.currency) });
     return {
       periodStart: t.field({
         type: "Date",
@@ -139,7 +139,7 @@ const PartnerEarningsRef = builder.objectRef<PartnerEarnings>("PartnerEarnings")
   description: "What one partner earned in a period, as the earnings series counts it.",
   fields: (t) => {
     const money = (key: "earned" | "accrued" | "reversed" | "sales", description?: string) =>
-      t.field({ type: Money, description, resolve: (row) => ({ amount: row[key], currency: row.currency }) });
+      t.field({ type: Money, description, resolve: (row) => moneyOf(row[key], row.currency) });
     return {
       partner: t.prismaField({
         type: "Partner",

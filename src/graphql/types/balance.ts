@@ -8,7 +8,7 @@ import { reconcileBalances, type BalanceMismatch, type ReconcileReport } from ".
 import { builder } from "../builder.ts";
 import { loadersOf } from "../loaders.ts";
 import { actorOf, badInput, OPERATORS, READERS } from "../guards.ts";
-import { Money, SortDirection } from "./common.ts";
+import { Money, moneyOf, SortDirection } from "./common.ts";
 
 /**
  * A stored balance read by domain/payable.ts's rule: lines whose hold ended
@@ -30,20 +30,20 @@ export const BalanceRef = builder.prismaObject("Balance", {
       type: Money,
       description: "Pending approval, on hold, or approved but still inside the hold period.",
       select: { partnerId: true, pending: true, payable: true, currency: true },
-      resolve: async (b, _args, ctx) => ({ amount: (await balanceNow(ctx, b)).pending, currency: b.currency }),
+      resolve: async (b, _args, ctx) => moneyOf((await balanceNow(ctx, b)).pending, b.currency),
     }),
     payable: t.field({
       type: Money,
       description: "Approved, past the hold period and in no open payout. Negative when clawbacks exceed earnings; it carries over.",
       select: { partnerId: true, pending: true, payable: true, currency: true },
-      resolve: async (b, _args, ctx) => ({ amount: (await balanceNow(ctx, b)).payable, currency: b.currency }),
+      resolve: async (b, _args, ctx) => moneyOf((await balanceNow(ctx, b)).payable, b.currency),
     }),
-    inPayouts: t.field({ type: Money, description: "In draft or approved payouts.", resolve: (b) => ({ amount: b.inPayouts, currency: b.currency }) }),
-    paid: t.field({ type: Money, resolve: (b) => ({ amount: b.paid, currency: b.currency }) }),
+    inPayouts: t.field({ type: Money, description: "In draft or approved payouts.", resolve: (b) => moneyOf(b.inPayouts, b.currency) }),
+    paid: t.field({ type: Money, resolve: (b) => moneyOf(b.paid, b.currency) }),
     lifetimeEarned: t.field({
       type: Money,
       description: "Every line that counts: pending + payable + in payouts + paid.",
-      resolve: (b) => ({ amount: b.lifetimeEarned, currency: b.currency }),
+      resolve: (b) => moneyOf(b.lifetimeEarned, b.currency),
     }),
     recoverable: t.field({
       type: Money,
@@ -51,7 +51,7 @@ export const BalanceRef = builder.prismaObject("Balance", {
       select: { partnerId: true, pending: true, payable: true, currency: true },
       resolve: async (b, _args, ctx) => {
         const { payable } = await balanceNow(ctx, b);
-        return { amount: payable.isNegative() ? payable.negated() : dec("0"), currency: b.currency };
+        return moneyOf(payable.isNegative() ? payable.negated() : dec("0"), b.currency);
       },
     }),
     updatedAt: t.expose("updatedAt", { type: "DateTime" }),
@@ -69,11 +69,11 @@ const BalanceAsOfRef = builder.objectRef<BalanceAsOf>("BalanceAsOf").implement({
   description: "A partner's balance as the books stood at a past instant: the sum of its balance movements recorded by then.",
   fields: (t) => ({
     at: t.field({ type: "DateTime", resolve: (b) => b.at }),
-    pending: t.field({ type: Money, resolve: (b) => ({ amount: b.pending, currency: b.currency }) }),
-    payable: t.field({ type: Money, resolve: (b) => ({ amount: b.payable, currency: b.currency }) }),
-    inPayouts: t.field({ type: Money, resolve: (b) => ({ amount: b.inPayouts, currency: b.currency }) }),
-    paid: t.field({ type: Money, resolve: (b) => ({ amount: b.paid, currency: b.currency }) }),
-    lifetimeEarned: t.field({ type: Money, resolve: (b) => ({ amount: b.lifetimeEarned, currency: b.currency }) }),
+    pending: t.field({ type: Money, resolve: (b) => moneyOf(b.pending, b.currency) }),
+    payable: t.field({ type: Money, resolve: (b) => moneyOf(b.payable, b.currency) }),
+    inPayouts: t.field({ type: Money, resolve: (b) => moneyOf(b.inPayouts, b.currency) }),
+    paid: t.field({ type: Money, resolve: (b) => moneyOf(b.paid, b.currency) }),
+    lifetimeEarned: t.field({ type: Money, resolve: (b) => moneyOf(b.lifetimeEarned, b.currency) }),
   }),
 });
 

@@ -1,5 +1,4 @@
 import { encodeGlobalID } from "@pothos/plugin-relay";
-import { mayRead } from "../../auth/read-rules.ts";
 import type { CommissionRule } from "../../domain/commission-rule.ts";
 import type { USER_ERROR_CODES } from "../../domain/errors.ts";
 import { isPayable } from "../../domain/payable.ts";
@@ -13,6 +12,7 @@ import { reviewCommissions, type BulkResult, type ReviewAction } from "../../ser
 import { writeOffBalance } from "../../services/commissions/write-off-balance.ts";
 import type { LineRow } from "../../services/ledger/ledger.ts";
 import { builder } from "../builder.ts";
+import { scopesAtEntry } from "../scopes-at-entry.ts";
 import { actorOf, assertMayNamePartner, badInput, READERS } from "../guards.ts";
 import { defineMutation, type Payload } from "../mutation.ts";
 import { inTenant } from "../loaders/nested-scope.ts";
@@ -20,7 +20,7 @@ import { countPartnerLines } from "../loaders/partner-commissions.ts";
 import { resolvePartnerLines } from "../loaders/partner-lines-connection.ts";
 import type { RowConnection } from "../loaders/row-connection.ts";
 import { inOrderOf } from "../reload.ts";
-import { Money, SortDirection, UserErrorCode } from "./common.ts";
+import { Money, moneyOf, SortDirection, UserErrorCode } from "./common.ts";
 import { PartnerRef } from "./partner.ts";
 import { CommissionRuleRef } from "./program.ts";
 
@@ -48,8 +48,6 @@ export const CommissionKindEnum = builder.enumType("CommissionKind", {
 
 export const ReasonCodeEnum = builder.enumType("ReasonCode", { values: REASON_CODES });
 
-const COMMISSION_SCOPES = { ...READERS.commission, $granted: "payoutLine" };
-
 export const CommissionRef = builder.prismaNode("Commission", {
   id: { field: "id" },
   findUnique: (id) => ({ id }),
@@ -58,19 +56,26 @@ export const CommissionRef = builder.prismaNode("Commission", {
   // nearly every read shows are always selected, and their fields are plain resolvers: an
   // exposed field in select mode looks its selection up for every line it resolves.
   select: { id: true, status: true, amount: true, currency: true },
-  // A payout's lines are read with the payout (PayoutLine.commission grants payoutLine). A map
-  // with a grant in it depends on the field's path, so scope-auth evaluates it again for every
-  // field of every line; a viewer who may read lines anyway gets the plain map, evaluated once
-  // per request. Either map is scope-auth's to check: this only picks which one applies.
-  authScopes: (_line, ctx) => (mayRead(ctx.viewer, "commission", { inPayload: ctx.inMutation }) ? READERS.commission : COMMISSION_SCOPES),
+  // Who may read lines is checked where a line is reached (a list, a relation, a payload), once,
+  // not around each field of each line (scopes-at-entry.ts): the schema does not build while a
+  // field reaching Commission lacks READERS.commission, but for these three.
+  extensions: scopesAtEntry({
+    scopes: READERS.commission,
+    checkedElsewhere: {
+      "PayoutLine.commission": "A payout's lines are read with the payout, by whoever reads it (read-rules.ts): PayoutLine's own scopes.",
+      "Query.node": "By the type the id names, before any lookup (guards.ts, mayLoadNodes).",
+      "Query.nodes": "By the type each id names, before any lookup (guards.ts, mayLoadNodes).",
+    },
+  }),
   description: "One line of what a partner earned or owes back. Amounts are never edited: corrections are lines of their own.",
   fields: (t) => ({
     kind: t.expose("kind", { type: CommissionKindEnum }),
-    status: t.field({ type: CommissionStatusEnum, resolve: (c) => c.status }),
+    // In the type's `select`, so a plain property read (plain-columns.ts).
+    status: t.expose("status", { type: CommissionStatusEnum }),
     amount: t.field({
       type: Money,
       description: "Rounded once to the currency's minor unit; negative for corrections.",
-      resolve: (c) => ({ amount: c.amount, currency: c.currency }),
+      resolve: (c) => moneyOf(c.amount, c.currency),
     }),
     partner: t.relation("partner", { authScopes: READERS.partner, description: "Needs a token that may read partners." }),
     partnerId: t.field({
@@ -229,6 +234,7 @@ function bulkFields(t: PothosSchemaTypes.ObjectFieldBuilder<typeof builder.$infe
     commissions: t.prismaField({
       type: ["Commission"],
       description: "The lines changed, in the order asked.",
+      authScopes: READERS.commission,
       resolve: async (query, payload, _args, ctx) => {
         const changed = (payload.result as BulkResult | null)?.changed ?? [];
         return inOrderOf(changed, await ctx.db.commission.findMany({ ...query, where: { id: { in: changed } } }));
@@ -273,6 +279,7 @@ function lineResult(t: PothosSchemaTypes.ObjectFieldBuilder<typeof builder.$infe
       type: "Commission",
       nullable: true,
       description,
+      authScopes: READERS.commission,
       resolve: (query, payload, _args, ctx) => {
         const line = payload.result as LineRow | null;
         return line ? ctx.db.commission.findUnique({ ...query, where: { id: line.id } }) : null;

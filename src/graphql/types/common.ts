@@ -4,18 +4,35 @@ import type { CurrencyCode } from "../../domain/currency.ts";
 import { formatAmountText } from "../../domain/money.ts";
 import { builder, type DecimalLike } from "../builder.ts";
 
+declare const formatted: unique symbol;
+
+/** An amount as `moneyOf` formats it: in the currency's minor unit, like "12.50" (USD), "1300" (JPY). */
+export type AmountText = string & { readonly [formatted]: true };
+
+/**
+ * What a Money field resolves to. Its amount is already formatted, so
+ * Money's fields have no resolver: compiled queries read them as plain
+ * properties instead of calling a resolver per field (per commission line on
+ * a dashboard). Built only by `moneyOf`: the brand keeps a raw Decimal or an
+ * unformatted string from standing in for it.
+ */
 export interface MoneyShape {
-  amount: DecimalLike;
-  currency: string;
+  readonly amount: AmountText;
+  readonly currency: string;
+}
+
+/** A Money value, its amount formatted (formatAmountText) in the currency's minor unit. */
+export function moneyOf(amount: DecimalLike, currency: string): MoneyShape {
+  return { amount: formatAmountText(typeof amount === "string" ? amount : amount.toFixed(), currency as CurrencyCode) as AmountText, currency };
 }
 
 export const Money = builder.objectRef<MoneyShape>("Money").implement({
   description: "An exact amount with its ISO 4217 currency.",
   fields: (t) => ({
-    amount: t.field({
+    // No resolver on either field (see MoneyShape); test/api/schema.test.ts checks it.
+    amount: t.expose("amount", {
       type: "Decimal",
       description: 'In the currency\'s minor unit, like "12.50" (USD), "1300" (JPY), "4.125" (KWD).',
-      resolve: (money) => formatAmountText(typeof money.amount === "string" ? money.amount : money.amount.toFixed(), money.currency as CurrencyCode),
     }),
     currency: t.exposeString("currency", { description: "ISO 4217 code." }),
   }),

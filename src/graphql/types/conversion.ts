@@ -6,7 +6,7 @@ import { inTenant } from "../loaders/nested-scope.ts";
 import { actorOf, assertMayLookUpPartners, assertMayNamePartner, READERS } from "../guards.ts";
 import { defineMutation } from "../mutation.ts";
 import { inOrderOf } from "../reload.ts";
-import { Money, SortDirection } from "./common.ts";
+import { Money, moneyOf, SortDirection } from "./common.ts";
 import { PartnerRef } from "./partner.ts";
 
 const isPartner = (ctx: { viewer: { role: string } | null }) => ctx.viewer?.role === "partner";
@@ -19,7 +19,7 @@ export const ConversionRef = builder.prismaNode("Conversion", {
   description: "A sale or event attributed to one or more partners, as the integrator posted it.",
   fields: (t) => ({
     externalId: t.exposeString("externalId", { description: "The integrator's id; unique in the program." }),
-    amount: t.field({ type: Money, description: "The sale as posted, in its own currency.", resolve: (c) => ({ amount: c.amount, currency: c.currency }) }),
+    amount: t.field({ type: Money, description: "The sale as posted, in its own currency.", resolve: (c) => moneyOf(c.amount, c.currency) }),
     exchangeRate: t.field({
       type: "Decimal",
       nullable: true,
@@ -30,9 +30,9 @@ export const ConversionRef = builder.prismaNode("Conversion", {
       type: Money,
       description: "The sale in the program's currency, rounded to its minor unit (commissions use the unrounded figure).",
       select: { programAmount: true, program: { select: { currency: true } } },
-      resolve: (c) => ({ amount: c.programAmount, currency: c.program.currency }),
+      resolve: (c) => moneyOf(c.programAmount, c.program.currency),
     }),
-    reversedAmount: t.field({ type: Money, description: "Refunded so far, in the sale's currency.", resolve: (c) => ({ amount: c.reversedAmount, currency: c.currency }) }),
+    reversedAmount: t.field({ type: Money, description: "Refunded so far, in the sale's currency.", resolve: (c) => moneyOf(c.reversedAmount, c.currency) }),
     occurredAt: t.expose("occurredAt", { type: "DateTime" }),
     createdAt: t.expose("createdAt", { type: "DateTime" }),
     metadata: t.field({
@@ -67,7 +67,7 @@ export const ReversalRef = builder.prismaNode("Reversal", {
     amount: t.field({
       type: Money,
       select: { amount: true, conversion: { select: { currency: true } } },
-      resolve: (r) => ({ amount: r.amount, currency: r.conversion.currency }),
+      resolve: (r) => moneyOf(r.amount, r.conversion.currency),
     }),
     reason: t.exposeString("reason", { nullable: true }),
     occurredAt: t.expose("occurredAt", { type: "DateTime" }),

@@ -9,7 +9,7 @@ import { programFeed } from "../../realtime/program-feed.ts";
 import { builder } from "../builder.ts";
 import { actorOf, assertMayNamePartner, badInput, OPERATORS, READERS } from "../guards.ts";
 import { CommissionKindEnum, CommissionStatusEnum } from "./commission.ts";
-import { Money } from "./common.ts";
+import { Money, moneyOf } from "./common.ts";
 import { PartnerRef } from "./partner.ts";
 import { PayoutMethodTypeEnum } from "./payment-details.ts";
 import { PayoutStatusEnum } from "./payout.ts";
@@ -51,7 +51,7 @@ const CommissionChange = builder.objectRef<CommissionPayload>("CommissionChange"
     id: t.id({ resolve: (p) => gid("Commission", p.id)! }),
     kind: t.field({ type: CommissionKindEnum, resolve: (p) => p.kind }),
     status: t.field({ type: CommissionStatusEnum, resolve: (p) => p.status }),
-    amount: t.field({ type: Money, resolve: (p) => ({ amount: p.amount, currency: p.currency }) }),
+    amount: t.field({ type: Money, resolve: (p) => moneyOf(p.amount, p.currency) }),
     conversionId: t.id({ nullable: true, resolve: (p) => gid("Conversion", p.conversionId) }),
     relatedId: t.id({ nullable: true, resolve: (p) => gid("Commission", p.relatedId) }),
     payableAt: t.field({ type: "DateTime", resolve: (p) => new Date(p.payableAt) }),
@@ -62,7 +62,7 @@ const CommissionChange = builder.objectRef<CommissionPayload>("CommissionChange"
 const BalanceChange = builder.objectRef<BalancePayload>("BalanceChange").implement({
   description: "The partner's balance after the change.",
   fields: (t) => {
-    const money = (key: "pending" | "payable" | "inPayouts" | "paid" | "lifetimeEarned") => t.field({ type: Money, resolve: (p) => ({ amount: p[key], currency: p.currency }) });
+    const money = (key: "pending" | "payable" | "inPayouts" | "paid" | "lifetimeEarned") => t.field({ type: Money, resolve: (p) => moneyOf(p[key], p.currency) });
     return { pending: money("pending"), payable: money("payable"), inPayouts: money("inPayouts"), paid: money("paid"), lifetimeEarned: money("lifetimeEarned") };
   },
 });
@@ -72,7 +72,7 @@ const PayoutChange = builder.objectRef<PayoutPayload>("PayoutChange").implement(
   fields: (t) => ({
     id: t.id({ resolve: (p) => gid("Payout", p.id)! }),
     status: t.field({ type: PayoutStatusEnum, resolve: (p) => p.status }),
-    amount: t.field({ type: Money, resolve: (p) => ({ amount: p.amount, currency: p.currency }) }),
+    amount: t.field({ type: Money, resolve: (p) => moneyOf(p.amount, p.currency) }),
     method: t.field({ type: PayoutMethodTypeEnum, nullable: true, resolve: (p) => p.method ?? null }),
     reference: t.string({ nullable: true, resolve: (p) => p.reference ?? null }),
     paidAt: t.field({ type: "DateTime", nullable: true, resolve: (p) => (p.paidAt ? new Date(p.paidAt) : null) }),

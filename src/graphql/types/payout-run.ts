@@ -2,7 +2,7 @@ import type { PayoutRunReport } from "../../services/payouts/run-payouts.ts";
 import { builder } from "../builder.ts";
 import { READERS } from "../guards.ts";
 import { loadersOf, type PayoutRunTotals } from "../loaders.ts";
-import { Money } from "./common.ts";
+import { Money, moneyOf } from "./common.ts";
 import { SkippedPartnerRef } from "./payout.ts";
 
 export const PayoutRunTriggerEnum = builder.enumType("PayoutRunTrigger", {
@@ -18,7 +18,7 @@ const PayoutRunTotalRef = builder.objectRef<{ count: number; amount: string; cur
   description: "How many of a run's payouts are in a bucket, and their amount.",
   fields: (t) => ({
     count: t.exposeInt("count"),
-    amount: t.field({ type: Money, resolve: (total) => ({ amount: total.amount, currency: total.currency }) }),
+    amount: t.field({ type: Money, resolve: (total) => moneyOf(total.amount, total.currency) }),
   }),
 });
 

@@ -1,6 +1,6 @@
 import { builder } from "../builder.ts";
 import { OPERATORS } from "../guards.ts";
-import { Money } from "./common.ts";
+import { Money, moneyOf } from "./common.ts";
 import { PaymentProviderEnum } from "./payment-provider.ts";
 import type { StoredDiscrepancy } from "../../services/payment-providers/reconcile-provider-payouts.ts";
 
@@ -40,19 +40,19 @@ builder.prismaObject("PayoutTransfer", {
     amount: t.field({
       type: Money,
       description: "What was handed over (fixed when sent: a retry sends the same).",
-      resolve: (row) => ({ amount: row.amount, currency: row.currency }),
+      resolve: (row) => moneyOf(row.amount, row.currency),
     }),
     fee: t.field({
       type: Money,
       nullable: true,
       description: "What the provider charged, in its currency.",
-      resolve: (row) => (row.fee ? { amount: row.fee, currency: row.feeCurrency ?? row.currency } : null),
+      resolve: (row) => (row.fee ? moneyOf(row.fee, row.feeCurrency ?? row.currency) : null),
     }),
     sentAmount: t.field({
       type: Money,
       nullable: true,
       description: "What the provider says reached the recipient's side (Wise's target amount).",
-      resolve: (row) => (row.sentAmount ? { amount: row.sentAmount, currency: row.sentCurrency ?? row.currency } : null),
+      resolve: (row) => (row.sentAmount ? moneyOf(row.sentAmount, row.sentCurrency ?? row.currency) : null),
     }),
     rate: t.field({ type: "Decimal", nullable: true, description: "Target units per source unit, when the provider converted.", resolve: (row) => row.rate }),
     reason: t.exposeString("reason", { nullable: true, description: "The provider's reason for FAILED, UNCLAIMED or RETURNED." }),
@@ -76,7 +76,7 @@ export const ProviderDiscrepancyRef = builder.objectRef<StoredDiscrepancy>("Prov
   description: "A difference between what a provider says of a paid payout and what accrue booked.",
   fields: (t) => {
     const money = (key: "providerAmount" | "recordedAmount" | "providerFee" | "recordedFee", description: string) =>
-      t.field({ type: Money, nullable: true, description, resolve: (d) => d[key] ?? null });
+      t.field({ type: Money, nullable: true, description, resolve: ({ [key]: m }) => (m ? moneyOf(m.amount, m.currency) : null) });
     return {
       kind: t.field({ type: DiscrepancyKindEnum, resolve: (d) => d.kind }),
       message: t.exposeString("message"),

@@ -21,7 +21,7 @@ import { defineMutation, type Payload } from "../mutation.ts";
 import { inOrderOf } from "../reload.ts";
 import { balanceNow } from "./balance.ts";
 import { CommissionRef, SkippedItemRef } from "./commission.ts";
-import { Money, SortDirection, UserErrorCode } from "./common.ts";
+import { Money, moneyOf, SortDirection, UserErrorCode } from "./common.ts";
 import { PayoutMethodTypeEnum } from "./payment-details.ts";
 import { PartnerRef } from "./partner.ts";
 import { sendPayouts } from "../../services/payment-providers/send-payouts.ts";
@@ -47,11 +47,11 @@ builder.prismaObject("PayoutItem", {
   description: "A commission line in a payout.",
   fields: (t) => ({
     // Whoever reads the payout reads the lines it pays (read-rules.ts), through here only.
-    commission: t.relation("commission", { authScopes: READERS.payout, grantScopes: ["payoutLine"] }),
+    commission: t.relation("commission", { authScopes: READERS.payout }),
     amount: t.field({
       type: Money,
       select: { amount: true, payout: { select: { currency: true } } },
-      resolve: (item) => ({ amount: item.amount, currency: item.payout.currency }),
+      resolve: (item) => moneyOf(item.amount, item.payout.currency),
     }),
     active: t.exposeBoolean("active", { description: "False once removed from the payout, or the payout was cancelled." }),
   }),
@@ -67,7 +67,7 @@ export const PayoutRef = builder.prismaNode("Payout", {
     partner: t.relation("partner", { authScopes: READERS.partner, description: "Needs a token that may read partners." }),
     partnerId: t.globalID({ description: "The partner's id, for tokens that may not read the partner itself.", resolve: (row) => ({ type: "Partner", id: row.partnerId }) }),
     status: t.expose("status", { type: PayoutStatusEnum }),
-    amount: t.field({ type: Money, description: "The net of its lines (clawbacks included).", resolve: (p) => ({ amount: p.amount, currency: p.currency }) }),
+    amount: t.field({ type: Money, description: "The net of its lines (clawbacks included).", resolve: (p) => moneyOf(p.amount, p.currency) }),
     payableBefore: t.expose("payableBefore", {
       type: "DateTime",
       description: "Positive lines payable at or before this instant were gathered (negative ones payable then always are: a clawback nets against the next payout).",
@@ -80,9 +80,9 @@ export const PayoutRef = builder.prismaNode("Payout", {
       type: Money,
       nullable: true,
       description: "What actually left the bank, when recorded (another currency, say).",
-      resolve: (p) => (p.sentAmount ? { amount: p.sentAmount, currency: p.sentCurrency ?? p.currency } : null),
+      resolve: (p) => (p.sentAmount ? moneyOf(p.sentAmount, p.sentCurrency ?? p.currency) : null),
     }),
-    fee: t.field({ type: Money, nullable: true, resolve: (p) => (p.fee ? { amount: p.fee, currency: p.sentCurrency ?? p.currency } : null) }),
+    fee: t.field({ type: Money, nullable: true, resolve: (p) => (p.fee ? moneyOf(p.fee, p.sentCurrency ?? p.currency) : null) }),
     approvedAt: t.expose("approvedAt", { type: "DateTime", nullable: true }),
     approvedBy: t.exposeString("approvedBy", { nullable: true, description: "Who approved it (null for payouts approved before this was recorded)." }),
     sentAt: t.expose("sentAt", { type: "DateTime", nullable: true, description: "When it was handed to a payment provider (sendPayouts)." }),
@@ -157,7 +157,7 @@ const PAYOUT_WRITERS = { role: ["admin" as const, "finance" as const], integrati
 const OverviewRef = builder.objectRef<PayoutsOverview>("PayoutsOverview").implement({
   description: "The payouts dashboard's figures.",
   fields: (t) => {
-    const money = (key: keyof PayoutsOverview, description: string) => t.field({ type: Money, description, resolve: (o) => ({ amount: o[key] as string, currency: o.currency }) });
+    const money = (key: keyof PayoutsOverview, description: string) => t.field({ type: Money, description, resolve: (o) => moneyOf(o[key] as string, o.currency) });
     return {
       owedToPartners: money("owedToPartners", "Positive payable balances: what is owed now."),
       recoverable: money("recoverable", "Negative payable balances: clawbacks to recover from future earnings."),
@@ -266,7 +266,7 @@ builder.prismaObjectFields("Balance", (t) => ({
     type: Money,
     description: "The sales those lines were earned on, in the program's currency.",
     select: { partnerId: true, currency: true },
-    resolve: async (b, _args, ctx) => ({ amount: (await loadersOf(ctx).payableSummary.load(b.partnerId)).revenue, currency: b.currency }),
+    resolve: async (b, _args, ctx) => moneyOf((await loadersOf(ctx).payableSummary.load(b.partnerId)).revenue, b.currency),
   }),
   lastPaidAt: t.field({
     type: "DateTime",

@@ -4,7 +4,7 @@ import { updateProgramSettings } from "../../services/programs/update-program-se
 import { builder } from "../builder.ts";
 import { actorOf, READERS } from "../guards.ts";
 import { defineMutation } from "../mutation.ts";
-import { Money, Weekday } from "./common.ts";
+import { Money, moneyOf, Weekday } from "./common.ts";
 
 export const CommissionRuleType = builder.enumType("CommissionRuleType", {
   values: {
@@ -27,7 +27,7 @@ const CommissionTier = builder.objectRef<TierShape>("CommissionTier").implement(
   fields: (t) => ({
     upTo: t.int({ nullable: true, description: "Last sale number of the month in this tier; null for the last tier.", resolve: ({ tier }) => tier.upTo }),
     percent: t.field({ type: "Decimal", nullable: true, resolve: ({ tier }) => tier.percent ?? null }),
-    amount: t.field({ type: Money, nullable: true, resolve: ({ tier, currency }) => (tier.amount ? { amount: tier.amount, currency } : null) }),
+    amount: t.field({ type: Money, nullable: true, resolve: ({ tier, currency }) => (tier.amount ? moneyOf(tier.amount, currency) : null) }),
   }),
 });
 
@@ -39,7 +39,7 @@ export const CommissionRuleRef = builder.objectRef<RuleShape>("CommissionRule").
       type: Money,
       nullable: true,
       description: "FLAT: the amount per conversion.",
-      resolve: ({ rule, currency }) => (rule.type === "FLAT" ? { amount: rule.amount, currency } : null),
+      resolve: ({ rule, currency }) => (rule.type === "FLAT" ? moneyOf(rule.amount, currency) : null),
     }),
     percent: t.field({
       type: "Decimal",
@@ -133,7 +133,7 @@ export const ProgramRef = builder.prismaNode("Program", {
       resolve: (program) => ({ rule: program.commissionRule as unknown as CommissionRule, currency: program.currency }),
     }),
     holdPeriodDays: t.exposeInt("holdPeriodDays", { description: "Days after a sale before its commission can be paid." }),
-    minimumPayout: t.field({ type: Money, resolve: (p) => ({ amount: p.minimumPayout, currency: p.currency }) }),
+    minimumPayout: t.field({ type: Money, resolve: (p) => moneyOf(p.minimumPayout, p.currency) }),
     payoutSchedule: t.field({
       type: PayoutSchedule,
       resolve: (p) => ({
@@ -149,7 +149,7 @@ export const ProgramRef = builder.prismaNode("Program", {
       type: Money,
       nullable: true,
       description: "Dual control: a payout above this amount is sent (sendPayouts) by someone other than who approved it. Null: off.",
-      resolve: (p) => (p.dualControlAbove === null ? null : { amount: p.dualControlAbove, currency: p.currency }),
+      resolve: (p) => (p.dualControlAbove === null ? null : moneyOf(p.dualControlAbove, p.currency)),
     }),
     createdAt: t.expose("createdAt", { type: "DateTime" }),
     updatedAt: t.expose("updatedAt", { type: "DateTime" }),
