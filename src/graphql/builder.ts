@@ -150,7 +150,6 @@ export const builder = new SchemaBuilder<{
         },
       },
     },
-    // Page sizes outside 1–100 are refused with an error, never silently capped.
     // A connection's edges and pageInfo and an edge's node are properties of what the connection
     // resolved. The relay plugin gives each a resolver that reads it; marked as exposed (the mark
     // Pothos's own `t.expose` sets), they get none, and compiled queries read them inline instead of
@@ -158,6 +157,7 @@ export const builder = new SchemaBuilder<{
     edgesFieldOptions: { extensions: { pothosExposedField: "edges" } },
     pageInfoFieldOptions: { extensions: { pothosExposedField: "pageInfo" } },
     nodeFieldOptions: { extensions: { pothosExposedField: "node" } },
+    // Page sizes outside 1–100 are refused with an error, never silently capped.
     firstArgOptions: { validate: z.number().int().min(1).max(MAX_PAGE_SIZE) },
     lastArgOptions: { validate: z.number().int().min(1).max(MAX_PAGE_SIZE) },
   },

@@ -53,8 +53,9 @@ export const CommissionRef = builder.prismaNode("Commission", {
   findUnique: (id) => ({ id }),
   nullable: true,
   // plugin-prisma's select mode: only the columns a query asks for, not all 23. The few that
-  // nearly every read shows are always selected, and their fields are plain resolvers: an
-  // exposed field in select mode looks its selection up for every line it resolves.
+  // nearly every read shows are always selected, so their fields read the row as it is: an
+  // exposed one (status) has no resolver at all (plain-columns.ts), where an exposed field in
+  // select mode would otherwise look its selection up for every line it resolves.
   select: { id: true, status: true, amount: true, currency: true },
   // Who may read lines is checked where a line is reached (a list, a relation, a payload), once,
   // not around each field of each line (scopes-at-entry.ts): the schema does not build while a
