@@ -47,7 +47,7 @@ function scopesOf(kind: RecordKind): ReaderScopes {
  * another record, `node`/`nodes`, a mutation's payload. Set on the types, and
  * on every field that returns them (so a refused relation gives no count, no
  * cursor and no hint whether anything is there); root fields may narrow them.
- * Commission is checked on those fields only (scopes-at-entry.ts).
+ * Commission and Partner are checked on those fields only (scopes-at-entry.ts).
  */
 export const READERS = Object.fromEntries((Object.keys(READ_RULES) as RecordKind[]).map((kind) => [kind, scopesOf(kind)])) as Record<RecordKind, ReaderScopes>;
 

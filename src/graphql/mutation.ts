@@ -33,7 +33,19 @@ export function defineMutation<Fields extends InputFieldMap, T>(
     authScopes: ScopeMap;
     input: (t: PothosSchemaTypes.InputFieldBuilder<Types, "InputObject">) => Fields;
     resolve: (input: InputShapeFromFields<Fields>, ctx: Context) => Promise<Result<T>>;
-  } & ({ result: { field: string; type: ObjectRef<Types, T> | ObjectRef<Types, T, unknown>; description?: string }; fields?: never } | { fields: PayloadFields; result?: never }),
+  } & (
+    | {
+        result: {
+          field: string;
+          type: ObjectRef<Types, T> | ObjectRef<Types, T, unknown>;
+          description?: string;
+          /** Who may read the result, when its type is checked where it is reached (scopes-at-entry.ts). */
+          authScopes?: ScopeMap;
+        };
+        fields?: never;
+      }
+    | { fields: PayloadFields; result?: never }
+  ),
 ) {
   const typeName = name[0]!.toUpperCase() + name.slice(1);
   const Input = builder.inputType(`${typeName}Input`, { fields: options.input });
@@ -45,6 +57,7 @@ export function defineMutation<Fields extends InputFieldMap, T>(
               type: options.result.type as ObjectRef<Types, T>,
               nullable: true,
               description: options.result.description,
+              ...(options.result.authScopes ? { authScopes: options.result.authScopes as never } : {}),
               resolve: (payload: Payload<T>) => payload.result as never,
             }),
           }

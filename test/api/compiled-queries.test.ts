@@ -234,4 +234,10 @@ describe("compiled queries and plain fields", () => {
     // `kind` is not in Commission's select: its field looks its column up and loads it if missing.
     expect(commission.getFields().kind!.resolve).toBeTypeOf("function");
   });
+
+  it("a type checked where it is reached reads an exposed column with no resolver", () => {
+    // Partner has no authScopes of its own (scopes-at-entry.ts) and no select: its columns are read as properties.
+    const partner = schema.getType("Partner") as GraphQLObjectType;
+    expect(partner.getFields().name!.resolve).toBeUndefined();
+  });
 });

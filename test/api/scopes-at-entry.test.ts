@@ -7,8 +7,8 @@ import { fieldsReaching, scopesAtEntry, scopesAtEntryPlugin } from "../../src/gr
 import { buildSchema } from "../../src/graphql/schema.ts";
 
 /**
- * Commission's readers are checked where a line is reached, not on each of
- * its fields (src/graphql/scopes-at-entry.ts). What a viewer may then read is
+ * Commission's and Partner's readers are checked where a record is reached,
+ * not on each of its fields (src/graphql/scopes-at-entry.ts). What a viewer may then read is
  * the access matrix's to prove (test/access/matrix.test.ts walks every path
  * to a line as every role); these tests prove the schema cannot be built with
  * a path to such a type that carries no check.
@@ -108,6 +108,38 @@ describe("scopes checked where a type is reached", () => {
     for (const [name, field] of reaching) {
       if (name in declared.checkedElsewhere) continue;
       expect((field.extensions as { pothosOptions: { authScopes?: unknown } }).pothosOptions.authScopes, name).toBe(READERS.commission);
+    }
+  });
+
+  it("Partner: every field reaching a partner is one of these, each with the partner readers' scopes or a reason", () => {
+    const schema = buildSchema();
+    const partner = schema.getType("Partner")!;
+    const declared = (partner.extensions as { scopesAtEntry: { scopes: object; checkedElsewhere: Record<string, string> } }).scopesAtEntry;
+    expect(declared.scopes).toBe(READERS.partner);
+    const reaching = fieldsReaching(schema, "Partner");
+    // A new path to a partner shows up here, so its review sees it.
+    expect([...reaching.keys()].sort()).toEqual([
+      "Balance.partner",
+      "BalanceMismatch.partner",
+      "Commission.partner",
+      "CreatePartnerPayload.partner",
+      "MapPartnerToVendorPayload.partner",
+      "PartnerEarnings.partner",
+      "Payout.partner",
+      "Query.node",
+      "Query.nodes",
+      "Query.partner",
+      "Query.partnerByExternalId",
+      "Query.partners",
+      "SkippedPartner.partner",
+      "UpdatePartnerPayload.partner",
+      "Viewer.partner",
+    ]);
+    // Only these are checked otherwise: the lists' narrower map, the node ids' type, the viewer's own record.
+    expect(Object.keys(declared.checkedElsewhere).sort()).toEqual(["Query.node", "Query.nodes", "Query.partnerByExternalId", "Query.partners", "Viewer.partner"]);
+    for (const [name, field] of reaching) {
+      if (name in declared.checkedElsewhere) continue;
+      expect((field.extensions as { pothosOptions: { authScopes?: unknown } }).pothosOptions.authScopes, name).toBe(READERS.partner);
     }
   });
 });

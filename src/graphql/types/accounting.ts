@@ -99,6 +99,7 @@ defineMutation("mapPartnerToVendor", {
     partner: t.prismaField({
       type: "Partner",
       nullable: true,
+      authScopes: READERS.partner,
       resolve: (query, payload, _a, ctx) =>
         (payload.result as { id: string } | null) ? ctx.db.partner.findUnique({ ...query, where: { id: (payload.result as { id: string }).id } }) : null,
     }),

@@ -9,7 +9,7 @@ import { payoutTotals } from "../../services/analytics/payout-totals.ts";
 import { topPartners, type PartnerEarnings } from "../../services/analytics/top-partners.ts";
 import type { ListTotals, StatusTotal } from "../../services/analytics/totals-by-status.ts";
 import { builder, MAX_PAGE_SIZE } from "../builder.ts";
-import { actorOf, assertMayNamePartner, badInput, OPERATORS } from "../guards.ts";
+import { actorOf, assertMayNamePartner, badInput, OPERATORS, READERS } from "../guards.ts";
 import { COMMISSION_READERS, CommissionFilter, commissionFilterOf, CommissionStatusEnum } from "./commission.ts";
 import { commissionWhere } from "../../services/commissions/commission-filter.ts";
 import { payoutWhere } from "../../services/payouts/payout-filter.ts";
@@ -144,6 +144,7 @@ const PartnerEarningsRef = builder.objectRef<PartnerEarnings>("PartnerEarnings")
       partner: t.prismaField({
         type: "Partner",
         description: "Needs a token that may read partners.",
+        authScopes: READERS.partner,
         // One findUnique per row in the same tick: Prisma batches them into one statement.
         resolve: (query, row, _args, ctx) => ctx.db.partner.findUniqueOrThrow({ ...query, where: { id: row.partnerId } }),
       }),

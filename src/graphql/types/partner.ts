@@ -4,6 +4,7 @@ import { createPartner } from "../../services/partners/create-partner.ts";
 import { updatePartner } from "../../services/partners/update-partner.ts";
 import { builder } from "../builder.ts";
 import { actorOf, assertMayNamePartner, OPERATORS, READERS } from "../guards.ts";
+import { scopesAtEntry } from "../scopes-at-entry.ts";
 import { resolvePartners } from "../loaders/partners-connection.ts";
 import type { RowConnection } from "../loaders/row-connection.ts";
 import { defineMutation } from "../mutation.ts";
@@ -22,7 +23,19 @@ export const PartnerRef = builder.prismaNode("Partner", {
   id: { field: "id" },
   findUnique: (id) => ({ id }),
   nullable: true,
-  authScopes: READERS.partner,
+  // Who may read partners is checked where a partner is reached (a list, a relation, a payload), once,
+  // not around each field of each partner (scopes-at-entry.ts): the schema does not build while a
+  // field reaching Partner lacks READERS.partner, but for these, whose own check is as strict or stricter.
+  extensions: scopesAtEntry({
+    scopes: READERS.partner,
+    checkedElsewhere: {
+      "Query.partners": "Its own map, PARTNER_READERS: READERS.partner narrowed to the operators' roles (a partner reads itself through `partner` and `viewer`).",
+      "Query.partnerByExternalId": "Its own map, PARTNER_READERS: READERS.partner narrowed to the operators' roles.",
+      "Query.node": "By the type the id names, before any lookup (guards.ts, mayLoadNodes): Partner's readers, without the payload scopes.",
+      "Query.nodes": "By the type each id names, before any lookup (guards.ts, mayLoadNodes): Partner's readers, without the payload scopes.",
+      "Viewer.partner": "The viewer's own record, looked up only for a partner token (a role READERS.partner admits); null for every other viewer.",
+    },
+  }),
   description: "An affiliate, reseller or creator in one program.",
   fields: (t) => ({
     externalId: t.exposeString("externalId", { nullable: true, description: "The integrator's own key; unique in the program." }),
@@ -144,7 +157,7 @@ defineMutation("createPartner", {
   description: "Adds a partner to the program.",
   authScopes: PARTNER_WRITERS,
   input: (t) => ({ name: t.string({ required: true }), ...partnerFields(t) }),
-  result: { field: "partner", type: PartnerRef },
+  result: { field: "partner", type: PartnerRef, authScopes: READERS.partner },
   resolve: (input, ctx) => createPartner(ctx.deps, actorOf(ctx), input),
 });
 
@@ -152,6 +165,6 @@ defineMutation("updatePartner", {
   description: "Changes a partner. Absent fields stay; null clears an optional one.",
   authScopes: PARTNER_WRITERS,
   input: (t) => ({ id: t.globalID({ for: PartnerRef, required: true }), name: t.string(), ...partnerFields(t) }),
-  result: { field: "partner", type: PartnerRef },
+  result: { field: "partner", type: PartnerRef, authScopes: READERS.partner },
   resolve: ({ id, ...input }, ctx) => updatePartner(ctx.deps, actorOf(ctx), { ...input, id: id.id }),
 });
