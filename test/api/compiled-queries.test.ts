@@ -144,15 +144,25 @@ describe.runIf(hasPostgres)("compiled queries (PostgreSQL)", () => {
     expect(fast.rows).toBe(slow.rows);
   });
 
-  it("node and nodes (an interface): the interpreter's answer, statements and rows", async () => {
-    const query = `query Nodes($id: ID!, $ids: [ID!]!) {
-      node(id: $id) { id ... on Partner { name balance { payable { amount } } commissions(first: 2) { edges { node { conversion { externalId } } } } } }
-      nodes(ids: $ids) { id ... on Partner { balance { pending { amount } } payouts(first: 1) { edges { node { lines { commission { status } } } } } } }
-    }`;
+  // One root field a request: `node` and `nodes` in one query load their partners side by side, and
+  // whether both answers are back in one turn (their balances then read in one statement, or in
+  // two) is the machine's timing, on either executor. It made the counts differ by one on a busy
+  // machine, with the same rows.
+  it.each([
+    [
+      "node",
+      `query Node($id: ID!) { node(id: $id) { id ... on Partner { name balance { payable { amount } } commissions(first: 2) { edges { node { conversion { externalId } } } } } } }`,
+    ],
+    [
+      "nodes",
+      `query Nodes($ids: [ID!]!) { nodes(ids: $ids) { id ... on Partner { balance { pending { amount } } payouts(first: 1) { edges { node { lines { commission { status } } } } } } } }`,
+    ],
+  ] as const)("%s (an interface): the interpreter's answer, statements and rows", async (_name, query) => {
     const variables = { id: me.id, ids: [me.id, them.id] };
     const { fast, slow } = await sideBySide(query, variables, acme.adminToken);
     expect(JSON.parse(fast.body).errors).toBeUndefined();
     expect(fast.body).toBe(slow.body);
+    expect(fast.statements).toBeGreaterThan(1);
     expect([fast.statements, fast.rows]).toEqual([slow.statements, slow.rows]);
   });
 
