@@ -11,7 +11,7 @@ import type { Context } from "../context.ts";
 import type PrismaTypes from "../generated/pothos-prisma-types.ts";
 import { getDatamodel } from "../generated/pothos-prisma-types.ts";
 import { fieldCost } from "../limits/field-cost.ts";
-import { decodeGlobalId, isRecordCursor } from "./global-ids.ts";
+import { decodeGlobalId, encodeGlobalId, isRecordCursor } from "./global-ids.ts";
 import { loadNodes } from "./load-nodes.ts";
 import { mayLoadNodes } from "./guards.ts";
 import { compiledPathsPlugin } from "./compiled-paths.ts";
@@ -129,6 +129,7 @@ export const builder = new SchemaBuilder<{
     cursorType: "String",
     // A global id or cursor holding no uuid is refused here, before any query (see global-ids.ts).
     decodeGlobalID: (globalId) => decodeGlobalId(globalId, isNodeType),
+    encodeGlobalID: (typename, id) => encodeGlobalId(typename, id),
     afterArgOptions: { validate: cursorArg },
     beforeArgOptions: { validate: cursorArg },
     // By the type each id names, before any lookup (guards.ts): no hint whether it exists.
