@@ -78,68 +78,76 @@ describe("scopes checked where a type is reached", () => {
     expect(() => builder.toSchema()).toThrow(/Line: a type whose scopes are checked where it is reached has no authScopes of its own/);
   });
 
-  it("Commission: every field reaching a line is one of these, each with the commission readers' scopes or a reason", () => {
+  /**
+   * Every field of the served schema reaching `typename`, which a new path shows up in (so its
+   * review sees it), and the ones its declaration says are checked otherwise; every other one
+   * carries exactly `readers`.
+   */
+  function expectReachedWith(typename: string, readers: object, reaching: string[], checkedElsewhere: string[]) {
     const schema = buildSchema();
-    const commission = schema.getType("Commission")!;
-    const declared = (commission.extensions as { scopesAtEntry: { scopes: object; checkedElsewhere: Record<string, string> } }).scopesAtEntry;
-    expect(declared.scopes).toBe(READERS.commission);
-    const reaching = fieldsReaching(schema, "Commission");
-    // A new path to a line shows up here, so its review sees it.
-    expect([...reaching.keys()].sort()).toEqual([
-      "AdjustCommissionPayload.commission",
-      "ApproveCommissionsPayload.commissions",
-      "CancelCommissionsPayload.commissions",
-      "Commission.corrections",
-      "Commission.related",
-      "Conversion.commissions",
-      "CreditPartnerPayload.commission",
-      "HoldCommissionsPayload.commissions",
-      "Partner.commissions",
-      "PayoutLine.commission",
-      "Query.commission",
-      "Query.commissions",
-      "Query.node",
-      "Query.nodes",
-      "ReinstateCommissionsPayload.commissions",
-      "ReleaseCommissionsPayload.commissions",
-      "Reversal.commissions",
-      "WriteOffBalancePayload.commission",
-    ]);
-    for (const [name, field] of reaching) {
+    const declared = (schema.getType(typename)!.extensions as { scopesAtEntry: { scopes: object; checkedElsewhere: Record<string, string> } }).scopesAtEntry;
+    expect(declared.scopes).toBe(readers);
+    const fields = fieldsReaching(schema, typename);
+    expect([...fields.keys()].sort()).toEqual(reaching);
+    expect(Object.keys(declared.checkedElsewhere).sort()).toEqual(checkedElsewhere);
+    for (const [name, field] of fields) {
       if (name in declared.checkedElsewhere) continue;
-      expect((field.extensions as { pothosOptions: { authScopes?: unknown } }).pothosOptions.authScopes, name).toBe(READERS.commission);
+      expect((field.extensions as { pothosOptions: { authScopes?: unknown } }).pothosOptions.authScopes, name).toBe(readers);
     }
+  }
+
+  it("Commission: every field reaching a line is one of these, each with the commission readers' scopes or a reason", () => {
+    expectReachedWith(
+      "Commission",
+      READERS.commission,
+      [
+        "AdjustCommissionPayload.commission",
+        "ApproveCommissionsPayload.commissions",
+        "CancelCommissionsPayload.commissions",
+        "Commission.corrections",
+        "Commission.related",
+        "Conversion.commissions",
+        "CreditPartnerPayload.commission",
+        "HoldCommissionsPayload.commissions",
+        "Partner.commissions",
+        "PayoutLine.commission",
+        "Query.commission",
+        "Query.commissions",
+        "Query.node",
+        "Query.nodes",
+        "ReinstateCommissionsPayload.commissions",
+        "ReleaseCommissionsPayload.commissions",
+        "Reversal.commissions",
+        "WriteOffBalancePayload.commission",
+      ],
+      // The payout's readers read its lines; the node ids' type.
+      ["PayoutLine.commission", "Query.node", "Query.nodes"],
+    );
   });
 
   it("Partner: every field reaching a partner is one of these, each with the partner readers' scopes or a reason", () => {
-    const schema = buildSchema();
-    const partner = schema.getType("Partner")!;
-    const declared = (partner.extensions as { scopesAtEntry: { scopes: object; checkedElsewhere: Record<string, string> } }).scopesAtEntry;
-    expect(declared.scopes).toBe(READERS.partner);
-    const reaching = fieldsReaching(schema, "Partner");
-    // A new path to a partner shows up here, so its review sees it.
-    expect([...reaching.keys()].sort()).toEqual([
-      "Balance.partner",
-      "BalanceMismatch.partner",
-      "Commission.partner",
-      "CreatePartnerPayload.partner",
-      "MapPartnerToVendorPayload.partner",
-      "PartnerEarnings.partner",
-      "Payout.partner",
-      "Query.node",
-      "Query.nodes",
-      "Query.partner",
-      "Query.partnerByExternalId",
-      "Query.partners",
-      "SkippedPartner.partner",
-      "UpdatePartnerPayload.partner",
-      "Viewer.partner",
-    ]);
-    // Only these are checked otherwise: the lists' narrower map, the node ids' type, the viewer's own record.
-    expect(Object.keys(declared.checkedElsewhere).sort()).toEqual(["Query.node", "Query.nodes", "Query.partnerByExternalId", "Query.partners", "Viewer.partner"]);
-    for (const [name, field] of reaching) {
-      if (name in declared.checkedElsewhere) continue;
-      expect((field.extensions as { pothosOptions: { authScopes?: unknown } }).pothosOptions.authScopes, name).toBe(READERS.partner);
-    }
+    expectReachedWith(
+      "Partner",
+      READERS.partner,
+      [
+        "Balance.partner",
+        "BalanceMismatch.partner",
+        "Commission.partner",
+        "CreatePartnerPayload.partner",
+        "MapPartnerToVendorPayload.partner",
+        "PartnerEarnings.partner",
+        "Payout.partner",
+        "Query.node",
+        "Query.nodes",
+        "Query.partner",
+        "Query.partnerByExternalId",
+        "Query.partners",
+        "SkippedPartner.partner",
+        "UpdatePartnerPayload.partner",
+        "Viewer.partner",
+      ],
+      // The node ids' type, the lists' narrower map, the viewer's own record.
+      ["Query.node", "Query.nodes", "Query.partnerByExternalId", "Query.partners", "Viewer.partner"],
+    );
   });
 });
