@@ -28,7 +28,8 @@ const plansOf = new WeakMap<Context, WeakMap<readonly FieldNode[], FieldPlan>>()
  * partner only when the nodes' fields are plain: plugin-prisma records, for
  * each planned query, which node fields it loaded under the connection
  * field's path (with its list index), and a field that reads its selection
- * from there (a relation, an exposed column, any field with a `select`)
+ * from there (a relation, an exposed column outside its type's `select`
+ * (plain-columns.ts), any field with a `select`)
  * needs a plan recorded under its own partner's path. Such a selection is
  * planned for each partner, as before.
  */

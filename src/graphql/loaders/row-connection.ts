@@ -104,8 +104,9 @@ export interface SelectionShape {
   countOnly: boolean;
   /**
    * A page is read and every node field reads the row itself: none carries
-   * plugin-prisma's `pothosPrismaSelect` (a relation, an exposed column in
-   * select mode, a field with a `select`), which looks its selection up
+   * plugin-prisma's `pothosPrismaSelect` (a relation, an exposed column
+   * outside its type's `select`, see plain-columns.ts, a field with a
+   * `select`), which looks its selection up
    * under its own row's path and so needs a plan of its own.
    */
   plain: boolean;
