@@ -1,4 +1,4 @@
-import { encodeGlobalID } from "@pothos/plugin-relay";
+import { encodeGlobalId } from "../graphql/global-ids.ts";
 import { GraphQLError } from "graphql";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { DateTime, IANAZone } from "luxon";
@@ -178,8 +178,8 @@ async function payoutsCsv(ctx: Context, res: ServerResponse, query: Query): Prom
       for await (const p of rows) {
         const partner = (p as { partner?: { name: string; externalId: string | null } }).partner;
         yield [
-          encodeGlobalID("Payout", p.id),
-          encodeGlobalID("Partner", p.partnerId),
+          encodeGlobalId("Payout", p.id),
+          encodeGlobalId("Partner", p.partnerId),
           partner?.name,
           partner?.externalId,
           p.status,
@@ -246,8 +246,8 @@ async function commissionsCsv(ctx: Context, res: ServerResponse, query: Query): 
       for await (const c of rows) {
         const related = c as { partner?: { name: string; externalId: string | null }; conversion?: { externalId: string } | null };
         yield [
-          encodeGlobalID("Commission", c.id),
-          encodeGlobalID("Partner", c.partnerId),
+          encodeGlobalId("Commission", c.id),
+          encodeGlobalId("Partner", c.partnerId),
           related.partner?.name,
           related.partner?.externalId,
           c.kind,
@@ -288,14 +288,14 @@ async function paypalCsv(ctx: Context, res: ServerResponse, query: Query): Promi
     orderBy: { id: "asc" },
     include: { partner: { select: { name: true, payoutMethods: { where: { isDefault: true }, select: { type: true, details: true } } } } },
   });
-  const skipped: string[] = ids.filter((id) => !payouts.some((p) => p.id === id)).map((id) => `${encodeGlobalID("Payout", id)}:NOT_FOUND`);
+  const skipped: string[] = ids.filter((id) => !payouts.some((p) => p.id === id)).map((id) => `${encodeGlobalId("Payout", id)}:NOT_FOUND`);
   const rows: CsvCell[][] = [];
   for (const p of payouts) {
     const method = p.partner.payoutMethods[0];
     const email = method?.type === "PAYPAL" ? ((method.details as Record<string, string>).email ?? null) : null;
-    if (p.status !== "APPROVED") skipped.push(`${encodeGlobalID("Payout", p.id)}:NOT_APPROVED`);
-    else if (!email) skipped.push(`${encodeGlobalID("Payout", p.id)}:NO_PAYPAL_METHOD`);
-    else rows.push([email, money(p.amount, p.currency), p.currency, encodeGlobalID("Payout", p.id), `Commission payout for ${p.partner.name}`, "PayPal"]);
+    if (p.status !== "APPROVED") skipped.push(`${encodeGlobalId("Payout", p.id)}:NOT_APPROVED`);
+    else if (!email) skipped.push(`${encodeGlobalId("Payout", p.id)}:NO_PAYPAL_METHOD`);
+    else rows.push([email, money(p.amount, p.currency), p.currency, encodeGlobalId("Payout", p.id), `Commission payout for ${p.partner.name}`, "PayPal"]);
   }
   if (skipped.length > 0) res.setHeader("x-accrue-skipped", skipped.join(","));
   await streamCsv(
@@ -353,7 +353,7 @@ async function statementCsv(ctx: Context, res: ServerResponse, query: Query): Pr
       for await (const row of statement.movements) {
         const amount = dec(row.amount);
         balance = balance.plus(amount);
-        const reference = row.type === "PAYOUT" ? (row.payout_ref ?? encodeGlobalID("Payout", row.id)) : (row.conversion_ref ?? encodeGlobalID("Commission", row.line_id!));
+        const reference = row.type === "PAYOUT" ? (row.payout_ref ?? encodeGlobalId("Payout", row.id)) : (row.conversion_ref ?? encodeGlobalId("Commission", row.line_id!));
         yield [day(row.at), row.type, reference, row.description, fmt(amount), fmt(balance)] satisfies CsvCell[];
       }
       yield [to.toISODate(), "CLOSING_BALANCE", null, null, null, fmt(balance)];
@@ -435,7 +435,7 @@ async function tax1099Csv(ctx: Context, res: ServerResponse, query: Query, deps:
         const b = profiles.get(payee.partnerId);
         const w9 = b?.taxForm === "W9";
         yield [
-          encodeGlobalID("Partner", payee.partnerId),
+          encodeGlobalId("Partner", payee.partnerId),
           b?.legalName ?? countries.get(payee.partnerId)?.name ?? null,
           b?.entityType ?? null,
           b ? (reveal && b.taxId ? deps.secrets.open(b.taxId) : maskSecret(b.taxIdLast4)) : null,

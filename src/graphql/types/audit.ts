@@ -1,4 +1,4 @@
-import { encodeGlobalID } from "@pothos/plugin-relay";
+import { encodeGlobalId } from "../global-ids.ts";
 import type { Prisma } from "../../generated/prisma/client.ts";
 import { builder } from "../builder.ts";
 import { badInput, READERS } from "../guards.ts";
@@ -14,7 +14,7 @@ export const AuditEntryRef = builder.prismaNode("AuditEntry", {
     actorId: t.exposeString("actorId", { description: "The token's subject." }),
     action: t.exposeString("action", { description: 'Like "commission.approve".' }),
     entityType: t.exposeString("entityType"),
-    recordId: t.id({ description: "The global id of the record.", resolve: (e) => encodeGlobalID(e.entityType, e.entityId) }),
+    recordId: t.id({ description: "The global id of the record.", resolve: (e) => encodeGlobalId(e.entityType, e.entityId) }),
     before: t.field({ type: "JSONObject", nullable: true, resolve: (e) => (e.before as Record<string, unknown> | null) ?? null }),
     after: t.field({ type: "JSONObject", nullable: true, resolve: (e) => (e.after as Record<string, unknown> | null) ?? null }),
     reason: t.exposeString("reason", { nullable: true }),

@@ -1,4 +1,4 @@
-import { encodeGlobalID } from "@pothos/plugin-relay";
+import { encodeGlobalId } from "../global-ids.ts";
 import type { CommissionRule } from "../../domain/commission-rule.ts";
 import type { USER_ERROR_CODES } from "../../domain/errors.ts";
 import { isPayable } from "../../domain/payable.ts";
@@ -83,7 +83,7 @@ export const CommissionRef = builder.prismaNode("Commission", {
       type: "ID",
       description: "The partner's id, for tokens that may not read the partner itself.",
       select: { partnerId: true },
-      resolve: (row) => encodeGlobalID("Partner", row.partnerId),
+      resolve: (row) => encodeGlobalId("Partner", row.partnerId),
     }),
     conversion: t.relation("conversion", { nullable: true, authScopes: READERS.conversion }),
     reversal: t.relation("reversal", { nullable: true, authScopes: READERS.conversion }),
@@ -224,7 +224,7 @@ builder.prismaObjectField("Partner", "commissions", (t) =>
 export const SkippedItemRef = builder.objectRef<{ id: string; code: (typeof USER_ERROR_CODES)[number]; message: string; typename: string }>("SkippedItem").implement({
   description: "An item a bulk operation left alone, and why.",
   fields: (t) => ({
-    id: t.id({ resolve: (item) => encodeGlobalID(item.typename, item.id) }),
+    id: t.id({ resolve: (item) => encodeGlobalId(item.typename, item.id) }),
     code: t.field({ type: UserErrorCode, resolve: (item) => item.code }),
     message: t.exposeString("message"),
   }),

@@ -1,4 +1,4 @@
-import { encodeGlobalID } from "@pothos/plugin-relay";
+import { encodeGlobalId } from "../global-ids.ts";
 import { GraphQLError } from "graphql";
 import type { Context } from "../../context.ts";
 import { eventOf, type BalancePayload, type CommissionPayload, type CommittedEvent, type EventPayloads, type EventType, type PayoutPayload } from "../../services/events.ts";
@@ -43,7 +43,7 @@ const typeNames: Record<EventType, "COMMISSION_ACCRUED" | "COMMISSION_CHANGED" |
   "payout.changed": "PAYOUT_CHANGED",
 };
 
-const gid = (type: string, id: string | null | undefined) => (id ? encodeGlobalID(type, id) : null);
+const gid = (type: string, id: string | null | undefined) => (id ? encodeGlobalId(type, id) : null);
 
 const CommissionChange = builder.objectRef<CommissionPayload>("CommissionChange").implement({
   description: "A commission line as it is after the change.",
