@@ -4,8 +4,8 @@
 // BENCH_SERVER_ENTRY takes; built with `node scripts/build-server.mjs` and
 // copied aside, e.g. dist/abA/main.mjs) on that one database, warms each
 // with BENCH_AB_WARMUP (3,000) requests, then runs BENCH_AB_ROUNDS (12)
-// rounds, each sending BENCH_AB_REQUESTS (400) requests from 10 connections
-// to every build in turn. Prints, per build, the server's CPU ms per request
+// rounds, each sending BENCH_AB_REQUESTS (400) requests from BENCH_AB_CONNECTIONS (10)
+// connections to every build in turn. Prints, per build, the server's CPU ms per request
 // (from /proc) of every round and their median, and whether every build gave
 // the same answer.
 //
@@ -16,6 +16,9 @@
 // the hand-written floor is bench:reads'.
 //
 // BENCH_AB_QUERY: the query (the dashboard's by default).
+// An entry may start with node flags of its own, to compare flags on one
+// build: BENCH_AB_ENTRIES="dist/abA/main.mjs,--max-semi-space-size=64 dist/abA/main.mjs".
+// BENCH_AB_CONNECTIONS: connections each burst keeps busy (10).
 import { signToken } from "../src/auth/sign-token.ts";
 import { BENCH_SECRET, freshDatabase, startReadsServer } from "./lib.ts";
 import { cpuTicks } from "./process-stats.ts";
@@ -28,7 +31,7 @@ const QUERY =
 const REQUESTS = Number(process.env.BENCH_AB_REQUESTS ?? 400);
 const ROUNDS = Number(process.env.BENCH_AB_ROUNDS ?? 12);
 const WARMUP = Number(process.env.BENCH_AB_WARMUP ?? 3_000);
-const CONNECTIONS = 10;
+const CONNECTIONS = Number(process.env.BENCH_AB_CONNECTIONS ?? 10);
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
@@ -43,8 +46,12 @@ async function main() {
       { role: "admin", subject: "bench", programId: seeded.programId },
       { secret: BENCH_SECRET, issuer: "accrue", audience: "accrue", expiresAt: new Date(Date.now() + 3_600_000) },
     );
+    const baseNodeArgs = process.env.BENCH_SERVER_NODE_ARGS ?? "";
     for (const entry of ENTRIES) {
-      process.env.BENCH_SERVER_ENTRY = entry;
+      // An entry may carry node flags of its own before its file ("--max-semi-space-size=64 dist/abB/main.mjs").
+      const words = entry.split(" ").filter(Boolean);
+      process.env.BENCH_SERVER_ENTRY = words.at(-1)!;
+      process.env.BENCH_SERVER_NODE_ARGS = [baseNodeArgs, ...words.slice(0, -1)].join(" ");
       servers.push(await startReadsServer(database.url));
     }
     const send = async (url: string): Promise<string> => {

@@ -18,15 +18,15 @@ let built = false;
 /**
  * The server's entry as `npm start` runs it: compiled (dist/server/main.mjs,
  * built once per benchmark process) with `npm start`'s node flags
- * (package.json); BENCH_SERVER_ENTRY=tsx runs `src/main.ts` through tsx (`npm
+ * (package.json), as the shell gives them in the server's environment; BENCH_SERVER_ENTRY=tsx runs `src/main.ts` through tsx (`npm
  * run dev`), any other value names a compiled file, run with the same flags
  * (see BENCHMARKS.md, "Idle server"), and the environment it sets.
  * BENCH_START_FLAGS replaces those flags ("" for none), to compare them.
  */
-function serverArgs(): string[] {
+function serverArgs(env: Record<string, string | undefined>): string[] {
   const entry = process.env.BENCH_SERVER_ENTRY;
   if (entry === "tsx") return ["--import", "tsx", "src/main.ts"];
-  const flags = process.env.BENCH_START_FLAGS !== undefined ? process.env.BENCH_START_FLAGS.split(" ").filter(Boolean) : startFlags();
+  const flags = process.env.BENCH_START_FLAGS !== undefined ? process.env.BENCH_START_FLAGS.split(" ").filter(Boolean) : startFlags(env);
   if (entry) return [...flags, entry];
   if (!built) execFileSync(process.execPath, ["scripts/build-server.mjs"], { cwd: ROOT, stdio: "inherit" });
   built = true;
@@ -38,7 +38,7 @@ export function startServer(env: Record<string, string>): Promise<{ url: string;
   return new Promise((resolve, reject) => {
     // BENCH_SERVER_NODE_ARGS: extra flags for the server's node, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
     const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter(Boolean);
-    const child = spawn(process.execPath, [...nodeArgs, ...serverArgs()], {
+    const child = spawn(process.execPath, [...nodeArgs, ...serverArgs({ ...process.env, ...env })], {
       cwd: ROOT,
       env: {
         ...(process.env.BENCH_SERVER_ENTRY === "tsx" ? {} : startEnv()),

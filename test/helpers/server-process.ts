@@ -4,10 +4,14 @@ import { fileURLToPath } from "node:url";
 
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
-/** package.json's `start:built`: `[NAME=value …] node <flags> dist/server/main.mjs`, which `start` ends with. */
+/**
+ * package.json's `start:built`: `[NAME=value …] node <flags> dist/server/main.mjs`,
+ * which `start` ends with. A flag may be written `${NAME:+--flag}`, as the
+ * shell reads it: given only when the variable NAME is set and not empty.
+ */
 function startCommand(): { env: Record<string, string>; flags: string[] } {
   const { scripts } = JSON.parse(readFileSync(`${ROOT}package.json`, "utf8")) as { scripts: Record<string, string> };
-  const match = /^((?:[A-Z_]+=\S+ )*)node ((?:--\S+ )*)dist\/server\/main\.mjs$/.exec(scripts["start:built"] ?? "");
+  const match = /^((?:[A-Z_]+=\S+ )*)node ((?:(?:--|\$\{[A-Z_]+:\+--)\S+ )*)dist\/server\/main\.mjs$/.exec(scripts["start:built"] ?? "");
   if (!match) throw new Error(`package.json's start:built is not "[NAME=value …] node <flags> dist/server/main.mjs": ${scripts["start:built"]}`);
   const env = Object.fromEntries(
     match[1]!
@@ -19,12 +23,17 @@ function startCommand(): { env: Record<string, string>; flags: string[] } {
 }
 
 /**
- * The node flags `npm start` runs the compiled server with: package.json's
- * `start:built`, which `start` ends with. Tests and benchmarks start the
- * server with them, so they run what users run.
+ * The node flags `npm start` runs the compiled server with, in an
+ * environment `env` (the server's): package.json's `start:built`, which
+ * `start` ends with, its `${NAME:+--flag}` read as the shell reads them.
+ * Tests and benchmarks start the server with them, so they run what users run.
  */
-export function startFlags(): string[] {
-  return startCommand().flags;
+export function startFlags(env: Record<string, string | undefined> = process.env): string[] {
+  return startCommand().flags.flatMap((flag) => {
+    const conditional = /^\$\{([A-Z_]+):\+(--\S+)\}$/.exec(flag);
+    if (!conditional) return [flag];
+    return env[conditional[1]!] ? [conditional[2]!] : [];
+  });
 }
 
 /** The environment `npm start` sets for the compiled server (the C allocator's trim threshold: BENCHMARKS.md, "Idle server"). */
@@ -49,7 +58,7 @@ export interface ServerProcess {
  */
 export function startServerProcess(env: Record<string, string>, args: string[] = [], options: { compiled?: boolean } = {}): Promise<ServerProcess> {
   if (options.compiled) execFileSync(process.execPath, ["scripts/build-server.mjs"], { cwd: ROOT, stdio: "inherit" });
-  const entry = options.compiled ? [...startFlags(), "dist/server/main.mjs"] : ["--import", "tsx", "src/main.ts"];
+  const entry = options.compiled ? [...startFlags({ ...process.env, ...env }), "dist/server/main.mjs"] : ["--import", "tsx", "src/main.ts"];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...entry, ...args], {
       cwd: ROOT,

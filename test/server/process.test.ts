@@ -78,7 +78,10 @@ describe("the server as a process (npm start)", () => {
       const { scripts } = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> };
       expect(scripts.start).toBe(`node scripts/build-server.mjs && ${scripts["start:built"]}`);
       expect(startFlags()).toContain("--liftoff-only");
-      expect(server.child.spawnargs.slice(1)).toEqual([...startFlags(), "dist/server/main.mjs"]);
+      // On PostgreSQL, a young generation that holds the reads in flight; the embedded database keeps V8's (README, "--max-semi-space-size").
+      expect(startFlags({ DATABASE_URL: "postgresql://db/accrue" })).toContain("--max-semi-space-size=24");
+      expect(startFlags({})).not.toContain("--max-semi-space-size=24");
+      expect(server.child.spawnargs.slice(1)).toEqual([...startFlags({ ...process.env, ACCRUE_DATA_DIR: dataDir }), "dist/server/main.mjs"]);
       // And with its environment: the C allocator gives back what it frees beyond 128 KiB (BENCHMARKS.md, "Idle server").
       expect(startEnv()).toEqual({ MALLOC_TRIM_THRESHOLD_: "131072" });
       expect(readFileSync(`/proc/${server.child.pid}/environ`, "utf8").split("\0")).toContain("MALLOC_TRIM_THRESHOLD_=131072");
