@@ -107,6 +107,23 @@ describe("malformed requests", () => {
       expect((await t.raw({ query: "{ partners(first: 1, after: null) { totalCount } }" }, acme.adminToken)).errors).toBeUndefined();
     });
 
+    it("page sizes outside 1–100 are refused with zod's words, at the top and nested; the bounds themselves pass", async () => {
+      // The page arguments are checked without zod when they pass (builder.ts, checkedFirst); what fails is zod's to word.
+      const cases = [
+        ["first: 0", "first: Too small: expected number to be >=1"],
+        ["first: 101", "first: Too big: expected number to be <=100"],
+        ["last: -3", "last: Too small: expected number to be >=1"],
+      ] as const;
+      for (const [args, message] of cases) {
+        expect((await refused({ query: `{ partners(${args}) { totalCount } }` }, acme.adminToken)).message).toBe(message);
+        expect((await refused({ query: `{ partners(first: 1) { edges { node { commissions(${args}) { totalCount } } } } }` }, acme.adminToken)).message).toBe(message);
+      }
+      for (const args of ["first: 1", "first: 100", "last: 100"]) {
+        expect((await t.raw({ query: `{ partners(${args}) { totalCount } }` }, acme.adminToken)).errors).toBeUndefined();
+        expect((await t.raw({ query: `{ partners(first: 1) { edges { node { commissions(${args}) { totalCount } } } } }` }, acme.adminToken)).errors).toBeUndefined();
+      }
+    });
+
     it("still finds what a valid id names, in any letter case", async () => {
       const upper = globalId("Partner", partner.rawId.toUpperCase());
       const response = await t.raw({ query: `{ partner(id: "${upper}") { id } }` }, acme.adminToken);
