@@ -4,10 +4,10 @@
 // BENCH_SERVER_ENTRY takes; built with `node scripts/build-server.mjs` and
 // copied aside, e.g. dist/abA/main.mjs) on that one database, warms each
 // with BENCH_AB_WARMUP (3,000) requests, then runs BENCH_AB_ROUNDS (12)
-// rounds, each sending BENCH_AB_REQUESTS (400) requests from BENCH_AB_CONNECTIONS (10)
-// connections to every build in turn. Prints, per build, the server's CPU ms per request
-// (from /proc) of every round and their median, and whether every build gave
-// the same answer.
+// rounds, each sending BENCH_AB_REQUESTS (400) requests from
+// BENCH_AB_CONNECTIONS (10) connections to every build in turn. Prints, per
+// build, the server's CPU ms per request (from /proc) of every round and
+// their median, and whether every build gave the same answer.
 //
 // Why interleaved: on these shared machines the CPU a request costs moves by
 // a third within minutes, so builds measured one after the other differ by

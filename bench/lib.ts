@@ -18,8 +18,9 @@ let built = false;
 /**
  * The server's entry as `npm start` runs it: compiled (dist/server/main.mjs,
  * built once per benchmark process) with `npm start`'s node flags
- * (package.json), as the shell gives them in the server's environment; BENCH_SERVER_ENTRY=tsx runs `src/main.ts` through tsx (`npm
- * run dev`), any other value names a compiled file, run with the same flags
+ * (package.json), as the shell gives them in the server's environment `env`;
+ * BENCH_SERVER_ENTRY=tsx runs `src/main.ts` through tsx (`npm run dev`), any
+ * other value names a compiled file, run with the same flags
  * (see BENCHMARKS.md, "Idle server"), and the environment it sets.
  * BENCH_START_FLAGS replaces those flags ("" for none), to compare them.
  */
