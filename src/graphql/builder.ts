@@ -150,7 +150,7 @@ export const builder = new SchemaBuilder<{
     cursorType: "String",
     // A global id or cursor holding no uuid is refused here, before any query (see global-ids.ts).
     decodeGlobalID: (globalId) => decodeGlobalId(globalId, isNodeType),
-    encodeGlobalID: (typename, id) => encodeGlobalId(typename, id),
+    encodeGlobalID: encodeGlobalId,
     afterArgOptions: { validate: cursorArg },
     beforeArgOptions: { validate: cursorArg },
     // By the type each id names, before any lookup (guards.ts): no hint whether it exists.
