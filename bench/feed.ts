@@ -4,15 +4,20 @@
 // rate through the API, and each event's delivery latency is measured from
 // the commit (`committedAt`) to the client. Also: the server's memory per
 // idle subscribed connection (RSS, and V8 heap in use, each read after a
-// full GC forced through the inspector). Next to a floor measured in the
-// same run: a bare `ws` server in its own process that the same client
-// processes connect to, sending messages of the same shape at the same rate.
+// full GC forced through the inspector). Next to two floors measured in the
+// same run, a bare `ws` server in its own process that the same client
+// processes connect to: "floor" sends messages of the same shape at the same
+// rate with nothing else running; "loadedFloor" commits the same sales with
+// plain pg (the rows of bench:ingest's single floor), driven over HTTP as
+// accrue is, and sends each sale's two messages after its commit, so that
+// the machine carries the same work while it delivers (like with like).
 // Prints one JSON line; progress goes to stderr. Options (env):
 // BENCH_DATABASE_URL, BENCH_SUBSCRIBERS (2000), BENCH_RATE (100 per second),
 // BENCH_SECONDS (20), BENCH_CLIENT_PROCESSES (4), BENCH_HTTP_CONCURRENCY (16),
 // BENCH_REDIS_URL (unset: in-process fan-out), BENCH_HEAP_SNAPSHOTS (a directory:
 // the server's heap snapshots before and after subscribing, there), BENCH_PROFILE_CONNECT
-// (a directory: the server's CPU profile of the connect phase alone, there).
+// (a directory: the server's CPU profile of the connect phase alone, there),
+// BENCH_PROFILE_RUN (a directory: the server's CPU profile of the measured window, there).
 import { randomBytes } from "node:crypto";
 import { fork, type ChildProcess } from "node:child_process";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -32,6 +37,7 @@ const PROCESSES = Math.max(1, Math.min(Number(process.env.BENCH_CLIENT_PROCESSES
 const HTTP_CONCURRENCY = Number(process.env.BENCH_HTTP_CONCURRENCY ?? 16);
 const SNAPSHOTS = process.env.BENCH_HEAP_SNAPSHOTS;
 const PROFILE_CONNECT = process.env.BENCH_PROFILE_CONNECT;
+const PROFILE_RUN = process.env.BENCH_PROFILE_RUN;
 const CREATE_CONCURRENCY = 16;
 /** Handshakes in flight per client process. */
 const CONNECT_CONCURRENCY = 32;
@@ -302,14 +308,23 @@ async function feedRun(serverPid: number, inspectPort: number, url: string, toke
 
   // Warm the single-accrual path for a second at the rate, then measure.
   progress(`warm-up: ${RATE} accruals`);
-  const warm = await accrue(url, partners, admin, RATE, 1, "warm", sale);
+  const post: Post = async (partner, key) => {
+    const result = await gql(url, Record, { input: sale(partners[partner]!, key) }, admin);
+    return { created: result.recordConversion.created === true, error: JSON.stringify(result.recordConversion.userErrors) };
+  };
+  const warm = await drive(partners.length, RATE, 1, "warm", post);
   await tail(2 * warm.accruals, 30_000, 1_000);
   await reset();
 
   progress(`measuring: ${RATE} accruals per second for ${SECONDS} s`);
+  const stopRunProfile = PROFILE_RUN ? await startCpuProfile(serverPid, inspectPort, `${PROFILE_RUN}/feed-run.cpuprofile`) : undefined;
   const ticks = cpuTicks(serverPid);
   const machine = machineTicks();
-  const run = await accrue(url, partners, admin, RATE, SECONDS, "run", sale);
+  const run = await drive(partners.length, RATE, SECONDS, "run", post);
+  if (stopRunProfile) {
+    await stopRunProfile();
+    progress(`the measured window's CPU profile: ${PROFILE_RUN}/feed-run.cpuprofile`);
+  }
   const cpu = (cpuTicks(serverPid) - ticks) / (run.windowMs / 10); // 100 ticks per second
   const busy = machineTicks();
   progress(
@@ -320,15 +335,15 @@ async function feedRun(serverPid: number, inspectPort: number, url: string, toke
   return measure("server", 2 * run.accruals, run.accruals, run.windowMs, connected.ready, memory, connecting);
 }
 
-/** recordConversion at `rate` per second for `seconds`, a random partner each, HTTP_CONCURRENCY requests at most in flight. */
-async function accrue(
-  url: string,
-  partners: string[],
-  admin: string,
+type Post = (partner: number, key: string) => Promise<{ created: boolean; error?: string }>;
+
+/** `post` at `rate` per second for `seconds`, a random partner each, HTTP_CONCURRENCY requests at most in flight. */
+async function drive(
+  partners: number,
   rate: number,
   seconds: number,
   tag: string,
-  sale: (partner: string, key: string) => RecordConversionInput,
+  post: Post,
 ): Promise<{ accruals: number; failed: number; firstError?: string; windowMs: number }> {
   const total = Math.round(rate * seconds);
   let accruals = 0;
@@ -339,11 +354,11 @@ async function accrue(
     const wait = started + (i * 1000) / rate - performance.now();
     if (wait > 0) await sleep(wait);
     try {
-      const result = await gql(url, Record, { input: sale(partners[Math.floor(Math.random() * partners.length)]!, `${tag}-${i}`) }, admin);
-      if (result.recordConversion.created) accruals += 1;
+      const result = await post(Math.floor(Math.random() * partners), `${tag}-${i}`);
+      if (result.created) accruals += 1;
       else {
         failed += 1;
-        firstError ??= JSON.stringify(result.recordConversion.userErrors);
+        firstError ??= result.error;
       }
     } catch (error) {
       failed += 1;
@@ -355,7 +370,13 @@ async function accrue(
 
 // ---------------------------------------------------------------- the floor
 
-async function floorRun(): Promise<Measured> {
+/**
+ * The floors, one process and one set of sockets: bare (messages at the
+ * rate, nothing else running), then loaded (the same sales as accrue's run,
+ * committed by plain pg and each delivered after its commit, driven over
+ * HTTP as accrue is: the machine carries the same work while it delivers).
+ */
+async function floorRun(databaseUrl: string, programId: string, partnerIds: string[]): Promise<{ bare: Measured; loaded: Measured }> {
   const inspectPort = await freePort();
   const floor = forkChild("./feed/floor-server.ts", [`--inspect-port=127.0.0.1:${inspectPort}`]);
   try {
@@ -392,9 +413,30 @@ async function floorRun(): Promise<Measured> {
 
     progress(`floor: ${RATE} accruals per second for ${SECONDS} s`);
     const run = await ask<Extract<FloorReply, { ev: "sent" }>>(floor, { cmd: "run", rate: RATE, seconds: SECONDS }, (SECONDS + 120) * 1000);
-    const measured = await measure("floor", run.messages, run.accruals, run.windowMs, connected.ready, memory, connecting);
+    const bare = await measure("floor", run.messages, run.accruals, run.windowMs, connected.ready, memory, connecting);
+
+    const sales = await ask<Extract<FloorReply, { ev: "sales" }>>(floor, { cmd: "sales", databaseUrl, programId, partnerIds, poolSize: 20 }, 30_000);
+    const post: Post = async (partner) => {
+      const response = await fetch(sales.url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ index: partner }) });
+      const body = (await response.json()) as { created?: boolean; error?: string };
+      return { created: body.created === true, ...(body.error ? { error: body.error } : {}) };
+    };
+    const warmSales = await drive(partnerIds.length, RATE, 1, "floor-warm", post);
+    await tail(2 * warmSales.accruals, 30_000, 1_000);
+    await reset();
+    progress(`loaded floor: ${RATE} sales per second for ${SECONDS} s, committed by plain pg`);
+    const ticks = cpuTicks(floor.pid!);
+    const machine = machineTicks();
+    const sold = await drive(partnerIds.length, RATE, SECONDS, "floor-run", post);
+    const busy = machineTicks();
+    progress(
+      `${sold.accruals} sales in ${(sold.windowMs / 1000).toFixed(1)} s; floor CPU ${((100 * (cpuTicks(floor.pid!) - ticks)) / (sold.windowMs / 10)).toFixed(0)}% of a core, ` +
+        `machine ${((100 * (busy.busy - machine.busy)) / (busy.total - machine.total)).toFixed(0)}% busy; waiting for the tail`,
+    );
+    if (sold.failed) problems.push(`loaded floor: ${sold.failed} sales failed; first: ${sold.firstError}`);
+    const loaded = await measure("loaded floor", 2 * sold.accruals, sold.accruals, sold.windowMs, connected.ready, memory, connecting);
     await closeSockets();
-    return measured;
+    return { bare, loaded };
   } finally {
     await stopChild(floor);
   }
@@ -447,7 +489,7 @@ async function main() {
     await closeSockets();
     await stopServer();
     progress("server stopped; the floor");
-    const floor = await floorRun();
+    const { bare: floor, loaded } = await floorRun(database.url, programId, partners.map(rawId));
 
     for (const problem of problems) progress(`PROBLEM: ${problem}`);
     console.log(
@@ -475,6 +517,13 @@ async function main() {
           subscribeCpuMs: floor.subscribeCpuMs,
           memoryPerConnectionKiB: floor.memoryPerConnectionKiB,
           heapPerConnectionKiB: floor.heapPerConnectionKiB,
+        },
+        loadedFloor: {
+          accrualsPerSecond: Number((loaded.accruals / (loaded.windowMs / 1000)).toFixed(1)),
+          expectedEvents: loaded.expectedEvents,
+          deliveredEvents: loaded.deliveredEvents,
+          latencyMs: loaded.latencyMs,
+          eventsPerSecond: loaded.eventsPerSecond,
         },
         ...(problems.length ? { problems } : {}),
       }),

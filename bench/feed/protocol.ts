@@ -51,9 +51,12 @@ export type FloorCommand =
   /** Two messages to every registered socket. */
   | { id: number; cmd: "prime" }
   /** `rate` "accruals" per second for `seconds`, each two messages to a random socket. */
-  | { id: number; cmd: "run"; rate: number; seconds: number };
+  | { id: number; cmd: "run"; rate: number; seconds: number }
+  /** Starts the loaded floor's HTTP side: sales for these partners (raw ids, by socket index) committed by plain pg. */
+  | { id: number; cmd: "sales"; databaseUrl: string; programId: string; partnerIds: string[]; poolSize: number };
 
 export type FloorReply =
   | { ev: "listening"; port: number }
   | { id: number; ev: "count"; registered: number }
-  | { id: number; ev: "sent"; accruals: number; messages: number; windowMs: number };
+  | { id: number; ev: "sent"; accruals: number; messages: number; windowMs: number }
+  | { id: number; ev: "sales"; url: string };
