@@ -194,6 +194,8 @@ interface Measured {
   deliveredEvents: number;
   latencyMs: { p50: number; p99: number; max: number };
   eventsPerSecond: number;
+  /** The sales' HTTP requests, sent to answered (not the bare floor's). */
+  requestMs?: { p50: number; p99: number; max: number };
 }
 
 const problems: string[] = [];
@@ -332,7 +334,7 @@ async function feedRun(serverPid: number, inspectPort: number, url: string, toke
       `server CPU ${(cpu * 100).toFixed(0)}% of a core, machine ${((100 * (busy.busy - machine.busy)) / (busy.total - machine.total)).toFixed(0)}% busy; waiting for the tail`,
   );
   if (run.failed) problems.push(`server: ${run.failed} accruals failed; first: ${run.firstError}`);
-  return measure("server", 2 * run.accruals, run.accruals, run.windowMs, connected.ready, memory, connecting);
+  return { ...(await measure("server", 2 * run.accruals, run.accruals, run.windowMs, connected.ready, memory, connecting)), requestMs: run.requestMs };
 }
 
 type Post = (partner: number, key: string) => Promise<{ created: boolean; error?: string }>;
@@ -344,8 +346,9 @@ async function drive(
   seconds: number,
   tag: string,
   post: Post,
-): Promise<{ accruals: number; failed: number; firstError?: string; windowMs: number }> {
+): Promise<{ accruals: number; failed: number; firstError?: string; windowMs: number; requestMs: { p50: number; p99: number; max: number } }> {
   const total = Math.round(rate * seconds);
+  const durations: number[] = [];
   let accruals = 0;
   let failed = 0;
   let firstError: string | undefined;
@@ -353,8 +356,10 @@ async function drive(
   await pool(total, HTTP_CONCURRENCY, async (i) => {
     const wait = started + (i * 1000) / rate - performance.now();
     if (wait > 0) await sleep(wait);
+    const sent = performance.now();
     try {
       const result = await post(Math.floor(Math.random() * partners), `${tag}-${i}`);
+      durations.push(performance.now() - sent);
       if (result.created) accruals += 1;
       else {
         failed += 1;
@@ -365,7 +370,16 @@ async function drive(
       firstError ??= String(error);
     }
   });
-  return { accruals, failed, ...(firstError ? { firstError } : {}), windowMs: performance.now() - started };
+  const windowMs = performance.now() - started;
+  const sorted = durations.sort((a, b) => a - b);
+  const ms = (value: number) => Number(value.toFixed(1));
+  return {
+    accruals,
+    failed,
+    ...(firstError ? { firstError } : {}),
+    windowMs,
+    requestMs: { p50: ms(percentile(sorted, 50)), p99: ms(percentile(sorted, 99)), max: ms(sorted[sorted.length - 1] ?? Number.NaN) },
+  };
 }
 
 // ---------------------------------------------------------------- the floor
@@ -434,7 +448,7 @@ async function floorRun(databaseUrl: string, programId: string, partnerIds: stri
         `machine ${((100 * (busy.busy - machine.busy)) / (busy.total - machine.total)).toFixed(0)}% busy; waiting for the tail`,
     );
     if (sold.failed) problems.push(`loaded floor: ${sold.failed} sales failed; first: ${sold.firstError}`);
-    const loaded = await measure("loaded floor", 2 * sold.accruals, sold.accruals, sold.windowMs, connected.ready, memory, connecting);
+    const loaded = { ...(await measure("loaded floor", 2 * sold.accruals, sold.accruals, sold.windowMs, connected.ready, memory, connecting)), requestMs: sold.requestMs };
     await closeSockets();
     return { bare, loaded };
   } finally {
@@ -504,6 +518,7 @@ async function main() {
         deliveredEvents: measured.deliveredEvents,
         latencyMs: measured.latencyMs,
         eventsPerSecond: measured.eventsPerSecond,
+        requestMs: measured.requestMs,
         connectSeconds: measured.connectSeconds,
         subscribeCpuMs: measured.subscribeCpuMs,
         memoryPerConnectionKiB: measured.memoryPerConnectionKiB,
@@ -524,6 +539,7 @@ async function main() {
           deliveredEvents: loaded.deliveredEvents,
           latencyMs: loaded.latencyMs,
           eventsPerSecond: loaded.eventsPerSecond,
+          requestMs: loaded.requestMs,
         },
         ...(problems.length ? { problems } : {}),
       }),
