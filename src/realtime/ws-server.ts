@@ -233,19 +233,16 @@ function serveGraphqlWs<P extends Record<string, unknown> | undefined, E extends
     logger.error({ err: error }, "websocket server error");
     for (const client of wss.clients) client.close(CloseCode.InternalServerError, "Internal server error");
   });
-  wss.on("connection", (socket: Socket) => {
-    const connection = new GraphqlWsSocket(socket);
-    connection.slice = opened++ % KEEP_ALIVE_SLICES;
-    socket[CONNECTION] = connection;
-    // `on`, not `once`: `once` wraps the listener in a closure per socket. A socket closes once.
-    socket.on("error", onSocketError);
-    socket.on("pong", onSocketPong);
-    socket.on("close", onSocketClose);
-    connection.closed = server.opened(connection, { socket } as E);
-  });
   let opened = 0;
   let turn = 0;
-  const sweep = setInterval(() => {
+  // The sweep runs only while sockets are open: an idle server has no timer of its own waking it.
+  let sweep: NodeJS.Timeout | undefined;
+  const sweepTurn = () => {
+    if (wss.clients.size === 0) {
+      clearInterval(sweep);
+      sweep = undefined;
+      return;
+    }
     const slice = turn++ % KEEP_ALIVE_SLICES;
     for (const client of wss.clients as Set<Socket>) {
       const connection = client[CONNECTION];
@@ -257,8 +254,21 @@ function serveGraphqlWs<P extends Record<string, unknown> | undefined, E extends
       connection.alive = false;
       client.ping();
     }
-  }, keepAliveMs / KEEP_ALIVE_SLICES);
-  sweep.unref();
+  };
+  wss.on("connection", (socket: Socket) => {
+    if (!sweep) {
+      sweep = setInterval(sweepTurn, keepAliveMs / KEEP_ALIVE_SLICES);
+      sweep.unref();
+    }
+    const connection = new GraphqlWsSocket(socket);
+    connection.slice = opened++ % KEEP_ALIVE_SLICES;
+    socket[CONNECTION] = connection;
+    // `on`, not `once`: `once` wraps the listener in a closure per socket. A socket closes once.
+    socket.on("error", onSocketError);
+    socket.on("pong", onSocketPong);
+    socket.on("close", onSocketClose);
+    connection.closed = server.opened(connection, { socket } as E);
+  });
   return {
     async dispose() {
       clearInterval(sweep);
