@@ -320,19 +320,11 @@ async function feedRun(serverPid: number, inspectPort: number, url: string, toke
 
   progress(`measuring: ${RATE} accruals per second for ${SECONDS} s`);
   const stopRunProfile = PROFILE_RUN ? await startCpuProfile(serverPid, inspectPort, `${PROFILE_RUN}/feed-run.cpuprofile`) : undefined;
-  const ticks = cpuTicks(serverPid);
-  const machine = machineTicks();
-  const run = await drive(partners.length, RATE, SECONDS, "run", post);
+  const run = await measuredDrive("server", serverPid, partners.length, "run", post);
   if (stopRunProfile) {
     await stopRunProfile();
     progress(`the measured window's CPU profile: ${PROFILE_RUN}/feed-run.cpuprofile`);
   }
-  const cpu = (cpuTicks(serverPid) - ticks) / (run.windowMs / 10); // 100 ticks per second
-  const busy = machineTicks();
-  progress(
-    `${run.accruals} accruals in ${(run.windowMs / 1000).toFixed(1)} s (${(run.accruals / (run.windowMs / 1000)).toFixed(1)} per second); ` +
-      `server CPU ${(cpu * 100).toFixed(0)}% of a core, machine ${((100 * (busy.busy - machine.busy)) / (busy.total - machine.total)).toFixed(0)}% busy; waiting for the tail`,
-  );
   if (run.failed) problems.push(`server: ${run.failed} accruals failed; first: ${run.firstError}`);
   return { ...(await measure("server", 2 * run.accruals, run.accruals, run.windowMs, connected.ready, memory, connecting)), requestMs: run.requestMs };
 }
@@ -380,6 +372,20 @@ async function drive(
     windowMs,
     requestMs: { p50: ms(percentile(sorted, 50)), p99: ms(percentile(sorted, 99)), max: ms(sorted[sorted.length - 1] ?? Number.NaN) },
   };
+}
+
+/** The measured window: `drive` at RATE for SECONDS, with the CPU `pid` took and how busy the machine was, said on stderr. */
+async function measuredDrive(who: string, pid: number, partners: number, tag: string, post: Post): ReturnType<typeof drive> {
+  const ticks = cpuTicks(pid);
+  const machine = machineTicks();
+  const run = await drive(partners, RATE, SECONDS, tag, post);
+  const cpu = (cpuTicks(pid) - ticks) / (run.windowMs / 10); // 100 ticks per second
+  const busy = machineTicks();
+  progress(
+    `${who}: ${run.accruals} sales in ${(run.windowMs / 1000).toFixed(1)} s (${(run.accruals / (run.windowMs / 1000)).toFixed(1)} per second); ` +
+      `CPU ${(cpu * 100).toFixed(0)}% of a core, machine ${((100 * (busy.busy - machine.busy)) / (busy.total - machine.total)).toFixed(0)}% busy; waiting for the tail`,
+  );
+  return run;
 }
 
 // ---------------------------------------------------------------- the floor
@@ -439,14 +445,7 @@ async function floorRun(databaseUrl: string, programId: string, partnerIds: stri
     await tail(2 * warmSales.accruals, 30_000, 1_000);
     await reset();
     progress(`loaded floor: ${RATE} sales per second for ${SECONDS} s, committed by plain pg`);
-    const ticks = cpuTicks(floor.pid!);
-    const machine = machineTicks();
-    const sold = await drive(partnerIds.length, RATE, SECONDS, "floor-run", post);
-    const busy = machineTicks();
-    progress(
-      `${sold.accruals} sales in ${(sold.windowMs / 1000).toFixed(1)} s; floor CPU ${((100 * (cpuTicks(floor.pid!) - ticks)) / (sold.windowMs / 10)).toFixed(0)}% of a core, ` +
-        `machine ${((100 * (busy.busy - machine.busy)) / (busy.total - machine.total)).toFixed(0)}% busy; waiting for the tail`,
-    );
+    const sold = await measuredDrive("floor", floor.pid!, partnerIds.length, "floor-run", post);
     if (sold.failed) problems.push(`loaded floor: ${sold.failed} sales failed; first: ${sold.firstError}`);
     const loaded = { ...(await measure("loaded floor", 2 * sold.accruals, sold.accruals, sold.windowMs, connected.ready, memory, connecting)), requestMs: sold.requestMs };
     await closeSockets();
