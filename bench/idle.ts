@@ -6,7 +6,8 @@
 // alone until its scheduler has run once (15 s after start, as in
 // production: its first run loads Prisma's query compiler and compiles the
 // tasks' queries, which an idle server does every 15 s); once it is idle again
-// its RSS (/proc/<pid>/status) is read as it stands, then RSS and V8 heap
+// its RSS (/proc/<pid>/status) is read as it stands (and, through the
+// inspector, how much of it V8's young generation holds), then RSS and V8 heap
 // again after a full garbage collection (through the inspector). The floor: a
 // bare `node:http` server answering the same JSON, measured the same way.
 // Prints one JSON line per database.
@@ -47,6 +48,8 @@ async function firstAnswer(url: string, since: number): Promise<number> {
 interface Idle {
   firstAnswerMs: number;
   rssMiB: number;
+  /** V8's young generation (committed) as it stood, part of rssMiB. */
+  youngMiB: number;
   afterGc: { rssMiB: number; heapMiB: number };
 }
 
@@ -57,7 +60,7 @@ async function idleFigures(pid: number, inspectPort: number, firstRunAfter = 0):
   const rss = rssKiB(pid);
   const live = await liveMemoryKiB(pid, inspectPort);
   const mib = (kib: number) => Number((kib / 1024).toFixed(1));
-  return { rssMiB: mib(rss), afterGc: { rssMiB: mib(live.rss), heapMiB: mib(live.heap) } };
+  return { rssMiB: mib(rss), youngMiB: mib(live.youngBefore), afterGc: { rssMiB: mib(live.rss), heapMiB: mib(live.heap) } };
 }
 
 async function measureServer(target: "postgres" | "pglite"): Promise<Idle> {

@@ -113,12 +113,20 @@ export async function startCpuProfile(pid: number, inspectPort: number, file: st
  * counts what is live rather than garbage not collected yet: SIGUSR1 opens
  * the process's inspector (on the port given with --inspect-port), and
  * HeapProfiler.collectGarbage runs V8's low-memory GC (which returns free
- * pages). Then the process's RSS (/proc) and V8 heap in use (inspector), in KiB.
+ * pages). Then the process's RSS (/proc) and V8 heap in use (inspector), and
+ * the young generation's committed size before the collection, in KiB.
  * With `snapshotTo`, also writes a heap snapshot there (for Chrome's DevTools).
  */
-export async function liveMemoryKiB(pid: number, inspectPort: number, snapshotTo?: string): Promise<{ rss: number; heap: number }> {
+export async function liveMemoryKiB(pid: number, inspectPort: number, snapshotTo?: string): Promise<{ rss: number; heap: number; youngBefore: number }> {
   const { socket, call, close } = await inspectorSession(pid, inspectPort);
   try {
+    // V8's young generation as it stands (its committed pages), before the collection shrinks it:
+    // an idle process that keeps it grown holds memory the collection gives back.
+    const young = await call("Runtime.evaluate", {
+      expression: "require('node:v8').getHeapSpaceStatistics().find((space) => space.space_name === 'new_space').physical_space_size",
+      includeCommandLineAPI: true,
+      returnByValue: true,
+    });
     await call("HeapProfiler.collectGarbage");
     await call("HeapProfiler.collectGarbage");
     const usage = await call("Runtime.getHeapUsage");
@@ -135,7 +143,7 @@ export async function liveMemoryKiB(pid: number, inspectPort: number, snapshotTo
       socket.off("message", onChunk);
       await new Promise<void>((resolve, reject) => file.end((error?: Error | null) => (error ? reject(error) : resolve())));
     }
-    return { rss, heap: Number(usage.usedSize) / 1024 };
+    return { rss, heap: Number(usage.usedSize) / 1024, youngBefore: Number((young.result as { value: number }).value) / 1024 };
   } finally {
     close();
   }
