@@ -1,6 +1,7 @@
 // Figures of another process, from /proc and its inspector: RSS, CPU
 // ticks, V8 heap after a full garbage collection. Shared by the benchmarks.
-import { createWriteStream, readFileSync, writeFileSync } from "node:fs";
+import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
 import { createServer } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import WebSocket from "ws";
@@ -100,6 +101,7 @@ export async function startCpuProfile(pid: number, inspectPort: number, file: st
   return async () => {
     try {
       const { profile } = await session.call("Profiler.stop");
+      mkdirSync(dirname(file), { recursive: true });
       writeFileSync(file, JSON.stringify(profile));
       await session.call("Profiler.disable");
     } finally {
