@@ -22,8 +22,8 @@ import type { PageWindow, Selection } from "./row-connection.ts";
  * the second goes through the scoped client itself.
  */
 
-/** What the tenant-scoped client adds to a Commission read, as SQL. */
-function tenancy(ctx: Context): Prisma.Sql {
+/** What the tenant-scoped client adds to a Commission read, as SQL (on `c`). */
+export function linesTenancy(ctx: Context): Prisma.Sql {
   const programId = ctx.actor?.programId ?? NO_PROGRAM;
   const partnerId = ctx.actor?.partnerId;
   return partnerId ? Prisma.sql`c.program_id = ${programId}::uuid AND c.partner_id = ${partnerId}::uuid` : Prisma.sql`c.program_id = ${programId}::uuid`;
@@ -125,7 +125,7 @@ function createPageLoader(ctx: Context, filter: CommissionListFilter | null | un
               FROM unnest(${partnerIds}::uuid[]) AS p(id)
               CROSS JOIN LATERAL (
                 SELECT ${columns ? Prisma.sql`c.*` : Prisma.sql`c.id`} FROM commissions c
-                 WHERE ${tenancy(ctx)} AND c.partner_id = p.id${filterSql}${cursor}
+                 WHERE ${linesTenancy(ctx)} AND c.partner_id = p.id${filterSql}${cursor}
                  ORDER BY c.id ${order} LIMIT ${limit}
               ) l`,
           );
@@ -167,14 +167,14 @@ function createCountLoader(ctx: Context, filter: CommissionListFilter | null | u
             ctx.db,
             Prisma.sql`
             SELECT c.partner_id::text, c.line_count::int AS n FROM balances c
-             WHERE ${tenancy(ctx)} AND c.partner_id = ANY(${[...partnerIds]}::uuid[])`,
+             WHERE ${linesTenancy(ctx)} AND c.partner_id = ANY(${[...partnerIds]}::uuid[])`,
           )
         : await readRows<{ partner_id: string; n: number }>(
             ctx.deps,
             ctx.db,
             Prisma.sql`
             SELECT c.partner_id::text, count(*)::int AS n FROM commissions c
-             WHERE ${tenancy(ctx)} AND c.partner_id = ANY(${[...partnerIds]}::uuid[])${filterSql}
+             WHERE ${linesTenancy(ctx)} AND c.partner_id = ANY(${[...partnerIds]}::uuid[])${filterSql}
              GROUP BY c.partner_id`,
           );
     const counts = new Map(rows.map((row) => [row.partner_id, row.n]));

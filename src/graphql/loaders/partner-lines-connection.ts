@@ -2,8 +2,19 @@ import { isThenable } from "@pothos/core";
 import type { FieldNode, GraphQLResolveInfo } from "graphql";
 import type { Context } from "../../context.ts";
 import type { CommissionListFilter } from "../../services/commissions/commission-filter.ts";
+import { takeLines } from "./lines-ahead.ts";
 import { countPartnerLines, loadPartnerPage } from "./partner-commissions.ts";
-import { type ConnectionArgs, pageWindow, planNodeSelection, type Row, RowConnection, type Selection, type SelectionShape, selectionShape } from "./row-connection.ts";
+import {
+  type ConnectionArgs,
+  type PageWindow,
+  pageWindow,
+  planNodeSelection,
+  type Row,
+  RowConnection,
+  type Selection,
+  type SelectionShape,
+  selectionShape,
+} from "./row-connection.ts";
 
 /**
  * `Partner.commissions` as a connection of our own (row-connection.ts), in
@@ -46,10 +57,15 @@ export function resolvePartnerLines(
   ctx: Context,
   info: GraphQLResolveInfo,
   partnerId: string,
-  args: ConnectionArgs,
+  args: ConnectionArgs & { filter?: unknown },
   filterOf: () => CommissionListFilter,
 ): RowConnection | Promise<RowConnection> {
   const plan = fieldPlan(ctx, info);
+  // Read with the partners' page (lines-ahead.ts): for this window, a plain selection and no filter.
+  if (plan.shape.plain && !plan.shape.countOnly && args.filter == null) {
+    const ahead = linesReadAhead(ctx, partnerId, args, filterOf);
+    if (ahead) return ahead;
+  }
   let selection: Selection | Promise<Selection> | undefined;
   if (!plan.shape.countOnly) {
     if (plan.shape.plain) selection = plan.shared ??= planNodeSelection(ctx, info, "Commission");
@@ -66,4 +82,16 @@ export function resolvePartnerLines(
     // plugin-prisma refused bad arguments (and the filter's) from a promise: the same here, so errors come in the same order.
     return Promise.reject(error);
   }
+}
+
+/** The partner's page as the partners' statement read it, or undefined (none read for this window, or arguments it refuses: they fail below). */
+function linesReadAhead(ctx: Context, partnerId: string, args: ConnectionArgs, filterOf: () => CommissionListFilter): RowConnection | undefined {
+  let window: PageWindow;
+  try {
+    window = pageWindow(args);
+  } catch {
+    return undefined;
+  }
+  const rows = takeLines(ctx, partnerId, window);
+  return rows && new RowConnection(args, () => countPartnerLines(ctx, partnerId, filterOf())).page(rows, window.take);
 }

@@ -4,6 +4,7 @@ import type { Context } from "../../context.ts";
 import { NO_PROGRAM } from "../../context.ts";
 import { readRows } from "../../db/sql-read.ts";
 import { Prisma } from "../../generated/prisma/client.ts";
+import { keepLines, linesAhead, linesColumn } from "./lines-ahead.ts";
 import { type ConnectionArgs, type PageWindow, pageWindow, planNodeSelection, type Row, RowConnection, type Selection, selectionShape } from "./row-connection.ts";
 
 /**
@@ -62,21 +63,26 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * its include mode loads them), its cursor as a subselect on `id` alone, a
  * backward page read in the opposite order (and turned round here).
  */
-function readPage(ctx: Context, window: PageWindow): Promise<Row[]> {
+function readPage(ctx: Context, window: PageWindow, ahead: { window: PageWindow } | undefined): Promise<Row[]> {
   const programId = ctx.actor?.programId ?? NO_PROGRAM;
   const partnerId = ctx.actor?.partnerId;
   const backward = window.take < 0;
   const own = partnerId ? Prisma.sql` AND p.id = ${partnerId}::uuid` : Prisma.empty;
   const cursor = window.cursor ? Prisma.sql` AND p.id ${Prisma.raw(backward ? ">=" : "<=")} (SELECT c.id FROM partners c WHERE c.id = ${window.cursor.id}::uuid)` : Prisma.empty;
+  // Each partner's page of lines in the same statement, when the nodes ask for it plainly (lines-ahead.ts).
+  const lines = ahead ? Prisma.sql`, ${linesColumn(ctx, ahead.window)} AS lines` : Prisma.empty;
   const rows = readRows<Row>(
     ctx.deps,
     ctx.db,
-    Prisma.sql`SELECT ${SELECT_LIST}
+    Prisma.sql`SELECT ${SELECT_LIST}${lines}
       FROM partners p
      WHERE p.program_id = ${programId}::uuid${own}${cursor}
      ORDER BY p.id ${Prisma.raw(backward ? "ASC" : "DESC")} LIMIT ${Math.abs(window.take)} OFFSET ${window.skip ?? 0}`,
-  );
-  return backward ? rows.then((list) => list.reverse()) : rows;
+  ).then((list) => {
+    if (ahead) keepLines(ctx, ahead.window, list);
+    return backward ? list.reverse() : list;
+  });
+  return rows;
 }
 
 export interface PartnersOptions {
@@ -98,7 +104,7 @@ export function resolvePartners(ctx: Context, info: GraphQLResolveInfo, args: Co
     const connection = new RowConnection(args, options.count);
     if (shape.countOnly) return Promise.resolve(connection.page([], window.take));
     if (fast && (!window.cursor || (typeof window.cursor.id === "string" && UUID.test(window.cursor.id)))) {
-      return readPage(ctx, window).then((rows) => connection.page(rows, window.take));
+      return readPage(ctx, window, linesAhead(ctx, info)).then((rows) => connection.page(rows, window.take));
     }
     const load = (resolved: Selection) => options.findMany({ ...resolved, ...window }).then((rows) => connection.page(rows, window.take));
     const planned = selection ?? planNodeSelection(ctx, info, "Partner");

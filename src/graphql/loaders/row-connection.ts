@@ -121,7 +121,7 @@ const shapes = new WeakMap<readonly FieldNode[], SelectionShape>();
  * Every field under `edges { node }` is looked at, in fragments too and
  * whatever their directives: more than the query may resolve, never fewer.
  */
-export function selectionShape(info: GraphQLResolveInfo): SelectionShape {
+export function selectionShape(info: Pick<GraphQLResolveInfo, "fieldNodes" | "returnType" | "fragments">): SelectionShape {
   let shape = shapes.get(info.fieldNodes);
   if (!shape) {
     const connection = getNamedType(info.returnType) as GraphQLObjectType;
@@ -135,7 +135,7 @@ export function selectionShape(info: GraphQLResolveInfo): SelectionShape {
   return shape;
 }
 
-function plainNodes(info: GraphQLResolveInfo, connection: GraphQLObjectType): boolean {
+function plainNodes(info: Pick<GraphQLResolveInfo, "fieldNodes" | "fragments">, connection: GraphQLObjectType): boolean {
   const edgeType = getNamedType(connection.getFields().edges!.type) as GraphQLObjectType;
   const nodeType = getNamedType(edgeType.getFields().node!.type) as GraphQLObjectType;
   const nodeFields = nodeType.getFields();

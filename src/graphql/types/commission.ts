@@ -208,8 +208,9 @@ builder.prismaObjectField("Partner", "commissions", (t) =>
       // On the field, not only on Commission: a refused list shows no count or cursor either.
       authScopes: READERS.commission,
       args: { filter: t.arg({ type: CommissionFilter }) },
-      // A page of partners loads its pages and counts in one statement each (loaders/partner-commissions.ts),
-      // with the nodes' selection planned once for the page where it can be (loaders/partner-lines-connection.ts).
+      // A page of partners loads its lines' pages and counts in one statement each (loaders/partner-commissions.ts),
+      // or its pages within the partners' own statement when they are asked plainly (loaders/lines-ahead.ts);
+      // the nodes' selection is planned once for the page where it can be (loaders/partner-lines-connection.ts).
       resolve: (partner, args, ctx, info) => resolvePartnerLines(ctx, info, partner.id, args, () => commissionFilterOf(args.filter)) as never,
     },
     {
