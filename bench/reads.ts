@@ -11,7 +11,9 @@
 // each scenario's first load on either server, not measured, so that both
 // are measured with their code compiled, as a server that has been up for a
 // while runs it; BENCHMARKS.md, "Ninth round"), BENCH_WARMUP_SECONDS (1,
-// before each measured run).
+// before each measured run), BENCH_FLOOR_DASHBOARD ("one": the floor reads
+// the dashboard in one statement as accrue does, instead of the two;
+// bench/reads/floor-server.ts).
 import { spawn } from "node:child_process";
 import pg from "pg";
 import { signToken } from "../src/auth/sign-token.ts";

@@ -3,7 +3,8 @@
 // JSON accrue gives (bench/reads.ts checks they match). It reads the program
 // and partner from the bearer token's payload without verifying it (the
 // floor measures the reads, not the token check). Prints {"url": ...} once
-// listening. Env: DATABASE_URL, DATABASE_POOL_SIZE (20).
+// listening. Env: DATABASE_URL, DATABASE_POOL_SIZE (20), BENCH_FLOOR_DASHBOARD
+// ("one": the dashboard in one statement, as accrue reads it now).
 import { createServer } from "node:http";
 import pg from "pg";
 
@@ -21,8 +22,38 @@ interface Claims {
 
 type Handler = (claims: Claims, variables: Record<string, unknown>) => Promise<unknown>;
 
+/**
+ * The dashboard in one statement, as accrue reads it since its lines are read
+ * ahead (src/graphql/loaders/lines-ahead.ts): each partner's page of lines as
+ * a column of text, four words a line. Only with BENCH_FLOOR_DASHBOARD=one;
+ * the issue's floor (the default) sends two statements and nests the rows.
+ */
+async function dashboardInOneStatement(claims: Claims) {
+  const partners = await pool.query<{ id: string; name: string; lines: string | null }>(
+    `SELECT p.id::text, p.name,
+            (SELECT string_agg(l.id::text || ' ' || l.status::text || ' ' || ${MONEY("l.amount")} || ' ' || l.currency, ' ' ORDER BY l.id DESC)
+               FROM (SELECT id, status, amount, currency FROM commissions c
+                      WHERE c.program_id = $1 AND c.partner_id = p.id ORDER BY c.id DESC LIMIT 10) l) AS lines
+       FROM partners p WHERE p.program_id = $1 ORDER BY p.id DESC LIMIT 20`,
+    [claims.program_id],
+  );
+  return {
+    partners: {
+      edges: partners.rows.map((row) => {
+        const words = row.lines ? row.lines.split(" ") : [];
+        const edges = [];
+        for (let i = 0; i < words.length; i += 4) {
+          edges.push({ node: { id: globalId("Commission", words[i]!), amount: { amount: words[i + 2]!, currency: words[i + 3]! }, status: words[i + 1]! } });
+        }
+        return { node: { id: globalId("Partner", row.id), name: row.name, commissions: { edges } } };
+      }),
+    },
+  };
+}
+
 const handlers: Record<string, Handler> = {
   async BenchDashboard(claims) {
+    if (process.env.BENCH_FLOOR_DASHBOARD === "one") return dashboardInOneStatement(claims);
     const partners = await pool.query<{ id: string; name: string }>(`SELECT id::text, name FROM partners WHERE program_id = $1 ORDER BY id DESC LIMIT 20`, [claims.program_id]);
     const lines = await pool.query<{ partner_id: string; id: string; amount: string; currency: string; status: string }>(
       `SELECT p.id::text AS partner_id, c.id::text, ${MONEY("c.amount")} AS amount, c.currency, c.status
