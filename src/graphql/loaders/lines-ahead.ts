@@ -2,7 +2,7 @@ import { type FieldNode, getArgumentValues, getNamedType, type GraphQLField, typ
 import { mayRead } from "../../auth/read-rules.ts";
 import type { Context } from "../../context.ts";
 import { Prisma } from "../../generated/prisma/client.ts";
-import { linesTenancy } from "./partner-commissions.ts";
+import { linesAfterCursor, linesTenancy } from "./partner-commissions.ts";
 import { type ConnectionArgs, type PageWindow, pageWindow, type Row, selectionShape } from "./row-connection.ts";
 
 /**
@@ -59,15 +59,15 @@ function aheadOf(info: GraphQLResolveInfo): Ahead | null {
 }
 
 /**
- * What the partners' statement reads ahead for this request: the window, or
+ * The window of lines the partners' statement reads ahead for this request, or
  * nothing when the viewer may not read lines (the field refuses it) or the
  * arguments would be refused.
  */
-export function linesAhead(ctx: Context, info: GraphQLResolveInfo): { window: PageWindow } | undefined {
+export function linesAhead(ctx: Context, info: GraphQLResolveInfo): PageWindow | undefined {
   const ahead = aheadOf(info);
   if (!ahead || !mayRead(ctx.viewer, "commission")) return undefined;
   try {
-    return { window: pageWindow(getArgumentValues(ahead.field, ahead.node, info.variableValues) as ConnectionArgs) };
+    return pageWindow(getArgumentValues(ahead.field, ahead.node, info.variableValues) as ConnectionArgs);
   } catch {
     // The field refuses its arguments when it resolves (with its own error); nothing is read ahead.
     return undefined;
@@ -87,16 +87,10 @@ export function linesAhead(ctx: Context, info: GraphQLResolveInfo): { window: Pa
  * splitting text costs next to nothing (BENCHMARKS.md, "Thirteenth round").
  */
 export function linesColumn(ctx: Context, window: PageWindow): Prisma.Sql {
-  const backward = window.take < 0;
-  const cursor = window.cursor
-    ? backward
-      ? Prisma.sql` AND c.id ${Prisma.raw(window.skip ? ">" : ">=")} ${window.cursor.id}::uuid`
-      : Prisma.sql` AND c.id ${Prisma.raw(window.skip ? "<" : "<=")} ${window.cursor.id}::uuid`
-    : Prisma.empty;
   return Prisma.sql`(SELECT string_agg(l.id::text || ' ' || l.status::text || ' ' || l.amount::text || ' ' || l.currency, ' ' ORDER BY l.id DESC)
       FROM (SELECT c.id, c.status, c.amount, c.currency FROM commissions c
-             WHERE ${linesTenancy(ctx)} AND c.partner_id = p.id${cursor}
-             ORDER BY c.id ${Prisma.raw(backward ? "ASC" : "DESC")} LIMIT ${Math.abs(window.take)}) l)`;
+             WHERE ${linesTenancy(ctx)} AND c.partner_id = p.id${linesAfterCursor(window)}
+             ORDER BY c.id ${Prisma.raw(window.take < 0 ? "ASC" : "DESC")} LIMIT ${Math.abs(window.take)}) l)`;
 }
 
 /** A partner's page from its column: the rows loaders/partner-commissions.ts reads for a plain selection. */
@@ -129,8 +123,9 @@ const sameWindow = (a: PageWindow, b: PageWindow) => a.take === b.take && (a.ski
 
 /** The partner's page read ahead for this window, once; undefined when none was. */
 export function takeLines(ctx: Context, partnerId: string, window: PageWindow): Row[] | undefined {
-  const page = readAhead.get(ctx)?.get(partnerId);
+  const pages = readAhead.get(ctx);
+  const page = pages?.get(partnerId);
   if (!page || !sameWindow(page.window, window)) return undefined;
-  readAhead.get(ctx)!.delete(partnerId);
+  pages!.delete(partnerId);
   return page.rows;
 }

@@ -30,6 +30,17 @@ export function linesTenancy(ctx: Context): Prisma.Sql {
 }
 
 /**
+ * Where a page of lines starts (on `c`): newest first (id desc, uuid v7) from
+ * its cursor, or towards newer lines for a backward page; the cursor's own
+ * line is left out when the window skips it.
+ */
+export function linesAfterCursor(window: PageWindow): Prisma.Sql {
+  if (!window.cursor) return Prisma.empty;
+  const compare = window.take < 0 ? (window.skip ? ">" : ">=") : window.skip ? "<" : "<=";
+  return Prisma.sql` AND c.id ${Prisma.raw(compare)} ${window.cursor.id}::uuid`;
+}
+
+/**
  * The Commission fields a page reads in its one statement, with their
  * columns (uuids as text, as Prisma returns them). Commission is in
  * plugin-prisma's select mode, so the planned selection names the fields the
@@ -109,11 +120,7 @@ function createPageLoader(ctx: Context, filter: CommissionListFilter | null | un
           const backward = window.take < 0;
           const limit = Math.abs(window.take);
           // Newest first (id desc, uuid v7); a backward page reads towards newer lines and is turned round.
-          const cursor = window.cursor
-            ? backward
-              ? Prisma.sql` AND c.id ${window.skip ? Prisma.raw(">") : Prisma.raw(">=")} ${window.cursor.id}::uuid`
-              : Prisma.sql` AND c.id ${window.skip ? Prisma.raw("<") : Prisma.raw("<=")} ${window.cursor.id}::uuid`
-            : Prisma.empty;
+          const cursor = linesAfterCursor(window);
           const order = backward ? Prisma.raw("ASC") : Prisma.raw("DESC");
           const partnerIds = [...new Set(group.map((key) => key.partnerId))];
           const columns = pageColumns(selection);

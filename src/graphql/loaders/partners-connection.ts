@@ -63,15 +63,15 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * its include mode loads them), its cursor as a subselect on `id` alone, a
  * backward page read in the opposite order (and turned round here).
  */
-function readPage(ctx: Context, window: PageWindow, ahead: { window: PageWindow } | undefined): Promise<Row[]> {
+function readPage(ctx: Context, window: PageWindow, linesWindow: PageWindow | undefined): Promise<Row[]> {
   const programId = ctx.actor?.programId ?? NO_PROGRAM;
   const partnerId = ctx.actor?.partnerId;
   const backward = window.take < 0;
   const own = partnerId ? Prisma.sql` AND p.id = ${partnerId}::uuid` : Prisma.empty;
   const cursor = window.cursor ? Prisma.sql` AND p.id ${Prisma.raw(backward ? ">=" : "<=")} (SELECT c.id FROM partners c WHERE c.id = ${window.cursor.id}::uuid)` : Prisma.empty;
   // Each partner's page of lines in the same statement, when the nodes ask for it plainly (lines-ahead.ts).
-  const lines = ahead ? Prisma.sql`, ${linesColumn(ctx, ahead.window)} AS lines` : Prisma.empty;
-  const rows = readRows<Row>(
+  const lines = linesWindow ? Prisma.sql`, ${linesColumn(ctx, linesWindow)} AS lines` : Prisma.empty;
+  return readRows<Row>(
     ctx.deps,
     ctx.db,
     Prisma.sql`SELECT ${SELECT_LIST}${lines}
@@ -79,10 +79,9 @@ function readPage(ctx: Context, window: PageWindow, ahead: { window: PageWindow 
      WHERE p.program_id = ${programId}::uuid${own}${cursor}
      ORDER BY p.id ${Prisma.raw(backward ? "ASC" : "DESC")} LIMIT ${Math.abs(window.take)} OFFSET ${window.skip ?? 0}`,
   ).then((list) => {
-    if (ahead) keepLines(ctx, ahead.window, list);
+    if (linesWindow) keepLines(ctx, linesWindow, list);
     return backward ? list.reverse() : list;
   });
-  return rows;
 }
 
 export interface PartnersOptions {
