@@ -5,9 +5,13 @@ import DataLoader from "dataloader";
  * keys, when it comes that soon (a storm). Sockets' messages mostly arrive
  * one a turn, and a statement through `pg` is answered within a turn or two,
  * so by turn and by running statement alone most statements of a reconnect
- * storm carried one or two keys.
+ * storm carried one or two keys. At 5 ms a storm of 10,000 subscribers still
+ * sent about one statement for every three of them (two loaders: the
+ * partner's token, the feed's starting sequence); at 20 ms half as many, and
+ * PostgreSQL's share of the storm's CPU halved (BENCHMARKS.md, "Live feed",
+ * "Tenth stop"). A key of a storm waits 20 ms more at most; a lone one, none.
  */
-export const STORM_SPACING_MS = 5;
+export const STORM_SPACING_MS = 20;
 
 /**
  * A loader that gathers the keys asked for while it is busy into one
