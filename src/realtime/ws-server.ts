@@ -219,7 +219,8 @@ function onSocketClose(this: Socket, code: number, reason: Buffer): void {
  * socket (held for as long as the socket is open: a storm of reconnecting
  * subscribers makes thousands). Every socket is pinged once every
  * `keepAliveMs` by one sweep, which visits a twentieth of them at each of its
- * turns; one that did not answer its previous ping is dropped.
+ * turns, the first time about a period after it connected; one that did not
+ * answer its previous ping is dropped.
  */
 function serveGraphqlWs<P extends Record<string, unknown> | undefined, E extends { socket: WebSocket }>(
   options: ServerOptions<P, E>,
@@ -233,7 +234,7 @@ function serveGraphqlWs<P extends Record<string, unknown> | undefined, E extends
     logger.error({ err: error }, "websocket server error");
     for (const client of wss.clients) client.close(CloseCode.InternalServerError, "Internal server error");
   });
-  let opened = 0;
+  /** The sweep's turns so far: the last one visited slice (turn - 1) % KEEP_ALIVE_SLICES. */
   let turn = 0;
   // The sweep runs only while sockets are open: an idle server has no timer of its own waking it.
   let sweep: NodeJS.Timeout | undefined;
@@ -261,7 +262,11 @@ function serveGraphqlWs<P extends Record<string, unknown> | undefined, E extends
       sweep.unref();
     }
     const connection = new GraphqlWsSocket(socket);
-    connection.slice = opened++ % KEEP_ALIVE_SLICES;
+    // The slice the sweep visited last: pinged first a whole period from now, as
+    // graphql-ws's own timer per socket would. A reconnect storm then costs no
+    // pings while it lasts, and its sockets' pings are spread over the period as
+    // their connections were.
+    connection.slice = (turn + KEEP_ALIVE_SLICES - 1) % KEEP_ALIVE_SLICES;
     socket[CONNECTION] = connection;
     // `on`, not `once`: `once` wraps the listener in a closure per socket. A socket closes once.
     socket.on("error", onSocketError);

@@ -54,4 +54,33 @@ describe("WebSocket keep-alive", () => {
     expect(answering.socket.readyState).toBe(WebSocket.OPEN);
     answering.socket.close();
   });
+
+  it("pings new sockets first about a period after they connected, then once a period", async () => {
+    // A reconnect storm costs no pings while it lasts (ws-server.ts): a socket joins the slice the sweep visited last.
+    const server = await start(1_000);
+    stop = server.stop;
+    // An earlier socket starts the sweep; twenty more connect a few of its turns later, as many as it has slices.
+    const first = await connect(server.url, true);
+    await new Promise((resolve) => setTimeout(resolve, 330));
+    const storm = await Promise.all(
+      Array.from({ length: 20 }, async () => {
+        const connectedAt = performance.now();
+        const client = await connect(server.url, true);
+        const pings: number[] = [];
+        client.socket.on("ping", () => pings.push(performance.now() - connectedAt));
+        return { ...client, pings };
+      }),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    for (const { socket, pings } of storm) {
+      // The first ping at the sweep's next visit to its slice: a period after that slice's last visit,
+      // which was at most a turn (a twentieth of the period) before the socket connected.
+      expect(pings.length).toBeGreaterThanOrEqual(2);
+      expect(pings[0]).toBeGreaterThanOrEqual(900);
+      expect(pings[1]! - pings[0]!).toBeGreaterThanOrEqual(900);
+      expect(socket.readyState).toBe(WebSocket.OPEN);
+      socket.close();
+    }
+    first.socket.close();
+  });
 });
