@@ -21,11 +21,14 @@ const SEND_BUFFER_HIGH_WATER = 256 * 1024;
 /** How often every socket is pinged; one that has not answered the last ping by the next is dropped. */
 const KEEP_ALIVE_MS = 12_000;
 /**
- * The sweep pings a twentieth of the sockets at a time, a twentieth of the
- * period apart: 10,000 pings at once held the event loop for 0.3-0.5 s
- * (each a write to a socket, and its wakeup of the reader).
+ * How often the keep-alive sweep turns; each turn pings one slice of the
+ * sockets (a period holds a turn per slice). A ping is a write to a socket
+ * and a wakeup of its reader, about 30 µs here: 10,000 at once held the event
+ * loop for 0.3-0.5 s, a twentieth of them (a slice when a period held twenty)
+ * for 15 ms, long enough to show in the feed's delivery tail. At 50 ms a turn
+ * pings about 40 of 10,000 sockets.
  */
-const KEEP_ALIVE_SLICES = 20;
+const SWEEP_TURN_MS = 50;
 type Extra = {
   socket: WebSocket;
   token?: string;
@@ -164,8 +167,10 @@ class GraphqlWsSocket {
   closed: ((code?: number, reason?: string) => Promise<void>) | undefined;
   /** Whether the socket answered the last ping. */
   alive = true;
-  /** Which of the sweep's slices pings it. */
-  slice = 0;
+  /** Not pinged yet: the sweep's first visit passes it by (see serveGraphqlWs). */
+  fresh = true;
+  /** The sweep's slice it is in: its sockets are pinged at the same turn. */
+  slice: Set<Socket> | undefined;
 
   constructor(readonly socket: WebSocket) {}
 
@@ -210,7 +215,9 @@ function onSocketError(this: Socket): void {
 }
 
 function onSocketClose(this: Socket, code: number, reason: Buffer): void {
-  void this[CONNECTION]!.closed?.(code, String(reason));
+  const connection = this[CONNECTION]!;
+  connection.slice?.delete(this);
+  void connection.closed?.(code, String(reason));
 }
 
 /**
@@ -218,9 +225,9 @@ function onSocketClose(this: Socket, code: number, reason: Buffer): void {
  * `useServer` does, without a ping timer and half a dozen closures per
  * socket (held for as long as the socket is open: a storm of reconnecting
  * subscribers makes thousands). Every socket is pinged once every
- * `keepAliveMs` by one sweep, which visits a twentieth of them at each of its
- * turns, the first time about a period after it connected; one that did not
- * answer its previous ping is dropped.
+ * `keepAliveMs` by one sweep, which pings one slice of them at each of its
+ * turns (every SWEEP_TURN_MS), the first time one to two periods after it
+ * connected; one that did not answer its previous ping is dropped.
  */
 function serveGraphqlWs<P extends Record<string, unknown> | undefined, E extends { socket: WebSocket }>(
   options: ServerOptions<P, E>,
@@ -234,8 +241,9 @@ function serveGraphqlWs<P extends Record<string, unknown> | undefined, E extends
     logger.error({ err: error }, "websocket server error");
     for (const client of wss.clients) client.close(CloseCode.InternalServerError, "Internal server error");
   });
-  /** The sweep's turns so far: the last one visited slice (turn - 1) % KEEP_ALIVE_SLICES. */
+  const slices = Array.from({ length: Math.max(1, Math.round(keepAliveMs / SWEEP_TURN_MS)) }, () => new Set<Socket>());
   let turn = 0;
+  let opened = 0;
   // The sweep runs only while sockets are open: an idle server has no timer of its own waking it.
   let sweep: NodeJS.Timeout | undefined;
   const sweepTurn = () => {
@@ -244,10 +252,13 @@ function serveGraphqlWs<P extends Record<string, unknown> | undefined, E extends
       sweep = undefined;
       return;
     }
-    const slice = turn++ % KEEP_ALIVE_SLICES;
-    for (const client of wss.clients as Set<Socket>) {
-      const connection = client[CONNECTION];
-      if (!connection || connection.slice !== slice || client.readyState !== WebSocket.OPEN) continue;
+    for (const client of slices[turn++ % slices.length]!) {
+      const connection = client[CONNECTION]!;
+      if (client.readyState !== WebSocket.OPEN) continue;
+      if (connection.fresh) {
+        connection.fresh = false;
+        continue;
+      }
       if (!connection.alive) {
         client.terminate();
         continue;
@@ -258,15 +269,16 @@ function serveGraphqlWs<P extends Record<string, unknown> | undefined, E extends
   };
   wss.on("connection", (socket: Socket) => {
     if (!sweep) {
-      sweep = setInterval(sweepTurn, keepAliveMs / KEEP_ALIVE_SLICES);
+      sweep = setInterval(sweepTurn, keepAliveMs / slices.length);
       sweep.unref();
     }
     const connection = new GraphqlWsSocket(socket);
-    // The slice the sweep visited last: pinged first a whole period from now, as
-    // graphql-ws's own timer per socket would. A reconnect storm then costs no
-    // pings while it lasts, and its sockets' pings are spread over the period as
-    // their connections were.
-    connection.slice = (turn + KEEP_ALIVE_SLICES - 1) % KEEP_ALIVE_SLICES;
+    // The slices in turn, so that each holds as many sockets, however fast they
+    // came; the first visit passes a new socket by, so that it is pinged first
+    // one to two periods after it connected (graphql-ws's own timer per socket:
+    // one) and a reconnect storm costs no pings while it lasts.
+    connection.slice = slices[opened++ % slices.length]!;
+    connection.slice.add(socket);
     socket[CONNECTION] = connection;
     // `on`, not `once`: `once` wraps the listener in a closure per socket. A socket closes once.
     socket.on("error", onSocketError);
