@@ -27,7 +27,7 @@ import WebSocket from "ws";
 import { signToken } from "../src/auth/sign-token.ts";
 import type { CreatePartnerInput, CreateProgramInput, RecordConversionInput, RecordConversionsInput } from "../src/generated/gql/graphql.ts";
 import { BENCH_SECRET, freshDatabase, gql, percentile, pool, startServer } from "./lib.ts";
-import { cpuTicks, freePort, liveMemoryKiB, machineTicks, settle, startCpuProfile } from "./process-stats.ts";
+import { commandTicks, cpuTicks, freePort, liveMemoryKiB, machineTicks, settle, startCpuProfile, ticksSince } from "./process-stats.ts";
 import type { ClientCommand, ClientReply, ClientStats, FloorCommand, FloorReply } from "./feed/protocol.ts";
 
 const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? 2000);
@@ -186,6 +186,8 @@ interface Measured {
   connectSeconds: number;
   /** Server (or floor) CPU over the connect phase, per connection (/proc/<pid>/stat). */
   subscribeCpuMs: number;
+  /** Who used the machine over the connect phase: CPU seconds of the server (or floor), the client processes, PostgreSQL, and the machine in all. */
+  connectCpuSeconds: CpuShares;
   memoryPerConnectionKiB: number;
   heapPerConnectionKiB: number;
   accruals: number;
@@ -200,6 +202,35 @@ interface Measured {
 
 const problems: string[] = [];
 
+type CpuShares = { server: number; clients: number; postgres: number; machine: number };
+
+/**
+ * Starts counting who uses the machine's CPU: the process `pid` (the server
+ * or the floor), the client processes, PostgreSQL's processes, and the whole
+ * machine (/proc, 10 ms ticks); the function returned gives the seconds of
+ * each since. On two shared cores the clients' share bounds how fast the
+ * sockets can connect, whatever the server costs.
+ */
+function cpuShares(pid: number): () => CpuShares {
+  const read = () => ({
+    server: cpuTicks(pid),
+    clients: clients.reduce((sum, child) => sum + cpuTicks(child.pid!), 0),
+    postgres: commandTicks("postgres"),
+    machine: machineTicks().busy,
+  });
+  const start = read();
+  return () => {
+    const end = read();
+    const seconds = (ticks: number) => Number((ticks / 100).toFixed(2));
+    return {
+      server: seconds(end.server - start.server),
+      clients: seconds(end.clients - start.clients),
+      postgres: seconds(ticksSince(start.postgres, end.postgres)),
+      machine: seconds(end.machine - start.machine),
+    };
+  };
+}
+
 async function measure(
   name: string,
   expectedEvents: number,
@@ -207,7 +238,7 @@ async function measure(
   windowMs: number,
   connected: number,
   memory: { before: { rss: number; heap: number }; after: { rss: number; heap: number } },
-  connecting: { seconds: number; cpuMs: number },
+  connecting: { seconds: number; cpuMs: number; shares: CpuShares },
 ): Promise<Measured> {
   await tail(expectedEvents, 30_000, 2_000);
   const stats = await allStats(true);
@@ -218,6 +249,7 @@ async function measure(
     connected,
     connectSeconds: Number(connecting.seconds.toFixed(1)),
     subscribeCpuMs: Number((connecting.cpuMs / SUBSCRIBERS).toFixed(2)),
+    connectCpuSeconds: connecting.shares,
     memoryPerConnectionKiB: Number(((memory.after.rss - memory.before.rss) / SUBSCRIBERS).toFixed(1)),
     heapPerConnectionKiB: Number(((memory.after.heap - memory.before.heap) / SUBSCRIBERS).toFixed(1)),
     accruals,
@@ -274,14 +306,17 @@ async function feedRun(serverPid: number, inspectPort: number, url: string, toke
   progress(`server after a full GC: RSS ${(before.rss / 1024).toFixed(0)} MiB, heap ${(before.heap / 1024).toFixed(0)} MiB; connecting ${SUBSCRIBERS} subscribers`);
   const stopProfile = PROFILE_CONNECT ? await startCpuProfile(serverPid, inspectPort, `${PROFILE_CONNECT}/feed-connect.cpuprofile`) : undefined;
   const connectTicks = cpuTicks(serverPid);
+  const shares = cpuShares(serverPid);
   const connectStarted = performance.now();
   const connected = await connect("graphql", url.replace(/^http/, "ws") + "/graphql", tokens);
-  const connecting = { seconds: (performance.now() - connectStarted) / 1000, cpuMs: 10 * (cpuTicks(serverPid) - connectTicks) };
+  const connecting = { seconds: (performance.now() - connectStarted) / 1000, cpuMs: 10 * (cpuTicks(serverPid) - connectTicks), shares: shares() };
   if (stopProfile) {
     await stopProfile();
     progress(`the connect phase's CPU profile: ${PROFILE_CONNECT}/feed-connect.cpuprofile`);
   }
-  progress(`connected in ${connecting.seconds.toFixed(1)} s, server CPU ${(connecting.cpuMs / SUBSCRIBERS).toFixed(2)} ms per subscriber`);
+  progress(
+    `connected in ${connecting.seconds.toFixed(1)} s, server CPU ${(connecting.cpuMs / SUBSCRIBERS).toFixed(2)} ms per subscriber; CPU seconds ${JSON.stringify(connecting.shares)}`,
+  );
   if (connected.failed) problems.push(`server: ${connected.failed} sockets failed to subscribe; first: ${connected.firstError}`);
   await settle(serverPid, 2_000);
   const after = await liveMemoryKiB(serverPid, inspectPort, SNAPSHOTS && `${SNAPSHOTS}/feed-after.heapsnapshot`);
@@ -412,9 +447,10 @@ async function floorRun(databaseUrl: string, programId: string, partnerIds: stri
     const before = await liveMemoryKiB(floor.pid!, inspectPort);
     progress(`floor after a full GC: RSS ${(before.rss / 1024).toFixed(0)} MiB, heap ${(before.heap / 1024).toFixed(0)} MiB; connecting ${SUBSCRIBERS} sockets`);
     const connectTicks = cpuTicks(floor.pid!);
+    const shares = cpuShares(floor.pid!);
     const connectStarted = performance.now();
     const connected = await connect("floor", `ws://127.0.0.1:${port}/`, []);
-    const connecting = { seconds: (performance.now() - connectStarted) / 1000, cpuMs: 10 * (cpuTicks(floor.pid!) - connectTicks) };
+    const connecting = { seconds: (performance.now() - connectStarted) / 1000, cpuMs: 10 * (cpuTicks(floor.pid!) - connectTicks), shares: shares() };
     if (connected.failed) problems.push(`floor: ${connected.failed} sockets failed to connect; first: ${connected.firstError}`);
     await settle(floor.pid!, 2_000);
     const after = await liveMemoryKiB(floor.pid!, inspectPort);
@@ -520,6 +556,7 @@ async function main() {
         requestMs: measured.requestMs,
         connectSeconds: measured.connectSeconds,
         subscribeCpuMs: measured.subscribeCpuMs,
+        connectCpuSeconds: measured.connectCpuSeconds,
         memoryPerConnectionKiB: measured.memoryPerConnectionKiB,
         heapPerConnectionKiB: measured.heapPerConnectionKiB,
         floor: {
@@ -529,6 +566,7 @@ async function main() {
           eventsPerSecond: floor.eventsPerSecond,
           connectSeconds: floor.connectSeconds,
           subscribeCpuMs: floor.subscribeCpuMs,
+          connectCpuSeconds: floor.connectCpuSeconds,
           memoryPerConnectionKiB: floor.memoryPerConnectionKiB,
           heapPerConnectionKiB: floor.heapPerConnectionKiB,
         },

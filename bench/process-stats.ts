@@ -1,6 +1,6 @@
 // Figures of another process, from /proc and its inspector: RSS, CPU
 // ticks, V8 heap after a full garbage collection. Shared by the benchmarks.
-import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createWriteStream, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { createServer } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -16,6 +16,31 @@ export function cpuTicks(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return Number(fields[11]) + Number(fields[12]); // utime + stime
+}
+
+/**
+ * CPU ticks (user + system) of every process whose command is `command`
+ * (PostgreSQL's: "postgres"), by pid: compare two readings with ticksSince,
+ * since backends come and go.
+ */
+export function commandTicks(command: string): Map<number, number> {
+  const ticks = new Map<number, number>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, "utf8").trim() === command) ticks.set(Number(entry), cpuTicks(Number(entry)));
+    } catch {
+      // Gone since the directory was read.
+    }
+  }
+  return ticks;
+}
+
+/** The ticks spent between two readings of commandTicks: a process started since counts from its start, one ended since not at all. */
+export function ticksSince(before: Map<number, number>, after: Map<number, number>): number {
+  let ticks = 0;
+  for (const [pid, now] of after) ticks += now - (before.get(pid) ?? 0);
+  return ticks;
 }
 
 /** Waits until `pid` uses under ~4% of a core over half a second (at most 60 s), then `idleMs` more (RSS is read idle both times). */
