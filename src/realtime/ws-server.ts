@@ -25,8 +25,7 @@ const KEEP_ALIVE_MS = 12_000;
  * sockets (a period holds a turn per slice). A ping is a write to a socket
  * and a wakeup of its reader, about 30 µs here: 10,000 at once held the event
  * loop for 0.3-0.5 s, a twentieth of them (a slice when a period held twenty)
- * for 15 ms, long enough to show in the feed's delivery tail. At 50 ms a turn
- * pings about 40 of 10,000 sockets.
+ * about 15 ms. At 50 ms a turn pings about 40 of 10,000 sockets.
  */
 const SWEEP_TURN_MS = 50;
 type Extra = {
