@@ -231,6 +231,9 @@ function cpuShares(pid: number): () => CpuShares {
   };
 }
 
+/** The server's (or floor's) CPU over the connect phase, per connection, in ms. */
+const perSubscriberMs = (shares: CpuShares) => Number(((shares.server * 1000) / SUBSCRIBERS).toFixed(2));
+
 async function measure(
   name: string,
   expectedEvents: number,
@@ -238,7 +241,7 @@ async function measure(
   windowMs: number,
   connected: number,
   memory: { before: { rss: number; heap: number }; after: { rss: number; heap: number } },
-  connecting: { seconds: number; cpuMs: number; shares: CpuShares },
+  connecting: { seconds: number; shares: CpuShares },
 ): Promise<Measured> {
   await tail(expectedEvents, 30_000, 2_000);
   const stats = await allStats(true);
@@ -248,7 +251,7 @@ async function measure(
   return {
     connected,
     connectSeconds: Number(connecting.seconds.toFixed(1)),
-    subscribeCpuMs: Number((connecting.cpuMs / SUBSCRIBERS).toFixed(2)),
+    subscribeCpuMs: perSubscriberMs(connecting.shares),
     connectCpuSeconds: connecting.shares,
     memoryPerConnectionKiB: Number(((memory.after.rss - memory.before.rss) / SUBSCRIBERS).toFixed(1)),
     heapPerConnectionKiB: Number(((memory.after.heap - memory.before.heap) / SUBSCRIBERS).toFixed(1)),
@@ -305,18 +308,15 @@ async function feedRun(serverPid: number, inspectPort: number, url: string, toke
   const before = await liveMemoryKiB(serverPid, inspectPort, SNAPSHOTS && `${SNAPSHOTS}/feed-before.heapsnapshot`);
   progress(`server after a full GC: RSS ${(before.rss / 1024).toFixed(0)} MiB, heap ${(before.heap / 1024).toFixed(0)} MiB; connecting ${SUBSCRIBERS} subscribers`);
   const stopProfile = PROFILE_CONNECT ? await startCpuProfile(serverPid, inspectPort, `${PROFILE_CONNECT}/feed-connect.cpuprofile`) : undefined;
-  const connectTicks = cpuTicks(serverPid);
   const shares = cpuShares(serverPid);
   const connectStarted = performance.now();
   const connected = await connect("graphql", url.replace(/^http/, "ws") + "/graphql", tokens);
-  const connecting = { seconds: (performance.now() - connectStarted) / 1000, cpuMs: 10 * (cpuTicks(serverPid) - connectTicks), shares: shares() };
+  const connecting = { seconds: (performance.now() - connectStarted) / 1000, shares: shares() };
   if (stopProfile) {
     await stopProfile();
     progress(`the connect phase's CPU profile: ${PROFILE_CONNECT}/feed-connect.cpuprofile`);
   }
-  progress(
-    `connected in ${connecting.seconds.toFixed(1)} s, server CPU ${(connecting.cpuMs / SUBSCRIBERS).toFixed(2)} ms per subscriber; CPU seconds ${JSON.stringify(connecting.shares)}`,
-  );
+  progress(`connected in ${connecting.seconds.toFixed(1)} s, server CPU ${perSubscriberMs(connecting.shares)} ms per subscriber; CPU seconds ${JSON.stringify(connecting.shares)}`);
   if (connected.failed) problems.push(`server: ${connected.failed} sockets failed to subscribe; first: ${connected.firstError}`);
   await settle(serverPid, 2_000);
   const after = await liveMemoryKiB(serverPid, inspectPort, SNAPSHOTS && `${SNAPSHOTS}/feed-after.heapsnapshot`);
@@ -446,11 +446,10 @@ async function floorRun(databaseUrl: string, programId: string, partnerIds: stri
     await settle(floor.pid!, 2_000);
     const before = await liveMemoryKiB(floor.pid!, inspectPort);
     progress(`floor after a full GC: RSS ${(before.rss / 1024).toFixed(0)} MiB, heap ${(before.heap / 1024).toFixed(0)} MiB; connecting ${SUBSCRIBERS} sockets`);
-    const connectTicks = cpuTicks(floor.pid!);
     const shares = cpuShares(floor.pid!);
     const connectStarted = performance.now();
     const connected = await connect("floor", `ws://127.0.0.1:${port}/`, []);
-    const connecting = { seconds: (performance.now() - connectStarted) / 1000, cpuMs: 10 * (cpuTicks(floor.pid!) - connectTicks), shares: shares() };
+    const connecting = { seconds: (performance.now() - connectStarted) / 1000, shares: shares() };
     if (connected.failed) problems.push(`floor: ${connected.failed} sockets failed to connect; first: ${connected.firstError}`);
     await settle(floor.pid!, 2_000);
     const after = await liveMemoryKiB(floor.pid!, inspectPort);
