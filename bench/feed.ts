@@ -198,6 +198,8 @@ interface Measured {
   eventsPerSecond: number;
   /** The sales' HTTP requests, sent to answered (not the bare floor's). */
   requestMs?: { p50: number; p99: number; max: number };
+  /** Who used the machine over the measured window of sales (not the bare floor's): as `connectCpuSeconds`. */
+  windowCpuSeconds?: CpuShares;
 }
 
 const problems: string[] = [];
@@ -361,7 +363,11 @@ async function feedRun(serverPid: number, inspectPort: number, url: string, toke
     progress(`the measured window's CPU profile: ${PROFILE_RUN}/feed-run.cpuprofile`);
   }
   if (run.failed) problems.push(`server: ${run.failed} accruals failed; first: ${run.firstError}`);
-  return { ...(await measure("server", 2 * run.accruals, run.accruals, run.windowMs, connected.ready, memory, connecting)), requestMs: run.requestMs };
+  return {
+    ...(await measure("server", 2 * run.accruals, run.accruals, run.windowMs, connected.ready, memory, connecting)),
+    requestMs: run.requestMs,
+    windowCpuSeconds: run.windowCpuSeconds,
+  };
 }
 
 type Post = (partner: number, key: string) => Promise<{ created: boolean; error?: string }>;
@@ -409,18 +415,24 @@ async function drive(
   };
 }
 
-/** The measured window: `drive` at RATE for SECONDS, with the CPU `pid` took and how busy the machine was, said on stderr. */
-async function measuredDrive(who: string, pid: number, partners: number, tag: string, post: Post): ReturnType<typeof drive> {
-  const ticks = cpuTicks(pid);
+/**
+ * The measured window: `drive` at RATE for SECONDS, with who used the
+ * machine meanwhile (`windowCpuSeconds`: `pid`, the clients, PostgreSQL, the
+ * machine), also said on stderr. A late event mostly waits for a core (its
+ * client's, or the server's), so the tail follows how busy the machine is.
+ */
+async function measuredDrive(who: string, pid: number, partners: number, tag: string, post: Post): Promise<Awaited<ReturnType<typeof drive>> & { windowCpuSeconds: CpuShares }> {
+  const shares = cpuShares(pid);
   const machine = machineTicks();
   const run = await drive(partners, RATE, SECONDS, tag, post);
-  const cpu = (cpuTicks(pid) - ticks) / (run.windowMs / 10); // 100 ticks per second
+  const windowCpuSeconds = shares();
   const busy = machineTicks();
   progress(
     `${who}: ${run.accruals} sales in ${(run.windowMs / 1000).toFixed(1)} s (${(run.accruals / (run.windowMs / 1000)).toFixed(1)} per second); ` +
-      `CPU ${(cpu * 100).toFixed(0)}% of a core, machine ${((100 * (busy.busy - machine.busy)) / (busy.total - machine.total)).toFixed(0)}% busy; waiting for the tail`,
+      `CPU ${((100 * windowCpuSeconds.server) / (run.windowMs / 1000)).toFixed(0)}% of a core, machine ${((100 * (busy.busy - machine.busy)) / (busy.total - machine.total)).toFixed(0)}% busy ` +
+      `(CPU seconds ${JSON.stringify(windowCpuSeconds)}); waiting for the tail`,
   );
-  return run;
+  return { ...run, windowCpuSeconds };
 }
 
 // ---------------------------------------------------------------- the floor
@@ -482,7 +494,11 @@ async function floorRun(databaseUrl: string, programId: string, partnerIds: stri
     progress(`loaded floor: ${RATE} sales per second for ${SECONDS} s, committed by plain pg`);
     const sold = await measuredDrive("floor", floor.pid!, partnerIds.length, "floor-run", post);
     if (sold.failed) problems.push(`loaded floor: ${sold.failed} sales failed; first: ${sold.firstError}`);
-    const loaded = { ...(await measure("loaded floor", 2 * sold.accruals, sold.accruals, sold.windowMs, connected.ready, memory, connecting)), requestMs: sold.requestMs };
+    const loaded = {
+      ...(await measure("loaded floor", 2 * sold.accruals, sold.accruals, sold.windowMs, connected.ready, memory, connecting)),
+      requestMs: sold.requestMs,
+      windowCpuSeconds: sold.windowCpuSeconds,
+    };
     await closeSockets();
     return { bare, loaded };
   } finally {
@@ -553,6 +569,7 @@ async function main() {
         latencyMs: measured.latencyMs,
         eventsPerSecond: measured.eventsPerSecond,
         requestMs: measured.requestMs,
+        windowCpuSeconds: measured.windowCpuSeconds,
         connectSeconds: measured.connectSeconds,
         subscribeCpuMs: measured.subscribeCpuMs,
         connectCpuSeconds: measured.connectCpuSeconds,
@@ -576,6 +593,7 @@ async function main() {
           latencyMs: loaded.latencyMs,
           eventsPerSecond: loaded.eventsPerSecond,
           requestMs: loaded.requestMs,
+          windowCpuSeconds: loaded.windowCpuSeconds,
         },
         ...(problems.length ? { problems } : {}),
       }),
