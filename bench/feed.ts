@@ -20,6 +20,7 @@
 // BENCH_PROFILE_RUN (a directory: the server's CPU profile of the measured window, there).
 import { randomBytes } from "node:crypto";
 import { fork, type ChildProcess } from "node:child_process";
+import { availableParallelism } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parse } from "graphql";
 import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
@@ -423,13 +424,12 @@ async function drive(
  */
 async function measuredDrive(who: string, pid: number, partners: number, tag: string, post: Post): Promise<Awaited<ReturnType<typeof drive>> & { windowCpuSeconds: CpuShares }> {
   const shares = cpuShares(pid);
-  const machine = machineTicks();
   const run = await drive(partners, RATE, SECONDS, tag, post);
   const windowCpuSeconds = shares();
-  const busy = machineTicks();
+  const seconds = run.windowMs / 1000;
   progress(
-    `${who}: ${run.accruals} sales in ${(run.windowMs / 1000).toFixed(1)} s (${(run.accruals / (run.windowMs / 1000)).toFixed(1)} per second); ` +
-      `CPU ${((100 * windowCpuSeconds.server) / (run.windowMs / 1000)).toFixed(0)}% of a core, machine ${((100 * (busy.busy - machine.busy)) / (busy.total - machine.total)).toFixed(0)}% busy ` +
+    `${who}: ${run.accruals} sales in ${seconds.toFixed(1)} s (${(run.accruals / seconds).toFixed(1)} per second); ` +
+      `CPU ${((100 * windowCpuSeconds.server) / seconds).toFixed(0)}% of a core, machine ${((100 * windowCpuSeconds.machine) / (seconds * availableParallelism())).toFixed(0)}% busy ` +
       `(CPU seconds ${JSON.stringify(windowCpuSeconds)}); waiting for the tail`,
   );
   return { ...run, windowCpuSeconds };

@@ -73,8 +73,8 @@ describe("WebSocket keep-alive", () => {
     );
     await new Promise((resolve) => setTimeout(resolve, 3_500));
     for (const { socket, pings } of storm) {
-      // The first ping at the sweep's second visit to its slice: the first comes within a period of
-      // connecting, the second a period after it.
+      // The first ping comes at the sweep's second visit to the socket's slice (its first visit,
+      // within a period of connecting, passes it by), the next a period after that.
       expect(pings.length).toBeGreaterThanOrEqual(2);
       expect(pings[0]).toBeGreaterThanOrEqual(900);
       expect(pings[1]! - pings[0]!).toBeGreaterThanOrEqual(900);
