@@ -27,7 +27,7 @@ import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
 import WebSocket from "ws";
 import { signToken } from "../src/auth/sign-token.ts";
 import type { CreatePartnerInput, CreateProgramInput, RecordConversionInput, RecordConversionsInput } from "../src/generated/gql/graphql.ts";
-import { BENCH_SECRET, freshDatabase, gql, percentile, pool, startServer } from "./lib.ts";
+import { BENCH_SECRET, freshDatabase, gql, percentile, pool, postJson, startServer } from "./lib.ts";
 import { commandTicks, cpuTicks, freePort, liveMemoryKiB, machineTicks, settle, startCpuProfile, ticksSince } from "./process-stats.ts";
 import type { ClientCommand, ClientReply, ClientStats, FloorCommand, FloorReply } from "./feed/protocol.ts";
 
@@ -484,8 +484,7 @@ async function floorRun(databaseUrl: string, programId: string, partnerIds: stri
 
     const sales = await ask<Extract<FloorReply, { ev: "sales" }>>(floor, { cmd: "sales", databaseUrl, programId, partnerIds, poolSize: 20 }, 30_000);
     const post: Post = async (partner) => {
-      const response = await fetch(sales.url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ index: partner }) });
-      const body = (await response.json()) as { created?: boolean; error?: string };
+      const body = await postJson<{ created?: boolean; error?: string }>(sales.url, { index: partner });
       return { created: body.created === true, ...(body.error ? { error: body.error } : {}) };
     };
     const warmSales = await drive(partnerIds.length, RATE, 1, "floor-warm", post);

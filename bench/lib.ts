@@ -1,5 +1,6 @@
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { Agent, request } from "node:http";
 import { print } from "graphql";
 import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
 import { createScratchDatabase, type ScratchDatabase } from "../test/helpers/databases.ts";
@@ -91,13 +92,47 @@ export function startReadsServer(databaseUrl: string): ReturnType<typeof startSe
   });
 }
 
-export async function gql<T, V>(url: string, document: TypedDocumentNode<T, V>, variables: V, token: string): Promise<T> {
-  const response = await fetch(`${url}/graphql`, {
-    method: "POST",
-    headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
-    body: JSON.stringify({ query: print(document), variables }),
+/** Keep-alive agents by origin, for postJson. */
+const agents = new Map<string, Agent>();
+
+/**
+ * POSTs JSON and reads the JSON answered, on a keep-alive connection of
+ * node:http (as the reads' load generator sends, bench/reads/load.ts). The
+ * load generator runs on the machine it measures: `fetch` (undici) spent
+ * 0.35 ms of CPU per request against node:http's 0.06, client and a
+ * trivial server together (BENCHMARKS.md, "Ingestion", "Twelfth stop"),
+ * CPU taken from the server and PostgreSQL under test.
+ */
+export function postJson<T>(url: string, body: unknown, headers: Record<string, string> = {}): Promise<T> {
+  const { origin } = new URL(url);
+  let agent = agents.get(origin);
+  if (!agent) agents.set(origin, (agent = new Agent({ keepAlive: true })));
+  const text = JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: "POST", agent, headers: { "content-type": "application/json", "content-length": String(Buffer.byteLength(text)), ...headers } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (chunk: Buffer) => chunks.push(chunk));
+      res.on("end", () => {
+        try {
+          resolve(JSON.parse(Buffer.concat(chunks).toString()) as T);
+        } catch (error) {
+          reject(new Error(`${res.statusCode}: ${Buffer.concat(chunks).toString().slice(0, 300)}`, { cause: error }));
+        }
+      });
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    req.end(text);
   });
-  const body = (await response.json()) as { data?: T; errors?: unknown[] };
+}
+
+/** Each document's text, printed once. */
+const printed = new WeakMap<object, string>();
+
+export async function gql<T, V>(url: string, document: TypedDocumentNode<T, V>, variables: V, token: string): Promise<T> {
+  let query = printed.get(document);
+  if (query === undefined) printed.set(document, (query = print(document)));
+  const body = await postJson<{ data?: T; errors?: unknown[] }>(`${url}/graphql`, { query, variables }, { authorization: `Bearer ${token}` });
   if (body.errors || !body.data) throw new Error(JSON.stringify(body.errors ?? body));
   return body.data;
 }
