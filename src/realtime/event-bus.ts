@@ -121,13 +121,6 @@ export function createInProcessEventBus(): EventBus {
   };
 }
 
-/** A promise and its resolve (Promise.withResolvers is Node 22). */
-function signal(): { promise: Promise<void>; resolve: () => void } {
-  let resolve!: () => void;
-  const promise = new Promise<void>((done) => (resolve = done));
-  return { promise, resolve };
-}
-
 /** The channel on which an instance whose publishes failed says, once it can publish again, that the others should check the event table. */
 const RESYNC = "accrue:resync";
 
@@ -173,8 +166,15 @@ export async function createRedisEventBus(url: string, logger: Logger): Promise<
   };
   /** "connecting" until the first connection; a first connection loses nothing, so only later ones are told. */
   let state: "connecting" | "up" | "down" = "connecting";
-  /** Resolved while fan-out is down: subscriptions stop waiting for Redis to confirm them. */
-  let down = signal();
+  /**
+   * Subscriptions waiting for Redis to confirm their channel, each released
+   * by the confirmation or, all at once, when fan-out goes down (nothing
+   * waits on an outage). Only those still waiting are held: racing each
+   * subscription's confirmation against one long-lived "down" promise left
+   * a reaction on that promise for every subscription ever made while Redis
+   * stayed up (about 350 bytes each, never freed: test/realtime/event-bus.test.ts).
+   */
+  const waiting = new Set<() => void>();
   publisher.on("error", (error) => logger.debug({ err: error }, "redis publisher error"));
   publisher.on("ready", () => {
     if (!missed) return;
@@ -192,7 +192,6 @@ export async function createRedisEventBus(url: string, logger: Logger): Promise<
     if (state === "up") return;
     const was = state;
     state = "up";
-    down = signal();
     logger.info("redis fan-out connected");
     if (was === "down") tell("up");
   });
@@ -200,7 +199,8 @@ export async function createRedisEventBus(url: string, logger: Logger): Promise<
     if (state === "down") return;
     const was = state;
     state = "down";
-    down.resolve();
+    for (const release of waiting) release();
+    waiting.clear();
     if (was === "up") {
       logger.warn("redis fan-out lost; subscribers will catch up from the event table");
       tell("down");
@@ -246,7 +246,18 @@ export async function createRedisEventBus(url: string, logger: Logger): Promise<
       const stopRemote = subscribeTo(target, topic, (envelope) => {
         if (envelope.origin !== origin) listener(envelope.event);
       });
-      const ready = state === "down" ? Promise.resolve() : Promise.race([confirmed.get(topic), down.promise]).then(() => undefined);
+      const confirmation = confirmed.get(topic);
+      const ready =
+        state === "down" || !confirmation
+          ? Promise.resolve()
+          : new Promise<void>((resolve) => {
+              const release = () => {
+                waiting.delete(release);
+                resolve();
+              };
+              waiting.add(release);
+              void confirmation.then(release);
+            });
       return {
         ready,
         unsubscribe() {
